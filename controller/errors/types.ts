@@ -1,0 +1,29 @@
+/** One entry of the error catalogue: what happened and what the user can do about it. */
+export interface ErrorEntry {
+  /** A message template; `{name}` placeholders are filled from non-personal details only. */
+  message: string;
+  hint: string;
+  /** Terminal errors cannot be fixed by retrying: the task is Stalled until spec or config change. */
+  terminal?: boolean;
+}
+
+export type ErrorTable = Record<string, ErrorEntry>;
+
+/**
+ * An error carrying a catalogue code. Its message must never contain personal data or
+ * secrets: callers build it from codes, vendor names, request names and status numbers.
+ */
+export class LetheError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly options: { terminal?: boolean; retryAfterMs?: number; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'LetheError';
+  }
+
+  get terminal(): boolean {
+    return this.options.terminal ?? false;
+  }
+}

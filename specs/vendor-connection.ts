@@ -1,0 +1,138 @@
+import { z } from 'zod';
+import { API_VERSION, CredentialRef, ObjectMeta, RateWindow } from './common.ts';
+
+const HttpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+/** Fields every vendor connection has, whatever its driver. */
+const common = {
+  /** Replaces the driver's documented limits; every window is enforced at once. */
+  rateLimits: z.array(RateWindow).min(1).optional(),
+  /** Calls in flight at once for this connection. */
+  concurrency: z.int().min(1).max(64).optional(),
+  /** A disabled vendor is skipped by the planner; its requests wait (nothing is lost). */
+  disabled: z.boolean().optional(),
+};
+
+export const MaestroQaSpec = z.strictObject({
+  type: z.literal('maestroqa'),
+  baseUrl: HttpUrl.default('https://app.maestroqa.com/api/v1'),
+  credentials: z.strictObject({ apiToken: CredentialRef }),
+  ...common,
+});
+
+export const QualifioSpec = z.strictObject({
+  type: z.literal('qualifio'),
+  baseUrl: HttpUrl.default('https://api.qualif.io'),
+  clientId: z.int().positive(),
+  /** The Qualifio user id of the DPO in whose name Lethe validates rules, after git approval. */
+  dpoUserId: z.int().positive(),
+  credentials: z.strictObject({ apiToken: CredentialRef }),
+  /** test: rules are created with `ruleTypePayload.test: true` (a dry run at Qualifio). */
+  mode: z.enum(['live', 'test']).default('live'),
+  /** Public URL of `lethe run --listen` that Qualifio calls (GET) when a rule finished. */
+  callBackUrl: HttpUrl.optional(),
+  ...common,
+});
+
+export const ElasticPathSpec = z.strictObject({
+  type: z.literal('elasticpath'),
+  region: z.enum(['useast', 'euwest']).default('useast'),
+  /** Overrides `region`, e.g. for a private deployment or the sandbox. */
+  baseUrl: HttpUrl.optional(),
+  /** Selects the documented limit: 25 requests/s for development stores, 100/s for production. */
+  environment: z.enum(['development', 'production']).default('production'),
+  credentials: z.strictObject({ clientId: CredentialRef, clientSecret: CredentialRef }),
+  /** What a subject is in the store: a customer, or an account member. */
+  resourceType: z.enum(['customer', 'account_member']).default('customer'),
+  /** Bounded re-submissions after the vendor answers FAILURE. */
+  maxAttempts: z.int().min(1).max(10).default(3),
+  ...common,
+});
+
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+
+export const AnswerHubSpec = z.strictObject({
+  type: z.literal('answerhub'),
+  baseUrl: HttpUrl,
+  credentials: z.strictObject({ username: CredentialRef, password: CredentialRef }),
+  /** The GDPR job operation used for erasure requests. */
+  erasureOperation: z.enum(['delete', 'anon-delete', 'anonymize', 'suspend']).default('anon-delete'),
+  /** When jobs may run (UTC): maintenance windows keep GDPR jobs away from peak traffic. */
+  scheduleWindow: z
+    .strictObject({
+      days: z.array(z.enum(WEEKDAYS)).min(1).default([...WEEKDAYS]),
+      startHour: z.int().min(0).max(23).default(0),
+      endHour: z.int().min(1).max(24).default(24),
+      /** Minimum delay between scheduling a job and its run time. */
+      leadMinutes: z.int().min(0).max(1440).default(5),
+    })
+    .refine((w) => w.endHour > w.startHour, { error: 'endHour must be after startHour', path: ['endHour'] })
+    .default({ days: [...WEEKDAYS], startHour: 0, endHour: 24, leadMinutes: 5 }),
+  dateFormat: z.enum(['formatted', 'timeStamp']).default('timeStamp'),
+  ...common,
+});
+
+/** One query of a DataGrail API Proxy connection, exactly as DataGrail documents it. */
+export const ApiProxyQuery = z.strictObject({
+  url: z.string().min(1),
+  headers: z.record(z.string(), z.string()).optional(),
+  body: z.string().optional(),
+  verb: z.string().regex(/^[A-Za-z]+$/, { error: 'must be an HTTP method such as GET or DELETE' }),
+  verify_ssl: z.enum(['true', 'false']),
+  valid_response_codes: z.array(z.int().min(100).max(599)).default([200]),
+  fail_retry_response_codes: z.array(z.int().min(100).max(599)).default([]),
+});
+export type ApiProxyQuery = z.infer<typeof ApiProxyQuery>;
+
+export const ApiProxyConnection = z.strictObject({
+  name: z.string().min(1),
+  uuid: z.uuid(),
+  capabilities: z.array(z.enum(['privacy/access', 'privacy/delete', 'privacy/optout', 'privacy/identifiers'])),
+  mode: z.enum(['live', 'test']),
+  connector_type: z.literal('APIProxy'),
+  queries: z.strictObject({
+    test: z.array(ApiProxyQuery).min(1, { error: 'the API Proxy connector requires at least one test query' }),
+    identifiers: z
+      .record(z.string().regex(/^[a-z][a-z0-9_]*$/, { error: 'identifier categories are snake_case' }), z.array(ApiProxyQuery))
+      .optional(),
+    access: z.array(ApiProxyQuery).optional(),
+    delete: z.array(ApiProxyQuery).optional(),
+    optout: z.array(ApiProxyQuery).optional(),
+  }),
+  /** env:NAME / file:PATH are resolved; other locations (e.g. an AWS ARN) need `spec.credentials`. */
+  credentials_location: z.string().min(1),
+});
+export type ApiProxyConnection = z.infer<typeof ApiProxyConnection>;
+
+export const ApiProxySpec = z.strictObject({
+  type: z.literal('apiproxy'),
+  /** The DataGrail connection object, pasted unchanged. */
+  connection: ApiProxyConnection,
+  /** Cumulative bound for all queries of one type (DataGrail's job_timeout_seconds). */
+  jobTimeoutSeconds: z.int().positive().default(300),
+  /**
+   * Where the `{credentials}` value comes from when `credentials_location` is not an
+   * env:/file: reference (DataGrail's own agent reads a secrets manager Lethe does not).
+   */
+  credentials: z.strictObject({ credentials: CredentialRef }).optional(),
+  ...common,
+});
+
+export const VendorSpec = z.discriminatedUnion('type', [
+  MaestroQaSpec,
+  QualifioSpec,
+  ElasticPathSpec,
+  AnswerHubSpec,
+  ApiProxySpec,
+]);
+export type VendorSpec = z.infer<typeof VendorSpec>;
+export type VendorType = VendorSpec['type'];
+export type VendorSpecOf<T extends VendorType> = Extract<VendorSpec, { type: T }>;
+
+export const VendorConnection = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('VendorConnection'),
+  metadata: ObjectMeta,
+  spec: VendorSpec,
+});
+export type VendorConnection = z.infer<typeof VendorConnection>;
