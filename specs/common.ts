@@ -21,14 +21,15 @@ export const CredentialRef = z
   .string()
   .regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/, {
     error: 'must be a reference "env:NAME" or "file:PATH", never the secret itself',
-  });
+  })
+  .describe('A secret reference: env:NAME (environment variable) or file:PATH, never the secret itself.');
 export type CredentialRef = z.infer<typeof CredentialRef>;
 
 export const IsoDate = z.iso.date({ error: 'must be a date in the form YYYY-MM-DD' });
 
 export const RateWindow = z.strictObject({
-  limit: z.int().positive(),
-  perSeconds: z.number().positive(),
+  limit: z.int().positive().describe('Calls allowed per window.'),
+  perSeconds: z.number().positive().describe('Window length in seconds.'),
 });
 export type RateWindow = z.infer<typeof RateWindow>;
 
@@ -38,9 +39,9 @@ export const Labels = z.record(
 );
 
 export const ObjectMeta = z.strictObject({
-  name: ResourceName,
-  labels: Labels.optional(),
-  annotations: z.record(z.string(), z.string()).optional(),
+  name: ResourceName.describe('Unique name per kind; lowercase letters, digits and "-". Must equal the file name.'),
+  labels: Labels.optional().describe('Free-form labels for selection and reporting.'),
+  annotations: z.record(z.string(), z.string()).optional().describe('Free-form notes; never personal data.'),
 });
 
 export const ACTIONS = ['erasure', 'access', 'optout'] as const;

@@ -2,10 +2,10 @@ import { z } from 'zod';
 import { API_VERSION, ObjectMeta } from './common.ts';
 
 export const Approver = z.strictObject({
-  name: z.string().min(1).optional(),
-  email: z.email(),
+  name: z.string().min(1).optional().describe('Display name.'),
+  email: z.email().describe('The git author/committer email the approver uses.'),
   /** Fingerprint (or its 16-hex-digit suffix) of the key the approver signs with. */
-  signingKey: z.string().regex(/^[0-9A-Fa-f]{16,40}$/).optional(),
+  signingKey: z.string().regex(/^[0-9A-Fa-f]{16,40}$/).optional().describe('Fingerprint (or 16-hex-digit suffix) of the approver\'s signing key.'),
 });
 export type Approver = z.infer<typeof Approver>;
 
@@ -14,37 +14,41 @@ export const ApprovalPolicy = z.strictObject({
    * merge: the spec reached the protected branch through a merge commit made by a listed
    * approver who did not author it. trailer: `Approved-by:` trailers from listed approvers.
    */
-  mode: z.enum(['merge', 'trailer']).default('merge'),
-  protectedBranch: z.string().min(1).default('main'),
-  approvers: z.array(Approver).min(1, { error: 'list at least one approver' }),
-  minApprovals: z.int().min(1).default(1),
-  requireSignedCommits: z.boolean().default(false),
+  mode: z.enum(['merge', 'trailer']).default('merge')
+    .describe('merge: merged to the protected branch by a listed approver who is not the author; trailer: Approved-by: trailers.'),
+  protectedBranch: z.string().min(1).default('main').describe('The branch whose history is the approved state.'),
+  approvers: z.array(Approver).min(1, { error: 'list at least one approver' }).describe('Who may approve requests.'),
+  minApprovals: z.int().min(1).default(1).describe('Distinct approvers needed per request.'),
+  requireSignedCommits: z.boolean().default(false).describe('Accept only approvals carried by verified signed commits.'),
 });
 export type ApprovalPolicy = z.infer<typeof ApprovalPolicy>;
 
 export const LetheConfigSpec = z.strictObject({
-  approval: ApprovalPolicy,
+  approval: ApprovalPolicy.describe('Who approves requests, and how git history proves it.'),
   regulations: z
     .strictObject({
       other: z
         .strictObject({
-          days: z.int().positive().default(30),
-          extensionDays: z.int().min(0).default(30),
+          days: z.int().positive().default(30).describe('Calendar days after receipt.'),
+          extensionDays: z.int().min(0).default(30).describe('Further days when an extension is granted.'),
         })
-        .default({ days: 30, extensionDays: 30 }),
+        .default({ days: 30, extensionDays: 30 })
+        .describe('Deadline for regulation: other.'),
     })
-    .default({ other: { days: 30, extensionDays: 30 } }),
+    .default({ other: { days: 30, extensionDays: 30 } })
+    .describe('Deadline settings per regulation (gdpr and ccpa are fixed by law).'),
   /** Cron expression (5 or 6 fields) for remote fetches and vendor polling in `lethe run`. */
-  schedule: z.string().min(1).default('*/5 * * * *'),
+  schedule: z.string().min(1).default('*/5 * * * *').describe('Cron expression for remote fetches and vendor polling in lethe run.'),
   /** Controller data directory (journal, exports); relative paths are against the working directory. */
-  dataDir: z.string().min(1).optional(),
+  dataDir: z.string().min(1).optional().describe('Controller data directory (journal, access exports), outside the repository.'),
   /** Write status commits to this branch instead of the protected branch. */
-  statusBranch: z.string().min(1).optional(),
+  statusBranch: z.string().min(1).optional().describe('Branch for status commits, when not the protected branch.'),
   identity: z
     .strictObject({ name: z.string().min(1), email: z.email() })
-    .default({ name: 'Lethe', email: 'lethe@localhost' }),
+    .default({ name: 'Lethe', email: 'lethe@localhost' })
+    .describe('Author and committer of status commits.'),
   /** Days before the due date from which a request counts as at risk in `lethe plan`. */
-  atRiskDays: z.int().min(0).default(3),
+  atRiskDays: z.int().min(0).default(3).describe('Days before the due date from which lethe plan flags a request as at risk.'),
 });
 export type LetheConfigSpec = z.infer<typeof LetheConfigSpec>;
 

@@ -6,46 +6,46 @@ const HttpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
 /** Fields every vendor connection has, whatever its driver. */
 const common = {
   /** Replaces the driver's documented limits; every window is enforced at once. */
-  rateLimits: z.array(RateWindow).min(1).optional(),
+  rateLimits: z.array(RateWindow).min(1).optional().describe('Replaces the driver\'s documented rate limits; all windows apply at once.'),
   /** Calls in flight at once for this connection. */
-  concurrency: z.int().min(1).max(64).optional(),
+  concurrency: z.int().min(1).max(64).optional().describe('Calls in flight at once for this connection.'),
   /** A disabled vendor is skipped by the planner; its requests wait (nothing is lost). */
-  disabled: z.boolean().optional(),
+  disabled: z.boolean().optional().describe('Skip this vendor for now; its requests wait, nothing is lost.'),
 };
 
 export const MaestroQaSpec = z.strictObject({
-  type: z.literal('maestroqa'),
-  baseUrl: HttpUrl.default('https://app.maestroqa.com/api/v1'),
+  type: z.literal('maestroqa').describe('The driver.'),
+  baseUrl: HttpUrl.default('https://app.maestroqa.com/api/v1').describe('API base URL.'),
   credentials: z.strictObject({ apiToken: CredentialRef }),
   ...common,
 });
 
 export const QualifioSpec = z.strictObject({
   type: z.literal('qualifio'),
-  baseUrl: HttpUrl.default('https://api.qualif.io'),
-  clientId: z.int().positive(),
+  baseUrl: HttpUrl.default('https://api.qualif.io').describe('API base URL.'),
+  clientId: z.int().positive().describe('Qualifio client (account) id.'),
   /** The Qualifio user id of the DPO in whose name Lethe validates rules, after git approval. */
-  dpoUserId: z.int().positive(),
+  dpoUserId: z.int().positive().describe('Qualifio user id of the DPO in whose name rules are validated after git approval.'),
   credentials: z.strictObject({ apiToken: CredentialRef }),
   /** test: rules are created with `ruleTypePayload.test: true` (a dry run at Qualifio). */
-  mode: z.enum(['live', 'test']).default('live'),
+  mode: z.enum(['live', 'test']).default('live').describe('test creates dry-run rules at Qualifio.'),
   /** Public URL of `lethe run --listen` that Qualifio calls (GET) when a rule finished. */
-  callBackUrl: HttpUrl.optional(),
+  callBackUrl: HttpUrl.optional().describe('Public URL Qualifio calls when a rule finished.'),
   ...common,
 });
 
 export const ElasticPathSpec = z.strictObject({
   type: z.literal('elasticpath'),
-  region: z.enum(['useast', 'euwest']).default('useast'),
+  region: z.enum(['useast', 'euwest']).default('useast').describe('Elastic Path region of the store.'),
   /** Overrides `region`, e.g. for a private deployment or the sandbox. */
-  baseUrl: HttpUrl.optional(),
+  baseUrl: HttpUrl.optional().describe('Overrides region, e.g. for a private deployment or the sandbox.'),
   /** Selects the documented limit: 25 requests/s for development stores, 100/s for production. */
-  environment: z.enum(['development', 'production']).default('production'),
+  environment: z.enum(['development', 'production']).default('production').describe('Selects the documented rate limit (25/s development, 100/s production).'),
   credentials: z.strictObject({ clientId: CredentialRef, clientSecret: CredentialRef }),
   /** What a subject is in the store: a customer, or an account member. */
-  resourceType: z.enum(['customer', 'account_member']).default('customer'),
+  resourceType: z.enum(['customer', 'account_member']).default('customer').describe('What a subject is in the store.'),
   /** Bounded re-submissions after the vendor answers FAILURE. */
-  maxAttempts: z.int().min(1).max(10).default(3),
+  maxAttempts: z.int().min(1).max(10).default(3).describe('Bounded re-submissions after the vendor answers FAILURE.'),
   ...common,
 });
 
@@ -53,10 +53,10 @@ export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as con
 
 export const AnswerHubSpec = z.strictObject({
   type: z.literal('answerhub'),
-  baseUrl: HttpUrl,
+  baseUrl: HttpUrl.describe('The AnswerHub site URL.'),
   credentials: z.strictObject({ username: CredentialRef, password: CredentialRef }),
   /** The GDPR job operation used for erasure requests. */
-  erasureOperation: z.enum(['delete', 'anon-delete', 'anonymize', 'suspend']).default('anon-delete'),
+  erasureOperation: z.enum(['delete', 'anon-delete', 'anonymize', 'suspend']).default('anon-delete').describe('The GDPR job operation used for erasure requests.'),
   /** When jobs may run (UTC): maintenance windows keep GDPR jobs away from peak traffic. */
   scheduleWindow: z
     .strictObject({
@@ -67,8 +67,9 @@ export const AnswerHubSpec = z.strictObject({
       leadMinutes: z.int().min(0).max(1440).default(5),
     })
     .refine((w) => w.endHour > w.startHour, { error: 'endHour must be after startHour', path: ['endHour'] })
-    .default({ days: [...WEEKDAYS], startHour: 0, endHour: 24, leadMinutes: 5 }),
-  dateFormat: z.enum(['formatted', 'timeStamp']).default('timeStamp'),
+    .default({ days: [...WEEKDAYS], startHour: 0, endHour: 24, leadMinutes: 5 })
+    .describe('When GDPR jobs may run (UTC).'),
+  dateFormat: z.enum(['formatted', 'timeStamp']).default('timeStamp').describe('How job dates are sent: MM/dd/yyyy HH:mm, or a millisecond timestamp.'),
   ...common,
 });
 
@@ -107,14 +108,14 @@ export type ApiProxyConnection = z.infer<typeof ApiProxyConnection>;
 export const ApiProxySpec = z.strictObject({
   type: z.literal('apiproxy'),
   /** The DataGrail connection object, pasted unchanged. */
-  connection: ApiProxyConnection,
+  connection: ApiProxyConnection.describe('The DataGrail API Proxy connection object, pasted unchanged.'),
   /** Cumulative bound for all queries of one type (DataGrail's job_timeout_seconds). */
-  jobTimeoutSeconds: z.int().positive().default(300),
+  jobTimeoutSeconds: z.int().positive().default(300).describe('Cumulative time bound for all queries of one type (job_timeout_seconds).'),
   /**
    * Where the `{credentials}` value comes from when `credentials_location` is not an
    * env:/file: reference (DataGrail's own agent reads a secrets manager Lethe does not).
    */
-  credentials: z.strictObject({ credentials: CredentialRef }).optional(),
+  credentials: z.strictObject({ credentials: CredentialRef }).optional().describe('Source of {credentials} when credentials_location is not env:/file:.'),
   ...common,
 });
 

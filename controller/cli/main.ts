@@ -12,6 +12,10 @@ export interface Command {
 }
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
+  sandbox: () => import('./commands/sandbox.ts'),
+  validate: () => import('./commands/validate.ts'),
+  schema: () => import('./commands/schema.ts'),
+  demo: () => import('./commands/demo.ts'),
 };
 
 export const EXIT = {

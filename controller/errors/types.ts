@@ -17,7 +17,21 @@ export class LetheError extends Error {
   constructor(
     readonly code: string,
     message: string,
-    readonly options: { terminal?: boolean; retryAfterMs?: number; cause?: unknown } = {},
+    readonly options: {
+      terminal?: boolean;
+      retryAfterMs?: number;
+      /**
+       * `vendor`: the whole connection is unusable (bad or rotated credentials, failed
+       * health check): it is marked degraded and all its requests wait, none fails.
+       */
+      scope?: 'task' | 'vendor';
+      /**
+       * Whether the vendor may have acted on the call. Only `false` lets the executor
+       * forget a journaled intent after an error; anything else means "ask the vendor".
+       */
+      maybeDelivered?: boolean;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'LetheError';
@@ -25,5 +39,9 @@ export class LetheError extends Error {
 
   get terminal(): boolean {
     return this.options.terminal ?? false;
+  }
+
+  get scope(): 'task' | 'vendor' {
+    return this.options.scope ?? 'task';
   }
 }

@@ -1,0 +1,165 @@
+import type { Action, LetheConfig, PrivacyRequest, VendorConnection } from '../../specs/index.ts';
+import { identifierKeys, supportedActions } from '../vendors/registry.ts';
+import { nameFromPath } from './kinds.ts';
+import type { ParsedManifest } from './parse.ts';
+import { compareProblems, problem, type Problem } from './problem.ts';
+import { closest } from './suggest.ts';
+import { displayPath, locate, type PathSegment } from './yaml-source.ts';
+
+export interface VendorEntry {
+  path: string;
+  connection: VendorConnection;
+}
+
+export interface RequestEntry {
+  path: string;
+  request: PrivacyRequest;
+  /** The vendors the request addresses, `all` expanded, sorted by name. */
+  vendors: string[];
+}
+
+export interface RepositoryModel {
+  config?: LetheConfig;
+  /** Valid vendor connections by metadata.name. */
+  vendors: Map<string, VendorEntry>;
+  /** Requests with no problem of their own nor from cross-checks, by metadata.name. */
+  requests: Map<string, RequestEntry>;
+  /** Every problem in the repository, sorted by file and position. */
+  problems: Problem[];
+  /** Request files with problems, by path: the controller records these as Invalid. */
+  invalidRequests: Map<string, { name?: string; problems: Problem[] }>;
+}
+
+type Of<K extends ParsedManifest['kind']> = Extract<ParsedManifest, { kind: K }>;
+
+/** Cross-checks a set of parsed manifests. Pure: the same input always gives the same model. */
+export function checkRepository(parsed: readonly ParsedManifest[]): RepositoryModel {
+  const byPath = [...parsed].sort((a, b) => a.path.localeCompare(b.path));
+  const configs = byPath.filter((m): m is Of<'LetheConfig'> => m.kind === 'LetheConfig');
+  const vendorFiles = byPath.filter((m): m is Of<'VendorConnection'> => m.kind === 'VendorConnection');
+  const requestFiles = byPath.filter((m): m is Of<'PrivacyRequest'> => m.kind === 'PrivacyRequest');
+
+  const extra = new Map<string, Problem[]>(byPath.map((m) => [m.path, []]));
+  const add = (m: ParsedManifest, p: Problem) => extra.get(m.path)!.push(m.name === undefined ? p : { ...p, name: m.name });
+  flagDuplicates(vendorFiles, add);
+  flagDuplicates(requestFiles, add);
+  const valid = (m: ParsedManifest) => m.value !== undefined && extra.get(m.path)!.length === 0;
+
+  const vendors = new Map<string, VendorEntry>();
+  const invalidVendors = new Map<string, string>();
+  for (const m of vendorFiles) {
+    if (valid(m)) vendors.set(m.name!, { path: m.path, connection: m.value! });
+    else invalidVendors.set(m.name ?? nameFromPath(m.path), m.path);
+  }
+
+  const problems: Problem[] = [];
+  if (configs.length === 0) problems.push(problem('CONFIG_MISSING', 'lethe.yaml', { line: 1, column: 1 }));
+
+  for (const m of requestFiles) {
+    if (m.value !== undefined) checkVendors(m, m.value, vendors, invalidVendors, (p) => add(m, p));
+  }
+
+  const requests = new Map<string, RequestEntry>();
+  const invalidRequests = new Map<string, { name?: string; problems: Problem[] }>();
+  for (const m of byPath) {
+    const own = [...m.problems, ...extra.get(m.path)!].sort(compareProblems);
+    problems.push(...own);
+    if (m.kind !== 'PrivacyRequest') continue;
+    if (own.length === 0 && m.value !== undefined) {
+      requests.set(m.name!, { path: m.path, request: m.value, vendors: resolveVendors(m.value, vendors) });
+    } else {
+      invalidRequests.set(m.path, { name: m.name, problems: own });
+    }
+  }
+  const config = configs.find(valid)?.value;
+  return { config, vendors, requests, problems: problems.sort(compareProblems), invalidRequests };
+}
+
+function flagDuplicates(files: readonly ParsedManifest[], add: (m: ParsedManifest, p: Problem) => void): void {
+  const byName = new Map<string, ParsedManifest[]>();
+  for (const m of files) if (m.name !== undefined) byName.set(m.name, [...(byName.get(m.name) ?? []), m]);
+  for (const [name, same] of byName) {
+    if (same.length < 2) continue;
+    for (const m of same) {
+      const other = same.filter((o) => o !== m).map((o) => o.path).join(', ');
+      add(m, problem('DUPLICATE_NAME', m.path, locate(m.index, ['metadata', 'name']), { name, other }));
+    }
+  }
+}
+
+function supports(entry: VendorEntry, action: Action): boolean {
+  return supportedActions(entry.connection.spec).includes(action);
+}
+
+function resolveVendors(request: PrivacyRequest, vendors: ReadonlyMap<string, VendorEntry>): string[] {
+  const { action } = request.spec;
+  const names = request.spec.vendors === 'all'
+    ? [...vendors].filter(([, v]) => supports(v, action)).map(([n]) => n)
+    : request.spec.vendors;
+  return [...new Set(names)].sort();
+}
+
+function checkVendors(
+  m: ParsedManifest,
+  request: PrivacyRequest,
+  vendors: ReadonlyMap<string, VendorEntry>,
+  invalidVendors: ReadonlyMap<string, string>,
+  report: (p: Problem) => void,
+): void {
+  const { action } = request.spec;
+  const at = (path: PathSegment[], which: 'value' | 'key' = 'value') => locate(m.index, path, which);
+  if (request.spec.vendors === 'all') {
+    // "all" must mean all: a broken vendor file would otherwise be skipped silently.
+    for (const [vendor, file] of invalidVendors) {
+      report(problem('VENDOR_INVALID', m.path, at(['spec', 'vendors']), { path: 'spec.vendors', vendor, file }));
+    }
+    if (![...vendors.values()].some((v) => supports(v, action))) {
+      report(problem('NO_VENDOR_FOR_ACTION', m.path, at(['spec', 'vendors']), { action }));
+    }
+  } else {
+    request.spec.vendors.forEach((vendor, i) => {
+      const path: PathSegment[] = ['spec', 'vendors', i];
+      const values = { path: displayPath(path), vendor, action };
+      const entry = vendors.get(vendor);
+      const invalidFile = invalidVendors.get(vendor);
+      if (entry) {
+        if (!supports(entry, action)) {
+          report(problem('VENDOR_ACTION_UNSUPPORTED', m.path, at(path), { ...values, type: entry.connection.spec.type }));
+        }
+      } else if (invalidFile !== undefined) {
+        report(problem('VENDOR_INVALID', m.path, at(path), { ...values, file: invalidFile }));
+      } else {
+        const p = problem('UNKNOWN_VENDOR', m.path, at(path), values);
+        const guess = closest(vendor, [...vendors.keys(), ...invalidVendors.keys()]);
+        report(guess === undefined ? p : { ...p, hint: `did you mean "${guess}"? ${p.hint}` });
+      }
+    });
+  }
+
+  const addressed = new Set(resolveVendors(request, vendors));
+  for (const [vendor, keys] of Object.entries(request.spec.subject.identifiers ?? {})) {
+    const base: PathSegment[] = ['spec', 'subject', 'identifiers', vendor];
+    const entry = vendors.get(vendor);
+    if (!addressed.has(vendor)) {
+      if (entry || !invalidVendors.has(vendor)) {
+        report(problem('IDENTIFIER_VENDOR_NOT_IN_REQUEST', m.path, at(base, 'key'), { path: displayPath(base), vendor }));
+      }
+      continue;
+    }
+    if (!entry) continue;
+    const known = identifierKeys(entry.connection.spec.type);
+    for (const key of Object.keys(keys)) {
+      if (known.includes(key)) continue;
+      const path = [...base, key];
+      const p = problem('UNKNOWN_IDENTIFIER_KEY', m.path, at(path, 'key'), {
+        path: displayPath(path),
+        vendor,
+        key,
+        type: entry.connection.spec.type,
+        allowed: known.length > 0 ? known.join(', ') : 'none (remove the identifiers for this vendor)',
+      });
+      const guess = closest(key, known);
+      report(guess === undefined ? p : { ...p, hint: `did you mean "${guess}"? ${p.hint}` });
+    }
+  }
+}

@@ -1,0 +1,43 @@
+import { open, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { checkRepository, type RepositoryModel } from './check.ts';
+import { manifestKind } from './kinds.ts';
+import { parseManifest, type ParsedManifest } from './parse.ts';
+import { MAX_MANIFEST_BYTES } from './yaml-source.ts';
+
+/** Repository-relative posix paths of the manifests in a working tree (symlinks are not followed). */
+export async function listManifestPaths(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  async function walk(rel: string): Promise<void> {
+    const entries = await readdir(join(dir, rel), { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' && rel !== '') return [];
+      throw err;
+    });
+    for (const entry of entries) {
+      const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
+      if (entry.isDirectory() && (path === 'vendors' || path === 'requests' || path.startsWith('requests/'))) await walk(path);
+      else if (entry.isFile() && manifestKind(path) !== undefined) out.push(path);
+    }
+  }
+  await walk('');
+  return out.sort();
+}
+
+/** Reads at most one byte past the cap: enough for parseManifest to reject a huge file. */
+async function readCapped(file: string): Promise<string> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(MAX_MANIFEST_BYTES + 1);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return buffer.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** For the CLI: validates the working tree (the controller reads the same paths from git). */
+export async function loadRepositoryFromDisk(dir: string): Promise<{ parsed: ParsedManifest[]; model: RepositoryModel }> {
+  const paths = await listManifestPaths(dir);
+  const parsed = await Promise.all(paths.map(async (path) => parseManifest(path, await readCapped(join(dir, path)))));
+  return { parsed, model: checkRepository(parsed) };
+}

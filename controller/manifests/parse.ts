@@ -1,0 +1,116 @@
+import type { z } from 'zod';
+import { CredentialRef, ResourceName, type LetheConfig, type PrivacyRequest, type VendorConnection } from '../../specs/index.ts';
+import type { ValidationCode } from '../errors/validation.ts';
+import { KIND_PLACES, MANIFEST_SCHEMAS, manifestKind, nameFromPath, type ManifestKind } from './kinds.ts';
+import { problem, type Problem } from './problem.ts';
+import { allowedKeys, leafSchema, valueAt } from './schema-walk.ts';
+import { closest } from './suggest.ts';
+import { displayPath, locate, readYaml, type NodeIndex, type PathSegment } from './yaml-source.ts';
+
+interface ManifestValues {
+  LetheConfig: LetheConfig;
+  VendorConnection: VendorConnection;
+  PrivacyRequest: PrivacyRequest;
+}
+
+/**
+ * One file's parse result. Pure data plus the node positions, so the controller can cache
+ * it per path and re-run only the cross-checks when other files change.
+ */
+export type ParsedManifest = {
+  [K in ManifestKind]: {
+    path: string;
+    kind: K;
+    /** metadata.name, when it is a well-formed name (even if the rest of the file is not). */
+    name?: string;
+    /** The validated manifest: present only when the file has no problems. */
+    value?: ManifestValues[K];
+    problems: Problem[];
+    /** Positions of the file's nodes, for locating cross-check problems. */
+    index: NodeIndex;
+  };
+}[ManifestKind];
+
+export function parseManifest(path: string, text: string): ParsedManifest {
+  const kind = manifestKind(path);
+  if (kind === undefined) throw new Error(`${path} is not a manifest path (see manifestKind)`);
+  const source = readYaml(text);
+  const problems = source.issues.map((i) => problem(i.code, path, i.at, i.values));
+  const data = source.data;
+  const nameResult = ResourceName.safeParse(valueAt(data, ['metadata', 'name']));
+  const name = nameResult.success ? nameResult.data : undefined;
+  const finish = (value?: unknown): ParsedManifest => {
+    const named = name === undefined ? problems : problems.map((p) => ({ ...p, name }));
+    return { path, kind, name, value: named.length === 0 ? value : undefined, problems: named, index: source.index } as ParsedManifest;
+  };
+  if (data === undefined) return finish();
+
+  const declaredKind = valueAt(data, ['kind']);
+  if (typeof declaredKind === 'string' && declaredKind !== kind) {
+    problems.push(problem('WRONG_KIND', path, locate(source.index, ['kind']), { expected: kind, place: KIND_PLACES[kind] }));
+    return finish();
+  }
+  const schema: z.ZodType = MANIFEST_SCHEMAS[kind];
+  const result = schema.safeParse(data);
+  if (!result.success) {
+    for (const issue of result.error.issues) problems.push(...fromIssue(issue, schema, data, path, source.index));
+    return finish();
+  }
+  if (kind !== 'LetheConfig' && name !== undefined && name !== nameFromPath(path)) {
+    problems.push(problem('NAME_MISMATCH', path, locate(source.index, ['metadata', 'name']), { name, expected: nameFromPath(path) }));
+  }
+  return finish(result.data);
+}
+
+/** Maps one zod issue to located problems; the detail text is zod's (the schemas own the wording). */
+function fromIssue(issue: z.core.$ZodIssue, schema: z.ZodType, data: unknown, file: string, index: NodeIndex): Problem[] {
+  const path = issue.path.filter((s): s is PathSegment => typeof s !== 'symbol');
+  const shown = displayPath(path);
+  const value = valueAt(data, path);
+  const detail = redact(issue.message, value);
+  const at = locate(index, path);
+
+  if (issue.code === 'unrecognized_keys') {
+    const allowed = allowedKeys(schema, path, data);
+    return issue.keys.map((key) => {
+      const p = problem('UNKNOWN_FIELD', file, locate(index, [...path, key], 'key'), { path: displayPath([...path, key]), key });
+      const guess = closest(key, allowed);
+      return guess === undefined ? p : { ...p, hint: `did you mean "${guess}"? ${p.hint}` };
+    });
+  }
+  const parent = valueAt(data, path.slice(0, -1));
+  const missing = value === undefined && path.length > 0 && typeof parent === 'object' && parent !== null && !Object.hasOwn(parent, String(path.at(-1)));
+  if (missing) return [problem('MISSING_FIELD', file, locate(index, path.slice(0, -1)), { path: shown })];
+
+  let code: ValidationCode;
+  switch (issue.code) {
+    case 'invalid_type':
+      code = 'INVALID_TYPE';
+      break;
+    case 'invalid_value':
+      code = path.length === 1 && path[0] === 'apiVersion' ? 'WRONG_API_VERSION' : 'INVALID_VALUE';
+      break;
+    case 'invalid_union':
+      code = 'discriminator' in issue && issue.discriminator !== undefined ? 'UNKNOWN_VENDOR_TYPE' : 'INVALID_VALUE';
+      break;
+    case 'invalid_format':
+      code = leafSchema(schema, path, data) === CredentialRef ? 'INLINE_CREDENTIAL' : 'INVALID_FORMAT';
+      break;
+    case 'too_small':
+    case 'too_big':
+      code = 'OUT_OF_RANGE';
+      break;
+    default:
+      code = 'INVALID_VALUE';
+  }
+  return [problem(code, file, at, { path: shown, detail })];
+}
+
+/** Belt and braces: zod messages do not quote inputs, but a custom one might. */
+function redact(message: string, value: unknown): string {
+  if (typeof value !== 'string' && typeof value !== 'number') return message;
+  const text = String(value);
+  if (text.length < 3) return message;
+  const escaped = text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return message.replace(new RegExp(`(?<![\\w@.-])${escaped}(?![\\w@.-])`, 'g'), '<redacted>');
+}
