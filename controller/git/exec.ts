@@ -1,0 +1,72 @@
+import { spawn } from 'node:child_process';
+import { LetheError } from '../errors/types.ts';
+
+export interface Identity {
+  name: string;
+  email: string;
+}
+
+export interface GitRunOptions {
+  input?: string | Buffer;
+  env?: Record<string, string>;
+  /** Exit codes that are answers rather than failures (e.g. 1 for `merge-base --is-ancestor`). */
+  okCodes?: number[];
+}
+
+export interface GitResult {
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/**
+ * Settings that a user's or system's git config could otherwise change under the controller:
+ * signature display would corrupt parsed log output, quoting would mangle paths, and signing
+ * would prompt for a passphrase in a service.
+ */
+const FIXED_CONFIG = [
+  '-c', 'core.quotePath=false',
+  '-c', 'log.showSignature=false',
+  '-c', 'commit.gpgSign=false',
+  '-c', 'i18n.logOutputEncoding=UTF-8',
+  '-c', 'color.ui=never',
+];
+
+/** Runs git in `cwd`. The error message carries the subcommand and git's stderr, never stdin. */
+export function runGit(cwd: string, args: string[], options: GitRunOptions = {}): Promise<GitResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', [...FIXED_CONFIG, ...args], {
+      cwd,
+      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', (cause) => reject(new LetheError('GIT_FAILED', `git ${args[0]} could not start`, { cause })));
+    child.on('close', (code) => {
+      const result = { code: code ?? 128, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') };
+      if (result.code === 0 || options.okCodes?.includes(result.code)) resolve(result);
+      else reject(new LetheError('GIT_FAILED', `git ${args[0]} failed (exit ${result.code}): ${result.stderr.trim()}`));
+    });
+    child.stdin.on('error', () => undefined); // git may exit before reading all input; close reports it
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** Runs git and returns stdout as text without the trailing newline. */
+export async function git(cwd: string, args: string[], options?: GitRunOptions): Promise<string> {
+  const { stdout } = await runGit(cwd, args, options);
+  return stdout.toString('utf8').replace(/\n$/, '');
+}
+
+/** Environment that makes `identity` both author and committer (CI has no global identity). */
+export function identityEnv(identity: Identity): Record<string, string> {
+  return {
+    GIT_AUTHOR_NAME: identity.name,
+    GIT_AUTHOR_EMAIL: identity.email,
+    GIT_COMMITTER_NAME: identity.name,
+    GIT_COMMITTER_EMAIL: identity.email,
+  };
+}

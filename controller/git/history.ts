@@ -1,0 +1,180 @@
+import { git } from './exec.ts';
+
+/** One entry of a commit's diff against its first parent (`--raw -M`). */
+export interface RawChange {
+  status: string;
+  path: string;
+  /** Source path of a rename. */
+  from?: string;
+  blob: string;
+  /** Rename similarity in percent; 100 means the content is unchanged. */
+  score?: number;
+}
+
+export interface CommitInfo {
+  sha: string;
+  parents: string[];
+  authorName: string;
+  authorEmail: string;
+  committerName: string;
+  committerEmail: string;
+  /** Committer time, epoch seconds: when the commit (for a merge: the approval) was made. */
+  time: number;
+  /** `Approved-by:` trailer values, as written. */
+  approvedBy: string[];
+  changes: RawChange[];
+  /** Index in the first-parent chain of the commit through which this one reached the branch. */
+  entry: number;
+}
+
+/** Where a path's current content arrived on the branch. */
+export interface Introduction {
+  /** The first-parent commit that brought the content. */
+  commit: string;
+  /** The path at that commit (differs from the current one after pure renames). */
+  path: string;
+  blob: string;
+}
+
+const FORMAT = '%x01%H%x00%P%x00%an%x00%ae%x00%cn%x00%ce%x00%ct%x00%(trailers:key=Approved-by,valueonly,separator=%x1f)%x00';
+
+function parseLog(out: string): CommitInfo[] {
+  const commits: CommitInfo[] = [];
+  for (const record of out.split('\x01')) {
+    if (!record) continue;
+    const fields = record.split('\0');
+    const [sha, parents, authorName, authorEmail, committerName, committerEmail, time, trailers] = fields;
+    const changes: RawChange[] = [];
+    const tokens = fields.slice(8).map((t) => t.replace(/^\n/, '')).filter(Boolean);
+    for (let i = 0; i < tokens.length; ) {
+      const [, , , , blob, status] = tokens[i]!.split(/[: ]/);
+      const kind = status!.charAt(0);
+      if (kind === 'R' || kind === 'C') {
+        changes.push({ status: kind, from: tokens[i + 1]!, path: tokens[i + 2]!, blob: blob!, score: Number(status!.slice(1)) });
+        i += 3;
+      } else {
+        changes.push({ status: kind, path: tokens[i + 1]!, blob: blob! });
+        i += 2;
+      }
+    }
+    commits.push({
+      sha: sha!,
+      parents: parents ? parents.split(' ') : [],
+      authorName: authorName!,
+      authorEmail: authorEmail!,
+      committerName: committerName!,
+      committerEmail: committerEmail!,
+      time: Number(time),
+      approvedBy: trailers ? trailers.split('\x1f').map((t) => t.trim()).filter(Boolean) : [],
+      changes,
+      entry: -1,
+    });
+  }
+  return commits;
+}
+
+/**
+ * The branch history as the approval gate needs it, built from ONE `git log` walk and
+ * extended incrementally when the head moves forward: for every path, the first-parent
+ * commit that introduced its current content; for every first-parent commit, the commits
+ * that reached the branch through it (a merge's side branch). Evaluating 10,000 requests then
+ * costs no git call per request.
+ */
+export class HistoryIndex {
+  private readonly commits = new Map<string, CommitInfo>();
+  private readonly firstParent: string[] = [];
+  private readonly byEntry = new Map<number, string[]>();
+  private readonly introductions = new Map<string, Introduction>();
+  private builtHead: string | undefined;
+
+  constructor(private readonly cwd: string) {}
+
+  get head(): string | undefined {
+    return this.builtHead;
+  }
+
+  commit(sha: string): CommitInfo | undefined {
+    return this.commits.get(sha);
+  }
+
+  introduction(path: string): Introduction | undefined {
+    return this.introductions.get(path);
+  }
+
+  /** Commits that reached the branch through first-parent commit `sha`, including itself. */
+  arrivedWith(sha: string): CommitInfo[] {
+    const entry = this.commits.get(sha)?.entry;
+    return (entry === undefined ? [] : (this.byEntry.get(entry) ?? [])).map((s) => this.commits.get(s)!);
+  }
+
+  async update(head: string): Promise<void> {
+    if (head === this.builtHead) return;
+    const range = this.builtHead ? [head, `^${this.builtHead}`] : [head];
+    const out = await git(this.cwd, ['log', '-z', '--raw', '-M', '--no-abbrev', '--diff-merges=first-parent', `--format=${FORMAT}`, ...range, '--']);
+    const fresh = new Map(parseLog(out).map((c) => [c.sha, c]));
+    const chain: string[] = [];
+    for (let sha: string | undefined = head; sha !== undefined && fresh.has(sha); sha = fresh.get(sha)!.parents[0]) chain.push(sha);
+    const reached = fresh.get(chain[chain.length - 1] ?? '')?.parents[0];
+    if (this.builtHead !== undefined && reached !== this.builtHead) {
+      // The old head is not on the new first-parent chain (history rewritten, or main was
+      // fast-forwarded onto a merge that has it as second parent): start over.
+      this.reset();
+      return this.update(head);
+    }
+    for (const [sha, info] of fresh) this.commits.set(sha, info);
+    for (const sha of chain.reverse()) this.append(sha);
+    this.builtHead = head;
+  }
+
+  private reset(): void {
+    this.commits.clear();
+    this.firstParent.length = 0;
+    this.byEntry.clear();
+    this.introductions.clear();
+    this.builtHead = undefined;
+  }
+
+  private append(sha: string): void {
+    const entry = this.firstParent.push(sha) - 1;
+    const members: string[] = [];
+    const stack = [sha];
+    while (stack.length > 0) {
+      const info = this.commits.get(stack.pop()!);
+      if (!info || info.entry !== -1) continue;
+      info.entry = entry;
+      members.push(info.sha);
+      stack.push(...(info.sha === sha ? info.parents.slice(1) : info.parents));
+    }
+    this.byEntry.set(entry, members);
+    const changes = this.commits.get(sha)!.changes;
+    // Renames first: a pure rename carries the previous introduction (same content, same approval).
+    for (const change of [...changes].sort((a, b) => Number(b.status === 'R') - Number(a.status === 'R'))) {
+      if (change.status === 'D') this.introductions.delete(change.path);
+      else if (change.status === 'R') {
+        const previous = this.introductions.get(change.from!);
+        this.introductions.delete(change.from!);
+        const pure = change.score === 100 && previous !== undefined;
+        this.introductions.set(change.path, pure ? previous : { commit: sha, path: change.path, blob: change.blob });
+      } else this.introductions.set(change.path, { commit: sha, path: change.path, blob: change.blob });
+    }
+  }
+}
+
+export interface Signature {
+  /** `%G?`: G good, B bad, U good with unknown validity, N none, ... */
+  status: string;
+  /** Fingerprints and key id that may identify the signer (subkey, primary key, long id). */
+  keys: string[];
+}
+
+/** Signature checks cost a gpg run each, so they are made only for approval commits. */
+export async function readSignatures(cwd: string, shas: string[]): Promise<Map<string, Signature>> {
+  const result = new Map<string, Signature>();
+  if (shas.length === 0) return result;
+  const out = await git(cwd, ['log', '--no-walk=unsorted', '--format=%H%x1f%G?%x1f%GF%x1f%GP%x1f%GK%x1e', ...new Set(shas), '--']);
+  for (const record of out.split('\x1e')) {
+    const [sha, status, ...keys] = record.trim().split('\x1f');
+    if (sha && status) result.set(sha, { status, keys: keys.filter(Boolean) });
+  }
+  return result;
+}

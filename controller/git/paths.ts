@@ -1,0 +1,17 @@
+import { LetheError } from '../errors/types.ts';
+
+export const STATUS_DIR = 'status/';
+
+/** A normalised repository path under status/ (no `..`, no absolute or backslash tricks). */
+export function isStatusPath(path: string): boolean {
+  if (!path.startsWith(STATUS_DIR) || path.length === STATUS_DIR.length) return false;
+  return path.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..') && !/[\\\0\n]/.test(path);
+}
+
+export function assertStatusPaths(paths: Iterable<string>): void {
+  for (const path of paths) {
+    if (!isStatusPath(path)) {
+      throw new LetheError('GIT_WRITE_OUTSIDE_STATUS', `refusing to write ${JSON.stringify(path)}: the controller only writes under status/`);
+    }
+  }
+}

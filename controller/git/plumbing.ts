@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { git, identityEnv, type Identity } from './exec.ts';
+
+const NULL_ID = '0000000000000000000000000000000000000000';
+
+/** A tree edit: the blob to place at `path`, or null to remove it. */
+export interface TreeChange {
+  path: string;
+  blob: string | null;
+  mode?: string;
+}
+
+const blobId = (content: string): string => {
+  const bytes = Buffer.from(content, 'utf8');
+  return createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
+};
+
+/**
+ * Writes contents as blobs (exact bytes) and returns their ids. A quiet pass rewrites
+ * byte-identical status files, so ids are computed here and only blobs git lacks are written:
+ * writing loose objects costs about a millisecond each.
+ */
+export async function hashBlobs(cwd: string, contents: string[]): Promise<string[]> {
+  const ids = contents.map(blobId);
+  if (ids.length === 0) return ids;
+  const check = await git(cwd, ['cat-file', '--batch-check=%(objectname)'], { input: ids.join('\n') + '\n' });
+  const missing = new Set(check.split('\n').filter((line) => line.endsWith(' missing')).map((line) => line.split(' ')[0]!));
+  const toWrite = contents.filter((_, i) => missing.has(ids[i]!));
+  if (toWrite.length === 0) return ids;
+  const dir = await mkdtemp(join(tmpdir(), 'lethe-blobs-'));
+  try {
+    const files = await Promise.all(
+      toWrite.map(async (content, i) => {
+        const file = join(dir, String(i));
+        await writeFile(file, content);
+        return file;
+      }),
+    );
+    await git(cwd, ['hash-object', '-w', '--no-filters', '--stdin-paths'], { input: files.join('\n') + '\n' });
+    return ids;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Applies `changes` to `base`'s tree in a throwaway index, so neither the working tree nor
+ * the real index (which may hold a person's staged work) is ever involved.
+ */
+export async function editTree(cwd: string, base: string, changes: TreeChange[]): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'lethe-index-'));
+  const env = { GIT_INDEX_FILE: join(dir, 'index') };
+  try {
+    await git(cwd, ['read-tree', base], { env });
+    const lines = changes.map((c) => (c.blob === null ? `0 ${NULL_ID}\t${c.path}` : `${c.mode ?? '100644'} ${c.blob}\t${c.path}`));
+    if (lines.length > 0) await git(cwd, ['update-index', '--index-info'], { env, input: lines.join('\n') + '\n' });
+    return await git(cwd, ['write-tree'], { env });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export interface CommitSpec {
+  tree: string;
+  parents: string[];
+  message: string;
+  committer: Identity;
+  /** Kept when replaying a commit; defaults to the committer. */
+  author?: Identity & { date?: string };
+}
+
+export async function commitTree(cwd: string, spec: CommitSpec): Promise<string> {
+  const env = identityEnv(spec.committer);
+  if (spec.author) {
+    env.GIT_AUTHOR_NAME = spec.author.name;
+    env.GIT_AUTHOR_EMAIL = spec.author.email;
+    if (spec.author.date) env.GIT_AUTHOR_DATE = spec.author.date;
+  }
+  const parents = spec.parents.flatMap((p) => ['-p', p]);
+  return git(cwd, ['commit-tree', '--no-gpg-sign', spec.tree, ...parents, '-F', '-'], { env, input: spec.message });
+}
+
+export const treeOf = (cwd: string, commit: string): Promise<string> => git(cwd, ['rev-parse', `${commit}^{tree}`]);

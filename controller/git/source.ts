@@ -1,0 +1,254 @@
+import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { LetheError } from '../errors/types.ts';
+import { git, runGit, type Identity } from './exec.ts';
+import { HistoryIndex } from './history.ts';
+import { assertStatusPaths, STATUS_DIR } from './paths.ts';
+import { commitTree, editTree, hashBlobs, treeOf, type TreeChange } from './plumbing.ts';
+import { DEFAULT_PUSH_RETRY, pushWithRetry, type PushOutcome, type PushRetry } from './push.ts';
+import { replayStatusCommits } from './rebase.ts';
+import { lsTree, readBlobs } from './tree.ts';
+
+export interface GitSourceOptions {
+  /** A local working copy, used in place (input is always read from commits, never the working tree). */
+  repo?: string;
+  /** A remote URL, cloned into `<dataDir>/repo`. */
+  remote?: string;
+  branch: string;
+  dataDir: string;
+  identity: Identity;
+  /** Commit status to this branch instead of `branch` (see writeStatus). */
+  statusBranch?: string;
+  /** Push status commits to origin. Default: true with `remote`, false with `repo`. */
+  push?: boolean;
+  pushRetry?: Partial<PushRetry>;
+}
+
+export interface WriteResult {
+  commit?: string;
+  pushed: boolean;
+  pushError?: { code: string; message: string };
+}
+
+export type ChangedPaths = { changed: string[]; deleted: string[] } | 'all';
+
+export class GitSource {
+  private readonly index: HistoryIndex;
+
+  private constructor(
+    /** The repository's working directory. */
+    readonly dir: string,
+    readonly mode: 'local' | 'remote',
+    private readonly options: GitSourceOptions,
+  ) {
+    this.index = new HistoryIndex(dir);
+  }
+
+  static async open(options: GitSourceOptions): Promise<GitSource> {
+    if ((options.repo === undefined) === (options.remote === undefined)) {
+      throw new LetheError('GIT_SOURCE_CONFIG', 'give exactly one of repo (a local working copy) or remote (a URL)');
+    }
+    if (options.repo !== undefined) {
+      const dir = await git(resolve(options.repo), ['rev-parse', '--show-toplevel']);
+      return new GitSource(dir, 'local', options);
+    }
+    const dir = resolve(options.dataDir, 'repo');
+    if (!existsSync(join(dir, '.git'))) {
+      await mkdir(options.dataDir, { recursive: true });
+      // No checkout: every write goes through plumbing, so 10,000 files on disk would be dead weight.
+      await git(options.dataDir, ['clone', '--no-checkout', '--no-tags', '--origin', 'origin', options.remote!, dir]);
+    }
+    return new GitSource(dir, 'remote', options);
+  }
+
+  get branch(): string {
+    return this.options.branch;
+  }
+
+  /** The branch status commits go to. */
+  get statusBranch(): string {
+    return this.options.statusBranch ?? this.options.branch;
+  }
+
+  private async resolve(ref: string): Promise<string | undefined> {
+    return (await git(this.dir, ['rev-parse', '--verify', '-q', `${ref}^{commit}`], { okCodes: [1] })) || undefined;
+  }
+
+  private async remoteHeads(): Promise<Map<string, string>> {
+    const refs = [...new Set([this.branch, this.statusBranch])].map((b) => `refs/heads/${b}`);
+    const out = await git(this.dir, ['ls-remote', 'origin', ...refs]);
+    const heads = new Map<string, string>();
+    for (const line of out.split('\n').filter(Boolean)) {
+      const [sha, ref] = line.split('\t');
+      heads.set(ref!.slice('refs/heads/'.length), sha!);
+    }
+    return heads;
+  }
+
+  /** The branch head without fetching anything: ls-remote for a remote, the local ref otherwise. */
+  async remoteHead(): Promise<string | undefined> {
+    if (this.mode === 'local') return this.resolve(`refs/heads/${this.branch}`);
+    return (await this.remoteHeads()).get(this.branch);
+  }
+
+  /** The commit status files are read from (the status branch tip, else the branch head). */
+  async statusHead(): Promise<string | undefined> {
+    return (await this.resolve(`refs/heads/${this.statusBranch}`)) ?? this.resolve(`refs/heads/${this.branch}`);
+  }
+
+  /**
+   * Brings the local branch (and status branch) up to date and returns the branch head.
+   * Remote: fetches only refs whose remote head moved; unpushed controller commits are
+   * replayed on top. Commits that are not the controller's and that the remote no longer has
+   * are dropped: the clone is the controller's own, so they can only be history someone
+   * rewrote upstream. Local: the working copy belongs to a person, nothing is fetched.
+   */
+  async sync(): Promise<string> {
+    if (this.mode === 'remote') {
+      const heads = await this.remoteHeads();
+      if (!heads.has(this.branch)) throw new LetheError('GIT_BRANCH_MISSING', `origin has no branch ${this.branch}`);
+      for (const [branch, sha] of heads) {
+        const tracking = `refs/remotes/origin/${branch}`;
+        if ((await this.resolve(tracking)) !== sha) {
+          await git(this.dir, ['fetch', '--no-tags', 'origin', `+refs/heads/${branch}:${tracking}`]);
+        }
+        await this.integrate(branch, sha);
+      }
+    }
+    const head = await this.resolve(`refs/heads/${this.branch}`);
+    if (!head) throw new LetheError('GIT_BRANCH_MISSING', `branch ${this.branch} does not exist`);
+    return head;
+  }
+
+  private async integrate(branch: string, upstream: string): Promise<void> {
+    const ref = `refs/heads/${branch}`;
+    const local = await this.resolve(ref);
+    if (local === upstream) return;
+    if (local === undefined || (await this.isAncestor(local, upstream))) {
+      await git(this.dir, ['update-ref', ref, upstream]);
+    } else if (!(await this.isAncestor(upstream, local))) {
+      const rebased = await replayStatusCommits(this.dir, upstream, local, this.options.identity, true);
+      await git(this.dir, ['update-ref', ref, rebased, local]);
+    }
+  }
+
+  private async isAncestor(a: string, b: string): Promise<boolean> {
+    const { code } = await runGit(this.dir, ['merge-base', '--is-ancestor', a, b], { okCodes: [1, 128] });
+    return code === 0;
+  }
+
+  /** Paths changed between two commits; 'all' when there is no usable base (first pass, rewritten history). */
+  async changedPaths(from: string | undefined, to: string): Promise<ChangedPaths> {
+    if (from === undefined || !(await this.isAncestor(from, to))) return 'all';
+    const out = await git(this.dir, ['diff', '--name-status', '-z', '-M', '--no-ext-diff', from, to, '--']);
+    const tokens = out.split('\0');
+    const changed: string[] = [];
+    const deleted: string[] = [];
+    for (let i = 0; i < tokens.length && tokens[i]; ) {
+      const status = tokens[i]!.charAt(0);
+      if (status === 'R' || status === 'C') {
+        if (status === 'R') deleted.push(tokens[i + 1]!);
+        changed.push(tokens[i + 2]!);
+        i += 3;
+      } else {
+        (status === 'D' ? deleted : changed).push(tokens[i + 1]!);
+        i += 2;
+      }
+    }
+    return { changed, deleted };
+  }
+
+  async listFiles(commit: string, filter: (path: string) => boolean): Promise<string[]> {
+    const out = await git(this.dir, ['ls-tree', '-r', '-z', '--name-only', '--full-tree', commit]);
+    return out.split('\0').filter((p) => p !== '' && filter(p));
+  }
+
+  /** Blob ids of `paths` at `commit` (absent paths are left out): a content-addressed cache key. */
+  async blobIds(commit: string, paths: string[]): Promise<Map<string, string>> {
+    const tree = await lsTree(this.dir, commit);
+    const ids = new Map<string, string>();
+    for (const path of paths) {
+      const entry = tree.get(path);
+      if (entry) ids.set(path, entry.id);
+    }
+    return ids;
+  }
+
+  /** Contents of `paths` at `commit` (absent paths are left out), with two git processes in all. */
+  async readFiles(commit: string, paths: string[]): Promise<Map<string, string>> {
+    const ids = await this.blobIds(commit, paths);
+    const blobs = await readBlobs(this.dir, [...ids.values()]);
+    const files = new Map<string, string>();
+    for (const [path, id] of ids) files.set(path, blobs.get(id)!);
+    return files;
+  }
+
+  /** The first-parent history index at `head`, kept between calls and extended incrementally. */
+  async history(head: string): Promise<HistoryIndex> {
+    await this.index.update(head);
+    return this.index;
+  }
+
+  private async checkedOutHere(branch: string): Promise<boolean> {
+    if (this.mode !== 'local') return false;
+    const head = await git(this.dir, ['symbolic-ref', '-q', 'HEAD'], { okCodes: [1] });
+    return head === `refs/heads/${branch}`;
+  }
+
+  /**
+   * Writes status files (null deletes) as ONE commit by the controller identity on the status
+   * branch, built with a temporary index so a person's index and working tree are never
+   * staged. No commit when nothing changed. When that branch is checked out in a local
+   * working copy, status/ in the working tree and index is updated to match the new commit;
+   * if a person has uncommitted changes under status/, nothing is written (GIT_STATUS_DIRTY).
+   */
+  async writeStatus(files: Map<string, string | null>, message: string): Promise<WriteResult> {
+    assertStatusPaths(files.keys());
+    const target = this.statusBranch;
+    const ref = `refs/heads/${target}`;
+    const current = await this.resolve(ref);
+    const base = current ?? (await this.resolve(`refs/heads/${this.branch}`));
+    if (!base) throw new LetheError('GIT_BRANCH_MISSING', `branch ${this.branch} does not exist`);
+    const checkedOut = await this.checkedOutHere(target);
+    if (checkedOut && (await git(this.dir, ['status', '--porcelain', '-z', '--', STATUS_DIR])) !== '') {
+      throw new LetheError('GIT_STATUS_DIRTY', `${STATUS_DIR} has uncommitted changes in ${this.dir}; the controller writes nothing until they are committed or discarded`);
+    }
+    const entries = [...files];
+    const written = entries.filter(([, content]) => content !== null);
+    const ids = await hashBlobs(this.dir, written.map(([, content]) => content!));
+    const blobOf = new Map(written.map(([path], i) => [path, ids[i]!]));
+    const changes: TreeChange[] = entries.map(([path]) => ({ path, blob: blobOf.get(path) ?? null }));
+    const tree = await editTree(this.dir, base, changes);
+    let commit: string | undefined;
+    if (tree !== (await treeOf(this.dir, base))) {
+      const text = message.endsWith('\n') ? message : `${message}\n`;
+      commit = await commitTree(this.dir, { tree, parents: [base], message: text, committer: this.options.identity });
+      // Compare-and-swap: if anyone moved the branch meanwhile, fail rather than drop their commit.
+      await git(this.dir, ['update-ref', ref, commit, current ?? '']);
+      if (checkedOut) await this.syncWorkingTree(base, commit, files);
+    }
+    if (!(this.options.push ?? this.mode === 'remote')) return { ...(commit ? { commit } : {}), pushed: false };
+    const outcome: PushOutcome = await pushWithRetry(this.dir, target, this.options.identity, {
+      retry: { ...DEFAULT_PUSH_RETRY, ...this.options.pushRetry },
+      rebase: !checkedOut,
+    });
+    return { ...(commit ? { commit } : {}), pushed: outcome.pushed, ...(outcome.error ? { pushError: outcome.error } : {}) };
+  }
+
+  /** Makes the checked-out status/ files and their index entries match the new commit. */
+  private async syncWorkingTree(base: string, commit: string, files: Map<string, string | null>): Promise<void> {
+    const out = await git(this.dir, ['diff-tree', '-r', '-z', '--name-only', '--no-renames', base, commit]);
+    const paths = out.split('\0').filter(Boolean);
+    for (const path of paths) {
+      const file = join(this.dir, path);
+      const content = files.get(path);
+      if (content === null || content === undefined) await rm(file, { force: true });
+      else {
+        await mkdir(dirname(file), { recursive: true });
+        await writeFile(file, content);
+      }
+    }
+    if (paths.length > 0) await git(this.dir, ['update-index', '--add', '--remove', '-z', '--stdin'], { input: paths.join('\0') + '\0' });
+  }
+}
