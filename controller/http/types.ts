@@ -9,14 +9,18 @@ export interface CallOptions {
   body?: unknown;
   /**
    * Whether the call may be repeated without effect at the vendor (GET, or a lookup).
-   * Unsafe calls are retried only when the request provably never left this machine.
+   * Unsafe calls are retried only when the request provably never left this machine, or
+   * when the vendor refused it with 429 (which by definition means it was not processed).
    */
   safe: boolean;
   /** Lower runs first when callers wait for the rate limiter: the due date in epoch ms. */
   priority?: number;
   /** Extra status codes to retry (safe calls only), e.g. DataGrail's fail_retry_response_codes. */
   retryStatuses?: number[];
-  /** Status codes that are an answer, not an error (default: every status is returned). */
+  /**
+   * Bound for one attempt (connect, headers and body), in ms. Every HTTP status is an
+   * answer and is returned to the driver; only network failures throw.
+   */
   timeoutMs?: number;
   /** Overall deadline (epoch ms) for the call including retries and limiter waits. */
   deadline?: number;
@@ -24,6 +28,8 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Short, non-personal label for logs and errors, e.g. `maestroqa.delete`. */
   label?: string;
+  /** Overrides the connection's TLS setting for this call (DataGrail's per-query verify_ssl). */
+  verifyTls?: boolean;
 }
 
 export interface HttpResponse {
@@ -33,6 +39,17 @@ export interface HttpResponse {
   text(): string;
   /** Parses the body as JSON; a malformed body throws an HttpError with code HTTP_MALFORMED_BODY. */
   json<T = unknown>(): T;
+  /** Attempts made for this answer (1 when the first attempt was answered). */
+  attempts: number;
+  /** The server's Retry-After, in ms, when it sent one (429/503 answers). */
+  retryAfterMs?: number;
+}
+
+/** Injected time, so that limiter and retry logic can be tested without waiting. */
+export interface Clock {
+  now(): number;
+  /** Resolves after `ms`, or early (never rejecting) once `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 /** A vendor call bound to one connection: its limiter, its secrets for redaction, its TLS setting. */

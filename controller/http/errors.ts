@@ -1,0 +1,147 @@
+import { LetheError, type ErrorTable } from '../errors/types.ts';
+import type { HttpResponse } from './types.ts';
+
+export const HTTP_ERRORS = {
+  HTTP_TIMEOUT: {
+    message: '{label}: no complete answer from {origin} within {timeoutMs} ms ({phase})',
+    hint: 'The vendor is slow or unreachable. Lethe retries later; raise timeoutMs only if the vendor is known to be slow.',
+  },
+  HTTP_NETWORK: {
+    message: '{label}: network error talking to {origin} ({reason})',
+    hint: 'Check DNS, firewall and HTTPS_PROXY / NO_PROXY settings, and that the vendor base URL is right.',
+  },
+  HTTP_TLS: {
+    message: '{label}: TLS handshake with {origin} failed ({reason})',
+    hint: 'Fix the certificate chain (or NODE_EXTRA_CA_CERTS); only for a vendor you trust, set verifyTls: false in its connection.',
+    terminal: true,
+  },
+  HTTP_RESPONSE_TOO_LARGE: {
+    message: '{label}: answer from {origin} exceeds {maxBytes} bytes',
+    hint: 'Raise maxResponseBytes for this call if the vendor legitimately sends large answers.',
+    terminal: true,
+  },
+  HTTP_MALFORMED_BODY: {
+    message: '{label}: answer (status {status}, {bytes} bytes) is not valid JSON',
+    hint: 'The vendor answered something other than JSON, often an HTML error page from a proxy or gateway.',
+  },
+  HTTP_DEADLINE_EXCEEDED: {
+    message: '{label}: deadline passed before {origin} answered (after {attempts} attempts)',
+    hint: 'The rate limit or the vendor is too slow for this deadline; the task is retried on a later pass.',
+  },
+  HTTP_INVALID_REQUEST: {
+    message: '{label}: request cannot be sent ({problem})',
+    hint: 'A driver or vendor configuration builds a malformed URL or header; check the connection settings.',
+    terminal: true,
+  },
+  HTTP_ABORTED: {
+    message: '{label}: call to {origin} aborted',
+    hint: 'The controller is shutting down or the task was cancelled.',
+  },
+  HTTP_RATE_LIMITED: {
+    message: '{label}: {origin} answered 429 Too Many Requests',
+    hint: 'The vendor refused the call without processing it; Lethe waits for Retry-After. Lower rateLimits for this connection if it recurs.',
+  },
+  HTTP_UNAUTHORIZED: {
+    message: '{label}: {origin} rejected the credentials (status {status})',
+    hint: 'Check the credential reference of this vendor connection and whether the token was rotated.',
+    terminal: true,
+  },
+  HTTP_SERVER_ERROR: {
+    message: '{label}: {origin} answered status {status}',
+    hint: 'A vendor-side failure; Lethe retries later.',
+  },
+  HTTP_UNEXPECTED_STATUS: {
+    message: '{label}: {origin} answered unexpected status {status}',
+    hint: 'The vendor rejected the call; see the vendor documentation for this status.',
+    terminal: true,
+  },
+  RATE_LOG_UNREADABLE: {
+    message: 'rate-limit log {path} cannot be read ({reason})',
+    hint: 'Wait for the longest vendor rate window (e.g. one minute), then delete the file; Lethe recreates it.',
+    terminal: true,
+  },
+  RATE_LOG_WRITE_FAILED: {
+    message: 'rate-limit log {path} cannot be written ({reason}); calls are held back',
+    hint: 'Check free space and permissions of the data directory.',
+  },
+  TEMPLATE_SYNTAX: {
+    message: 'template {field}: {problem} at position {position}',
+    hint: 'Use {name} for substitutions and {{ / }} for literal braces (DataGrail API Proxy syntax).',
+    terminal: true,
+  },
+  TEMPLATE_UNKNOWN_PLACEHOLDER: {
+    message: 'template {field}: unknown placeholder {placeholder}',
+    hint: 'Available placeholders are listed in the error; literal braces are written {{ and }}.',
+    terminal: true,
+  },
+  TEMPLATE_HEADER_INJECTION: {
+    message: 'template {field}: value of {placeholder} contains a line break or NUL, which a header cannot carry',
+    hint: 'The substituted value is invalid for a header; check the identifier or credential.',
+    terminal: true,
+  },
+  CREDENTIAL_REF_INVALID: {
+    message: 'credential reference is neither env:NAME nor file:PATH',
+    hint: 'Write credentials as env:NAME or file:PATH, never inline.',
+    terminal: true,
+  },
+  CREDENTIAL_ENV_MISSING: {
+    message: 'environment variable {name} is not set',
+    hint: 'Export the variable in the controller environment (systemd unit, container env, CI secret).',
+    terminal: true,
+  },
+  CREDENTIAL_FILE_UNREADABLE: {
+    message: 'credential file {path} cannot be read ({reason})',
+    hint: 'Check the path (relative paths resolve against the controller working directory) and its permissions.',
+    terminal: true,
+  },
+  CREDENTIAL_EMPTY: {
+    message: 'credential {source} is empty',
+    hint: 'Put the secret in the variable or file.',
+    terminal: true,
+  },
+  CREDENTIAL_JSON_INVALID: {
+    message: 'credential file {path} is not a JSON object with a string field {key}',
+    hint: 'DataGrail-style secrets look like {"credentials": "<value>"}.',
+    terminal: true,
+  },
+} satisfies ErrorTable;
+
+export type HttpErrorCode = keyof typeof HTTP_ERRORS;
+
+/** Fills a catalogue message; details must be non-personal (codes, names, numbers, origins). */
+export function formatMessage(code: HttpErrorCode, details: Record<string, string | number>): string {
+  return HTTP_ERRORS[code].message.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    name in details ? String(details[name]) : whole,
+  );
+}
+
+/**
+ * An error of the HTTP layer. `maybeDelivered` is what crash-safety hangs on: false only
+ * when no byte of any attempt was written to a socket (or the vendor refused it with 429),
+ * so the vendor cannot have acted on it and an unsafe call may be sent again.
+ */
+export class HttpError extends LetheError {
+  constructor(
+    code: HttpErrorCode,
+    message: string,
+    readonly maybeDelivered: boolean,
+    readonly attempts: number,
+    options: { retryAfterMs?: number } = {},
+  ) {
+    super(code, message, { terminal: 'terminal' in HTTP_ERRORS[code], ...options });
+    this.name = 'HttpError';
+  }
+}
+
+/**
+ * For drivers: the error to throw when a vendor status is not one the driver expected.
+ * The layer itself returns every status; turning one into an error is the driver's call.
+ */
+export function statusError(response: HttpResponse, label: string, origin: string): HttpError {
+  const details = { label, origin, status: response.status };
+  const s = response.status;
+  const code: HttpErrorCode =
+    s === 429 ? 'HTTP_RATE_LIMITED' : s === 401 || s === 403 ? 'HTTP_UNAUTHORIZED' : s >= 500 ? 'HTTP_SERVER_ERROR' : 'HTTP_UNEXPECTED_STATUS';
+  const retryAfterMs = response.retryAfterMs;
+  return new HttpError(code, formatMessage(code, details), s !== 429, response.attempts, retryAfterMs === undefined ? {} : { retryAfterMs });
+}

@@ -1,0 +1,134 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Low, type Adapter } from 'lowdb';
+import { JSONFile } from 'lowdb/node';
+import { z } from 'zod';
+import { LetheError } from '../controller/errors/types.ts';
+import { formatMessage } from '../controller/http/errors.ts';
+
+/**
+ * The rate limiter's call log, persisted so that a restarted controller never exceeds a
+ * limit it used before the restart. A small file of its own, apart from the journal:
+ * it is rewritten before every vendor call, and a corrupt journal must not take it along.
+ * Writes are atomic (lowdb/steno: temporary file + rename) but not fsync'd: they survive
+ * a process crash, which is what a restart-burst needs, not a power loss.
+ */
+export interface RateLogState {
+  /** Send times (epoch ms) of calls known to have been sent, ascending. */
+  sent: number[];
+  /** Grant times of calls not yet known to be sent (the send follows the write). */
+  open: number[];
+  pausedUntil: number;
+  /** How far back the key's longest window looks, to drop keys nobody uses any more. */
+  horizonMs: number;
+}
+
+/** What the limiter needs from its persistence. */
+export interface RateLogSink {
+  load(key: string): RateLogState | undefined;
+  /** Resolves once a write that includes this state has completed. */
+  save(key: string, state: RateLogState): Promise<void>;
+}
+
+const FileSchema = z.object({
+  version: z.literal(1),
+  keys: z.record(
+    z.string(),
+    z.object({
+      sent: z.array(z.number()),
+      open: z.array(z.number()),
+      pausedUntil: z.number(),
+      horizonMs: z.number().nonnegative(),
+    }),
+  ),
+});
+export type RateLogFile = z.infer<typeof FileSchema>;
+
+function reasonOf(err: unknown): string {
+  // System error codes only: a JSON parse error message would quote the file's content.
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'invalid content';
+}
+
+function unreadable(name: string, reason: string): LetheError {
+  return new LetheError('RATE_LOG_UNREADABLE', formatMessage('RATE_LOG_UNREADABLE', { path: name, reason }), { terminal: true });
+}
+
+export class RateLog implements RateLogSink {
+  #tail: Promise<void> = Promise.resolve();
+  #queued: Promise<void> | null = null;
+
+  private constructor(
+    private readonly db: Low<RateLogFile>,
+    private readonly name: string,
+  ) {}
+
+  static async open(path: string, now: number): Promise<RateLog> {
+    try {
+      await mkdir(dirname(path), { recursive: true });
+    } catch (err) {
+      throw unreadable(path, reasonOf(err));
+    }
+    return RateLog.fromAdapter(new JSONFile<RateLogFile>(path), path, now);
+  }
+
+  /**
+   * `name` only labels errors (lowdb's Memory adapter serves processes that must not
+   * persist, like `lethe plan`). Calls granted but never confirmed as sent are counted as
+   * sent now: the process that granted them stopped before now, so they left before now.
+   */
+  static async fromAdapter(adapter: Adapter<RateLogFile>, name: string, now: number): Promise<RateLog> {
+    const db = new Low<RateLogFile>(adapter, { version: 1, keys: {} });
+    try {
+      await db.read();
+    } catch (err) {
+      throw unreadable(name, reasonOf(err));
+    }
+    const parsed = FileSchema.safeParse(db.data);
+    if (!parsed.success) throw unreadable(name, 'invalid content');
+    const keys: RateLogFile['keys'] = {};
+    for (const [key, s] of Object.entries(parsed.data.keys)) {
+      const sent = [...s.sent, ...s.open.map(() => now)].sort((a, b) => a - b);
+      const last = Math.max(s.pausedUntil, ...sent);
+      if (last + s.horizonMs > now) keys[key] = { sent, open: [], pausedUntil: s.pausedUntil, horizonMs: s.horizonMs };
+    }
+    db.data = { version: 1, keys };
+    return new RateLog(db, name);
+  }
+
+  load(key: string): RateLogState | undefined {
+    const s = this.db.data.keys[key];
+    return s && { sent: [...s.sent], open: [...s.open], pausedUntil: s.pausedUntil, horizonMs: s.horizonMs };
+  }
+
+  save(key: string, state: RateLogState): Promise<void> {
+    this.db.data.keys[key] = { sent: [...state.sent], open: [...state.open], pausedUntil: state.pausedUntil, horizonMs: state.horizonMs };
+    return this.#schedule();
+  }
+
+  /** Waits for every write scheduled so far. */
+  async flush(): Promise<void> {
+    await this.#tail.catch(() => undefined);
+  }
+
+  /**
+   * Coalesces: every save made before the queued write starts shares it, so N concurrent
+   * callers cause at most one write in flight plus one queued, not N serial writes. The
+   * data is serialised when that write starts, so it covers every save made before.
+   */
+  #schedule(): Promise<void> {
+    if (this.#queued) return this.#queued;
+    const run = this.#tail
+      .catch(() => undefined)
+      .then(() => {
+        this.#queued = null;
+        return this.db.write();
+      })
+      .catch((err: unknown) => {
+        throw new LetheError('RATE_LOG_WRITE_FAILED', formatMessage('RATE_LOG_WRITE_FAILED', { path: this.name, reason: reasonOf(err) }));
+      });
+    this.#queued = run;
+    this.#tail = run;
+    return run;
+  }
+}
