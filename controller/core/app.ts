@@ -1,0 +1,127 @@
+import { randomBytes, createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { LetheConfig } from '../../specs/index.ts';
+import { Journal } from '../../state/journal.ts';
+import { GitSource } from '../git/source.ts';
+import { backoffDelayMs } from '../http/backoff.ts';
+import { HttpLayer } from '../http/layer.ts';
+import type { Logger } from '../vendors/driver.ts';
+import { Reconciler, type DriverTable } from './reconcile.ts';
+import { HttpWiring } from './wiring.ts';
+
+export interface ControllerOptions {
+  repo?: string;
+  remote?: string;
+  branch?: string;
+  dataDir?: string;
+  /** Push status commits (default: with --remote, or a local repo that has an origin). */
+  push?: boolean;
+  drivers: DriverTable;
+  env?: Readonly<Record<string, string | undefined>>;
+  log: Logger & { secrets?: string[] };
+  now?: () => number;
+  maxPassMs?: number;
+  degradedRetryMs?: number;
+  /** `lethe plan`: nothing is written back to the journal on close. */
+  readOnly?: boolean;
+}
+
+export interface Controller {
+  reconciler: Reconciler;
+  source: GitSource;
+  journal: Journal;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The data directory holds the journal, the rate log, the subject salt and exports: never
+ * inside the repository. Order: --data, LETHE_DATA_DIR, lethe.yaml's dataDir, then a
+ * per-repository folder under the user's state directory.
+ */
+export function defaultDataDir(o: Pick<ControllerOptions, 'repo' | 'remote' | 'env'>, configured?: string): string {
+  const env = o.env ?? process.env;
+  if (env.LETHE_DATA_DIR) return resolve(env.LETHE_DATA_DIR);
+  if (configured) return resolve(configured);
+  const id = o.repo ? resolve(o.repo) : (o.remote ?? '');
+  const state = env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state');
+  return join(state, 'lethe', `${basename(id).replace(/\.git$/, '') || 'repo'}-${createHash('sha256').update(id).digest('hex').slice(0, 8)}`);
+}
+
+/**
+ * The subject salt keys the hashes in status files. Production sets LETHE_SUBJECT_SALT
+ * (the same on every controller of a repository); otherwise one is made once and kept
+ * in the data directory, readable by the controller's user only.
+ */
+export async function subjectSalt(dataDir: string, env: Readonly<Record<string, string | undefined>>): Promise<string> {
+  if (env.LETHE_SUBJECT_SALT) return env.LETHE_SUBJECT_SALT;
+  const path = join(dataDir, 'subject-salt');
+  if (existsSync(path)) return (await readFile(path, 'utf8')).trim();
+  const salt = randomBytes(32).toString('hex');
+  await writeFile(path, salt + '\n', { mode: 0o600 });
+  await chmod(path, 0o600);
+  return salt;
+}
+
+/** lethe.yaml as committed (not as in a dirty working tree), when it parses: settings needed before the pass. */
+async function committedConfig(source: GitSource): Promise<LetheConfig | undefined> {
+  const head = await source.sync();
+  const text = (await source.readFiles(head, ['lethe.yaml'])).get('lethe.yaml');
+  if (text === undefined) return undefined;
+  const parsed = LetheConfig.safeParse(parseYaml(text));
+  return parsed.success ? parsed.data : undefined;
+}
+
+export async function openController(o: ControllerOptions): Promise<Controller> {
+  const env = o.env ?? process.env;
+  const branch = o.branch ?? 'main';
+  const identity = { name: 'Lethe', email: 'lethe@localhost' };
+  const bootstrapDir = o.dataDir ? resolve(o.dataDir) : defaultDataDir(o);
+  await mkdir(bootstrapDir, { recursive: true });
+  const probe = await GitSource.open({ repo: o.repo, remote: o.remote, branch, dataDir: bootstrapDir, identity });
+  const config = await committedConfig(probe);
+  const dataDir = o.dataDir ? resolve(o.dataDir) : o.repo ? defaultDataDir(o, config?.spec.dataDir) : bootstrapDir;
+  await mkdir(dataDir, { recursive: true });
+  const source = await GitSource.open({
+    repo: o.repo,
+    remote: o.remote,
+    branch: config?.spec.approval.protectedBranch ?? branch,
+    dataDir,
+    identity: config?.spec.identity ?? identity,
+    statusBranch: config?.spec.statusBranch,
+    push: o.push,
+  });
+  const now = o.now ?? Date.now;
+  const journal = await Journal.open(join(dataDir, 'journal.json'));
+  // 50 ms on every window: the jitter between our send and the vendor's arrival time under
+  // load exceeded the layer's 20 ms default in its own tests, and a 429 costs more than 5%.
+  const layer = await HttpLayer.open({ rateLogPath: o.readOnly ? undefined : join(dataDir, 'rate-log.json'), log: o.log, marginMs: 50 });
+  const wiring = new HttpWiring(layer, env, (s) => o.log.secrets?.push(s));
+  const reconciler = new Reconciler({
+    source,
+    journal,
+    drivers: o.drivers,
+    wiring,
+    dataDir,
+    salt: await subjectSalt(dataDir, env),
+    now,
+    log: o.log,
+    backoffMs: (attempt) => backoffDelayMs(attempt, 2_000, 15 * 60_000, Math.random),
+    maxPassMs: o.maxPassMs,
+    degradedRetryMs: o.degradedRetryMs,
+  });
+  return {
+    reconciler,
+    source,
+    journal,
+    dataDir,
+    async close() {
+      if (!o.readOnly) await journal.flush();
+      await layer.close();
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import type { PrivacyRequestStatus } from '../../specs/index.ts';
+
+const DONE = new Set(['Completed', 'Skipped', 'Cancelled']);
+
+/** Requests overdue first, then by due date: the order a DPO reads them in. */
+export function sortForDisplay(statuses: PrivacyRequestStatus[]): PrivacyRequestStatus[] {
+  const overdue = (s: PrivacyRequestStatus) => s.status.conditions.some((c) => c.type === 'Overdue' && c.status === 'True');
+  return [...statuses].sort(
+    (a, b) =>
+      Number(overdue(b)) - Number(overdue(a)) ||
+      (a.status.dueAt ?? '9999').localeCompare(b.status.dueAt ?? '9999') ||
+      a.metadata.name.localeCompare(b.metadata.name),
+  );
+}
+
+export function vendorProgress(s: PrivacyRequestStatus): string {
+  const v = Object.values(s.status.vendors);
+  return `${v.filter((x) => DONE.has(x.phase)).length}/${v.length}`;
+}
+
+/** status/README.md: a table that renders on any git host, with no timestamp to churn. */
+export function renderDashboard(statuses: PrivacyRequestStatus[]): string {
+  const rows = sortForDisplay(statuses).map((s) => {
+    const overdue = s.status.conditions.some((c) => c.type === 'Overdue' && c.status === 'True');
+    const stalled = s.status.conditions.some((c) => c.type === 'Stalled' && c.status === 'True');
+    const flags = [overdue ? 'overdue' : '', stalled ? 'stalled' : ''].filter(Boolean).join(', ');
+    return `| [${s.metadata.name}](${s.metadata.name}.yaml) | ${s.status.action ?? ''} | ${s.status.regulation ?? ''} | ${s.status.phase} | ${s.status.dueAt ?? ''} | ${vendorProgress(s)} | ${flags} |`;
+  });
+  const counts = new Map<string, number>();
+  for (const s of statuses) counts.set(s.status.phase, (counts.get(s.status.phase) ?? 0) + 1);
+  const summary = [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([p, n]) => `${p}: ${n}`).join(' · ');
+  return [
+    '# Privacy requests',
+    '',
+    'Written by the Lethe controller from the request manifests and the vendors\' answers. Do not edit.',
+    '',
+    summary || 'No requests.',
+    '',
+    '| Request | Action | Regulation | Phase | Due | Vendors done | Attention |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,335 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Action, VendorSpec } from '../../specs/index.ts';
+import { taskKey, type Journal, type TaskRecord } from '../../state/journal.ts';
+import { LetheError } from '../errors/types.ts';
+import type { CallOptions, VendorHttp } from '../http/types.ts';
+import type { AnyDriver, Driver, DriverContext, Logger, OpenIntent, StepResult, TaskInput } from '../vendors/driver.ts';
+import { seedTask, type Plan, type PlannedAction } from './planner.ts';
+
+/** A vendor connection ready to be driven in this pass. */
+export interface VendorRuntime {
+  name: string;
+  driver: AnyDriver;
+  spec: VendorSpec;
+  http: VendorHttp;
+  secrets: Record<string, string>;
+  concurrency: number;
+  /** Combined fingerprint a Stalled task records, so a config change requeues it. */
+  fingerprint: string;
+}
+
+/** What a driver may know of a request. Held in memory only, never journaled. */
+export interface RequestRuntime {
+  name: string;
+  action: Action;
+  dueAt: string;
+  justification: string;
+  emails: string[];
+  identifiers: Record<string, Record<string, string>>;
+  approval: { approvers: string[]; commit: string };
+  fingerprint: string;
+}
+
+export interface ExecuteOptions {
+  journal: Journal;
+  vendors: ReadonlyMap<string, VendorRuntime>;
+  requests: ReadonlyMap<string, RequestRuntime>;
+  now(): number;
+  log: Logger;
+  dataDir: string;
+  /** Delay before the n-th retry of a failed step (n >= 1). */
+  backoffMs(attempt: number): number;
+  /** No new action starts after this instant; what is left runs next pass. */
+  deadline: number;
+  /** How long a degraded vendor rests before it is tried again. */
+  degradedRetryMs: number;
+  /** Bound on steps one task takes in one pass when a driver asks to continue at once. */
+  maxStepsPerTask?: number;
+}
+
+export interface ExecuteReport {
+  /** Tasks whose record changed: their requests need a fresh status. */
+  touched: Set<string>;
+  calls: number;
+}
+
+const RETRY_CAP_MS = 6 * 60 * 60 * 1000;
+
+export async function execute(plan: Plan, opts: ExecuteOptions): Promise<ExecuteReport> {
+  const report: ExecuteReport = { touched: new Set(), calls: 0 };
+  applyChanges(plan, opts, report);
+
+  const byVendor = new Map<string, PlannedAction[]>();
+  for (const a of plan.actions) byVendor.set(a.vendor, [...(byVendor.get(a.vendor) ?? []), a]);
+  await Promise.all([...byVendor].map(([vendor, actions]) => runVendor(vendor, actions, opts, report)));
+  await opts.journal.flush();
+  return report;
+}
+
+function applyChanges(plan: Plan, opts: ExecuteOptions, report: ExecuteReport): void {
+  const { journal } = opts;
+  const nowIso = new Date(opts.now()).toISOString();
+  for (const c of plan.changes) {
+    if (c.kind === 'create') journal.putTask(seedTask(c.request, c.vendor, c.action));
+    const t = journal.task(c.key);
+    if (!t) continue;
+    if (c.kind === 'skip') journal.putTask({ ...t, phase: 'Skipped', outcome: c.reason, completedAt: nowIso, withdrawn: true });
+    if (c.kind === 'requeue') {
+      journal.putTask({ ...t, phase: t.submissions > 0 ? 'InProgress' : 'Waiting', attempts: 0, nextCheckAt: undefined, stalledOn: undefined, lastError: undefined });
+    }
+    report.touched.add(c.key);
+  }
+}
+
+async function runVendor(vendor: string, actions: PlannedAction[], opts: ExecuteOptions, report: ExecuteReport): Promise<void> {
+  const runtime = opts.vendors.get(vendor);
+  if (!runtime) return;
+  const ctxFor = (keys: string[], dueAt: string) => makeContext(runtime, keys, dueAt, opts, report);
+  if (runtime.driver.healthCheck) {
+    try {
+      await (runtime.driver.healthCheck as (c: DriverContext) => Promise<void>)(ctxFor([], ''));
+    } catch (err) {
+      degrade(vendor, err, opts);
+      return;
+    }
+  }
+  let next = 0;
+  let stopped = false;
+  const worker = async () => {
+    while (!stopped && next < actions.length && opts.now() < opts.deadline) {
+      const action = actions[next++]!;
+      try {
+        await runAction(action, runtime, ctxFor(action.keys, action.dueAt), opts, report);
+      } catch (err) {
+        if (err instanceof LetheError && err.scope === 'vendor') {
+          degrade(vendor, err, opts);
+          stopped = true;
+          for (const key of action.keys) noteError(key, err, opts, report, false);
+        } else throw err;
+      }
+      await opts.journal.flush();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(runtime.concurrency, actions.length) }, worker));
+}
+
+async function runAction(
+  action: PlannedAction,
+  runtime: VendorRuntime,
+  ctx: DriverContext,
+  opts: ExecuteOptions,
+  report: ExecuteReport,
+): Promise<void> {
+  const driver = runtime.driver as Driver;
+  const inputs = action.keys.map((k) => taskInput(opts.journal.task(k)!, runtime, opts));
+  if (action.kind === 'recover') {
+    const key = action.keys[0]!;
+    for (const [id, intent] of opts.journal.openIntentsFor(key)) {
+      const open: OpenIntent = { name: intent.name, detail: intent.detail as OpenIntent['detail'], at: intent.at };
+      const result = await guarded(key, opts, report, () => driver.recover(ctx, taskInput(opts.journal.task(key)!, runtime, opts), open));
+      if (result === undefined) return;
+      apply(key, result, opts, report, runtime);
+      const remaining = intent.tasks.filter((k) => k !== key);
+      if (remaining.length === 0) opts.journal.closeIntent(id);
+      else opts.journal.data.intents[id] = { ...intent, tasks: remaining };
+    }
+    return;
+  }
+  if (action.kind === 'cancel') {
+    const key = action.keys[0]!;
+    const result = await guarded(key, opts, report, () => driver.cancel!(ctx, inputs[0]!));
+    if (result) apply(key, result, opts, report, runtime);
+    return;
+  }
+  let results: StepResult[] | undefined;
+  if (action.keys.length > 1 && driver.stepBatch) {
+    results = await guardedMany(action.keys, opts, report, () => driver.stepBatch!(ctx, inputs));
+  } else {
+    const r = await guarded(action.keys[0]!, opts, report, () => driver.step(ctx, inputs[0]!));
+    results = r === undefined ? undefined : [r];
+  }
+  if (!results) return;
+  action.keys.forEach((key, i) => apply(key, results![i]!, opts, report, runtime));
+  // A driver that can go on at once (e.g. lookup, then submit) does so in the same pass.
+  for (const key of action.keys) await continueTask(key, runtime, opts, report);
+}
+
+async function continueTask(key: string, runtime: VendorRuntime, opts: ExecuteOptions, report: ExecuteReport): Promise<void> {
+  const driver = runtime.driver as Driver;
+  const max = opts.maxStepsPerTask ?? 12;
+  for (let i = 0; i < max && opts.now() < opts.deadline; i++) {
+    const t = opts.journal.task(key);
+    if (!t || t.phase === 'Completed' || t.phase === 'Failed' || t.phase === 'Stalled' || t.nextCheckAt !== undefined) return;
+    if (opts.journal.openIntentsFor(key).length > 0) return;
+    const ctx = makeContext(runtime, [key], opts.requests.get(t.request)?.dueAt ?? '', opts, report);
+    const r = await guarded(key, opts, report, () => driver.step(ctx, taskInput(t, runtime, opts)));
+    if (r === undefined) return;
+    apply(key, r, opts, report, runtime);
+  }
+}
+
+async function guarded(key: string, opts: ExecuteOptions, report: ExecuteReport, fn: () => Promise<StepResult>): Promise<StepResult | undefined> {
+  const r = await guardedMany([key], opts, report, async () => [await fn()]);
+  return r?.[0];
+}
+
+async function guardedMany(
+  keys: string[],
+  opts: ExecuteOptions,
+  report: ExecuteReport,
+  fn: () => Promise<StepResult[]>,
+): Promise<StepResult[] | undefined> {
+  try {
+    const results = await fn();
+    if (results.length !== keys.length) {
+      throw new LetheError('DRIVER_CONTRACT', `driver returned ${results.length} results for ${keys.length} tasks`, { terminal: true });
+    }
+    return results;
+  } catch (err) {
+    if (err instanceof LetheError && err.scope === 'vendor') throw err;
+    for (const key of keys) noteError(key, err, opts, report, true);
+    return undefined;
+  }
+}
+
+function noteError(key: string, err: unknown, opts: ExecuteOptions, report: ExecuteReport, countAttempt: boolean): void {
+  const t = opts.journal.task(key);
+  if (!t) return;
+  const now = opts.now();
+  const { code, message } = describe(err);
+  report.touched.add(key);
+  if (err instanceof LetheError && err.terminal) {
+    const r = opts.requests.get(t.request);
+    const v = opts.vendors.get(t.vendor);
+    opts.journal.putTask({ ...t, phase: 'Stalled', lastError: { code, message }, stalledOn: `${r?.fingerprint ?? ''}:${v?.fingerprint ?? ''}` });
+    opts.log.warn('task stalled', { task: key, code });
+    return;
+  }
+  const attempts = countAttempt ? t.attempts + 1 : t.attempts;
+  const delay = err instanceof LetheError && err.options.retryAfterMs !== undefined ? err.options.retryAfterMs : opts.backoffMs(Math.max(1, attempts));
+  opts.journal.putTask({ ...t, attempts, lastError: { code, message }, nextCheckAt: now + Math.min(delay, RETRY_CAP_MS) });
+  opts.log.warn('task step failed; will retry', { task: key, code, attempts, retryInMs: Math.min(delay, RETRY_CAP_MS) });
+}
+
+/** Only catalogue errors carry their message: any other message could quote a vendor body. */
+export function describe(err: unknown): { code: string; message: string } {
+  if (err instanceof LetheError) return { code: err.code, message: err.message };
+  return { code: 'DRIVER_ERROR', message: `unexpected ${err instanceof Error ? err.name : 'error'} in driver` };
+}
+
+function degrade(vendor: string, err: unknown, opts: ExecuteOptions): void {
+  const { code } = describe(err);
+  const now = opts.now();
+  opts.journal.data.degraded[vendor] = {
+    code,
+    since: opts.journal.data.degraded[vendor]?.since ?? new Date(now).toISOString(),
+    retryAt: now + opts.degradedRetryMs,
+  };
+  opts.log.warn('vendor degraded; its requests wait', { vendor, code });
+}
+
+function apply(key: string, result: StepResult, opts: ExecuteOptions, report: ExecuteReport, runtime: VendorRuntime): void {
+  const t = opts.journal.task(key);
+  if (!t) return;
+  const nowMs = opts.now();
+  const now = new Date(nowMs).toISOString();
+  const jobIds = [...new Set([...t.jobIds, ...(result.jobIds ?? [])])];
+  const base: TaskRecord = {
+    ...t,
+    data: result.data ?? t.data,
+    jobIds,
+    submissions: result.submissions ?? t.submissions,
+    attempts: 0,
+    lastError: undefined,
+    nextCheckAt: undefined,
+  };
+  if ('evidence' in result && result.evidence) base.evidence = { ...t.evidence, ...result.evidence };
+  let next: TaskRecord;
+  if (result.kind === 'continue') {
+    next = {
+      ...base,
+      phase: 'InProgress',
+      step: result.step,
+      startedAt: t.startedAt ?? now,
+      nextCheckAt: result.checkAfterMs === undefined ? undefined : nowMs + result.checkAfterMs,
+    };
+  } else if (result.kind === 'completed') {
+    next = { ...base, phase: t.withdrawn && result.outcome === 'Cancelled' ? 'Cancelled' : 'Completed', step: 'done', outcome: result.outcome, startedAt: t.startedAt ?? now, completedAt: now };
+  } else {
+    next = { ...base, phase: 'Failed', step: 'done', lastError: { code: result.code, message: result.message }, completedAt: now };
+  }
+  opts.journal.putTask(next);
+  report.touched.add(key);
+  if (next.phase !== t.phase) opts.log.info('task phase changed', { task: key, vendor: runtime.name, from: t.phase, to: next.phase, step: next.step });
+  delete opts.journal.data.degraded[runtime.name];
+}
+
+function taskInput(t: TaskRecord, runtime: VendorRuntime, opts: ExecuteOptions): TaskInput {
+  const r = opts.requests.get(t.request);
+  return {
+    request: t.request,
+    action: t.action,
+    dueAt: r?.dueAt ?? '',
+    justification: r?.justification ?? '',
+    // A withdrawn request's subject is no longer known: drivers finish by job id alone.
+    subject: { emails: r?.emails ?? [], identifiers: r?.identifiers[runtime.name] ?? {} },
+    approval: r?.approval ?? { approvers: [], commit: '' },
+    state: { step: t.step, data: t.data as TaskInput['state']['data'], submissions: t.submissions },
+  };
+}
+
+function makeContext(runtime: VendorRuntime, keys: string[], dueAt: string, opts: ExecuteOptions, report: ExecuteReport): DriverContext {
+  const priority = dueAt ? Date.parse(`${dueAt}T00:00:00Z`) : Number.MAX_SAFE_INTEGER;
+  const http: VendorHttp = {
+    request: (o: CallOptions) => {
+      report.calls++;
+      return runtime.http.request({ priority, ...o });
+    },
+  };
+  return {
+    vendor: runtime.name,
+    spec: runtime.spec as never,
+    http,
+    secrets: runtime.secrets,
+    now: () => new Date(opts.now()),
+    log: opts.log,
+    async intent<R>(name: string, detail: Record<string, unknown>, send: () => Promise<R>): Promise<R> {
+      const id = randomUUID();
+      await opts.journal.openIntent(id, {
+        tasks: keys,
+        vendor: runtime.name,
+        name,
+        detail: detail as Record<string, never>,
+        at: new Date(opts.now()).toISOString(),
+      });
+      let answered = false;
+      try {
+        const r = await send();
+        answered = true;
+        return r;
+      } catch (err) {
+        // Only an error that proves the vendor did not act closes the intent; any other
+        // leaves it open and the next pass asks the driver to recover.
+        answered = isProvablyUndelivered(err);
+        throw err;
+      } finally {
+        if (answered) opts.journal.closeIntent(id);
+      }
+    },
+    async exportDir(request: string) {
+      const dir = join(opts.dataDir, 'exports', request, runtime.name);
+      await mkdir(dir, { recursive: true });
+      return dir;
+    },
+  };
+}
+
+function isProvablyUndelivered(err: unknown): boolean {
+  if (!(err instanceof LetheError)) return false;
+  if (err.options.maybeDelivered === false) return true;
+  return 'maybeDelivered' in err && (err as { maybeDelivered: unknown }).maybeDelivered === false;
+}
+
+export { taskKey };

@@ -1,0 +1,105 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../vendors/driver.ts';
+
+export interface ListenerOptions {
+  host: string;
+  port: number;
+  /** Shared secret of push webhooks (GitHub HMAC-SHA256 signature, GitLab token). Without it webhooks are refused. */
+  webhookSecret?: string;
+  /** A pass is wanted: a verified push, or a vendor saying a job finished. */
+  onTrigger(reason: string): void;
+  log: Logger;
+  /** Accepted webhook/callback requests per minute; beyond that 429 (a pass per second is plenty). */
+  perMinute?: number;
+  now?(): number;
+}
+
+const MAX_BODY = 1024 * 1024;
+
+/** GitHub: `X-Hub-Signature-256: sha256=<hex HMAC of the raw body>`. Constant-time comparison. */
+export function verifyGitHubSignature(secret: string, body: Buffer, header: string | undefined): boolean {
+  if (!header?.startsWith('sha256=')) return false;
+  const expected = Buffer.from(createHmac('sha256', secret).update(body).digest('hex'));
+  const given = Buffer.from(header.slice(7));
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** GitLab sends the secret itself in `X-Gitlab-Token`. */
+export function verifyGitLabToken(secret: string, header: string | undefined): boolean {
+  if (header === undefined) return false;
+  const a = Buffer.from(secret);
+  const b = Buffer.from(header);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * `lethe run --listen`: push webhooks start a pass at once, and vendor callbacks (Qualifio
+ * calls `GET <callBackUrl>` when an archive is ready) wake the loop. Polling stays the
+ * fallback, so a lost webhook only costs time. Nothing a caller sends is logged.
+ */
+export async function startListener(o: ListenerOptions): Promise<{ url: string; server: Server; close(): Promise<void> }> {
+  const now = o.now ?? Date.now;
+  const limit = o.perMinute ?? 60;
+  const hits: number[] = [];
+  const allow = () => {
+    const t = now();
+    while (hits.length > 0 && hits[0]! <= t - 60_000) hits.shift();
+    if (hits.length >= limit) return false;
+    hits.push(t);
+    return true;
+  };
+  const reply = (res: ServerResponse, status: number, message: string) => {
+    res.writeHead(status, { 'content-type': 'text/plain' });
+    res.end(message + '\n');
+  };
+  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? '/', 'http://listener').pathname;
+    if (req.method === 'GET' && path === '/healthz') return reply(res, 200, 'ok');
+    if (!allow()) return reply(res, 429, 'too many requests');
+    if (req.method === 'GET' && path.startsWith('/callback/')) {
+      o.log.info('vendor callback received', { route: 'callback' });
+      o.onTrigger('vendor callback');
+      return reply(res, 200, 'ok');
+    }
+    if (req.method === 'POST' && path === '/webhook') {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of req) {
+        size += (chunk as Buffer).length;
+        if (size > MAX_BODY) return reply(res, 413, 'payload too large');
+        chunks.push(chunk as Buffer);
+      }
+      const body = Buffer.concat(chunks);
+      const secret = o.webhookSecret;
+      const github = req.headers['x-hub-signature-256'];
+      const gitlab = req.headers['x-gitlab-token'];
+      const ok =
+        secret !== undefined &&
+        (verifyGitHubSignature(secret, body, Array.isArray(github) ? github[0] : github) ||
+          verifyGitLabToken(secret, Array.isArray(gitlab) ? gitlab[0] : gitlab));
+      if (!ok) {
+        o.log.warn('webhook refused: bad or missing signature', { route: 'webhook' });
+        return reply(res, 401, 'signature verification failed');
+      }
+      o.onTrigger('push webhook');
+      return reply(res, 202, 'pass scheduled');
+    }
+    reply(res, 404, 'not found');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  return {
+    url: `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,46 @@
+import type { PrivacyRequestStatus } from '../../specs/index.ts';
+import { taskKey, type Journal } from '../../state/journal.ts';
+
+/** The intent name a driver's `recover` sees for a task rebuilt from git after the journal was lost. */
+export const REBUILT_INTENT = 'journal-rebuilt';
+
+/**
+ * The journal is gone (new machine, wiped disk) but status/ in git remembers what each
+ * vendor was asked. Tasks come back from it; those still under way get an open intent,
+ * so the next pass asks each driver to find its job at the vendor (by the job ids git
+ * recorded) instead of submitting again.
+ */
+export function rebuildTasks(journal: Journal, statuses: PrivacyRequestStatus[], now: number): number {
+  let rebuilt = 0;
+  const at = new Date(now).toISOString();
+  for (const doc of statuses) {
+    const name = doc.metadata.name;
+    const action = doc.status.action;
+    if (!action) continue;
+    for (const [vendor, v] of Object.entries(doc.status.vendors)) {
+      const key = taskKey(name, vendor);
+      if (journal.task(key) || (v.phase === 'Waiting' && v.attempts === 0 && !v.jobIds)) continue;
+      journal.putTask({
+        request: name,
+        vendor,
+        action,
+        phase: v.phase,
+        step: v.step,
+        data: { rebuiltFromStatus: true },
+        submissions: v.attempts,
+        attempts: 0,
+        jobIds: v.jobIds ?? [],
+        evidence: v.evidence ?? {},
+        outcome: v.outcome,
+        startedAt: v.startedAt,
+        completedAt: v.completedAt,
+        lastError: v.lastError && { code: v.lastError.code, message: v.lastError.message },
+      });
+      if (v.phase === 'InProgress' || v.phase === 'Waiting') {
+        journal.data.intents[`rebuilt:${key}`] = { tasks: [key], vendor, name: REBUILT_INTENT, detail: { jobIds: v.jobIds ?? [] }, at };
+      }
+      rebuilt++;
+    }
+  }
+  return rebuilt;
+}

@@ -1,0 +1,386 @@
+import { createHash } from 'node:crypto';
+import { parse as parseYaml } from 'yaml';
+import {
+  PrivacyRequestStatus,
+  ResourceName,
+  type ApprovalEvidence,
+  type LetheConfig,
+  type RateWindow,
+  type StatusError,
+  type VendorSpec,
+} from '../../specs/index.ts';
+import { taskKey, type Journal, type TaskRecord } from '../../state/journal.ts';
+import { dueDate } from '../deadlines.ts';
+import { LetheError } from '../errors/types.ts';
+import { evaluateApprovals } from '../git/approval.ts';
+import type { GitSource } from '../git/source.ts';
+import type { VendorHttp } from '../http/types.ts';
+import { checkRepository, manifestKind, nameFromPath, parseManifest, type ParsedManifest, type Problem, type RepositoryModel } from '../manifests/index.ts';
+import type { AnyDriver, Logger } from '../vendors/driver.ts';
+import { commitMessage, type PhaseChange } from './commit-message.ts';
+import { renderDashboard } from './dashboard.ts';
+import { execute, type RequestRuntime, type VendorRuntime } from './executor.ts';
+import { plan as makePlan, type Plan, type PlanRequest, type PlanVendor } from './planner.ts';
+import { rebuildTasks } from './rebuild.ts';
+import { computeStatus, renderStatus, statusPath } from './status.ts';
+import { subjectKey, subjectRef } from './subject.ts';
+
+export type DriverTable = { [K in VendorSpec['type']]: AnyDriver };
+
+/** How the pass reaches vendors: the HTTP layer and credentials live behind this seam. */
+export interface VendorWiring {
+  /** Resolves the connection's credential references; throws a LetheError naming the reference, never the value. */
+  secrets(vendor: string, spec: VendorSpec): Promise<Record<string, string>>;
+  http(vendor: string, spec: VendorSpec, windows: RateWindow[], secrets: Record<string, string>): VendorHttp;
+  /** Milliseconds this vendor's limiter needs for `calls` more calls (planner ETAs). */
+  drainMs(vendor: string, spec: VendorSpec, windows: RateWindow[], secrets: Record<string, string>, calls: number): number;
+}
+
+export interface ReconcilerOptions {
+  source: GitSource;
+  journal: Journal;
+  drivers: DriverTable;
+  wiring: VendorWiring;
+  dataDir: string;
+  /** Secret key for subject hashes (see subject.ts). */
+  salt: string;
+  now(): number;
+  log: Logger;
+  backoffMs(attempt: number): number;
+  /** No new vendor action starts after this long into a pass. */
+  maxPassMs?: number;
+  degradedRetryMs?: number;
+}
+
+export interface PassReport {
+  head: string;
+  plan: Plan;
+  commit?: string;
+  pushed: boolean;
+  pushError?: { code: string; message: string };
+  changes: PhaseChange[];
+  calls: number;
+  problems: Problem[];
+  /** Earliest time a task asked to be looked at again (epoch ms), for `lethe run`. */
+  nextCheckAt?: number;
+}
+
+interface Snapshot {
+  head: string;
+  model: RepositoryModel;
+  config: LetheConfig;
+  approvals: Map<string, ApprovalEvidence>;
+  /** Requests whose inputs changed since the last pass: their status is recomputed. */
+  dirty: Set<string>;
+}
+
+const hash = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
+
+/**
+ * One reconcile pass — source, validate, approve, plan, execute, record — with the caches
+ * that make the next pass cheap: parsed manifests by path, statuses by name. Safe to run
+ * at any moment and as often as wanted: it is level-triggered.
+ */
+export class Reconciler {
+  private parsed = new Map<string, ParsedManifest>();
+  private parsedAt?: string;
+  private statuses = new Map<string, { text: string; doc: PrivacyRequestStatus }>();
+  private statusesLoaded = false;
+  private lastDay?: string;
+  private rebuilt = false;
+
+  constructor(private readonly o: ReconcilerOptions) {}
+
+  /**
+   * `lethe plan`: everything up to the plan, with no vendor call and no write. Vendors
+   * count as available even without credentials (a CI job commenting on a pull request
+   * has none); `assumeApproved` shows what would happen once the pull request is merged.
+   */
+  async dryRun(options: { assumeApproved?: boolean } = {}): Promise<{ plan: Plan; snapshot: Snapshot }> {
+    const snapshot = await this.snapshot(false);
+    const { plan } = await this.planFrom(snapshot, { planning: true, assumeApproved: options.assumeApproved });
+    return { plan, snapshot };
+  }
+
+  async pass(): Promise<PassReport> {
+    const snapshot = await this.snapshot(true);
+    const { plan, vendors, requests } = await this.planFrom(snapshot);
+    const started = this.o.now();
+    const report = await execute(plan, {
+      journal: this.o.journal,
+      vendors,
+      requests,
+      now: this.o.now,
+      log: this.o.log,
+      dataDir: this.o.dataDir,
+      backoffMs: this.o.backoffMs,
+      deadline: started + (this.o.maxPassMs ?? 120_000),
+      degradedRetryMs: this.o.degradedRetryMs ?? 60_000,
+    });
+    for (const key of report.touched) snapshot.dirty.add(key.slice(0, key.lastIndexOf('/')));
+    const recorded = await this.record(snapshot);
+    this.o.journal.data.lastCommit = snapshot.head;
+    await this.o.journal.flush();
+    const pending = Object.values(this.o.journal.data.tasks)
+      .map((t) => t.nextCheckAt)
+      .filter((t): t is number => t !== undefined);
+    return {
+      head: snapshot.head,
+      plan,
+      ...recorded,
+      calls: report.calls,
+      problems: snapshot.model.problems,
+      nextCheckAt: pending.length > 0 ? Math.min(...pending) : undefined,
+    };
+  }
+
+  /** Source, validate, approve: the repository as this pass sees it. */
+  private async snapshot(forPass: boolean): Promise<Snapshot> {
+    const { source, journal } = this.o;
+    const head = forPass ? await source.sync() : ((await source.remoteHead()) ?? (await source.sync()));
+    const dirty = new Set<string>();
+    const changedPaths = await this.loadManifests(head);
+    await this.loadStatuses(head);
+
+    const model = checkRepository([...this.parsed.values()]);
+    if (!model.config) {
+      const first = model.problems.find((p) => p.file === 'lethe.yaml');
+      throw new LetheError('CONFIG_INVALID', `lethe.yaml is missing or invalid${first ? ` (${first.code} at ${first.line}:${first.column})` : ''}`, {
+        terminal: true,
+      });
+    }
+    const config = model.config;
+
+    // Approval evidence is cached per path and blob: only changed files walk history again.
+    const requestPaths = [...this.parsed.values()].filter((m) => m.kind === 'PrivacyRequest').map((m) => m.path);
+    const blobs = await source.blobIds(head, requestPaths);
+    const policyKey = hash(config.spec.approval);
+    const stale = requestPaths.filter((p) => journal.data.approvals[p]?.blob !== `${blobs.get(p)}:${policyKey}`);
+    if (stale.length > 0) {
+      const fresh = await evaluateApprovals(source, stale, { head, policy: config.spec.approval, controllerIdentity: config.spec.identity });
+      for (const [path, evidence] of fresh) journal.data.approvals[path] = { blob: `${blobs.get(path)}:${policyKey}`, evidence };
+    }
+    for (const path of Object.keys(journal.data.approvals)) if (!blobs.has(path)) delete journal.data.approvals[path];
+    const approvals = new Map(requestPaths.map((p) => [p, journal.data.approvals[p]!.evidence]));
+
+    const today = new Date(this.o.now()).toISOString().slice(0, 10);
+    const everything = changedPaths === 'all' || this.lastDay !== today || changedPaths.some((p) => p === 'lethe.yaml' || p.startsWith('vendors/'));
+    this.lastDay = today;
+    if (everything) {
+      for (const e of model.requests.values()) dirty.add(e.request.metadata.name);
+      for (const [path, inv] of model.invalidRequests) dirty.add(inv.name ?? nameFromPath(path));
+      for (const name of this.statuses.keys()) dirty.add(name);
+    } else {
+      for (const path of changedPaths) {
+        const m = this.parsed.get(path);
+        dirty.add(m?.name ?? nameFromPath(path));
+      }
+    }
+    for (const key of Object.keys(journal.data.tasks)) {
+      const name = key.slice(0, key.lastIndexOf('/'));
+      if (everything || !this.statuses.has(name)) dirty.add(name);
+    }
+    return { head, model, config, approvals, dirty };
+  }
+
+  /** Re-parses only the manifests that changed since the last parse (all on a cold start). */
+  private async loadManifests(head: string): Promise<string[] | 'all'> {
+    const { source } = this.o;
+    if (this.parsedAt === head) return [];
+    const diff = this.parsedAt === undefined ? 'all' : await source.changedPaths(this.parsedAt, head);
+    let toRead: string[];
+    if (diff === 'all') {
+      this.parsed.clear();
+      toRead = await source.listFiles(head, (p) => manifestKind(p) !== undefined);
+    } else {
+      for (const p of diff.deleted) this.parsed.delete(p);
+      toRead = diff.changed.filter((p) => manifestKind(p) !== undefined);
+    }
+    const texts = await source.readFiles(head, toRead);
+    for (const [path, text] of texts) this.parsed.set(path, parseManifest(path, text));
+    this.parsedAt = head;
+    return diff === 'all' ? 'all' : [...diff.changed, ...diff.deleted].filter((p) => manifestKind(p) !== undefined);
+  }
+
+  private async loadStatuses(head: string): Promise<void> {
+    if (this.statusesLoaded) return;
+    const { source } = this.o;
+    const paths = await source.listFiles(head, (p) => /^status\/[^/]+\.yaml$/.test(p));
+    for (const [path, text] of await source.readFiles(head, paths)) {
+      const doc = PrivacyRequestStatus.safeParse(parseYaml(text));
+      if (doc.success) this.statuses.set(doc.data.metadata.name, { text, doc: doc.data });
+      else this.o.log.warn('ignoring unreadable status file', { path });
+    }
+    this.statusesLoaded = true;
+  }
+
+  private async planFrom(
+    s: Snapshot,
+    mode: { planning?: boolean; assumeApproved?: boolean } = {},
+  ): Promise<{ plan: Plan; vendors: Map<string, VendorRuntime>; requests: Map<string, RequestRuntime> }> {
+    const { journal } = this.o;
+    if (journal.fresh && !this.rebuilt && !mode.planning) {
+      rebuildTasks(journal, [...this.statuses.values()].map((s) => s.doc), this.o.now());
+      this.rebuilt = true;
+    }
+    const vendors = new Map<string, VendorRuntime>();
+    const planVendors = new Map<string, PlanVendor>();
+    const now = this.o.now();
+    for (const [name, entry] of s.model.vendors) {
+      const spec = entry.connection.spec;
+      const driver = this.o.drivers[spec.type];
+      const windows = spec.rateLimits ?? (driver.defaultRateLimits as (s: VendorSpec) => RateWindow[])(spec);
+      const fingerprint = hash(spec);
+      let secrets: Record<string, string> | undefined;
+      try {
+        secrets = await this.o.wiring.secrets(name, spec);
+      } catch (err) {
+        if (mode.planning) secrets = undefined;
+        else {
+        const code = err instanceof LetheError ? err.code : 'CREDENTIAL_UNREADABLE';
+        journal.data.degraded[name] = { code, since: journal.data.degraded[name]?.since ?? new Date(now).toISOString(), retryAt: now };
+        this.o.log.warn('vendor credentials unavailable; its requests wait', { vendor: name, code });
+        }
+      }
+      const degraded = journal.data.degraded[name];
+      const available = (secrets !== undefined || mode.planning === true) && !spec.disabled && (!degraded || degraded.retryAt <= now);
+      if (secrets && journal.data.degraded[name]?.code.startsWith('CREDENTIAL_')) delete journal.data.degraded[name];
+      if (secrets) {
+        vendors.set(name, {
+          name,
+          driver,
+          spec,
+          http: this.o.wiring.http(name, spec, windows, secrets),
+          secrets,
+          concurrency: spec.concurrency ?? 4,
+          fingerprint,
+        });
+      }
+      const resolved = secrets;
+      planVendors.set(name, {
+        name,
+        available,
+        fingerprint,
+        batch: driver.batch,
+        canCancel: driver.cancel !== undefined,
+        drainMs: (calls) => this.o.wiring.drainMs(name, spec, windows, resolved ?? {}, calls),
+      });
+    }
+
+    const requests = new Map<string, RequestRuntime>();
+    const planRequests: PlanRequest[] = [];
+    const other = s.config.spec.regulations.other;
+    for (const [name, entry] of s.model.requests) {
+      const spec = entry.request.spec;
+      const approval = s.approvals.get(entry.path)!;
+      const due = dueDate(spec, other);
+      const fingerprint = hash(spec);
+      requests.set(name, {
+        name,
+        action: spec.action,
+        dueAt: due,
+        justification: spec.justification,
+        emails: spec.subject.emails,
+        identifiers: spec.subject.identifiers ?? {},
+        approval: { approvers: approval.approvers.map((a) => `${a.name} <${a.email}>`), commit: approval.commit ?? '' },
+        fingerprint,
+      });
+      planRequests.push({
+        name,
+        action: spec.action,
+        dueAt: due,
+        receivedAt: spec.receivedAt,
+        subjectKeys: spec.subject.emails.map((e) => subjectKey(this.o.salt, e)),
+        vendors: entry.vendors,
+        approved: approval.approved || mode.assumeApproved === true,
+        fingerprint,
+      });
+    }
+    const openIntents = new Set(Object.values(journal.data.intents).flatMap((i) => i.tasks));
+    const plan = makePlan({
+      now,
+      requests: planRequests,
+      tasks: Object.values(journal.data.tasks),
+      openIntents,
+      vendors: planVendors,
+    });
+    return { plan, vendors, requests };
+  }
+
+  /** Writes the statuses that changed, the dashboard, and one commit for all of them. */
+  private async record(s: Snapshot): Promise<{ commit?: string; pushed: boolean; pushError?: { code: string; message: string }; changes: PhaseChange[] }> {
+    const { journal } = this.o;
+    const now = this.o.now();
+    const tasksByRequest = new Map<string, Record<string, TaskRecord>>();
+    for (const t of Object.values(journal.data.tasks)) {
+      const m = tasksByRequest.get(t.request) ?? {};
+      m[t.vendor] = t;
+      tasksByRequest.set(t.request, m);
+    }
+    const invalidByName = new Map<string, { path: string; problems: StatusError[] }>();
+    for (const [path, inv] of s.model.invalidRequests) {
+      const name = inv.name ?? nameFromPath(path);
+      if (!ResourceName.safeParse(name).success || s.model.requests.has(name)) continue;
+      invalidByName.set(name, {
+        path,
+        problems: inv.problems.map((p) => ({ code: p.code, message: p.message, file: p.file, line: p.line, column: p.column })),
+      });
+    }
+
+    const files = new Map<string, string | null>();
+    const changes: PhaseChange[] = [];
+    for (const name of [...s.dirty].sort()) {
+      const entry = s.model.requests.get(name);
+      const invalid = invalidByName.get(name);
+      const tasks = tasksByRequest.get(name) ?? {};
+      const previous = this.statuses.get(name);
+      if (!entry && !invalid && !previous && Object.keys(tasks).length === 0) continue;
+      const path = entry?.path ?? invalid?.path;
+      const spec = entry?.request.spec;
+      const doc = computeStatus({
+        name,
+        source: path,
+        now,
+        previous: previous?.doc,
+        problems: invalid?.problems,
+        request: spec && {
+          action: spec.action,
+          regulation: spec.regulation,
+          receivedAt: spec.receivedAt,
+          dueAt: dueDate(spec, s.config.spec.regulations.other),
+          subjectRef: subjectRef(this.o.salt, spec.subject.emails),
+          vendors: entry!.vendors,
+        },
+        approval: path ? s.approvals.get(path) : undefined,
+        tasks,
+        withdrawn: !entry && !invalid,
+        degraded: journal.data.degraded,
+      });
+      const text = renderStatus(doc);
+      if (previous?.text === text) continue;
+      files.set(statusPath(name), text);
+      changes.push({ name, from: previous?.doc.status.phase, to: doc.status.phase });
+      this.statuses.set(name, { text, doc });
+    }
+    if (files.size === 0) return { pushed: false, changes };
+    files.set('status/README.md', renderDashboard([...this.statuses.values()].map((v) => v.doc)));
+    const result = await this.o.source.writeStatus(files, commitMessage(changes, s.head));
+    if (result.commit) this.o.log.info('status committed', { commit: result.commit, requests: changes.length, pushed: result.pushed });
+    if (result.pushError) this.o.log.warn('status push failed; retried next pass', { code: result.pushError.code });
+    return { commit: result.commit, pushed: result.pushed, pushError: result.pushError, changes };
+  }
+
+  /** lethe.yaml as the last pass read it, or as committed now. */
+  async config(): Promise<LetheConfig | undefined> {
+    if (this.parsedAt === undefined) await this.loadManifests(await this.o.source.sync());
+    const m = [...this.parsed.values()].find((p) => p.kind === 'LetheConfig');
+    return m?.kind === 'LetheConfig' ? m.value : undefined;
+  }
+
+  /** The statuses as last written or read (for `lethe status`). */
+  currentStatuses(): PrivacyRequestStatus[] {
+    return [...this.statuses.values()].map((v) => v.doc);
+  }
+}
+
+export { taskKey };

@@ -1,0 +1,126 @@
+import { CronTime } from 'cron';
+import { join } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import { isFinal } from './planner.ts';
+import type { PassReport } from './reconcile.ts';
+import type { Controller } from './app.ts';
+import type { Logger } from '../vendors/driver.ts';
+import { LetheError } from '../errors/types.ts';
+
+export interface RunnerOptions {
+  controller: Controller;
+  log: Logger;
+  /** Cron expression for remote fetches and vendor polling. */
+  schedule: string;
+  /** Watch the local repository's refs and run a pass when a commit lands. */
+  watchRepo?: string;
+  /** Stop once every approved request is final (or Stalled): for demos and CI jobs. */
+  untilIdle?: boolean;
+  maxPasses?: number;
+  /** Never sleep longer than this between passes (ms). */
+  maxSleepMs?: number;
+  /** After a pass that failed as a whole (repository unreachable...), wait this long. */
+  errorBackoffMs?: number;
+  onPass?(report: PassReport): void;
+}
+
+/**
+ * `lethe run`: passes one at a time, started by the cron schedule, by a new commit in a
+ * watched local repository, by a webhook or vendor callback (`trigger`), and at the
+ * earliest time a vendor task asked to be looked at again. Triggers that arrive during a
+ * pass are coalesced into one more pass.
+ */
+export class Runner {
+  private pending = new Set<string>(['start']);
+  private wake?: () => void;
+  private stopping = false;
+  private watcher?: FSWatcher;
+  private lastOwnHead?: string;
+  passes = 0;
+
+  constructor(private readonly o: RunnerOptions) {}
+
+  trigger(reason: string): void {
+    this.pending.add(reason);
+    this.wake?.();
+  }
+
+  stop(): void {
+    this.stopping = true;
+    this.wake?.();
+  }
+
+  async start(): Promise<void> {
+    const { controller, log } = this.o;
+    if (this.o.watchRepo) await this.watchRefs(this.o.watchRepo);
+    const cron = new CronTime(this.o.schedule);
+    try {
+      while (!this.stopping) {
+        const reasons = [...this.pending];
+        this.pending.clear();
+        let report: PassReport | undefined;
+        try {
+          report = await controller.reconciler.pass();
+          this.passes++;
+          this.lastOwnHead = report.commit;
+          log.info('pass finished', {
+            reasons,
+            head: report.head.slice(0, 12),
+            actions: report.plan.actions.length,
+            calls: report.calls,
+            commit: report.commit?.slice(0, 12),
+            changed: report.changes.length,
+          });
+          this.o.onPass?.(report);
+        } catch (err) {
+          log.error('pass failed; retrying later', { code: err instanceof LetheError ? err.code : 'CONTROLLER_ERROR' });
+        }
+        if (this.o.maxPasses !== undefined && this.passes >= this.o.maxPasses) break;
+        if (report && this.o.untilIdle && this.idle(report)) break;
+        const untilCron = cron.getTimeout();
+        const untilTask = report?.nextCheckAt !== undefined ? Math.max(0, report.nextCheckAt - Date.now()) : Infinity;
+        const sleep = report ? Math.min(untilCron, untilTask, this.o.maxSleepMs ?? Infinity) : (this.o.errorBackoffMs ?? 30_000);
+        if (this.pending.size === 0 && !this.stopping) await this.sleep(sleep);
+        if (this.pending.size === 0) this.pending.add(untilTask <= untilCron ? 'task due' : 'schedule');
+      }
+    } finally {
+      await this.watcher?.close();
+    }
+  }
+
+  /** Every approved request has reached a final phase or needs a person (Stalled). */
+  private idle(report: PassReport): boolean {
+    const tasks = Object.values(this.o.controller.journal.data.tasks);
+    const open = tasks.filter((t) => !isFinal(t) && t.phase !== 'Stalled');
+    const unstarted = report.plan.changes.some((c) => c.kind === 'create');
+    return open.length === 0 && !unstarted && report.plan.actions.length === 0;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      // setTimeout's range is 2^31-1 ms; a longer wait is re-armed by the loop.
+      const timer = setTimeout(done, Math.min(Math.max(ms, 0), 2_147_483_647));
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  /** A commit moves a ref: watch refs, not the tree, so editing files never starts a pass. */
+  private async watchRefs(repo: string): Promise<void> {
+    const gitDir = join(repo, '.git');
+    this.watcher = watch([join(gitDir, 'refs', 'heads'), join(gitDir, 'packed-refs'), join(gitDir, 'HEAD')], {
+      ignoreInitial: true,
+      awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 },
+    });
+    this.watcher.on('all', async () => {
+      // The controller's own status commit moves the ref too: that must not start a pass.
+      const head = await this.o.controller.source.remoteHead().catch(() => undefined);
+      if (head !== undefined && head === this.lastOwnHead) return;
+      this.trigger('commit');
+    });
+    await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
+  }
+}

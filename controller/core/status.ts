@@ -1,0 +1,182 @@
+import { stringify } from 'yaml';
+import {
+  API_VERSION,
+  type Action,
+  type ApprovalEvidence,
+  type Condition,
+  type PrivacyRequestStatus,
+  type Regulation,
+  type RequestPhase,
+  type StatusError,
+  type VendorTaskStatus,
+} from '../../specs/index.ts';
+import type { TaskRecord } from '../../state/journal.ts';
+import { isFinal } from './planner.ts';
+
+export interface StatusInput {
+  name: string;
+  source?: string;
+  now: number;
+  previous?: PrivacyRequestStatus;
+  /** Problems that make the manifest Invalid (located, without personal data). */
+  problems?: StatusError[];
+  request?: {
+    action: Action;
+    regulation: Regulation;
+    receivedAt: string;
+    dueAt: string;
+    subjectRef: string;
+    vendors: string[];
+  };
+  approval?: ApprovalEvidence;
+  tasks: Record<string, TaskRecord>;
+  /** The manifest is gone from the repository. */
+  withdrawn: boolean;
+  degraded: Record<string, { code: string }>;
+}
+
+const CONDITION_ORDER = ['Approved', 'Ready', 'Overdue', 'Stalled'] as const;
+
+/**
+ * The status document of one request: a pure function of what the pass knows. Nothing
+ * in it moves unless a fact moved — conditions keep `lastTransitionTime` while their
+ * status holds — so a pass that learned nothing writes the same bytes.
+ */
+export function computeStatus(input: StatusInput): PrivacyRequestStatus {
+  const prev = input.previous?.status;
+  const nowIso = new Date(input.now).toISOString();
+  const today = nowIso.slice(0, 10);
+  const vendorNames = [...new Set([...(input.request?.vendors ?? []), ...Object.keys(input.tasks)])].sort();
+  const vendors: Record<string, VendorTaskStatus> = {};
+  for (const v of vendorNames) {
+    const t = input.tasks[v];
+    vendors[v] = t ? vendorStatus(t, input.degraded[v]) : waitingStatus(input.degraded[v]);
+  }
+  const phase = requestPhase(input, vendorNames);
+  const final = phase === 'Completed' || phase === 'Failed';
+  const completedAt = final ? latest(Object.values(input.tasks).map((t) => t.completedAt)) : undefined;
+  const dueAt = input.request?.dueAt ?? prev?.dueAt;
+  const stalled = Object.entries(vendors).filter(([, s]) => s.phase === 'Stalled');
+  const overdue = dueAt !== undefined && (final ? (completedAt ?? '').slice(0, 10) > dueAt : phase !== 'Invalid' && phase !== 'Withdrawn' && today > dueAt);
+
+  const wanted: Array<Omit<Condition, 'lastTransitionTime'>> = [
+    input.approval
+      ? {
+          type: 'Approved',
+          status: input.approval.approved ? 'True' : 'False',
+          reason: input.approval.approved ? 'Approved' : 'NotApproved',
+          message: input.approval.reason,
+        }
+      : { type: 'Approved', status: 'Unknown', reason: phase === 'Invalid' ? 'Invalid' : 'NotEvaluated', message: 'approval not evaluated' },
+    {
+      type: 'Ready',
+      status: phase === 'Completed' ? 'True' : 'False',
+      reason: phase,
+      message: readyMessage(phase, vendors),
+    },
+    {
+      type: 'Overdue',
+      status: overdue ? 'True' : 'False',
+      reason: overdue ? (final ? 'CompletedLate' : 'PastDue') : final ? 'CompletedOnTime' : 'WithinDeadline',
+      message: dueAt ? `due ${dueAt}` : 'no due date (invalid request)',
+    },
+    {
+      type: 'Stalled',
+      status: stalled.length > 0 ? 'True' : 'False',
+      reason: stalled.length > 0 ? 'TerminalError' : 'NoTerminalError',
+      message: stalled.length > 0 ? stalled.map(([v, s]) => `${v}: ${s.lastError?.code ?? 'error'}`).join('; ') : 'no vendor needs attention',
+    },
+  ];
+  const conditions: Condition[] = CONDITION_ORDER.map((type) => {
+    const c = wanted.find((w) => w.type === type)!;
+    const before = prev?.conditions.find((p) => p.type === type);
+    return { ...c, lastTransitionTime: before && before.status === c.status ? before.lastTransitionTime : nowIso };
+  });
+
+  return {
+    apiVersion: API_VERSION,
+    kind: 'PrivacyRequestStatus',
+    metadata: { name: input.name },
+    status: strip({
+      phase,
+      observedCommit: input.approval?.specCommit ?? prev?.observedCommit,
+      source: input.source ?? prev?.source,
+      action: input.request?.action ?? prev?.action,
+      regulation: input.request?.regulation ?? prev?.regulation,
+      receivedAt: input.request?.receivedAt ?? prev?.receivedAt,
+      dueAt,
+      subjectRef: input.request?.subjectRef ?? prev?.subjectRef,
+      approval: input.approval ?? prev?.approval,
+      conditions,
+      vendors,
+      errors: input.problems && input.problems.length > 0 ? input.problems : undefined,
+      completedAt,
+    }),
+  };
+}
+
+function requestPhase(input: StatusInput, vendorNames: string[]): RequestPhase {
+  if (input.withdrawn) return 'Withdrawn';
+  if (input.problems && input.problems.length > 0) return 'Invalid';
+  if (!input.approval?.approved) return 'AwaitingApproval';
+  const tasks = vendorNames.map((v) => input.tasks[v]);
+  if (tasks.length > 0 && tasks.every((t) => t && isFinal(t))) {
+    return tasks.some((t) => t!.phase === 'Failed') ? 'Failed' : 'Completed';
+  }
+  return tasks.some((t) => t && (t.phase !== 'Waiting' || t.submissions > 0)) ? 'InProgress' : 'Pending';
+}
+
+function vendorStatus(t: TaskRecord, degraded: { code: string } | undefined): VendorTaskStatus {
+  const lastError: StatusError | undefined =
+    t.lastError ?? (degraded && !isFinal(t) ? { code: degraded.code, message: 'vendor degraded; the request waits' } : undefined);
+  return strip({
+    phase: t.phase,
+    step: t.step,
+    jobIds: t.jobIds.length > 0 ? [...t.jobIds] : undefined,
+    startedAt: t.startedAt,
+    completedAt: t.completedAt,
+    outcome: t.outcome,
+    attempts: t.submissions,
+    lastError,
+    evidence: Object.keys(t.evidence).length > 0 ? sortRecord(t.evidence) : undefined,
+  });
+}
+
+function waitingStatus(degraded: { code: string } | undefined): VendorTaskStatus {
+  return strip({
+    phase: 'Waiting' as const,
+    step: 'start',
+    attempts: 0,
+    lastError: degraded ? { code: degraded.code, message: 'vendor degraded; the request waits' } : undefined,
+  });
+}
+
+function readyMessage(phase: RequestPhase, vendors: Record<string, VendorTaskStatus>): string {
+  const all = Object.values(vendors);
+  const done = all.filter((s) => s.phase === 'Completed' || s.phase === 'Skipped' || s.phase === 'Cancelled').length;
+  return `${phase}: ${done}/${all.length} vendors done`;
+}
+
+function latest(values: Array<string | undefined>): string | undefined {
+  return values.filter((v): v is string => v !== undefined).sort().at(-1);
+}
+
+function sortRecord(r: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** Drops undefined fields so the YAML is the same whichever path built the object. */
+function strip<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+export function renderStatus(s: PrivacyRequestStatus): string {
+  return (
+    '# Written by the Lethe controller. Do not edit: changes are overwritten.\n' +
+    stringify(s, { lineWidth: 0, aliasDuplicateObjects: false })
+  );
+}
+
+export function statusPath(name: string): string {
+  return `status/${name}.yaml`;
+}

@@ -1,0 +1,57 @@
+import { readFile } from 'node:fs/promises';
+import type { RateWindow, VendorSpec } from '../../specs/index.ts';
+import { credentialFingerprint, resolveCredential } from '../http/credentials.ts';
+import type { HttpLayer } from '../http/layer.ts';
+import type { LimiterKey, VendorHttp } from '../http/types.ts';
+import type { VendorWiring } from './reconcile.ts';
+
+/** Where each driver type keeps the credential references of its connection. */
+function credentialRefs(spec: VendorSpec): Record<string, { ref: string; jsonKey?: string }> {
+  if (spec.type === 'apiproxy') {
+    const ref = spec.credentials?.credentials ?? spec.connection.credentials_location;
+    // DataGrail stores `{"credentials": "..."}` in its secret; a file: reference reads that shape.
+    return { credentials: { ref, jsonKey: ref.startsWith('file:') ? 'credentials' : undefined } };
+  }
+  return Object.fromEntries(Object.entries(spec.credentials).map(([k, ref]) => [k, { ref }]));
+}
+
+/**
+ * The production seam between the reconcile pass and the HTTP layer: credentials resolved
+ * per pass (a rotated token is picked up without a restart), one limiter per vendor
+ * credential kept by the layer across passes and persisted in the rate log.
+ */
+export class HttpWiring implements VendorWiring {
+  constructor(
+    private readonly layer: HttpLayer,
+    private readonly env: Readonly<Record<string, string | undefined>>,
+    /** Called with every resolved secret, so the process logger can scrub it too. */
+    private readonly onSecret: (value: string) => void = () => {},
+  ) {}
+
+  async secrets(_vendor: string, spec: VendorSpec): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const [key, { ref, jsonKey }] of Object.entries(credentialRefs(spec))) {
+      out[key] = await resolveCredential(ref, this.env, (p) => readFile(p, 'utf8'), { jsonKey });
+      this.onSecret(out[key]);
+    }
+    return out;
+  }
+
+  private limit(vendor: string, windows: RateWindow[], secrets: Record<string, string>): LimiterKey {
+    return { key: `${vendor}:${credentialFingerprint(Object.values(secrets))}`, windows };
+  }
+
+  http(vendor: string, spec: VendorSpec, windows: RateWindow[], secrets: Record<string, string>): VendorHttp {
+    return this.layer.vendor({
+      vendor,
+      limit: this.limit(vendor, windows, secrets),
+      secrets: Object.values(secrets),
+      concurrency: spec.concurrency,
+    });
+  }
+
+  drainMs(vendor: string, spec: VendorSpec, windows: RateWindow[], secrets: Record<string, string>, calls: number): number {
+    const limiter = this.layer.limiter(this.limit(vendor, windows, secrets), spec.concurrency);
+    return limiter.drainTimeMs(calls + limiter.waiting);
+  }
+}
