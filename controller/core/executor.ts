@@ -76,6 +76,7 @@ function applyChanges(plan: Plan, opts: ExecuteOptions, report: ExecuteReport): 
     const t = journal.task(c.key);
     if (!t) continue;
     if (c.kind === 'skip') journal.putTask({ ...t, phase: 'Skipped', outcome: c.reason, completedAt: nowIso, withdrawn: true });
+    if (c.kind === 'withdraw') journal.putTask({ ...t, withdrawn: true, nextCheckAt: undefined });
     if (c.kind === 'requeue') {
       journal.putTask({ ...t, phase: t.submissions > 0 ? 'InProgress' : 'Waiting', attempts: 0, nextCheckAt: undefined, stalledOn: undefined, lastError: undefined });
     }
@@ -86,10 +87,10 @@ function applyChanges(plan: Plan, opts: ExecuteOptions, report: ExecuteReport): 
 async function runVendor(vendor: string, actions: PlannedAction[], opts: ExecuteOptions, report: ExecuteReport): Promise<void> {
   const runtime = opts.vendors.get(vendor);
   if (!runtime) return;
-  const ctxFor = (keys: string[], dueAt: string) => makeContext(runtime, keys, dueAt, opts, report);
+  const ctxFor = (keys: string[], dueAt: string) => makeSession(runtime, keys, dueAt, opts, report);
   if (runtime.driver.healthCheck) {
     try {
-      await (runtime.driver.healthCheck as (c: DriverContext) => Promise<void>)(ctxFor([], ''));
+      await (runtime.driver.healthCheck as (c: DriverContext) => Promise<void>)(ctxFor([], '').ctx);
     } catch (err) {
       degrade(vendor, err, opts);
       return;
@@ -118,11 +119,12 @@ async function runVendor(vendor: string, actions: PlannedAction[], opts: Execute
 async function runAction(
   action: PlannedAction,
   runtime: VendorRuntime,
-  ctx: DriverContext,
+  session: Session,
   opts: ExecuteOptions,
   report: ExecuteReport,
 ): Promise<void> {
   const driver = runtime.driver as Driver;
+  const { ctx } = session;
   const inputs = action.keys.map((k) => taskInput(opts.journal.task(k)!, runtime, opts));
   if (action.kind === 'recover') {
     const key = action.keys[0]!;
@@ -131,6 +133,7 @@ async function runAction(
       const result = await guarded(key, opts, report, () => driver.recover(ctx, taskInput(opts.journal.task(key)!, runtime, opts), open));
       if (result === undefined) return;
       apply(key, result, opts, report, runtime);
+      session.settle();
       const remaining = intent.tasks.filter((k) => k !== key);
       if (remaining.length === 0) opts.journal.closeIntent(id);
       else opts.journal.data.intents[id] = { ...intent, tasks: remaining };
@@ -140,7 +143,10 @@ async function runAction(
   if (action.kind === 'cancel') {
     const key = action.keys[0]!;
     const result = await guarded(key, opts, report, () => driver.cancel!(ctx, inputs[0]!));
-    if (result) apply(key, result, opts, report, runtime);
+    if (result) {
+      apply(key, result, opts, report, runtime);
+      session.settle();
+    }
     return;
   }
   let results: StepResult[] | undefined;
@@ -152,6 +158,7 @@ async function runAction(
   }
   if (!results) return;
   action.keys.forEach((key, i) => apply(key, results![i]!, opts, report, runtime));
+  session.settle();
   // A driver that can go on at once (e.g. lookup, then submit) does so in the same pass.
   for (const key of action.keys) await continueTask(key, runtime, opts, report);
 }
@@ -163,10 +170,11 @@ async function continueTask(key: string, runtime: VendorRuntime, opts: ExecuteOp
     const t = opts.journal.task(key);
     if (!t || t.phase === 'Completed' || t.phase === 'Failed' || t.phase === 'Stalled' || t.nextCheckAt !== undefined) return;
     if (opts.journal.openIntentsFor(key).length > 0) return;
-    const ctx = makeContext(runtime, [key], opts.requests.get(t.request)?.dueAt ?? '', opts, report);
-    const r = await guarded(key, opts, report, () => driver.step(ctx, taskInput(t, runtime, opts)));
+    const session = makeSession(runtime, [key], opts.requests.get(t.request)?.dueAt ?? '', opts, report);
+    const r = await guarded(key, opts, report, () => driver.step(session.ctx, taskInput(t, runtime, opts)));
     if (r === undefined) return;
     apply(key, r, opts, report, runtime);
+    session.settle();
   }
 }
 
@@ -256,7 +264,7 @@ function apply(key: string, result: StepResult, opts: ExecuteOptions, report: Ex
       nextCheckAt: result.checkAfterMs === undefined ? undefined : nowMs + result.checkAfterMs,
     };
   } else if (result.kind === 'completed') {
-    next = { ...base, phase: t.withdrawn && result.outcome === 'Cancelled' ? 'Cancelled' : 'Completed', step: 'done', outcome: result.outcome, startedAt: t.startedAt ?? now, completedAt: now };
+    next = { ...base, phase: result.outcome === 'Cancelled' ? 'Cancelled' : 'Completed', step: 'done', outcome: result.outcome, startedAt: t.startedAt ?? now, completedAt: now };
   } else {
     next = { ...base, phase: 'Failed', step: 'done', lastError: { code: result.code, message: result.message }, completedAt: now };
   }
@@ -280,15 +288,27 @@ function taskInput(t: TaskRecord, runtime: VendorRuntime, opts: ExecuteOptions):
   };
 }
 
-function makeContext(runtime: VendorRuntime, keys: string[], dueAt: string, opts: ExecuteOptions, report: ExecuteReport): DriverContext {
+/**
+ * A driver context for one action, plus the intents the vendor answered during it. Those
+ * are closed by `settle()`, right after the action's results are applied, so that no
+ * journal write can ever show an answered intent gone while the task still has its old
+ * state: a crash in between would otherwise resubmit.
+ */
+interface Session {
+  ctx: DriverContext;
+  settle(): void;
+}
+
+function makeSession(runtime: VendorRuntime, keys: string[], dueAt: string, opts: ExecuteOptions, report: ExecuteReport): Session {
   const priority = dueAt ? Date.parse(`${dueAt}T00:00:00Z`) : Number.MAX_SAFE_INTEGER;
+  const answered: string[] = [];
   const http: VendorHttp = {
     request: (o: CallOptions) => {
       report.calls++;
       return runtime.http.request({ priority, ...o });
     },
   };
-  return {
+  const ctx: DriverContext = {
     vendor: runtime.name,
     spec: runtime.spec as never,
     http,
@@ -304,24 +324,27 @@ function makeContext(runtime: VendorRuntime, keys: string[], dueAt: string, opts
         detail: detail as Record<string, never>,
         at: new Date(opts.now()).toISOString(),
       });
-      let answered = false;
       try {
         const r = await send();
-        answered = true;
+        answered.push(id);
         return r;
       } catch (err) {
         // Only an error that proves the vendor did not act closes the intent; any other
         // leaves it open and the next pass asks the driver to recover.
-        answered = isProvablyUndelivered(err);
+        if (isProvablyUndelivered(err)) opts.journal.closeIntent(id);
         throw err;
-      } finally {
-        if (answered) opts.journal.closeIntent(id);
       }
     },
     async exportDir(request: string) {
       const dir = join(opts.dataDir, 'exports', request, runtime.name);
       await mkdir(dir, { recursive: true });
       return dir;
+    },
+  };
+  return {
+    ctx,
+    settle() {
+      for (const id of answered.splice(0)) opts.journal.closeIntent(id);
     },
   };
 }

@@ -52,7 +52,9 @@ export type PlannedChange =
   /** Withdrawn before any call reached the vendor: nothing to undo. */
   | { kind: 'skip'; key: string; reason: 'Withdrawn' }
   /** A Stalled task whose spec or vendor config changed gets a fresh start. */
-  | { kind: 'requeue'; key: string };
+  | { kind: 'requeue'; key: string }
+  /** Work under way for a request that is gone: look at it now (cancel while there is time). */
+  | { kind: 'withdraw'; key: string };
 
 export type WaitReason =
   | 'AwaitingApproval'
@@ -128,9 +130,13 @@ export function plan(input: PlanInput): Plan {
   for (const [key, t] of tasks) {
     const r = requests.get(t.request);
     const stillWanted = r !== undefined && r.vendors.includes(t.vendor);
-    if (!stillWanted && !isFinal(t) && !holdsSubject(t) && !openIntents.has(key)) {
+    if (stillWanted || isFinal(t)) continue;
+    if (!holdsSubject(t) && !openIntents.has(key)) {
       changes.push({ kind: 'skip', key, reason: 'Withdrawn' });
       effective.set(key, { ...t, phase: 'Skipped', outcome: 'Withdrawn' });
+    } else if (!t.withdrawn) {
+      changes.push({ kind: 'withdraw', key });
+      effective.set(key, { ...t, withdrawn: true, nextCheckAt: undefined });
     }
   }
 
@@ -203,8 +209,9 @@ export function plan(input: PlanInput): Plan {
     }
     const withdrawn = !r || !r.vendors.includes(t.vendor);
     if (withdrawn) {
+      if ((t.nextCheckAt ?? 0) > now) continue;
       if (vendor.canCancel) actions.push({ kind: 'cancel', vendor: t.vendor, keys: [key], dueAt });
-      else if ((t.nextCheckAt ?? 0) <= now) actions.push({ kind: 'step', vendor: t.vendor, keys: [key], dueAt, step: t.step });
+      else actions.push({ kind: 'step', vendor: t.vendor, keys: [key], dueAt, step: t.step });
       continue;
     }
     if (t.phase === 'Stalled') {

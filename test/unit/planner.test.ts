@@ -185,7 +185,10 @@ describe('planner', () => {
       openIntents: new Set(),
       vendors: vendors(vendor('v1'), vendor('v2')),
     });
-    assert.deepEqual(p.changes, [{ kind: 'skip', key: 'gone/v1', reason: 'Withdrawn' }]);
+    assert.deepEqual(p.changes, [
+      { kind: 'skip', key: 'gone/v1', reason: 'Withdrawn' },
+      { kind: 'withdraw', key: 'gone/v2' },
+    ]);
     assert.deepEqual(p.actions.map((a) => [a.kind, a.keys[0]]), [['step', 'gone/v2']]);
   });
 
@@ -229,5 +232,20 @@ describe('planner', () => {
   it('is pure: the same input gives the same plan', () => {
     const input = { now: NOW, requests: [req('a'), req('b', { subjectKeys: ['s-a'] })], tasks: [], openIntents: new Set<string>(), vendors: vendors() };
     assert.deepEqual(plan(input), plan(input));
+  });
+});
+
+describe('planner: withdrawal timing', () => {
+  it('cancels at once when a request is withdrawn, then waits for nextCheckAt', () => {
+    const later = NOW + 60_000;
+    const fresh = task('gone', 'v1', { phase: 'InProgress', step: 'poll', submissions: 1, nextCheckAt: later });
+    const first = plan({ now: NOW, requests: [], tasks: [fresh], openIntents: new Set(), vendors: vendors(vendor('v1', { canCancel: true })) });
+    assert.deepEqual(first.changes, [{ kind: 'withdraw', key: 'gone/v1' }]);
+    assert.deepEqual(first.actions.map((a) => a.kind), ['cancel']);
+    const t = { ...fresh, withdrawn: true };
+    const early = plan({ now: NOW, requests: [], tasks: [t], openIntents: new Set(), vendors: vendors(vendor('v1', { canCancel: true })) });
+    assert.deepEqual(early.actions, []);
+    const due = plan({ now: later, requests: [], tasks: [t], openIntents: new Set(), vendors: vendors(vendor('v1', { canCancel: true })) });
+    assert.deepEqual(due.actions.map((a) => a.kind), ['cancel']);
   });
 });
