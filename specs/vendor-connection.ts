@@ -17,6 +17,11 @@ export const MaestroQaSpec = z.strictObject({
   type: z.literal('maestroqa').describe('The driver.'),
   baseUrl: HttpUrl.default('https://app.maestroqa.com/api/v1').describe('API base URL.'),
   credentials: z.strictObject({ apiToken: CredentialRef }),
+  /** The deep delete is a daily batch: the first status check waits this long, then the wait doubles. */
+  pollIntervalSeconds: z.number().positive().default(60).describe('First wait before checking a deep-delete job; doubles after each pending answer.'),
+  maxPollIntervalSeconds: z.number().positive().default(14_400).describe('Cap of the growing wait between deep-delete status checks.'),
+  /** Bounded re-submissions after the vendor reports a deep-delete job as errored. */
+  maxSubmissions: z.int().min(1).max(10).default(3).describe('Submissions per email set before an errored deep delete fails the task.'),
   ...common,
 });
 
@@ -46,6 +51,8 @@ export const ElasticPathSpec = z.strictObject({
   resourceType: z.enum(['customer', 'account_member']).default('customer').describe('What a subject is in the store.'),
   /** Bounded re-submissions after the vendor answers FAILURE. */
   maxAttempts: z.int().min(1).max(10).default(3).describe('Bounded re-submissions after the vendor answers FAILURE.'),
+  /** First wait before checking an erasure request; doubles while it runs, up to 5 minutes. */
+  pollIntervalSeconds: z.number().positive().default(5).describe('First wait before checking an erasure request; doubles while it runs (cap 5 min).'),
   ...common,
 });
 

@@ -1,33 +1,34 @@
 import type { Action, VendorSpec, VendorType } from '../../specs/index.ts';
+import type { ErrorTable } from '../errors/types.ts';
+import { answerHubDriver } from './answerhub.ts';
+import { apiProxyDriver } from './apiproxy.ts';
+import type { Driver } from './driver.ts';
+import { elasticPathDriver } from './elasticpath.ts';
+import { maestroQaDriver } from './maestroqa.ts';
+import { qualifioDriver } from './qualifio.ts';
 
-/**
- * What each driver type can do, as the seeds document it. Interim: once the drivers land
- * this is derived from the driver table (`supportedActions`, `identifierKeys`), and this
- * table goes away.
- */
-const CAPABILITIES: { [K in VendorType]: { actions: (spec: Extract<VendorSpec, { type: K }>) => Action[]; identifierKeys: string[] } } = {
-  // MaestroQA documents a deletion endpoint only.
-  maestroqa: { actions: () => ['erasure'], identifierKeys: [] },
-  qualifio: { actions: () => ['access', 'erasure'], identifierKeys: ['profileId'] },
-  elasticpath: { actions: () => ['erasure'], identifierKeys: ['customerId', 'accountMemberId'] },
-  answerhub: { actions: () => ['erasure'], identifierKeys: ['userId', 'username'] },
-  apiproxy: {
-    actions: (spec) => {
-      const q = spec.connection.queries;
-      const out: Action[] = [];
-      if (q.access?.length) out.push('access');
-      if (q.delete?.length) out.push('erasure');
-      if (q.optout?.length) out.push('optout');
-      return out;
-    },
-    identifierKeys: [],
-  },
+/** Every driver, by the `type` a VendorConnection names. Adding a vendor = one file + one line here. */
+export const DRIVERS: { [K in VendorType]: Driver<K> } = {
+  maestroqa: maestroQaDriver,
+  qualifio: qualifioDriver,
+  elasticpath: elasticPathDriver,
+  answerhub: answerHubDriver,
+  apiproxy: apiProxyDriver,
 };
 
+export function driverFor<T extends VendorType>(type: T): Driver<T> {
+  return DRIVERS[type];
+}
+
 export function supportedActions(spec: VendorSpec): Action[] {
-  return (CAPABILITIES[spec.type].actions as (s: VendorSpec) => Action[])(spec);
+  return [...(DRIVERS[spec.type].supportedActions as (s: VendorSpec) => readonly Action[])(spec)];
 }
 
 export function identifierKeys(type: VendorType): string[] {
-  return CAPABILITIES[type].identifierKeys;
+  return [...DRIVERS[type].identifierKeys];
+}
+
+/** The drivers' own error codes, for the catalogue. */
+export function driverErrors(): ErrorTable {
+  return Object.assign({}, ...Object.values(DRIVERS).map((d) => d.errors)) as ErrorTable;
 }

@@ -1,0 +1,15 @@
+export {
+  EXPORT_ERRORS,
+  INDEX_FILE,
+  listRequestExports,
+  readExportIndex,
+  sha256,
+  verifyExport,
+  writeExport,
+  type ExportFile,
+  type ExportIndex,
+  type ExportIndexEntry,
+  type ExportProblem,
+  type ExportProblemKind,
+  type VendorExport,
+} from './store.ts';

@@ -1,0 +1,71 @@
+import { LetheError, type ErrorTable } from '../../errors/types.ts';
+
+export const APIPROXY_ERRORS = {
+  APIPROXY_UNHEALTHY: {
+    message: 'test query {index} of {vendor} {problem}',
+    hint: 'The API behind the connection failed its health check (queries.test). Its requests wait, nothing is lost; they resume once every test query answers one of its valid_response_codes.',
+  },
+  APIPROXY_UNAUTHORIZED: {
+    message: '{label} answered status {status}: credentials refused',
+    hint: 'Check the {credentials} source (credentials_location or spec.credentials.credentials) and whether it was rotated. The connection is degraded until this is fixed; no request is lost.',
+  },
+  APIPROXY_NO_CREDENTIALS: {
+    message: '{field} uses {credentials} but the connection has no resolved credentials',
+    hint: 'Point credentials_location at env:NAME or file:PATH (a file holds {"credentials": "..."}), or set spec.credentials.credentials.',
+    terminal: true,
+  },
+  APIPROXY_UNKNOWN_PLACEHOLDER: {
+    message: '{field} uses unknown placeholder {placeholder} (available: {available})',
+    hint: 'Substitutions are {email}, {credentials} and the identifier categories of queries.identifiers; write {{ and }} for literal braces. Nothing was sent.',
+    terminal: true,
+  },
+  APIPROXY_TEMPLATE_INVALID: {
+    message: '{problem}',
+    hint: 'Use {name} for substitutions and {{ / }} for literal braces (DataGrail syntax). Nothing was sent.',
+    terminal: true,
+  },
+  APIPROXY_HEADER_INJECTION: {
+    message: '{problem}',
+    hint: 'A substituted value (email, identifier or credential) holds a line break, which no header can carry. Fix the request manifest or the credential; nothing was sent for this subject.',
+    terminal: true,
+  },
+  APIPROXY_NO_QUERIES: {
+    message: 'the connection has no {kind} queries',
+    hint: 'Add queries.{kind} to the connection, or remove this vendor from the request.',
+    terminal: true,
+  },
+  APIPROXY_ACCESS_MALFORMED: {
+    message: '{label} answered status {status} with {problem}',
+    hint: 'An access query must answer a JSON array of objects (seed 002). Fix the API; no report was written. The task resumes when the connection changes.',
+    terminal: true,
+  },
+  APIPROXY_IDENTIFIERS_MALFORMED: {
+    message: '{label} answered status {status} with {problem}',
+    hint: 'An identifiers query must answer a JSON array of {"<category>": value} objects (seed 002). Fix the API; the task resumes when the connection changes.',
+    terminal: true,
+  },
+  APIPROXY_RETRY_STATUS: {
+    message: '{label} answered status {status}, listed in fail_retry_response_codes',
+    hint: 'The API asked for a retry; Lethe retries the step later with backoff (queries already answered are not sent again).',
+  },
+  APIPROXY_JOB_TIMEOUT: {
+    message: '{kind} queries did not complete within job_timeout_seconds ({seconds} s): {label} ({cause})',
+    hint: 'The API is slower than jobTimeoutSeconds allows for all queries of one type together; Lethe retries later. Raise spec.jobTimeoutSeconds if the API is legitimately slow.',
+  },
+  APIPROXY_UNEXPECTED_STATUS: {
+    message: '{label} answered status {status}, not in valid_response_codes nor fail_retry_response_codes',
+    hint: 'The API rejected the query. Check the query and the API; if this status means "no such subject" or "retry", list it in valid_response_codes or fail_retry_response_codes and re-apply the request.',
+  },
+} satisfies ErrorTable;
+
+export type ApiProxyCode = keyof typeof APIPROXY_ERRORS;
+
+/** Details are non-personal: labels, field names, placeholder names, status numbers. */
+export function apiProxyError(code: ApiProxyCode, details: Record<string, string | number>, options: ConstructorParameters<typeof LetheError>[2] = {}): LetheError {
+  const entry: { message: string; terminal?: boolean } = APIPROXY_ERRORS[code];
+  return new LetheError(code, formatApiProxy(code, details), { terminal: entry.terminal ?? false, ...options });
+}
+
+export function formatApiProxy(code: ApiProxyCode, details: Record<string, string | number>): string {
+  return APIPROXY_ERRORS[code].message.replace(/\{(\w+)\}/g, (whole, name: string) => (name in details ? String(details[name]) : whole));
+}

@@ -1,0 +1,231 @@
+import { MaestroQaSpec } from '../../specs/index.ts';
+import { REBUILT_INTENT } from '../core/rebuild.ts';
+import { LetheError } from '../errors/types.ts';
+import type { Driver, DriverContext, OpenIntent, StepResult, TaskInput } from './driver.ts';
+import { checkJob, deleteEmails, type DeepStatus, type DeleteAnswer } from './maestroqa/api.ts';
+import { emailChunks, MAX_EMAILS, nextTodo, readData, toData, type Chunk, type MaestroData } from './maestroqa/data.ts';
+import { MAESTROQA_ERRORS } from './maestroqa/errors.ts';
+
+/**
+ * MaestroQA (seed 000): erasure only. Steps:
+ *   start   -> one DELETE per batch of at most 5 emails, across due requests (journaled intent)
+ *   confirm -> records the operational-table confirmation as evidence
+ *   poll    -> deep-delete status with a doubling wait (a daily batch at the vendor);
+ *              `errored` goes back to `start` (bounded by maxSubmissions)
+ * Recovery: MaestroQA has no way to look a submission up, and a second DELETE for the
+ * same emails is a duplicate. An open `submit` intent therefore stalls the task with
+ * MAESTROQA_SUBMISSION_UNCONFIRMED until an operator, from the MaestroQA audit log
+ * (searched by the auditLabel), sets identifiers.<vendor>.jobId to the job id or "none".
+ */
+
+type Ctx = DriverContext<'maestroqa'>;
+type Extra = { jobIds?: string[]; evidence?: Record<string, string>; submissions?: number };
+
+/** MaestroQA admits one call a second: the earliest a left-over task could go anyway. */
+const NEXT_CALL_MS = 1000;
+
+const firstWait = (ctx: Ctx) => Math.round(ctx.spec.pollIntervalSeconds * 1000);
+
+/** Status answers shared by the tasks of one batched job, so they poll it once. */
+const recentChecks = new Map<string, { status: DeepStatus; at: number }>();
+
+async function cachedCheck(ctx: Ctx, id: string): Promise<DeepStatus> {
+  const key = `${ctx.vendor}\u0000${id}`;
+  const now = ctx.now().getTime();
+  const hit = recentChecks.get(key);
+  if (hit && now - hit.at < firstWait(ctx) / 2) return hit.status;
+  const status = await checkJob(ctx, id);
+  if (recentChecks.size > 10_000) recentChecks.clear();
+  recentChecks.set(key, { status, at: now });
+  return status;
+}
+
+function advance(d: MaestroData, extra: Extra = {}): StepResult {
+  if (nextTodo(d) >= 0) return { kind: 'continue', step: 'start', data: toData(d), ...extra };
+  if (d.chunks.some((c) => c.state === 'pending')) return { kind: 'continue', step: 'poll', data: toData(d), checkAfterMs: d.waitMs, ...extra };
+  const erased = d.chunks.some((c) => c.state === 'done');
+  const evidence: Record<string, string> = erased ? { deepDeletion: 'completed' } : { maestroqaAnswer: 'no user with the subject emails (404)' };
+  return { kind: 'completed', outcome: erased ? 'Erased' : 'NoDataHeld', data: toData(d), ...extra, evidence: { ...extra.evidence, ...evidence } };
+}
+
+function erroredFailure(d: MaestroData, c: Chunk, submissions: number, why: string): StepResult {
+  return {
+    kind: 'failed',
+    code: 'MAESTROQA_DEEP_DELETE_ERRORED',
+    message: `deep-delete job ${c.job ?? '?'} errored; ${submissions} submissions made (${why})`,
+    data: toData(d),
+  };
+}
+
+function recordAnswer(ctx: Ctx, task: TaskInput, d: MaestroData, k: number, answer: DeleteAnswer, auditLabel: string): StepResult {
+  const c = d.chunks[k]!;
+  const evidence = { auditLabel };
+  if (answer.kind === 'none') {
+    // After an errored deep delete the operational rows are gone; a 404 then says nothing
+    // about the references the failed job left behind.
+    if (c.tries > 0) return erroredFailure(d, c, task.state.submissions, 'resubmission answered 404');
+    c.state = 'none';
+    return advance(d, { evidence });
+  }
+  c.state = 'pending';
+  c.job = answer.id;
+  c.tries++;
+  d.confirmed &&= answer.confirmed;
+  d.waitMs = firstWait(ctx);
+  const step = nextTodo(d) >= 0 ? 'start' : 'confirm';
+  return { kind: 'continue', step, data: toData(d), jobIds: [answer.id], submissions: task.state.submissions + 1, evidence };
+}
+
+/** Packs the due groups of emails into one call of at most 5 emails; the rest wait a slot. */
+async function submitBatch(ctx: Ctx, tasks: TaskInput[]): Promise<StepResult[]> {
+  const results: StepResult[] = new Array(tasks.length);
+  const picks: { i: number; d: MaestroData; k: number; emails: string[] }[] = [];
+  let count = 0;
+  tasks.forEach((task, i) => {
+    const d = readData(task, firstWait(ctx));
+    const k = nextTodo(d);
+    const emails = k < 0 ? undefined : emailChunks(task.subject.emails)[k];
+    if (k < 0) results[i] = advance(d);
+    // Withdrawn (or emails removed): nothing left that may be sent.
+    else if (!emails) results[i] = { kind: 'completed', outcome: 'Cancelled', data: toData(d) };
+    else if (count + emails.length > MAX_EMAILS) results[i] = { kind: 'continue', step: 'start', checkAfterMs: NEXT_CALL_MS };
+    else {
+      picks.push({ i, d, k, emails });
+      count += emails.length;
+    }
+  });
+  if (picks.length === 0) return results;
+  const requests = picks.map((p) => tasks[p.i]!.request);
+  const auditLabel = `lethe:${requests.join(',')}`;
+  const detail = { requests, chunks: picks.map((p) => p.k), auditLabel };
+  const answer = await ctx.intent('submit', detail, () => deleteEmails(ctx, picks.flatMap((p) => p.emails), auditLabel));
+  ctx.log.info('maestroqa deletion submitted', { requests, job: answer.kind === 'job' ? answer.id : 'none' });
+  for (const p of picks) results[p.i] = recordAnswer(ctx, tasks[p.i]!, p.d, p.k, answer, auditLabel);
+  return results;
+}
+
+function confirm(ctx: Ctx, task: TaskInput): StepResult {
+  const d = readData(task, firstWait(ctx));
+  return advance(d, { evidence: { operationalDeletion: d.confirmed ? 'confirmed' : 'not confirmed' } });
+}
+
+/** identifiers.<vendor>.jobId, when an operator set it and it was not acted on yet. */
+function operatorDecision(task: TaskInput, d: MaestroData): { kind: 'none' | 'job'; value: string } | undefined {
+  const value = task.subject.identifiers.jobId?.trim();
+  if (!value || d.used.includes(value) || d.chunks.some((c) => c.job === value)) return undefined;
+  return { kind: value.toLowerCase() === 'none' ? 'none' : 'job', value };
+}
+
+/** Applies an operator's decision to group k, or returns undefined when there is none. */
+function applyDecision(task: TaskInput, d: MaestroData, k: number): StepResult | undefined {
+  const decision = operatorDecision(task, d);
+  if (!decision) return undefined;
+  const c = d.chunks[k]!;
+  d.used.push(decision.value);
+  if (decision.kind === 'none') {
+    c.state = 'todo';
+    c.job = null;
+    return advance(d, { evidence: { operatorDecision: 'resubmit' } });
+  }
+  c.state = 'pending';
+  c.job = decision.value;
+  c.tries = Math.max(1, c.tries);
+  return {
+    kind: 'continue',
+    step: 'poll',
+    data: toData(d),
+    checkAfterMs: 0,
+    jobIds: [decision.value],
+    submissions: Math.max(1, task.state.submissions),
+    evidence: { operationalDeletion: 'confirmed by operator (audit log)' },
+  };
+}
+
+async function poll(ctx: Ctx, task: TaskInput): Promise<StepResult> {
+  const d = readData(task, firstWait(ctx));
+  let pending = false;
+  for (const [k, c] of d.chunks.entries()) {
+    if (c.state !== 'pending' || !c.job) continue;
+    const status = await cachedCheck(ctx, c.job);
+    if (status === 'completed') c.state = 'done';
+    else if (status === 'pending') pending = true;
+    else if (status === 'errored') {
+      if (c.tries >= ctx.spec.maxSubmissions) return erroredFailure(d, c, task.state.submissions, `bound of ${ctx.spec.maxSubmissions} reached`);
+      if (task.subject.emails.length === 0) return erroredFailure(d, c, task.state.submissions, 'request withdrawn, not resubmitted');
+      ctx.log.warn('maestroqa deep delete errored; resubmitting', { request: task.request, job: c.job });
+      c.state = 'todo';
+    } else {
+      const job = c.job;
+      const decided = applyDecision(task, d, k);
+      if (decided) return decided;
+      throw new LetheError('MAESTROQA_JOB_NOT_FOUND', `request ${task.request}: MaestroQA does not know deep-delete job ${job}`, { terminal: true });
+    }
+  }
+  if (pending) d.waitMs = Math.min(d.waitMs * 2, Math.round(ctx.spec.maxPollIntervalSeconds * 1000));
+  return advance(d);
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.map(String) : [];
+}
+
+function unconfirmed(task: TaskInput, auditLabel: string): LetheError {
+  return new LetheError(
+    'MAESTROQA_SUBMISSION_UNCONFIRMED',
+    `request ${task.request}: a deletion call (audit label ${auditLabel}) may have reached MaestroQA, but its answer was lost`,
+    { terminal: true },
+  );
+}
+
+/** Journal lost: resume from the job ids git recorded (the last one of a group is current). */
+function rebuild(ctx: Ctx, task: TaskInput, intent: OpenIntent): StepResult {
+  const ids = strings(intent.detail.jobIds);
+  const d = readData({ ...task, state: { ...task.state, data: {} } }, firstWait(ctx));
+  if (ids.length === 0) {
+    if (task.state.step === 'start' && task.state.submissions === 0) return advance(d);
+    const decided = applyDecision(task, d, 0);
+    if (decided) return decided;
+    throw unconfirmed(task, 'unknown: journal rebuilt');
+  }
+  const groups = task.subject.emails.length > 0 ? d.chunks.length : ids.length;
+  if (groups === 1) d.chunks = [{ state: 'pending', job: ids[ids.length - 1]!, tries: ids.length }];
+  else if (ids.length === groups) d.chunks = ids.map((job) => ({ state: 'pending', job, tries: 1 }));
+  else {
+    throw new LetheError('MAESTROQA_REBUILD_AMBIGUOUS', `request ${task.request}: the journal was rebuilt from git and ${ids.length} job ids cannot be matched to ${groups} email groups`, {
+      terminal: true,
+    });
+  }
+  return { kind: 'continue', step: 'poll', data: toData(d), checkAfterMs: 0, submissions: Math.max(task.state.submissions, ids.length) };
+}
+
+function recover(ctx: Ctx, task: TaskInput, intent: OpenIntent): Promise<StepResult> {
+  if (intent.name === REBUILT_INTENT) return Promise.resolve(rebuild(ctx, task, intent));
+  const d = readData(task, firstWait(ctx));
+  const idx = strings(intent.detail.requests).indexOf(task.request);
+  // The intent names every task of the batch; this one did not fit into that call.
+  if (idx < 0) return Promise.resolve({ kind: 'continue', step: task.state.step, data: toData(d) });
+  const k = Number(strings(intent.detail.chunks)[idx] ?? 0);
+  const decided = d.chunks[k] ? applyDecision(task, d, k) : undefined;
+  if (decided) return Promise.resolve(decided);
+  return Promise.reject(unconfirmed(task, String(intent.detail.auditLabel ?? '')));
+}
+
+export const maestroQaDriver: Driver<'maestroqa'> = {
+  type: 'maestroqa',
+  supportedActions: () => ['erasure'],
+  defaultRateLimits: () => [
+    { limit: 1, perSeconds: 1 },
+    { limit: 30, perSeconds: 60 },
+  ],
+  identifierKeys: ['jobId'],
+  errors: MAESTROQA_ERRORS,
+  batch: { step: 'start', max: MAX_EMAILS },
+  async step(ctx, task) {
+    if (task.state.step === 'start') return (await submitBatch(ctx, [task]))[0]!;
+    if (task.state.step === 'confirm') return confirm(ctx, task);
+    return poll(ctx, task);
+  },
+  stepBatch: submitBatch,
+  recover,
+  configSchema: MaestroQaSpec,
+};

@@ -1,0 +1,40 @@
+import type { ErrorTable } from '../../errors/types.ts';
+
+export const MAESTROQA_ERRORS = {
+  MAESTROQA_UNAUTHORIZED: {
+    message: 'MaestroQA refused the API token (status {status})',
+    hint: 'MaestroQA tokens expire after 90 days unless rotation is off: create a token under Settings > API Keys and update the credential this connection references. Requests wait meanwhile; nothing is lost.',
+  },
+  MAESTROQA_REJECTED: {
+    message: 'MaestroQA rejected {call} (status {status})',
+    hint: 'The vendor refused the call as malformed; no retry fixes it. Check the connection baseUrl and the request manifest, then edit either to retry.',
+    terminal: true,
+  },
+  MAESTROQA_RATE_LIMITED: {
+    message: 'MaestroQA kept answering 429 to {call}',
+    hint: 'Another client shares the token, or rateLimits is set above 1/s and 30/min. Lethe retries later.',
+  },
+  MAESTROQA_BAD_ANSWER: {
+    message: 'MaestroQA answered the deletion call without a job id',
+    hint: 'The call may have taken effect: Lethe does not resubmit and asks for a confirmation (MAESTROQA_SUBMISSION_UNCONFIRMED).',
+  },
+  MAESTROQA_SUBMISSION_UNCONFIRMED: {
+    message: 'request {request}: a deletion call (audit label {auditLabel}) may have reached MaestroQA, but its answer was lost',
+    hint: 'MaestroQA cannot be asked about a submission. Look for the audit label in the MaestroQA audit log, then set spec.subject.identifiers.<vendor>.jobId in the request manifest to the job id found there, or to "none" if the label is absent (Lethe then submits again).',
+    terminal: true,
+  },
+  MAESTROQA_JOB_NOT_FOUND: {
+    message: 'request {request}: MaestroQA does not know deep-delete job {jobId}',
+    hint: 'Check that baseUrl and the token belong to the MaestroQA account that created the job. If MaestroQA support confirms the job is lost, set spec.subject.identifiers.<vendor>.jobId to "none" (submit again) or to the job id that replaced it.',
+    terminal: true,
+  },
+  MAESTROQA_DEEP_DELETE_ERRORED: {
+    message: 'deep-delete job {jobId} errored; {submissions} submissions made',
+    hint: 'MaestroQA could not finish the daily deep delete after the bounded re-submissions (maxSubmissions). Report the job id to MaestroQA support; a new request manifest starts over.',
+  },
+  MAESTROQA_REBUILD_AMBIGUOUS: {
+    message: 'request {request}: the journal was rebuilt from git and {jobs} job ids cannot be matched to {chunks} email groups',
+    hint: 'Set spec.subject.identifiers.<vendor>.jobId to the job still to follow, or "none" to submit again, after checking the MaestroQA audit log.',
+    terminal: true,
+  },
+} as const satisfies ErrorTable;

@@ -1,0 +1,239 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { absentAt, startSandbox, type Sandbox, type SandboxOptions } from '../../examples/sandbox/index.ts';
+import { ElasticPathSpec } from '../../specs/index.ts';
+import { REBUILT_INTENT } from '../../controller/core/rebuild.ts';
+import { elasticPathDriver } from '../../controller/vendors/elasticpath.ts';
+import { filterValue } from '../../controller/vendors/elasticpath/api.ts';
+import { Journal, taskKey } from '../../state/journal.ts';
+import { drive, type DriveRequest, type DriveResult } from '../support/drive.ts';
+
+const VENDOR = 'elasticpath';
+const dirs: string[] = [];
+const sandboxes: Sandbox[] = [];
+after(async () => {
+  await Promise.all(sandboxes.map((s) => s.stop()));
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+async function sandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  // 30 s nominal erasure -> 30 ms; the token lives 3.6 s.
+  const sb = await startSandbox({ port: 0, timeScale: 0.001, seed: 11, generatedSubjects: 80, outcomes: { elasticpathFailureRate: 0 }, ...options });
+  sandboxes.push(sb);
+  return sb;
+}
+
+async function dataDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'lethe-ep-'));
+  dirs.push(d);
+  return d;
+}
+
+const spec = (sb: Sandbox, extra: Record<string, unknown> = {}) =>
+  ElasticPathSpec.parse({
+    type: 'elasticpath',
+    baseUrl: sb.config.vendors.elasticpath.baseUrl,
+    environment: 'development',
+    credentials: { clientId: 'env:EP_CLIENT_ID', clientSecret: 'env:EP_CLIENT_SECRET' },
+    pollIntervalSeconds: 0.05,
+    ...extra,
+  });
+const secrets = (sb: Sandbox) => ({
+  clientId: String(sb.config.vendors.elasticpath.credentials.clientId),
+  clientSecret: String(sb.config.vendors.elasticpath.credentials.clientSecret),
+});
+const bulk = (n: number) => `bulk${String(n).padStart(4, '0')}@example.com`;
+const req = (name: string, emails: string[], identifiers?: Record<string, string>): DriveRequest => ({ name, action: 'erasure', emails, ...(identifiers ? { identifiers } : {}) });
+
+function run(sb: Sandbox, dir: string, requests: DriveRequest[], extra: Partial<Parameters<typeof drive>[0]> = {}): Promise<DriveResult> {
+  return drive({ driver: elasticPathDriver, vendor: VENDOR, spec: spec(sb), secrets: secrets(sb), requests, dataDir: dir, maxSleepMs: 200, maxPasses: 200, ...extra });
+}
+
+async function assertNoEmails(dir: string, result: DriveResult, emails: string[]): Promise<void> {
+  const journal = await readFile(join(dir, 'journal.json'), 'utf8');
+  for (const t of [journal, JSON.stringify(result.tasks), result.log.join('\n')]) {
+    for (const email of emails) assert.ok(!t.toLowerCase().includes(email.toLowerCase()), 'a subject email leaked');
+  }
+}
+
+const route = (sb: Sandbox, method: string, path: string) =>
+  sb.ledger().filter((e) => e.vendor === 'elasticpath' && e.method === method && e.route === `/elasticpath${path}`);
+const creates = (sb: Sandbox) => route(sb, 'POST', '/v2/personal-data/erasure-requests');
+const UUID = /^[0-9a-f-]{36}$/;
+
+/** A token and an erasure request made by someone else, straight at the sandbox. */
+async function foreignErasure(sb: Sandbox, email: string): Promise<string> {
+  const base = sb.config.vendors.elasticpath.baseUrl;
+  const s = secrets(sb);
+  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: s.clientId, client_secret: s.clientSecret });
+  const tok = await (await fetch(`${base}/oauth/access_token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form })).json();
+  const auth = { authorization: `Bearer ${tok.data.access_token}` };
+  const found = await (await fetch(`${base}/v2/customers?filter=${encodeURIComponent(`eq(email,${email})`)}`, { headers: auth })).json();
+  const body = JSON.stringify({ data: { type: 'erasure_request', resource_type: 'customer', resource_id: found.data[0].id } });
+  const created = await (await fetch(`${base}/v2/personal-data/erasure-requests`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body })).json();
+  return created.data.id as string;
+}
+
+describe('Elastic Path driver', () => {
+  it('escapes filter values', () => {
+    assert.equal(filterValue('a"b\\c@example.com'), '"a\\"b\\\\c@example.com"');
+    assert.equal(filterValue('0f850c15-d643-480a-a2b4-9e3c26067178'), '0f850c15-d643-480a-a2b4-9e3c26067178');
+  });
+
+  it('finds the customer by email, creates one erasure request and polls it to SUCCESS', async () => {
+    const sb = await sandbox();
+    const dir = await dataDir();
+    const emails = [bulk(1)];
+    const result = await run(sb, dir, [req('e-basic', emails)]);
+    const t = result.tasks['e-basic']!;
+    assert.equal(t.outcome, 'Erased');
+    assert.equal(t.evidence.erasureStatus, 'SUCCESS');
+    assert.equal(t.jobIds.length, 1);
+    assert.match(t.jobIds[0]!, UUID);
+    assert.equal(creates(sb).length, 1);
+    assert.equal(route(sb, 'GET', '/v2/customers').length, 1);
+    assert.ok(route(sb, 'GET', '/v2/personal-data/erasure-requests').length >= 1, 'listed before creating');
+    // The customer id stays in the journal only: never in job ids or evidence.
+    const customerId = (t.data.resources as Array<{ id: string }>)[0]!.id;
+    assert.ok(!JSON.stringify({ jobIds: t.jobIds, evidence: t.evidence }).includes(customerId));
+    assert.equal(sb.stats().elasticpath.duplicateSubmissions, 0);
+    await assertNoEmails(dir, result, emails);
+  });
+
+  it('completes with NoDataHeld when no customer has the email', async () => {
+    const sb = await sandbox();
+    const dir = await dataDir();
+    const emails = [absentAt('elasticpath')[0]!.email];
+    const result = await run(sb, dir, [req('e-none', emails)]);
+    assert.equal(result.tasks['e-none']!.outcome, 'NoDataHeld');
+    assert.match(result.tasks['e-none']!.evidence.lookup!, /no customer/);
+    assert.equal(creates(sb).length, 0);
+    await assertNoEmails(dir, result, emails);
+  });
+
+  it('uses the customerId identifier without a lookup', async () => {
+    const sb = await sandbox();
+    const dir = await dataDir();
+    const base = sb.config.vendors.elasticpath.baseUrl;
+    const tok = await (await fetch(`${base}/oauth/access_token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'client_credentials', client_id: secrets(sb).clientId, client_secret: secrets(sb).clientSecret }) })).json();
+    const found = await (await fetch(`${base}/v2/customers?filter=${encodeURIComponent(`eq(email,${bulk(2)})`)}`, { headers: { authorization: `Bearer ${tok.data.access_token}` } })).json();
+    sb.reset();
+    const result = await run(sb, dir, [req('e-id', [bulk(2)], { customerId: found.data[0].id })]);
+    assert.equal(result.tasks['e-id']!.outcome, 'Erased');
+    assert.equal(route(sb, 'GET', '/v2/customers').length, 0);
+    assert.equal(creates(sb).length, 1);
+  });
+
+  it('reuses an erasure request that already exists for the customer', async () => {
+    const sb = await sandbox({ delays: { elasticpathErasure: 300_000 } });
+    const dir = await dataDir();
+    const emails = [bulk(3)];
+    const theirs = await foreignErasure(sb, emails[0]!);
+    const result = await run(sb, dir, [req('e-reuse', emails)]);
+    const t = result.tasks['e-reuse']!;
+    assert.equal(t.outcome, 'Erased');
+    assert.deepEqual(t.jobIds, [theirs]);
+    assert.match(t.evidence.erasureRequest!, /reused/);
+    assert.equal(creates(sb).length, 1, 'only the foreign one');
+    assert.equal(sb.stats().elasticpath.duplicateSubmissions, 0);
+  });
+
+  it('FAILURE: a new request each time, failed after maxAttempts with the vendor description', async () => {
+    const sb = await sandbox({ outcomes: { elasticpathFailureRate: 1 } });
+    const dir = await dataDir();
+    const emails = [bulk(4)];
+    const result = await drive({ driver: elasticPathDriver, vendor: VENDOR, spec: spec(sb, { maxAttempts: 2 }), secrets: secrets(sb), requests: [req('e-fail', emails)], dataDir: dir, maxSleepMs: 200 });
+    const t = result.tasks['e-fail']!;
+    assert.equal(t.phase, 'Failed');
+    assert.equal(t.lastError?.code, 'ELASTICPATH_ERASURE_FAILED');
+    assert.match(t.lastError!.message, /after 2 attempts: There was an error processing your request/);
+    assert.equal(creates(sb).length, 2);
+    assert.equal(t.submissions, 2);
+    assert.equal(sb.stats().elasticpath.duplicateSubmissions, 0);
+    await assertNoEmails(dir, result, emails);
+  });
+
+  it('refreshes the token before it expires (no 401 seen)', async () => {
+    // Tokens live 1 s here; the erasure takes 2 s.
+    const sb = await sandbox({ timeScale: 0.0001, delays: { elasticpathErasure: 20_000_000 } });
+    const dir = await dataDir();
+    const result = await run(sb, dir, [req('e-token', [bulk(5)])]);
+    assert.equal(result.tasks['e-token']!.outcome, 'Erased');
+    assert.ok(route(sb, 'POST', '/oauth/access_token').length >= 2, 'token refreshed');
+    assert.equal(sb.ledger().filter((e) => e.status === 401).length, 0);
+  });
+
+  it('a revoked token (401) is refreshed once; a request the store lost is created again', async () => {
+    const sb = await sandbox({ delays: { elasticpathErasure: 300_000 } });
+    const dir = await dataDir();
+    const requests = [req('e-401', [bulk(6)])];
+    await run(sb, dir, requests, { stopWhen: (tasks) => tasks['e-401']?.step === 'poll' });
+    sb.reset(); // every token and erasure request is gone
+    const result = await run(sb, dir, requests, { spec: spec(sb), maxPasses: 200 });
+    assert.equal(result.tasks['e-401']!.outcome, 'Erased');
+    assert.equal(sb.ledger().filter((e) => e.status === 401).length, 1);
+    assert.equal(creates(sb).length, 1);
+  });
+
+  it('wrong credentials degrade the vendor; requests wait and finish once fixed', async () => {
+    const sb = await sandbox();
+    const dir = await dataDir();
+    const requests = [req('e-auth', [bulk(7)])];
+    const bad = await run(sb, dir, requests, { secrets: { clientId: 'nope', clientSecret: 'wrong-secret' }, maxPasses: 3 });
+    const t = bad.tasks['e-auth']!;
+    assert.ok(t.phase === 'Waiting' || t.phase === 'InProgress');
+    assert.equal(t.lastError?.code, 'ELASTICPATH_UNAUTHORIZED');
+    assert.ok(bad.log.some((l) => l.includes('vendor degraded')));
+    assert.ok(!bad.log.join('\n').includes('wrong-secret'));
+    const good = await run(sb, dir, requests);
+    assert.equal(good.tasks['e-auth']!.outcome, 'Erased');
+  });
+
+  it('a lost answer to the create call is recovered by listing: no duplicate', async () => {
+    const sb = await sandbox({ faults: 'elasticpath/erasure-create:lost=1' });
+    const dir = await dataDir();
+    const emails = [bulk(8)];
+    const result = await run(sb, dir, [req('e-lost', emails)]);
+    const t = result.tasks['e-lost']!;
+    assert.equal(t.outcome, 'Erased');
+    assert.equal(creates(sb).length, 1);
+    assert.equal(t.jobIds.length, 1);
+    assert.equal(sb.stats().elasticpath.duplicateSubmissions, 0);
+    await assertNoEmails(dir, result, emails);
+  });
+
+  it('a journal rebuilt from git follows the recorded request ids', async () => {
+    const sb = await sandbox({ delays: { elasticpathErasure: 300_000 } });
+    const dir = await dataDir();
+    const emails = [bulk(9)];
+    const first = await run(sb, dir, [req('e-rebuilt', emails)], { stopWhen: (tasks) => tasks['e-rebuilt']?.step === 'poll' });
+    const jobIds = first.tasks['e-rebuilt']!.jobIds;
+    const fresh = await dataDir();
+    const journal = await Journal.open(join(fresh, 'journal.json'));
+    const key = taskKey('e-rebuilt', VENDOR);
+    journal.putTask({ request: 'e-rebuilt', vendor: VENDOR, action: 'erasure', phase: 'InProgress', step: 'poll', data: { rebuiltFromStatus: true }, submissions: 1, attempts: 0, jobIds, evidence: {} });
+    journal.data.intents[`rebuilt:${key}`] = { tasks: [key], vendor: VENDOR, name: REBUILT_INTENT, detail: { jobIds }, at: new Date().toISOString() };
+    await journal.flush();
+    const result = await run(sb, fresh, [req('e-rebuilt', emails)]);
+    assert.equal(result.tasks['e-rebuilt']!.outcome, 'Erased');
+    assert.deepEqual(result.tasks['e-rebuilt']!.jobIds, jobIds);
+    assert.equal(creates(sb).length, 1);
+    await assertNoEmails(fresh, result, emails);
+  });
+
+  it('50 requests within 25/s: no rate-limit violation, no duplicate', async () => {
+    const sb = await sandbox();
+    const dir = await dataDir();
+    const requests = Array.from({ length: 50 }, (_, i) => req(`e-bulk-${String(i).padStart(2, '0')}`, [bulk(20 + i)]));
+    const result = await run(sb, dir, requests);
+    assert.ok(requests.every((r) => result.tasks[r.name]!.outcome === 'Erased'));
+    const stats = sb.stats().elasticpath;
+    assert.equal(stats.rateLimitViolations, 0);
+    assert.equal(stats.duplicateSubmissions, 0);
+    assert.equal(creates(sb).length, 50);
+    await assertNoEmails(dir, result, requests.flatMap((r) => r.emails));
+  });
+});
