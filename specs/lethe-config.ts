@@ -1,3 +1,4 @@
+import { validateCronExpression } from 'cron';
 import { z } from 'zod';
 import { API_VERSION, ObjectMeta } from './common.ts';
 
@@ -38,7 +39,12 @@ export const LetheConfigSpec = z.strictObject({
     .default({ other: { days: 30, extensionDays: 30 } })
     .describe('Deadline settings per regulation (gdpr and ccpa are fixed by law).'),
   /** Cron expression (5 or 6 fields) for remote fetches and vendor polling in `lethe run`. */
-  schedule: z.string().min(1).default('*/5 * * * *').describe('Cron expression for remote fetches and vendor polling in lethe run.'),
+  schedule: z
+    .string()
+    .min(1)
+    .refine((v) => validateCronExpression(v).valid, { error: 'must be a cron expression such as "*/5 * * * *"' })
+    .default('*/5 * * * *')
+    .describe('Cron expression for remote fetches and vendor polling in lethe run.'),
   /** Controller data directory (journal, exports); relative paths are against the working directory. */
   dataDir: z.string().min(1).optional().describe('Controller data directory (journal, access exports), outside the repository.'),
   /** Write status commits to this branch instead of the protected branch. */

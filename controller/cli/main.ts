@@ -12,10 +12,14 @@ export interface Command {
 }
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
+  reconcile: () => import('./commands/reconcile.ts'),
+  run: () => import('./commands/run.ts'),
+  plan: () => import('./commands/plan.ts'),
+  status: () => import('./commands/status.ts'),
   sandbox: () => import('./commands/sandbox.ts'),
   validate: () => import('./commands/validate.ts'),
   schema: () => import('./commands/schema.ts'),
-  demo: () => import('./commands/demo.ts'),
+  export: () => import('./commands/export.ts'),
 };
 
 export const EXIT = {

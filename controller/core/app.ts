@@ -89,7 +89,7 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
   const source = await GitSource.open({
     repo: o.repo,
     remote: o.remote,
-    branch: config?.spec.approval.protectedBranch ?? branch,
+    branch: o.branch ?? config?.spec.approval.protectedBranch ?? branch,
     dataDir,
     identity: config?.spec.identity ?? identity,
     statusBranch: config?.spec.statusBranch,

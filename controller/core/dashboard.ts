@@ -42,3 +42,19 @@ export function renderDashboard(statuses: PrivacyRequestStatus[]): string {
     '',
   ].join('\n');
 }
+
+/** The table `lethe status` and the demo print: overdue first, then by due date. */
+export function renderStatusTable(statuses: PrivacyRequestStatus[]): string {
+  const header = ['NAME', 'ACTION', 'PHASE', 'DUE', 'VENDORS', ''];
+  const rows = sortForDisplay(statuses).map((s) => [
+    s.metadata.name,
+    s.status.action ?? '',
+    s.status.phase,
+    s.status.dueAt ?? '',
+    vendorProgress(s),
+    s.status.conditions.some((c) => c.type === 'Overdue' && c.status === 'True') ? 'OVERDUE' : '',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [fmt(header), ...rows.map(fmt)].join('\n') + '\n';
+}

@@ -1,4 +1,4 @@
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,8 @@ export interface ScratchRepoOptions {
   dir?: string;
   /** Rewrites a vendor file, e.g. to point its base URL at the sandbox. */
   rewriteVendor?(name: string, text: string): string;
+  /** Rewrites a request file, e.g. to use an id the sandbox knows. */
+  rewriteRequest?(name: string, text: string): string;
   /** Request names pushed straight to main by a non-approver: they must stay AwaitingApproval. */
   unapproved?: string[];
   /** Requests to leave out of the history entirely. */
@@ -67,6 +69,11 @@ export async function createScratchRepo(options: ScratchRepoOptions = {}): Promi
   await gitAs(work, PEOPLE.lead, ['add', '-A']);
   await gitAs(work, PEOPLE.lead, ['commit', '-q', '-m', 'Set up the privacy repository']);
 
+  const copyRequest = async (f: string) => {
+    await mkdir(dirname(join(work, f)), { recursive: true });
+    const text = await readFile(join(from, f), 'utf8');
+    await writeFile(join(work, f), options.rewriteRequest ? options.rewriteRequest(basename(f).replace(/\.ya?ml$/, ''), text) : text);
+  };
   const requests = new Map<string, string>();
   const unapproved = new Set(options.unapproved ?? []);
   const approved = requestFiles.filter((f) => {
@@ -83,8 +90,7 @@ export async function createScratchRepo(options: ScratchRepoOptions = {}): Promi
     const branch = `requests/batch-${i + 1}`;
     await gitAs(work, undefined, ['checkout', '-q', '-b', branch, 'main']);
     for (const f of batch) {
-      await mkdir(dirname(join(work, f)), { recursive: true });
-      await cp(join(from, f), join(work, f));
+      await copyRequest(f);
       await gitAs(work, PEOPLE.requester, ['add', f]);
       await gitAs(work, PEOPLE.requester, ['commit', '-q', '-m', `Add privacy request ${basename(f).replace(/\.ya?ml$/, '')}`]);
     }
@@ -94,8 +100,7 @@ export async function createScratchRepo(options: ScratchRepoOptions = {}): Promi
   for (const name of unapproved) {
     const f = requests.get(name);
     if (!f) throw new Error(`no request named ${name} in ${from}`);
-    await mkdir(dirname(join(work, f)), { recursive: true });
-    await cp(join(from, f), join(work, f));
+    await copyRequest(f);
     await gitAs(work, PEOPLE.outsider, ['add', f]);
     await gitAs(work, PEOPLE.outsider, ['commit', '-q', '-m', `Add privacy request ${name}`]);
   }

@@ -40,9 +40,3 @@ test('usage errors exit 2; an unreadable repository exits 3', () => {
   assert.equal(lethe('schema').status, 2);
   assert.equal(lethe('validate', '--repo', 'does/not/exist').status, 3);
 });
-
-test('lethe demo prints the example requests with due dates', () => {
-  const r = lethe('demo');
-  assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /2026-11-0042\s+erasure\s+gdpr\s+2026-12-20\s+elasticpath, maestroqa/);
-});

@@ -1,0 +1,37 @@
+import type { ParseArgsConfig } from 'node:util';
+import { openController, type Controller } from '../../core/app.ts';
+import { createLogger, type Level } from '../../log.ts';
+import { DRIVERS } from '../../vendors/registry.ts';
+
+/** Flags shared by the commands that run the controller. */
+export const CONTROLLER_FLAGS = {
+  repo: { type: 'string' },
+  remote: { type: 'string' },
+  branch: { type: 'string' },
+  data: { type: 'string' },
+  'no-push': { type: 'boolean' },
+  push: { type: 'boolean' },
+  'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
+} as const satisfies NonNullable<ParseArgsConfig['options']>;
+
+export const CONTROLLER_USAGE = '[--repo DIR | --remote URL --branch B] [--data DIR] [--no-push] [--log-level debug|info|warn|error] [--log-format json|text]';
+
+type Values = { [K in keyof typeof CONTROLLER_FLAGS]?: (typeof CONTROLLER_FLAGS)[K]['type'] extends 'boolean' ? boolean : string };
+
+export class UsageError extends Error {}
+
+export function loggerFrom(values: Values, defaultFormat: 'json' | 'text') {
+  const level = (values['log-level'] ?? 'info') as Level;
+  if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`--log-level must be debug, info, warn or error`);
+  const format = (values['log-format'] ?? defaultFormat) as 'json' | 'text';
+  if (format !== 'json' && format !== 'text') throw new UsageError('--log-format must be json or text');
+  return createLogger({ level, format });
+}
+
+export async function controllerFrom(values: Values, log: ReturnType<typeof createLogger>, extra: { maxPassMs?: number; readOnly?: boolean } = {}): Promise<Controller> {
+  if (values.repo && values.remote) throw new UsageError('give either --repo or --remote, not both');
+  const repo = values.repo ?? (values.remote ? undefined : '.');
+  const push = values['no-push'] ? false : values.push ? true : undefined;
+  return openController({ repo, remote: values.remote, branch: values.branch, dataDir: values.data, push, drivers: DRIVERS, log, ...extra });
+}

@@ -1,0 +1,53 @@
+import { LetheError } from '../../errors/types.ts';
+import { EXIT, parseFlags } from '../main.ts';
+import { CONTROLLER_FLAGS, CONTROLLER_USAGE, controllerFrom, loggerFrom, UsageError } from './controller-flags.ts';
+
+export const usage = `reconcile --once ${CONTROLLER_USAGE}`;
+export const summary = 'Run one reconcile pass: read, validate, approve, plan, call vendors, commit status.';
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, { ...CONTROLLER_FLAGS, once: { type: 'boolean' }, 'max-pass-seconds': { type: 'string' } });
+  if (!values.once) {
+    process.stderr.write('lethe reconcile: pass --once (use `lethe run` to keep reconciling)\n');
+    return EXIT.usage;
+  }
+  let log;
+  try {
+    log = loggerFrom(values, 'text');
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`lethe reconcile: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    throw err;
+  }
+  const maxPassMs = values['max-pass-seconds'] ? Number(values['max-pass-seconds']) * 1000 : undefined;
+  let controller;
+  try {
+    controller = await controllerFrom(values, log, { maxPassMs });
+    const report = await controller.reconciler.pass();
+    const phases = controller.reconciler.currentStatuses().map((s) => s.status.phase);
+    const count = (p: string) => phases.filter((x) => x === p).length;
+    process.stdout.write(
+      [
+        `reconciled ${report.head.slice(0, 12)}: ${report.plan.actions.length} actions, ${report.calls} vendor calls`,
+        report.commit ? `status commit ${report.commit.slice(0, 12)}${report.pushed ? ' (pushed)' : ''}: ${report.changes.length} requests changed` : 'no status change',
+        `requests: ${count('Completed')} completed, ${count('InProgress') + count('Pending')} open, ${count('AwaitingApproval')} awaiting approval, ${count('Invalid')} invalid, ${count('Failed')} failed`,
+        ...report.problems.map((p) => `${p.file}:${p.line}:${p.column} ${p.code} ${p.message}`),
+      ].join('\n') + '\n',
+    );
+    if (report.pushError) process.stderr.write(`lethe reconcile: status not pushed (${report.pushError.code}); the next pass retries\n`);
+    return report.problems.length > 0 || count('Failed') > 0 ? EXIT.invalid : EXIT.ok;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`lethe reconcile: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    const code = err instanceof LetheError ? err.code : 'CONTROLLER_ERROR';
+    const message = err instanceof LetheError ? err.message : err instanceof Error ? err.name : 'error';
+    process.stderr.write(`lethe reconcile: ${code} ${message}\n`);
+    return EXIT.error;
+  } finally {
+    await controller?.close();
+  }
+}

@@ -1,0 +1,51 @@
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { PrivacyRequestStatus } from '../../../specs/index.ts';
+import { renderStatusTable, sortForDisplay, vendorProgress } from '../../core/dashboard.ts';
+import { git } from '../../git/exec.ts';
+import { EXIT, parseFlags } from '../main.ts';
+
+export const usage = 'status [--repo DIR] [--ref REF] [--json]';
+export const summary = 'List the requests as the status files committed in the repository record them (overdue first).';
+
+/**
+ * Reads status/ from a commit (default HEAD) of a local clone: what an auditor sees, with
+ * no journal and no vendor call involved.
+ */
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, { repo: { type: 'string' }, ref: { type: 'string' }, json: { type: 'boolean' } });
+  const dir = resolve(values.repo ?? '.');
+  const ref = values.ref ?? 'HEAD';
+  let names: string[];
+  try {
+    names = (await git(dir, ['ls-tree', '-r', '--name-only', ref, '--', 'status/'])).split('\n').filter((p) => /^status\/[^/]+\.yaml$/.test(p));
+  } catch {
+    process.stderr.write(`lethe status: ${dir} is not a git repository with a commit ${ref}\n`);
+    return EXIT.error;
+  }
+  const statuses: PrivacyRequestStatus[] = [];
+  for (const path of names) {
+    const parsed = PrivacyRequestStatus.safeParse(parseYaml(await git(dir, ['show', `${ref}:${path}`])));
+    if (parsed.success) statuses.push(parsed.data);
+    else process.stderr.write(`lethe status: ${path} is not a valid status file; skipped\n`);
+  }
+  const sorted = sortForDisplay(statuses);
+  if (values.json) {
+    const rows = sorted.map((s) => ({
+      name: s.metadata.name,
+      action: s.status.action ?? null,
+      phase: s.status.phase,
+      dueAt: s.status.dueAt ?? null,
+      vendors: vendorProgress(s),
+      overdue: s.status.conditions.some((c) => c.type === 'Overdue' && c.status === 'True'),
+    }));
+    process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    return EXIT.ok;
+  }
+  if (sorted.length === 0) {
+    process.stdout.write('No status files yet: run `lethe reconcile --once`.\n');
+    return EXIT.ok;
+  }
+  process.stdout.write(renderStatusTable(sorted));
+  return EXIT.ok;
+}

@@ -1,0 +1,147 @@
+/**
+ * `npm start`: the whole story on one machine. A scratch privacy repository (a bare
+ * `origin` and a working clone) gets the example requests the way a team would add them —
+ * proposed on branches, merged by the DPO, one pushed straight to main by someone who may
+ * not approve — and the Lethe controller reconciles it against the vendor sandbox until
+ * every approved request is final. `npm start -- --repo DIR` runs the same controller on
+ * your own repository (its vendors get the sandbox's credentials).
+ */
+import { appendFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { openController } from '../../controller/core/app.ts';
+import { renderStatusTable } from '../../controller/core/dashboard.ts';
+import { Runner } from '../../controller/core/runner.ts';
+import { listRequestExports } from '../../controller/exports/index.ts';
+import { createLogger } from '../../controller/log.ts';
+import { DRIVERS } from '../../controller/vendors/registry.ts';
+import { startSandbox } from '../sandbox/index.ts';
+import { gitAs } from './git-as.ts';
+import { Progress } from './progress.ts';
+import { DEMO_SUBJECTS, pointAtSandbox, sandboxEnv, useSandboxIds } from './sandbox-wiring.ts';
+import { createScratchRepo } from './scratch-repo.ts';
+
+const UNAPPROVED = '2026-11-0050';
+
+export async function runDemo(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      repo: { type: 'string' },
+      'time-scale': { type: 'string' },
+      seed: { type: 'string' },
+      faults: { type: 'string' },
+      'timeout-seconds': { type: 'string' },
+      quiet: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  const timeScale = Number(values['time-scale'] ?? 0.1);
+  const timeoutMs = Number(values['timeout-seconds'] ?? 240) * 1000;
+  const out = (line = '') => {
+    if (!values.quiet) process.stdout.write(line + '\n');
+  };
+
+  const sandbox = await startSandbox({ port: 0, timeScale, seed: Number(values.seed ?? 7), subjects: DEMO_SUBJECTS, faults: values.faults });
+  const root = mkdtempSync(join(tmpdir(), 'lethe-demo-'));
+  const dataDir = join(root, 'data');
+  out(`Vendor sandbox on ${sandbox.url} (time scale ${timeScale}: vendor-side delays run ${Math.round(1 / timeScale)}x faster)`);
+
+  let repoDir: string;
+  let origin: string | undefined;
+  if (values.repo) {
+    repoDir = resolve(values.repo);
+    out(`Reconciling your repository ${repoDir} (its vendors get the sandbox's credentials)`);
+  } else {
+    const repo = await createScratchRepo({
+      dir: join(root, 'repo'),
+      rewriteVendor: pointAtSandbox(sandbox.config),
+      rewriteRequest: useSandboxIds,
+      unapproved: [UNAPPROVED],
+    });
+    repoDir = repo.work;
+    origin = repo.origin;
+    out(`Scratch privacy repository: ${repo.root}`);
+    out(`  ${repo.requests.size - 1} requests proposed on branches by ${'Riley Requester'} and merged by the DPO;`);
+    out(`  ${UNAPPROVED} pushed straight to main by a non-approver: it must stay AwaitingApproval.`);
+  }
+  out('');
+
+  mkdirSync(dataDir, { recursive: true });
+  const logFile = join(dataDir, 'lethe.log');
+  const log = createLogger({ level: 'info', format: 'json', write: (line) => appendFileSync(logFile, line + '\n') });
+  const controller = await openController({
+    ...(origin ? { remote: origin } : { repo: repoDir }),
+    dataDir,
+    drivers: DRIVERS,
+    env: { ...process.env, ...sandboxEnv(sandbox.config), LETHE_SUBJECT_SALT: process.env.LETHE_SUBJECT_SALT ?? 'demo-salt' },
+    log,
+    degradedRetryMs: 2_000,
+    maxPassMs: 30_000,
+  });
+  const progress = new Progress(controller, out, process.stdout.isTTY === true && !values.quiet);
+  const runner = new Runner({
+    controller,
+    log,
+    schedule: '* * * * *',
+    untilIdle: true,
+    maxSleepMs: 1_000,
+    onPass: (report) => progress.pass(report),
+  });
+  const timer = setTimeout(() => {
+    out(`\nStopping after ${timeoutMs / 1000} s: some vendor work is still open (see the table).`);
+    runner.stop();
+  }, timeoutMs);
+  const stop = () => runner.stop();
+  process.once('SIGINT', stop);
+  const started = Date.now();
+  await runner.start();
+  clearTimeout(timer);
+  process.off('SIGINT', stop);
+  progress.done();
+
+  const statuses = controller.reconciler.currentStatuses();
+  await controller.close();
+  out(`\nFinished in ${((Date.now() - started) / 1000).toFixed(0)} s after ${runner.passes} passes.\n`);
+  out('Requests (as committed in status/):');
+  out(renderStatusTable(statuses).trimEnd().replace(/^/gm, '  '));
+
+  const gitDir = origin ?? repoDir;
+  const history = await gitAs(gitDir, undefined, ['log', '--format=%h %ad %s', '--date=format:%H:%M:%S', '-n', '12', '--author=lethe', 'HEAD']);
+  out('\nStatus commits (git log --author=lethe):');
+  out(history.replace(/^/gm, '  '));
+
+  out('\nAccess exports (never in git):');
+  let exportsOk = true;
+  for (const s of statuses.filter((x) => x.status.action === 'access')) {
+    for (const e of await listRequestExports(dataDir, s.metadata.name)) {
+      exportsOk &&= e.problems.length === 0;
+      const files = e.index?.files.length ?? 0;
+      out(`  ${s.metadata.name} ${e.vendor}: ${files} files in ${e.dir} (${e.problems.length === 0 ? 'sha256 verified' : `${e.problems.length} problems`})`);
+    }
+  }
+
+  const stats = sandbox.stats();
+  out('\nSandbox ledger:');
+  let violations = 0;
+  let duplicates = 0;
+  for (const [vendor, s] of Object.entries(stats)) {
+    violations += s.rateLimitViolations;
+    duplicates += s.duplicateSubmissions;
+    out(`  ${vendor.padEnd(12)} ${String(s.calls).padStart(4)} calls, ${s.sent429} answered 429, ${s.rateLimitViolations} rate-limit violations, ${s.duplicateSubmissions} duplicate submissions`);
+  }
+  await sandbox.stop();
+
+  const approved = statuses.filter((s) => s.status.approval?.approved);
+  const final = approved.filter((s) => s.status.phase === 'Completed' || s.status.phase === 'Failed');
+  const unapprovedOk = values.repo !== undefined || statuses.find((s) => s.metadata.name === UNAPPROVED)?.status.phase === 'AwaitingApproval';
+  out(`\n${final.length}/${approved.length} approved requests final · ${violations} rate-limit violations · ${duplicates} duplicate submissions`);
+  out(`Controller log (JSON lines, no personal data): ${logFile}`);
+  out(`Explore the audit trail: git -C ${repoDir} pull -q && git -C ${repoDir} log --stat`);
+  return final.length === approved.length && violations === 0 && duplicates === 0 && exportsOk && unapprovedOk ? 0 : 1;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.exitCode = await runDemo(process.argv.slice(2));
+}
