@@ -18,7 +18,7 @@ export interface ControllerOptions {
   remote?: string;
   branch?: string;
   dataDir?: string;
-  /** Push status commits (default: with --remote, or a local repo that has an origin). */
+  /** Push status commits (default: with --remote yes, with a local --repo no). */
   push?: boolean;
   drivers: DriverTable;
   env?: Readonly<Record<string, string | undefined>>;
@@ -28,6 +28,8 @@ export interface ControllerOptions {
   degradedRetryMs?: number;
   /** `lethe plan`: nothing is written back to the journal on close. */
   readOnly?: boolean;
+  /** Per-attempt timeout of vendor calls (the HTTP layer's default otherwise). */
+  httpTimeoutMs?: number;
 }
 
 export interface Controller {
@@ -99,7 +101,12 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
   const journal = await Journal.open(join(dataDir, 'journal.json'));
   // 50 ms on every window: the jitter between our send and the vendor's arrival time under
   // load exceeded the layer's 20 ms default in its own tests, and a 429 costs more than 5%.
-  const layer = await HttpLayer.open({ rateLogPath: o.readOnly ? undefined : join(dataDir, 'rate-log.json'), log: o.log, marginMs: 50 });
+  const layer = await HttpLayer.open({
+    rateLogPath: o.readOnly ? undefined : join(dataDir, 'rate-log.json'),
+    log: o.log,
+    marginMs: 50,
+    ...(o.httpTimeoutMs === undefined ? {} : { timeoutMs: o.httpTimeoutMs }),
+  });
   const wiring = new HttpWiring(layer, env, (s) => o.log.secrets?.push(s));
   const reconciler = new Reconciler({
     source,

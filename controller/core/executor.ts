@@ -30,6 +30,8 @@ export interface RequestRuntime {
   identifiers: Record<string, Record<string, string>>;
   approval: { approvers: string[]; commit: string };
   fingerprint: string;
+  /** The vendors the request addresses now: a task at any other vendor is withdrawn. */
+  vendors: string[];
 }
 
 export interface ExecuteOptions {
@@ -275,13 +277,14 @@ function apply(key: string, result: StepResult, opts: ExecuteOptions, report: Ex
 }
 
 function taskInput(t: TaskRecord, runtime: VendorRuntime, opts: ExecuteOptions): TaskInput {
-  const r = opts.requests.get(t.request);
+  const wanted = opts.requests.get(t.request);
+  const r = wanted?.vendors.includes(t.vendor) ? wanted : undefined;
   return {
     request: t.request,
     action: t.action,
     dueAt: r?.dueAt ?? '',
     justification: r?.justification ?? '',
-    // A withdrawn request's subject is no longer known: drivers finish by job id alone.
+    // Withdrawn (the request, or this vendor from it): drivers finish by job id alone.
     subject: { emails: r?.emails ?? [], identifiers: r?.identifiers[runtime.name] ?? {} },
     approval: r?.approval ?? { approvers: [], commit: '' },
     state: { step: t.step, data: t.data as TaskInput['state']['data'], submissions: t.submissions },

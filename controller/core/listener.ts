@@ -10,6 +10,8 @@ export interface ListenerOptions {
   webhookSecret?: string;
   /** A pass is wanted: a verified push, or a vendor saying a job finished. */
   onTrigger(reason: string): void;
+  /** A vendor called back (`GET /callback/...`): the path names the task, the caller decides. */
+  onCallback?(path: string): void;
   log: Logger;
   /** Accepted webhook/callback requests per minute; beyond that 429 (a pass per second is plenty). */
   perMinute?: number;
@@ -60,6 +62,7 @@ export async function startListener(o: ListenerOptions): Promise<{ url: string; 
     if (!allow()) return reply(res, 429, 'too many requests');
     if (req.method === 'GET' && path.startsWith('/callback/')) {
       o.log.info('vendor callback received', { route: 'callback' });
+      o.onCallback?.(path);
       o.onTrigger('vendor callback');
       return reply(res, 200, 'ok');
     }

@@ -10,6 +10,11 @@ export interface PlanRequest {
   /** Salted hashes of the subject's emails: two requests sharing one are the same subject. */
   subjectKeys: string[];
   vendors: string[];
+  /**
+   * `vendors: all`: the vendors at the time the request ran. Once all its tasks are final, a
+   * vendor added to the repository later gets no task for it (that takes a new request).
+   */
+  vendorsFromAll?: boolean;
   approved: boolean;
   /** Hash of the spec: a Stalled task is requeued when it changes. */
   fingerprint: string;
@@ -36,6 +41,8 @@ export interface PlanInput {
   vendors: ReadonlyMap<string, PlanVendor>;
   /** Calls a task that has not started is expected to need (used for ETAs only). */
   callsPerTask?: number;
+  /** A request whose ETA falls within this many days of its due date is at risk (lethe.yaml atRiskDays). */
+  atRiskDays?: number;
 }
 
 export type PlannedAction =
@@ -115,10 +122,13 @@ export function plan(input: PlanInput): Plan {
   const effective = new Map<string, TaskRecord>(tasks);
   for (const r of input.requests) {
     if (!r.approved) continue;
+    const own = input.tasks.filter((t) => t.request === r.name);
+    const finished = r.vendorsFromAll === true && own.length > 0 && own.every(isFinal);
     for (const v of r.vendors) {
       const key = taskKey(r.name, v);
       const existing = tasks.get(key);
       if (!existing) {
+        if (finished) continue;
         changes.push({ kind: 'create', key, request: r.name, vendor: v, action: r.action });
         effective.set(key, seedTask(r.name, v, r.action));
       } else if (existing.phase === 'Stalled' && existing.stalledOn !== stallFingerprint(r, vendors.get(v))) {
@@ -279,7 +289,8 @@ function estimate(
       if (eta > rp.eta) rp.eta = eta;
     }
   }
-  for (const rp of requestPlans.values()) rp.atRisk = rp.eta > rp.dueAt;
+  const margin = (input.atRiskDays ?? 0) * 86_400_000;
+  for (const rp of requestPlans.values()) rp.atRisk = rp.eta > isoDay(Date.parse(`${rp.dueAt}T00:00:00Z`) - margin);
 }
 
 export function seedTask(request: string, vendor: string, action: Action): TaskRecord {

@@ -20,7 +20,7 @@ import type { AnyDriver, Logger } from '../vendors/driver.ts';
 import { commitMessage, type PhaseChange } from './commit-message.ts';
 import { renderDashboard } from './dashboard.ts';
 import { execute, type RequestRuntime, type VendorRuntime } from './executor.ts';
-import { plan as makePlan, type Plan, type PlanRequest, type PlanVendor } from './planner.ts';
+import { isFinal, plan as makePlan, type Plan, type PlanRequest, type PlanVendor } from './planner.ts';
 import { rebuildTasks } from './rebuild.ts';
 import { computeStatus, renderStatus, statusPath } from './status.ts';
 import { subjectKey, subjectRef } from './subject.ts';
@@ -121,9 +121,11 @@ export class Reconciler {
     const recorded = await this.record(snapshot);
     this.o.journal.data.lastCommit = snapshot.head;
     await this.o.journal.flush();
-    const pending = Object.values(this.o.journal.data.tasks)
-      .map((t) => t.nextCheckAt)
-      .filter((t): t is number => t !== undefined);
+    // A degraded vendor is due again at its retryAt, like a task at its nextCheckAt.
+    const pending = [
+      ...Object.values(this.o.journal.data.tasks).filter((t) => !isFinal(t)).map((t) => t.nextCheckAt),
+      ...Object.values(this.o.journal.data.degraded).map((d) => d.retryAt),
+    ].filter((t): t is number => t !== undefined);
     return {
       head: snapshot.head,
       plan,
@@ -140,7 +142,7 @@ export class Reconciler {
     const head = forPass ? await source.sync() : ((await source.remoteHead()) ?? (await source.sync()));
     const dirty = new Set<string>();
     const changedPaths = await this.loadManifests(head);
-    await this.loadStatuses(head);
+    await this.loadStatuses((await source.statusHead()) ?? head);
 
     const model = checkRepository([...this.parsed.values()]);
     if (!model.config) {
@@ -202,6 +204,7 @@ export class Reconciler {
     return diff === 'all' ? 'all' : [...diff.changed, ...diff.deleted].filter((p) => manifestKind(p) !== undefined);
   }
 
+  /** status/ as last committed: on the status branch when there is one, else on the protected branch. */
   private async loadStatuses(head: string): Promise<void> {
     if (this.statusesLoaded) return;
     const { source } = this.o;
@@ -284,6 +287,7 @@ export class Reconciler {
         identifiers: spec.subject.identifiers ?? {},
         approval: { approvers: approval.approvers.map((a) => `${a.name} <${a.email}>`), commit: approval.commit ?? '' },
         fingerprint,
+        vendors: entry.vendors,
       });
       planRequests.push({
         name,
@@ -292,6 +296,7 @@ export class Reconciler {
         receivedAt: spec.receivedAt,
         subjectKeys: spec.subject.emails.map((e) => subjectKey(this.o.salt, e)),
         vendors: entry.vendors,
+        vendorsFromAll: spec.vendors === 'all',
         approved: approval.approved || mode.assumeApproved === true,
         fingerprint,
       });
@@ -303,6 +308,7 @@ export class Reconciler {
       tasks: Object.values(journal.data.tasks),
       openIntents,
       vendors: planVendors,
+      atRiskDays: s.config.spec.atRiskDays,
     });
     return { plan, vendors, requests };
   }

@@ -37,21 +37,26 @@ export class HttpWiring implements VendorWiring {
     return out;
   }
 
-  private limit(vendor: string, windows: RateWindow[], secrets: Record<string, string>): LimiterKey {
-    return { key: `${vendor}:${credentialFingerprint(Object.values(secrets))}`, windows };
+  /**
+   * Vendors count calls per credential: two connections with the same token share one
+   * limiter (the key names the driver type and a fingerprint of the secrets, not the
+   * connection), and the same connection with a rotated token gets a fresh one.
+   */
+  private limit(spec: VendorSpec, windows: RateWindow[], secrets: Record<string, string>): LimiterKey {
+    return { key: `${spec.type}:${credentialFingerprint(Object.values(secrets))}`, windows };
   }
 
   http(vendor: string, spec: VendorSpec, windows: RateWindow[], secrets: Record<string, string>): VendorHttp {
     return this.layer.vendor({
       vendor,
-      limit: this.limit(vendor, windows, secrets),
+      limit: this.limit(spec, windows, secrets),
       secrets: Object.values(secrets),
       concurrency: spec.concurrency,
     });
   }
 
-  drainMs(vendor: string, spec: VendorSpec, windows: RateWindow[], secrets: Record<string, string>, calls: number): number {
-    const limiter = this.layer.limiter(this.limit(vendor, windows, secrets), spec.concurrency);
+  drainMs(_vendor: string, spec: VendorSpec, windows: RateWindow[], secrets: Record<string, string>, calls: number): number {
+    const limiter = this.layer.limiter(this.limit(spec, windows, secrets), spec.concurrency);
     return limiter.drainTimeMs(calls + limiter.waiting);
   }
 }

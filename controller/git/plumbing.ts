@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { git, identityEnv, type Identity } from './exec.ts';
@@ -20,30 +20,30 @@ const blobId = (content: string): string => {
 
 /**
  * Writes contents as blobs (exact bytes) and returns their ids. A quiet pass rewrites
- * byte-identical status files, so ids are computed here and only blobs git lacks are written:
- * writing loose objects costs about a millisecond each.
+ * byte-identical status files, so ids are computed here and only blobs git lacks are written.
+ * They go through one `git fast-import`, which writes a single pack: loose objects cost
+ * about a millisecond of filesystem time each, so 1,000 changed status files took ~0.6 s in
+ * hash-object alone (the commit benchmark), against ~0.1 s as a pack. fast-import keeps
+ * fewer than fastimport.unpackLimit (100) objects loose, as before.
  */
 export async function hashBlobs(cwd: string, contents: string[]): Promise<string[]> {
   const ids = contents.map(blobId);
   if (ids.length === 0) return ids;
   const check = await git(cwd, ['cat-file', '--batch-check=%(objectname)'], { input: ids.join('\n') + '\n' });
   const missing = new Set(check.split('\n').filter((line) => line.endsWith(' missing')).map((line) => line.split(' ')[0]!));
-  const toWrite = contents.filter((_, i) => missing.has(ids[i]!));
-  if (toWrite.length === 0) return ids;
-  const dir = await mkdtemp(join(tmpdir(), 'lethe-blobs-'));
-  try {
-    const files = await Promise.all(
-      toWrite.map(async (content, i) => {
-        const file = join(dir, String(i));
-        await writeFile(file, content);
-        return file;
-      }),
-    );
-    await git(cwd, ['hash-object', '-w', '--no-filters', '--stdin-paths'], { input: files.join('\n') + '\n' });
-    return ids;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  if (missing.size === 0) return ids;
+  const chunks: Buffer[] = [];
+  const queued = new Set<string>();
+  contents.forEach((content, i) => {
+    const id = ids[i]!;
+    if (!missing.has(id) || queued.has(id)) return;
+    queued.add(id);
+    const bytes = Buffer.from(content, 'utf8');
+    chunks.push(Buffer.from(`blob\ndata ${bytes.length}\n`), bytes, Buffer.from('\n'));
+  });
+  chunks.push(Buffer.from('done\n'));
+  await git(cwd, ['fast-import', '--quiet', '--done'], { input: Buffer.concat(chunks) });
+  return ids;
 }
 
 /**

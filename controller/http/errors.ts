@@ -12,7 +12,7 @@ export const HTTP_ERRORS = {
   },
   HTTP_TLS: {
     message: '{label}: TLS handshake with {origin} failed ({reason})',
-    hint: 'Fix the certificate chain (or NODE_EXTRA_CA_CERTS); only for a vendor you trust, set verifyTls: false in its connection.',
+    hint: 'Fix the certificate chain, or add the CA with NODE_EXTRA_CA_CERTS. Only an API Proxy query can turn verification off (verify_ssl: "false"), and only for a service you trust.',
     terminal: true,
   },
   HTTP_RESPONSE_TOO_LARGE: {

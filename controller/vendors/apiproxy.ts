@@ -66,14 +66,18 @@ function byKey(a: string, b: string): number {
 }
 
 /** e.g. `3 ok (200,404,200)`, `2 ok (200,200); 1 skipped (no identifier value)`. */
-function summary(answered: Answered, emails: number): string {
+function summary(answered: Answered, emails: number, confirmed: readonly string[] = []): string {
   const keys = Object.keys(answered).sort(byKey);
   const codes = keys.flatMap((k) => answered[k]!);
-  const skipped = keys.filter((k) => answered[k]!.length === 0).length;
-  let text = `${codes.length} ok (${codes.join(',')})`;
-  if (skipped > 0) text += `; ${skipped} skipped (no identifier value)`;
-  if (emails > 1) text += ` for ${emails} emails`;
-  return text;
+  const skipped = keys.filter((k) => answered[k]!.length === 0 && !confirmed.includes(k)).length;
+  const parts = codes.length > 0 || keys.length === 0 ? [`${codes.length} ok (${codes.join(',')})`] : [];
+  if (confirmed.length > 0) parts.push(`${confirmed.length} confirmed by the access queries (answer lost)`);
+  if (skipped > 0) parts.push(`${skipped} skipped (no identifier value)`);
+  return parts.join('; ') + (emails > 1 ? ` for ${emails} emails` : '');
+}
+
+function confirmedOf(data: TaskData): string[] {
+  return Array.isArray(data.confirmed) ? data.confirmed.filter((k): k is string => typeof k === 'string') : [];
 }
 
 function cancelled(task: TaskInput): StepResult {
@@ -101,11 +105,29 @@ async function runAccess(ctx: Ctx, task: TaskInput, units: Unit[]): Promise<Step
   return { kind: 'completed', outcome: 'Exported', evidence: { queries, reports: String(index.files.length) } };
 }
 
+/**
+ * After a delete whose answer was lost: the connection's own access queries (safe reads)
+ * tell whether the subject still has data. None left means the delete took effect, and
+ * sending it again would be a second submission for a subject that is gone.
+ */
+async function holdsNoData(ctx: Ctx, email: string): Promise<boolean> {
+  const b = budget(ctx, 'access');
+  for (const unit of await prepare(ctx, 'access', [email], new Set())) {
+    for (const call of unit.calls) {
+      const res = await send(ctx, unit.query, call, b, true);
+      checkStatus(unit.query, res);
+      if (objectsOf(unit.query, res, 'APIPROXY_ACCESS_MALFORMED').length > 0) return false;
+    }
+  }
+  return true;
+}
+
 async function runWrites(ctx: Ctx, task: TaskInput, kind: 'delete' | 'optout', units: Unit[], answered: Answered): Promise<StepResult> {
   const b = budget(ctx, kind);
   let sent = 0;
   let progressed = false;
-  const data = (): TaskData => ({ answered: { ...answered } });
+  const confirmed = confirmedOf(task.state.data);
+  const data = (): TaskData => ({ answered: { ...answered }, ...(confirmed.length > 0 ? { confirmed } : {}) });
   for (const unit of units) {
     const codes: number[] = [];
     try {
@@ -134,7 +156,7 @@ async function runWrites(ctx: Ctx, task: TaskInput, kind: 'delete' | 'optout', u
     kind: 'completed',
     outcome: OUTCOME[kind],
     data: {},
-    evidence: { queries: summary(answered, task.subject.emails.length) },
+    evidence: { queries: summary(answered, task.subject.emails.length, confirmed) },
     submissions: task.state.submissions + sent,
   };
 }
@@ -173,11 +195,21 @@ export const apiProxyDriver: Driver<'apiproxy'> = {
   errors: APIPROXY_ERRORS,
   configSchema: ApiProxySpec,
   step,
-  async recover(_ctx, task, intent): Promise<StepResult> {
+  async recover(ctx, task, intent): Promise<StepResult> {
     if (intent.name === REBUILT_INTENT) {
       return { kind: 'continue', step: 'start', data: {}, evidence: { recovery: 'journal rebuilt: queries run again from the first (stateless and idempotent by the DataGrail contract)' } };
     }
     const answered = { ...readAnswered(intent.detail.answered), ...readAnswered(task.state.data.answered) };
+    const unit = String(intent.detail.unit ?? '');
+    const email = task.subject.emails[Number(unit.split('.')[0])];
+    if (intent.name === 'apiproxy.delete' && email !== undefined && queriesOf(ctx.spec.connection, 'access').length > 0 && (await holdsNoData(ctx, email))) {
+      return {
+        kind: 'continue',
+        step: 'start',
+        data: { answered: { ...answered, [unit]: [] }, confirmed: [...confirmedOf(task.state.data), unit] },
+        evidence: { recovery: `answer to ${String(intent.detail.query)} lost; the access queries find no data left, so it was not sent again` },
+      };
+    }
     return {
       kind: 'continue',
       step: 'start',

@@ -26,18 +26,32 @@ const NEXT_CALL_MS = 1000;
 
 const firstWait = (ctx: Ctx) => Math.round(ctx.spec.pollIntervalSeconds * 1000);
 
-/** Status answers shared by the tasks of one batched job, so they poll it once. */
-const recentChecks = new Map<string, { status: DeepStatus; at: number }>();
+/**
+ * Status answers shared by the tasks of one batched job, so they poll it once. The promise
+ * is kept while the call is in flight: the executor's workers pick the job's tasks up at
+ * the same moment, and without this each of them missed the cache and polled the job
+ * (the drain benchmark measured ~3.7 polls per job with 4 workers).
+ */
+const recentChecks = new Map<string, { status: Promise<DeepStatus>; at?: number }>();
 
-async function cachedCheck(ctx: Ctx, id: string): Promise<DeepStatus> {
+function cachedCheck(ctx: Ctx, id: string): Promise<DeepStatus> {
   const key = `${ctx.vendor}\u0000${id}`;
   const now = ctx.now().getTime();
   const hit = recentChecks.get(key);
-  if (hit && now - hit.at < firstWait(ctx) / 2) return hit.status;
-  const status = await checkJob(ctx, id);
+  if (hit && (hit.at === undefined || now - hit.at < firstWait(ctx) / 2)) return hit.status;
   if (recentChecks.size > 10_000) recentChecks.clear();
-  recentChecks.set(key, { status, at: now });
-  return status;
+  const entry: { status: Promise<DeepStatus>; at?: number } = { status: checkJob(ctx, id) };
+  recentChecks.set(key, entry);
+  entry.status.then(
+    () => {
+      entry.at = ctx.now().getTime();
+    },
+    // A failed check is not an answer: the next task asks again.
+    () => {
+      if (recentChecks.get(key) === entry) recentChecks.delete(key);
+    },
+  );
+  return entry.status;
 }
 
 function advance(d: MaestroData, extra: Extra = {}): StepResult {

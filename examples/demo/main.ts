@@ -16,15 +16,29 @@ import { Runner } from '../../controller/core/runner.ts';
 import { listRequestExports } from '../../controller/exports/index.ts';
 import { createLogger } from '../../controller/log.ts';
 import { DRIVERS } from '../../controller/vendors/registry.ts';
+import type { PrivacyRequestStatus } from '../../specs/index.ts';
 import { startSandbox } from '../sandbox/index.ts';
+import type { VendorStats } from '../sandbox/ledger.ts';
 import { gitAs } from './git-as.ts';
 import { Progress } from './progress.ts';
 import { DEMO_SUBJECTS, pointAtSandbox, sandboxEnv, useSandboxIds } from './sandbox-wiring.ts';
 import { createScratchRepo } from './scratch-repo.ts';
 
-const UNAPPROVED = '2026-11-0050';
+export const UNAPPROVED = '2026-11-0050';
 
-export async function runDemo(argv: string[]): Promise<number> {
+export interface DemoResult {
+  exitCode: number;
+  root: string;
+  repoDir: string;
+  /** The bare repository playing the git host (absent with --repo). */
+  origin?: string;
+  dataDir: string;
+  logFile: string;
+  statuses: PrivacyRequestStatus[];
+  stats: Record<string, VendorStats>;
+}
+
+export async function runDemo(argv: string[]): Promise<DemoResult> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -134,14 +148,15 @@ export async function runDemo(argv: string[]): Promise<number> {
   await sandbox.stop();
 
   const approved = statuses.filter((s) => s.status.approval?.approved);
+  const result = { root, repoDir, origin, dataDir, logFile, statuses, stats };
   const final = approved.filter((s) => s.status.phase === 'Completed' || s.status.phase === 'Failed');
   const unapprovedOk = values.repo !== undefined || statuses.find((s) => s.metadata.name === UNAPPROVED)?.status.phase === 'AwaitingApproval';
   out(`\n${final.length}/${approved.length} approved requests final · ${violations} rate-limit violations · ${duplicates} duplicate submissions`);
   out(`Controller log (JSON lines, no personal data): ${logFile}`);
   out(`Explore the audit trail: git -C ${repoDir} pull -q && git -C ${repoDir} log --stat`);
-  return final.length === approved.length && violations === 0 && duplicates === 0 && exportsOk && unapprovedOk ? 0 : 1;
+  return { ...result, exitCode: final.length === approved.length && violations === 0 && duplicates === 0 && exportsOk && unapprovedOk ? 0 : 1 };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  process.exitCode = await runDemo(process.argv.slice(2));
+  process.exitCode = (await runDemo(process.argv.slice(2))).exitCode;
 }

@@ -29,7 +29,7 @@ export function pointAtSandbox(sb: SandboxConfig) {
       doc.setIn(['spec', 'pollIntervalSeconds'], 1);
     } else if (type === 'answerhub') {
       doc.setIn(['spec', 'baseUrl'], v.answerhub.baseUrl);
-      doc.setIn(['spec', 'scheduleWindow'], doc.createNode({ days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], startHour: 0, endHour: 24, leadMinutes: 1 }));
+      doc.setIn(['spec', 'scheduleWindow'], doc.createNode({ days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], startHour: 0, endHour: 24, leadMinutes: 0 }));
       doc.setIn(['spec', 'credentials', 'password'], 'env:ANSWERHUB_PASSWORD');
     }
     return String(doc);

@@ -83,6 +83,7 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
         identifiers: r.identifiers ? { [o.vendor]: r.identifiers } : {},
         approval: { approvers: r.approvers ?? ['Data Protection Officer <dpo@example.com>'], commit: '0123456789abcdef' },
         fingerprint: r.name,
+        vendors: [o.vendor],
       },
     ]),
   );

@@ -23,7 +23,7 @@ function runtime(driver: Driver, concurrency = 2): VendorRuntime {
 }
 
 function request(name: string): RequestRuntime {
-  return { name, action: 'erasure', dueAt: '2026-12-20', justification: 'j', emails: [`${name}@example.com`], identifiers: {}, approval: { approvers: [], commit: 'c' }, fingerprint: name };
+  return { name, action: 'erasure', dueAt: '2026-12-20', justification: 'j', emails: [`${name}@example.com`], identifiers: {}, approval: { approvers: [], commit: 'c' }, fingerprint: name, vendors: ['v1'] };
 }
 
 const base: Omit<Driver, 'step' | 'recover'> = {

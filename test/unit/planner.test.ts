@@ -249,3 +249,27 @@ describe('planner: withdrawal timing', () => {
     assert.deepEqual(due.actions.map((a) => a.kind), ['cancel']);
   });
 });
+
+describe('planner: vendors "all" and risk', () => {
+  it('gives a finished `vendors: all` request no task at a vendor added later', () => {
+    const done = task('a', 'v1', { phase: 'Completed', step: 'done' });
+    const later = plan({ now: NOW, requests: [req('a', { vendors: ['v1', 'v2'], vendorsFromAll: true })], tasks: [done], openIntents: new Set(), vendors: vendors(vendor('v1'), vendor('v2')) });
+    assert.deepEqual(later.changes, []);
+    // An explicit list is the team's decision: a new vendor in it gets its task.
+    const explicit = plan({ now: NOW, requests: [req('a', { vendors: ['v1', 'v2'] })], tasks: [done], openIntents: new Set(), vendors: vendors(vendor('v1'), vendor('v2')) });
+    assert.deepEqual(explicit.changes.map((c) => c.key), ['a/v2']);
+    // While work is still open, `all` picks the new vendor up.
+    const open = plan({ now: NOW, requests: [req('a', { vendors: ['v1', 'v2'], vendorsFromAll: true })], tasks: [task('a', 'v1', { phase: 'InProgress', step: 'poll', submissions: 1 })], openIntents: new Set(), vendors: vendors(vendor('v1'), vendor('v2')) });
+    assert.deepEqual(open.changes.map((c) => c.key), ['a/v2']);
+  });
+
+  it('flags a request at risk when its ETA falls within atRiskDays of the due date', () => {
+    const day = 86_400_000;
+    const input = { now: NOW, requests: [req('a', { dueAt: '2026-11-30' })], tasks: [], openIntents: new Set<string>(), vendors: vendors(vendor('v1', { drainMs: () => 2 * day })) };
+    // ETA 2026-11-27: three days before the due date.
+    assert.equal(plan({ ...input, atRiskDays: 2 }).requests[0]!.atRisk, false);
+    assert.equal(plan({ ...input, atRiskDays: 3 }).requests[0]!.atRisk, false);
+    assert.equal(plan({ ...input, atRiskDays: 4 }).requests[0]!.atRisk, true);
+    assert.equal(plan(input).requests[0]!.eta, '2026-11-27');
+  });
+});

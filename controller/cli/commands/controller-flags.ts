@@ -15,7 +15,7 @@ export const CONTROLLER_FLAGS = {
   'log-format': { type: 'string' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
-export const CONTROLLER_USAGE = '[--repo DIR | --remote URL --branch B] [--data DIR] [--no-push] [--log-level debug|info|warn|error] [--log-format json|text]';
+export const CONTROLLER_USAGE = '[--repo DIR | --remote URL] [--branch B] [--data DIR] [--push | --no-push] [--log-level debug|info|warn|error] [--log-format json|text]';
 
 type Values = { [K in keyof typeof CONTROLLER_FLAGS]?: (typeof CONTROLLER_FLAGS)[K]['type'] extends 'boolean' ? boolean : string };
 

@@ -2,7 +2,7 @@ import { LetheError } from '../../errors/types.ts';
 import { EXIT, parseFlags } from '../main.ts';
 import { CONTROLLER_FLAGS, CONTROLLER_USAGE, controllerFrom, loggerFrom, UsageError } from './controller-flags.ts';
 
-export const usage = `reconcile --once ${CONTROLLER_USAGE}`;
+export const usage = `reconcile --once ${CONTROLLER_USAGE} [--max-pass-seconds N]`;
 export const summary = 'Run one reconcile pass: read, validate, approve, plan, call vendors, commit status.';
 
 export async function run(argv: string[]): Promise<number> {

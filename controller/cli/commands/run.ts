@@ -1,10 +1,13 @@
 import { LetheError } from '../../errors/types.ts';
 import { startListener } from '../../core/listener.ts';
+import { isFinal } from '../../core/planner.ts';
 import { Runner } from '../../core/runner.ts';
+import { parseQualifioCallback } from '../../vendors/qualifio.ts';
+import { taskKey } from '../../../state/journal.ts';
 import { EXIT, parseFlags } from '../main.ts';
 import { CONTROLLER_FLAGS, CONTROLLER_USAGE, controllerFrom, loggerFrom, UsageError } from './controller-flags.ts';
 
-export const usage = `run ${CONTROLLER_USAGE} [--listen HOST:PORT] [--schedule CRON] [--until-idle] [--max-passes N]`;
+export const usage = `run ${CONTROLLER_USAGE} [--listen HOST:PORT] [--schedule CRON] [--until-idle] [--max-passes N] [--max-pass-seconds N]`;
 export const summary = 'Keep reconciling: on the cron schedule, on new commits, on webhooks and when vendor jobs are due.';
 
 export function parseListen(value: string): { host: string; port: number } {
@@ -39,7 +42,20 @@ export async function run(argv: string[]): Promise<number> {
       maxPasses: values['max-passes'] ? Number(values['max-passes']) : undefined,
     });
     if (listen) {
-      listener = await startListener({ ...listen, webhookSecret: process.env.LETHE_WEBHOOK_SECRET, onTrigger: (r) => runner.trigger(r), log });
+      const journal = controller.journal;
+      listener = await startListener({
+        ...listen,
+        webhookSecret: process.env.LETHE_WEBHOOK_SECRET,
+        onTrigger: (r) => runner.trigger(r),
+        // Qualifio calls <callBackUrl>/qualifio/<vendor>/<request> when a rule finished:
+        // that task is looked at in the next pass instead of at its next poll.
+        onCallback: (path) => {
+          const target = parseQualifioCallback(path);
+          const task = target && journal.task(taskKey(target.request, target.vendor));
+          if (task && !isFinal(task)) journal.putTask({ ...task, nextCheckAt: undefined });
+        },
+        log,
+      });
       log.info('listening for webhooks and vendor callbacks', { url: listener.url });
     }
     const stop = () => runner.stop();

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { DEMO_SUBJECTS } from '../../examples/demo/sandbox-wiring.ts';
+import { runDemo, UNAPPROVED } from '../../examples/demo/main.ts';
+import { listRequestExports } from '../../controller/exports/index.ts';
+import { gitAs } from '../../examples/demo/git-as.ts';
+import { leaked } from '../support/e2e.ts';
+
+describe('npm start (the demo) as a test', () => {
+  it('takes every approved request to a final phase at the five vendors, within limits, with an audit trail and no personal data', async () => {
+    const r = await runDemo(['--quiet', '--time-scale', '0.02', '--timeout-seconds', '150']);
+    try {
+      assert.equal(r.exitCode, 0);
+      const byName = new Map(r.statuses.map((s) => [s.metadata.name, s]));
+      assert.equal(byName.size, 9);
+      assert.equal(byName.get(UNAPPROVED)?.status.phase, 'AwaitingApproval');
+      for (const [name, s] of byName) {
+        if (name === UNAPPROVED) continue;
+        assert.equal(s.status.phase, 'Completed', name);
+        assert.equal(s.status.approval?.approvers[0]?.email, 'dpo@example.com');
+        assert.ok(Object.values(s.status.vendors).every((v) => v.phase === 'Completed' && v.completedAt), name);
+        assert.equal(s.status.conditions.find((c) => c.type === 'Overdue')?.reason, 'CompletedOnTime');
+      }
+      // Every vendor was driven, within its limits, and nothing was submitted twice.
+      for (const [vendor, st] of Object.entries(r.stats)) {
+        assert.ok(st.calls > 0, `${vendor} was called`);
+        assert.equal(st.rateLimitViolations, 0, vendor);
+        assert.equal(st.duplicateSubmissions, 0, vendor);
+        assert.equal(st.unauthenticated, 0, vendor);
+      }
+
+      // The audit trail: status commits by the controller only touch status/, each names its requests.
+      const log = await gitAs(r.origin!, undefined, ['log', '--format=%x1e%ae%x1f%s%x1f%b', '--name-only', 'main']);
+      const commits = log.split('\x1e').filter((c) => c.trim());
+      const lethe = commits.filter((c) => c.startsWith('lethe-bot@example.com'));
+      assert.ok(lethe.length >= 2);
+      for (const c of lethe) {
+        const files = c.split('\x1f')[2]!.split('\n').filter((l) => l.startsWith('status/'));
+        assert.ok(files.length > 0, 'no empty status commit');
+        assert.match(c, /Lethe-Request: 2026-11-\d{4}/);
+        assert.ok(c.split('\n').filter((l) => /^[a-z]/.test(l) && !l.startsWith('status/') && l.includes('/')).length === 0, 'nothing outside status/');
+      }
+      const humans = commits.filter((c) => !c.startsWith('lethe-bot@example.com'));
+      assert.ok(humans.some((c) => c.startsWith('dpo@example.com') && c.includes('Merge pull request')));
+
+      // Access exports exist and verify, outside git.
+      for (const name of ['2026-11-0043', '2026-11-0046']) {
+        const exports = await listRequestExports(r.dataDir, name);
+        assert.ok(exports.length > 0, name);
+        assert.ok(exports.every((e) => e.problems.length === 0 && (e.index?.files.length ?? 0) > 0));
+      }
+
+      // Privacy: no subject email in status files, commit messages, the controller log or the journal.
+      const statusTexts: Array<[string, string]> = [];
+      for (const p of (await gitAs(r.origin!, undefined, ['ls-tree', '-r', '--name-only', 'main', 'status/'])).split('\n').filter(Boolean)) {
+        statusTexts.push([p, await gitAs(r.origin!, undefined, ['show', `main:${p}`])]);
+      }
+      const found = leaked(DEMO_SUBJECTS.map((s) => s.email), [
+        ...statusTexts,
+        ['commit messages', lethe.join('\n')],
+        ['controller log', await readFile(r.logFile, 'utf8')],
+        ['journal', await readFile(join(r.dataDir, 'journal.json'), 'utf8')],
+        ['rate log', await readFile(join(r.dataDir, 'rate-log.json'), 'utf8')],
+      ]);
+      assert.deepEqual(found, []);
+    } finally {
+      await rm(r.root, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { removeScratchRepo } from '../../examples/demo/scratch-repo.ts';
+import { JournalData } from '../../state/journal.ts';
+import { scenario, TEST_ENV, type Scenario } from '../support/scenario.ts';
+import { startTestVendor, type TestVendor } from '../support/test-vendor.ts';
+
+describe('lethe run', () => {
+  let vendor: TestVendor;
+  let s: Scenario;
+  before(async () => {
+    vendor = await startTestVendor();
+    vendor.pollsToFinish = 1_000_000;
+    s = await scenario(vendor.url);
+  });
+  after(async () => {
+    await vendor.close();
+    await removeScratchRepo(s.repo);
+  });
+
+  it('finishes the pass in flight on SIGTERM, flushes the journal and exits 0', async () => {
+    // The real drivers cannot reach the test vendor's routes: the pass still runs (tasks
+    // record errors and wait) and the signal must find the process mid-work or idle.
+    const child = spawn(process.execPath, ['controller/cli/bin.mjs', 'run', '--remote', s.repo.origin, '--data', s.dataDir, '--log-format', 'json'], {
+      env: { ...process.env, ...TEST_ENV },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    // Wait for the first finished pass, then ask it to stop.
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no pass finished: ${stderr.slice(-500)}`)), 60_000);
+      child.stderr.on('data', () => {
+        if (stderr.includes('"msg":"pass finished"')) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+    });
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    assert.equal(code, 0, stderr.slice(-800));
+    assert.match(stderr, /"msg":"stopped"/);
+    for (const line of stderr.trim().split('\n')) {
+      const entry = JSON.parse(line) as { level: string; time: string; msg: string };
+      assert.ok(['debug', 'info', 'warn', 'error'].includes(entry.level) && entry.time && entry.msg, 'JSON lines with level and time');
+    }
+    const journal = JournalData.parse(JSON.parse(await readFile(join(s.dataDir, 'journal.json'), 'utf8')));
+    assert.ok(journal.lastCommit, 'the journal was flushed with the reconciled commit');
+    assert.ok(!/@example\.com/.test(stderr.replace(/lethe-bot@example\.com|dpo@example\.com/g, '')), 'no subject email in the log');
+  });
+});
