@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   validate: () => import('./commands/validate.ts'),
   schema: () => import('./commands/schema.ts'),
   export: () => import('./commands/export.ts'),
+  explain: () => import('./commands/explain.ts'),
 };
 
 export const EXIT = {

@@ -7,7 +7,7 @@ import type { ErrorTable } from './types.ts';
  */
 export const VALIDATION_ERRORS = {
   YAML_SYNTAX: {
-    message: '{detail}',
+    message: 'YAML syntax error: {detail}',
     hint: 'Fix the YAML syntax at this position; a YAML linter or the editor schema shows the exact spot.',
   },
   FILE_TOO_LARGE: {

@@ -20,12 +20,12 @@ export const APIPROXY_ERRORS = {
     terminal: true,
   },
   APIPROXY_TEMPLATE_INVALID: {
-    message: '{problem}',
+    message: 'invalid query template: {problem}',
     hint: 'Use {name} for substitutions and {{ / }} for literal braces (DataGrail syntax). Nothing was sent.',
     terminal: true,
   },
   APIPROXY_HEADER_INJECTION: {
-    message: '{problem}',
+    message: 'refused to send a header with a line break: {problem}',
     hint: 'A substituted value (email, identifier or credential) holds a line break, which no header can carry. Fix the request manifest or the credential; nothing was sent for this subject.',
     terminal: true,
   },
