@@ -138,7 +138,7 @@ async function step(ctx: Ctx, task: TaskInput): Promise<StepResult> {
 }
 
 /** Where to go on with a rule found at Qualifio after a crash or a lost journal. */
-function resume(ctx: Ctx, task: TaskInput, rule: RuleView): StepResult {
+function resume(task: TaskInput, rule: RuleView): StepResult {
   const evidence = rule.acceptedBy !== undefined ? validationEvidence(task, rule.acceptedBy) : undefined;
   return {
     kind: 'continue',
@@ -163,7 +163,7 @@ async function recover(ctx: Ctx, task: TaskInput, intent: OpenIntent): Promise<S
     rule = mine[mine.length - 1];
     ctx.log.info('qualifio recovery looked for the rule', { request: task.request, vendor: ctx.vendor, intent: intent.name, found: mine.length });
   }
-  if (rule) return resume(ctx, task, rule);
+  if (rule) return resume(task, rule);
   // Qualifio's own listing shows no rule: the creation never took effect, so it may be sent.
   if (withdrawn(task)) return { kind: 'completed', outcome: 'Cancelled', data: {} };
   return { kind: 'continue', step: 'start', data: {} };

@@ -5,20 +5,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { gitAs, PEOPLE } from '../../examples/demo/git-as.ts';
+import { mulberry32 } from '../../examples/sandbox/random.ts';
 import { PrivacyRequestStatus } from '../../specs/index.ts';
 import { history, leaked, startE2E, statusFiles, UNAPPROVED, type E2E } from '../support/e2e.ts';
-
-/** mulberry32: the kill moments are the same on every run of the test. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KILLS = Number(process.env.LETHE_CRASH_KILLS ?? 20);
 
@@ -31,7 +20,8 @@ describe('SIGKILL at random moments', () => {
   after(async () => e.close());
 
   it(`loses nothing and submits nothing twice across ${KILLS} kills and restarts`, { timeout: 600_000 }, async () => {
-    const random = prng(20261125);
+    // Seeded: the kill moments are the same on every run of the test.
+    const random = mulberry32(20261125);
     const output: string[] = [];
     const run = (killAfterMs?: number) =>
       new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {

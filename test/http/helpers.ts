@@ -110,17 +110,8 @@ export class VirtualClock implements Clock {
   }
 }
 
-/** Seeded PRNG (mulberry32) for reproducible jitter. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG for reproducible jitter: the sandbox's mulberry32. */
+export { mulberry32 as seeded } from '../../examples/sandbox/random.ts';
 
 export interface CapturingLogger extends Logger {
   lines: string[];

@@ -8,8 +8,8 @@ import { AnswerHubSpec } from '../../specs/index.ts';
 import { LetheError } from '../../controller/errors/types.ts';
 import type { DriverContext } from '../../controller/vendors/driver.ts';
 import { answerHubDriver } from '../../controller/vendors/answerhub.ts';
-import { REBUILT_INTENT } from '../../controller/core/rebuild.ts';
-import { Journal, taskKey, type TaskRecord } from '../../state/journal.ts';
+import type { TaskRecord } from '../../state/journal.ts';
+import { rebuiltJournal } from '../support/rebuilt-journal.ts';
 import { drive, type DriveRequest, type DriveResult } from '../support/drive.ts';
 
 const VENDOR = 'answerhub';
@@ -330,13 +330,9 @@ describe('answerhub driver against the sandbox', { concurrency: true }, () => {
     const first = await run(sb, dir, [requests[0]!], { stopWhen: atStep('poll', 'ah-rebuilt') });
     const jobIds = first.tasks['ah-rebuilt']!.jobIds;
     const fresh = await dataDir();
-    const journal = await Journal.open(join(fresh, 'journal.json'));
     for (const [name, step, ids] of [['ah-rebuilt', 'poll', jobIds], ['ah-rebuilt-nojob', 'schedule', []]] as const) {
-      const key = taskKey(name, VENDOR);
-      journal.putTask({ request: name, vendor: VENDOR, action: 'erasure', phase: 'InProgress', step, data: { rebuiltFromStatus: true }, submissions: 1, attempts: 0, jobIds: [...ids], evidence: {} });
-      journal.data.intents[`rebuilt:${key}`] = { tasks: [key], vendor: VENDOR, name: REBUILT_INTENT, detail: { jobIds: [...ids] }, at: new Date().toISOString() };
+      await rebuiltJournal(fresh, { request: name, vendor: VENDOR, action: 'erasure', step, jobIds: [...ids] });
     }
-    await journal.flush();
     const r = await run(sb, fresh, requests, { stopWhen: (t) => t['ah-rebuilt']?.phase === 'Completed' && t['ah-rebuilt-nojob']?.phase === 'Stalled' });
     assert.equal(r.tasks['ah-rebuilt']!.outcome, 'Erased');
     assert.equal(r.tasks['ah-rebuilt-nojob']!.lastError?.code, 'ANSWERHUB_SCHEDULE_UNCONFIRMED');

@@ -5,10 +5,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { absentAt, startSandbox, type Sandbox, type SandboxOptions } from '../../examples/sandbox/index.ts';
 import { ElasticPathSpec } from '../../specs/index.ts';
-import { REBUILT_INTENT } from '../../controller/core/rebuild.ts';
 import { elasticPathDriver } from '../../controller/vendors/elasticpath.ts';
 import { filterValue } from '../../controller/vendors/elasticpath/api.ts';
-import { Journal, taskKey } from '../../state/journal.ts';
+import { rebuiltJournal } from '../support/rebuilt-journal.ts';
 import { drive, type DriveRequest, type DriveResult } from '../support/drive.ts';
 
 const VENDOR = 'elasticpath';
@@ -212,11 +211,7 @@ describe('Elastic Path driver', () => {
     const first = await run(sb, dir, [req('e-rebuilt', emails)], { stopWhen: (tasks) => tasks['e-rebuilt']?.step === 'poll' });
     const jobIds = first.tasks['e-rebuilt']!.jobIds;
     const fresh = await dataDir();
-    const journal = await Journal.open(join(fresh, 'journal.json'));
-    const key = taskKey('e-rebuilt', VENDOR);
-    journal.putTask({ request: 'e-rebuilt', vendor: VENDOR, action: 'erasure', phase: 'InProgress', step: 'poll', data: { rebuiltFromStatus: true }, submissions: 1, attempts: 0, jobIds, evidence: {} });
-    journal.data.intents[`rebuilt:${key}`] = { tasks: [key], vendor: VENDOR, name: REBUILT_INTENT, detail: { jobIds }, at: new Date().toISOString() };
-    await journal.flush();
+    await rebuiltJournal(fresh, { request: 'e-rebuilt', vendor: VENDOR, action: 'erasure', step: 'poll', jobIds });
     const result = await run(sb, fresh, [req('e-rebuilt', emails)]);
     assert.equal(result.tasks['e-rebuilt']!.outcome, 'Erased');
     assert.deepEqual(result.tasks['e-rebuilt']!.jobIds, jobIds);

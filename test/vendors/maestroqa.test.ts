@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { absentAt, startSandbox, type Sandbox, type SandboxOptions } from '../../examples/sandbox/index.ts';
 import { MaestroQaSpec } from '../../specs/index.ts';
-import { REBUILT_INTENT } from '../../controller/core/rebuild.ts';
 import { maestroQaDriver } from '../../controller/vendors/maestroqa.ts';
 import { Journal, taskKey } from '../../state/journal.ts';
+import { rebuiltJournal } from '../support/rebuilt-journal.ts';
 import { drive, type DriveRequest, type DriveResult } from '../support/drive.ts';
 
 const VENDOR = 'maestroqa';
@@ -176,11 +176,7 @@ describe('MaestroQA driver', () => {
     const firstRun = await run(sb, dir, [req('r-rebuilt', emails)], { stopWhen: (tasks) => tasks['r-rebuilt']?.step === 'poll' });
     const jobIds = firstRun.tasks['r-rebuilt']!.jobIds;
     const fresh = await dataDir();
-    const journal = await Journal.open(join(fresh, 'journal.json'));
-    const key = taskKey('r-rebuilt', VENDOR);
-    journal.putTask({ request: 'r-rebuilt', vendor: VENDOR, action: 'erasure', phase: 'InProgress', step: 'poll', data: { rebuiltFromStatus: true }, submissions: 1, attempts: 0, jobIds, evidence: {} });
-    journal.data.intents[`rebuilt:${key}`] = { tasks: [key], vendor: VENDOR, name: REBUILT_INTENT, detail: { jobIds }, at: new Date().toISOString() };
-    await journal.flush();
+    await rebuiltJournal(fresh, { request: 'r-rebuilt', vendor: VENDOR, action: 'erasure', step: 'poll', jobIds });
     const result = await run(sb, fresh, [req('r-rebuilt', emails)]);
     assert.equal(result.tasks['r-rebuilt']!.outcome, 'Erased');
     assert.equal(deletes(sb).length, 1);

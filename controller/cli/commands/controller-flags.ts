@@ -1,5 +1,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import { openController, type Controller } from '../../core/app.ts';
+import { LetheError } from '../../errors/types.ts';
+import { EXIT } from '../main.ts';
 import { createLogger, type Level } from '../../log.ts';
 import { DRIVERS } from '../../vendors/registry.ts';
 
@@ -20,6 +22,21 @@ export const CONTROLLER_USAGE = '[--repo DIR | --remote URL] [--branch B] [--dat
 type Values = { [K in keyof typeof CONTROLLER_FLAGS]?: (typeof CONTROLLER_FLAGS)[K]['type'] extends 'boolean' ? boolean : string };
 
 export class UsageError extends Error {}
+
+/**
+ * How a controller command ends on an error: a usage error is exit 2; anything else is
+ * exit 3 with the catalogue code. Only LetheError messages are printed: they are built
+ * without personal data, unlike an arbitrary exception's.
+ */
+export function exitOnError(command: string, err: unknown): number {
+  if (err instanceof UsageError) {
+    process.stderr.write(`lethe ${command}: ${err.message}\n`);
+    return EXIT.usage;
+  }
+  const what = err instanceof LetheError ? `${err.code} ${err.message}` : `CONTROLLER_ERROR ${err instanceof Error ? err.name : 'error'}`;
+  process.stderr.write(`lethe ${command}: ${what}\n`);
+  return EXIT.error;
+}
 
 export function loggerFrom(values: Values, defaultFormat: 'json' | 'text') {
   const level = (values['log-level'] ?? 'info') as Level;

@@ -1,7 +1,6 @@
-import { LetheError } from '../../errors/types.ts';
 import { planAsJson, planAsMarkdown, planAsText, type PlanReport } from '../../core/plan-report.ts';
 import { EXIT, parseFlags } from '../main.ts';
-import { CONTROLLER_FLAGS, CONTROLLER_USAGE, controllerFrom, loggerFrom, UsageError } from './controller-flags.ts';
+import { CONTROLLER_FLAGS, CONTROLLER_USAGE, controllerFrom, exitOnError, loggerFrom } from './controller-flags.ts';
 
 export const usage = `plan [--format text|md|json] [--assume-approved] ${CONTROLLER_USAGE}`;
 export const summary = 'Print what the next pass would do, without calling any vendor or writing anything.';
@@ -40,12 +39,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(FORMATS[format](report));
     return EXIT.ok;
   } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`lethe plan: ${err.message}\n`);
-      return EXIT.usage;
-    }
-    process.stderr.write(`lethe plan: ${err instanceof LetheError ? `${err.code} ${err.message}` : 'controller error'}\n`);
-    return EXIT.error;
+    return exitOnError('plan', err);
   } finally {
     await controller?.close();
   }

@@ -1,6 +1,5 @@
-import { LetheError } from '../../errors/types.ts';
 import { EXIT, parseFlags } from '../main.ts';
-import { CONTROLLER_FLAGS, CONTROLLER_USAGE, controllerFrom, loggerFrom, UsageError } from './controller-flags.ts';
+import { CONTROLLER_FLAGS, CONTROLLER_USAGE, controllerFrom, exitOnError, loggerFrom } from './controller-flags.ts';
 
 export const usage = `reconcile --once ${CONTROLLER_USAGE} [--max-pass-seconds N]`;
 export const summary = 'Run one reconcile pass: read, validate, approve, plan, call vendors, commit status.';
@@ -11,19 +10,10 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write('lethe reconcile: pass --once (use `lethe run` to keep reconciling)\n');
     return EXIT.usage;
   }
-  let log;
-  try {
-    log = loggerFrom(values, 'text');
-  } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`lethe reconcile: ${err.message}\n`);
-      return EXIT.usage;
-    }
-    throw err;
-  }
   const maxPassMs = values['max-pass-seconds'] ? Number(values['max-pass-seconds']) * 1000 : undefined;
   let controller;
   try {
+    const log = loggerFrom(values, 'text');
     controller = await controllerFrom(values, log, { maxPassMs });
     const report = await controller.reconciler.pass();
     const phases = controller.reconciler.currentStatuses().map((s) => s.status.phase);
@@ -39,14 +29,7 @@ export async function run(argv: string[]): Promise<number> {
     if (report.pushError) process.stderr.write(`lethe reconcile: status not pushed (${report.pushError.code}); the next pass retries\n`);
     return report.problems.length > 0 || count('Failed') > 0 ? EXIT.invalid : EXIT.ok;
   } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`lethe reconcile: ${err.message}\n`);
-      return EXIT.usage;
-    }
-    const code = err instanceof LetheError ? err.code : 'CONTROLLER_ERROR';
-    const message = err instanceof LetheError ? err.message : err instanceof Error ? err.name : 'error';
-    process.stderr.write(`lethe reconcile: ${code} ${message}\n`);
-    return EXIT.error;
+    return exitOnError('reconcile', err);
   } finally {
     await controller?.close();
   }

@@ -1,11 +1,10 @@
-import { LetheError } from '../../errors/types.ts';
 import { startListener } from '../../core/listener.ts';
 import { isFinal } from '../../core/planner.ts';
 import { Runner } from '../../core/runner.ts';
 import { parseQualifioCallback } from '../../vendors/qualifio.ts';
 import { taskKey } from '../../../state/journal.ts';
 import { EXIT, parseFlags } from '../main.ts';
-import { CONTROLLER_FLAGS, CONTROLLER_USAGE, controllerFrom, loggerFrom, UsageError } from './controller-flags.ts';
+import { CONTROLLER_FLAGS, CONTROLLER_USAGE, controllerFrom, exitOnError, loggerFrom, UsageError } from './controller-flags.ts';
 
 export const usage = `run ${CONTROLLER_USAGE} [--listen HOST:PORT] [--schedule CRON] [--until-idle] [--max-passes N] [--max-pass-seconds N]`;
 export const summary = 'Keep reconciling: on the cron schedule, on new commits, on webhooks and when vendor jobs are due.';
@@ -67,12 +66,7 @@ export async function run(argv: string[]): Promise<number> {
     log.info('stopped', { passes: runner.passes });
     return EXIT.ok;
   } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`lethe run: ${err.message}\n`);
-      return EXIT.usage;
-    }
-    process.stderr.write(`lethe run: ${err instanceof LetheError ? `${err.code} ${err.message}` : 'controller error'}\n`);
-    return EXIT.error;
+    return exitOnError('run', err);
   } finally {
     await listener?.close();
     await controller?.close();
