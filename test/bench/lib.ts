@@ -1,0 +1,266 @@
+/**
+ * Shared helpers of `npm run bench`: timing, results, and a fast builder of privacy
+ * repositories with thousands of requests. The demo's createScratchRepo commits every
+ * request separately (two git processes per file), which is right for a story and far too
+ * slow for 10,000 files; here each group of files is one commit, with the same approval
+ * history shape (requester on a branch, merge --no-ff by the DPO, outsider straight to main).
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createLogger } from '../../controller/log.ts';
+import type { Logger } from '../../controller/vendors/driver.ts';
+import { gitAs, PEOPLE } from '../../examples/demo/git-as.ts';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** How a benchmark's figure compares with its target. */
+export type Comparison = '<=' | '>=';
+
+export interface BenchResult {
+  /** Short id: drain, noop, validate, commit, memory, latency... */
+  name: string;
+  /** What the figure is, e.g. "wall / lower bound". */
+  figure: string;
+  value: number;
+  unit: string;
+  target: number;
+  cmp: Comparison;
+  meets: boolean;
+  /** Raw measurements behind the figure (ms, counts): printed and written to --json. */
+  details: Record<string, number | string | boolean>;
+  /** Why a figure misses or what it does not count. */
+  note?: string;
+}
+
+export interface BenchContext {
+  quick: boolean;
+  /** Scratch directory removed at the end of the run. */
+  tmp: string;
+  log(line: string): void;
+}
+
+/** `valid: false` (a broken invariant, e.g. a rate-limit violation) misses whatever the figure. */
+export function result(r: Omit<BenchResult, 'meets'> & { valid?: boolean }): BenchResult {
+  const { valid, ...rest } = r;
+  const meets = valid !== false && (r.cmp === '<=' ? r.value <= r.target : r.value >= r.target);
+  return { ...rest, meets };
+}
+
+/** Milliseconds from a monotonic clock (process.hrtime.bigint), with sub-ms resolution. */
+export function nowMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const start = nowMs();
+  const value = await fn();
+  return { ms: nowMs() - start, value };
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export const round = (v: number, digits = 2): number => Math.round(v * 10 ** digits) / 10 ** digits;
+
+/** A logger that keeps the last lines only, so a failing benchmark can show what happened. */
+export function quietLogger(keep = 200): Logger & { secrets: string[]; tail(): string[] } {
+  const lines: string[] = [];
+  const logger = createLogger({
+    level: 'info',
+    write: (line) => {
+      lines.push(line);
+      if (lines.length > keep) lines.shift();
+    },
+  });
+  return Object.assign(logger, { tail: () => [...lines] });
+}
+
+export async function tempDir(parent: string, prefix: string): Promise<string> {
+  await mkdir(parent, { recursive: true });
+  return mkdtemp(join(parent, `${prefix}-`));
+}
+
+export async function newRunDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'lethe-bench-'));
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** The example repository's lethe.yaml: its approval policy names the DPO of PEOPLE. */
+export async function letheConfigText(): Promise<string> {
+  return readFile(join(ROOT, 'examples/privacy-repo/lethe.yaml'), 'utf8');
+}
+
+export const pad = (i: number, width = 5): string => String(i).padStart(width, '0');
+
+/** The email of the sandbox's generated subject i (population.ts: bulk0001@example.com ...). */
+export const bulkEmail = (i: number): string => `bulk${String(i).padStart(4, '0')}@example.com`;
+
+export interface RequestOptions {
+  name: string;
+  emails: string[];
+  vendors: string[];
+  action?: 'erasure' | 'access' | 'optout';
+  receivedAt?: string;
+}
+
+/** A PrivacyRequest manifest as a privacy engineer writes it. */
+export function requestYaml(o: RequestOptions): string {
+  return [
+    'apiVersion: lethe/v1',
+    'kind: PrivacyRequest',
+    'metadata:',
+    `  name: ${o.name}`,
+    'spec:',
+    `  action: ${o.action ?? 'erasure'}`,
+    '  regulation: gdpr',
+    `  receivedAt: ${o.receivedAt ?? new Date().toISOString().slice(0, 10)}`,
+    '  subject:',
+    `    emails: [${o.emails.join(', ')}]`,
+    `  vendors: [${o.vendors.join(', ')}]`,
+    `  justification: "Benchmark request ${o.name}, Art. 17 via support ticket"`,
+    '',
+  ].join('\n');
+}
+
+export const requestPath = (name: string): string => `requests/bench/${name}.yaml`;
+
+/** N request manifests bench-00001... by path, subject i = bulk000i@example.com. */
+export function bulkRequests(n: number, vendors: string[], first = 1): Map<string, string> {
+  const files = new Map<string, string>();
+  for (let i = first; i < first + n; i++) {
+    const name = `bench-${pad(i)}`;
+    files.set(requestPath(name), requestYaml({ name, emails: [bulkEmail(i)], vendors }));
+  }
+  return files;
+}
+
+export interface BenchRepoOptions {
+  dir: string;
+  /** vendors/<name>.yaml contents by name. */
+  vendors: Record<string, string>;
+  /** Proposed on a branch by the requester and merged by the DPO: approved. */
+  approved?: Map<string, string>;
+  /** Pushed straight to main by a non-approver: AwaitingApproval. */
+  unapproved?: Map<string, string>;
+}
+
+async function writeAll(root: string, files: Map<string, string>): Promise<void> {
+  const dirs = new Set([...files.keys()].map((p) => dirname(join(root, p))));
+  for (const d of dirs) await mkdir(d, { recursive: true });
+  // Bounded parallelism: 10,000 concurrent writes would exhaust file descriptors.
+  const entries = [...files];
+  for (let i = 0; i < entries.length; i += 256) {
+    await Promise.all(entries.slice(i, i + 256).map(([p, text]) => writeFile(join(root, p), text)));
+  }
+}
+
+/**
+ * A local working copy on `main` (the shape `lethe run --repo DIR` reconciles), with the
+ * history the approval gate reads: setup by the privacy lead, requests on a branch merged
+ * --no-ff by the DPO, and unapproved requests committed straight to main by an outsider.
+ */
+export async function createBenchRepo(o: BenchRepoOptions): Promise<string> {
+  const work = o.dir;
+  await mkdir(work, { recursive: true });
+  await gitAs(work, undefined, ['init', '-q', '-b', 'main']);
+  const setup = new Map<string, string>([['lethe.yaml', await letheConfigText()]]);
+  for (const [name, text] of Object.entries(o.vendors)) setup.set(`vendors/${name}.yaml`, text);
+  await writeAll(work, setup);
+  await gitAs(work, PEOPLE.lead, ['add', '-A']);
+  await gitAs(work, PEOPLE.lead, ['commit', '-q', '-m', 'Set up the privacy repository']);
+  if (o.approved && o.approved.size > 0) {
+    await gitAs(work, undefined, ['checkout', '-q', '-b', 'requests/bench', 'main']);
+    await writeAll(work, o.approved);
+    await gitAs(work, PEOPLE.requester, ['add', '-A']);
+    await gitAs(work, PEOPLE.requester, ['commit', '-q', '-m', `Add ${o.approved.size} privacy requests`]);
+    await gitAs(work, undefined, ['checkout', '-q', 'main']);
+    await gitAs(work, PEOPLE.dpo, ['merge', '-q', '--no-ff', '-m', 'Merge pull request #1 from requests/bench', 'requests/bench']);
+  }
+  if (o.unapproved && o.unapproved.size > 0) {
+    await writeAll(work, o.unapproved);
+    await gitAs(work, PEOPLE.outsider, ['add', '-A']);
+    await gitAs(work, PEOPLE.outsider, ['commit', '-q', '-m', `Add ${o.unapproved.size} privacy requests`]);
+  }
+  return work;
+}
+
+export interface VendorYamlOptions {
+  baseUrl: string;
+  rateLimits?: { limit: number; perSeconds: number }[];
+  pollIntervalSeconds?: number;
+  maxPollIntervalSeconds?: number;
+  disabled?: boolean;
+  concurrency?: number;
+}
+
+function limitsYaml(o: VendorYamlOptions): string[] {
+  const lines: string[] = [];
+  if (o.rateLimits) {
+    lines.push('  rateLimits:');
+    for (const w of o.rateLimits) lines.push(`    - { limit: ${w.limit}, perSeconds: ${w.perSeconds} }`);
+  }
+  if (o.disabled) lines.push('  disabled: true');
+  if (o.concurrency) lines.push(`  concurrency: ${o.concurrency}`);
+  return lines;
+}
+
+export function maestroqaYaml(o: VendorYamlOptions): string {
+  return [
+    'apiVersion: lethe/v1',
+    'kind: VendorConnection',
+    'metadata:',
+    '  name: maestroqa',
+    'spec:',
+    '  type: maestroqa',
+    `  baseUrl: ${o.baseUrl}`,
+    ...(o.pollIntervalSeconds ? [`  pollIntervalSeconds: ${o.pollIntervalSeconds}`] : []),
+    ...(o.maxPollIntervalSeconds ? [`  maxPollIntervalSeconds: ${o.maxPollIntervalSeconds}`] : []),
+    ...limitsYaml(o),
+    '  credentials:',
+    '    apiToken: env:MAESTROQA_API_TOKEN',
+    '',
+  ].join('\n');
+}
+
+export function elasticpathYaml(o: VendorYamlOptions): string {
+  return [
+    'apiVersion: lethe/v1',
+    'kind: VendorConnection',
+    'metadata:',
+    '  name: elasticpath',
+    'spec:',
+    '  type: elasticpath',
+    `  baseUrl: ${o.baseUrl}`,
+    '  region: euwest',
+    '  environment: development',
+    '  resourceType: customer',
+    ...(o.pollIntervalSeconds ? [`  pollIntervalSeconds: ${o.pollIntervalSeconds}`] : []),
+    ...limitsYaml(o),
+    '  credentials:',
+    '    clientId: env:ELASTICPATH_CLIENT_ID',
+    '    clientSecret: env:ELASTICPATH_CLIENT_SECRET',
+    '',
+  ].join('\n');
+}
+
+/** Waits until `check` holds, polling; throws after `timeoutMs` (every wait is bounded). */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 10): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export function fmtMs(ms: number): string {
+  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`;
+}

@@ -1,0 +1,125 @@
+/**
+ * Benchmark 5 — memory. Peak RSS of a controller process holding N open requests: N
+ * approved requests at two vendors, both `disabled: true` so the planner creates all 2N
+ * tasks (Waiting, open) and keeps them in the journal while no vendor is called. The child
+ * runs two real passes (the first parses, checks approvals, plans 2N tasks and commits N
+ * status files; the second is the steady state) and reports VmHWM from /proc/self/status
+ * (the kernel's peak, so short spikes between samples count), plus sampled RSS.
+ * A measurement in a child process, so the harness, the repository builder and earlier
+ * benchmarks do not count. For scale, the same child started without a repository
+ * (node + tsx + the controller's modules loaded) is reported as the baseline.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { bulkRequests, createBenchRepo, elasticpathYaml, maestroqaYaml, result, round, tempDir, type BenchContext, type BenchResult } from './lib.ts';
+import { DUMMY_ENV, NOWHERE } from './noop.ts';
+
+const SELF = fileURLToPath(import.meta.url);
+const MB = 2 ** 20;
+
+function vmHwmBytes(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) * 1024 : process.memoryUsage().rss;
+}
+
+interface ChildReport {
+  peakRssMB: number;
+  sampledMaxRssMB: number;
+  heapUsedMB: number;
+  openTasks: number;
+  passMs: number[];
+}
+
+/** The measured process: `node --import tsx memory.ts --child REPO DATA` (or `--child-idle`). */
+async function child(args: string[]): Promise<void> {
+  const [mode, repo, dataDir] = args;
+  let sampled = process.memoryUsage().rss;
+  const timer = setInterval(() => (sampled = Math.max(sampled, process.memoryUsage().rss)), 25);
+  const report: ChildReport = { peakRssMB: 0, sampledMaxRssMB: 0, heapUsedMB: 0, openTasks: 0, passMs: [] };
+  // Loaded in both modes, so the baseline has the same code in memory.
+  const { openController } = await import('../../controller/core/app.ts');
+  const { DRIVERS } = await import('../../controller/vendors/registry.ts');
+  const { isFinal } = await import('../../controller/core/planner.ts');
+  const { quietLogger } = await import('./lib.ts');
+  if (mode === '--child') {
+    const controller = await openController({ repo: repo!, dataDir: dataDir!, drivers: DRIVERS, env: DUMMY_ENV, log: quietLogger(), push: false });
+    for (let i = 0; i < 2; i++) {
+      const t0 = performance.now();
+      await controller.reconciler.pass();
+      report.passMs.push(Math.round(performance.now() - t0));
+    }
+    report.openTasks = Object.values(controller.journal.data.tasks).filter((t) => !isFinal(t)).length;
+    await controller.close();
+  }
+  clearInterval(timer);
+  sampled = Math.max(sampled, process.memoryUsage().rss);
+  report.peakRssMB = round(vmHwmBytes() / MB, 1);
+  report.sampledMaxRssMB = round(sampled / MB, 1);
+  report.heapUsedMB = round(process.memoryUsage().heapUsed / MB, 1);
+  process.stdout.write(JSON.stringify(report) + '\n');
+}
+
+function runChild(args: string[], timeoutMs: number): Promise<ChildReport> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', SELF, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      const line = out.trim().split('\n').pop() ?? '';
+      try {
+        resolve(JSON.parse(line) as ChildReport);
+      } catch {
+        reject(new Error(`memory child failed (exit ${code}): ${err.slice(-2000)}`));
+      }
+    });
+  });
+}
+
+export async function benchMemory(ctx: BenchContext): Promise<BenchResult[]> {
+  const n = ctx.quick ? 1_000 : 10_000;
+  const root = await tempDir(ctx.tmp, 'memory');
+  const work = await createBenchRepo({
+    dir: `${root}/repo`,
+    vendors: {
+      maestroqa: maestroqaYaml({ baseUrl: NOWHERE, disabled: true }),
+      elasticpath: elasticpathYaml({ baseUrl: NOWHERE, disabled: true }),
+    },
+    approved: bulkRequests(n, ['maestroqa', 'elasticpath']),
+  });
+  const idle = await runChild(['--child-idle'], 60_000);
+  const full = await runChild(['--child', work, `${root}/data`], 300_000);
+  return [
+    result({
+      name: 'memory',
+      figure: `peak RSS, ${n} open requests`,
+      value: full.peakRssMB,
+      unit: ' MB',
+      target: 200,
+      cmp: '<=',
+      valid: full.openTasks === 2 * n,
+      details: {
+        requests: n,
+        openTasks: full.openTasks,
+        peakRssMB: full.peakRssMB,
+        sampledMaxRssMB: full.sampledMaxRssMB,
+        heapUsedAfterMB: full.heapUsedMB,
+        baselinePeakRssMB: idle.peakRssMB,
+        firstPassMs: full.passMs[0] ?? 0,
+        secondPassMs: full.passMs[1] ?? 0,
+      },
+      note: 'absolute budget; baselinePeakRssMB = the same process with modules loaded and no repository',
+    }),
+  ];
+}
+
+if (process.argv[1] === SELF && process.argv[2]?.startsWith('--child')) {
+  child(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  });
+}
