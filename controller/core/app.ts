@@ -99,12 +99,9 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
   });
   const now = o.now ?? Date.now;
   const journal = await Journal.open(join(dataDir, 'journal.json'));
-  // 50 ms on every window: the jitter between our send and the vendor's arrival time under
-  // load exceeded the layer's 20 ms default in its own tests, and a 429 costs more than 5%.
   const layer = await HttpLayer.open({
     rateLogPath: o.readOnly ? undefined : join(dataDir, 'rate-log.json'),
     log: o.log,
-    marginMs: 50,
     ...(o.httpTimeoutMs === undefined ? {} : { timeoutMs: o.httpTimeoutMs }),
   });
   const wiring = new HttpWiring(layer, env, (s) => o.log.secrets?.push(s));

@@ -305,10 +305,14 @@ interface Session {
 function makeSession(runtime: VendorRuntime, keys: string[], dueAt: string, opts: ExecuteOptions, report: ExecuteReport): Session {
   const priority = dueAt ? Date.parse(`${dueAt}T00:00:00Z`) : Number.MAX_SAFE_INTEGER;
   const answered: string[] = [];
+  // The intent of the non-idempotent call being made, journaled by the HTTP layer once the
+  // call holds its rate-limit slot (see CallOptions.beforeSend). A step's intents do not overlap.
+  let journalIntent: (() => Promise<void>) | undefined;
   const http: VendorHttp = {
     request: (o: CallOptions) => {
       report.calls++;
-      return runtime.http.request({ priority, ...o });
+      const beforeSend = !o.safe ? journalIntent : undefined;
+      return runtime.http.request({ priority, ...o, ...(beforeSend ? { beforeSend } : {}) });
     },
   };
   const ctx: DriverContext = {
@@ -320,22 +324,29 @@ function makeSession(runtime: VendorRuntime, keys: string[], dueAt: string, opts
     log: opts.log,
     async intent<R>(name: string, detail: Record<string, unknown>, send: () => Promise<R>): Promise<R> {
       const id = randomUUID();
-      await opts.journal.openIntent(id, {
-        tasks: keys,
-        vendor: runtime.name,
-        name,
-        detail: detail as Record<string, never>,
-        at: new Date(opts.now()).toISOString(),
-      });
+      let written = false;
+      journalIntent = async () => {
+        if (written) return;
+        await opts.journal.openIntent(id, {
+          tasks: keys,
+          vendor: runtime.name,
+          name,
+          detail: detail as Record<string, never>,
+          at: new Date(opts.now()).toISOString(),
+        });
+        written = true;
+      };
       try {
         const r = await send();
-        answered.push(id);
+        if (written) answered.push(id);
         return r;
       } catch (err) {
         // Only an error that proves the vendor did not act closes the intent; any other
         // leaves it open and the next pass asks the driver to recover.
-        if (isProvablyUndelivered(err)) opts.journal.closeIntent(id);
+        if (written && isProvablyUndelivered(err)) opts.journal.closeIntent(id);
         throw err;
+      } finally {
+        journalIntent = undefined;
       }
     },
     async exportDir(request: string) {

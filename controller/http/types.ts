@@ -28,6 +28,12 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Short, non-personal label for logs and errors, e.g. `maestroqa.delete`. */
   label?: string;
+  /**
+   * Awaited once the rate-limit slot is granted, right before the request's bytes go out
+   * (each attempt). The controller journals its intent here: a crash while the call still
+   * waits for the limiter then leaves no doubt that nothing was sent. A throw aborts the call.
+   */
+  beforeSend?: () => Promise<void>;
   /** Overrides the connection's TLS setting for this call (DataGrail's per-query verify_ssl). */
   verifyTls?: boolean;
 }

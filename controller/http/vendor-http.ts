@@ -98,6 +98,14 @@ export function createVendorHttp(options: VendorHttpOptions): VendorHttp {
           slot.release();
           throw fail(call.signal?.aborted ? 'HTTP_ABORTED' : 'HTTP_DEADLINE_EXCEEDED', {});
         }
+        if (call.beforeSend) {
+          try {
+            await call.beforeSend();
+          } catch (err) {
+            slot.release();
+            throw err;
+          }
+        }
         const perAttemptMs = call.timeoutMs ?? options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
         const timeoutMs = Math.min(perAttemptMs, remaining);
         const began = clock.now();

@@ -90,9 +90,11 @@ export interface DriverContext<T extends VendorType = VendorType> {
   log: Logger;
   /**
    * Runs a non-idempotent call. The intent (name, non-personal detail) is journaled and
-   * flushed before `send` runs and resolved after it returns or fails with an answer from
-   * the vendor. A crash in between leaves the intent open, and the next pass calls
-   * `recover` instead of `step` for every task the intent names.
+   * flushed before the first unsafe request `send` makes leaves this machine (after its
+   * rate-limit slot is granted), and resolved together with the step's result once the
+   * vendor answered, or at once when an error proves the vendor did not act. A crash in
+   * between leaves the intent open, and the next pass calls `recover` instead of `step` for
+   * every task the intent names. Intents of one step run one after the other.
    */
   intent<R>(name: string, detail: TaskData, send: () => Promise<R>): Promise<R>;
   /** `<data dir>/exports/<request>/<vendor>/`, created on demand; never inside the repository. */

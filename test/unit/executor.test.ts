@@ -7,15 +7,30 @@ import { execute, type RequestRuntime, type VendorRuntime } from '../../controll
 import { plan } from '../../controller/core/planner.ts';
 import { LetheError } from '../../controller/errors/types.ts';
 import { silentLogger } from '../../controller/log.ts';
-import type { AnyDriver, Driver } from '../../controller/vendors/driver.ts';
+import type { VendorHttp } from '../../controller/http/types.ts';
+import type { AnyDriver, Driver, DriverContext } from '../../controller/vendors/driver.ts';
 import { Journal, JournalData } from '../../state/journal.ts';
 
-function runtime(driver: Driver, concurrency = 2): VendorRuntime {
+/** A vendor that answers 200 to everything, after the caller's beforeSend (the slot is granted at once). */
+function fakeHttp(slotGranted: () => Promise<void> = async () => {}): VendorHttp {
+  return {
+    async request(o) {
+      await slotGranted();
+      await o.beforeSend?.();
+      const body = Buffer.from('{}');
+      return { status: 200, headers: {}, body, attempts: 1, text: () => '{}', json: <T>() => ({}) as T };
+    },
+  };
+}
+
+const submit = (ctx: DriverContext) => ctx.http.request({ method: 'POST', url: 'http://127.0.0.1:9/jobs', safe: false });
+
+function runtime(driver: Driver, concurrency = 2, http: VendorHttp = fakeHttp()): VendorRuntime {
   return {
     name: 'v1',
     driver: driver as AnyDriver,
     spec: { type: 'maestroqa', baseUrl: 'http://127.0.0.1:9', credentials: { apiToken: 'env:X' } } as never,
-    http: { request: async () => { throw new Error('no network in this test'); } },
+    http,
     secrets: {},
     concurrency,
     fingerprint: 'vf',
@@ -35,7 +50,7 @@ const base: Omit<Driver, 'step' | 'recover'> = {
   configSchema: undefined as never,
 };
 
-async function setup(names: string[], driver: Driver) {
+async function setup(names: string[], driver: Driver, http?: VendorHttp) {
   const dir = await mkdtemp(join(tmpdir(), 'lethe-exec-'));
   const journal = await Journal.open(join(dir, 'journal.json'));
   const requests = new Map(names.map((n) => [n, request(n)]));
@@ -49,7 +64,7 @@ async function setup(names: string[], driver: Driver) {
   const run = () =>
     execute(p, {
       journal,
-      vendors: new Map([['v1', runtime(driver)]]),
+      vendors: new Map([['v1', runtime(driver, 2, http)]]),
       requests,
       now: Date.now,
       log: silentLogger,
@@ -70,7 +85,7 @@ describe('executor', () => {
     const s = await setup(['a', 'b'], {
       ...base,
       async step(ctx, task) {
-        await ctx.intent('submit', { request: task.request }, async () => 'answered');
+        await ctx.intent('submit', { request: task.request }, () => submit(ctx));
         if (task.request === 'a') {
           await aMayApply; // b completes and flushes the journal meanwhile
           snapshot = await s.onDisk();
@@ -99,7 +114,7 @@ describe('executor', () => {
     const s = await setup(['a'], {
       ...base,
       async step(ctx) {
-        await ctx.intent('submit', {}, async () => 'answered');
+        await ctx.intent('submit', {}, () => submit(ctx));
         throw new LetheError('X_MALFORMED', 'answer could not be read');
       },
       async recover() {
@@ -118,6 +133,7 @@ describe('executor', () => {
       ...base,
       async step(ctx) {
         await ctx.intent('submit', {}, async () => {
+          await submit(ctx);
           throw new LetheError('X_REFUSED', 'vendor answered 400', { terminal: true, maybeDelivered: false });
         });
         return { kind: 'completed', outcome: 'Erased' };
@@ -147,6 +163,40 @@ describe('executor', () => {
     const disk = await s.onDisk();
     assert.equal(disk.degraded.v1?.code, 'X_UNAUTHORIZED');
     assert.ok(Object.values(disk.tasks).every((t) => t.phase === 'Waiting' && t.attempts === 0));
+    await rm(s.dir, { recursive: true, force: true });
+  });
+
+  it('journals no intent while the call still waits for its rate-limit slot', async () => {
+    let grant!: () => void;
+    const granted = new Promise<void>((r) => (grant = r));
+    let waiting!: () => void;
+    const isWaiting = new Promise<void>((r) => (waiting = r));
+    const s = await setup(
+      ['a'],
+      {
+        ...base,
+        async step(ctx) {
+          await ctx.intent('submit', {}, () => submit(ctx));
+          return { kind: 'completed', outcome: 'Erased', submissions: 1 };
+        },
+        async recover() {
+          throw new Error('not reached');
+        },
+      } as Driver,
+      fakeHttp(async () => {
+        waiting();
+        await granted;
+      }),
+    );
+    const running = s.run();
+    await isWaiting;
+    await s.journal.flush();
+    assert.deepEqual((await s.onDisk()).intents, {}, 'a crash now leaves nothing to recover: nothing was sent');
+    grant();
+    await running;
+    const disk = await s.onDisk();
+    assert.deepEqual(disk.intents, {});
+    assert.equal(disk.tasks['a/v1']?.phase, 'Completed');
     await rm(s.dir, { recursive: true, force: true });
   });
 });
