@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Low } from 'lowdb';
-import { JSONFile } from 'lowdb/node';
+import { DataFile } from 'lowdb/node';
 import { z } from 'zod';
 import { ApprovalEvidence, VENDOR_PHASES } from '../specs/index.ts';
 
@@ -63,6 +63,36 @@ export type JournalData = z.infer<typeof JournalData>;
 
 const empty = (): JournalData => ({ version: 1, tasks: {}, intents: {}, approvals: {}, degraded: {} });
 
+/**
+ * The journal is written many times a pass, and with thousands of requests most of it is
+ * unchanged each time. Task records and approval entries change only through the Journal's
+ * methods, which keep each one's JSON fragment up to date, so a write is a join of cached
+ * fragments instead of a serialisation of everything.
+ */
+class Fragments {
+  readonly tasks = new Map<string, string>();
+  readonly approvals = new Map<string, string>();
+
+  static of(data: JournalData): Fragments {
+    const f = new Fragments();
+    for (const [k, v] of Object.entries(data.tasks)) f.set(f.tasks, k, v);
+    for (const [k, v] of Object.entries(data.approvals)) f.set(f.approvals, k, v);
+    return f;
+  }
+
+  set(map: Map<string, string>, key: string, value: object): void {
+    map.set(key, `${JSON.stringify(key)}:${JSON.stringify(value)}`);
+  }
+
+  stringify(d: JournalData): string {
+    const head = d.lastCommit === undefined ? '' : `"lastCommit":${JSON.stringify(d.lastCommit)},`;
+    return (
+      `{"version":${d.version},${head}"tasks":{${[...this.tasks.values()].join(',')}},"intents":${JSON.stringify(d.intents)},` +
+      `"approvals":{${[...this.approvals.values()].join(',')}},"degraded":${JSON.stringify(d.degraded)}}\n`
+    );
+  }
+}
+
 export function taskKey(request: string, vendor: string): string {
   return `${request}/${vendor}`;
 }
@@ -79,11 +109,14 @@ export class Journal {
     readonly path: string,
     /** True when no journal existed: the caller rebuilds from status/ in git. */
     readonly fresh: boolean,
+    private readonly fragments: Fragments,
   ) {}
 
   static async open(path: string): Promise<Journal> {
     await mkdir(dirname(path), { recursive: true });
-    const db = new Low<JournalData>(new JSONFile<JournalData>(path), empty());
+    let fragments = new Fragments();
+    const adapter = new DataFile<JournalData>(path, { parse: JSON.parse, stringify: (d) => fragments.stringify(d) });
+    const db = new Low<JournalData>(adapter, empty());
     await db.read();
     const parsed = JournalData.safeParse(db.data);
     if (!parsed.success) {
@@ -91,7 +124,10 @@ export class Journal {
     }
     const fresh = db.data === null || Object.keys(parsed.data.tasks).length === 0 && parsed.data.lastCommit === undefined;
     db.data = parsed.data;
-    return new Journal(db, path, fresh);
+    for (const t of Object.values(db.data.tasks)) Object.freeze(t);
+    for (const a of Object.values(db.data.approvals)) Object.freeze(a);
+    fragments = Fragments.of(db.data);
+    return new Journal(db, path, fresh, fragments);
   }
 
   get data(): JournalData {
@@ -102,12 +138,27 @@ export class Journal {
     return this.db.data.tasks[key];
   }
 
+  /** Records are replaced, never edited: they are frozen so an edit in place fails loudly. */
   putTask(task: TaskRecord): void {
-    this.db.data.tasks[taskKey(task.request, task.vendor)] = task;
+    const key = taskKey(task.request, task.vendor);
+    this.db.data.tasks[key] = Object.freeze(task);
+    this.fragments.set(this.fragments.tasks, key, task);
   }
 
   deleteTask(key: string): void {
     delete this.db.data.tasks[key];
+    this.fragments.tasks.delete(key);
+  }
+
+  /** Approval evidence of one manifest, valid while its blob (and the policy) is unchanged. */
+  putApproval(path: string, entry: z.infer<typeof ApprovalCacheEntry>): void {
+    this.db.data.approvals[path] = Object.freeze(entry);
+    this.fragments.set(this.fragments.approvals, path, entry);
+  }
+
+  deleteApproval(path: string): void {
+    delete this.db.data.approvals[path];
+    this.fragments.approvals.delete(path);
   }
 
   /** Journals an intent and waits until it is on disk: only then may the call be sent. */
@@ -119,13 +170,36 @@ export class Journal {
   /** Forgets an intent; the caller flushes together with the task's new state. */
   closeIntent(id: string): void {
     delete this.db.data.intents[id];
+    this.intentsClosed = true;
   }
+
+  /**
+   * An answered intent was closed since the last write. Its task's new state must reach the
+   * disk soon: at a vendor that cannot be asked, a crash before that write would leave the
+   * intent open and stall the task for an operator, although the vendor answered.
+   */
+  get unsavedAnswers(): boolean {
+    return this.intentsClosed;
+  }
+
+  private intentsClosed = false;
 
   openIntentsFor(key: string): Array<[string, IntentRecord]> {
     return Object.entries(this.db.data.intents).filter(([, i]) => i.tasks.includes(key));
   }
 
-  async flush(): Promise<void> {
-    await this.db.write();
+  /**
+   * Writes the journal. Callers that flush while an earlier flush has not yet serialised
+   * share it: it serialises after them, so it holds their changes too.
+   */
+  flush(): Promise<void> {
+    this.pending ??= Promise.resolve().then(() => {
+      this.pending = undefined;
+      this.intentsClosed = false;
+      return this.db.write();
+    });
+    return this.pending;
   }
+
+  private pending: Promise<void> | undefined;
 }

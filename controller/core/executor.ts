@@ -112,7 +112,8 @@ async function runVendor(vendor: string, actions: PlannedAction[], opts: Execute
           for (const key of action.keys) noteError(key, err, opts, report, false);
         } else throw err;
       }
-      await opts.journal.flush();
+      // Lookups and polls can be repeated; an answered submission must reach the disk.
+      if (opts.journal.unsavedAnswers) await opts.journal.flush();
     }
   };
   await Promise.all(Array.from({ length: Math.min(runtime.concurrency, actions.length) }, worker));

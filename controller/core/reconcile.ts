@@ -5,6 +5,7 @@ import {
   ResourceName,
   type ApprovalEvidence,
   type LetheConfig,
+  type PrivacyRequestSpec,
   type RateWindow,
   type StatusError,
   type VendorSpec,
@@ -88,6 +89,9 @@ export class Reconciler {
   private statusesLoaded = false;
   private lastDay?: string;
   private rebuilt = false;
+  private lastSnapshot?: { model: RepositoryModel; approvals: Map<string, ApprovalEvidence> };
+  /** Per-spec values that cost a hash or an HMAC, valid while the spec object (and config) stay. */
+  private derived = new WeakMap<object, { other: object; dueAt: string; fingerprint: string; subjectKeys: string[]; subjectRef: string }>();
 
   constructor(private readonly o: ReconcilerOptions) {}
 
@@ -144,7 +148,10 @@ export class Reconciler {
     const changedPaths = await this.loadManifests(head);
     await this.loadStatuses((await source.statusHead()) ?? head);
 
-    const model = checkRepository([...this.parsed.values()]);
+    // Nothing under requests/, vendors/ or lethe.yaml changed (the controller's own status
+    // commits, a quiet poll): the model and the approvals of the last pass still hold.
+    const previous = Array.isArray(changedPaths) && changedPaths.length === 0 ? this.lastSnapshot : undefined;
+    const model = previous?.model ?? checkRepository([...this.parsed.values()]);
     if (!model.config) {
       const first = model.problems.find((p) => p.file === 'lethe.yaml');
       throw new LetheError('CONFIG_INVALID', `lethe.yaml is missing or invalid${first ? ` (${first.code} at ${first.line}:${first.column})` : ''}`, {
@@ -153,17 +160,8 @@ export class Reconciler {
     }
     const config = model.config;
 
-    // Approval evidence is cached per path and blob: only changed files walk history again.
-    const requestPaths = [...this.parsed.values()].filter((m) => m.kind === 'PrivacyRequest').map((m) => m.path);
-    const blobs = await source.blobIds(head, requestPaths);
-    const policyKey = hash(config.spec.approval);
-    const stale = requestPaths.filter((p) => journal.data.approvals[p]?.blob !== `${blobs.get(p)}:${policyKey}`);
-    if (stale.length > 0) {
-      const fresh = await evaluateApprovals(source, stale, { head, policy: config.spec.approval, controllerIdentity: config.spec.identity });
-      for (const [path, evidence] of fresh) journal.data.approvals[path] = { blob: `${blobs.get(path)}:${policyKey}`, evidence };
-    }
-    for (const path of Object.keys(journal.data.approvals)) if (!blobs.has(path)) delete journal.data.approvals[path];
-    const approvals = new Map(requestPaths.map((p) => [p, journal.data.approvals[p]!.evidence]));
+    const approvals = previous?.approvals ?? (await this.approvals(head, config));
+    this.lastSnapshot = { model, approvals };
 
     const today = new Date(this.o.now()).toISOString().slice(0, 10);
     const everything = changedPaths === 'all' || this.lastDay !== today || changedPaths.some((p) => p === 'lethe.yaml' || p.startsWith('vendors/'));
@@ -183,6 +181,24 @@ export class Reconciler {
       if (everything || !this.statuses.has(name)) dirty.add(name);
     }
     return { head, model, config, approvals, dirty };
+  }
+
+  /**
+   * Approval evidence per request path, cached in the journal per blob and policy: only
+   * files whose content changed walk the history again.
+   */
+  private async approvals(head: string, config: LetheConfig): Promise<Map<string, ApprovalEvidence>> {
+    const { source, journal } = this.o;
+    const requestPaths = [...this.parsed.values()].filter((m) => m.kind === 'PrivacyRequest').map((m) => m.path);
+    const blobs = await source.blobIds(head, requestPaths);
+    const policyKey = hash(config.spec.approval);
+    const stale = requestPaths.filter((p) => journal.data.approvals[p]?.blob !== `${blobs.get(p)}:${policyKey}`);
+    if (stale.length > 0) {
+      const fresh = await evaluateApprovals(source, stale, { head, policy: config.spec.approval, controllerIdentity: config.spec.identity });
+      for (const [path, evidence] of fresh) journal.putApproval(path, { blob: `${blobs.get(path)}:${policyKey}`, evidence });
+    }
+    for (const path of Object.keys(journal.data.approvals)) if (!blobs.has(path)) journal.deleteApproval(path);
+    return new Map(requestPaths.map((p) => [p, journal.data.approvals[p]!.evidence]));
   }
 
   /** Re-parses only the manifests that changed since the last parse (all on a cold start). */
@@ -276,8 +292,7 @@ export class Reconciler {
     for (const [name, entry] of s.model.requests) {
       const spec = entry.request.spec;
       const approval = s.approvals.get(entry.path)!;
-      const due = dueDate(spec, other);
-      const fingerprint = hash(spec);
+      const { dueAt: due, fingerprint, subjectKeys } = this.derive(spec, other);
       requests.set(name, {
         name,
         action: spec.action,
@@ -294,7 +309,7 @@ export class Reconciler {
         action: spec.action,
         dueAt: due,
         receivedAt: spec.receivedAt,
-        subjectKeys: spec.subject.emails.map((e) => subjectKey(this.o.salt, e)),
+        subjectKeys,
         vendors: entry.vendors,
         vendorsFromAll: spec.vendors === 'all',
         approved: approval.approved || mode.assumeApproved === true,
@@ -311,6 +326,21 @@ export class Reconciler {
       atRiskDays: s.config.spec.atRiskDays,
     });
     return { plan, vendors, requests };
+  }
+
+  private derive(spec: PrivacyRequestSpec, other: LetheConfig['spec']['regulations']['other']) {
+    let d = this.derived.get(spec);
+    if (!d || d.other !== other) {
+      d = {
+        other,
+        dueAt: dueDate(spec, other),
+        fingerprint: hash(spec),
+        subjectKeys: spec.subject.emails.map((e) => subjectKey(this.o.salt, e)),
+        subjectRef: subjectRef(this.o.salt, spec.subject.emails),
+      };
+      this.derived.set(spec, d);
+    }
+    return d;
   }
 
   /** Writes the statuses that changed, the dashboard, and one commit for all of them. */
@@ -353,8 +383,8 @@ export class Reconciler {
           action: spec.action,
           regulation: spec.regulation,
           receivedAt: spec.receivedAt,
-          dueAt: dueDate(spec, s.config.spec.regulations.other),
-          subjectRef: subjectRef(this.o.salt, spec.subject.emails),
+          dueAt: this.derive(spec, s.config.spec.regulations.other).dueAt,
+          subjectRef: this.derive(spec, s.config.spec.regulations.other).subjectRef,
           vendors: entry!.vendors,
         },
         approval: path ? s.approvals.get(path) : undefined,
