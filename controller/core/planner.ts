@@ -120,9 +120,15 @@ export function plan(input: PlanInput): Plan {
 
   // Tasks as they will be once the no-call changes are applied.
   const effective = new Map<string, TaskRecord>(tasks);
+  const byRequest = new Map<string, TaskRecord[]>();
+  for (const t of input.tasks) {
+    const list = byRequest.get(t.request);
+    if (list) list.push(t);
+    else byRequest.set(t.request, [t]);
+  }
   for (const r of input.requests) {
     if (!r.approved) continue;
-    const own = input.tasks.filter((t) => t.request === r.name);
+    const own = byRequest.get(r.name) ?? [];
     const finished = r.vendorsFromAll === true && own.length > 0 && own.every(isFinal);
     for (const v of r.vendors) {
       const key = taskKey(r.name, v);
@@ -159,7 +165,9 @@ export function plan(input: PlanInput): Plan {
     for (const s of r?.subjectKeys ?? []) {
       const g = `${t.vendor}\u0000${s}`;
       if (holdsSubject(t) && !holder.has(g)) holder.set(g, key);
-      groups.set(g, [...(groups.get(g) ?? []), key]);
+      const members = groups.get(g);
+      if (members) members.push(key);
+      else groups.set(g, [key]);
     }
   }
   for (const [g, keys] of groups) {

@@ -55,8 +55,22 @@ export class HttpWiring implements VendorWiring {
     });
   }
 
+  /**
+   * The planner asks once per queued task: one simulation of the limiter per second serves
+   * all of them (ETAs are whole days; a second of staleness changes none).
+   */
   drainMs(_vendor: string, spec: VendorSpec, windows: RateWindow[], secrets: Record<string, string>, calls: number): number {
     const limiter = this.layer.limiter(this.limit(spec, windows, secrets), spec.concurrency);
-    return limiter.drainTimeMs(calls + limiter.waiting);
+    const need = calls + limiter.waiting;
+    if (need <= 0) return 0;
+    const now = Date.now();
+    let s = this.schedules.get(limiter);
+    if (!s || now - s.at > 1_000 || s.offsets.length < need) {
+      s = { at: now, offsets: limiter.drainSchedule(Math.max(need, 2 * (s?.offsets.length ?? 0)), now) };
+      this.schedules.set(limiter, s);
+    }
+    return s.offsets[need - 1]!;
   }
+
+  private readonly schedules = new WeakMap<object, { at: number; offsets: number[] }>();
 }

@@ -1,7 +1,7 @@
 import type { RateWindow } from '../../specs/index.ts';
 import type { RateLogSink, RateLogState } from '../../state/rate-log.ts';
 import { systemClock } from './clock.ts';
-import { drainTimeMs, earliestAllowed, insertSorted, longestWindowMs, prune, type WindowLog } from './sliding-window.ts';
+import { drainSchedule, drainTimeMs, earliestAllowed, insertSorted, longestWindowMs, prune, type WindowLog } from './sliding-window.ts';
 import type { Clock } from './types.ts';
 
 /**
@@ -106,6 +106,11 @@ export class RateLimiter {
   /** Time from `now` until the last of `n` further calls may be sent (see sliding-window.ts). */
   drainTimeMs(n: number, now: number = this.#clock.now()): number {
     return drainTimeMs(this.windows, this.#log(), n, now, this.marginMs);
+  }
+
+  /** drainTimeMs for every k = 1..n at once: the planner's ETAs for a whole queue. */
+  drainSchedule(n: number, now: number = this.#clock.now()): number[] {
+    return drainSchedule(this.windows, this.#log(), n, now, this.marginMs);
   }
 
   /** The vendor answered 429: nobody calls before `until` (epoch ms). */

@@ -42,26 +42,27 @@ export function earliestAllowed(windows: readonly RateWindow[], log: WindowLog, 
 }
 
 /**
- * Time from `now` until the n-th of n further calls may be sent, if each is sent as soon as
- * allowed. Open calls are taken as sent now (their real send time can only be later, so
- * this is a lower bound exactly when calls are still in flight). O(n * windows).
+ * For k = 1..n: the time from `now` until the k-th of n further calls may be sent, if each
+ * is sent as soon as allowed. Open calls are taken as sent now (their real send time can
+ * only be later, so this is a lower bound exactly when calls are still in flight).
+ * O(n * windows): one simulation serves every queue position.
  */
-export function drainTimeMs(
-  windows: readonly RateWindow[],
-  log: WindowLog,
-  n: number,
-  now: number,
-  marginMs: number,
-): number {
-  if (n <= 0) return 0;
+export function drainSchedule(windows: readonly RateWindow[], log: WindowLog, n: number, now: number, marginMs: number): number[] {
   const sent = [...log.sent, ...Array<number>(log.open).fill(now)];
   const sim: WindowLog = { sent, open: 0, pausedUntil: log.pausedUntil };
+  const offsets: number[] = [];
   let t = now;
   for (let i = 0; i < n; i++) {
     t = earliestAllowed(windows, sim, t, marginMs);
     sent.push(t);
+    offsets.push(t - now);
   }
-  return t - now;
+  return offsets;
+}
+
+/** Time from `now` until the n-th of n further calls may be sent (see drainSchedule). */
+export function drainTimeMs(windows: readonly RateWindow[], log: WindowLog, n: number, now: number, marginMs: number): number {
+  return n <= 0 ? 0 : drainSchedule(windows, log, n, now, marginMs)[n - 1]!;
 }
 
 /** Drops entries that no window can see any more (keeps the log small). */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RateWindow } from '../../specs/index.ts';
-import { drainTimeMs, earliestAllowed, insertSorted, prune, type WindowLog } from '../../controller/http/sliding-window.ts';
+import { drainSchedule, drainTimeMs, earliestAllowed, insertSorted, prune, type WindowLog } from '../../controller/http/sliding-window.ts';
 import { maxInWindow, seeded } from './helpers.ts';
 
 const maestro: RateWindow[] = [
@@ -97,6 +97,26 @@ describe('drainTimeMs', () => {
     const sent = [1, 2];
     drainTimeMs(maestro, log(sent, 1), 5, 10, 0);
     assert.deepEqual(sent, [1, 2]);
+  });
+});
+
+describe('drainSchedule', () => {
+  it('gives, for every queue position k, exactly drainTimeMs(k), in one pass', () => {
+    const cases: Array<[RateWindow[], WindowLog, number]> = [
+      [maestro, log([]), 0],
+      [maestro, log([9_500, 9_900], 1, 10_200), 10_000],
+      [[{ limit: 3, perSeconds: 1 }, { limit: 5, perSeconds: 4 }], log([0, 100]), 200],
+      [[{ limit: 25, perSeconds: 1 }], log([], 3), 5_000],
+    ];
+    for (const [windows, l, now] of cases) {
+      for (const margin of [0, 50]) {
+        const schedule = drainSchedule(windows, l, 70, now, margin);
+        assert.equal(schedule.length, 70);
+        schedule.forEach((offset, i) => assert.equal(offset, drainTimeMs(windows, l, i + 1, now, margin), `k=${i + 1}`));
+        assert.ok(schedule.every((x, i) => i === 0 || x >= schedule[i - 1]!), 'never decreasing');
+      }
+    }
+    assert.deepEqual(drainSchedule(maestro, log([]), 0, 0, 0), []);
   });
 });
 
