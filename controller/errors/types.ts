@@ -45,3 +45,19 @@ export class LetheError extends Error {
     return this.options.scope ?? 'task';
   }
 }
+
+/** Fills `{name}` placeholders; unknown ones stay visible. Values must be non-personal. */
+export function fillMessage(template: string, values: Readonly<Record<string, string | number>>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in values ? String(values[name]) : whole));
+}
+
+/** A LetheError from a catalogue entry: its message filled in, `terminal` as the entry says. */
+export function errorFrom<T extends ErrorTable>(
+  table: T,
+  code: keyof T & string,
+  details: Readonly<Record<string, string | number>>,
+  options: ConstructorParameters<typeof LetheError>[2] = {},
+): LetheError {
+  const entry = table[code]!;
+  return new LetheError(code, fillMessage(entry.message, details), { terminal: entry.terminal ?? false, ...options });
+}

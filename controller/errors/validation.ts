@@ -115,6 +115,4 @@ export const VALIDATION_ERRORS = {
 export type ValidationCode = keyof typeof VALIDATION_ERRORS;
 
 /** Fills a catalogue template; placeholders without a value are left visible so tests catch them. */
-export function fill(template: string, values: Record<string, string | number>): string {
-  return template.replace(/\{(\w+)\}/g, (whole, key: string) => (key in values ? String(values[key]) : whole));
-}
+export { fillMessage as fill } from './types.ts';

@@ -1,4 +1,4 @@
-import { LetheError, type ErrorTable } from '../errors/types.ts';
+import { fillMessage, LetheError, type ErrorTable } from '../errors/types.ts';
 import type { HttpResponse } from './types.ts';
 
 export const HTTP_ERRORS = {
@@ -110,9 +110,7 @@ export type HttpErrorCode = keyof typeof HTTP_ERRORS;
 
 /** Fills a catalogue message; details must be non-personal (codes, names, numbers, origins). */
 export function formatMessage(code: HttpErrorCode, details: Record<string, string | number>): string {
-  return HTTP_ERRORS[code].message.replace(/\{(\w+)\}/g, (whole, name: string) =>
-    name in details ? String(details[name]) : whole,
-  );
+  return fillMessage(HTTP_ERRORS[code].message, details);
 }
 
 /**

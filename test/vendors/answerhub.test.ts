@@ -1,40 +1,23 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { ManualClock, presentAt, startSandbox, type Sandbox, type SandboxOptions } from '../../examples/sandbox/index.ts';
+import { describe, it } from 'node:test';
+import { ManualClock, presentAt, type Sandbox } from '../../examples/sandbox/index.ts';
 import { AnswerHubSpec } from '../../specs/index.ts';
 import { LetheError } from '../../controller/errors/types.ts';
 import type { DriverContext } from '../../controller/vendors/driver.ts';
 import { answerHubDriver } from '../../controller/vendors/answerhub.ts';
 import type { TaskRecord } from '../../state/journal.ts';
 import { rebuiltJournal } from '../support/rebuilt-journal.ts';
+import { vendorTestResources } from '../support/vendor-test.ts';
 import { drive, type DriveRequest, type DriveResult } from '../support/drive.ts';
 
 const VENDOR = 'answerhub';
 const S = '/answerhub/services/v2';
 const [alice, , dan, frank, ines, jack, leo] = presentAt('answerhub').map((s) => s.email);
 const HENRY = 'henry.dubois@example.com';
-const dirs: string[] = [];
-const sandboxes: Sandbox[] = [];
-after(async () => {
-  await Promise.all(sandboxes.map((s) => s.stop()));
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
-
-async function sandbox(options: SandboxOptions = {}): Promise<Sandbox> {
-  // Jobs run at (scheduled time - now) x 0.0001: at once, while the driver waits for the slot.
-  const sb = await startSandbox({ port: 0, timeScale: 0.0001, seed: 4, generatedSubjects: 20, ...options });
-  sandboxes.push(sb);
-  return sb;
-}
-
-async function dataDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'lethe-ah-'));
-  dirs.push(d);
-  return d;
-}
+// Jobs run at (scheduled time - now) x 0.0001: at once, while the driver waits for the slot.
+const { sandbox, dataDir } = vendorTestResources('ah', { timeScale: 0.0001, seed: 4, generatedSubjects: 20 });
 
 function spec(sb: Sandbox, extra: Record<string, unknown> = {}) {
   return AnswerHubSpec.parse({

@@ -1,35 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { absentAt, startSandbox, type Sandbox, type SandboxOptions } from '../../examples/sandbox/index.ts';
+import { describe, it } from 'node:test';
+import { absentAt, type Sandbox } from '../../examples/sandbox/index.ts';
 import { ElasticPathSpec } from '../../specs/index.ts';
 import { elasticPathDriver } from '../../controller/vendors/elasticpath.ts';
 import { filterValue } from '../../controller/vendors/elasticpath/api.ts';
 import { rebuiltJournal } from '../support/rebuilt-journal.ts';
+import { vendorTestResources } from '../support/vendor-test.ts';
 import { drive, type DriveRequest, type DriveResult } from '../support/drive.ts';
 
 const VENDOR = 'elasticpath';
-const dirs: string[] = [];
-const sandboxes: Sandbox[] = [];
-after(async () => {
-  await Promise.all(sandboxes.map((s) => s.stop()));
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
-
-async function sandbox(options: SandboxOptions = {}): Promise<Sandbox> {
-  // 30 s nominal erasure -> 30 ms; the token lives 3.6 s.
-  const sb = await startSandbox({ port: 0, timeScale: 0.001, seed: 11, generatedSubjects: 80, outcomes: { elasticpathFailureRate: 0 }, ...options });
-  sandboxes.push(sb);
-  return sb;
-}
-
-async function dataDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'lethe-ep-'));
-  dirs.push(d);
-  return d;
-}
+// 30 s nominal erasure -> 30 ms; the token lives 3.6 s.
+const { sandbox, dataDir } = vendorTestResources('ep', { timeScale: 0.001, seed: 11, generatedSubjects: 80, outcomes: { elasticpathFailureRate: 0 } });
 
 const spec = (sb: Sandbox, extra: Record<string, unknown> = {}) =>
   ElasticPathSpec.parse({

@@ -1,35 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { absentAt, startSandbox, type Sandbox, type SandboxOptions } from '../../examples/sandbox/index.ts';
+import { describe, it } from 'node:test';
+import { absentAt, type Sandbox } from '../../examples/sandbox/index.ts';
 import { MaestroQaSpec } from '../../specs/index.ts';
 import { maestroQaDriver } from '../../controller/vendors/maestroqa.ts';
 import { Journal, taskKey } from '../../state/journal.ts';
 import { rebuiltJournal } from '../support/rebuilt-journal.ts';
+import { vendorTestResources } from '../support/vendor-test.ts';
 import { drive, type DriveRequest, type DriveResult } from '../support/drive.ts';
 
 const VENDOR = 'maestroqa';
-const dirs: string[] = [];
-const sandboxes: Sandbox[] = [];
-after(async () => {
-  await Promise.all(sandboxes.map((s) => s.stop()));
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
-
-async function sandbox(options: SandboxOptions = {}): Promise<Sandbox> {
-  // 600 s nominal deep delete -> 60 ms; limits x10 so that 50 requests take seconds.
-  const sb = await startSandbox({ port: 0, timeScale: 0.0001, seed: 7, limitScale: 10, generatedSubjects: 120, outcomes: { maestroqaErrorRate: 0 }, ...options });
-  sandboxes.push(sb);
-  return sb;
-}
-
-async function dataDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'lethe-mqa-'));
-  dirs.push(d);
-  return d;
-}
+// 600 s nominal deep delete -> 60 ms; limits x10 so that 50 requests take seconds.
+const { sandbox, dataDir } = vendorTestResources('mqa', { timeScale: 0.0001, seed: 7, limitScale: 10, generatedSubjects: 120, outcomes: { maestroqaErrorRate: 0 } });
 
 function spec(sb: Sandbox, extra: Record<string, unknown> = {}) {
   return MaestroQaSpec.parse({

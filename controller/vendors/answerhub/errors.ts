@@ -1,4 +1,4 @@
-import { LetheError, type ErrorTable } from '../../errors/types.ts';
+import { errorFrom, type LetheError, type ErrorTable } from '../../errors/types.ts';
 
 const CONSOLE = 'the AnswerHub admin console (Plugins > GDPR Compliance Kit)';
 
@@ -103,9 +103,7 @@ export function answerHubError(
   details: Record<string, string | number>,
   options: ConstructorParameters<typeof LetheError>[2] = {},
 ): LetheError {
-  const entry: { message: string; terminal?: boolean } = ANSWERHUB_ERRORS[code];
-  const message = entry.message.replace(/\{(\w+)\}/g, (whole, name: string) => (name in details ? String(details[name]) : whole));
-  return new LetheError(code, message, { terminal: entry.terminal ?? false, ...options });
+  return errorFrom(ANSWERHUB_ERRORS, code, details, options);
 }
 
 /** The calls whose documented answers are classified. */

@@ -1,4 +1,4 @@
-import { LetheError, type ErrorTable } from '../../errors/types.ts';
+import { errorFrom, fillMessage, LetheError, type ErrorTable } from '../../errors/types.ts';
 
 export const APIPROXY_ERRORS = {
   APIPROXY_UNHEALTHY: {
@@ -62,10 +62,9 @@ export type ApiProxyCode = keyof typeof APIPROXY_ERRORS;
 
 /** Details are non-personal: labels, field names, placeholder names, status numbers. */
 export function apiProxyError(code: ApiProxyCode, details: Record<string, string | number>, options: ConstructorParameters<typeof LetheError>[2] = {}): LetheError {
-  const entry: { message: string; terminal?: boolean } = APIPROXY_ERRORS[code];
-  return new LetheError(code, formatApiProxy(code, details), { terminal: entry.terminal ?? false, ...options });
+  return errorFrom(APIPROXY_ERRORS, code, details, options);
 }
 
 export function formatApiProxy(code: ApiProxyCode, details: Record<string, string | number>): string {
-  return APIPROXY_ERRORS[code].message.replace(/\{(\w+)\}/g, (whole, name: string) => (name in details ? String(details[name]) : whole));
+  return fillMessage(APIPROXY_ERRORS[code].message, details);
 }

@@ -1,4 +1,4 @@
-import { LetheError, type ErrorTable } from '../../errors/types.ts';
+import { errorFrom, type LetheError, type ErrorTable } from '../../errors/types.ts';
 import { statusError } from '../../http/errors.ts';
 import type { HttpResponse } from '../../http/types.ts';
 
@@ -53,9 +53,7 @@ export function qualifioError(
   details: Record<string, string | number>,
   options: ConstructorParameters<typeof LetheError>[2] = {},
 ): LetheError {
-  const entry: { message: string; terminal?: boolean } = QUALIFIO_ERRORS[code];
-  const message = entry.message.replace(/\{(\w+)\}/g, (whole, name: string) => (name in details ? String(details[name]) : whole));
-  return new LetheError(code, message, { terminal: entry.terminal ?? false, ...options });
+  return errorFrom(QUALIFIO_ERRORS, code, details, options);
 }
 
 /**
