@@ -1,3 +1,4 @@
+import { LetheError } from '../errors/types.ts';
 import { QualifioSpec } from '../../specs/vendor-connection.ts';
 import { REBUILT_INTENT } from '../core/rebuild.ts';
 import { writeExport } from '../exports/index.ts';
@@ -77,6 +78,13 @@ async function start(ctx: Ctx, task: TaskInput): Promise<StepResult> {
   const profiles = await profilesOf(ctx, task);
   if (profiles.length === 0) return { kind: 'completed', outcome: 'NoDataHeld' };
   const kind = kindOf(task);
+  // A rule this request already has (created in a pass whose journal was lost before its
+  // status reached git) is taken up instead of creating a second one.
+  const existing = await ownRule(ctx, task).catch((err: unknown) => {
+    if (err instanceof LetheError && err.code === 'QUALIFIO_RECOVERY_UNAVAILABLE') return undefined;
+    throw err;
+  });
+  if (existing) return resume(task, existing);
   const rule = await ctx.intent('create-rule', { request: task.request, ruleType: RULE_TYPES[kind].type }, () =>
     createRule(ctx, {
       kind,
@@ -150,18 +158,23 @@ function resume(task: TaskInput, rule: RuleView): StepResult {
   };
 }
 
+/** The newest rule of this request's type, test flag and `[lethe:<request>]` marker, if any. */
+async function ownRule(ctx: Ctx, task: TaskInput): Promise<RuleView | undefined> {
+  const type = RULE_TYPES[kindOf(task)].type;
+  const mine = (await listRules(ctx, task.request)).filter(
+    (r) => r.ruleType === type && r.test === isTest(ctx) && r.justification.startsWith(`${marker(task.request)} `),
+  );
+  return mine[mine.length - 1];
+}
+
 async function recover(ctx: Ctx, task: TaskInput, intent: OpenIntent): Promise<StepResult> {
   const known = intent.name === REBUILT_INTENT && Array.isArray(intent.detail.jobIds) ? intent.detail.jobIds.filter((id): id is string => typeof id === 'string') : [];
   let rule: RuleView | undefined;
   if (known.length > 0) {
     rule = await getRule(ctx, known[known.length - 1]!);
   } else {
-    const type = RULE_TYPES[kindOf(task)].type;
-    const mine = (await listRules(ctx, task.request)).filter(
-      (r) => r.ruleType === type && r.test === isTest(ctx) && r.justification.startsWith(`${marker(task.request)} `),
-    );
-    rule = mine[mine.length - 1];
-    ctx.log.info('qualifio recovery looked for the rule', { request: task.request, vendor: ctx.vendor, intent: intent.name, found: mine.length });
+    rule = await ownRule(ctx, task);
+    ctx.log.info('qualifio recovery looked for the rule', { request: task.request, vendor: ctx.vendor, intent: intent.name, found: rule ? 1 : 0 });
   }
   if (rule) return resume(task, rule);
   // Qualifio's own listing shows no rule: the creation never took effect, so it may be sent.

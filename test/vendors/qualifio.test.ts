@@ -139,6 +139,19 @@ describe('Qualifio driver against the sandbox', () => {
     await assertNoEmails(second);
   });
 
+  it('journal lost before the status reached git: a fresh controller takes the rule up, never creates twice', async () => {
+    const reqs = [{ name: 'req-lost', action: 'access' as const, emails: [subject('dan')], justification: JUSTIFICATION }];
+    await run(reqs, { stopWhen: (t) => t['req-lost']?.step === 'validate' || t['req-lost']?.step === 'poll' });
+    assert.equal(creates().length, 1);
+    // A new machine: no journal, and no status file recorded the rule.
+    dataDir = await mkdtemp(join(tmpdir(), 'lethe-qualifio-'));
+    const again = await run(reqs);
+    assert.equal(again.tasks['req-lost']!.outcome, 'Exported');
+    assert.equal(creates().length, 1, 'the rule found by its [lethe:<request>] marker was taken up');
+    assert.equal(sb.stats().qualifio.duplicateSubmissions, 0);
+    await assertNoEmails(again);
+  });
+
   it('lost answer to the creation (sandbox fault): recovered in the next pass, one rule', async () => {
     const faulty = await startSandbox({ port: 0, timeScale: 0.004, seed: 9, faults: 'qualifio/export-create:lost=1' });
     try {
