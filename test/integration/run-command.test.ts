@@ -52,4 +52,17 @@ describe('lethe run', () => {
     assert.ok(journal.lastCommit, 'the journal was flushed with the reconciled commit');
     assert.ok(!/@example\.com/.test(stderr.replace(/lethe-bot@example\.com|dpo@example\.com/g, '')), 'no subject email in the log');
   });
+
+  it('lethe status lists the committed statuses, earliest due first, without the journal', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync(process.execPath, ['controller/cli/bin.mjs', 'status', '--repo', s.repo.origin, '--json'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const rows = JSON.parse(r.stdout) as Array<{ name: string; phase: string; dueAt: string; vendors: string; overdue: boolean }>;
+    assert.equal(rows.length, 9);
+    assert.deepEqual(rows.map((x) => x.dueAt), [...rows.map((x) => x.dueAt)].sort());
+    assert.ok(rows.every((x) => /^\d+\/\d+$/.test(x.vendors) && x.overdue === false));
+    assert.ok(!r.stdout.includes('@example.com'), 'no subject email in the listing');
+    const text = spawnSync(process.execPath, ['controller/cli/bin.mjs', 'status', '--repo', s.repo.origin], { encoding: 'utf8' });
+    assert.match(text.stdout.split('\n')[0]!, /^NAME\s+ACTION\s+PHASE\s+DUE\s+VENDORS$/);
+  });
 });

@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { PrivacyRequestStatus } from '../../../specs/index.ts';
 import { renderStatusTable, sortForDisplay, vendorProgress } from '../../core/dashboard.ts';
 import { git } from '../../git/exec.ts';
+import { lsTree, readBlobs } from '../../git/tree.ts';
 import { EXIT, parseFlags } from '../main.ts';
 
 export const usage = 'status [--repo DIR] [--ref REF] [--json]';
@@ -16,16 +17,20 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, { repo: { type: 'string' }, ref: { type: 'string' }, json: { type: 'boolean' } });
   const dir = resolve(values.repo ?? '.');
   const ref = values.ref ?? 'HEAD';
-  let names: string[];
+  let tree;
   try {
-    names = (await git(dir, ['ls-tree', '-r', '--name-only', ref, '--', 'status/'])).split('\n').filter((p) => /^status\/[^/]+\.yaml$/.test(p));
+    const commit = await git(dir, ['rev-parse', '--verify', '-q', `${ref}^{commit}`]);
+    tree = await lsTree(dir, commit);
   } catch {
     process.stderr.write(`lethe status: ${dir} is not a git repository with a commit ${ref}\n`);
     return EXIT.error;
   }
+  // One ls-tree and one cat-file for every status file: an audit of 10,000 requests stays fast.
+  const paths = [...tree.keys()].filter((p) => /^status\/[^/]+\.yaml$/.test(p)).sort();
+  const blobs = await readBlobs(dir, paths.map((p) => tree.get(p)!.id));
   const statuses: PrivacyRequestStatus[] = [];
-  for (const path of names) {
-    const parsed = PrivacyRequestStatus.safeParse(parseYaml(await git(dir, ['show', `${ref}:${path}`])));
+  for (const path of paths) {
+    const parsed = PrivacyRequestStatus.safeParse(parseYaml(blobs.get(tree.get(path)!.id) ?? ''));
     if (parsed.success) statuses.push(parsed.data);
     else process.stderr.write(`lethe status: ${path} is not a valid status file; skipped\n`);
   }
