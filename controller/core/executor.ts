@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Action, VendorSpec } from '../../specs/index.ts';
-import { taskKey, type Journal, type TaskRecord } from '../../state/journal.ts';
+import type { Journal, TaskRecord } from '../../state/journal.ts';
 import { LetheError } from '../errors/types.ts';
 import type { CallOptions, VendorHttp } from '../http/types.ts';
 import type { AnyDriver, Driver, DriverContext, Logger, OpenIntent, StepResult, TaskInput } from '../vendors/driver.ts';
-import { seedTask, type Plan, type PlannedAction } from './planner.ts';
+import { seedTask, stallFingerprint, type Plan, type PlannedAction } from './planner.ts';
 
 /** A vendor connection ready to be driven in this pass. */
 export interface VendorRuntime {
@@ -64,7 +64,11 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<Execute
   applyChanges(plan, opts, report);
 
   const byVendor = new Map<string, PlannedAction[]>();
-  for (const a of plan.actions) byVendor.set(a.vendor, [...(byVendor.get(a.vendor) ?? []), a]);
+  for (const a of plan.actions) {
+    const list = byVendor.get(a.vendor);
+    if (list) list.push(a);
+    else byVendor.set(a.vendor, [a]);
+  }
   await Promise.all([...byVendor].map(([vendor, actions]) => runVendor(vendor, actions, opts, report)));
   await opts.journal.flush();
   return report;
@@ -214,7 +218,7 @@ function noteError(key: string, err: unknown, opts: ExecuteOptions, report: Exec
   if (err instanceof LetheError && err.terminal) {
     const r = opts.requests.get(t.request);
     const v = opts.vendors.get(t.vendor);
-    opts.journal.putTask({ ...t, phase: 'Stalled', lastError: { code, message }, stalledOn: `${r?.fingerprint ?? ''}:${v?.fingerprint ?? ''}` });
+    opts.journal.putTask({ ...t, phase: 'Stalled', lastError: { code, message }, stalledOn: stallFingerprint(r, v) });
     opts.log.warn('task stalled', { task: key, code });
     return;
   }
@@ -365,9 +369,6 @@ function makeSession(runtime: VendorRuntime, keys: string[], dueAt: string, opts
 }
 
 function isProvablyUndelivered(err: unknown): boolean {
-  if (!(err instanceof LetheError)) return false;
-  if (err.options.maybeDelivered === false) return true;
-  return 'maybeDelivered' in err && (err as { maybeDelivered: unknown }).maybeDelivered === false;
+  return err instanceof LetheError && err.maybeDelivered === false;
 }
 
-export { taskKey };

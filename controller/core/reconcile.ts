@@ -10,7 +10,7 @@ import {
   type StatusError,
   type VendorSpec,
 } from '../../specs/index.ts';
-import { taskKey, type Journal, type TaskRecord } from '../../state/journal.ts';
+import type { Journal, TaskRecord } from '../../state/journal.ts';
 import { dueDate } from '../deadlines.ts';
 import { LetheError } from '../errors/types.ts';
 import { evaluateApprovals } from '../git/approval.ts';
@@ -125,18 +125,21 @@ export class Reconciler {
     const recorded = await this.record(snapshot);
     this.o.journal.data.lastCommit = snapshot.head;
     await this.o.journal.flush();
-    // A degraded vendor is due again at its retryAt, like a task at its nextCheckAt.
-    const pending = [
-      ...Object.values(this.o.journal.data.tasks).filter((t) => !isFinal(t)).map((t) => t.nextCheckAt),
-      ...Object.values(this.o.journal.data.degraded).map((d) => d.retryAt),
-    ].filter((t): t is number => t !== undefined);
+    // A degraded vendor is due again at its retryAt, like a task at its nextCheckAt. A loop,
+    // not Math.min(...all): the spread fails beyond some 10^5 open tasks.
+    let nextCheckAt: number | undefined;
+    const due = (t: number | undefined) => {
+      if (t !== undefined && (nextCheckAt === undefined || t < nextCheckAt)) nextCheckAt = t;
+    };
+    for (const t of Object.values(this.o.journal.data.tasks)) if (!isFinal(t)) due(t.nextCheckAt);
+    for (const d of Object.values(this.o.journal.data.degraded)) due(d.retryAt);
     return {
       head: snapshot.head,
       plan,
       ...recorded,
       calls: report.calls,
       problems: snapshot.model.problems,
-      nextCheckAt: pending.length > 0 ? Math.min(...pending) : undefined,
+      nextCheckAt,
     };
   }
 
@@ -254,11 +257,11 @@ export class Reconciler {
       try {
         secrets = await this.o.wiring.secrets(name, spec);
       } catch (err) {
-        if (mode.planning) secrets = undefined;
-        else {
-        const code = err instanceof LetheError ? err.code : 'CREDENTIAL_UNREADABLE';
-        journal.data.degraded[name] = { code, since: journal.data.degraded[name]?.since ?? new Date(now).toISOString(), retryAt: now };
-        this.o.log.warn('vendor credentials unavailable; its requests wait', { vendor: name, code });
+        // `lethe plan` runs where no credential is (a pull-request job): that is no outage.
+        if (!mode.planning) {
+          const code = err instanceof LetheError ? err.code : 'CREDENTIAL_UNREADABLE';
+          journal.data.degraded[name] = { code, since: journal.data.degraded[name]?.since ?? new Date(now).toISOString(), retryAt: now };
+          this.o.log.warn('vendor credentials unavailable; its requests wait', { vendor: name, code });
         }
       }
       const degraded = journal.data.degraded[name];
@@ -419,4 +422,3 @@ export class Reconciler {
   }
 }
 
-export { taskKey };

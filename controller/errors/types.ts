@@ -44,6 +44,11 @@ export class LetheError extends Error {
   get scope(): 'task' | 'vendor' {
     return this.options.scope ?? 'task';
   }
+
+  /** false only when the vendor provably did not act on the call (see the option). */
+  get maybeDelivered(): boolean | undefined {
+    return this.options.maybeDelivered;
+  }
 }
 
 /** Fills `{name}` placeholders; unknown ones stay visible. Values must be non-personal. */

@@ -122,11 +122,11 @@ export class HttpError extends LetheError {
   constructor(
     code: HttpErrorCode,
     message: string,
-    readonly maybeDelivered: boolean,
+    maybeDelivered: boolean,
     readonly attempts: number,
     options: { retryAfterMs?: number } = {},
   ) {
-    super(code, message, { terminal: 'terminal' in HTTP_ERRORS[code], ...options });
+    super(code, message, { terminal: 'terminal' in HTTP_ERRORS[code], ...options, maybeDelivered });
     this.name = 'HttpError';
   }
 }
