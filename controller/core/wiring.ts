@@ -26,6 +26,7 @@ export class HttpWiring implements VendorWiring {
     private readonly env: Readonly<Record<string, string | undefined>>,
     /** Called with every resolved secret, so the process logger can scrub it too. */
     private readonly onSecret: (value: string) => void = () => {},
+    private readonly now: () => number = Date.now,
   ) {}
 
   async secrets(_vendor: string, spec: VendorSpec): Promise<Record<string, string>> {
@@ -63,13 +64,16 @@ export class HttpWiring implements VendorWiring {
     const limiter = this.layer.limiter(this.limit(spec, windows, secrets), spec.concurrency);
     const need = calls + limiter.waiting;
     if (need <= 0) return 0;
-    const now = Date.now();
-    let s = this.schedules.get(limiter);
-    if (!s || now - s.at > 1_000 || s.offsets.length < need) {
-      s = { at: now, offsets: limiter.drainSchedule(Math.max(need, 2 * (s?.offsets.length ?? 0)), now) };
-      this.schedules.set(limiter, s);
-    }
-    return s.offsets[need - 1]!;
+    const now = this.now();
+    const cached = this.schedules.get(limiter);
+    const fresh = cached && now - cached.at <= 1_000 ? cached : undefined;
+    if (fresh && fresh.offsets.length >= need) return fresh.offsets[need - 1]!;
+    // Within one fresh schedule, growing by doubling keeps a pass's many asks linear; a stale
+    // one starts again at what is needed, so the size never compounds over time.
+    const size = fresh ? Math.max(need, 2 * fresh.offsets.length) : need;
+    const schedule = { at: fresh?.at ?? now, offsets: limiter.drainSchedule(size, now) };
+    this.schedules.set(limiter, schedule);
+    return schedule.offsets[need - 1]!;
   }
 
   private readonly schedules = new WeakMap<object, { at: number; offsets: number[] }>();
