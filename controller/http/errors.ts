@@ -24,6 +24,10 @@ export const HTTP_ERRORS = {
     message: '{label}: answer (status {status}, {bytes} bytes) is not valid JSON',
     hint: 'The vendor answered something other than JSON, often an HTML error page from a proxy or gateway.',
   },
+  HTTP_SCHEMA_MISMATCH: {
+    message: '{label}: answer (status {status}) does not have the documented shape ({paths})',
+    hint: 'The vendor answered JSON that is not what its documentation describes for this call (a wrong baseUrl, a proxy, or an API change). Lethe retries and never treats it as success; check the connection baseUrl.',
+  },
   HTTP_DEADLINE_EXCEEDED: {
     message: '{label}: deadline passed before {origin} answered (after {attempts} attempts)',
     hint: 'The rate limit or the vendor is too slow for this deadline; the task is retried on a later pass.',

@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { RateWindow } from '../../specs/index.ts';
 
 /** What a driver asks of the HTTP layer for one vendor call. */
@@ -45,6 +46,12 @@ export interface HttpResponse {
   text(): string;
   /** Parses the body as JSON; a malformed body throws an HttpError with code HTTP_MALFORMED_BODY. */
   json<T = unknown>(): T;
+  /**
+   * Parses the body as JSON and validates it against a zod schema (the one way drivers read
+   * vendor JSON). A malformed body throws HTTP_MALFORMED_BODY, a mismatch HTTP_SCHEMA_MISMATCH;
+   * both are retryable and name only the label, status and the failing field paths, never values.
+   */
+  parse<S extends z.ZodType>(schema: S): z.infer<S>;
   /** Attempts made for this answer (1 when the first attempt was answered). */
   attempts: number;
   /** The server's Retry-After, in ms, when it sent one (429/503 answers). */

@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { Logger } from '../vendors/driver.ts';
 import { backoffDelayMs, parseRetryAfter } from './backoff.ts';
 import { systemClock } from './clock.ts';
@@ -183,20 +184,42 @@ function toError(
 }
 
 function toResponse(r: Extract<AttemptResult, { kind: 'response' }>, attempts: number, retryAfterMs: number | undefined, label: string): HttpResponse {
+  return httpResponse({ status: r.status, headers: r.headers, body: r.body, attempts, label, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+}
+
+/** An answer as drivers see it; also what test doubles of VendorHttp return. */
+export function httpResponse(init: {
+  status: number;
+  body: Buffer;
+  label: string;
+  headers?: Record<string, string>;
+  attempts?: number;
+  retryAfterMs?: number;
+}): HttpResponse {
+  const { status, body, label } = init;
+  const attempts = init.attempts ?? 1;
+  function json<T>(): T {
+    try {
+      return JSON.parse(body.toString('utf8')) as T;
+    } catch {
+      // Never the body itself: it may hold personal data.
+      throw new HttpError('HTTP_MALFORMED_BODY', formatMessage('HTTP_MALFORMED_BODY', { label, status, bytes: body.length }), true, attempts);
+    }
+  }
   return {
-    status: r.status,
-    headers: r.headers,
-    body: r.body,
+    status,
+    headers: init.headers ?? {},
+    body,
     attempts,
-    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-    text: () => r.body.toString('utf8'),
-    json<T>(): T {
-      try {
-        return JSON.parse(r.body.toString('utf8')) as T;
-      } catch {
-        // Never the body itself: it may hold personal data.
-        throw new HttpError('HTTP_MALFORMED_BODY', formatMessage('HTTP_MALFORMED_BODY', { label, status: r.status, bytes: r.body.length }), true, attempts);
-      }
+    ...(init.retryAfterMs === undefined ? {} : { retryAfterMs: init.retryAfterMs }),
+    text: () => body.toString('utf8'),
+    json,
+    parse<S extends z.ZodType>(schema: S): z.infer<S> {
+      const result = schema.safeParse(json());
+      if (result.success) return result.data;
+      // Field paths only (array indexes folded): issue messages may quote the value.
+      const paths = [...new Set(result.error.issues.map((i) => i.path.map((p) => (typeof p === 'number' ? '[]' : String(p))).join('.') || '(root)'))];
+      throw new HttpError('HTTP_SCHEMA_MISMATCH', formatMessage('HTTP_SCHEMA_MISMATCH', { label, status, paths: paths.slice(0, 5).join(', ') }), true, attempts);
     },
   };
 }

@@ -5,7 +5,8 @@ import { HttpError } from '../../controller/http/errors.ts';
 import { RateLimiter } from '../../controller/http/rate-limiter.ts';
 import { renderRequest } from '../../controller/http/template.ts';
 import type { Clock, VendorHttp } from '../../controller/http/types.ts';
-import { createVendorHttp } from '../../controller/http/vendor-http.ts';
+import { createVendorHttp, httpResponse } from '../../controller/http/vendor-http.ts';
+import { z } from 'zod';
 import { capturingLogger, HOSTILE_EMAILS, seeded, startServer, VirtualClock, type CapturingLogger, type TestServer } from './helpers.ts';
 
 const SECRET = 'sk_live_5up3r-s3cret+token';
@@ -259,5 +260,25 @@ describe('templating round trip and redaction', () => {
         assert.ok(!line.includes(needle), `leak of ${needle} in: ${line}`);
       }
     }
+  });
+});
+
+describe('HttpResponse.parse', () => {
+  const Shape = z.object({ status: z.enum(['done', 'pending']) });
+  const answer = (text: string) => httpResponse({ status: 200, body: Buffer.from(text), label: 'demo.get' });
+
+  it('returns the validated value for a documented answer', () => {
+    assert.deepEqual(answer('{"status":"done","extra":1}').parse(Shape), { status: 'done' });
+  });
+
+  it('names the field paths of a mismatch, never the value, and is retryable', () => {
+    assert.throws(
+      () => answer('{"status":"alice@example.com"}').parse(Shape),
+      (e: HttpError) => e.code === 'HTTP_SCHEMA_MISMATCH' && !e.terminal && /\(status\)/.test(e.message) && !e.message.includes('alice'),
+    );
+  });
+
+  it('turns a body that is not JSON into HTTP_MALFORMED_BODY', () => {
+    assert.throws(() => answer('<html>Not Found</html>').parse(Shape), (e: HttpError) => e.code === 'HTTP_MALFORMED_BODY' && !e.message.includes('html'));
   });
 });

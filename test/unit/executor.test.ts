@@ -8,6 +8,7 @@ import { plan } from '../../controller/core/planner.ts';
 import { LetheError } from '../../controller/errors/types.ts';
 import { silentLogger } from '../../controller/log.ts';
 import type { VendorHttp } from '../../controller/http/types.ts';
+import { httpResponse } from '../../controller/http/vendor-http.ts';
 import type { AnyDriver, Driver, DriverContext } from '../../controller/vendors/driver.ts';
 import { Journal, JournalData } from '../../state/journal.ts';
 
@@ -17,8 +18,7 @@ function fakeHttp(slotGranted: () => Promise<void> = async () => {}): VendorHttp
     async request(o) {
       await slotGranted();
       await o.beforeSend?.();
-      const body = Buffer.from('{}');
-      return { status: 200, headers: {}, body, attempts: 1, text: () => '{}', json: <T>() => ({}) as T };
+      return httpResponse({ status: 200, body: Buffer.from('{}'), label: 'fake' });
     },
   };
 }

@@ -12,6 +12,7 @@ import { apiProxyDriver } from '../../controller/vendors/apiproxy.ts';
 import { objectsOf } from '../../controller/vendors/apiproxy/calls.ts';
 import type { Query } from '../../controller/vendors/apiproxy/queries.ts';
 import type { HttpResponse } from '../../controller/http/types.ts';
+import { httpResponse } from '../../controller/http/vendor-http.ts';
 import type { AnyDriver } from '../../controller/vendors/driver.ts';
 import { drive, type DriveRequest, type DriveResult } from '../support/drive.ts';
 
@@ -413,14 +414,7 @@ describe('apiproxy driver: reads answered with a retry code', () => {
 
 describe('apiproxy access answers: shape checks', () => {
   const q: Query = { field: 'queries.access[0]', label: 'apiproxy.access[0]', query: { url: 'http://x', verb: 'GET', verify_ssl: 'true', valid_response_codes: [200, 404], fail_retry_response_codes: [] } };
-  const answer = (status: number, text: string): HttpResponse => ({
-    status,
-    headers: {},
-    body: Buffer.from(text),
-    attempts: 1,
-    text: () => text,
-    json: <T>() => JSON.parse(text) as T,
-  });
+  const answer = (status: number, text: string): HttpResponse => httpResponse({ status, body: Buffer.from(text), label: 'apiproxy.access[0]' });
   const malformed = (status: number, text: string, problem: RegExp) =>
     assert.throws(() => objectsOf(q, answer(status, text), 'APIPROXY_ACCESS_MALFORMED'), (e: Error & { code?: string }) => {
       assert.equal(e.code, 'APIPROXY_ACCESS_MALFORMED');
