@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ANSWERHUB_ERRORS, classify, errorText } from '../../controller/vendors/answerhub/errors.ts';
-import { answerHubDriver } from '../../controller/vendors/answerhub.ts';
+import { answerHubDriver } from '../../controller/vendors/answerhub/index.ts';
 import { pollDelay, MARGIN_MS, MAX_POLL_MS } from '../../controller/vendors/answerhub/track.ts';
 import { usersCsv } from '../../controller/vendors/answerhub/api.ts';
 

@@ -6,7 +6,7 @@ import { ManualClock, presentAt, type Sandbox } from '../../examples/sandbox/ind
 import { AnswerHubSpec } from '../../specs/index.ts';
 import { LetheError } from '../../controller/errors/types.ts';
 import type { DriverContext } from '../../controller/vendors/driver.ts';
-import { answerHubDriver } from '../../controller/vendors/answerhub.ts';
+import { answerHubDriver } from '../../controller/vendors/answerhub/index.ts';
 import type { TaskRecord } from '../../state/journal.ts';
 import { rebuiltJournal } from '../support/rebuilt-journal.ts';
 import { vendorTestResources } from '../support/vendor-test.ts';

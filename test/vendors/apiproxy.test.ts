@@ -8,8 +8,8 @@ import { absentAt, presentAt, startSandbox, subjectHash, type Sandbox, type Subj
 import { SEED_EXAMPLE_EMAIL } from '../../examples/sandbox/vendors/acme.ts';
 import { ApiProxySpec } from '../../specs/index.ts';
 import { readExportIndex } from '../../controller/exports/index.ts';
-import { apiProxyDriver } from '../../controller/vendors/apiproxy.ts';
-import { objectsOf } from '../../controller/vendors/apiproxy/calls.ts';
+import { apiProxyDriver } from '../../controller/vendors/apiproxy/index.ts';
+import { objectsOf } from '../../controller/vendors/apiproxy/api.ts';
 import type { Query } from '../../controller/vendors/apiproxy/queries.ts';
 import type { HttpResponse } from '../../controller/http/types.ts';
 import { httpResponse } from '../../controller/http/vendor-http.ts';

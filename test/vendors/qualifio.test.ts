@@ -14,7 +14,7 @@ import { readExportIndex, verifyExport } from '../../controller/exports/index.ts
 import { Dispatchers } from '../../controller/http/dispatchers.ts';
 import { createVendorHttp } from '../../controller/http/vendor-http.ts';
 import type { AnyDriver, DriverContext, Logger, TaskInput } from '../../controller/vendors/driver.ts';
-import { callbackUrlFor, parseQualifioCallback, qualifioDriver } from '../../controller/vendors/qualifio.ts';
+import { callbackUrlFor, parseQualifioCallback, qualifioDriver } from '../../controller/vendors/qualifio/index.ts';
 import { drive, type DriveOptions, type DriveResult } from '../support/drive.ts';
 
 const VENDOR = 'qualifio-main';
@@ -273,7 +273,7 @@ describe('Qualifio driver against the sandbox', () => {
   });
 
   it('every error code used is in the driver errors table', async () => {
-    const src = (await readFile(new URL('../../controller/vendors/qualifio.ts', import.meta.url), 'utf8')) +
+    const src = (await readFile(new URL('../../controller/vendors/qualifio/index.ts', import.meta.url), 'utf8')) +
       (await readFile(new URL('../../controller/vendors/qualifio/api.ts', import.meta.url), 'utf8')) +
       (await readFile(new URL('../../controller/vendors/qualifio/errors.ts', import.meta.url), 'utf8'));
     for (const code of new Set(src.match(/QUALIFIO_[A-Z_]+(?=')/g) ?? [])) {

@@ -1,11 +1,11 @@
-import { LetheError } from '../errors/types.ts';
-import { QualifioSpec } from '../../specs/vendor-connection.ts';
-import { REBUILT_INTENT } from '../core/rebuild.ts';
-import { writeExport } from '../exports/index.ts';
-import { sha256 } from '../exports/store.ts';
-import type { Driver, DriverContext, OpenIntent, StepResult, TaskInput } from './driver.ts';
-import { archiveUrl, createRule, downloadArchive, findProfiles, getRule, listRules, RULE_TYPES, validateRule, type RuleView } from './qualifio/api.ts';
-import { QUALIFIO_ERRORS, qualifioError } from './qualifio/errors.ts';
+import { LetheError } from '../../errors/types.ts';
+import { QualifioSpec } from '../../../specs/vendor-connection.ts';
+import { REBUILT_INTENT } from '../../core/rebuild.ts';
+import { writeExport } from '../../exports/index.ts';
+import { sha256 } from '../../exports/store.ts';
+import type { Driver, DriverContext, OpenIntent, StepResult, TaskInput } from '../driver.ts';
+import { archiveUrl, createRule, downloadArchive, findProfiles, getRule, listRules, RULE_TYPES, validateRule, type RuleView } from './api.ts';
+import { QUALIFIO_ERRORS, qualifioError } from './errors.ts';
 
 /**
  * Qualifio GDPR rules (seed 001; erasure = the "Right to be forgotten" rule). One rule per

@@ -1,12 +1,12 @@
-import { ApiProxySpec, type Action } from '../../specs/index.ts';
-import { REBUILT_INTENT } from '../core/rebuild.ts';
-import { writeExport } from '../exports/index.ts';
-import type { Driver, DriverContext, JsonValue, StepResult, TaskData, TaskInput } from './driver.ts';
-import { budget, checkStatus, objectsOf, QueryFailed, send, throwIfRefused } from './apiproxy/calls.ts';
-import { reportFiles, type JsonObject } from './apiproxy/csv.ts';
-import { APIPROXY_ERRORS, apiProxyError } from './apiproxy/errors.ts';
-import { prepare, type ActionKind, type Unit } from './apiproxy/prepare.ts';
-import { checkTemplates, queriesOf, render } from './apiproxy/queries.ts';
+import { ApiProxySpec, type Action } from '../../../specs/index.ts';
+import { REBUILT_INTENT } from '../../core/rebuild.ts';
+import { writeExport } from '../../exports/index.ts';
+import type { Driver, DriverContext, JsonValue, StepResult, TaskData, TaskInput } from '../driver.ts';
+import { budget, checkStatus, objectsOf, QueryFailed, send, throwIfRefused } from './api.ts';
+import { reportFiles, type JsonObject } from './csv.ts';
+import { APIPROXY_ERRORS, apiProxyError } from './errors.ts';
+import { prepare, type ActionKind, type Unit } from './prepare.ts';
+import { checkTemplates, queriesOf, render } from './queries.ts';
 
 /**
  * DataGrail-compatible API Proxy (seed 002): the connection object is DataGrail's, unchanged.
