@@ -23,7 +23,7 @@ interface Rule {
   justification: string;
   callBackUrl?: string;
   userId: number;
-  status: 'NEW' | 'APPROVED' | 'FINISHED';
+  status: 'NEW' | 'APPROVED' | 'FINISHED' | 'REJECTED';
   createdAt: string;
   updatedAt: string;
   acceptedAt?: string;
@@ -39,7 +39,11 @@ interface Rule {
  * - `GET /v1/gdpr/rules?clientId=` lists the client's rules (newest last), so a
  *   controller can find a rule it created before a crash;
  * - validating needs `dpo` equal to the account's DPO user id (403 otherwise); validating
- *   an already approved or finished rule answers 200 with the rule unchanged;
+ *   an already approved, finished or rejected rule answers 200 with the rule unchanged;
+ * - a NEW rule whose profiles no longer all exist (erased by another rule meanwhile) is
+ *   not approved: validation answers 200 with status REJECTED, and the rule never runs.
+ *   A driver must read the validation answer, not assume APPROVED (seed: "The result
+ *   status should equals APPROVED");
  * - only export rules get an archive; an erasure rule finishes without one and, unless
  *   `ruleTypePayload.test` is true (dry run), removes the profiles;
  * - the archive URL is a signed, unauthenticated download serving JSON (not a zip);
@@ -280,7 +284,10 @@ export function qualifio(ctx: VendorContext): VendorSim {
             const body = jsonBody(req);
             if (!isRecord(body) || !Number.isInteger(body.dpo)) return err(400, 'dpo (the DPO user id) is required');
             if (body.dpo !== creds.dpoUserId) return err(403, 'This user is not a DPO of the client');
-            if (rule.status === 'NEW') {
+            if (rule.status === 'NEW' && !rule.profiles.every((p) => profiles.some((q) => q.id === p.id))) {
+              rule.status = 'REJECTED';
+              rule.updatedAt = iso();
+            } else if (rule.status === 'NEW') {
               rule.status = 'APPROVED';
               rule.acceptedAt = rule.updatedAt = iso();
               rule.acceptedBy = creds.dpoUserId;
