@@ -20,7 +20,7 @@ describe('sandbox: AnswerHub', () => {
   const ah = (method: string, path: string, init: { json?: unknown; body?: string; headers?: Record<string, string> } = {}) => {
     clock.advance(200);
     const body = init.body === undefined ? {} : { body: multipart(init.body) };
-    const type = init.body === undefined ? {} : { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` };
+    const type: Record<string, string> = init.body === undefined ? {} : { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` };
     return call(sb, method, S + path, { ...init, ...body, headers: init.headers ?? { ...authHeaders(sb, 'answerhub'), ...type } });
   };
   const lookup = (email: string) => ah('GET', `/users/gdpr/${encodeURIComponent(email)}.json`);
