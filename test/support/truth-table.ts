@@ -33,8 +33,21 @@ export const VARIANTS = [
 ] as const;
 export type Variant = (typeof VARIANTS)[number];
 
-/** A generated list of answer variants, consumed one per call; `documented` once exhausted. */
-export const scriptArb = fc.array(fc.constantFrom(...VARIANTS), { maxLength: 14 });
+const ODD = VARIANTS.filter((v) => v !== 'documented');
+
+/**
+ * A generated list of answer variants, consumed one per call; `documented` once exhausted.
+ * Half are dense random scripts, half the documented flow with one to three odd answers
+ * injected at any call, so that every single decision point meets every odd answer.
+ */
+export const scriptArb: fc.Arbitrary<Variant[]> = fc.oneof(
+  fc.array(fc.constantFrom(...VARIANTS), { maxLength: 14 }),
+  fc.array(fc.record({ at: fc.nat({ max: 11 }), variant: fc.constantFrom(...ODD) }), { minLength: 1, maxLength: 3 }).map((faults) => {
+    const script: Variant[] = Array.from({ length: 12 }, () => 'documented');
+    for (const f of faults) script[f.at] = f.variant;
+    return script;
+  }),
+);
 
 export type Reply =
   | { status: number; body?: unknown; text?: string; contentType?: string }

@@ -167,7 +167,9 @@ const MAX_ARCHIVE_BYTES = 1024 * 1024 * 1024;
 export async function downloadArchive(ctx: Ctx, ruleId: string, signedUrl: string): Promise<{ content: Buffer; ext: string }> {
   const label = 'qualifio.archive-download';
   const res = await ctx.http.request({ method: 'GET', url: signedUrl, safe: true, label, maxResponseBytes: MAX_ARCHIVE_BYTES, timeoutMs: 300_000 });
-  if (res.status !== 200) throw qualifioError('QUALIFIO_DOWNLOAD_FAILED', { label, ruleId, status: res.status });
+  // A web page (a login or error page of an expired link) is not the archive.
+  const html = /^\s*text\/html\b/i.test(res.headers['content-type'] ?? '') || /^\s*<(!doctype html|html)\b/i.test(res.body.subarray(0, 64).toString('utf8'));
+  if (res.status !== 200 || html) throw qualifioError('QUALIFIO_DOWNLOAD_FAILED', { label, ruleId, status: html ? `${res.status} (an HTML page)` : res.status });
   return { content: res.body, ext: extension(res.headers) };
 }
 
