@@ -247,6 +247,16 @@ describe('apiproxy driver against the sandbox (seed 002)', () => {
     assert.equal(calls(sb, 'DELETE', '/users').length, 0);
   });
 
+  it('a wrong base URL in every query: Stalled with APIPROXY_ENDPOINT_NOT_FOUND, never Completed, nothing sent but the test query', async () => {
+    sb.reset();
+    const wrong = JSON.parse(SEED_TEXT.replaceAll('https://api.acme.com', `${sb.config.vendors.acme.baseUrl}/v9`)) as Connection;
+    const r = await run(sb, specOf(wrong), [{ name: 'del-wrong-base', action: 'erasure', emails: [present[0]!.email] }], { maxPasses: 3 });
+    const t = r.tasks['del-wrong-base']!;
+    assert.equal(t.phase, 'Stalled');
+    assert.equal(t.lastError?.code, 'APIPROXY_ENDPOINT_NOT_FOUND');
+    assert.equal(sb.ledger().filter((e) => e.method === 'DELETE').length, 0);
+  });
+
   it('wrong credentials: the health check fails, the vendor is degraded', async () => {
     sb.reset();
     const secrets = { credentials: Buffer.from('lethe:wrong').toString('base64') };

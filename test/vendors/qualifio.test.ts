@@ -47,6 +47,23 @@ describe('Qualifio driver against the sandbox', () => {
   const creates = () => sb.ledger().filter((e) => e.method === 'POST' && e.route.includes('/v1/gdpr/rules/'));
   const validates = () => sb.ledger().filter((e) => e.method === 'PUT' && e.route.endsWith('/validate'));
 
+  /** Erases a subject's profiles through another client of the same account; returns the rule id. */
+  async function eraseElsewhere(email: string): Promise<string> {
+    const base = `${sb.config.vendors.qualifio.baseUrl}/v1/gdpr`;
+    const headers = { 'x-api-token': TOKEN, 'content-type': 'application/json' };
+    const profiles = (await (await fetch(`${base}/profiles?clientId=2449&email=${encodeURIComponent(email)}`, { headers })).json()) as Array<{ id: number }>;
+    const body = { ruleType: 'GDPR_ForgottenRight', clientId: 2449, ruleTypePayload: { profiles: profiles.map((p) => p.id) }, justification: 'another tool', userId: 7001 };
+    const rule = (await (await fetch(`${base}/rules/forgottenRight?clientId=2449`, { method: 'POST', headers, body: JSON.stringify(body) })).json()) as { _id: string };
+    await fetch(`${base}/rules/${rule._id}/validate?clientId=2449`, { method: 'PUT', headers, body: JSON.stringify({ dpo: 7001 }) });
+    // Slowly: this client shares the token's rate limit with Lethe.
+    for (let i = 0; i < 40; i++) {
+      await new Promise((res) => setTimeout(res, 250));
+      const got = (await (await fetch(`${base}/rules/${rule._id}?clientId=2449`, { headers })).json()) as { ruleStatus?: { status: string } };
+      if (got.ruleStatus?.status === 'FINISHED') return rule._id;
+    }
+    throw new Error('competing rule did not finish');
+  }
+
   before(async () => {
     sb = await startSandbox({ port: 0, timeScale: 0.004, seed: 8 });
   });
@@ -213,6 +230,38 @@ describe('Qualifio driver against the sandbox', () => {
     } finally {
       await new Promise((r) => hook.close(r));
     }
+  });
+
+  it('a wrong baseUrl (a path the sandbox does not serve): Stalled with QUALIFIO_ENDPOINT_NOT_FOUND, never Completed, no rule', async () => {
+    for (const [i, baseUrl] of [`${sb.config.vendors.qualifio.baseUrl}/api`, `${sb.url}/not-qualifio`].entries()) {
+      const name = `req-wrong-base-${i}`;
+      const r = await run([{ name, action: 'erasure', emails: [subject('alice')] }], { maxPasses: 3 }, specOf({ baseUrl }));
+      assert.equal(r.tasks[name]!.phase, 'Stalled', baseUrl);
+      assert.equal(r.tasks[name]!.lastError?.code, 'QUALIFIO_ENDPOINT_NOT_FOUND');
+    }
+    assert.equal(creates().length, 0);
+  });
+
+  it('a validation Qualifio answers REJECTED (the profiles were erased meanwhile): Stalled with QUALIFIO_VALIDATION_REFUSED, not polled forever', async () => {
+    const email = subject('bob');
+    // Before Lethe validates its rule, another rule erases the same profiles (straight at the sandbox).
+    const competing: AnyDriver = {
+      ...qualifioDriver,
+      step: async (ctx: DriverContext<'qualifio'>, task: TaskInput) => {
+        if (task.state.step === 'validate' && competitor.length === 0) competitor.push(await eraseElsewhere(email).catch((e: Error) => `failed: ${e.message}`));
+        return qualifioDriver.step(ctx, task);
+      },
+    } as AnyDriver;
+    const competitor: string[] = [];
+    const r = await run([{ name: 'req-rejected', action: 'erasure', emails: [email] }], { driver: competing, maxPasses: 4 });
+    const t = r.tasks['req-rejected']!;
+    assert.doesNotMatch(competitor[0]!, /failed/);
+    assert.equal(t.phase, 'Stalled');
+    assert.equal(t.lastError?.code, 'QUALIFIO_VALIDATION_REFUSED');
+    assert.match(t.lastError!.message, /REJECTED/);
+    assert.notEqual(t.outcome, 'Erased');
+    assert.equal(t.step, 'validate', 'never went on to poll the rule');
+    assert.equal(t.evidence.qualifioValidation, undefined, 'no validation is claimed');
   });
 
   it('401: the vendor is degraded (vendor scope), the task waits, no rule created', async () => {
