@@ -125,7 +125,7 @@ function parseAs<S extends z.ZodType>(q: Query, res: HttpResponse, schema: S, co
  */
 export function objectsOf(q: Query, res: HttpResponse, code: ApiProxyCode): JsonObject[] {
   if (res.status < 200 || res.status > 299 || res.status === 204) return [];
-  return parseAs(q, res, AccessAnswer, code) as JsonObject[];
+  return parseAs(q, res, AccessAnswer, code);
 }
 
 /** Values of `category` in an identifiers answer (strings or numbers; others are malformed). */
