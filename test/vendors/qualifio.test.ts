@@ -156,6 +156,41 @@ describe('Qualifio driver against the sandbox', () => {
     await assertNoEmails(second);
   });
 
+  it('more rules than one listing page: a lost creation is not found, the task stalls (never a second rule); the operator\'s ruleId resumes it', async () => {
+    const base = `${sb.config.vendors.qualifio.baseUrl}/v1/gdpr`;
+    const headers = { 'x-api-token': TOKEN, 'content-type': 'application/json' };
+    const kim = (await (await fetch(`${base}/profiles?clientId=2449&email=${encodeURIComponent(subject('kim'))}`, { headers })).json()) as Array<{ id: number }>;
+    // Another tool's dry runs fill the listing's first page.
+    for (let i = 0; i < 10; i++) {
+      await new Promise((res) => setTimeout(res, 120));
+      const body = { ruleType: 'GDPR_ForgottenRight', clientId: 2449, ruleTypePayload: { profiles: [kim[0]!.id], test: true }, justification: `other tool ${i}`, userId: 7001 };
+      assert.equal((await fetch(`${base}/rules/forgottenRight?clientId=2449`, { method: 'POST', headers, body: JSON.stringify(body) })).status, 200);
+    }
+    const crashing: AnyDriver = {
+      ...qualifioDriver,
+      step: (ctx: DriverContext<'qualifio'>, task: TaskInput) =>
+        qualifioDriver.step({ ...ctx, intent: (name, detail, send) => ctx.intent(name, detail, async () => { await send(); throw new Error('crash'); }) }, task),
+    } as AnyDriver;
+    const mine = () => creates().filter((e) => e.subjects.length > 0 && e.status === 200).length - 10;
+    const reqs = [{ name: 'req-paged', action: 'erasure' as const, emails: [subject('dan')], justification: JUSTIFICATION }];
+    await run(reqs, { driver: crashing, stopWhen: (t) => t['req-paged']?.lastError !== undefined });
+    assert.equal(mine(), 1);
+    const stalled = await run(reqs, { maxPasses: 3 });
+    const t = stalled.tasks['req-paged']!;
+    assert.equal(t.phase, 'Stalled');
+    assert.equal(t.lastError?.code, 'QUALIFIO_CREATE_UNCONFIRMED');
+    assert.equal(mine(), 1, 'no second rule');
+    // The operator finds the rule (here: page 2 of the listing) and names it.
+    const page2 = (await (await fetch(`${base}/rules?clientId=2449&page=2`, { headers })).json()) as Array<{ _id: string; justification: string }>;
+    const rule = page2.find((r) => r.justification.startsWith('[lethe:req-paged] '))!;
+    const done = await run([{ ...reqs[0]!, identifiers: { ruleId: rule._id } }]);
+    assert.equal(done.tasks['req-paged']!.outcome, 'Erased');
+    assert.deepEqual(done.tasks['req-paged']!.jobIds, [rule._id]);
+    assert.equal(mine(), 1);
+    assert.equal(sb.stats().qualifio.duplicateSubmissions, 0);
+    await assertNoEmails(done);
+  });
+
   it('journal lost before the status reached git: a fresh controller takes the rule up, never creates twice', async () => {
     const reqs = [{ name: 'req-lost', action: 'access' as const, emails: [subject('dan')], justification: JUSTIFICATION }];
     await run(reqs, { stopWhen: (t) => t['req-lost']?.step === 'validate' || t['req-lost']?.step === 'poll' });
