@@ -107,7 +107,7 @@ export async function createRule(ctx: Ctx, rule: NewRule): Promise<RuleView> {
   expect200(ctx, res, label);
   const created = toRuleView(res.parse(Rule));
   if (created.ruleType !== type || created.status !== 'NEW') {
-    throw qualifioError('QUALIFIO_UNEXPECTED_ANSWER', { label, field: `a NEW ${type} rule (got ${created.status} ${created.ruleType.slice(0, 40)})` });
+    throw qualifioError('QUALIFIO_UNEXPECTED_ANSWER', { label, field: `a NEW ${type} rule (got ${created.status} ${created.ruleType.replace(/[^A-Za-z_]/g, '').slice(0, 40)})` });
   }
   return created;
 }
