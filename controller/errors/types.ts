@@ -1,13 +1,6 @@
-/** One entry of the error catalogue: what happened and what the user can do about it. */
-export interface ErrorEntry {
-  /** A message template; `{name}` placeholders are filled from non-personal details only. */
-  message: string;
-  hint: string;
-  /** Terminal errors cannot be fixed by retrying: the task is Stalled until spec or config change. */
-  terminal?: boolean;
-}
+import type { ErrorTable } from '../contracts/errors.ts';
 
-export type ErrorTable = Record<string, ErrorEntry>;
+export type { ErrorEntry, ErrorTable } from '../contracts/errors.ts';
 
 /**
  * An error carrying a catalogue code. Its message must never contain personal data or

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Logger } from '../vendors/driver.ts';
+import type { Logger } from '../contracts/log.ts';
 import { backoffDelayMs, parseRetryAfter } from './backoff.ts';
 import { systemClock } from './clock.ts';
 import type { Dispatchers } from './dispatchers.ts';
