@@ -1,6 +1,6 @@
 import { CORE_ERRORS } from '../core/errors.ts';
 import { EXPORT_ERRORS } from '../exports/store.ts';
-import { GIT_ERRORS } from '../git/errors.ts';
+import { gitErrors } from '../git/errors.ts';
 import { HTTP_ERRORS } from '../http/errors.ts';
 import { driverErrors } from '../vendors/registry.ts';
 import type { ErrorEntry, ErrorTable } from './types.ts';
@@ -11,7 +11,7 @@ export function catalogue(): Array<{ source: string; table: ErrorTable }> {
   return [
     { source: 'validation', table: VALIDATION_ERRORS },
     { source: 'controller', table: CORE_ERRORS },
-    { source: 'git', table: GIT_ERRORS },
+    { source: 'git', table: gitErrors.table },
     { source: 'http', table: HTTP_ERRORS },
     { source: 'exports', table: EXPORT_ERRORS },
     { source: 'vendors', table: driverErrors() },
