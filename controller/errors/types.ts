@@ -71,20 +71,26 @@ export interface ErrorSet<T extends ErrorTable> {
   readonly table: T;
   /** The entry's message template filled from `details`. */
   message(code: keyof T & string, details?: ErrorDetails): string;
+  /** The entry's fix hint, its placeholders filled the same way. */
+  hint(code: keyof T & string, details?: ErrorDetails): string;
   /**
    * A LetheError with the filled message and `terminal` exactly as the entry says, so a
    * throw site cannot raise a terminal code as retryable (or the reverse).
    */
   error(code: keyof T & string, details?: ErrorDetails, options?: Omit<LetheErrorOptions, 'terminal'>): LetheError;
+  /** Whether the entry marks the code terminal (for subclasses such as HttpError). */
+  terminal(code: keyof T & string): boolean;
 }
 
 /** Declares a module's error table (message template, fix hint, terminal flag per code). */
 export function defineErrors<const T extends ErrorTable>(table: T): ErrorSet<T> {
   const message = (code: keyof T & string, details: ErrorDetails = {}): string => fillMessage(table[code]!.message, details);
+  const terminal = (code: keyof T & string): boolean => table[code]!.terminal ?? false;
   return {
     table,
     message,
-    error: (code, details = {}, options = {}) =>
-      new LetheError(code, message(code, details), { ...options, terminal: table[code]!.terminal ?? false }),
+    hint: (code, details = {}) => fillMessage(table[code]!.hint, details),
+    terminal,
+    error: (code, details = {}, options = {}) => new LetheError(code, message(code, details), { ...options, terminal: terminal(code) }),
   };
 }
