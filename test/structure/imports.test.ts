@@ -174,4 +174,13 @@ describe('import boundaries', () => {
     const stale = [...EXCEPTIONS].filter((exception) => !found.some((v) => edge(v) === exception));
     assert.deepEqual(stale, [], 'an exception no longer occurs: remove it from EXCEPTIONS');
   });
+
+  it('controller/contracts/ holds types only: type imports, no functions or classes', () => {
+    const contracts = [...repositorySources()].filter(([path]) => path.startsWith('controller/contracts/'));
+    assert.ok(contracts.length >= 3);
+    for (const [path, source] of contracts) {
+      assert.doesNotMatch(source, /^import (?!type )/m, `${path}: a value import`);
+      assert.doesNotMatch(source, /^export (async )?(function|class)\b/m, `${path}: runtime code belongs outside contracts/`);
+    }
+  });
 });
