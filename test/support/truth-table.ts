@@ -3,7 +3,8 @@ import { LetheError } from '../../controller/errors/types.ts';
 import { HttpError } from '../../controller/http/errors.ts';
 import type { CallOptions, HttpResponse, VendorHttp } from '../../controller/http/types.ts';
 import { httpResponse } from '../../controller/http/vendor-http.ts';
-import type { AnyDriver, DriverContext, Logger, OpenIntent, StepResult, TaskData, TaskInput } from '../../controller/vendors/driver.ts';
+import type { AnyDriver, DriverContext, OpenIntent, StepResult, TaskData, TaskInput } from '../../controller/contracts/driver.ts';
+import type { Logger } from '../../controller/contracts/log.ts';
 import type { Action, VendorSpec } from '../../specs/index.ts';
 
 /**

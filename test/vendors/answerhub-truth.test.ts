@@ -5,7 +5,7 @@ import type { CallOptions } from '../../controller/http/types.ts';
 import { httpResponse } from '../../controller/http/vendor-http.ts';
 import { classify, errorText } from '../../controller/vendors/answerhub/errors.ts';
 import { answerHubDriver } from '../../controller/vendors/answerhub/index.ts';
-import type { AnyDriver } from '../../controller/vendors/driver.ts';
+import type { AnyDriver } from '../../controller/contracts/driver.ts';
 import { AnswerHubSpec } from '../../specs/index.ts';
 import { HTML_404, JSON_404, runTask, Script, scriptArb, SERVER_ERROR, SUCCESS, type Reply, type Variant } from '../support/truth-table.ts';
 

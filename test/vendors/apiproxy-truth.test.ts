@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { CallOptions } from '../../controller/http/types.ts';
 import { apiProxyDriver } from '../../controller/vendors/apiproxy/index.ts';
-import type { AnyDriver } from '../../controller/vendors/driver.ts';
+import type { AnyDriver } from '../../controller/contracts/driver.ts';
 import { ApiProxySpec } from '../../specs/index.ts';
 import { HTML_404, JSON_404, runTask, Script, scriptArb, SERVER_ERROR, SUCCESS, type Reply, type Variant } from '../support/truth-table.ts';
 

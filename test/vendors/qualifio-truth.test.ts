@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { CallOptions } from '../../controller/http/types.ts';
-import type { AnyDriver } from '../../controller/vendors/driver.ts';
+import type { AnyDriver } from '../../controller/contracts/driver.ts';
 import { qualifioDriver } from '../../controller/vendors/qualifio/index.ts';
 import { QualifioSpec } from '../../specs/vendor-connection.ts';
 import { HTML_404, JSON_404, runTask, Script, scriptArb, SERVER_ERROR, SUCCESS, type Reply, type Variant } from '../support/truth-table.ts';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { statusError } from '../../http/errors.ts';
 import type { HttpResponse } from '../../http/types.ts';
-import type { DriverContext } from '../driver.ts';
+import type { DriverContext } from '../../contracts/driver.ts';
 import { answerHubError, classify, errorText, isPluginError, vendorCode, type AnswerHubCall } from './errors.ts';
 import { JobAnswer, ScheduledJob, UploadAnswer, UserAnswer } from './schema.ts';
 

@@ -1,7 +1,7 @@
 import { LetheError } from '../../errors/types.ts';
 import { HttpError } from '../../http/errors.ts';
 import type { HttpResponse } from '../../http/types.ts';
-import type { DriverContext } from '../driver.ts';
+import type { DriverContext } from '../../contracts/driver.ts';
 import type { z } from 'zod';
 import type { JsonObject } from './csv.ts';
 import { AccessAnswer, identifiersAnswer } from './schema.ts';

@@ -1,7 +1,7 @@
 import { ApiProxySpec, type Action } from '../../../specs/index.ts';
-import { REBUILT_INTENT } from '../../core/rebuild.ts';
+import { REBUILT_INTENT } from '../../contracts/driver.ts';
 import { writeExport } from '../../exports/index.ts';
-import type { Driver, DriverContext, JsonValue, StepResult, TaskData, TaskInput } from '../driver.ts';
+import type { Driver, DriverContext, JsonValue, StepResult, TaskData, TaskInput } from '../../contracts/driver.ts';
 import type { HttpResponse } from '../../http/types.ts';
 import { budget, checkStatus, isHtml, objectsOf, QueryFailed, send, throwIfRefused } from './api.ts';
 import { reportFiles, type JsonObject } from './csv.ts';

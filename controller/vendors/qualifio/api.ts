@@ -1,5 +1,5 @@
 import type { HttpResponse } from '../../http/types.ts';
-import type { DriverContext } from '../driver.ts';
+import type { DriverContext } from '../../contracts/driver.ts';
 import { answerError, qualifioError } from './errors.ts';
 import { ArchiveLocation, ProfileList, QualifioErrorBody, Rule, RuleList } from './schema.ts';
 
