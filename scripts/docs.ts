@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { COMMANDS, EXIT } from '../controller/cli/main.ts';
 import { catalogue } from '../controller/errors/catalogue.ts';
 import { manifestReference } from '../controller/manifests/reference.ts';
-import { DRIVERS } from '../controller/vendors/registry.ts';
+import { createDriverTable } from '../controller/vendors/registry.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -51,7 +51,7 @@ export function vendorReference(): string {
     '| `type` | Identifier keys | Batching | Cancels own work | Health check | Error codes | Details |',
     '|---|---|---|---|---|---|---|',
   ];
-  for (const [type, driver] of Object.entries(DRIVERS).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [type, driver] of Object.entries(createDriverTable()).sort(([a], [b]) => a.localeCompare(b))) {
     const keys = driver.identifierKeys.map((key) => `\`${key}\``).join(', ') || '—';
     const batch = driver.batch ? `up to ${driver.batch.max} at step \`${driver.batch.step}\`` : 'no';
     const readme = vendorReadme(type);

@@ -135,7 +135,9 @@ export const VendorSpec = z.discriminatedUnion('type', [
 ]);
 export type VendorSpec = z.infer<typeof VendorSpec>;
 export type VendorType = VendorSpec['type'];
-export type VendorSpecOf<T extends VendorType> = Extract<VendorSpec, { type: T }>;
+/** Each type's spec. A lookup, not `Extract`: TypeScript then sees a `Driver<'qualifio'>` as a `Driver`. */
+type VendorSpecByType = { [S in VendorSpec as S['type']]: S };
+export type VendorSpecOf<T extends VendorType> = VendorSpecByType[T];
 
 export const VendorConnection = z.strictObject({
   apiVersion: z.literal(API_VERSION),

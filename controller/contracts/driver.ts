@@ -100,8 +100,10 @@ export interface DriverContext<T extends VendorType = VendorType> {
 
 export interface Driver<T extends VendorType = VendorType> {
   type: T;
-  /** Actions this connection can perform (an API Proxy depends on its queries); `lethe validate` rejects the rest. */
-  supportedActions(spec: VendorSpecOf<T>): readonly Action[];
+  /** Every action the driver can perform; `lethe validate` rejects the rest. */
+  actions: readonly Action[];
+  /** Narrows `actions` for one connection (an API Proxy performs only the actions it has queries for). */
+  supportedActions?(spec: VendorSpecOf<T>): readonly Action[];
   /** The vendor's documented limits, used unless the connection overrides them. */
   defaultRateLimits(spec: VendorSpecOf<T>): RateWindow[];
   /** Keys the driver reads from `spec.subject.identifiers[<vendor>]`. */
@@ -122,8 +124,32 @@ export interface Driver<T extends VendorType = VendorType> {
   cancel?(ctx: DriverContext<T>, task: TaskInput): Promise<StepResult>;
   /** Checked once per pass before the vendor's work; false or a throw marks the vendor degraded. */
   healthCheck?(ctx: DriverContext<T>): Promise<void>;
+  /**
+   * Where the connection keeps its credential references, by the key the driver reads in
+   * `ctx.secrets`. Omitted: every entry of `spec.credentials`, as is.
+   */
+  credentials?(spec: VendorSpecOf<T>): Record<string, CredentialRef>;
+  /**
+   * The task a vendor callback (`GET /callback/<path>` on `lethe run --listen`) names, or
+   * undefined when the path is not this driver's. The task is looked at in the next pass.
+   */
+  callbackTask?(path: string): { request: string; vendor: string } | undefined;
   /** The connection's schema (from specs/): the single source of the driver's settings. */
   configSchema: z.ZodType;
 }
 
-export type AnyDriver = { [K in VendorType]: Driver<K> }[VendorType];
+/** A credential reference (`env:`, `file:`, ...); `jsonKey` reads that key of a JSON secret. */
+export interface CredentialRef {
+  ref: string;
+  jsonKey?: string;
+}
+
+/**
+ * A driver as the pass holds it, whatever its type: the table is indexed by `spec.type`, so
+ * the connection a driver is handed is always its own (method parameters are bivariant,
+ * which is what lets a `Driver<'qualifio'>` stand here without a cast).
+ */
+export type AnyDriver = Driver<VendorType>;
+
+/** One driver per vendor type, created for one controller (see `createDriverTable`). */
+export type DriverTable = Readonly<{ [K in VendorType]: AnyDriver }>;

@@ -5,11 +5,12 @@ import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { LetheConfig } from '../../specs/index.ts';
-import { Journal } from '../../state/journal.ts';
+import { Journal, taskKey } from '../../state/journal.ts';
 import { GitSource } from '../git/source.ts';
 import { backoffDelayMs } from '../http/backoff.ts';
 import { HttpLayer } from '../http/layer.ts';
 import type { Logger } from '../contracts/log.ts';
+import { isFinal } from './planner.ts';
 import { Reconciler, type DriverTable } from './reconcile.ts';
 import { HttpWiring } from './wiring.ts';
 
@@ -37,6 +38,12 @@ export interface Controller {
   source: GitSource;
   journal: Journal;
   dataDir: string;
+  /**
+   * A vendor called back (`GET /callback/<path>`): the task the path names, as its driver
+   * reads it, is looked at in the next pass instead of at its next poll. False when no
+   * driver knows the path or the task is unknown or final.
+   */
+  callback(path: string): boolean;
   close(): Promise<void>;
 }
 
@@ -76,6 +83,19 @@ async function committedConfig(source: GitSource): Promise<LetheConfig | undefin
   if (text === undefined) return undefined;
   const parsed = LetheConfig.safeParse(parseYaml(text));
   return parsed.success ? parsed.data : undefined;
+}
+
+/** The first driver that claims a callback path names the task; polling stays the fallback when none does. */
+export function wakeFromCallback(drivers: DriverTable, journal: Journal, path: string): boolean {
+  for (const driver of Object.values(drivers)) {
+    const target = driver.callbackTask?.(path);
+    if (!target) continue;
+    const task = journal.task(taskKey(target.request, target.vendor));
+    if (!task || isFinal(task)) return false;
+    journal.putTask({ ...task, nextCheckAt: undefined });
+    return true;
+  }
+  return false;
 }
 
 export async function openController(o: ControllerOptions): Promise<Controller> {
@@ -123,6 +143,7 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
     source,
     journal,
     dataDir,
+    callback: (path) => wakeFromCallback(o.drivers, journal, path),
     async close() {
       if (!o.readOnly) await journal.flush();
       await layer.close();

@@ -5,7 +5,7 @@ import type { Action, VendorSpec } from '../../specs/index.ts';
 import type { Journal, TaskRecord } from '../../state/journal.ts';
 import { LetheError } from '../errors/types.ts';
 import type { CallOptions, VendorHttp } from '../http/types.ts';
-import type { AnyDriver, Driver, DriverContext, OpenIntent, StepResult, TaskInput } from '../contracts/driver.ts';
+import type { AnyDriver, DriverContext, OpenIntent, StepResult, TaskInput } from '../contracts/driver.ts';
 import type { Logger } from '../contracts/log.ts';
 import { seedTask, stallFingerprint, type Plan, type PlannedAction } from './planner.ts';
 
@@ -97,7 +97,7 @@ async function runVendor(vendor: string, actions: PlannedAction[], opts: Execute
   const ctxFor = (keys: string[], dueAt: string) => makeSession(runtime, keys, dueAt, opts, report);
   if (runtime.driver.healthCheck) {
     try {
-      await (runtime.driver.healthCheck as (c: DriverContext) => Promise<void>)(ctxFor([], '').ctx);
+      await runtime.driver.healthCheck(ctxFor([], '').ctx);
     } catch (err) {
       // A terminal, task-scoped answer (a configuration error such as a wrong URL) stalls
       // the tasks this pass would have advanced, so that they show the code; others wait.
@@ -135,7 +135,7 @@ async function runAction(
   opts: ExecuteOptions,
   report: ExecuteReport,
 ): Promise<void> {
-  const driver = runtime.driver as Driver;
+  const driver = runtime.driver;
   const { ctx } = session;
   const inputs = action.keys.map((k) => taskInput(opts.journal.task(k)!, runtime, opts));
   if (action.kind === 'recover') {
@@ -176,7 +176,7 @@ async function runAction(
 }
 
 async function continueTask(key: string, runtime: VendorRuntime, opts: ExecuteOptions, report: ExecuteReport): Promise<void> {
-  const driver = runtime.driver as Driver;
+  const driver = runtime.driver;
   const max = opts.maxStepsPerTask ?? 12;
   for (let i = 0; i < max && opts.now() < opts.deadline; i++) {
     const t = opts.journal.task(key);

@@ -37,8 +37,8 @@ export function verifyGitLabToken(secret: string, header: string | undefined): b
 }
 
 /**
- * `lethe run --listen`: push webhooks start a pass at once, and vendor callbacks (Qualifio
- * calls `GET <callBackUrl>` when an archive is ready) wake the loop. Polling stays the
+ * `lethe run --listen`: push webhooks start a pass at once, and vendor callbacks (a driver
+ * that declares `callbackTask`, called when vendor-side work is ready) wake the loop. Polling stays the
  * fallback, so a lost webhook only costs time. Nothing a caller sends is logged.
  */
 export async function startListener(o: ListenerOptions): Promise<{ url: string; server: Server; close(): Promise<void> }> {

@@ -17,7 +17,7 @@ import { evaluateApprovals } from '../git/approval.ts';
 import type { GitSource } from '../git/source.ts';
 import type { VendorHttp } from '../http/types.ts';
 import { checkRepository, manifestKind, nameFromPath, parseManifest, type ParsedManifest, type Problem, type RepositoryModel } from '../manifests/index.ts';
-import type { AnyDriver } from '../contracts/driver.ts';
+import type { AnyDriver, DriverTable } from '../contracts/driver.ts';
 import type { Logger } from '../contracts/log.ts';
 import { commitMessage, type PhaseChange } from './commit-message.ts';
 import { renderDashboard } from './dashboard.ts';
@@ -27,12 +27,12 @@ import { rebuildTasks } from './rebuild.ts';
 import { computeStatus, renderStatus, statusPath } from './status.ts';
 import { subjectKey, subjectRef } from './subject.ts';
 
-export type DriverTable = { [K in VendorSpec['type']]: AnyDriver };
+export type { DriverTable };
 
 /** How the pass reaches vendors: the HTTP layer and credentials live behind this seam. */
 export interface VendorWiring {
-  /** Resolves the connection's credential references; throws a LetheError naming the reference, never the value. */
-  secrets(vendor: string, spec: VendorSpec): Promise<Record<string, string>>;
+  /** Resolves the connection's credential references (where `driver` says they are); throws a LetheError naming the reference, never the value. */
+  secrets(vendor: string, spec: VendorSpec, driver: AnyDriver): Promise<Record<string, string>>;
   http(vendor: string, spec: VendorSpec, windows: RateWindow[], secrets: Record<string, string>): VendorHttp;
   /** Milliseconds this vendor's limiter needs for `calls` more calls (planner ETAs). */
   drainMs(vendor: string, spec: VendorSpec, windows: RateWindow[], secrets: Record<string, string>, calls: number): number;
@@ -155,7 +155,7 @@ export class Reconciler {
     // Nothing under requests/, vendors/ or lethe.yaml changed (the controller's own status
     // commits, a quiet poll): the model and the approvals of the last pass still hold.
     const previous = Array.isArray(changedPaths) && changedPaths.length === 0 ? this.lastSnapshot : undefined;
-    const model = previous?.model ?? checkRepository([...this.parsed.values()]);
+    const model = previous?.model ?? checkRepository([...this.parsed.values()], this.o.drivers);
     if (!model.config) {
       const first = model.problems.find((p) => p.file === 'lethe.yaml');
       throw new LetheError('CONFIG_INVALID', `lethe.yaml is missing or invalid${first ? ` (${first.code} at ${first.line}:${first.column})` : ''}`, {
@@ -252,11 +252,11 @@ export class Reconciler {
     for (const [name, entry] of s.model.vendors) {
       const spec = entry.connection.spec;
       const driver = this.o.drivers[spec.type];
-      const windows = spec.rateLimits ?? (driver.defaultRateLimits as (s: VendorSpec) => RateWindow[])(spec);
+      const windows = spec.rateLimits ?? driver.defaultRateLimits(spec);
       const fingerprint = hash(spec);
       let secrets: Record<string, string> | undefined;
       try {
-        secrets = await this.o.wiring.secrets(name, spec);
+        secrets = await this.o.wiring.secrets(name, spec, driver);
       } catch (err) {
         // `lethe plan` runs where no credential is (a pull-request job): that is no outage.
         if (!mode.planning) {

@@ -1,18 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import type { RateWindow, VendorSpec } from '../../specs/index.ts';
+import type { AnyDriver, CredentialRef } from '../contracts/driver.ts';
 import { credentialFingerprint, resolveCredential } from '../http/credentials.ts';
 import type { HttpLayer } from '../http/layer.ts';
 import type { LimiterKey, VendorHttp } from '../http/types.ts';
 import type { VendorWiring } from './reconcile.ts';
 
-/** Where each driver type keeps the credential references of its connection. */
-function credentialRefs(spec: VendorSpec): Record<string, { ref: string; jsonKey?: string }> {
-  if (spec.type === 'apiproxy') {
-    const ref = spec.credentials?.credentials ?? spec.connection.credentials_location;
-    // DataGrail stores `{"credentials": "..."}` in its secret; a file: reference reads that shape.
-    return { credentials: { ref, jsonKey: ref.startsWith('file:') ? 'credentials' : undefined } };
-  }
-  return Object.fromEntries(Object.entries(spec.credentials).map(([k, ref]) => [k, { ref }]));
+/** Where the connection keeps its credential references: as its driver declares, else `spec.credentials` as is. */
+function credentialRefs(driver: AnyDriver, spec: VendorSpec): Record<string, CredentialRef> {
+  return driver.credentials?.(spec) ?? Object.fromEntries(Object.entries(spec.credentials ?? {}).map(([k, ref]) => [k, { ref }]));
 }
 
 /**
@@ -29,9 +25,9 @@ export class HttpWiring implements VendorWiring {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async secrets(_vendor: string, spec: VendorSpec): Promise<Record<string, string>> {
+  async secrets(_vendor: string, spec: VendorSpec, driver: AnyDriver): Promise<Record<string, string>> {
     const out: Record<string, string> = {};
-    for (const [key, { ref, jsonKey }] of Object.entries(credentialRefs(spec))) {
+    for (const [key, { ref, jsonKey }] of Object.entries(credentialRefs(driver, spec))) {
       out[key] = await resolveCredential(ref, this.env, (p) => readFile(p, 'utf8'), { jsonKey });
       this.onSecret(out[key]);
     }

@@ -1,5 +1,5 @@
 import type { Action, LetheConfig, PrivacyRequest, VendorConnection } from '../../specs/index.ts';
-import { identifierKeys, supportedActions } from '../vendors/registry.ts';
+import type { DriverTable } from '../contracts/driver.ts';
 import { nameFromPath } from './kinds.ts';
 import type { ParsedManifest } from './parse.ts';
 import { compareProblems, problem, type Problem } from './problem.ts';
@@ -32,8 +32,11 @@ export interface RepositoryModel {
 
 type Of<K extends ParsedManifest['kind']> = Extract<ParsedManifest, { kind: K }>;
 
-/** Cross-checks a set of parsed manifests. Pure: the same input always gives the same model. */
-export function checkRepository(parsed: readonly ParsedManifest[]): RepositoryModel {
+/**
+ * Cross-checks a set of parsed manifests against what the controller's drivers can do (the
+ * same table the pass uses). Pure: the same input always gives the same model.
+ */
+export function checkRepository(parsed: readonly ParsedManifest[], drivers: DriverTable): RepositoryModel {
   const byPath = [...parsed].sort((a, b) => a.path.localeCompare(b.path));
   const configs = byPath.filter((m): m is Of<'LetheConfig'> => m.kind === 'LetheConfig');
   const vendorFiles = byPath.filter((m): m is Of<'VendorConnection'> => m.kind === 'VendorConnection');
@@ -56,7 +59,7 @@ export function checkRepository(parsed: readonly ParsedManifest[]): RepositoryMo
   if (configs.length === 0) problems.push(problem('CONFIG_MISSING', 'lethe.yaml', { line: 1, column: 1 }));
 
   for (const m of requestFiles) {
-    if (m.value !== undefined) checkVendors(m, m.value, vendors, invalidVendors, (p) => add(m, p));
+    if (m.value !== undefined) checkVendors(m, m.value, vendors, invalidVendors, drivers, (p) => add(m, p));
   }
 
   const requests = new Map<string, RequestEntry>();
@@ -66,7 +69,7 @@ export function checkRepository(parsed: readonly ParsedManifest[]): RepositoryMo
     problems.push(...own);
     if (m.kind !== 'PrivacyRequest') continue;
     if (own.length === 0 && m.value !== undefined) {
-      requests.set(m.name!, { path: m.path, request: m.value, vendors: resolveVendors(m.value, vendors) });
+      requests.set(m.name!, { path: m.path, request: m.value, vendors: resolveVendors(m.value, vendors, drivers) });
     } else {
       invalidRequests.set(m.path, { name: m.name, problems: own });
     }
@@ -87,14 +90,16 @@ function flagDuplicates(files: readonly ParsedManifest[], add: (m: ParsedManifes
   }
 }
 
-function supports(entry: VendorEntry, action: Action): boolean {
-  return supportedActions(entry.connection.spec).includes(action);
+function supports(drivers: DriverTable, entry: VendorEntry, action: Action): boolean {
+  const { spec } = entry.connection;
+  const driver = drivers[spec.type];
+  return (driver.supportedActions?.(spec) ?? driver.actions).includes(action);
 }
 
-function resolveVendors(request: PrivacyRequest, vendors: ReadonlyMap<string, VendorEntry>): string[] {
+function resolveVendors(request: PrivacyRequest, vendors: ReadonlyMap<string, VendorEntry>, drivers: DriverTable): string[] {
   const { action } = request.spec;
   const names = request.spec.vendors === 'all'
-    ? [...vendors].filter(([, v]) => supports(v, action)).map(([n]) => n)
+    ? [...vendors].filter(([, v]) => supports(drivers, v, action)).map(([n]) => n)
     : request.spec.vendors;
   return [...new Set(names)].sort();
 }
@@ -104,6 +109,7 @@ function checkVendors(
   request: PrivacyRequest,
   vendors: ReadonlyMap<string, VendorEntry>,
   invalidVendors: ReadonlyMap<string, string>,
+  drivers: DriverTable,
   report: (p: Problem) => void,
 ): void {
   const { action } = request.spec;
@@ -113,7 +119,7 @@ function checkVendors(
     for (const [vendor, file] of invalidVendors) {
       report(problem('VENDOR_INVALID', m.path, at(['spec', 'vendors']), { path: 'spec.vendors', vendor, file }));
     }
-    if (![...vendors.values()].some((v) => supports(v, action))) {
+    if (![...vendors.values()].some((v) => supports(drivers, v, action))) {
       report(problem('NO_VENDOR_FOR_ACTION', m.path, at(['spec', 'vendors']), { action }));
     }
   } else {
@@ -123,7 +129,7 @@ function checkVendors(
       const entry = vendors.get(vendor);
       const invalidFile = invalidVendors.get(vendor);
       if (entry) {
-        if (!supports(entry, action)) {
+        if (!supports(drivers, entry, action)) {
           report(problem('VENDOR_ACTION_UNSUPPORTED', m.path, at(path), { ...values, type: entry.connection.spec.type }));
         }
       } else if (invalidFile !== undefined) {
@@ -136,7 +142,7 @@ function checkVendors(
     });
   }
 
-  const addressed = new Set(resolveVendors(request, vendors));
+  const addressed = new Set(resolveVendors(request, vendors, drivers));
   for (const [vendor, keys] of Object.entries(request.spec.subject.identifiers ?? {})) {
     const base: PathSegment[] = ['spec', 'subject', 'identifiers', vendor];
     const entry = vendors.get(vendor);
@@ -147,7 +153,7 @@ function checkVendors(
       continue;
     }
     if (!entry) continue;
-    const known = identifierKeys(entry.connection.spec.type);
+    const known = drivers[entry.connection.spec.type].identifierKeys;
     for (const key of Object.keys(keys)) {
       if (known.includes(key)) continue;
       const path = [...base, key];

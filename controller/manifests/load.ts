@@ -1,5 +1,6 @@
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { DriverTable } from '../contracts/driver.ts';
 import { checkRepository, type RepositoryModel } from './check.ts';
 import { manifestKind } from './kinds.ts';
 import { parseManifest, type ParsedManifest } from './parse.ts';
@@ -36,8 +37,8 @@ async function readCapped(file: string): Promise<string> {
 }
 
 /** For the CLI: validates the working tree (the controller reads the same paths from git). */
-export async function loadRepositoryFromDisk(dir: string): Promise<{ parsed: ParsedManifest[]; model: RepositoryModel }> {
+export async function loadRepositoryFromDisk(dir: string, drivers: DriverTable): Promise<{ parsed: ParsedManifest[]; model: RepositoryModel }> {
   const paths = await listManifestPaths(dir);
   const parsed = await Promise.all(paths.map(async (path) => parseManifest(path, await readCapped(join(dir, path)))));
-  return { parsed, model: checkRepository(parsed) };
+  return { parsed, model: checkRepository(parsed, drivers) };
 }

@@ -3,6 +3,7 @@ import { REBUILT_INTENT } from '../contracts/driver.ts';
 import type { Driver, DriverContext, OpenIntent, StepResult, TaskData, TaskInput } from '../contracts/driver.ts';
 import { createErasure, findResources, getErasure, listErasures, type Erasure, type ResourceType } from './elasticpath/api.ts';
 import { ELASTICPATH_ERRORS } from './elasticpath/errors.ts';
+import { defineDriver } from './define.ts';
 
 /**
  * Elastic Path Commerce Cloud (seed 003 + vendor-specs/elasticpath): erasure only. Steps:
@@ -169,7 +170,7 @@ async function recover(ctx: Ctx, task: TaskInput, intent: OpenIntent): Promise<S
 
 export const elasticPathDriver: Driver<'elasticpath'> = {
   type: 'elasticpath',
-  supportedActions: () => ['erasure'],
+  actions: ['erasure'],
   defaultRateLimits: (spec) => [{ limit: spec.environment === 'development' ? 25 : 100, perSeconds: 1 }],
   identifierKeys: ['customerId', 'accountMemberId'],
   errors: ELASTICPATH_ERRORS,
@@ -181,3 +182,5 @@ export const elasticPathDriver: Driver<'elasticpath'> = {
   recover,
   configSchema: ElasticPathSpec,
 };
+
+export const elasticPath = defineDriver('elasticpath', () => elasticPathDriver);

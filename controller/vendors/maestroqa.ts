@@ -5,6 +5,7 @@ import type { Driver, DriverContext, OpenIntent, StepResult, TaskInput } from '.
 import { checkJob, deleteEmails, type DeepStatus, type DeleteAnswer } from './maestroqa/api.ts';
 import { emailChunks, MAX_EMAILS, nextTodo, readData, toData, type Chunk, type MaestroData } from './maestroqa/data.ts';
 import { MAESTROQA_ERRORS } from './maestroqa/errors.ts';
+import { defineDriver } from './define.ts';
 
 /**
  * MaestroQA (seed 000): erasure only. Steps:
@@ -226,7 +227,7 @@ function recover(ctx: Ctx, task: TaskInput, intent: OpenIntent): Promise<StepRes
 
 export const maestroQaDriver: Driver<'maestroqa'> = {
   type: 'maestroqa',
-  supportedActions: () => ['erasure'],
+  actions: ['erasure'],
   defaultRateLimits: () => [
     { limit: 1, perSeconds: 1 },
     { limit: 30, perSeconds: 60 },
@@ -243,3 +244,5 @@ export const maestroQaDriver: Driver<'maestroqa'> = {
   recover,
   configSchema: MaestroQaSpec,
 };
+
+export const maestroQa = defineDriver('maestroqa', () => maestroQaDriver);

@@ -1,34 +1,33 @@
-import type { Action, VendorSpec, VendorType } from '../../specs/index.ts';
+import type { VendorType } from '../../specs/index.ts';
+import type { DriverTable } from '../contracts/driver.ts';
 import type { ErrorTable } from '../errors/types.ts';
-import { answerHubDriver } from './answerhub/index.ts';
-import { apiProxyDriver } from './apiproxy/index.ts';
-import type { Driver } from '../contracts/driver.ts';
-import { elasticPathDriver } from './elasticpath.ts';
-import { maestroQaDriver } from './maestroqa.ts';
-import { qualifioDriver } from './qualifio/index.ts';
+import { answerHub } from './answerhub/index.ts';
+import { apiProxy } from './apiproxy/index.ts';
+import { definitionErrors, type DriverDefinition } from './define.ts';
+import { elasticPath } from './elasticpath.ts';
+import { maestroQa } from './maestroqa.ts';
+import { qualifio } from './qualifio/index.ts';
 
-/** Every driver, by the `type` a VendorConnection names. Adding a vendor = one file + one line here. */
-export const DRIVERS: { [K in VendorType]: Driver<K> } = {
-  maestroqa: maestroQaDriver,
-  qualifio: qualifioDriver,
-  elasticpath: elasticPathDriver,
-  answerhub: answerHubDriver,
-  apiproxy: apiProxyDriver,
+/**
+ * Every driver, by the `type` a VendorConnection names: adding a vendor = its folder + one
+ * line here (docs/adding-a-vendor.md). The mapped type makes a missing line a type error.
+ */
+const DEFINITIONS: { readonly [K in VendorType]: DriverDefinition<K> } = {
+  maestroqa: maestroQa,
+  qualifio: qualifio,
+  elasticpath: elasticPath,
+  answerhub: answerHub,
+  apiproxy: apiProxy,
 };
 
-export function driverFor<T extends VendorType>(type: T): Driver<T> {
-  return DRIVERS[type];
+/** Fresh drivers for one controller: no driver state is shared with another table. */
+export function createDriverTable(): DriverTable {
+  const table = {} as Record<VendorType, DriverTable[VendorType]>;
+  for (const type of Object.keys(DEFINITIONS) as VendorType[]) table[type] = DEFINITIONS[type].create();
+  return table;
 }
 
-export function supportedActions(spec: VendorSpec): Action[] {
-  return [...(DRIVERS[spec.type].supportedActions as (s: VendorSpec) => readonly Action[])(spec)];
-}
-
-export function identifierKeys(type: VendorType): string[] {
-  return [...DRIVERS[type].identifierKeys];
-}
-
-/** The drivers' own error codes, for the catalogue. */
+/** The drivers' own error codes (and the registry's), for the catalogue. */
 export function driverErrors(): ErrorTable {
-  return Object.assign({}, ...Object.values(DRIVERS).map((d) => d.errors)) as ErrorTable;
+  return Object.assign({}, definitionErrors.table, ...Object.values(createDriverTable()).map((d) => d.errors)) as ErrorTable;
 }

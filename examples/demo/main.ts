@@ -15,7 +15,7 @@ import { renderStatusTable } from '../../controller/core/dashboard.ts';
 import { Runner } from '../../controller/core/runner.ts';
 import { listRequestExports } from '../../controller/exports/index.ts';
 import { createLogger } from '../../controller/log.ts';
-import { DRIVERS } from '../../controller/vendors/registry.ts';
+import { createDriverTable } from '../../controller/vendors/registry.ts';
 import type { PrivacyRequestStatus } from '../../specs/index.ts';
 import { startSandbox } from '../sandbox/index.ts';
 import type { VendorStats } from '../sandbox/ledger.ts';
@@ -88,7 +88,7 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
   const controller = await openController({
     ...(origin ? { remote: origin } : { repo: repoDir }),
     dataDir,
-    drivers: DRIVERS,
+    drivers: createDriverTable(),
     env: { ...process.env, ...sandboxEnv(sandbox.config), LETHE_SUBJECT_SALT: process.env.LETHE_SUBJECT_SALT ?? 'demo-salt' },
     log,
     degradedRetryMs: 2_000,

@@ -19,8 +19,7 @@
 import { Runner } from '../../controller/core/runner.ts';
 import { openController } from '../../controller/core/app.ts';
 import { drainTimeMs } from '../../controller/http/sliding-window.ts';
-import { DRIVERS } from '../../controller/vendors/registry.ts';
-import { maestroQaDriver } from '../../controller/vendors/maestroqa.ts';
+import { createDriverTable } from '../../controller/vendors/registry.ts';
 import type { DriverTable } from '../../controller/core/reconcile.ts';
 import type { RateWindow } from '../../specs/index.ts';
 import { startSandbox, type SandboxConfig } from '../../examples/sandbox/index.ts';
@@ -87,7 +86,8 @@ export async function runDrain(ctx: BenchContext, n: number, batched: boolean): 
       approved: bulkRequests(n, ['maestroqa', 'elasticpath']),
     });
     // Baseline: the same driver without batching, so every email is one DELETE.
-    const drivers: DriverTable = batched ? DRIVERS : { ...DRIVERS, maestroqa: { ...maestroQaDriver, batch: undefined, stepBatch: undefined } };
+    const table = createDriverTable();
+    const drivers: DriverTable = batched ? table : { ...table, maestroqa: { ...table.maestroqa, batch: undefined, stepBatch: undefined } };
     const controller = await openController({
       repo: work,
       dataDir: `${root}/data`,

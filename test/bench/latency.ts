@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { openController } from '../../controller/core/app.ts';
 import { Runner } from '../../controller/core/runner.ts';
-import { DRIVERS } from '../../controller/vendors/registry.ts';
+import { createDriverTable } from '../../controller/vendors/registry.ts';
 import { taskKey } from '../../state/journal.ts';
 import { startSandbox, subjectHash } from '../../examples/sandbox/index.ts';
 import { sandboxEnv } from '../../examples/demo/sandbox-wiring.ts';
@@ -48,7 +48,7 @@ export async function benchLatency(ctx: BenchContext): Promise<BenchResult[]> {
       dir: `${root}/repo`,
       vendors: { maestroqa: maestroqaYaml({ baseUrl: sandbox.config.vendors.maestroqa.baseUrl, pollIntervalSeconds: 0.05, maxPollIntervalSeconds: 0.1 }) },
     });
-    const controller = await openController({ repo: work, dataDir: `${root}/data`, drivers: DRIVERS, env: { ...sandboxEnv(sandbox.config), LETHE_SUBJECT_SALT: 'bench-salt' }, log: logger, push: false });
+    const controller = await openController({ repo: work, dataDir: `${root}/data`, drivers: createDriverTable(), env: { ...sandboxEnv(sandbox.config), LETHE_SUBJECT_SALT: 'bench-salt' }, log: logger, push: false });
     const runner = new Runner({ controller, log: logger, schedule: '0 0 1 1 *', watchRepo: work, maxSleepMs: 60_000 });
     const running = runner.start();
     try {

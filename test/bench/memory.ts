@@ -39,11 +39,11 @@ async function child(args: string[]): Promise<void> {
   const report: ChildReport = { peakRssMB: 0, sampledMaxRssMB: 0, heapUsedMB: 0, openTasks: 0, passMs: [] };
   // Loaded in both modes, so the baseline has the same code in memory.
   const { openController } = await import('../../controller/core/app.ts');
-  const { DRIVERS } = await import('../../controller/vendors/registry.ts');
+  const { createDriverTable } = await import('../../controller/vendors/registry.ts');
   const { isFinal } = await import('../../controller/core/planner.ts');
   const { quietLogger } = await import('./lib.ts');
   if (mode === '--child') {
-    const controller = await openController({ repo: repo!, dataDir: dataDir!, drivers: DRIVERS, env: DUMMY_ENV, log: quietLogger(), push: false });
+    const controller = await openController({ repo: repo!, dataDir: dataDir!, drivers: createDriverTable(), env: DUMMY_ENV, log: quietLogger(), push: false });
     for (let i = 0; i < 2; i++) {
       const t0 = performance.now();
       await controller.reconciler.pass();

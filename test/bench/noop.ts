@@ -16,7 +16,7 @@
  * blob ids, status texts) make a quiet pass cost a small fraction of a full one.
  */
 import { openController, type Controller } from '../../controller/core/app.ts';
-import { DRIVERS } from '../../controller/vendors/registry.ts';
+import { createDriverTable } from '../../controller/vendors/registry.ts';
 import { bulkRequests, createBenchRepo, elasticpathYaml, maestroqaYaml, median, quietLogger, result, round, tempDir, timed, type BenchContext, type BenchResult } from './lib.ts';
 
 /** Credentials resolve (so no vendor is degraded) but point nowhere: no call may happen. */
@@ -40,7 +40,7 @@ export async function benchNoop(ctx: BenchContext): Promise<BenchResult[]> {
   });
   const logger = quietLogger();
   const open = (): Promise<Controller> =>
-    openController({ repo: work, dataDir: `${root}/data`, drivers: DRIVERS, env: DUMMY_ENV, log: logger, push: false });
+    openController({ repo: work, dataDir: `${root}/data`, drivers: createDriverTable(), env: DUMMY_ENV, log: logger, push: false });
 
   const first = await open();
   const firstPass = await timed(() => first.reconciler.pass());

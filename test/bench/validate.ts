@@ -10,6 +10,9 @@
 import { parse as parseYaml } from 'yaml';
 import { checkRepository, parseManifest, type ParsedManifest } from '../../controller/manifests/index.ts';
 import { bulkRequests, elasticpathYaml, letheConfigText, maestroqaYaml, median, nowMs, result, round, type BenchContext, type BenchResult } from './lib.ts';
+import { createDriverTable } from '../../controller/vendors/registry.ts';
+
+const DRIVERS = createDriverTable();
 
 /** A realistic mix: most valid, some with several emails, a few invalid (their errors are located too). */
 async function corpus(n: number): Promise<Map<string, string>> {
@@ -39,14 +42,14 @@ export async function benchValidate(ctx: BenchContext): Promise<BenchResult[]> {
   let problems = 0;
   // One untimed warm-up of each: JIT and zod's lazy schema compilation are not throughput.
   for (const [, text] of files.slice(0, 200)) parseYaml(text);
-  checkRepository(files.slice(0, 200).map(([p, t]) => parseManifest(p, t)));
+  checkRepository(files.slice(0, 200).map(([p, t]) => parseManifest(p, t)), DRIVERS);
   for (let r = 0; r < rounds; r++) {
     let t0 = nowMs();
     for (const [, text] of files) parseYaml(text);
     yamlMs.push(nowMs() - t0);
     t0 = nowMs();
     const parsed: ParsedManifest[] = files.map(([path, text]) => parseManifest(path, text));
-    const model = checkRepository(parsed);
+    const model = checkRepository(parsed, DRIVERS);
     validateMs.push(nowMs() - t0);
     problems = model.problems.length;
   }

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { openController } from '../../controller/core/app.ts';
 import { Runner } from '../../controller/core/runner.ts';
 import { createLogger } from '../../controller/log.ts';
-import { DRIVERS } from '../../controller/vendors/registry.ts';
+import { createDriverTable } from '../../controller/vendors/registry.ts';
 import { leaked, startE2E, UNAPPROVED } from '../support/e2e.ts';
 
 /**
@@ -34,7 +34,7 @@ describe('vendor faults', () => {
       const controller = await openController({
         remote: e.repo.origin,
         dataDir: e.dataDir,
-        drivers: DRIVERS,
+        drivers: createDriverTable(),
         env: e.env,
         log: createLogger({ level: 'info', format: 'json', write: (l) => lines.push(l) }),
         degradedRetryMs: 500,

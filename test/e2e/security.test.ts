@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { openController } from '../../controller/core/app.ts';
 import { Runner } from '../../controller/core/runner.ts';
 import { createLogger } from '../../controller/log.ts';
-import { DRIVERS } from '../../controller/vendors/registry.ts';
+import { createDriverTable } from '../../controller/vendors/registry.ts';
 import { gitAs, PEOPLE } from '../../examples/demo/git-as.ts';
 import { PrivacyRequestStatus } from '../../specs/index.ts';
 import { listRequestExports } from '../../controller/exports/index.ts';
@@ -64,7 +64,7 @@ describe('hostile manifest values', () => {
       });
       const lines: string[] = [];
       const log = createLogger({ level: 'info', format: 'json', write: (l) => lines.push(l) });
-      const controller = await openController({ remote: e.repo.origin, dataDir: e.dataDir, drivers: DRIVERS, env: e.env, log, degradedRetryMs: 500 });
+      const controller = await openController({ remote: e.repo.origin, dataDir: e.dataDir, drivers: createDriverTable(), env: e.env, log, degradedRetryMs: 500 });
       const runner = new Runner({ controller, log, schedule: '*/2 * * * * *', untilIdle: true, maxSleepMs: 500 });
       const stop = setTimeout(() => runner.stop(), 150_000);
       await runner.start();

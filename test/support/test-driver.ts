@@ -37,7 +37,7 @@ export function testDriver(type: VendorSpec['type']): AnyDriver {
 
   const driver: Driver = {
     type,
-    supportedActions: () => ['erasure', 'access', 'optout'],
+    actions: ['erasure', 'access', 'optout'],
     defaultRateLimits: () => [{ limit: 50, perSeconds: 1 }],
     identifierKeys: [],
     errors: {},

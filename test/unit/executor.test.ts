@@ -43,7 +43,7 @@ function request(name: string): RequestRuntime {
 
 const base: Omit<Driver, 'step' | 'recover'> = {
   type: 'maestroqa',
-  supportedActions: () => ['erasure'],
+  actions: ['erasure'],
   defaultRateLimits: () => [{ limit: 10, perSeconds: 1 }],
   identifierKeys: [],
   errors: {},

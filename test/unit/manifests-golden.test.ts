@@ -4,6 +4,9 @@ import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { checkRepository, formatText, parseManifest, type ParsedManifest } from '../../controller/manifests/index.ts';
+import { createDriverTable } from '../../controller/vendors/registry.ts';
+
+const DRIVERS = createDriverTable();
 
 // Each case directory holds `repo/` (files laid over the valid base repository) and
 // `expected.txt` (the exact `lethe validate` text). UPDATE_GOLDEN=1 rewrites the goldens.
@@ -27,7 +30,7 @@ function files(dir: string): Map<string, string> {
 function check(overlay: Map<string, string>) {
   const all = new Map([...files(BASE), ...overlay]);
   const parsed: ParsedManifest[] = [...all].map(([path, text]) => parseManifest(path, text));
-  return checkRepository(parsed);
+  return checkRepository(parsed, DRIVERS);
 }
 
 const cases = readdirSync(CASES).sort();

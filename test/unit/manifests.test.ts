@@ -8,6 +8,9 @@ import {
   MAX_MANIFEST_BYTES,
   parseManifest,
 } from '../../controller/manifests/index.ts';
+import { createDriverTable } from '../../controller/vendors/registry.ts';
+
+const DRIVERS = createDriverTable();
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/privacy-repo/', import.meta.url));
 const MIXED = fileURLToPath(new URL('../fixtures/mixed-repo/', import.meta.url));
@@ -23,7 +26,7 @@ test('manifestKind: only lethe.yaml, vendors/*.y(a)ml and requests/**/*.y(a)ml',
 });
 
 test('the example repository is valid, with "all" expanded per action', async () => {
-  const { model } = await loadRepositoryFromDisk(EXAMPLE);
+  const { model } = await loadRepositoryFromDisk(EXAMPLE, DRIVERS);
   assert.deepEqual(model.problems, []);
   assert.equal(model.vendors.size, 5);
   assert.ok(model.requests.size >= 8);
@@ -33,7 +36,7 @@ test('the example repository is valid, with "all" expanded per action', async ()
 });
 
 test('a mixed repository: valid files proceed, invalid ones are reported per file', async () => {
-  const { model } = await loadRepositoryFromDisk(MIXED);
+  const { model } = await loadRepositoryFromDisk(MIXED, DRIVERS);
   assert.deepEqual([...model.requests.keys()].sort(), ['good-1', 'good-2']);
   assert.deepEqual([...model.vendors.keys()], ['maestroqa']);
   assert.deepEqual([...model.invalidRequests.keys()].sort(), ['requests/bad-vendor.yaml', 'requests/broken.yaml']);
@@ -55,7 +58,7 @@ test('parseManifest is pure and locates problems; checkRepository reuses cached 
     [6, 3, 'MISSING_FIELD', 'a'],
     [6, 3, 'MISSING_FIELD', 'a'],
   ]);
-  const model = checkRepository([a]);
+  const model = checkRepository([a], DRIVERS);
   assert.ok(model.problems.some((p) => p.code === 'CONFIG_MISSING'));
   assert.equal(model.invalidRequests.get('requests/a.yaml')?.problems.length, 5);
 });

@@ -98,11 +98,11 @@ describe('apiproxy driver against the sandbox (seed 002)', () => {
     const original = ApiProxySpec.parse({ type: 'apiproxy', connection: JSON.parse(SEED_TEXT) });
     assert.deepEqual(original.connection.capabilities, ['privacy/access', 'privacy/delete', 'privacy/optout', 'privacy/identifiers']);
     assert.equal(original.jobTimeoutSeconds, 300);
-    assert.deepEqual(apiProxyDriver.supportedActions(original), ['access', 'erasure', 'optout']);
+    assert.deepEqual(apiProxyDriver.supportedActions!(original), ['access', 'erasure', 'optout']);
     assert.deepEqual(apiProxyDriver.defaultRateLimits(original), [{ limit: 5, perSeconds: 1 }]);
     const spec = specOf(seedConnection(sb));
     assert.equal(spec.connection.queries.delete![0]!.body, '{{"email": "{email}"}}');
-    assert.deepEqual(apiProxyDriver.supportedActions(specOf({ ...seedConnection(sb), queries: { test: seedConnection(sb).queries.test } })), []);
+    assert.deepEqual(apiProxyDriver.supportedActions!(specOf({ ...seedConnection(sb), queries: { test: seedConnection(sb).queries.test } })), []);
   });
 
   it('access: the seed example response becomes report_1.csv and report_2.csv, byte for byte', async () => {

@@ -3,7 +3,7 @@ import { openController, type Controller } from '../../core/app.ts';
 import { LetheError } from '../../errors/types.ts';
 import { EXIT } from '../main.ts';
 import { createLogger, type Level } from '../../log.ts';
-import { DRIVERS } from '../../vendors/registry.ts';
+import { createDriverTable } from '../../vendors/registry.ts';
 
 /** Flags shared by the commands that run the controller. */
 export const CONTROLLER_FLAGS = {
@@ -50,5 +50,5 @@ export async function controllerFrom(values: Values, log: ReturnType<typeof crea
   if (values.repo && values.remote) throw new UsageError('give either --repo or --remote, not both');
   const repo = values.repo ?? (values.remote ? undefined : '.');
   const push = values['no-push'] ? false : values.push ? true : undefined;
-  return openController({ repo, remote: values.remote, branch: values.branch, dataDir: values.data, push, drivers: DRIVERS, log, ...extra });
+  return openController({ repo, remote: values.remote, branch: values.branch, dataDir: values.data, push, drivers: createDriverTable(), log, ...extra });
 }

@@ -1,8 +1,5 @@
 import { startListener } from '../../core/listener.ts';
-import { isFinal } from '../../core/planner.ts';
 import { Runner } from '../../core/runner.ts';
-import { parseQualifioCallback } from '../../vendors/qualifio/index.ts';
-import { taskKey } from '../../../state/journal.ts';
 import { EXIT, parseFlags } from '../main.ts';
 import { CONTROLLER_FLAGS, CONTROLLER_USAGE, controllerFrom, exitOnError, loggerFrom, UsageError } from './controller-flags.ts';
 
@@ -41,18 +38,13 @@ export async function run(argv: string[]): Promise<number> {
       maxPasses: values['max-passes'] ? Number(values['max-passes']) : undefined,
     });
     if (listen) {
-      const journal = controller.journal;
+      const wake = controller.callback;
       listener = await startListener({
         ...listen,
         webhookSecret: process.env.LETHE_WEBHOOK_SECRET,
         onTrigger: (r) => runner.trigger(r),
-        // Qualifio calls <callBackUrl>/qualifio/<vendor>/<request> when a rule finished:
-        // that task is looked at in the next pass instead of at its next poll.
-        onCallback: (path) => {
-          const target = parseQualifioCallback(path);
-          const task = target && journal.task(taskKey(target.request, target.vendor));
-          if (task && !isFinal(task)) journal.putTask({ ...task, nextCheckAt: undefined });
-        },
+        // A driver that declares callbacks names the task; it is looked at in the next pass.
+        onCallback: (path) => void wake(path),
         log,
       });
       log.info('listening for webhooks and vendor callbacks', { url: listener.url });

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { formatJson, formatText, loadRepositoryFromDisk } from '../../manifests/index.ts';
 import { EXIT, parseFlags } from '../main.ts';
+import { createDriverTable } from '../../vendors/registry.ts';
 
 export const usage = 'validate [--repo DIR] [--format text|json]';
 export const summary = 'Check every manifest of a privacy repository; one located line per problem.';
@@ -16,7 +17,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   let model;
   try {
-    ({ model } = await loadRepositoryFromDisk(resolve(values.repo)));
+    ({ model } = await loadRepositoryFromDisk(resolve(values.repo), createDriverTable()));
   } catch (err) {
     process.stderr.write(`lethe validate: cannot read ${values.repo}: ${err instanceof Error ? err.message : String(err)}\n`);
     return EXIT.error;

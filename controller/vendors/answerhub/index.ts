@@ -5,6 +5,7 @@ import { deleteJob } from './api.ts';
 import { ANSWERHUB_ERRORS, answerHubError } from './errors.ts';
 import { resolveUsers, submit } from './submit.ts';
 import { confirm, FIRST_POLL_MS, MARGIN_MS, poll, removesEmail, unconfirmed } from './track.ts';
+import { defineDriver } from '../define.ts';
 
 type Ctx = DriverContext<'answerhub'>;
 
@@ -183,7 +184,7 @@ async function cancel(ctx: Ctx, task: TaskInput): Promise<StepResult> {
 
 export const answerHubDriver: Driver<'answerhub'> = {
   type: 'answerhub',
-  supportedActions: () => ['erasure'],
+  actions: ['erasure'],
   defaultRateLimits: () => [DEFAULT_RATE],
   identifierKeys: ['userId', 'username', 'jobId'],
   errors: ANSWERHUB_ERRORS,
@@ -194,3 +195,6 @@ export const answerHubDriver: Driver<'answerhub'> = {
   cancel,
   configSchema: AnswerHubSpec,
 };
+
+/** Keeps no state between calls: every controller shares the one constant. */
+export const answerHub = defineDriver('answerhub', () => answerHubDriver);

@@ -8,6 +8,7 @@ import { reportFiles, type JsonObject } from './csv.ts';
 import { APIPROXY_ERRORS, apiProxyError } from './errors.ts';
 import { prepare, type ActionKind, type Unit } from './prepare.ts';
 import { checkTemplates, queriesOf, render } from './queries.ts';
+import { defineDriver } from '../define.ts';
 
 /**
  * DataGrail-compatible API Proxy (seed 002): the connection object is DataGrail's, unchanged.
@@ -183,6 +184,7 @@ async function step(ctx: Ctx, task: TaskInput): Promise<StepResult> {
 
 export const apiProxyDriver: Driver<'apiproxy'> = {
   type: 'apiproxy',
+  actions: ['access', 'erasure', 'optout'],
   supportedActions(spec) {
     const q = spec.connection.queries;
     const out: Action[] = [];
@@ -193,6 +195,11 @@ export const apiProxyDriver: Driver<'apiproxy'> = {
   },
   defaultRateLimits: () => [DEFAULT_RATE],
   identifierKeys: [],
+  credentials(spec) {
+    const ref = spec.credentials?.credentials ?? spec.connection.credentials_location;
+    // DataGrail stores `{"credentials": "..."}` in its secret; a file: reference reads that shape.
+    return { credentials: { ref, jsonKey: ref.startsWith('file:') ? 'credentials' : undefined } };
+  },
   errors: APIPROXY_ERRORS,
   configSchema: ApiProxySpec,
   step,
@@ -243,3 +250,6 @@ export const apiProxyDriver: Driver<'apiproxy'> = {
     }
   },
 };
+
+/** Keeps no state between calls: every controller shares the one constant. */
+export const apiProxy = defineDriver('apiproxy', () => apiProxyDriver);

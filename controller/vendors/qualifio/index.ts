@@ -6,6 +6,7 @@ import type { Driver, DriverContext, OpenIntent, StepResult, TaskData, TaskInput
 import { archiveUrl, createRule, downloadArchive, findProfiles, getRule, listRules, RULE_TYPES, validateRule, type RuleView } from './api.ts';
 import { QUALIFIO_ERRORS, qualifioError } from './errors.ts';
 import { QualifioId } from './schema.ts';
+import { defineDriver } from '../define.ts';
 
 /**
  * Qualifio GDPR rules (seed 001; erasure = the "Right to be forgotten" rule). One rule per
@@ -260,7 +261,7 @@ async function recover(ctx: Ctx, task: TaskInput, intent: OpenIntent): Promise<S
 
 export const qualifioDriver: Driver<'qualifio'> = {
   type: 'qualifio',
-  supportedActions: () => ['access', 'erasure'],
+  actions: ['access', 'erasure'],
   // The seed documents no limit: 5 calls/s is a conservative assumption (override with rateLimits).
   defaultRateLimits: () => [{ limit: 5, perSeconds: 1 }],
   identifierKeys: ['profileId', 'ruleId'],
@@ -268,4 +269,8 @@ export const qualifioDriver: Driver<'qualifio'> = {
   configSchema: QualifioSpec,
   step,
   recover,
+  callbackTask: parseQualifioCallback,
 };
+
+/** Keeps no state between calls: every controller shares the one constant. */
+export const qualifio = defineDriver('qualifio', () => qualifioDriver);
