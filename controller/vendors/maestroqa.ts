@@ -31,11 +31,12 @@ const firstWait = (ctx: Ctx) => Math.round(ctx.spec.pollIntervalSeconds * 1000);
  * Status answers shared by the tasks of one batched job, so they poll it once. The promise
  * is kept while the call is in flight: the executor's workers pick the job's tasks up at
  * the same moment, and without this each of them missed the cache and polled the job
- * (the drain benchmark measured ~3.7 polls per job with 4 workers).
+ * (the drain benchmark measured ~3.7 polls per job with 4 workers). One per driver
+ * instance, so per controller (see defineDriver).
  */
-const recentChecks = new Map<string, { status: Promise<DeepStatus>; at?: number }>();
+type StatusCache = Map<string, { status: Promise<DeepStatus>; at?: number }>;
 
-function cachedCheck(ctx: Ctx, id: string): Promise<DeepStatus> {
+function cachedCheck(recentChecks: StatusCache, ctx: Ctx, id: string): Promise<DeepStatus> {
   const key = `${ctx.vendor}\u0000${id}`;
   const now = ctx.now().getTime();
   const hit = recentChecks.get(key);
@@ -156,12 +157,12 @@ function applyDecision(task: TaskInput, d: MaestroData, k: number): StepResult |
   };
 }
 
-async function poll(ctx: Ctx, task: TaskInput): Promise<StepResult> {
+async function poll(recentChecks: StatusCache, ctx: Ctx, task: TaskInput): Promise<StepResult> {
   const d = readData(task, firstWait(ctx));
   let pending = false;
   for (const [k, c] of d.chunks.entries()) {
     if (c.state !== 'pending' || !c.job) continue;
-    const status = await cachedCheck(ctx, c.job);
+    const status = await cachedCheck(recentChecks, ctx, c.job);
     if (status === 'completed') c.state = 'done';
     else if (status === 'pending') pending = true;
     else if (status === 'errored') {
@@ -225,24 +226,27 @@ function recover(ctx: Ctx, task: TaskInput, intent: OpenIntent): Promise<StepRes
   return Promise.reject(unconfirmed(task, String(intent.detail.auditLabel ?? '')));
 }
 
-export const maestroQaDriver: Driver<'maestroqa'> = {
-  type: 'maestroqa',
-  actions: ['erasure'],
-  defaultRateLimits: () => [
-    { limit: 1, perSeconds: 1 },
-    { limit: 30, perSeconds: 60 },
-  ],
-  identifierKeys: ['jobId'],
-  errors: MAESTROQA_ERRORS,
-  batch: { step: 'start', max: MAX_EMAILS },
-  async step(ctx, task) {
-    if (task.state.step === 'start') return (await submitBatch(ctx, [task]))[0]!;
-    if (task.state.step === 'confirm') return confirm(ctx, task);
-    return poll(ctx, task);
-  },
-  stepBatch: submitBatch,
-  recover,
-  configSchema: MaestroQaSpec,
-};
+export function createMaestroQaDriver(): Driver<'maestroqa'> {
+  const recentChecks: StatusCache = new Map();
+  return {
+    type: 'maestroqa',
+    actions: ['erasure'],
+    defaultRateLimits: () => [
+      { limit: 1, perSeconds: 1 },
+      { limit: 30, perSeconds: 60 },
+    ],
+    identifierKeys: ['jobId'],
+    errors: MAESTROQA_ERRORS,
+    batch: { step: 'start', max: MAX_EMAILS },
+    async step(ctx, task) {
+      if (task.state.step === 'start') return (await submitBatch(ctx, [task]))[0]!;
+      if (task.state.step === 'confirm') return confirm(ctx, task);
+      return poll(recentChecks, ctx, task);
+    },
+    stepBatch: submitBatch,
+    recover,
+    configSchema: MaestroQaSpec,
+  };
+}
 
-export const maestroQa = defineDriver('maestroqa', () => maestroQaDriver);
+export const maestroQa = defineDriver('maestroqa', createMaestroQaDriver);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { absentAt, type Sandbox } from '../../examples/sandbox/index.ts';
 import { MaestroQaSpec } from '../../specs/index.ts';
-import { maestroQaDriver } from '../../controller/vendors/maestroqa.ts';
+import { maestroQa } from '../../controller/vendors/maestroqa.ts';
 import { Journal, taskKey } from '../../state/journal.ts';
 import { rebuiltJournal } from '../support/rebuilt-journal.ts';
 import { vendorTestResources } from '../support/vendor-test.ts';
@@ -34,7 +34,7 @@ const bulk = (from: number, n: number) => Array.from({ length: n }, (_, i) => `b
 const req = (name: string, emails: string[], identifiers?: Record<string, string>): DriveRequest => ({ name, action: 'erasure', emails, ...(identifiers ? { identifiers } : {}) });
 
 async function run(sb: Sandbox, dir: string, requests: DriveRequest[], extra: Partial<Parameters<typeof drive>[0]> = {}): Promise<DriveResult> {
-  return drive({ driver: maestroQaDriver, vendor: VENDOR, spec: spec(sb), secrets: secrets(sb), requests, dataDir: dir, maxSleepMs: 200, maxPasses: 200, ...extra });
+  return drive({ driver: maestroQa.create(), vendor: VENDOR, spec: spec(sb), secrets: secrets(sb), requests, dataDir: dir, maxSleepMs: 200, maxPasses: 200, ...extra });
 }
 
 /** Nothing Lethe keeps or prints may hold a subject email. */
