@@ -4,13 +4,14 @@ import {
   type Action,
   type ApprovalEvidence,
   type Condition,
-  type PrivacyRequestStatus,
+  PrivacyRequestStatus,
   type Regulation,
   type RequestPhase,
   type StatusError,
   type VendorTaskStatus,
 } from '../../specs/index.ts';
 import type { TaskRecord } from '../../state/journal.ts';
+import { canonical } from './canonical.ts';
 import { isFinal } from './planner.ts';
 
 export interface StatusInput {
@@ -173,7 +174,7 @@ function strip<T extends object>(o: T): T {
 export function renderStatus(s: PrivacyRequestStatus): string {
   return (
     '# Written by the Lethe controller. Do not edit: changes are overwritten.\n' +
-    stringify(s, { lineWidth: 0, aliasDuplicateObjects: false })
+    stringify(canonical(PrivacyRequestStatus, s), { lineWidth: 0, aliasDuplicateObjects: false })
   );
 }
 
