@@ -20,6 +20,22 @@ export const CORE_ERRORS = {
     message: 'a vendor credential could not be resolved',
     hint: 'Check the env: or file: references in vendors/<name>.yaml and the controller\'s environment; the vendor waits, nothing is lost.',
   },
+  LEASE_HELD: {
+    message: 'another controller holds the lease of this data directory or remote repository',
+    hint: 'Only one controller may act at a time. Stop the other one (the message names its pid and host), or start this one with --wait-for-lease to stand by and take over when the lease expires.',
+  },
+  LEASE_LOST: {
+    message: 'this controller lost its lease and stopped acting',
+    hint: 'Another controller took over (or the lease could not be renewed in time): nothing more is sent or pushed by this one. Check that only one controller runs (Kubernetes: replicas 1, strategy Recreate) and that the remote is reachable.',
+  },
+  LEASE_UNREACHABLE: {
+    message: 'the remote lease ref could not be read or written',
+    hint: 'Check that the controller can push to the remote (deploy key with write access; refs/lethe/* not blocked by branch protection rules).',
+  },
+  METRICS_LISTEN_FAILED: {
+    message: 'the metrics and health address could not be listened on',
+    hint: 'Another process uses the port (often a second lethe run): stop it, or give --metrics-listen HOST:PORT another port (HOST:0 picks a free one).',
+  },
   CONTROLLER_ERROR: {
     message: 'the controller stopped on an unexpected error',
     hint: 'Run again with --log-level debug; the journal and rate log are intact.',
