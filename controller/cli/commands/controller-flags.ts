@@ -63,10 +63,10 @@ export function leaseFrom(values: { 'wait-for-lease'?: boolean; 'lease-seconds'?
 export async function controllerFrom(
   values: Values,
   log: ReturnType<typeof createLogger>,
-  extra: Pick<ControllerOptions, 'maxPassMs' | 'readOnly' | 'lease' | 'metrics'> = {},
+  extra: Pick<ControllerOptions, 'maxPassMs' | 'readOnly' | 'lease' | 'metrics'> & { drivers?: ControllerOptions['drivers'] } = {},
 ): Promise<Controller> {
   if (values.repo && values.remote) throw new UsageError('give either --repo or --remote, not both');
   const repo = values.repo ?? (values.remote ? undefined : '.');
   const push = values['no-push'] ? false : values.push ? true : undefined;
-  return openController({ repo, remote: values.remote, branch: values.branch, dataDir: values.data, push, drivers: DRIVERS, log, ...extra });
+  return openController({ repo, remote: values.remote, branch: values.branch, dataDir: values.data, push, log, ...extra, drivers: extra.drivers ?? DRIVERS });
 }

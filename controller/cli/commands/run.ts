@@ -1,4 +1,5 @@
 import type { Controller } from '../../core/app.ts';
+import type { DriverTable } from '../../core/reconcile.ts';
 import { startHealthServer } from '../../core/health-server.ts';
 import { startListener } from '../../core/listener.ts';
 import { ControllerMetrics } from '../../core/metrics.ts';
@@ -27,6 +28,11 @@ export function parseListen(value: string, flag = '--listen'): { host: string; p
 }
 
 export async function run(argv: string[]): Promise<number> {
+  return runController(argv);
+}
+
+/** `lethe run` with another driver table (the controller's own tests drive a test vendor). */
+export async function runController(argv: string[], drivers?: DriverTable): Promise<number> {
   const { values } = parseFlags(argv, {
     ...CONTROLLER_FLAGS,
     ...LEASE_FLAGS,
@@ -66,7 +72,7 @@ export async function run(argv: string[]): Promise<number> {
       },
     });
     log.info('serving metrics and health', { metrics: `${health.url}/metrics`, readyz: `${health.url}/readyz`, healthz: `${health.url}/healthz` });
-    controller = await controllerFrom(values, log, { maxPassMs: values['max-pass-seconds'] ? Number(values['max-pass-seconds']) * 1000 : undefined, lease, metrics });
+    controller = await controllerFrom(values, log, { maxPassMs: values['max-pass-seconds'] ? Number(values['max-pass-seconds']) * 1000 : undefined, lease, metrics, drivers });
     let lost: LetheError | undefined;
     metrics.setLeaseHeld(true);
     controller.lease!.onLost = (err) => {
