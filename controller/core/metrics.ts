@@ -1,7 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { REQUEST_PHASES, VENDOR_PHASES, type PrivacyRequestStatus } from '../../specs/index.ts';
 import type { JournalData } from '../../state/journal.ts';
-import { LetheError } from '../errors/types.ts';
 import type { CallOptions, HttpResponse, VendorHttp } from '../http/types.ts';
 import type { PassReport } from './reconcile.ts';
 
@@ -23,13 +22,13 @@ export class ControllerMetrics {
   });
   private readonly calls = new Counter({
     name: 'lethe_vendor_calls_total',
-    help: 'Vendor HTTP calls by vendor, route (the driver\'s call label) and final status (or error code).',
+    help: 'Vendor HTTP requests sent (every attempt), by vendor, route (the driver\'s call label) and status (or network failure).',
     labelNames: ['vendor', 'route', 'status'],
     registers: [this.registry],
   });
   private readonly throttled = new Counter({
     name: 'lethe_vendor_rate_limited_total',
-    help: 'Vendor calls whose final answer was 429 Too Many Requests.',
+    help: 'Vendor answers 429 Too Many Requests (every attempt).',
     labelNames: ['vendor'],
     registers: [this.registry],
   });
@@ -124,29 +123,30 @@ export class ControllerMetrics {
     this.leaseHeld.set(held ? 1 : 0);
   }
 
-  /** Wraps a connection's HTTP so every call is counted by route and final status, with its limiter wait. */
+  /**
+   * Wraps a connection's HTTP: every attempt sent is counted by route and status (or
+   * failure), 429s apart, and the time the call waited for its rate-limit slot.
+   */
   observe(vendor: string, http: VendorHttp, now: () => number = Date.now): VendorHttp {
     return {
-      request: async (o: CallOptions): Promise<HttpResponse> => {
+      request: (o: CallOptions): Promise<HttpResponse> => {
         const route = o.label ?? o.method.toUpperCase();
         const asked = now();
         let waited = false;
-        const beforeSend = async () => {
-          if (!waited) this.limiterWait.observe({ vendor }, (now() - asked) / 1000);
-          waited = true;
-          await o.beforeSend?.();
-        };
-        try {
-          const res = await http.request({ ...o, beforeSend });
-          this.calls.inc({ vendor, route, status: String(res.status) });
-          if (res.status === 429) this.throttled.inc({ vendor });
-          return res;
-        } catch (err) {
-          this.calls.inc({ vendor, route, status: err instanceof LetheError ? err.code : 'error' });
-          throw err;
-        }
+        return http.request({
+          ...o,
+          beforeSend: async () => {
+            if (!waited) this.limiterWait.observe({ vendor }, (now() - asked) / 1000);
+            waited = true;
+            await o.beforeSend?.();
+          },
+          onAttempt: (outcome) => {
+            this.calls.inc({ vendor, route, status: 'status' in outcome ? String(outcome.status) : outcome.failure });
+            if ('status' in outcome && outcome.status === 429) this.throttled.inc({ vendor });
+            o.onAttempt?.(outcome);
+          },
+        });
       },
     };
   }
 }
-
