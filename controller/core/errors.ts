@@ -36,6 +36,18 @@ export const CORE_ERRORS = {
     message: 'the metrics and health address could not be listened on',
     hint: 'Another process uses the port (often a second lethe run): stop it, or give --metrics-listen HOST:PORT another port (HOST:0 picks a free one).',
   },
+  NOTIFY_FAILED: {
+    message: 'a notification target did not accept the message',
+    hint: 'Check the webhook URL the reference points to (revoked Slack webhooks answer 403/404) and that the controller can reach it; the events are kept and sent with the next message.',
+  },
+  NOTIFY_URL_INVALID: {
+    message: 'a notification target URL is not a valid URL',
+    hint: 'The env: or file: reference of spec.notifications.targets[].url must hold a full URL such as https://hooks.slack.com/services/...',
+  },
+  NOTIFY_URL_INSECURE: {
+    message: 'a notification target URL does not use https',
+    hint: 'Webhook URLs carry their own authorisation: use https (plain http is accepted for 127.0.0.1 and localhost only).',
+  },
   CONTROLLER_ERROR: {
     message: 'the controller stopped on an unexpected error',
     hint: 'Run again with --log-level debug; the journal and rate log are intact.',

@@ -3,6 +3,7 @@ import type { DriverTable } from '../../core/reconcile.ts';
 import { startHealthServer } from '../../core/health-server.ts';
 import { startListener } from '../../core/listener.ts';
 import { ControllerMetrics } from '../../core/metrics.ts';
+import { Notifier } from '../../core/notify.ts';
 import { isFinal } from '../../core/planner.ts';
 import { Runner } from '../../core/runner.ts';
 import { LetheError } from '../../errors/types.ts';
@@ -82,6 +83,8 @@ export async function runController(argv: string[], drivers?: DriverTable): Prom
     };
     const config = await controller.reconciler.config();
     const c = controller;
+    const notifier = new Notifier({ dataDir: c.dataDir, env: process.env, log });
+    let notifying = Promise.resolve();
     runner = new Runner({
       controller,
       log,
@@ -90,7 +93,14 @@ export async function runController(argv: string[], drivers?: DriverTable): Prom
       untilIdle: values['until-idle'],
       maxPasses: values['max-passes'] ? Number(values['max-passes']) : undefined,
       beforePass: () => c.lease!.renew(),
-      onPass: (report, ms) => metrics.passSucceeded(ms / 1000, Date.now(), report, c.journal.data, c.reconciler.currentStatuses()),
+      onPass: (report, ms) => {
+        const statuses = c.reconciler.currentStatuses();
+        metrics.passSucceeded(ms / 1000, Date.now(), report, c.journal.data, statuses);
+        // One notification round at a time, in pass order; the runner does not wait for it.
+        notifying = notifying
+          .then(async () => notifier.afterPass((await c.reconciler.config())?.spec.notifications, statuses, report.plan.requests))
+          .catch(() => log.warn('notifications failed; retried after the next pass', { code: 'NOTIFY_FAILED' }));
+      },
       onPassFailed: (_err, ms) => metrics.passFailed(ms / 1000),
     });
     if (abort.signal.aborted) runner.stop();
@@ -116,6 +126,7 @@ export async function runController(argv: string[], drivers?: DriverTable): Prom
       if (err instanceof LetheError && err.code === 'LEASE_LOST') lost = err;
       else throw err;
     });
+    await notifying;
     if (lost) {
       process.stderr.write(`lethe run: ${lost.code} ${lost.message}\n`);
       return EXIT.error;
