@@ -109,7 +109,8 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
   if (o.lease) {
     lease = await ControllerLease.open({
       dataDir,
-      remoteDir: source.mode === 'remote' ? source.dir : undefined,
+      // Whoever pushes status to origin (--remote, or a CI job's checkout with --push) also holds the lease there.
+      remoteDir: source.mode === 'remote' || o.push === true ? source.dir : undefined,
       identity: config?.spec.identity ?? identity,
       durationMs: o.lease.durationMs,
       log: o.log,

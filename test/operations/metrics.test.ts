@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
+import { parse } from 'yaml';
 import { openController } from '../../controller/core/app.ts';
 import { startHealthServer } from '../../controller/core/health-server.ts';
 import { ControllerMetrics } from '../../controller/core/metrics.ts';
@@ -107,6 +109,22 @@ describe('/metrics, /healthz and /readyz after a run', () => {
     } finally {
       await c.close();
       await health.close();
+    }
+  });
+});
+
+describe('examples/deploy/prometheus-rules.yaml', () => {
+  it('alerts on Overdue, AT RISK, Stalled, degraded > 1 h, unapproved changes and no pass for 15 min, with metrics that exist', async () => {
+    const rules = parse(await readFile(new URL('../../examples/deploy/prometheus-rules.yaml', import.meta.url), 'utf8')) as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> };
+    const all = rules.groups.flatMap((g) => g.rules);
+    for (const name of ['LetheRequestOverdue', 'LetheRequestAtRisk', 'LetheRequestStalled', 'LetheVendorDegraded', 'LetheUnapprovedChange', 'LetheNoSuccessfulPass']) {
+      assert.ok(all.some((r) => r.alert === name), name);
+    }
+    assert.match(all.find((r) => r.alert === 'LetheVendorDegraded')!.expr, /> 3600/);
+    assert.match(all.find((r) => r.alert === 'LetheNoSuccessfulPass')!.expr, /> 900/);
+    const exposed = new Set((await new ControllerMetrics('test').registry.getMetricsAsJSON()).map((m) => m.name));
+    for (const r of all) {
+      for (const [metric] of r.expr.matchAll(/lethe_[a-z_]+/g)) assert.ok(exposed.has(metric), `${r.alert} uses ${metric}, which the controller exposes`);
     }
   });
 });
