@@ -27,7 +27,8 @@ describe('npm pack + npm install -g gives a working lethe', () => {
     const files = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).split('\n').filter(Boolean);
     assert.ok(files.includes('package/controller/cli/bin.mjs'));
     assert.ok(files.includes('package/examples/deploy/prometheus-rules.yaml'), 'the alert rules ship with the package');
-    assert.ok(!files.some((f) => /^package\/(test|node_modules|examples\/demo|examples\/sandbox)\//.test(f)), 'no tests, sandbox or demo in the package');
+    assert.ok(files.includes('package/examples/sandbox/index.ts'), 'lethe sandbox runs the vendor sandbox');
+    assert.ok(!files.some((f) => /^package\/(test|node_modules|examples\/demo)\//.test(f)), 'no tests or demo in the package');
 
     const prefix = join(tmp, 'prefix');
     const install = spawnSync('npm', ['install', '-g', tarball, '--prefix', prefix, '--no-audit', '--no-fund'], { cwd: tmp, encoding: 'utf8', timeout: 240_000 });
