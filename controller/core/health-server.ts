@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { LetheError } from '../errors/types.ts';
+import { coreErrors } from './errors.ts';
 
 export interface HealthServerOptions {
   host: string;
@@ -35,7 +35,7 @@ export async function startHealthServer(o: HealthServerOptions): Promise<{ url: 
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new LetheError('METRICS_LISTEN_FAILED', `cannot serve /metrics on ${o.host}:${o.port} (${err.code ?? 'error'})`, { cause: err })),
+      reject(coreErrors.error('METRICS_LISTEN_FAILED', { address: `${o.host}:${o.port}`, reason: err.code ?? 'error' }, { cause: err })),
     );
     server.listen(o.port, o.host, () => resolve());
   });

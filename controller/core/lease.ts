@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
 import { LetheError } from '../errors/types.ts';
+import { coreErrors } from './errors.ts';
 import { git, identityEnv, runGit, type Identity } from '../git/exec.ts';
-import type { Logger } from '../vendors/driver.ts';
+import type { Logger } from '../contracts/log.ts';
 
 /** Who holds a lease: enough for an operator to find the process, nothing personal. */
 export interface Holder {
@@ -18,6 +19,8 @@ export interface Holder {
 export function newHolder(): Holder {
   return { id: `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`, host: hostname(), pid: process.pid };
 }
+
+const stoppedWaiting = () => coreErrors.error('LEASE_HELD', { what: 'lease', holder: 'stopped while standing by for it' });
 
 /** Whether a process of this host is alive (signal 0 probes without signalling). */
 function alive(pid: number): boolean {
@@ -183,7 +186,7 @@ export class RemoteLease {
     if (push.code !== 0) {
       const out = push.stdout.toString('utf8') + push.stderr;
       if (/\[rejected\]|stale info|\[remote rejected\]|non-fast-forward|fetch first/.test(out)) return false;
-      throw new LetheError('LEASE_UNREACHABLE', `cannot write the lease ${LEASE_REF}: ${push.stderr.trim().split('\n')[0] ?? ''}`);
+      throw coreErrors.error('LEASE_UNREACHABLE', { ref: LEASE_REF, reason: push.stderr.trim().split('\n')[0] ?? `git push exit ${push.code}` });
     }
     this.mine = commit;
     this.acquiredAt = acquiredAt;
@@ -302,10 +305,10 @@ export class ControllerLease {
     for (;;) {
       if (!this.lock.held) {
         const local = await this.lock.tryAcquire((err) =>
-          this.markLost(new LetheError('LEASE_LOST', `the data directory lock was lost (${err.message})`)),
+          this.markLost(coreErrors.error('LEASE_LOST', { reason: `the data directory lock was lost (${err.message})` })),
         );
         if (!local.acquired) {
-          const err = new LetheError('LEASE_HELD', `another controller holds the data directory ${this.o.dataDir} (${local.holder})`);
+          const err = coreErrors.error('LEASE_HELD', { what: `data directory ${this.o.dataDir}`, holder: local.holder });
           if (!options.wait) throw err;
           if (!announced) this.o.log.warn('standing by: another controller holds the lease', { code: err.code, reason: err.message });
           announced = true;
@@ -316,7 +319,7 @@ export class ControllerLease {
       if (!this.remote) break;
       const remote = await this.remote.tryAcquire();
       if (remote.acquired) break;
-      const err = new LetheError('LEASE_HELD', `another controller holds the remote lease ${LEASE_REF} (${remote.holder}${remote.expiresAt ? `, expires ${remote.expiresAt} unless renewed` : ''})`);
+      const err = coreErrors.error('LEASE_HELD', { what: `remote lease ${LEASE_REF}`, holder: `${remote.holder}${remote.expiresAt ? `, expires ${remote.expiresAt} unless renewed` : ''}` });
       if (!options.wait) {
         await this.lock.releaseLock();
         throw err;
@@ -334,9 +337,9 @@ export class ControllerLease {
   }
 
   private async pause(options: { pollMs?: number; signal?: AbortSignal }): Promise<void> {
-    if (options.signal?.aborted) throw new LetheError('LEASE_HELD', 'stopped while standing by for the lease');
+    if (options.signal?.aborted) throw stoppedWaiting();
     await sleep(options.pollMs ?? Math.min(5_000, Math.max(500, this.durationMs / 6)), undefined, { signal: options.signal }).catch(() => undefined);
-    if (options.signal?.aborted) throw new LetheError('LEASE_HELD', 'stopped while standing by for the lease');
+    if (options.signal?.aborted) throw stoppedWaiting();
   }
 
   /** Renews the remote lease (one at a time). A rejected swap means another holder took it. */
@@ -345,7 +348,7 @@ export class ControllerLease {
     if (!this.remote) return;
     this.renewing ??= (async () => {
       try {
-        if (!(await this.remote!.renew())) this.markLost(new LetheError('LEASE_LOST', `another controller took the remote lease ${LEASE_REF}`));
+        if (!(await this.remote!.renew())) this.markLost(coreErrors.error('LEASE_LOST', { reason: `another controller took the remote lease ${LEASE_REF}` }));
       } catch (err) {
         // Unreachable remote: the lease still holds until it is too old (see fence).
         this.o.log.warn('lease renewal failed; retried', { code: err instanceof LetheError ? err.code : 'LEASE_UNREACHABLE' });
@@ -365,12 +368,12 @@ export class ControllerLease {
    */
   async fence(): Promise<void> {
     if (this.lost) throw this.lost;
-    if (!this.lock.held) throw new LetheError('LEASE_LOST', 'the data directory lock is not held');
+    if (!this.lock.held) throw coreErrors.error('LEASE_LOST', { reason: 'the data directory lock is not held' });
     if (!this.remote) return;
     const fresh = () => this.remote!.renewedAt !== undefined && this.now() - this.remote!.renewedAt < this.durationMs / 2;
     if (!fresh()) await this.renew();
     if (!fresh()) {
-      this.markLost(new LetheError('LEASE_LOST', `the remote lease ${LEASE_REF} could not be renewed within half its duration`));
+      this.markLost(coreErrors.error('LEASE_LOST', { reason: `the remote lease ${LEASE_REF} could not be renewed within half its duration` }));
       throw this.lost!;
     }
   }

@@ -1,9 +1,10 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NotificationEvent, NotificationTarget, Notifications, PrivacyRequestStatus } from '../../specs/index.ts';
+import type { Logger } from '../contracts/log.ts';
 import { LetheError } from '../errors/types.ts';
 import { resolveCredential } from '../http/credentials.ts';
-import type { Logger } from '../vendors/driver.ts';
+import { coreErrors } from './errors.ts';
 import type { RequestPlan } from './planner.ts';
 
 /** One thing a team is told: names, phases and dates only, never a subject. */
@@ -134,10 +135,16 @@ export class Notifier {
     try {
       const url = await resolveCredential(target.url, this.o.env, (p) => readFile(p, 'utf8'));
       this.o.log.secrets?.push(url);
-      const parsed = new URL(url);
+      let parsed: URL;
+      try {
+        parsed = new URL(url);
+      } catch {
+        // The parser's error quotes the URL, a secret: it is not passed on.
+        throw coreErrors.error('NOTIFY_URL_INVALID', { target: target.name });
+      }
       const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname);
       if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && loopback)) {
-        throw new LetheError('NOTIFY_URL_INSECURE', `notification target ${target.name}: the URL must use https`);
+        throw coreErrors.error('NOTIFY_URL_INSECURE', { target: target.name });
       }
       const body =
         target.type === 'slack'
@@ -151,12 +158,12 @@ export class Notifier {
         redirect: 'error',
       });
       await res.arrayBuffer().catch(() => undefined);
-      if (!res.ok) throw new LetheError('NOTIFY_FAILED', `notification target ${target.name} answered ${res.status}`);
+      if (!res.ok) throw coreErrors.error('NOTIFY_FAILED', { target: target.name, status: res.status });
       queue.sent.push(this.now());
       queue.pending = [];
       this.o.log.info('notification sent', { target: target.name, events: items.length });
     } catch (err) {
-      const code = err instanceof LetheError ? err.code : err instanceof TypeError && /Invalid URL/.test(err.message) ? 'NOTIFY_URL_INVALID' : 'NOTIFY_FAILED';
+      const code = err instanceof LetheError ? err.code : 'NOTIFY_FAILED';
       this.o.log.warn('notification not delivered; retried after the next pass', { target: target.name, code, reason: err instanceof LetheError ? err.message : undefined });
     }
   }
