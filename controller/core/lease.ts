@@ -53,7 +53,7 @@ export class DataDirLock {
     return join(this.dataDir, 'controller.lock.owner');
   }
 
-  static async open(dataDir: string, holder: Holder, staleMs = 10_000): Promise<DataDirLock> {
+  static async open(dataDir: string, holder: Holder, staleMs = 20_000): Promise<DataDirLock> {
     return new DataDirLock(dataDir, holder, staleMs);
   }
 
@@ -317,7 +317,19 @@ export class ControllerLease {
         }
       }
       if (!this.remote) break;
-      const remote = await this.remote.tryAcquire();
+      let remote: Awaited<ReturnType<RemoteLease['tryAcquire']>>;
+      try {
+        remote = await this.remote.tryAcquire();
+      } catch (err) {
+        // A standby outlives an unreachable remote; a controller that would act cannot.
+        if (!options.wait) {
+          await this.lock.releaseLock();
+          throw err;
+        }
+        this.o.log.warn('lease: the remote cannot be reached; retrying', { code: err instanceof LetheError ? err.code : 'LEASE_UNREACHABLE' });
+        await this.pause(options);
+        continue;
+      }
       if (remote.acquired) break;
       const err = coreErrors.error('LEASE_HELD', { what: `remote lease ${LEASE_REF}`, holder: `${remote.holder}${remote.expiresAt ? `, expires ${remote.expiresAt} unless renewed` : ''}` });
       if (!options.wait) {
