@@ -8,7 +8,7 @@ import { isFinal } from '../../core/planner.ts';
 import { Runner } from '../../core/runner.ts';
 import { LetheError } from '../../errors/types.ts';
 import { VERSION } from '../../version.ts';
-import { parseQualifioCallback } from '../../vendors/qualifio.ts';
+import { parseQualifioCallback } from '../../vendors/qualifio/index.ts';
 import { taskKey } from '../../../state/journal.ts';
 import { EXIT, parseFlags } from '../main.ts';
 import { CONTROLLER_FLAGS, CONTROLLER_USAGE, controllerFrom, exitOnError, LEASE_FLAGS, LEASE_USAGE, leaseFrom, loggerFrom, UsageError } from './controller-flags.ts';
