@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { absentAt, type Sandbox } from '../../examples/sandbox/index.ts';
 import { ElasticPathSpec } from '../../specs/index.ts';
-import { elasticPathDriver } from '../../controller/vendors/elasticpath.ts';
+import { elasticPathDriver } from '../../controller/vendors/elasticpath/index.ts';
 import { filterValue } from '../../controller/vendors/elasticpath/api.ts';
 import { rebuiltJournal } from '../support/rebuilt-journal.ts';
 import { vendorTestResources } from '../support/vendor-test.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { absentAt, type Sandbox } from '../../examples/sandbox/index.ts';
 import { MaestroQaSpec } from '../../specs/index.ts';
-import { maestroQaDriver } from '../../controller/vendors/maestroqa.ts';
+import { maestroQaDriver } from '../../controller/vendors/maestroqa/index.ts';
 import { Journal, taskKey } from '../../state/journal.ts';
 import { rebuiltJournal } from '../support/rebuilt-journal.ts';
 import { vendorTestResources } from '../support/vendor-test.ts';

@@ -1,10 +1,10 @@
-import { MaestroQaSpec } from '../../specs/index.ts';
-import { REBUILT_INTENT } from '../core/rebuild.ts';
-import { LetheError } from '../errors/types.ts';
-import type { Driver, DriverContext, OpenIntent, StepResult, TaskInput } from './driver.ts';
-import { checkJob, deleteEmails, type DeepStatus, type DeleteAnswer } from './maestroqa/api.ts';
-import { emailChunks, MAX_EMAILS, nextTodo, readData, toData, type Chunk, type MaestroData } from './maestroqa/data.ts';
-import { MAESTROQA_ERRORS } from './maestroqa/errors.ts';
+import { MaestroQaSpec } from '../../../specs/index.ts';
+import { REBUILT_INTENT } from '../../core/rebuild.ts';
+import { LetheError } from '../../errors/types.ts';
+import type { Driver, DriverContext, OpenIntent, StepResult, TaskInput } from '../driver.ts';
+import { checkJob, deleteEmails, type DeepStatus, type DeleteAnswer } from './api.ts';
+import { emailChunks, MAX_EMAILS, nextTodo, readData, toData, type Chunk, type MaestroData } from './data.ts';
+import { MAESTROQA_ERRORS } from './errors.ts';
 
 /**
  * MaestroQA (seed 000): erasure only. Steps:

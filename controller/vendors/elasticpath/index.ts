@@ -1,8 +1,8 @@
-import { ElasticPathSpec } from '../../specs/index.ts';
-import { REBUILT_INTENT } from '../core/rebuild.ts';
-import type { Driver, DriverContext, OpenIntent, StepResult, TaskData, TaskInput } from './driver.ts';
-import { createErasure, findResources, getErasure, listErasures, type Erasure, type ResourceType } from './elasticpath/api.ts';
-import { ELASTICPATH_ERRORS } from './elasticpath/errors.ts';
+import { ElasticPathSpec } from '../../../specs/index.ts';
+import { REBUILT_INTENT } from '../../core/rebuild.ts';
+import type { Driver, DriverContext, OpenIntent, StepResult, TaskData, TaskInput } from '../driver.ts';
+import { createErasure, findResources, getErasure, listErasures, type Erasure, type ResourceType } from './api.ts';
+import { ELASTICPATH_ERRORS } from './errors.ts';
 
 /**
  * Elastic Path Commerce Cloud (seed 003 + vendor-specs/elasticpath): erasure only. Steps:
