@@ -108,7 +108,10 @@ async function submit(ctx: Ctx, task: TaskInput): Promise<StepResult> {
   }
   const created = await ctx.intent('create', { request: task.request, resource: index }, () => createErasure(ctx, r.type, r.id));
   ctx.log.info('elasticpath erasure request created', { request: task.request, job: created.id });
-  adopt(r, created);
+  // The create answer only proves the request exists (documented: CREATED); its outcome is
+  // what the poll reads, whatever status the 201 carried.
+  r.request = created.id;
+  r.state = 'pending';
   d.waitMs = firstWait(ctx);
   return advance(task, d, { jobIds: [created.id], submissions: task.state.submissions + 1 });
 }
