@@ -125,7 +125,7 @@ export async function runTask(o: {
     // The step's answer is on record: the intent it opened (or recovered) is resolved.
     open = undefined;
     for (const id of result.jobIds ?? []) jobIds.add(id);
-    if (result.evidence) evidence = { ...evidence, ...result.evidence };
+    if ('evidence' in result && result.evidence) evidence = { ...evidence, ...result.evidence };
     if (result.kind === 'completed') {
       return { phase: result.outcome === 'Cancelled' ? 'Cancelled' : 'Completed', outcome: result.outcome, jobIds: [...jobIds], evidence };
     }
