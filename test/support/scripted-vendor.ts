@@ -2,7 +2,7 @@ import { HttpError } from '../../controller/http/errors.ts';
 import { httpResponse } from '../../controller/http/vendor-http.ts';
 import type { CallOptions, HttpResponse, VendorHttp } from '../../controller/http/types.ts';
 import { LetheError } from '../../controller/errors/types.ts';
-import type { AnyDriver, DriverContext, OpenIntent, StepResult, TaskInput } from '../../controller/vendors/driver.ts';
+import type { AnyDriver, DriverContext, OpenIntent, StepResult, TaskInput } from '../../controller/contracts/driver.ts';
 import type { VendorSpec } from '../../specs/index.ts';
 
 /**

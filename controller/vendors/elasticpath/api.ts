@@ -1,7 +1,7 @@
 import { errorFrom, type LetheError } from '../../errors/types.ts';
 import { statusError } from '../../http/errors.ts';
 import type { HttpResponse } from '../../http/types.ts';
-import type { DriverContext } from '../driver.ts';
+import type { DriverContext } from '../../contracts/driver.ts';
 import { baseUrl, call, documentedError, refused } from './auth.ts';
 import { ELASTICPATH_ERRORS } from './errors.ts';
 import { ERASURE_STATUSES, ErasureAnswer, ErasureList, ResourceList, type ErasureRequest, type ErasureStatus } from './schema.ts';

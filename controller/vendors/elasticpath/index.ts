@@ -1,6 +1,6 @@
 import { ElasticPathSpec } from '../../../specs/index.ts';
-import { REBUILT_INTENT } from '../../core/rebuild.ts';
-import type { Driver, DriverContext, OpenIntent, StepResult, TaskData, TaskInput } from '../driver.ts';
+import { REBUILT_INTENT } from '../../contracts/driver.ts';
+import type { Driver, DriverContext, OpenIntent, StepResult, TaskData, TaskInput } from '../../contracts/driver.ts';
 import { COLLECTION, createErasure, findResources, getErasure, listErasures, mismatch, OTHER_RESOURCE, type Erasure, type ResourceType } from './api.ts';
 import { ELASTICPATH_ERRORS } from './errors.ts';
 

@@ -1,7 +1,7 @@
 import { errorFrom, type LetheError } from '../../errors/types.ts';
 import { statusError } from '../../http/errors.ts';
 import type { HttpResponse } from '../../http/types.ts';
-import type { DriverContext } from '../driver.ts';
+import type { DriverContext } from '../../contracts/driver.ts';
 import { MAESTROQA_ERRORS } from './errors.ts';
 import { CheckAnswer, DEEP_STATUSES, DeletionAnswer, type DeepStatusWord } from './schema.ts';
 
