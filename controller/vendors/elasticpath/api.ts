@@ -38,13 +38,16 @@ export function mismatch(call: string, what: string): LetheError {
   return errorFrom(ELASTICPATH_ERRORS, 'ELASTICPATH_ANSWER_MISMATCH', { call, what });
 }
 
+const isErasureStatus = (status: string): status is ErasureStatus => (ERASURE_STATUSES as readonly string[]).includes(status);
+
 /** A status word is acted on only when it is one of the documented three. */
 function toErasure(e: ErasureRequest): Erasure {
-  if (!(ERASURE_STATUSES as readonly string[]).includes(e.status)) {
-    const word = /^[A-Z_]{1,32}$/.test(e.status) ? e.status : '(not a status word)';
+  const status = e.status;
+  if (!isErasureStatus(status)) {
+    const word = /^[A-Z_]{1,32}$/.test(status) ? status : '(not a status word)';
     throw errorFrom(ELASTICPATH_ERRORS, 'ELASTICPATH_UNKNOWN_STATUS', { id: e.id, status: word });
   }
-  return { id: e.id, status: e.status as ErasureStatus, description: e.status_description ?? '', resourceType: e.resource_type, resourceId: e.resource_id };
+  return { id: e.id, status, description: e.status_description ?? '', resourceType: e.resource_type, resourceId: e.resource_id };
 }
 
 export const OTHER_RESOURCE = 'a resource other than the one asked about';

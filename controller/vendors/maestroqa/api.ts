@@ -69,6 +69,8 @@ export async function deleteEmails(ctx: Ctx, emails: string[], auditLabel: strin
   return { id: answer.id, confirmed: true };
 }
 
+const isDeepStatus = (word: string): word is DeepStatusWord => (DEEP_STATUSES as readonly string[]).includes(word);
+
 /** A status word, quoted in an error only when it looks like one (vendor text is bounded). */
 const quoted = (word: string) => (/^[A-Za-z _-]{1,32}$/.test(word) ? `"${word}"` : '(not a word)');
 
@@ -96,9 +98,6 @@ export async function checkJob(ctx: Ctx, id: string): Promise<DeepStatus> {
   }
   if (res.status !== 200) throw statusError(res, 'maestroqa.check', origin(ctx));
   const word = res.parse(CheckAnswer).status;
-  if (!(DEEP_STATUSES as readonly string[]).includes(word)) {
-    throw errorFrom(MAESTROQA_ERRORS, 'MAESTROQA_UNKNOWN_STATUS', { jobId: id, status: quoted(word) });
-  }
-  const known = word as DeepStatusWord;
-  return known === 'error' ? 'errored' : known;
+  if (!isDeepStatus(word)) throw errorFrom(MAESTROQA_ERRORS, 'MAESTROQA_UNKNOWN_STATUS', { jobId: id, status: quoted(word) });
+  return word === 'error' ? 'errored' : word;
 }
