@@ -122,7 +122,9 @@ function requestPhase(input: StatusInput, vendorNames: string[]): RequestPhase {
   if (!input.approval?.approved) return 'AwaitingApproval';
   const tasks = vendorNames.map((v) => input.tasks[v]);
   if (tasks.length > 0 && tasks.every((t) => t && isFinal(t))) {
-    return tasks.some((t) => t!.phase === 'Failed') ? 'Failed' : 'Completed';
+    if (tasks.some((t) => t!.phase === 'Failed')) return 'Failed';
+    // Completed claims every vendor's own confirmation; a Skipped or Cancelled task has none.
+    return tasks.every((t) => t!.phase === 'Completed') ? 'Completed' : 'Withdrawn';
   }
   return tasks.some((t) => t && (t.phase !== 'Waiting' || t.submissions > 0)) ? 'InProgress' : 'Pending';
 }
