@@ -4,6 +4,7 @@ import type { AnyDriver, CredentialRef } from '../contracts/driver.ts';
 import { credentialFingerprint, resolveCredential } from '../http/credentials.ts';
 import type { HttpLayer } from '../http/layer.ts';
 import type { LimiterKey, VendorHttp } from '../http/types.ts';
+import type { ControllerMetrics } from './metrics.ts';
 import type { VendorWiring } from './reconcile.ts';
 
 /** Where the connection keeps its credential references: as its driver declares, else `spec.credentials` as is. */
@@ -23,6 +24,8 @@ export class HttpWiring implements VendorWiring {
     /** Called with every resolved secret, so the process logger can scrub it too. */
     private readonly onSecret: (value: string) => void = () => {},
     private readonly now: () => number = Date.now,
+    /** Counts every call for /metrics (lethe run). */
+    private readonly metrics?: Pick<ControllerMetrics, 'observe'>,
   ) {}
 
   async secrets(_vendor: string, spec: VendorSpec, driver: AnyDriver): Promise<Record<string, string>> {
@@ -44,12 +47,13 @@ export class HttpWiring implements VendorWiring {
   }
 
   http(vendor: string, spec: VendorSpec, windows: RateWindow[], secrets: Record<string, string>): VendorHttp {
-    return this.layer.vendor({
+    const http = this.layer.vendor({
       vendor,
       limit: this.limit(spec, windows, secrets),
       secrets: Object.values(secrets),
       concurrency: spec.concurrency,
     });
+    return this.metrics ? this.metrics.observe(vendor, http) : http;
   }
 
   /**

@@ -4,8 +4,8 @@ import type { ErrorTable } from '../errors/types.ts';
 import { answerHub } from './answerhub/index.ts';
 import { apiProxy } from './apiproxy/index.ts';
 import { definitionErrors, type DriverDefinition } from './define.ts';
-import { elasticPath } from './elasticpath.ts';
-import { maestroQa } from './maestroqa.ts';
+import { elasticPath } from './elasticpath/index.ts';
+import { maestroQa } from './maestroqa/index.ts';
 import { qualifio } from './qualifio/index.ts';
 
 /**
