@@ -48,15 +48,17 @@ function vendorReadme(type: string): string {
 
 export function vendorReference(): string {
   const lines = [
-    '| `type` | Identifier keys | Batching | Cancels own work | Health check | Error codes | Details |',
-    '|---|---|---|---|---|---|---|',
+    '| `type` | Actions | Identifier keys | Batching | Cancels own work | Health check | Callbacks | Own credential shape | Error codes | Details |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const [type, driver] of Object.entries(createDriverTable()).sort(([a], [b]) => a.localeCompare(b))) {
     const keys = driver.identifierKeys.map((key) => `\`${key}\``).join(', ') || '—';
     const batch = driver.batch ? `up to ${driver.batch.max} at step \`${driver.batch.step}\`` : 'no';
     const readme = vendorReadme(type);
+    const actions = driver.actions.join(', ') + (driver.supportedActions ? ' (those the connection configures)' : '');
+    const yes = (declared: unknown) => (declared ? 'yes' : 'no');
     lines.push(
-      `| \`${type}\` | ${keys} | ${batch} | ${driver.cancel ? 'yes' : 'no'} | ${driver.healthCheck ? 'yes' : 'no'} | ${Object.keys(driver.errors).length} | [${readme.split('/').slice(-2).join('/')}](../../${readme}) |`,
+      `| \`${type}\` | ${actions} | ${keys} | ${batch} | ${yes(driver.cancel)} | ${yes(driver.healthCheck)} | ${yes(driver.callbackTask)} | ${yes(driver.credentials)} | ${Object.keys(driver.errors).length} | [${readme.split('/').slice(-2).join('/')}](../../${readme}) |`,
     );
   }
   return lines.join('\n');
