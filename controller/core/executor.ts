@@ -339,7 +339,7 @@ function makeSession(runtime: VendorRuntime, keys: string[], dueAt: string, opts
   };
   const ctx: DriverContext = {
     vendor: runtime.name,
-    spec: runtime.spec as never,
+    spec: runtime.spec,
     http,
     secrets: runtime.secrets,
     now: () => new Date(opts.now()),
