@@ -12,6 +12,7 @@ import { HttpLayer } from '../http/layer.ts';
 import type { Logger } from '../contracts/log.ts';
 import { Reconciler, type DriverTable } from './reconcile.ts';
 import { HttpWiring } from './wiring.ts';
+import { readEpochIdentities, subjectSecretsDir } from '../subjects/keys.ts';
 
 export interface ControllerOptions {
   repo?: string;
@@ -30,6 +31,8 @@ export interface ControllerOptions {
   readOnly?: boolean;
   /** Per-attempt timeout of vendor calls (the HTTP layer's default otherwise). */
   httpTimeoutMs?: number;
+  /** Where the subject epoch keys are (else LETHE_SECRETS_DIR, $CREDENTIALS_DIRECTORY, <data dir>/secrets). */
+  secretsDir?: string;
 }
 
 export interface Controller {
@@ -112,6 +115,7 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
     wiring,
     dataDir,
     salt: await subjectSalt(dataDir, env),
+    subjectKeys: (epoch) => readEpochIdentities(subjectSecretsDir({ flag: o.secretsDir, env, dataDir }), epoch),
     now,
     log: o.log,
     backoffMs: (attempt) => backoffDelayMs(attempt, 2_000, 15 * 60_000, Math.random),
