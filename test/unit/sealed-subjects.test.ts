@@ -205,3 +205,25 @@ describe('the planner and a locked request', () => {
     assert.deepEqual(p.requests.find((r) => r.name === 'locked')?.vendors.v, { wait: 'SubjectLocked' });
   });
 });
+
+describe('the exports index and subject data', () => {
+  it('holds names, sizes and hashes only; a file named after a subject is refused without quoting it', async () => {
+    const { mkdtemp, readFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { writeExport, INDEX_FILE } = await import('../../controller/exports/index.ts');
+    const dir = await mkdtemp(join(tmpdir(), 'lethe-export-'));
+    try {
+      await writeExport(dir, [{ name: 'report_1.csv', content: Buffer.from('email\njane@example.com\n') }]);
+      const index = JSON.parse(await readFile(join(dir, INDEX_FILE), 'utf8')) as { files: object[] };
+      assert.deepEqual(Object.keys(index).sort(), ['files', 'version', 'writtenAt']);
+      assert.deepEqual(Object.keys(index.files[0]!).sort(), ['bytes', 'name', 'sha256']);
+      assert.doesNotMatch(JSON.stringify(index), /jane/);
+      const err = await writeExport(dir, [{ name: 'jane@example.com.csv', content: Buffer.from('x') }]).catch((e: unknown) => e);
+      assert.ok(err instanceof LetheError && err.code === 'EXPORT_INVALID_FILE_NAME');
+      assert.doesNotMatch(err.message, /jane/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
