@@ -5,12 +5,13 @@
 // the subject while status still shows what was done; and a scan of the whole history of
 // a repository that requires encryption.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { openController, type Controller } from '../../controller/core/app.ts';
 import { subjectRef } from '../../controller/core/subject.ts';
@@ -28,6 +29,11 @@ import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { originFile, originLog, pointVendorsAt, TEST_ENV } from '../support/scenario.ts';
 import { testDriverTable } from '../support/test-driver.ts';
 import { startTestVendor, type TestVendor } from '../support/test-vendor.ts';
+
+const BIN = fileURLToPath(new URL('../../controller/cli/bin.mjs', import.meta.url));
+/** The CLI as a person runs it (standard output is a pipe here, not a terminal). */
+const lethe = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
 
 const OLD = '2026Q3';
 const CURRENT = '2026Q4';
@@ -208,6 +214,19 @@ describe('sealed subjects on a real repository', () => {
       assert.doesNotMatch(err.message, /jane/);
     }
     assert.equal((await gitAs(s.repo.work, undefined, ['status', '--porcelain'])).trim(), '');
+
+    // The command: a pipe is refused unless --stdout says so; sealed and plain validate side by side.
+    const identity = join(s.repo.root, 'dpo.key');
+    await writeFile(identity, `${s.reviewerOld}\n`, { mode: 0o600 });
+    const piped = lethe(['show', '2026-11-0042', '--repo', s.repo.work, '--identity', identity]);
+    assert.equal(piped.status, 1);
+    assert.match(piped.stderr, /SHOW_NOT_A_TERMINAL/);
+    assert.doesNotMatch(piped.stdout + piped.stderr, /jane/);
+    const asked = lethe(['show', '2026-11-0042', '--repo', s.repo.work, '--stdout'], { LETHE_AGE_IDENTITY: identity });
+    assert.equal(asked.status, 0, asked.stderr);
+    assert.match(asked.stdout, /jane\.doe@example\.com/);
+    const validate = lethe(['validate', '--repo', s.repo.work]);
+    assert.equal(validate.status, 0, validate.stdout);
   });
 
   it('a missing epoch key stalls its requests with SUBJECT_KEY_MISSING, nothing lost; shred refused while open and within retention, then accepted; afterwards nobody can read the subject and status still shows the work', async () => {
@@ -252,6 +271,10 @@ describe('sealed subjects on a real repository', () => {
     assert.equal(vendor.submissions.get('2026-11-0042/maestroqa'), 1);
 
     assert.equal(((await refuse(Date.now())) as LetheError).code, 'SHRED_WITHIN_RETENTION');
+    const cli = lethe(['shred', '--epoch', OLD, '--remote', s.repo.origin, '--data', s.dataDir], { ...TEST_ENV, LETHE_SECRETS_DIR: s.secrets });
+    assert.equal(cli.status, 1, cli.stderr);
+    assert.match(cli.stderr, /refused: SHRED_WITHIN_RETENTION .*request 2026-11-0042/);
+    assert.equal((await readEpochIdentities(s.secrets, OLD)).length, 1, 'a refused shred leaves the key');
     const accepted = await refuse(Date.now() + 25 * MONTH);
     assert.ok(!(accepted instanceof Error), `refused after the retention: ${String(accepted)}`);
     assert.deepEqual(await readEpochIdentities(s.secrets, OLD), [], 'the key is gone');
@@ -297,5 +320,14 @@ describe('sealed subjects on a real repository', () => {
       for (const e of s.emails) assert.ok(!history.includes(e.toLowerCase()), `a subject email is in the history of ${basename(dir)}`);
     }
     await assertNoSubject(s);
+
+    // lethe validate reports a plain value at file:line once encryption is required.
+    assert.equal(lethe(['validate', '--repo', s.repo.work]).status, 0);
+    const file = join(s.repo.work, 'requests/2026/11/2026-11-0043.yaml');
+    await writeFile(file, (await readFile(file, 'utf8')).replace(/emails:\n\s+- "?age:\S+/, 'emails:\n      - "marc.dupont@example.com"'));
+    const r = lethe(['validate', '--repo', s.repo.work]);
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /^requests\/2026\/11\/2026-11-0043\.yaml:\d+:\d+ SUBJECT_NOT_ENCRYPTED spec\.subject\.emails\[0\]/m);
+    assert.doesNotMatch(r.stdout, /marc/);
   });
 });
