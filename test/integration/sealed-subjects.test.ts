@@ -312,7 +312,14 @@ describe('sealed subjects on a real repository', () => {
     roots.push(join(s.repo.root, '..'));
     await passes(s, 40, settled);
     assert.equal((await statusOf(s, '2026-11-0042')).status.phase, 'Completed');
-    assert.equal((await statusOf(s, '2026-11-0050')).status.phase, 'AwaitingApproval');
+    // Pushed to main by a non-approver: recorded, but its subject is never decrypted (no
+    // hash of it exists) and no vendor hears of it.
+    const unapproved = await statusOf(s, '2026-11-0050');
+    assert.equal(unapproved.status.phase, 'AwaitingApproval');
+    assert.equal(unapproved.status.subjectRef, undefined);
+    assert.equal(unapproved.status.subjectEpoch, OLD);
+    assert.ok(![...vendor.submissions.keys()].some((l) => l.startsWith('2026-11-0050/')));
+    assert.ok(!vendor.emails.has('dana.white@example.com'));
     await gitAs(s.repo.work, undefined, ['fetch', '-q', 'origin']);
     for (const dir of [s.repo.origin, s.repo.work]) {
       const history = (await wholeHistory(dir)).toLowerCase();
