@@ -33,6 +33,11 @@ export const TaskRecord = z.object({
   stalledOn: z.string().optional(),
   /** Set when the request's manifest disappeared from the repository. */
   withdrawn: z.boolean().optional(),
+  /**
+   * Epoch ms of the first of the current run of transient failures: they are retried with
+   * backoff until the retry window (lethe.yaml retryWindowHours) has passed since then.
+   */
+  failingSince: z.number().optional(),
 });
 export type TaskRecord = z.infer<typeof TaskRecord>;
 
@@ -43,6 +48,12 @@ export const IntentRecord = z.object({
   name: z.string(),
   detail: z.record(z.string(), Json),
   at: z.string(),
+  /**
+   * The driver's recovery could not tell whether the vendor acted and stalled the task: the
+   * intent stays for the driver to read once an operator answers (in the request's spec),
+   * but nothing is planned for it until then.
+   */
+  needsOperator: z.boolean().optional(),
 });
 export type IntentRecord = z.infer<typeof IntentRecord>;
 

@@ -20,6 +20,11 @@ export const CORE_ERRORS = {
     message: 'a vendor credential could not be resolved',
     hint: 'Check the env: or file: references in vendors/<name>.yaml and the controller\'s environment; the vendor waits, nothing is lost.',
   },
+  RETRY_WINDOW_EXHAUSTED: {
+    message: 'transient failures ({code}) went on for {hours} h, the whole retry window: the task stopped retrying',
+    hint: 'The vendor kept failing (5xx, timeouts, malformed answers). Check the vendor status and the connection (baseUrl, proxy); editing the vendor connection or the request requeues the task. Raise lethe.yaml retryWindowHours to wait longer.',
+    terminal: true,
+  },
   CONTROLLER_ERROR: {
     message: 'the controller stopped on an unexpected error',
     hint: 'Run again with --log-level debug; the journal and rate log are intact.',

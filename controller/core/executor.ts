@@ -3,10 +3,12 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Action, VendorSpec } from '../../specs/index.ts';
 import type { Journal, TaskRecord } from '../../state/journal.ts';
-import { LetheError } from '../errors/types.ts';
+import { fillMessage, LetheError } from '../errors/types.ts';
 import type { CallOptions, VendorHttp } from '../http/types.ts';
 import type { AnyDriver, Driver, DriverContext, Logger, OpenIntent, StepResult, TaskInput } from '../vendors/driver.ts';
+import { CORE_ERRORS } from './errors.ts';
 import { seedTask, stallFingerprint, type Plan, type PlannedAction } from './planner.ts';
+import { DEFAULT_RETRY_WINDOW_MS, isTransient } from './transient.ts';
 
 /** A vendor connection ready to be driven in this pass. */
 export interface VendorRuntime {
@@ -49,18 +51,22 @@ export interface ExecuteOptions {
   degradedRetryMs: number;
   /** Bound on steps one task takes in one pass when a driver asks to continue at once. */
   maxStepsPerTask?: number;
+  /** How long transient failures of one step are retried before the task stops for an operator. */
+  retryWindowMs?: number;
 }
 
 export interface ExecuteReport {
   /** Tasks whose record changed: their requests need a fresh status. */
   touched: Set<string>;
   calls: number;
+  /** The pass deadline left planned actions unstarted: the next pass takes them at once. */
+  cut: boolean;
 }
 
 const RETRY_CAP_MS = 6 * 60 * 60 * 1000;
 
 export async function execute(plan: Plan, opts: ExecuteOptions): Promise<ExecuteReport> {
-  const report: ExecuteReport = { touched: new Set(), calls: 0 };
+  const report: ExecuteReport = { touched: new Set(), calls: 0, cut: false };
   applyChanges(plan, opts, report);
 
   const byVendor = new Map<string, PlannedAction[]>();
@@ -84,7 +90,16 @@ function applyChanges(plan: Plan, opts: ExecuteOptions, report: ExecuteReport): 
     if (c.kind === 'skip') journal.putTask({ ...t, phase: 'Skipped', outcome: c.reason, completedAt: nowIso, withdrawn: true });
     if (c.kind === 'withdraw') journal.putTask({ ...t, withdrawn: true, nextCheckAt: undefined });
     if (c.kind === 'requeue') {
-      journal.putTask({ ...t, phase: t.submissions > 0 ? 'InProgress' : 'Waiting', attempts: 0, nextCheckAt: undefined, stalledOn: undefined, lastError: undefined });
+      journal.putTask({
+        ...t,
+        phase: t.submissions > 0 ? 'InProgress' : 'Waiting',
+        attempts: 0,
+        nextCheckAt: undefined,
+        stalledOn: undefined,
+        lastError: undefined,
+        failingSince: undefined,
+      });
+      opts.log.info('stalled task requeued: its spec, connection or an operator answer changed', { task: c.key });
     }
     report.touched.add(c.key);
   }
@@ -121,6 +136,7 @@ async function runVendor(vendor: string, actions: PlannedAction[], opts: Execute
     }
   };
   await Promise.all(Array.from({ length: Math.min(runtime.concurrency, actions.length) }, worker));
+  if (!stopped && next < actions.length) report.cut = true;
 }
 
 async function runAction(
@@ -138,7 +154,16 @@ async function runAction(
     for (const [id, intent] of opts.journal.openIntentsFor(key)) {
       const open: OpenIntent = { name: intent.name, detail: intent.detail as OpenIntent['detail'], at: intent.at };
       const result = await guarded(key, opts, report, () => driver.recover(ctx, taskInput(opts.journal.task(key)!, runtime, opts), open));
-      if (result === undefined) return;
+      if (result === undefined) {
+        // The vendor cannot tell whether it acted: the intent is resolved as "needs
+        // operator". It stays for the driver to read once the operator answers (a change of
+        // the request's spec requeues the task), but no pass plans anything for it until then.
+        if (opts.journal.task(key)?.phase === 'Stalled' && !intent.needsOperator) {
+          opts.journal.data.intents[id] = { ...intent, needsOperator: true };
+          await opts.journal.flush();
+        }
+        return;
+      }
       apply(key, result, opts, report, runtime);
       session.settle();
       const remaining = intent.tasks.filter((k) => k !== key);
@@ -215,17 +240,30 @@ function noteError(key: string, err: unknown, opts: ExecuteOptions, report: Exec
   const now = opts.now();
   const { code, message } = describe(err);
   report.touched.add(key);
-  if (err instanceof LetheError && err.terminal) {
+  const stall = (lastError: { code: string; message: string }) => {
     const r = opts.requests.get(t.request);
     const v = opts.vendors.get(t.vendor);
-    opts.journal.putTask({ ...t, phase: 'Stalled', lastError: { code, message }, stalledOn: stallFingerprint(r, v) });
-    opts.log.warn('task stalled', { task: key, code });
-    return;
+    opts.journal.putTask({ ...t, phase: 'Stalled', lastError, stalledOn: stallFingerprint(r, v), nextCheckAt: undefined, failingSince: undefined });
+    // Once per state change: a task that stalls again the same way says nothing new.
+    if (t.phase !== 'Stalled' || t.lastError?.code !== lastError.code) opts.log.warn('task stalled', { task: key, code: lastError.code });
+  };
+  // A transient fault never settles a task, whatever a driver made of it: only a run of
+  // them lasting the whole retry window does, and then for an operator, not as final.
+  if (err instanceof LetheError && err.terminal && !isTransient(err)) return stall({ code, message });
+  const failingSince = t.failingSince ?? now;
+  const window = opts.retryWindowMs ?? DEFAULT_RETRY_WINDOW_MS;
+  if (now - failingSince >= window) {
+    return stall({
+      code: 'RETRY_WINDOW_EXHAUSTED',
+      message: fillMessage(CORE_ERRORS.RETRY_WINDOW_EXHAUSTED.message, { code, hours: Math.round((now - failingSince) / 36e5) }),
+    });
   }
   const attempts = countAttempt ? t.attempts + 1 : t.attempts;
   const delay = err instanceof LetheError && err.options.retryAfterMs !== undefined ? err.options.retryAfterMs : opts.backoffMs(Math.max(1, attempts));
-  opts.journal.putTask({ ...t, attempts, lastError: { code, message }, nextCheckAt: now + Math.min(delay, RETRY_CAP_MS) });
-  opts.log.warn('task step failed; will retry', { task: key, code, attempts, retryInMs: Math.min(delay, RETRY_CAP_MS) });
+  // The last try falls at the window's end, so a vendor back by then is not missed.
+  const wait = Math.max(0, Math.min(delay, RETRY_CAP_MS, failingSince + window - now));
+  opts.journal.putTask({ ...t, attempts, lastError: { code, message }, nextCheckAt: now + wait, failingSince });
+  opts.log.warn('task step failed; will retry', { task: key, code, attempts, retryInMs: wait });
 }
 
 /** Only catalogue errors carry their message: any other message could quote a vendor body. */
@@ -259,6 +297,7 @@ function apply(key: string, result: StepResult, opts: ExecuteOptions, report: Ex
     attempts: 0,
     lastError: undefined,
     nextCheckAt: undefined,
+    failingSince: undefined,
   };
   if ('evidence' in result && result.evidence) base.evidence = { ...t.evidence, ...result.evidence };
   let next: TaskRecord;

@@ -64,6 +64,8 @@ export interface PassReport {
   problems: Problem[];
   /** Earliest time a task asked to be looked at again (epoch ms), for `lethe run`. */
   nextCheckAt?: number;
+  /** The pass called a vendor or changed a task: a task it left due may go on at once. */
+  progress: boolean;
 }
 
 interface Snapshot {
@@ -120,27 +122,46 @@ export class Reconciler {
       backoffMs: this.o.backoffMs,
       deadline: started + (this.o.maxPassMs ?? 120_000),
       degradedRetryMs: this.o.degradedRetryMs ?? 60_000,
+      retryWindowMs: snapshot.config.spec.retryWindowHours * 3_600_000,
     });
     for (const key of report.touched) snapshot.dirty.add(key.slice(0, key.lastIndexOf('/')));
     const recorded = await this.record(snapshot);
     this.o.journal.data.lastCommit = snapshot.head;
     await this.o.journal.flush();
-    // A degraded vendor is due again at its retryAt, like a task at its nextCheckAt. A loop,
-    // not Math.min(...all): the spread fails beyond some 10^5 open tasks.
-    let nextCheckAt: number | undefined;
-    const due = (t: number | undefined) => {
-      if (t !== undefined && (nextCheckAt === undefined || t < nextCheckAt)) nextCheckAt = t;
-    };
-    for (const t of Object.values(this.o.journal.data.tasks)) if (!isFinal(t)) due(t.nextCheckAt);
-    for (const d of Object.values(this.o.journal.data.degraded)) due(d.retryAt);
+    const progress = report.calls > 0 || report.touched.size > 0;
     return {
       head: snapshot.head,
       plan,
       ...recorded,
       calls: report.calls,
       problems: snapshot.model.problems,
-      nextCheckAt,
+      nextCheckAt: this.nextCheckAt(progress, report.cut),
+      progress,
     };
+  }
+
+  /**
+   * When the next pass is due without an outside trigger: progress or rest. A task with a
+   * future check time is due then; a degraded vendor at its retryAt. A task due already
+   * (it waited for a subject, a slot, the end of a cut-short pass) makes the next pass due
+   * at once only if this pass got somewhere: a pass that changed nothing would only repeat
+   * itself. Stalled tasks are never due: they wait for a change in git. A loop, not
+   * Math.min(...all): the spread fails beyond some 10^5 open tasks.
+   */
+  private nextCheckAt(progress: boolean, cut: boolean): number | undefined {
+    const now = this.o.now();
+    let next: number | undefined;
+    const due = (t: number | undefined) => {
+      if (t === undefined || (t <= now && !progress && !cut)) return;
+      const at = Math.max(t, now);
+      if (next === undefined || at < next) next = at;
+    };
+    for (const t of Object.values(this.o.journal.data.tasks)) {
+      if (isFinal(t) || t.phase === 'Stalled') continue;
+      due(t.nextCheckAt ?? now);
+    }
+    for (const d of Object.values(this.o.journal.data.degraded)) due(d.retryAt);
+    return next;
   }
 
   /** Source, validate, approve: the repository as this pass sees it. */

@@ -21,6 +21,8 @@ export interface RunnerOptions {
   maxSleepMs?: number;
   /** After a pass that failed as a whole (repository unreachable...), wait this long. */
   errorBackoffMs?: number;
+  /** Least pause after a pass that made no progress, whatever its tasks say (default 1 s). */
+  idleGapMs?: number;
   onPass?(report: PassReport): void;
 }
 
@@ -78,7 +80,10 @@ export class Runner {
         if (this.o.maxPasses !== undefined && this.passes >= this.o.maxPasses) break;
         if (report && this.o.untilIdle && this.idle(report)) break;
         const untilCron = cron.getTimeout();
-        const untilTask = report?.nextCheckAt !== undefined ? Math.max(0, report.nextCheckAt - Date.now()) : Infinity;
+        let untilTask = report?.nextCheckAt !== undefined ? Math.max(0, report.nextCheckAt - Date.now()) : Infinity;
+        // Progress or rest: a pass that neither called a vendor nor changed a task is never
+        // followed at once by another one that no outside event asked for.
+        if (report && !report.progress) untilTask = Math.max(untilTask, this.o.idleGapMs ?? 1_000);
         const sleep = report ? Math.min(untilCron, untilTask, this.o.maxSleepMs ?? Infinity) : (this.o.errorBackoffMs ?? 30_000);
         if (this.pending.size === 0 && !this.stopping) await this.sleep(sleep);
         if (this.pending.size === 0) this.pending.add(untilTask <= untilCron ? 'task due' : 'schedule');
