@@ -98,7 +98,7 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
     push: o.push,
   });
   const now = o.now ?? Date.now;
-  const journal = await Journal.open(join(dataDir, 'journal.json'));
+  const journal = await Journal.open(join(dataDir, 'journal.json'), { log: o.log, now });
   const layer = await HttpLayer.open({
     rateLogPath: o.readOnly ? undefined : join(dataDir, 'rate-log.json'),
     log: o.log,

@@ -22,7 +22,7 @@ import { commitMessage, type PhaseChange } from './commit-message.ts';
 import { renderDashboard } from './dashboard.ts';
 import { execute, type RequestRuntime, type VendorRuntime } from './executor.ts';
 import { isFinal, plan as makePlan, type Plan, type PlanRequest, type PlanVendor } from './planner.ts';
-import { rebuildTasks } from './rebuild.ts';
+import { rebuildTasks, reopenAfterFallback } from './rebuild.ts';
 import { computeStatus, renderStatus, statusPath } from './status.ts';
 import { subjectKey, subjectRef } from './subject.ts';
 
@@ -264,6 +264,11 @@ export class Reconciler {
     const { journal } = this.o;
     if (journal.fresh && !this.rebuilt && !mode.planning) {
       rebuildTasks(journal, [...this.statuses.values()].map((s) => s.doc), this.o.now());
+      this.rebuilt = true;
+    }
+    if (journal.fellBack && !this.rebuilt && !mode.planning) {
+      const reopened = reopenAfterFallback(journal, this.o.now());
+      this.o.log.warn('unfinished tasks ask their vendor first: the newest journal generation was lost', { tasks: reopened });
       this.rebuilt = true;
     }
     const vendors = new Map<string, VendorRuntime>();

@@ -5,7 +5,7 @@ import { isFinal } from './planner.ts';
 import type { PassReport } from './reconcile.ts';
 import type { Controller } from './app.ts';
 import type { Logger } from '../vendors/driver.ts';
-import { LetheError } from '../errors/types.ts';
+import { asCatalogued } from '../../state/files.ts';
 
 export interface RunnerOptions {
   controller: Controller;
@@ -75,7 +75,9 @@ export class Runner {
           });
           this.o.onPass?.(report);
         } catch (err) {
-          log.error('pass failed; retrying later', { code: err instanceof LetheError ? err.code : 'CONTROLLER_ERROR' });
+          // Catalogue messages name paths and operations, never personal data.
+          const known = asCatalogued(err);
+          log.error('pass failed; retrying later', known ? { code: known.code, message: known.message } : { code: 'CONTROLLER_ERROR' });
         }
         if (this.o.maxPasses !== undefined && this.passes >= this.o.maxPasses) break;
         if (report && this.o.untilIdle && this.idle(report)) break;

@@ -2,6 +2,7 @@ import { CORE_ERRORS } from '../core/errors.ts';
 import { EXPORT_ERRORS } from '../exports/store.ts';
 import { GIT_ERRORS } from '../git/errors.ts';
 import { HTTP_ERRORS } from '../http/errors.ts';
+import { STATE_ERRORS } from '../../state/files.ts';
 import { driverErrors } from '../vendors/registry.ts';
 import type { ErrorEntry, ErrorTable } from './types.ts';
 import { VALIDATION_ERRORS } from './validation.ts';
@@ -13,6 +14,7 @@ export function catalogue(): Array<{ source: string; table: ErrorTable }> {
     { source: 'controller', table: CORE_ERRORS },
     { source: 'git', table: GIT_ERRORS },
     { source: 'http', table: HTTP_ERRORS },
+    { source: 'data directory', table: STATE_ERRORS },
     { source: 'exports', table: EXPORT_ERRORS },
     { source: 'vendors', table: driverErrors() },
   ];
