@@ -78,6 +78,12 @@ async function committedConfig(source: GitSource): Promise<LetheConfig | undefin
   return parsed.success ? parsed.data : undefined;
 }
 
+/** Whether the controller has recorded work in this repository (status files in git). */
+async function hasStatusFiles(source: GitSource): Promise<boolean> {
+  const head = await source.statusHead();
+  return head !== undefined && (await source.listFiles(head, (p) => /^status\/[^/]+\.yaml$/.test(p))).length > 0;
+}
+
 export async function openController(o: ControllerOptions): Promise<Controller> {
   const env = o.env ?? process.env;
   const branch = o.branch ?? 'main';
@@ -101,6 +107,7 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
   const journal = await Journal.open(join(dataDir, 'journal.json'), { log: o.log, now });
   const layer = await HttpLayer.open({
     rateLogPath: o.readOnly ? undefined : join(dataDir, 'rate-log.json'),
+    workedBefore: !o.readOnly && (!journal.fresh || (await hasStatusFiles(source))),
     log: o.log,
     ...(o.httpTimeoutMs === undefined ? {} : { timeoutMs: o.httpTimeoutMs }),
   });
