@@ -203,6 +203,7 @@ export class Journal {
 
   /** Records are replaced, never edited: they are frozen so an edit in place fails loudly. */
   putTask(task: TaskRecord): void {
+    this.revision++;
     const key = taskKey(task.request, task.vendor);
     this.state.data.tasks[key] = Object.freeze(task);
     this.fragments.set(this.fragments.tasks, key, task);
@@ -268,6 +269,8 @@ export class Journal {
     return write;
   }
 
+  /** Counts task changes: whoever remembers it can tell whether anything changed since. */
+  revision = 0;
   /** Durable writes made so far (the drain benchmark reports their cost). */
   writes = 0;
   private pending: Promise<void> | undefined;

@@ -26,6 +26,8 @@ export interface ControllerOptions {
   now?: () => number;
   maxPassMs?: number;
   degradedRetryMs?: number;
+  /** Status checkpoint interval during a pass (ms, default 5 s). */
+  checkpointMs?: number;
   /** `lethe plan`: nothing is written back to the journal on close. */
   readOnly?: boolean;
   /** Per-attempt timeout of vendor calls (the HTTP layer's default otherwise). */
@@ -124,6 +126,7 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
     backoffMs: (attempt) => backoffDelayMs(attempt, 2_000, 15 * 60_000, Math.random),
     maxPassMs: o.maxPassMs,
     degradedRetryMs: o.degradedRetryMs,
+    checkpointMs: o.checkpointMs,
   });
   return {
     reconciler,

@@ -53,11 +53,23 @@ export interface ExecuteOptions {
   maxStepsPerTask?: number;
   /** How long transient failures of one step are retried before the task stops for an operator. */
   retryWindowMs?: number;
+  /**
+   * Records the tasks touched so far in git (status commit) while the pass goes on, so a
+   * long pass does not keep the vendors' answers out of git until its end. Looked at every
+   * `checkpointMs` (default 5 s), never run twice at once, and only when a task changed since.
+   */
+  checkpoint?(unrecorded: Map<string, number>): Promise<void>;
+  checkpointMs?: number;
 }
 
 export interface ExecuteReport {
   /** Tasks whose record changed: their requests need a fresh status. */
   touched: Set<string>;
+  /**
+   * Tasks changed since a record step last took them, with the time of the first change:
+   * the record step removes what it commits (and measures the lag).
+   */
+  unrecorded: Map<string, number>;
   calls: number;
   /** The pass deadline left planned actions unstarted: the next pass takes them at once. */
   cut: boolean;
@@ -66,7 +78,7 @@ export interface ExecuteReport {
 const RETRY_CAP_MS = 6 * 60 * 60 * 1000;
 
 export async function execute(plan: Plan, opts: ExecuteOptions): Promise<ExecuteReport> {
-  const report: ExecuteReport = { touched: new Set(), calls: 0, cut: false };
+  const report: ExecuteReport = { touched: new Set(), unrecorded: new Map(), calls: 0, cut: false };
   applyChanges(plan, opts, report);
 
   const byVendor = new Map<string, PlannedAction[]>();
@@ -75,9 +87,43 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<Execute
     if (list) list.push(a);
     else byVendor.set(a.vendor, [a]);
   }
-  await Promise.all([...byVendor].map(([vendor, actions]) => runVendor(vendor, actions, opts, report)));
+  const checkpoints = opts.checkpoint ? startCheckpoints(opts, report) : undefined;
+  try {
+    await Promise.all([...byVendor].map(([vendor, actions]) => runVendor(vendor, actions, opts, report)));
+  } finally {
+    await checkpoints?.stop();
+  }
   await opts.journal.flush();
   return report;
+}
+
+/**
+ * Runs `opts.checkpoint` on a timer while the pass works, whenever the journal changed
+ * since the last one. A failed checkpoint (a push refused, git busy) is logged and the
+ * next one tries again; the pass's own record step comes after the last one.
+ */
+function startCheckpoints(opts: ExecuteOptions, report: ExecuteReport): { stop(): Promise<void> } {
+  const every = opts.checkpointMs ?? 5_000;
+  let seen = opts.journal.revision;
+  let running: Promise<void> | undefined;
+  const tick = () => {
+    if (running || opts.journal.revision === seen) return;
+    seen = opts.journal.revision;
+    running = opts
+      .checkpoint!(report.unrecorded)
+      .catch((err: unknown) => opts.log.warn('status checkpoint failed; the next one retries', { code: describe(err).code }))
+      .finally(() => {
+        running = undefined;
+      });
+  };
+  const timer = setInterval(tick, Math.max(50, every));
+  timer.unref?.();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
 }
 
 function applyChanges(plan: Plan, opts: ExecuteOptions, report: ExecuteReport): void {
@@ -101,7 +147,7 @@ function applyChanges(plan: Plan, opts: ExecuteOptions, report: ExecuteReport): 
       });
       opts.log.info('stalled task requeued: its spec, connection or an operator answer changed', { task: c.key });
     }
-    report.touched.add(c.key);
+    touch(report, c.key, opts);
   }
 }
 
@@ -239,7 +285,7 @@ function noteError(key: string, err: unknown, opts: ExecuteOptions, report: Exec
   if (!t) return;
   const now = opts.now();
   const { code, message } = describe(err);
-  report.touched.add(key);
+  touch(report, key, opts);
   const stall = (lastError: { code: string; message: string }) => {
     const r = opts.requests.get(t.request);
     const v = opts.vendors.get(t.vendor);
@@ -264,6 +310,11 @@ function noteError(key: string, err: unknown, opts: ExecuteOptions, report: Exec
   const wait = Math.max(0, Math.min(delay, RETRY_CAP_MS, failingSince + window - now));
   opts.journal.putTask({ ...t, attempts, lastError: { code, message }, nextCheckAt: now + wait, failingSince });
   opts.log.warn('task step failed; will retry', { task: key, code, attempts, retryInMs: wait });
+}
+
+function touch(report: ExecuteReport, key: string, opts: ExecuteOptions): void {
+  report.touched.add(key);
+  if (!report.unrecorded.has(key)) report.unrecorded.set(key, opts.now());
 }
 
 /** Only catalogue errors carry their message: any other message could quote a vendor body. */
@@ -315,7 +366,7 @@ function apply(key: string, result: StepResult, opts: ExecuteOptions, report: Ex
     next = { ...base, phase: 'Failed', step: 'done', lastError: { code: result.code, message: result.message }, completedAt: now };
   }
   opts.journal.putTask(next);
-  report.touched.add(key);
+  touch(report, key, opts);
   if (next.phase !== t.phase) opts.log.info('task phase changed', { task: key, vendor: runtime.name, from: t.phase, to: next.phase, step: next.step });
   delete opts.journal.data.degraded[runtime.name];
 }

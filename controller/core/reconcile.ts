@@ -37,6 +37,21 @@ export interface VendorWiring {
   drainMs(vendor: string, spec: VendorSpec, windows: RateWindow[], secrets: Record<string, string>, calls: number): number;
 }
 
+type Recorded = { commit?: string; pushed: boolean; pushError?: { code: string; message: string }; changes: PhaseChange[] };
+
+/** The pass's record steps (checkpoints, then the last one) as one report. */
+function merge(checkpoints: Recorded[], last: Recorded): Recorded {
+  const all = [...checkpoints, last];
+  const withCommit = all.filter((r) => r.commit !== undefined);
+  const failed = [...all].reverse().find((r) => r.pushError !== undefined);
+  return {
+    ...(withCommit.length > 0 ? { commit: withCommit[withCommit.length - 1]!.commit } : {}),
+    pushed: withCommit.length > 0 ? withCommit.every((r) => r.pushed) : last.pushed,
+    ...(last.pushError ? { pushError: last.pushError } : failed && !last.pushed ? { pushError: failed.pushError! } : {}),
+    changes: all.flatMap((r) => r.changes),
+  };
+}
+
 export interface ReconcilerOptions {
   source: GitSource;
   journal: Journal;
@@ -50,6 +65,8 @@ export interface ReconcilerOptions {
   backoffMs(attempt: number): number;
   /** No new vendor action starts after this long into a pass. */
   maxPassMs?: number;
+  /** During a pass, status of the tasks touched so far is committed this often (default 5 s). */
+  checkpointMs?: number;
   degradedRetryMs?: number;
 }
 
@@ -110,6 +127,7 @@ export class Reconciler {
 
   async pass(): Promise<PassReport> {
     const snapshot = await this.snapshot(true);
+    const checkpoints: Recorded[] = [];
     const { plan, vendors, requests } = await this.planFrom(snapshot);
     const started = this.o.now();
     const report = await execute(plan, {
@@ -123,9 +141,19 @@ export class Reconciler {
       deadline: started + (this.o.maxPassMs ?? 120_000),
       degradedRetryMs: this.o.degradedRetryMs ?? 60_000,
       retryWindowMs: snapshot.config.spec.retryWindowHours * 3_600_000,
+      checkpointMs: this.o.checkpointMs,
+      // Git keeps pace with the vendors: answers reach a status commit within seconds, even
+      // in a long pass, so losing the data directory costs at most the last few of them.
+      // The journal is flushed first: git never records what the journal could forget.
+      checkpoint: async (unrecorded) => {
+        this.take(unrecorded, snapshot);
+        await this.o.journal.flush();
+        checkpoints.push(await this.recordSerially(snapshot));
+      },
     });
     for (const key of report.touched) snapshot.dirty.add(key.slice(0, key.lastIndexOf('/')));
-    const recorded = await this.record(snapshot);
+    this.take(report.unrecorded, snapshot);
+    const recorded = merge(checkpoints, await this.recordSerially(snapshot));
     this.o.journal.data.lastCommit = snapshot.head;
     await this.o.journal.flush();
     const progress = report.calls > 0 || report.touched.size > 0;
@@ -204,6 +232,8 @@ export class Reconciler {
       const name = key.slice(0, key.lastIndexOf('/'));
       if (everything || !this.statuses.has(name)) dirty.add(name);
     }
+    // Statuses whose commit failed last time are written again.
+    for (const name of this.unrecordedSince.keys()) dirty.add(name);
     return { head, model, config, approvals, dirty };
   }
 
@@ -372,8 +402,38 @@ export class Reconciler {
     return d;
   }
 
+  /** Moves changed tasks into the next record step: their requests, and since when they wait. */
+  private take(unrecorded: Map<string, number>, s: Snapshot): void {
+    for (const [key, at] of unrecorded) {
+      const name = key.slice(0, key.lastIndexOf('/'));
+      s.dirty.add(name);
+      const since = this.unrecordedSince.get(name);
+      if (since === undefined || at < since) this.unrecordedSince.set(name, at);
+    }
+    unrecorded.clear();
+  }
+
+  /** One record step at a time: a checkpoint and the pass's own record never interleave. */
+  private recording: Promise<unknown> = Promise.resolve();
+
+  private recordSerially(s: Snapshot): Promise<Recorded> {
+    const next = this.recording.catch(() => undefined).then(() => this.record(s));
+    this.recording = next;
+    return next;
+  }
+
+  /**
+   * Longest time (ms) between a task change and the status commit that recorded it, over
+   * this reconciler's life: the drain benchmark's "git lag" figure.
+   */
+  maxStatusLagMs = 0;
+  /** The controller's latest status commit, checkpoints included (a ref watcher ignores it). */
+  lastOwnCommit?: string;
+  /** Per request: when a task of it changed first since its status was last committed. */
+  private unrecordedSince = new Map<string, number>();
+
   /** Writes the statuses that changed, the dashboard, and one commit for all of them. */
-  private async record(s: Snapshot): Promise<{ commit?: string; pushed: boolean; pushError?: { code: string; message: string }; changes: PhaseChange[] }> {
+  private async record(s: Snapshot): Promise<Recorded> {
     const { journal } = this.o;
     const now = this.o.now();
     const tasksByRequest = new Map<string, Record<string, TaskRecord>>();
@@ -394,6 +454,7 @@ export class Reconciler {
 
     const files = new Map<string, string | null>();
     const changes: PhaseChange[] = [];
+    const before = new Map<string, { text: string; doc: PrivacyRequestStatus } | undefined>();
     for (const name of [...s.dirty].sort()) {
       const entry = s.model.requests.get(name);
       const invalid = invalidByName.get(name);
@@ -423,13 +484,44 @@ export class Reconciler {
       });
       const text = renderStatus(doc);
       if (previous?.text === text) continue;
+      before.set(name, previous);
       files.set(statusPath(name), text);
       changes.push({ name, from: previous?.doc.status.phase, to: doc.status.phase });
       this.statuses.set(name, { text, doc });
     }
-    if (files.size === 0) return { pushed: false, changes };
+    const recordedNames = [...s.dirty];
+    s.dirty.clear();
+    const settle = (committed: boolean) => {
+      const at = this.o.now();
+      for (const name of recordedNames) {
+        const since = this.unrecordedSince.get(name);
+        if (since !== undefined && committed) this.maxStatusLagMs = Math.max(this.maxStatusLagMs, at - since);
+        this.unrecordedSince.delete(name);
+      }
+    };
+    if (files.size === 0) {
+      settle(false);
+      return { pushed: false, changes };
+    }
     files.set('status/README.md', renderDashboard([...this.statuses.values()].map((v) => v.doc)));
-    const result = await this.o.source.writeStatus(files, commitMessage(changes, s.head));
+    let result: Awaited<ReturnType<GitSource['writeStatus']>>;
+    try {
+      result = await this.o.source.writeStatus(files, commitMessage(changes, s.head));
+    } catch (err) {
+      // Not committed after all: the statuses as last committed come back, and these requests
+      // stay due for the next record step (of this pass, or of the next: see snapshot()).
+      for (const name of recordedNames) {
+        s.dirty.add(name);
+        if (!this.unrecordedSince.has(name)) this.unrecordedSince.set(name, now);
+      }
+      for (const [name, entry] of before) {
+        if (entry) this.statuses.set(name, entry);
+        else this.statuses.delete(name);
+      }
+      throw err;
+    }
+    settle(result.commit !== undefined);
+    if (result.commit) this.lastOwnCommit = result.commit;
     if (result.commit) this.o.log.info('status committed', { commit: result.commit, requests: changes.length, pushed: result.pushed });
     if (result.pushError) this.o.log.warn('status push failed; retried next pass', { code: result.pushError.code });
     return { commit: result.commit, pushed: result.pushed, pushError: result.pushError, changes };

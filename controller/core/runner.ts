@@ -125,7 +125,7 @@ export class Runner {
     this.watcher.on('all', async () => {
       // The controller's own status commit moves the ref too: that must not start a pass.
       const head = await this.o.controller.source.remoteHead().catch(() => undefined);
-      if (head !== undefined && head === this.lastOwnHead) return;
+      if (head !== undefined && (head === this.lastOwnHead || head === this.o.controller.reconciler.lastOwnCommit)) return;
       this.trigger('commit');
     });
     await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
