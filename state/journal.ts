@@ -262,7 +262,10 @@ export class Journal {
       this.pending = undefined;
       this.intentsClosed = false;
       this.writes++;
-      return writeDurably(this.fs, this.path, this.fragments.stringify(this.state.data));
+      const started = performance.now();
+      return writeDurably(this.fs, this.path, this.fragments.stringify(this.state.data)).finally(() => {
+        this.writeMs += performance.now() - started;
+      });
     });
     this.pending = write;
     this.tail = write.catch(() => undefined);
@@ -271,8 +274,9 @@ export class Journal {
 
   /** Counts task changes: whoever remembers it can tell whether anything changed since. */
   revision = 0;
-  /** Durable writes made so far (the drain benchmark reports their cost). */
+  /** Durable writes made so far and the time they took (the drain benchmark reports their cost). */
   writes = 0;
+  writeMs = 0;
   private pending: Promise<void> | undefined;
   /** Writes run one at a time: they share the `.tmp` file. */
   private tail: Promise<void> = Promise.resolve();
