@@ -228,7 +228,14 @@ export class Journal {
   /** Journals an intent and waits until it is on disk: only then may the call be sent. */
   async openIntent(id: string, intent: IntentRecord): Promise<void> {
     this.state.data.intents[id] = intent;
-    await this.flush();
+    try {
+      await this.flush();
+    } catch (err) {
+      // Not durable, so the call is not sent: an intent left behind would later read as
+      // "maybe sent" and stall a vendor that cannot be asked, for a call that never left.
+      delete this.state.data.intents[id];
+      throw err;
+    }
   }
 
   /** Forgets an intent; the caller flushes together with the task's new state. */
