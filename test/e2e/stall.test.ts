@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
 import { describe, it } from 'node:test';
+import { runDemo } from '../../examples/demo/main.ts';
 import { openController } from '../../controller/core/app.ts';
 import { Runner } from '../../controller/core/runner.ts';
 import { createLogger } from '../../controller/log.ts';
@@ -62,6 +64,23 @@ describe('a vendor route failing on every call', () => {
       for (const [vendor, st] of Object.entries(stats)) assert.equal(st.rateLimitViolations, 0, vendor);
     } finally {
       await e.close();
+    }
+  });
+
+  it("the demo with --faults 'maestroqa/delete:5xx=1' ends by itself, the affected requests Stalled and explained", { timeout: 180_000 }, async () => {
+    const r = await runDemo(['--quiet', '--time-scale', '0.02', '--timeout-seconds', '150', '--faults', 'maestroqa/delete:5xx=1']);
+    try {
+      assert.equal(r.idle, true, 'not stopped by the timeout');
+      const stalled = r.statuses.flatMap((s) => Object.entries(s.status.vendors).filter(([, v]) => v.phase === 'Stalled').map(([vendor]) => `${s.metadata.name}/${vendor}`));
+      assert.ok(stalled.length > 0 && stalled.every((k) => k.endsWith('/maestroqa')), stalled.join(', '));
+      assert.equal(r.explanations.length, stalled.length);
+      for (const line of r.explanations) assert.match(line, /MAESTROQA_SUBMISSION_UNCONFIRMED\. \S/);
+      for (const [vendor, st] of Object.entries(r.stats)) {
+        assert.equal(st.rateLimitViolations, 0, vendor);
+        assert.equal(st.duplicateSubmissions, 0, vendor);
+      }
+    } finally {
+      await rm(r.root, { recursive: true, force: true });
     }
   });
 });
