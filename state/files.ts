@@ -1,13 +1,13 @@
 import * as fsp from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { errorFrom, LetheError, type ErrorTable } from '../controller/errors/types.ts';
+import { defineErrors, LetheError } from '../controller/errors/types.ts';
 
 /**
  * Failures of the data directory (journal, rate log, salt, exports) and of the state kept
  * in it. Each names the file and what was being done to it: "CONTROLLER_ERROR" alone
  * tells an operator nothing at three in the morning.
  */
-export const STATE_ERRORS = {
+export const stateErrors = defineErrors({
   STATE_READ_ONLY: {
     message: 'cannot {op} {path}: the file system is read-only (EROFS)',
     hint: 'The data directory sits on a read-only mount (a container volume, a remounted disk after I/O errors). Nothing is sent to a vendor until its intent can be written; fix the mount and Lethe resumes where it stopped.',
@@ -41,9 +41,9 @@ export const STATE_ERRORS = {
     message: 'rate-limit log {path} is missing or unreadable ({reason}) although this repository was worked before: every rate window counts as used up, the first call of each credential waits its longest window',
     hint: 'Nothing to do: calls made before the loss might still count at the vendor, so Lethe waits them out instead of risking a rate-limit violation.',
   },
-} as const satisfies ErrorTable;
+});
 
-export type StateErrorCode = keyof typeof STATE_ERRORS;
+export type StateErrorCode = keyof typeof stateErrors.table;
 
 /** The parts of node:fs/promises the state files use: a seam for disk-fault tests. */
 export type StateFs = Pick<typeof fsp, 'open' | 'rename' | 'readFile' | 'mkdir' | 'unlink'>;
@@ -61,7 +61,7 @@ export function fsError(err: unknown, op: string, path: string): LetheError {
         : code === 'EACCES' || code === 'EPERM'
           ? 'STATE_PERMISSION_DENIED'
           : 'STATE_IO_ERROR';
-  return errorFrom(STATE_ERRORS, which, { op, path, reason }, { cause: err });
+  return stateErrors.error(which, { op, path, reason }, { cause: err });
 }
 
 /** Runs one file-system step, turning its failure into an error naming path and operation. */

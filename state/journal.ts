@@ -1,9 +1,8 @@
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { ApprovalEvidence, VENDOR_PHASES } from '../specs/index.ts';
-import { errorFrom } from '../controller/errors/types.ts';
-import type { Logger } from '../controller/vendors/driver.ts';
-import { moveAside, nodeFs, readState, STATE_ERRORS, step, writeDurably, type StateFs } from './files.ts';
+import type { Logger } from '../controller/contracts/log.ts';
+import { moveAside, nodeFs, readState, stateErrors, step, writeDurably, type StateFs } from './files.ts';
 
 const Json: z.ZodType<unknown> = z.json();
 
@@ -154,7 +153,7 @@ export class Journal {
       }
       const version = (raw as { version?: unknown } | null)?.version;
       if (typeof version === 'number' && version > 1) {
-        throw errorFrom(STATE_ERRORS, 'JOURNAL_NEWER_VERSION', { path: file, version });
+        throw stateErrors.error('JOURNAL_NEWER_VERSION', { path: file, version });
       }
       const parsed = JournalData.safeParse(raw);
       if (!parsed.success) return { kind: 'bad', reason: `not a journal: ${parsed.error.issues.length} schema problems, first at ${parsed.error.issues[0]?.path.join('.') || '(root)'}` };

@@ -3,10 +3,11 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Action, VendorSpec } from '../../specs/index.ts';
 import type { Journal, TaskRecord } from '../../state/journal.ts';
-import { fillMessage, LetheError } from '../errors/types.ts';
+import { LetheError } from '../errors/types.ts';
 import type { CallOptions, VendorHttp } from '../http/types.ts';
-import type { AnyDriver, Driver, DriverContext, Logger, OpenIntent, StepResult, TaskInput } from '../vendors/driver.ts';
-import { CORE_ERRORS } from './errors.ts';
+import type { AnyDriver, Driver, DriverContext, OpenIntent, StepResult, TaskInput } from '../contracts/driver.ts';
+import type { Logger } from '../contracts/log.ts';
+import { coreErrors } from './errors.ts';
 import { seedTask, stallFingerprint, type Plan, type PlannedAction } from './planner.ts';
 import { DEFAULT_RETRY_WINDOW_MS, isTransient } from './transient.ts';
 
@@ -301,7 +302,7 @@ function noteError(key: string, err: unknown, opts: ExecuteOptions, report: Exec
   if (now - failingSince >= window) {
     return stall({
       code: 'RETRY_WINDOW_EXHAUSTED',
-      message: fillMessage(CORE_ERRORS.RETRY_WINDOW_EXHAUSTED.message, { code, hours: Math.round((now - failingSince) / 36e5) }),
+      message: coreErrors.message('RETRY_WINDOW_EXHAUSTED', { code, hours: Math.round((now - failingSince) / 36e5) }),
     });
   }
   const attempts = countAttempt ? t.attempts + 1 : t.attempts;

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { openController } from '../../controller/core/app.ts';
 import type { DriverTable } from '../../controller/core/reconcile.ts';
 import { createLogger } from '../../controller/log.ts';
-import type { Driver } from '../../controller/vendors/driver.ts';
+import type { Driver } from '../../controller/contracts/driver.ts';
 import { removeScratchRepo } from '../../examples/demo/scratch-repo.ts';
 import { originLog, scenario, TEST_ENV } from '../support/scenario.ts';
 import { testDriverTable } from '../support/test-driver.ts';

@@ -11,7 +11,7 @@ import { lookup } from '../../controller/errors/catalogue.ts';
 import { LetheError } from '../../controller/errors/types.ts';
 import { HttpError } from '../../controller/http/errors.ts';
 import { silentLogger } from '../../controller/log.ts';
-import type { AnyDriver, Driver } from '../../controller/vendors/driver.ts';
+import type { AnyDriver, Driver } from '../../controller/contracts/driver.ts';
 import { Journal, taskKey } from '../../state/journal.ts';
 
 const HOUR = 3_600_000;
