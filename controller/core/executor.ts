@@ -296,14 +296,18 @@ function noteError(key: string, err: unknown, opts: ExecuteOptions, report: Exec
   };
   // A transient fault never settles a task, whatever a driver made of it: only a run of
   // them lasting the whole retry window does, and then for an operator, not as final.
-  if (err instanceof LetheError && err.terminal && !isTransient(err)) return stall({ code, message });
+  if (err instanceof LetheError && err.terminal && !isTransient(err)) {
+    stall({ code, message });
+    return;
+  }
   const failingSince = t.failingSince ?? now;
   const window = opts.retryWindowMs ?? DEFAULT_RETRY_WINDOW_MS;
   if (now - failingSince >= window) {
-    return stall({
+    stall({
       code: 'RETRY_WINDOW_EXHAUSTED',
       message: coreErrors.message('RETRY_WINDOW_EXHAUSTED', { code, hours: Math.round((now - failingSince) / 36e5) }),
     });
+    return;
   }
   const attempts = countAttempt ? t.attempts + 1 : t.attempts;
   const delay = err instanceof LetheError && err.options.retryAfterMs !== undefined ? err.options.retryAfterMs : opts.backoffMs(Math.max(1, attempts));
