@@ -93,6 +93,11 @@ export async function writeDurably(fs: StateFs, path: string, text: string): Pro
       await fs.rename(path, `${path}.prev`);
     } catch (err) {
       if ((err as { code?: unknown }).code !== 'ENOENT') throw err;
+      // No current file (a first write, or one removed on purpose): an older `.prev` is not
+      // the previous generation of anything and must never be fallen back to.
+      await fs.unlink(`${path}.prev`).catch((e: unknown) => {
+        if ((e as { code?: unknown }).code !== 'ENOENT') throw e;
+      });
     }
   });
   await step('rename', tmp, () => fs.rename(tmp, path));

@@ -136,7 +136,7 @@ export class Journal {
    * it; with no readable generation left the journal starts fresh and the caller rebuilds
    * from git. A journal of a newer format is refused: it is not this version's to discard.
    */
-  static async open(path: string, options: { log?: Logger; fs?: StateFs; now?: () => number } = {}): Promise<Journal> {
+  static async open(path: string, options: { log?: Logger; fs?: StateFs; now?: () => number; readOnly?: boolean } = {}): Promise<Journal> {
     const fs = options.fs ?? nodeFs;
     const now = options.now ?? Date.now;
     await step('create directory', dirname(path), () => fs.mkdir(dirname(path), { recursive: true }));
@@ -165,7 +165,8 @@ export class Journal {
     if (main.kind === 'ok') data = main.data;
     else {
       if (main.kind === 'bad') {
-        const aside = await moveAside(fs, path, now());
+        // A read-only command (lethe plan) reports the damage and leaves the file to the controller.
+        const aside = options.readOnly ? '(left in place: read-only)' : await moveAside(fs, path, now());
         options.log?.error('journal unreadable; moved aside', { code: 'JOURNAL_UNREADABLE', path, reason: main.reason, aside });
       }
       const tmp = main.kind === 'missing' ? await load(`${path}.tmp`) : undefined;
@@ -173,14 +174,16 @@ export class Journal {
         // The crash fell between the two renames of a write: this is the newest generation, complete.
         data = tmp.data;
         options.log?.info('journal resumed from its last complete write', { path: `${path}.tmp` });
-      } else {
+      } else if (main.kind === 'bad') {
+        // Only a damaged file falls back: a journal that is gone was removed on purpose (or
+        // with its disk), and is rebuilt from git; its stale `.prev` is dropped by the next write.
         const prev = await load(`${path}.prev`);
         if (prev.kind === 'ok') {
           data = prev.data;
           fellBack = true;
           options.log?.warn('journal resumed from the previous generation', { code: 'JOURNAL_PREVIOUS_GENERATION', path, previous: `${path}.prev` });
         } else if (prev.kind === 'bad') {
-          const aside = await moveAside(fs, `${path}.prev`, now());
+          const aside = options.readOnly ? '(left in place: read-only)' : await moveAside(fs, `${path}.prev`, now());
           options.log?.error('previous journal generation unreadable too; moved aside, rebuilding from git', { code: 'JOURNAL_UNREADABLE', path: `${path}.prev`, reason: prev.reason, aside });
         }
       }

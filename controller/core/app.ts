@@ -106,7 +106,7 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
     push: o.push,
   });
   const now = o.now ?? Date.now;
-  const journal = await Journal.open(join(dataDir, 'journal.json'), { log: o.log, now });
+  const journal = await Journal.open(join(dataDir, 'journal.json'), { log: o.log, now, readOnly: o.readOnly });
   const layer = await HttpLayer.open({
     rateLogPath: o.readOnly ? undefined : join(dataDir, 'rate-log.json'),
     workedBefore: !o.readOnly && (!journal.fresh || (await hasStatusFiles(source))),

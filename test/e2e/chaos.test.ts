@@ -238,6 +238,7 @@ describe('chaos', () => {
       const text = output.join('');
       assert.ok(!/SyntaxError/.test(text), 'no damaged file surfaced as a bare SyntaxError');
       if (damage.torn! + damage.empty! > 0) assert.match(text, /JOURNAL_UNREADABLE/);
+      if (damage.rateLog! + damage.wiped! > 0) assert.match(text, /RATE_LOG_LOST/, 'a lost rate log is said, and waited out');
       process.stdout.write(`# kills: ${KILLS}, damage ${JSON.stringify(damage)}, duplicate submissions (vendors without lookup only) ${JSON.stringify(duplicates)}\n`);
       assert.deepEqual(leaked(e.emails, [...files, ['controller output', text]]), []);
     } finally {
