@@ -21,6 +21,7 @@ import type { AnyDriver } from '../contracts/driver.ts';
 import type { Logger } from '../contracts/log.ts';
 import { commitMessage, type PhaseChange } from './commit-message.ts';
 import { renderDashboard } from './dashboard.ts';
+import { degradedRetryAt } from './degraded.ts';
 import { execute, type RequestRuntime, type VendorRuntime } from './executor.ts';
 import { isFinal, plan as makePlan, type Plan, type PlanRequest, type PlanVendor } from './planner.ts';
 import { rebuildTasks, reopenAfterFallback } from './rebuild.ts';
@@ -69,6 +70,8 @@ export interface ReconcilerOptions {
   /** During a pass, status of the tasks touched so far is committed this often (default 5 s). */
   checkpointMs?: number;
   degradedRetryMs?: number;
+  /** Throws unless this controller still holds its lease: checked before status commits and vendor submissions. */
+  fence?: () => Promise<void>;
 }
 
 export interface PassReport {
@@ -151,6 +154,7 @@ export class Reconciler {
         await this.o.journal.flush();
         checkpoints.push(await this.recordSerially(snapshot));
       },
+      fence: this.o.fence,
     });
     for (const key of report.touched) snapshot.dirty.add(key.slice(0, key.lastIndexOf('/')));
     this.take(report.unrecorded, snapshot);
@@ -185,11 +189,14 @@ export class Reconciler {
       const at = Math.max(t, now);
       if (next === undefined || at < next) next = at;
     };
+    // A task of a degraded vendor is not due before its vendor is.
+    const { degraded } = this.o.journal.data;
     for (const t of Object.values(this.o.journal.data.tasks)) {
       if (isFinal(t) || t.phase === 'Stalled') continue;
-      due(t.nextCheckAt ?? now);
+      const at = t.nextCheckAt ?? now;
+      due(degraded[t.vendor] ? Math.max(at, degraded[t.vendor]!.retryAt) : at);
     }
-    for (const d of Object.values(this.o.journal.data.degraded)) due(d.retryAt);
+    for (const d of Object.values(degraded)) due(d.retryAt);
     return next;
   }
 
@@ -315,15 +322,14 @@ export class Reconciler {
         secrets = await this.o.wiring.secrets(name, spec);
       } catch (err) {
         // `lethe plan` runs where no credential is (a pull-request job): that is no outage.
-        if (!mode.planning) {
-          const code = err instanceof LetheError ? err.code : 'CREDENTIAL_UNREADABLE';
-          journal.data.degraded[name] = { code, since: journal.data.degraded[name]?.since ?? new Date(now).toISOString(), retryAt: now };
-          this.o.log.warn('vendor credentials unavailable; its requests wait', { vendor: name, code });
-        }
+        if (!mode.planning) this.credentialsMissing(name, err, now);
       }
       const degraded = journal.data.degraded[name];
       const available = (secrets !== undefined || mode.planning === true) && !spec.disabled && (!degraded || degraded.retryAt <= now);
-      if (secrets && journal.data.degraded[name]?.code.startsWith('CREDENTIAL_')) delete journal.data.degraded[name];
+      if (secrets && degraded?.code.startsWith('CREDENTIAL_')) {
+        delete journal.data.degraded[name];
+        this.o.log.info('vendor connection recovered', { vendor: name, code: degraded.code, since: degraded.since });
+      }
       if (secrets) {
         vendors.set(name, {
           name,
@@ -386,6 +392,23 @@ export class Reconciler {
       atRiskDays: s.config.spec.atRiskDays,
     });
     return { plan, vendors, requests };
+  }
+
+  /**
+   * A connection whose credentials cannot be resolved is degraded: its requests wait, it is
+   * tried again on its own backoff (degradedRetryAt), and the log says so once per change of
+   * cause, naming the missing variable or file (the catalogue message), never a value.
+   */
+  private credentialsMissing(vendor: string, err: unknown, now: number): void {
+    const { journal } = this.o;
+    const code = err instanceof LetheError ? err.code : 'CREDENTIAL_UNREADABLE';
+    const previous = journal.data.degraded[vendor];
+    const since = previous?.since ?? new Date(now).toISOString();
+    journal.data.degraded[vendor] = { code, since, retryAt: degradedRetryAt(Date.parse(since), now, this.o.degradedRetryMs) };
+    if (previous?.code !== code) {
+      const reason = err instanceof LetheError ? err.message : 'a vendor credential could not be resolved';
+      this.o.log.warn('vendor connection degraded: credentials unavailable; its requests wait', { vendor, code, reason });
+    }
   }
 
   private derive(spec: PrivacyRequestSpec, other: LetheConfig['spec']['regulations']['other']) {
@@ -507,6 +530,7 @@ export class Reconciler {
     files.set('status/README.md', renderDashboard([...this.statuses.values()].map((v) => v.doc)));
     let result: Awaited<ReturnType<GitSource['writeStatus']>>;
     try {
+      await this.o.fence?.();
       result = await this.o.source.writeStatus(files, commitMessage(changes, s.head));
     } catch (err) {
       // Not committed after all: the statuses as last committed come back, and these requests

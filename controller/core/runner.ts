@@ -23,7 +23,13 @@ export interface RunnerOptions {
   errorBackoffMs?: number;
   /** Least pause after a pass that made no progress, whatever its tasks say (default 1 s). */
   idleGapMs?: number;
-  onPass?(report: PassReport): void;
+  onPass?(report: PassReport, durationMs: number): void;
+  onPassFailed?(err: unknown, durationMs: number): void;
+  /** Before each pass (lease renewal): a throw ends `start()` with that error. */
+  beforePass?(): Promise<void>;
+  /** The controller's clock (epoch ms) and how many of its ms pass per real ms: tests run minutes in seconds. */
+  now?(): number;
+  timeScale?: number;
 }
 
 /**
@@ -61,6 +67,8 @@ export class Runner {
         const reasons = [...this.pending];
         this.pending.clear();
         let report: PassReport | undefined;
+        await this.o.beforePass?.();
+        const started = this.now();
         try {
           report = await controller.reconciler.pass();
           this.passes++;
@@ -73,16 +81,17 @@ export class Runner {
             commit: report.commit?.slice(0, 12),
             changed: report.changes.length,
           });
-          this.o.onPass?.(report);
+          this.o.onPass?.(report, this.now() - started);
         } catch (err) {
           // Catalogue messages name paths and operations, never personal data.
           const known = asCatalogued(err);
           log.error('pass failed; retrying later', known ? { code: known.code, message: known.message } : { code: 'CONTROLLER_ERROR' });
+          this.o.onPassFailed?.(err, this.now() - started);
         }
         if (this.o.maxPasses !== undefined && this.passes >= this.o.maxPasses) break;
         if (report && this.o.untilIdle && this.idle(report)) break;
-        const untilCron = cron.getTimeout();
-        let untilTask = report?.nextCheckAt !== undefined ? Math.max(0, report.nextCheckAt - Date.now()) : Infinity;
+        const untilCron = cron.getTimeout() * (this.o.timeScale ?? 1);
+        let untilTask = report?.nextCheckAt !== undefined ? Math.max(0, report.nextCheckAt - this.now()) : Infinity;
         // Progress or rest: a pass that neither called a vendor nor changed a task is never
         // followed at once by another one that no outside event asked for.
         if (report && !report.progress) untilTask = Math.max(untilTask, this.o.idleGapMs ?? 1_000);
@@ -103,7 +112,13 @@ export class Runner {
     return open.length === 0 && !unstarted && report.plan.actions.length === 0;
   }
 
+  private now(): number {
+    return this.o.now?.() ?? Date.now();
+  }
+
+  /** Sleeps `ms` of the controller's clock. */
   private sleep(ms: number): Promise<void> {
+    ms /= this.o.timeScale ?? 1;
     return new Promise((resolve) => {
       // setTimeout's range is 2^31-1 ms; a longer wait is re-armed by the loop.
       const timer = setTimeout(done, Math.min(Math.max(ms, 0), 2_147_483_647));
