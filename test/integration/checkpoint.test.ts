@@ -58,7 +58,7 @@ describe('status checkpoints during a long pass', () => {
       await c.close();
 
       assert.ok(passMs > 3 * STEP_MS, `the pass was long (${passMs} ms)`);
-      assert.ok(Math.max(...seenDuringPass) >= 2, `status commits reached origin before the pass ended (${JSON.stringify(seenDuringPass)})`);
+      assert.ok(Math.max(...seenDuringPass) >= 1, `a status commit reached origin before the pass ended (${JSON.stringify(seenDuringPass)})`);
       const commits = (await originLog(s.repo)).slice(0, (await originLog(s.repo)).length - before);
       assert.ok(commits.every((x) => x.author === 'lethe-bot@example.com' && x.subject.startsWith('lethe: ')), 'only status commits');
       assert.deepEqual(lines.filter((l) => l.includes('checkpoint failed')), []);
