@@ -14,6 +14,7 @@ import { ControllerLease } from './lease.ts';
 import type { ControllerMetrics } from './metrics.ts';
 import { Reconciler, type DriverTable } from './reconcile.ts';
 import { HttpWiring } from './wiring.ts';
+import { readEpochIdentities, subjectSecretsDir } from '../subjects/keys.ts';
 
 export interface ControllerOptions {
   repo?: string;
@@ -34,6 +35,8 @@ export interface ControllerOptions {
   readOnly?: boolean;
   /** Per-attempt timeout of vendor calls (the HTTP layer's default otherwise). */
   httpTimeoutMs?: number;
+  /** Where the subject epoch keys are (else LETHE_SECRETS_DIR, $CREDENTIALS_DIRECTORY, <data dir>/secrets). */
+  secretsDir?: string;
   /** Hold the single-writer lease (lease.ts) before anything in the data directory is read. */
   lease?: { wait?: boolean; durationMs?: number; signal?: AbortSignal };
   /** Vendor calls are counted here (lethe run's /metrics). */
@@ -140,6 +143,7 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
     wiring,
     dataDir,
     salt: await subjectSalt(dataDir, env),
+    subjectKeys: (epoch) => readEpochIdentities(subjectSecretsDir({ flag: o.secretsDir, env, dataDir }), epoch),
     now,
     log: o.log,
     backoffMs: (attempt) => backoffDelayMs(attempt, 2_000, 15 * 60_000, Math.random),

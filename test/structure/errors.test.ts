@@ -20,6 +20,7 @@ import { httpErrors } from '../../controller/http/errors.ts';
 import { renderTemplate } from '../../controller/http/template.ts';
 import { driverErrors } from '../../controller/vendors/registry.ts';
 import { stateErrors } from '../../state/files.ts';
+import { subjectErrors } from '../../controller/subjects/errors.ts';
 import { cleanup, lethe, sh, tempDir, write } from '../git/helpers.ts';
 
 /** The module error sets, by the source name the catalogue gives them. */
@@ -30,6 +31,7 @@ const SETS: Record<string, ErrorSet<ErrorTable>> = {
   http: httpErrors,
   exports: exportErrors,
   'data directory': stateErrors,
+  subjects: subjectErrors,
 };
 
 const placeholders = (template: string): string[] => [...template.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
