@@ -152,4 +152,4 @@ export interface CredentialRef {
 export type AnyDriver = Driver<VendorType>;
 
 /** One driver per vendor type, created for one controller (see `createDriverTable`). */
-export type DriverTable = Readonly<{ [K in VendorType]: AnyDriver }>;
+export type DriverTable = { [K in VendorType]: AnyDriver };

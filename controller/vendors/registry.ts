@@ -22,7 +22,7 @@ const DEFINITIONS: { readonly [K in VendorType]: DriverDefinition<K> } = {
 
 /** Fresh drivers for one controller: no driver state is shared with another table. */
 export function createDriverTable(): DriverTable {
-  const table = {} as Record<VendorType, DriverTable[VendorType]>;
+  const table = {} as DriverTable;
   for (const type of Object.keys(DEFINITIONS) as VendorType[]) table[type] = DEFINITIONS[type].create();
   return table;
 }
