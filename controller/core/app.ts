@@ -11,6 +11,7 @@ import { backoffDelayMs } from '../http/backoff.ts';
 import { HttpLayer } from '../http/layer.ts';
 import type { Logger } from '../vendors/driver.ts';
 import { Reconciler, type DriverTable } from './reconcile.ts';
+import { resolveSecretsDir } from './secrets-dir.ts';
 import { HttpWiring } from './wiring.ts';
 
 export interface ControllerOptions {
@@ -18,6 +19,8 @@ export interface ControllerOptions {
   remote?: string;
   branch?: string;
   dataDir?: string;
+  /** The controller's secrets (status signing key); see resolveSecretsDir. */
+  secretsDir?: string;
   /** Push status commits (default: with --remote yes, with a local --repo no). */
   push?: boolean;
   drivers: DriverTable;
@@ -111,6 +114,7 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
     drivers: o.drivers,
     wiring,
     dataDir,
+    secretsDir: resolveSecretsDir(o.secretsDir, env, dataDir),
     salt: await subjectSalt(dataDir, env),
     now,
     log: o.log,

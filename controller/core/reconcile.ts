@@ -14,12 +14,13 @@ import type { Journal, TaskRecord } from '../../state/journal.ts';
 import { dueDate } from '../deadlines.ts';
 import { LetheError } from '../errors/types.ts';
 import { evaluateApprovals } from '../git/approval.ts';
-import type { GitSource } from '../git/source.ts';
+import { findSigner, type StatusSigner } from '../git/signing.ts';
+import type { GitSource, HistoryRewritten } from '../git/source.ts';
 import type { VendorHttp } from '../http/types.ts';
 import { checkRepository, manifestKind, nameFromPath, parseManifest, type ParsedManifest, type Problem, type RepositoryModel } from '../manifests/index.ts';
 import type { AnyDriver, Logger } from '../vendors/driver.ts';
 import { commitMessage, type PhaseChange } from './commit-message.ts';
-import { renderDashboard } from './dashboard.ts';
+import { HISTORY_REWRITTEN_BANNER, renderDashboard, withHistoryRewritten } from './dashboard.ts';
 import { execute, type RequestRuntime, type VendorRuntime } from './executor.ts';
 import { isFinal, plan as makePlan, type Plan, type PlanRequest, type PlanVendor } from './planner.ts';
 import { rebuildTasks } from './rebuild.ts';
@@ -43,6 +44,8 @@ export interface ReconcilerOptions {
   drivers: DriverTable;
   wiring: VendorWiring;
   dataDir: string;
+  /** Where the status signing key is (see secrets-dir.ts); unsigned when lethe.yaml declares none. */
+  secretsDir?: string;
   /** Secret key for subject hashes (see subject.ts). */
   salt: string;
   now(): number;
@@ -62,6 +65,8 @@ export interface PassReport {
   changes: PhaseChange[];
   calls: number;
   problems: Problem[];
+  /** Set when the status history was rewritten under the controller: nothing was written. */
+  historyRewritten?: HistoryRewritten;
   /** Earliest time a task asked to be looked at again (epoch ms), for `lethe run`. */
   nextCheckAt?: number;
 }
@@ -91,6 +96,7 @@ export class Reconciler {
   private rebuilt = false;
   private lastSnapshot?: { model: RepositoryModel; approvals: Map<string, ApprovalEvidence> };
   /** Per-spec values that cost a hash or an HMAC, valid while the spec object (and config) stay. */
+  private signer?: { declared: string | undefined; signer: StatusSigner | undefined };
   private derived = new WeakMap<object, { other: object; dueAt: string; fingerprint: string; subjectKeys: string[]; subjectRef: string }>();
 
   constructor(private readonly o: ReconcilerOptions) {}
@@ -108,6 +114,7 @@ export class Reconciler {
 
   async pass(): Promise<PassReport> {
     const snapshot = await this.snapshot(true);
+    await this.useSigningKey(snapshot.config);
     const { plan, vendors, requests } = await this.planFrom(snapshot);
     const started = this.o.now();
     const report = await execute(plan, {
@@ -141,6 +148,21 @@ export class Reconciler {
       problems: snapshot.model.problems,
       nextCheckAt,
     };
+  }
+
+  /**
+   * Status commits are signed with the key lethe.yaml declares now (a rotation takes effect
+   * on the pass after its approval). A declared key without its private half stops the pass:
+   * writing unsigned then would look like forgery to every audit.
+   */
+  private async useSigningKey(config: LetheConfig): Promise<void> {
+    const declared = config.spec.identity.signingKey;
+    if (this.signer && this.signer.declared === declared) return;
+    const signer = declared === undefined ? undefined : await findSigner(this.o.secretsDir ?? `${this.o.dataDir}/secrets`, declared);
+    if (!signer) this.o.log.warn('status commits are not signed: lethe.yaml declares no spec.identity.signingKey');
+    else this.o.log.info('signing status commits', { key: signer.publicKey.fingerprint });
+    this.o.source.useSigner(signer);
+    this.signer = { declared, signer };
   }
 
   /** Source, validate, approve: the repository as this pass sees it. */
@@ -347,8 +369,12 @@ export class Reconciler {
   }
 
   /** Writes the statuses that changed, the dashboard, and one commit for all of them. */
-  private async record(s: Snapshot): Promise<{ commit?: string; pushed: boolean; pushError?: { code: string; message: string }; changes: PhaseChange[] }> {
+  private async record(
+    s: Snapshot,
+  ): Promise<{ commit?: string; pushed: boolean; pushError?: { code: string; message: string }; changes: PhaseChange[]; historyRewritten?: HistoryRewritten }> {
     const { journal } = this.o;
+    const rewritten = await this.o.source.historyRewritten();
+    if (rewritten) return { ...(await this.raiseHistoryRewritten(rewritten)), changes: [], historyRewritten: rewritten };
     const now = this.o.now();
     const tasksByRequest = new Map<string, Record<string, TaskRecord>>();
     for (const t of Object.values(journal.data.tasks)) {
@@ -402,11 +428,38 @@ export class Reconciler {
       this.statuses.set(name, { text, doc });
     }
     if (files.size === 0) return { pushed: false, changes };
-    files.set('status/README.md', renderDashboard([...this.statuses.values()].map((v) => v.doc)));
+    files.set('status/README.md', renderDashboard([...this.statuses.values()].map((v) => v.doc), { signedBy: this.o.source.signing?.publicKey.fingerprint }));
     const result = await this.o.source.writeStatus(files, commitMessage(changes, s.head));
     if (result.commit) this.o.log.info('status committed', { commit: result.commit, requests: changes.length, pushed: result.pushed });
     if (result.pushError) this.o.log.warn('status push failed; retried next pass', { code: result.pushError.code });
     return { commit: result.commit, pushed: result.pushed, pushError: result.pushError, changes };
+  }
+
+  /**
+   * The status branch lost the controller's last status commit. Building on that history
+   * would bless it, so the controller writes one signed commit that puts the
+   * HistoryRewritten condition on the dashboard and names the missing commit as its
+   * predecessor (the audit then shows the break), and writes nothing more.
+   */
+  private async raiseHistoryRewritten(rewritten: HistoryRewritten): Promise<{ commit?: string; pushed: boolean; pushError?: { code: string; message: string } }> {
+    const { source, log } = this.o;
+    log.error('status history rewritten: status writing stopped', { code: 'STATUS_HISTORY_REWRITTEN', branch: rewritten.branch, missing: rewritten.missing });
+    const head = await source.statusHead();
+    const current = head ? ((await source.readFiles(head, ['status/README.md'])).get('status/README.md') ?? '') : '';
+    if (current.startsWith(HISTORY_REWRITTEN_BANNER)) return { pushed: false };
+    const message = [
+      'lethe: status history rewritten; status writing stopped',
+      '',
+      `The last status commit this controller pushed, ${rewritten.missing}, is no longer on ${rewritten.branch}.`,
+      '',
+      `Lethe-History-Rewritten: ${rewritten.missing}`,
+      '',
+    ].join('\n');
+    const result = await source.writeStatus(new Map([['status/README.md', withHistoryRewritten(current, rewritten.branch, rewritten.missing)]]), message, {
+      previous: rewritten.missing,
+      remember: false,
+    });
+    return { commit: result.commit, pushed: result.pushed, pushError: result.pushError };
   }
 
   /** lethe.yaml as the last pass read it, or as committed now. */

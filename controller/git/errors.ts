@@ -42,4 +42,24 @@ export const GIT_ERRORS = {
     message: 'the remote moved and the branch is checked out in this working copy',
     hint: 'Pull in the working copy; the controller pushes on its next pass.',
   },
+  STATUS_SIGNING_KEY_INVALID: {
+    message: 'spec.identity.signingKey is not an ssh-ed25519 public key line',
+    hint: 'Run `lethe keygen` and paste the line it prints into lethe.yaml under spec.identity.',
+    terminal: true,
+  },
+  STATUS_SIGNING_KEY_MISSING: {
+    message: 'lethe.yaml declares a status signing key, but its private key is not in the secrets directory',
+    hint: 'Put the private key and its .pub file into the secrets directory (--secrets-dir, LETHE_SECRETS_DIR, $CREDENTIALS_DIRECTORY or <data dir>/secrets), or run `lethe keygen` there and approve the new signingKey. Nothing is written unsigned while a key is declared.',
+    terminal: true,
+  },
+  STATUS_HISTORY_REWRITTEN: {
+    message: 'the status branch no longer contains the last status commit the controller pushed (force-push or rewritten history)',
+    hint: 'Writing stopped. Find who rewrote the branch (the remote\'s audit log; <data dir>/repo keeps refs/lethe/before-rewrite/<branch>), restore the dropped commits if you can (git push of that ref), then run `lethe audit --all` and, to accept the history as it is, delete <data dir>/status-chain.json. See docs/audit.md.',
+    terminal: true,
+  },
+  AUDIT_REF_MISSING: {
+    message: 'the commit to audit does not exist in this clone',
+    hint: 'Check --ref (default HEAD) and --repo; fetch the status branch (git fetch origin <statusBranch>) when status goes to its own branch.',
+    terminal: true,
+  },
 } as const satisfies ErrorTable;

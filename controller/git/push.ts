@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LetheError } from '../errors/types.ts';
 import { git, runGit, type Identity } from './exec.ts';
 import { replayStatusCommits } from './rebase.ts';
+import type { StatusSigner } from './signing.ts';
 
 export interface PushRetry {
   attempts: number;
@@ -33,7 +34,7 @@ export async function pushWithRetry(
   cwd: string,
   branch: string,
   identity: Identity,
-  options: { retry: PushRetry; rebase: boolean },
+  options: { retry: PushRetry; rebase: boolean; signer?: StatusSigner },
 ): Promise<PushOutcome> {
   const { retry } = options;
   const local = `refs/heads/${branch}`;
@@ -68,7 +69,7 @@ export async function pushWithRetry(
     if (fetch.code !== 0) continue;
     const upstream = (await resolve(cwd, tracking))!;
     try {
-      const rebased = await replayStatusCommits(cwd, upstream, tip, identity);
+      const rebased = await replayStatusCommits(cwd, upstream, tip, identity, false, options.signer);
       await git(cwd, ['update-ref', local, rebased, tip]);
     } catch (cause) {
       if (cause instanceof LetheError && cause.code === 'GIT_REBASE_REFUSED') return { pushed: false, error: { code: cause.code, message: cause.message } };
