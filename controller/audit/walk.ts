@@ -29,8 +29,10 @@ const NULL_BLOB = /^0+$/;
  * Every commit reachable from `refs`, with its first-parent diff (merges included, so that
  * what a merge brought counts as its change). One process, however long the history.
  */
-export async function walkHistory(cwd: string, refs: string[]): Promise<Map<string, AuditCommit>> {
-  const { stdout } = await runGit(cwd, ['log', '-z', '--raw', '--no-renames', '--no-abbrev', '--diff-merges=first-parent', `--format=${FORMAT}`, ...refs, '--']);
+export async function walkHistory(cwd: string, refs: string[], limit: { firstParent?: boolean; paths?: string[] } = {}): Promise<Map<string, AuditCommit>> {
+  const args = ['log', '-z', '--raw', '--no-renames', '--no-abbrev', '--diff-merges=first-parent', `--format=${FORMAT}`];
+  if (limit.firstParent) args.push('--first-parent');
+  const { stdout } = await runGit(cwd, [...args, ...refs, '--', ...(limit.paths ?? [])]);
   const commits = new Map<string, AuditCommit>();
   for (const record of stdout.toString('utf8').split('\x01')) {
     if (!record) continue;

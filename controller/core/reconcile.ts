@@ -23,6 +23,7 @@ import { commitMessage, type PhaseChange } from './commit-message.ts';
 import { HISTORY_REWRITTEN_BANNER, renderDashboard, withHistoryRewritten } from './dashboard.ts';
 import { execute, type RequestRuntime, type VendorRuntime } from './executor.ts';
 import { isFinal, plan as makePlan, type Plan, type PlanRequest, type PlanVendor } from './planner.ts';
+import { provenStatusFiles } from '../audit/trust.ts';
 import { rebuildTasks } from './rebuild.ts';
 import { computeStatus, renderStatus, statusPath } from './status.ts';
 import { subjectKey, subjectRef } from './subject.ts';
@@ -264,7 +265,7 @@ export class Reconciler {
   ): Promise<{ plan: Plan; vendors: Map<string, VendorRuntime>; requests: Map<string, RequestRuntime> }> {
     const { journal } = this.o;
     if (journal.fresh && !this.rebuilt && !mode.planning) {
-      rebuildTasks(journal, [...this.statuses.values()].map((s) => s.doc), this.o.now());
+      rebuildTasks(journal, await this.trustedStatuses(s.config), this.o.now());
       this.rebuilt = true;
     }
     const vendors = new Map<string, VendorRuntime>();
@@ -351,6 +352,21 @@ export class Reconciler {
       atRiskDays: s.config.spec.atRiskDays,
     });
     return { plan, vendors, requests };
+  }
+
+  /**
+   * The statuses a journal rebuild may believe. With a signing key declared, only those whose
+   * current version carries the controller's signature on an unbroken chain: a forged status
+   * could otherwise invent a vendor job (nothing erased) or claim a completion.
+   */
+  private async trustedStatuses(config: LetheConfig): Promise<PrivacyRequestStatus[]> {
+    const all = [...this.statuses.values()].map((v) => v.doc);
+    const key = config.spec.identity.signingKey;
+    const head = await this.o.source.statusHead();
+    if (key === undefined || head === undefined) return all;
+    const { proven, refused } = await provenStatusFiles(this.o.source.dir, head, key);
+    for (const [name, why] of refused) this.o.log.warn('journal rebuild ignores an unproven status file', { request: name, why });
+    return all.filter((doc) => proven.has(doc.metadata.name));
   }
 
   private derive(spec: PrivacyRequestSpec, other: LetheConfig['spec']['regulations']['other']) {
