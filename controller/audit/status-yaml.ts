@@ -22,6 +22,16 @@ export function parseStatusYaml(text: string): unknown {
 }
 
 const FALLBACK = Symbol('fallback');
+
+/** The fast path alone: undefined where the general parser is needed (exported for tests). */
+export function parseRendered(text: string): unknown {
+  try {
+    const fast = parseSimple(text);
+    return fast === FALLBACK ? undefined : fast;
+  } catch {
+    return undefined;
+  }
+}
 type Container = Record<string, unknown> | unknown[];
 
 interface Frame {
@@ -29,7 +39,7 @@ interface Frame {
   value: Container;
 }
 
-const KEY = /^([A-Za-z0-9_][A-Za-z0-9_.\-/]*):(?: (.*))?$/;
+const KEY = /^([A-Za-z_][A-Za-z0-9_.\-/]*):(?: (.*))?$/;
 
 function parseSimple(text: string): unknown {
   if (text.includes('\t') || text.includes('\r')) return FALLBACK;
@@ -76,7 +86,7 @@ function parseSimple(text: string): unknown {
     const match = KEY.exec(line);
     if (!match) return FALLBACK;
     const [, key, value] = match;
-    if (Object.hasOwn(top.value, key!)) return FALLBACK;
+    if (Object.hasOwn(top.value, key!) || SPECIAL.test(key!) || key === '__proto__') return FALLBACK;
     if (value === undefined || value === '') {
       open = { parent: top.value, key: key!, indent };
       continue;
@@ -105,6 +115,8 @@ function readScalar(s: string): unknown {
     if (!s.endsWith("'") || s.length < 2 || /'(?!')/.test(inner.replace(/''/g, ''))) return FALLBACK;
     return inner.replace(/''/g, "'");
   }
+  if (s === '[]') return [];
+  if (s === '{}') return {};
   if (s === 'true') return true;
   if (s === 'false') return false;
   if (/^-?(0|[1-9][0-9]{0,14})$/.test(s)) return Number(s);
@@ -115,5 +127,10 @@ function readScalar(s: string): unknown {
 const SPECIAL = /^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)|null|Null|NULL|~|true|True|TRUE|false|False|FALSE)$/;
 
 function isPlainString(s: string): boolean {
-  return /^[A-Za-z0-9_/.(][A-Za-z0-9_/@.:,+() =-]*$/.test(s) && !SPECIAL.test(s) && !/(: | #|:$| $)/.test(s);
+  return (
+    /^[^\s\-?:,[\]{}#&*!|>'"%@`]/.test(s) &&
+    !/[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]/.test(s) &&
+    !/(: | #|:$|\s$)/.test(s) &&
+    !SPECIAL.test(s)
+  );
 }

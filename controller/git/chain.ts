@@ -30,10 +30,12 @@ export async function lastStatusCommit(cwd: string, base: string): Promise<strin
 }
 
 /** What the controller remembers in its data directory about the chain it writes. */
-interface ChainMemory {
+export interface ChainMemory {
   branch: string;
-  /** The last status commit the controller put on the branch (pushed, or written without push). */
-  last: string;
+  /** The last status commit the controller saw on origin after a push. */
+  pushed?: string;
+  /** The last status commit it wrote (a local working copy has no origin to compare with). */
+  written?: string;
 }
 
 /**
@@ -47,19 +49,22 @@ export class ChainMemoryFile {
     return join(this.dataDir, 'status-chain.json');
   }
 
-  async read(branch: string): Promise<string | undefined> {
-    if (!existsSync(this.path)) return undefined;
+  async read(branch: string): Promise<ChainMemory> {
+    if (!existsSync(this.path)) return { branch };
     try {
       const parsed = JSON.parse(await readFile(this.path, 'utf8')) as Partial<ChainMemory>;
-      return parsed.branch === branch && typeof parsed.last === 'string' ? parsed.last : undefined;
+      if (parsed.branch !== branch) return { branch };
+      const sha = (v: unknown) => (typeof v === 'string' && /^[0-9a-f]{40,64}$/.test(v) ? v : undefined);
+      return { branch, pushed: sha(parsed.pushed), written: sha(parsed.written) };
     } catch {
-      return undefined;
+      return { branch };
     }
   }
 
-  async write(branch: string, last: string): Promise<void> {
+  async update(branch: string, change: { pushed?: string; written?: string }): Promise<void> {
+    const next: ChainMemory = { ...(await this.read(branch)), ...change };
     const tmp = `${this.path}.tmp`;
-    await writeFile(tmp, JSON.stringify({ branch, last } satisfies ChainMemory) + '\n');
+    await writeFile(tmp, JSON.stringify(next) + '\n');
     await rename(tmp, this.path);
   }
 }

@@ -79,7 +79,9 @@ export class GitSource {
    */
   async historyRewritten(): Promise<HistoryRewritten | undefined> {
     const branch = this.statusBranch;
-    const last = await this.chain.read(branch);
+    const memory = await this.chain.read(branch);
+    // A clone in the data directory replays unpushed commits (new ids): only what origin had counts.
+    const last = this.mode === 'remote' ? memory.pushed : (memory.written ?? memory.pushed);
     if (last === undefined) return undefined;
     const tip = await this.resolve(`refs/heads/${branch}`);
     return tip !== undefined && (await this.isAncestor(last, tip)) ? undefined : { branch, missing: last };
@@ -169,8 +171,8 @@ export class GitSource {
   }
 
   private async dropsOurStatus(upstream: string): Promise<boolean> {
-    const last = await this.chain.read(this.statusBranch);
-    return last !== undefined && !(await this.isAncestor(last, upstream));
+    const { pushed } = await this.chain.read(this.statusBranch);
+    return pushed !== undefined && !(await this.isAncestor(pushed, upstream));
   }
 
   private async integrate(branch: string, upstream: string): Promise<void> {
@@ -283,7 +285,7 @@ export class GitSource {
     }
     const remember = options.remember !== false;
     if (!(this.options.push ?? this.mode === 'remote')) {
-      if (commit && remember) await this.chain.write(target, commit);
+      if (commit && remember) await this.chain.update(target, { written: commit });
       return { ...(commit ? { commit } : {}), pushed: false };
     }
     const outcome: PushOutcome = await pushWithRetry(this.dir, target, this.options.identity, {
@@ -294,7 +296,7 @@ export class GitSource {
     // What the remote now holds: the pushed tip (our commit, possibly replayed on a newer head).
     if (outcome.pushed && remember) {
       const last = await lastStatusCommit(this.dir, ref);
-      if (last) await this.chain.write(target, last);
+      if (last) await this.chain.update(target, { pushed: last, written: last });
     }
     return { ...(commit ? { commit } : {}), pushed: outcome.pushed, ...(outcome.error ? { pushError: outcome.error } : {}) };
   }
