@@ -11,16 +11,9 @@ import { renderStatus } from '../../controller/core/status.ts';
 import { findSigner } from '../../controller/git/signing.ts';
 import { GitSource } from '../../controller/git/source.ts';
 import type { RequestPhase, VendorTaskStatus } from '../../specs/index.ts';
-import { alice, bob, cleanup, commitFile, head, lethe, mallory, mergePr, openPr, rita, sh, tempDir, write, type Who } from './helpers.ts';
+import { alice, bob, cleanup, commitFile, head, lethe, makeKey, mallory, mergePr, openPr, rita, sh, tempDir, write, type Who } from './helpers.ts';
 
 after(cleanup);
-
-/** An ed25519 key pair as `lethe keygen` makes it; returns the directory and the public key line. */
-export function makeKey(comment = 'lethe-status'): { dir: string; pub: string } {
-  const dir = tempDir();
-  spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', join(dir, 'lethe-status-signing-test')]);
-  return { dir, pub: readFileSync(join(dir, 'lethe-status-signing-test.pub'), 'utf8').trim() };
-}
 
 function config(approvers: Who[], signingKey?: string): string {
   return [
