@@ -1,6 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { LetheConfig, PrivacyRequestStatus, type ApprovalEvidence, type RequestPhase, type VendorTaskStatus } from '../../specs/index.ts';
-import { LetheError } from '../errors/types.ts';
+import { gitErrors } from '../git/errors.ts';
 import { evaluateApprovals } from '../git/approval.ts';
 import { HistoryIndex } from '../git/history.ts';
 import { STATUS_DIR } from '../git/paths.ts';
@@ -132,13 +132,13 @@ interface Version {
 export async function audit(o: AuditOptions): Promise<AuditReport> {
   const ref = o.ref ?? 'HEAD';
   const statusHead = await resolveCommit(o.dir, ref);
-  if (!statusHead) throw new LetheError('AUDIT_REF_MISSING', `${ref} is not a commit in ${o.dir}`);
+  if (!statusHead) throw gitErrors.error('AUDIT_REF_MISSING', { ref, dir: o.dir });
   const headConfig = await readConfig(o.dir, statusHead);
   let manifestHead = statusHead;
   const branch = o.branch ?? (headConfig?.spec.statusBranch ? headConfig.spec.approval.protectedBranch : undefined);
   if (branch) {
     const resolved = (await resolveCommit(o.dir, `refs/heads/${branch}`)) ?? (await resolveCommit(o.dir, `refs/remotes/origin/${branch}`)) ?? (await resolveCommit(o.dir, branch));
-    if (!resolved) throw new LetheError('AUDIT_REF_MISSING', `the protected branch ${branch} is not in ${o.dir}`);
+    if (!resolved) throw gitErrors.error('AUDIT_REF_MISSING', { ref: `the protected branch ${branch}`, dir: o.dir });
     manifestHead = resolved;
   }
 

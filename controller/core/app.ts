@@ -9,7 +9,7 @@ import { Journal } from '../../state/journal.ts';
 import { GitSource } from '../git/source.ts';
 import { backoffDelayMs } from '../http/backoff.ts';
 import { HttpLayer } from '../http/layer.ts';
-import type { Logger } from '../vendors/driver.ts';
+import type { Logger } from '../contracts/log.ts';
 import { Reconciler, type DriverTable } from './reconcile.ts';
 import { resolveSecretsDir } from './secrets-dir.ts';
 import { HttpWiring } from './wiring.ts';

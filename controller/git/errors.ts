@@ -1,65 +1,65 @@
-import type { ErrorTable } from '../errors/types.ts';
+import { defineErrors } from '../errors/types.ts';
 
 /** What can go wrong between the controller and the privacy repository. */
-export const GIT_ERRORS = {
+export const gitErrors = defineErrors({
   GIT_SOURCE_CONFIG: {
-    message: 'the repository source is misconfigured',
+    message: 'the repository source is misconfigured: give exactly one of repo (a local working copy) or remote (a URL)',
     hint: 'Give exactly one of --repo DIR (a local working copy) or --remote URL.',
     terminal: true,
   },
   GIT_BRANCH_MISSING: {
-    message: 'the branch to reconcile does not exist',
+    message: 'branch {branch} does not exist in {where}',
     hint: 'Check --branch (or approval.protectedBranch in lethe.yaml); a detached commit needs a branch: git checkout -B <name>.',
     terminal: true,
   },
   GIT_FAILED: {
-    message: 'a git command failed',
+    message: 'git {command} failed: {reason}',
     hint: 'Run the git command shown in the controller log by hand in the data directory clone; check disk space, permissions and the deploy key.',
   },
   GIT_WRITE_OUTSIDE_STATUS: {
-    message: 'refused to write outside status/',
+    message: 'refusing to write {path}: the controller only writes under status/',
     hint: 'A controller bug: Lethe only ever writes status/. Report it with the log line.',
     terminal: true,
   },
   GIT_STATUS_DIRTY: {
-    message: 'status/ has uncommitted changes in the working copy',
+    message: 'status/ has uncommitted changes in {dir}; the controller writes nothing until they are committed or discarded',
     hint: 'status/ is written by Lethe only: discard the local edits (git checkout -- status/) and run again.',
   },
   GIT_REBASE_REFUSED: {
-    message: 'the controller\'s unpushed commits touch more than status/, so they are not replayed',
+    message: 'local commit {sha} is not replayed: {reason}',
     hint: 'Someone committed in the controller\'s own clone: inspect <data dir>/repo and reset it to origin.',
     terminal: true,
   },
   GIT_PUSH_REJECTED: {
-    message: 'the status push was rejected repeatedly because people pushed meanwhile',
+    message: 'push of {branch} was rejected {attempts} time(s): the remote moved',
     hint: 'Nothing is lost: the status commit stays local and the next pass pushes it. Persistent rejection: check branch protection allows the controller to push.',
   },
   GIT_PUSH_FAILED: {
-    message: 'the status push failed',
+    message: 'push of {branch} failed: {reason}',
     hint: 'Check the deploy key, network and that branch protection lets the controller identity push (or use statusBranch).',
   },
   GIT_PUSH_NEEDS_PULL: {
-    message: 'the remote moved and the branch is checked out in this working copy',
+    message: 'origin/{branch} moved and {branch} is checked out here: pull, then the controller pushes next pass',
     hint: 'Pull in the working copy; the controller pushes on its next pass.',
   },
   STATUS_SIGNING_KEY_INVALID: {
-    message: 'spec.identity.signingKey is not an ssh-ed25519 public key line',
+    message: 'spec.identity.signingKey is not an "ssh-ed25519 AAAA..." public key line',
     hint: 'Run `lethe keygen` and paste the line it prints into lethe.yaml under spec.identity.',
     terminal: true,
   },
   STATUS_SIGNING_KEY_MISSING: {
-    message: 'lethe.yaml declares a status signing key, but its private key is not in the secrets directory',
+    message: 'no private key for the declared signingKey {fingerprint} in the secrets directory {dir}',
     hint: 'Put the private key and its .pub file into the secrets directory (--secrets-dir, LETHE_SECRETS_DIR, $CREDENTIALS_DIRECTORY or <data dir>/secrets), or run `lethe keygen` there and approve the new signingKey. Nothing is written unsigned while a key is declared.',
     terminal: true,
   },
   STATUS_HISTORY_REWRITTEN: {
-    message: 'the status branch no longer contains the last status commit the controller pushed (force-push or rewritten history)',
-    hint: 'Writing stopped. Find who rewrote the branch (the remote\'s audit log; <data dir>/repo keeps refs/lethe/before-rewrite/<branch>), restore the dropped commits if you can (git push of that ref), then run `lethe audit --all` and, to accept the history as it is, delete <data dir>/status-chain.json. See docs/audit.md.',
+    message: 'the last status commit this controller pushed ({missing}) is no longer on {branch}: force-push or rewritten history; status writing stopped',
+    hint: 'Find who rewrote the branch (the git host\'s audit log; <data dir>/repo keeps refs/lethe/before-rewrite/<branch>), restore the dropped commits if you can (push that ref), then run `lethe audit --all` and, to accept the history as it is, delete <data dir>/status-chain.json. See docs/audit.md.',
     terminal: true,
   },
   AUDIT_REF_MISSING: {
-    message: 'the commit to audit does not exist in this clone',
-    hint: 'Check --ref (default HEAD) and --repo; fetch the status branch (git fetch origin <statusBranch>) when status goes to its own branch.',
+    message: '{ref} is not a commit in {dir}',
+    hint: 'Check --ref (default HEAD), --branch and --repo; fetch the status branch (git fetch origin <statusBranch>) when status goes to its own branch.',
     terminal: true,
   },
-} as const satisfies ErrorTable;
+});

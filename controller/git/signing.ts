@@ -2,7 +2,7 @@ import { createHash, createPublicKey, verify } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LetheError } from '../errors/types.ts';
+import { gitErrors } from './errors.ts';
 
 /**
  * Status commits are signed with git's SSH signing (`gpg.format=ssh`, an ed25519 key) and
@@ -142,7 +142,7 @@ export const KEY_FILE_PREFIX = 'lethe-status-signing';
 export async function findSigner(secretsDir: string, declared: string): Promise<StatusSigner> {
   const wanted = parseSshPublicKey(declared);
   if (!wanted) {
-    throw new LetheError('STATUS_SIGNING_KEY_INVALID', 'spec.identity.signingKey is not an "ssh-ed25519 AAAA..." public key line');
+    throw gitErrors.error('STATUS_SIGNING_KEY_INVALID');
   }
   const names = existsSync(secretsDir) ? await readdir(secretsDir) : [];
   for (const name of names.filter((n) => n.endsWith('.pub')).sort()) {
@@ -150,9 +150,5 @@ export async function findSigner(secretsDir: string, declared: string): Promise<
     const keyFile = join(secretsDir, name.slice(0, -4));
     if (key && key.blob.equals(wanted.blob) && existsSync(keyFile)) return { keyFile, publicKey: key };
   }
-  throw new LetheError(
-    'STATUS_SIGNING_KEY_MISSING',
-    `no private key for the declared signingKey ${wanted.fingerprint} in the secrets directory ${secretsDir}`,
-    { terminal: true },
-  );
+  throw gitErrors.error('STATUS_SIGNING_KEY_MISSING', { fingerprint: wanted.fingerprint, dir: secretsDir });
 }
