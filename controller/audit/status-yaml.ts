@@ -129,8 +129,17 @@ const SPECIAL = /^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+
 function isPlainString(s: string): boolean {
   return (
     /^[^\s\-?:,[\]{}#&*!|>'"%@`]/.test(s) &&
-    !/[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]/.test(s) &&
+    !hasControlCharacter(s) &&
     !/(: | #|:$|\s$)/.test(s) &&
     !SPECIAL.test(s)
   );
+}
+
+/** C0/C1 controls and the characters YAML may treat as line breaks or a byte-order mark. */
+function hasControlCharacter(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029 || c === 0xfeff) return true;
+  }
+  return false;
 }

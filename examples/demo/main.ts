@@ -75,7 +75,7 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
     const signingKey = createSigningKey(join(dataDir, 'secrets'));
     const repo = await createScratchRepo({
       dir: join(root, 'repo'),
-      rewriteConfig: (text) => text.replace(/(\n  identity:\n(?:    .*\n)*)/, `$1    signingKey: "${signingKey}"\n`),
+      rewriteConfig: (text) => text.replace(/(\n {2}identity:\n(?: {4}.*\n)*)/, `$1    signingKey: "${signingKey}"\n`),
       rewriteVendor: pointAtSandbox(sandbox.config),
       rewriteRequest: useSandboxIds,
       unapproved: [UNAPPROVED],

@@ -235,7 +235,7 @@ describe('lethe audit', () => {
     const html = renderHtml(report);
     assert.match(html, /^<!doctype html>/);
     assert.doesNotMatch(html, /<script|<link|<img|@import|url\(|(src|href)="(?!#)/i);
-    assert.match(renderText(report), /^r1  Proven  erasure gdpr  received 2026-01-02  due 2026-02-02$/m);
+    assert.ok(renderText(report).split('\n').includes('r1  Proven  erasure gdpr  received 2026-01-02  due 2026-02-02'));
     assert.match(renderMarkdown(report), /\| r1 \| Proven \| erasure \| gdpr \|/);
     assert.equal(renderText(await audit({ dir })), renderText(report), 'reproducible');
     const metrics = computeMetrics(report, 2026);

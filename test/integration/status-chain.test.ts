@@ -19,7 +19,7 @@ execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'lethe-test',
 const PUB = readFileSync(join(keyDir, `${KEY}.pub`), 'utf8').trim();
 after(() => rmSync(keyDir, { recursive: true, force: true }));
 
-const declareKey = (text: string) => text.replace(/(\n  identity:\n(?:    .*\n)*)/, `$1    signingKey: "${PUB}"\n`);
+const declareKey = (text: string) => text.replace(/(\n {2}identity:\n(?: {4}.*\n)*)/, `$1    signingKey: "${PUB}"\n`);
 
 /** A scenario whose lethe.yaml declares the key, with the private key in <data dir>/secrets. */
 async function signedScenario(vendor: TestVendor, options: { omit?: string[] } = {}): Promise<Scenario> {
