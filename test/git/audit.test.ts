@@ -214,6 +214,8 @@ describe('lethe audit', () => {
     assert.equal(u.verdict, 'Unproven');
     assert.match(u.reasons[0]!, /is not signed: no spec\.identity\.signingKey was declared \(unsigned operation\)/);
     assert.equal((await audit({ dir: unsigned.dir })).signing.unsignedStatusCommits, 2);
+    const listing = spawnSync(process.execPath, ['controller/cli/bin.mjs', 'status', '--repo', unsigned.dir], { encoding: 'utf8' });
+    assert.match(listing.stdout, /^Status commits are not signed \(no spec\.identity\.signingKey in lethe\.yaml\)/m);
 
     const { dir, source } = await repo();
     const attacker = makeKey('mallory');
