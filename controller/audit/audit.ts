@@ -5,9 +5,8 @@ import { evaluateApprovals } from '../git/approval.ts';
 import { HistoryIndex } from '../git/history.ts';
 import { STATUS_DIR } from '../git/paths.ts';
 import { checkCommitSignature, parseSshPublicKey, type SignatureCheck } from '../git/signing.ts';
-import { lsTree, readBlobs } from '../git/tree.ts';
 import { parseStatusYaml } from './status-yaml.ts';
-import { firstParentChain, readCommitObjects, resolveCommit, walkHistory, type AuditCommit } from './walk.ts';
+import { firstParentChain, readObjects, resolveCommit, walkHistory, type AuditCommit } from './walk.ts';
 
 /**
  * `lethe audit`: what a clone alone proves about each request. Nothing here reads the
@@ -133,19 +132,11 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
   const ref = o.ref ?? 'HEAD';
   const statusHead = await resolveCommit(o.dir, ref);
   if (!statusHead) throw gitErrors.error('AUDIT_REF_MISSING', { ref, dir: o.dir });
-  const headConfig = await readConfig(o.dir, statusHead);
-  let manifestHead = statusHead;
-  const branch = o.branch ?? (headConfig?.spec.statusBranch ? headConfig.spec.approval.protectedBranch : undefined);
-  if (branch) {
-    const resolved = (await resolveCommit(o.dir, `refs/heads/${branch}`)) ?? (await resolveCommit(o.dir, `refs/remotes/origin/${branch}`)) ?? (await resolveCommit(o.dir, branch));
-    if (!resolved) throw gitErrors.error('AUDIT_REF_MISSING', { ref: `the protected branch ${branch}`, dir: o.dir });
-    manifestHead = resolved;
-  }
-
-  const commits = await walkHistory(o.dir, [...new Set([statusHead, manifestHead])]);
+  // One walk, then one `cat-file --batch` for every object the audit reads: on a busy
+  // machine each git process costs more than a thousand status files.
+  let commits = await walkHistory(o.dir, [statusHead]);
   const statusChain = firstParentChain(commits, statusHead);
-  const mainChain = manifestHead === statusHead ? statusChain : firstParentChain(commits, manifestHead);
-  const mainIndex = new Map(mainChain.map((c, i) => [c.sha, i]));
+  const configBlobs = (chain: AuditCommit[]) => chain.flatMap((c) => (c.changes.get('lethe.yaml') ? [c.changes.get('lethe.yaml')!] : []));
 
   // ---- status versions, per request, along the status branch's first-parent chain
   const statusCommits = statusChain.filter((c) => [...c.changes.keys()].some((p) => p.startsWith(STATUS_DIR)));
@@ -159,13 +150,33 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
       versions.set(m[1]!, list);
     }
   });
+  const statusBlobs = [...versions.values()].flatMap((vs) => vs.flatMap((v) => (v.blob ? [v.blob] : [])));
+  const objects = await readObjects(o.dir, [...new Set([...configBlobs(statusChain), ...statusBlobs, ...statusCommits.map((c) => c.sha)])]);
+  const text = (id: string | null | undefined) => (id ? objects.get(id)?.toString('utf8') : undefined);
+
+  const headConfigBlob = [...statusChain].reverse().find((c) => c.changes.has('lethe.yaml'))?.changes.get('lethe.yaml');
+  const headConfig = parseConfig(text(headConfigBlob));
+  let manifestHead = statusHead;
+  const branch = o.branch ?? (headConfig?.spec.statusBranch ? headConfig.spec.approval.protectedBranch : undefined);
+  if (branch) {
+    const resolved = (await resolveCommit(o.dir, `refs/heads/${branch}`)) ?? (await resolveCommit(o.dir, `refs/remotes/origin/${branch}`)) ?? (await resolveCommit(o.dir, branch));
+    if (!resolved) throw gitErrors.error('AUDIT_REF_MISSING', { ref: `the protected branch ${branch}`, dir: o.dir });
+    manifestHead = resolved;
+  }
+  if (manifestHead !== statusHead) {
+    commits = new Map([...commits, ...(await walkHistory(o.dir, [manifestHead, `^${statusHead}`]))]);
+  }
+  const mainChain = manifestHead === statusHead ? statusChain : firstParentChain(commits, manifestHead);
+  const mainIndex = new Map(mainChain.map((c, i) => [c.sha, i]));
+  const missingConfigs = configBlobs(mainChain).filter((id) => !objects.has(id));
+  for (const [id, bytes] of await readObjects(o.dir, missingConfigs)) objects.set(id, bytes);
+
   const manifests = manifestHistory(commits);
   const selected = (o.names ?? [...new Set([...versions.keys(), ...manifests.keys()])]).sort();
-  const blobs = await readBlobs(o.dir, selected.flatMap((n) => (versions.get(n) ?? []).flatMap((v) => (v.blob ? [v.blob] : []))));
   for (const name of selected) {
     for (const v of versions.get(name) ?? []) {
       if (!v.blob) continue;
-      const parsed = PrivacyRequestStatus.safeParse(parseStatusYaml(blobs.get(v.blob) ?? ''));
+      const parsed = PrivacyRequestStatus.safeParse(parseStatusYaml(text(v.blob) ?? ''));
       if (parsed.success && parsed.data.metadata.name === name) v.doc = parsed.data;
     }
   }
@@ -174,7 +185,7 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
   const configNotes: string[] = [];
   const index = new HistoryIndex(o.dir);
   const source = { dir: o.dir, history: async (head: string) => (await index.update(head), index) };
-  const configAt = await approvedConfigs(o.dir, mainChain, source, configNotes);
+  const configAt = await approvedConfigs(text, mainChain, source, configNotes);
   const inForce = (sha: string | undefined): ConfigState | undefined => (sha === undefined ? undefined : configAt[mainIndex.get(sha) ?? -1]);
   const today = configAt[mainChain.length - 1];
 
@@ -194,7 +205,6 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
   const approvals = await evaluateAll(approvalTargets, mainIndex, source, inForce, today);
 
   // ---- status commits: signatures and the chain
-  const raw = await readCommitObjects(o.dir, statusCommits.map((c) => c.sha));
   const commitProblems = new Map<string, { signature: StatusChange['signature']; problems: string[] }>();
   const chain: ChainFinding[] = [];
   const breaks: number[] = [];
@@ -207,7 +217,7 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
     if (outside.length > 0) problems.push(`also changes ${outside.slice(0, 3).join(', ')}${outside.length > 3 ? ', ...' : ''}, which the controller never does`);
     const config = inForce(c.observed) ?? (manifestHead === statusHead ? inForce(c.parents[0]) : undefined);
     const declared = config?.config.spec.identity.signingKey;
-    const check: SignatureCheck = checkCommitSignature(raw.get(c.sha) ?? Buffer.alloc(0));
+    const check: SignatureCheck = checkCommitSignature(objects.get(c.sha) ?? Buffer.alloc(0));
     let signature: StatusChange['signature'];
     if (check.status === 'none') {
       signature = declared ? 'none' : 'unsigned';
@@ -442,12 +452,6 @@ class PathTimeline {
   }
 }
 
-async function readConfig(dir: string, commit: string): Promise<LetheConfig | undefined> {
-  const entry = (await lsTree(dir, commit)).get('lethe.yaml');
-  if (!entry) return undefined;
-  return parseConfig((await readBlobs(dir, [entry.id])).get(entry.id));
-}
-
 function parseConfig(text: string | undefined): LetheConfig | undefined {
   if (text === undefined) return undefined;
   try {
@@ -465,15 +469,18 @@ type Source = { dir: string; history(head: string): Promise<HistoryIndex> };
  * root of trust; every later change counts only if it was approved under the policy in force
  * before it (so a signing key pushed without approval never becomes the controller's key).
  */
-async function approvedConfigs(dir: string, chain: AuditCommit[], source: Source, notes: string[]): Promise<Array<ConfigState | undefined>> {
-  const changes = chain.filter((c) => c.changes.has('lethe.yaml'));
-  const texts = await readBlobs(dir, changes.flatMap((c) => (c.changes.get('lethe.yaml') ? [c.changes.get('lethe.yaml')!] : [])));
+async function approvedConfigs(
+  text: (id: string | null | undefined) => string | undefined,
+  chain: AuditCommit[],
+  source: Source,
+  notes: string[],
+): Promise<Array<ConfigState | undefined>> {
   const out: Array<ConfigState | undefined> = [];
   let current: ConfigState | undefined;
   for (const c of chain) {
     const blob = c.changes.get('lethe.yaml');
     if (blob !== undefined) {
-      const next = blob === null ? undefined : parseConfig(texts.get(blob));
+      const next = blob === null ? undefined : parseConfig(text(blob));
       if (!next) notes.push(`lethe.yaml in ${short(c.sha)} by ${c.author} <${c.authorEmail}> is ${blob === null ? 'deleted' : 'invalid'}; the previous approved version stays in force`);
       else if (!current) {
         current = { config: next, from: c.sha };

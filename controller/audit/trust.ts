@@ -1,6 +1,6 @@
 import { STATUS_DIR } from '../git/paths.ts';
 import { checkCommitSignature, parseSshPublicKey } from '../git/signing.ts';
-import { readCommitObjects, walkHistory } from './walk.ts';
+import { readObjects, walkHistory } from './walk.ts';
 
 const STATUS_FILE = /^status\/([^/]+)\.yaml$/;
 
@@ -15,7 +15,7 @@ export async function provenStatusFiles(dir: string, head: string, signingKey: s
   const key = parseSshPublicKey(signingKey);
   // Newest first, along the first-parent chain, only the commits that changed status/.
   const commits = [...(await walkHistory(dir, [head], { firstParent: true, paths: [STATUS_DIR] })).values()];
-  const raw = await readCommitObjects(dir, commits.map((c) => c.sha));
+  const raw = await readObjects(dir, commits.map((c) => c.sha));
   const proven = new Set<string>();
   const refused = new Map<string, string>();
   let chainIntact = true;

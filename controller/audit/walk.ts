@@ -69,8 +69,8 @@ export function firstParentChain(commits: Map<string, AuditCommit>, head: string
   return chain.reverse();
 }
 
-/** Raw commit objects (exact bytes, for signature checks) with one `cat-file --batch`. */
-export async function readCommitObjects(cwd: string, shas: string[]): Promise<Map<string, Buffer>> {
+/** Raw objects (commits as exact bytes for signature checks, blobs) with one `cat-file --batch`. */
+export async function readObjects(cwd: string, shas: string[]): Promise<Map<string, Buffer>> {
   const objects = new Map<string, Buffer>();
   if (shas.length === 0) return objects;
   const { stdout } = await runGit(cwd, ['cat-file', '--batch'], { input: shas.join('\n') + '\n' });
