@@ -229,6 +229,26 @@ describe('lethe audit', () => {
     assert.match(r1.reasons.join('\n'), /is signed by SHA256:\S+, not by the controller key in force SHA256:/);
   });
 
+  it('audits a separate status branch against the manifests on the protected branch', async () => {
+    const key = makeKey();
+    const dir = tempDir();
+    sh(dir, ['init', '-q', '-b', 'main']);
+    commitFile(dir, 'lethe.yaml', `${config([alice, bob], key.pub)}  statusBranch: lethe-status\n`, alice, 'Set up Lethe');
+    openPr(dir, 'r1', 'requests/r1.yaml', 'spec: r1\n');
+    mergePr(dir, 'r1', alice);
+    const source = await GitSource.open({ repo: dir, branch: 'main', statusBranch: 'lethe-status', dataDir: tempDir(), identity: lethe });
+    source.useSigner(await findSigner(key.dir, key.pub));
+    for (const phase of ['InProgress', 'Completed'] as const) {
+      await source.writeStatus(new Map([['status/r1.yaml', statusYaml('r1', phase, phase === 'Completed' ? COMPLETED : RUNNING)]]), commitMessage([{ name: 'r1', to: phase }], head(dir, 'main')));
+    }
+    commitFile(dir, 'notes.md', 'later work on main\n', bob);
+    const report = await audit({ dir, ref: 'lethe-status' });
+    assert.equal(report.manifestHead, head(dir, 'main'));
+    const r1 = find(report, 'r1');
+    assert.equal(r1.verdict, 'Proven', r1.reasons.join('\n'));
+    assert.equal(r1.status.length, 2);
+  });
+
   it('renders text, Markdown and one self-contained HTML page, and yearly metrics', async () => {
     const { dir, record } = await repo();
     commitFile(dir, 'requests/r2.yaml', 'spec: r2\n', rita);
