@@ -11,7 +11,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { audit } from '../../controller/audit/audit.ts';
+import { audit, type AuditReport } from '../../controller/audit/audit.ts';
 import { renderSummary } from '../../controller/audit/render.ts';
 import { openController } from '../../controller/core/app.ts';
 import { renderStatusTable } from '../../controller/core/dashboard.ts';
@@ -39,6 +39,8 @@ export interface DemoResult {
   logFile: string;
   statuses: PrivacyRequestStatus[];
   stats: Record<string, VendorStats>;
+  /** `lethe audit --all` of the repository the demo reconciled. */
+  audit: AuditReport;
 }
 
 export async function runDemo(argv: string[]): Promise<DemoResult> {
@@ -166,7 +168,7 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
   out(`\n${final.length}/${approved.length} approved requests final · ${violations} rate-limit violations · ${duplicates} duplicate submissions`);
   out(`Controller log (JSON lines, no personal data): ${logFile}`);
   out(`Explore the audit trail: git -C ${repoDir} pull -q && npm run lethe -- audit --repo ${repoDir} --all --format html --out audit.html`);
-  return { ...result, exitCode: final.length === approved.length && violations === 0 && duplicates === 0 && exportsOk && unapprovedOk && auditOk ? 0 : 1 };
+  return { ...result, audit: report, exitCode: final.length === approved.length && violations === 0 && duplicates === 0 && exportsOk && unapprovedOk && auditOk ? 0 : 1 };
 }
 
 /** What `lethe keygen` does: an ed25519 key pair in the secrets directory; returns the public key line. */
