@@ -513,7 +513,11 @@ async function evaluateAll(
   const out = new Map<string, ApprovalFinding>();
   // Heads in branch order, so the history index only ever moves forward.
   const byHead = new Map<string, string[]>();
-  for (const [name, t] of targets) byHead.set(t.at, [...(byHead.get(t.at) ?? []), name]);
+  for (const [name, t] of targets) {
+    const list = byHead.get(t.at);
+    if (list) list.push(name);
+    else byHead.set(t.at, [name]);
+  }
   const heads = [...byHead.keys()].sort((a, b) => mainIndex.get(a)! - mainIndex.get(b)!);
   for (const head of heads) {
     const index = await source.history(head);
@@ -524,7 +528,8 @@ async function evaluateAll(
       const policyCommit = intro ? index.commit(intro.commit)?.parents[0] : undefined;
       const state = inForce(policyCommit);
       if (!state) unknown.push(name);
-      else groups.set(state, [...(groups.get(state) ?? []), name]);
+      else if (groups.has(state)) groups.get(state)!.push(name);
+      else groups.set(state, [name]);
     }
     for (const name of unknown) {
       out.set(name, { at: head, mode: 'merge', approved: false, approvers: [], reason: 'no approved lethe.yaml was in force when the request arrived', validToday: false, todayReason: 'n/a' });

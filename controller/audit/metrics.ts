@@ -42,7 +42,11 @@ export function computeMetrics(report: AuditReport, year: number): Metrics {
   const groups = new Map<string, RequestAudit[]>();
   for (const q of report.requests) {
     if (!q.action || !q.regulation || !q.receivedAt?.startsWith(`${year}-`)) continue;
-    for (const key of [`${q.action}\0${q.regulation}`, `${q.action}\0all`]) groups.set(key, [...(groups.get(key) ?? []), q]);
+    for (const key of [`${q.action}\0${q.regulation}`, `${q.action}\0all`]) {
+      const list = groups.get(key);
+      if (list) list.push(q);
+      else groups.set(key, [q]);
+    }
   }
   const rows: MetricsRow[] = [];
   for (const [key, list] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {

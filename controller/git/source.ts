@@ -53,6 +53,7 @@ export class GitSource {
   private readonly index: HistoryIndex;
   private readonly chain: ChainMemoryFile;
   private signer: StatusSigner | undefined;
+  private intact: { tip: string; last: string } | undefined;
 
   private constructor(
     /** The repository's working directory. */
@@ -84,7 +85,13 @@ export class GitSource {
     const last = this.mode === 'remote' ? memory.pushed : (memory.written ?? memory.pushed);
     if (last === undefined) return undefined;
     const tip = await this.resolve(`refs/heads/${branch}`);
-    return tip !== undefined && (await this.isAncestor(last, tip)) ? undefined : { branch, missing: last };
+    // A quiet pass finds the same tip: the ancestry answer is already known.
+    if (tip !== undefined && this.intact?.tip === tip && this.intact.last === last) return undefined;
+    if (tip !== undefined && (await this.isAncestor(last, tip))) {
+      this.intact = { tip, last };
+      return undefined;
+    }
+    return { branch, missing: last };
   }
 
   static async open(options: GitSourceOptions): Promise<GitSource> {

@@ -49,7 +49,7 @@ function statusText(name: string, phase: RequestPhase, step: number): string {
 }
 
 export async function benchAudit(ctx: BenchContext): Promise<BenchResult[]> {
-  const n = ctx.quick ? 100 : 10_000;
+  const n = ctx.quick ? 50 : 10_000;
   const rounds = ctx.quick ? 3 : 5;
   const keyDir = await tempDir(ctx.tmp, 'audit-key-');
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'bench', '-f', join(keyDir, 'lethe-status-signing-bench')]);
