@@ -391,7 +391,7 @@ export class Reconciler {
   ): Promise<{ commit?: string; pushed: boolean; pushError?: { code: string; message: string }; changes: PhaseChange[]; historyRewritten?: HistoryRewritten }> {
     const { journal } = this.o;
     const rewritten = await this.o.source.historyRewritten();
-    if (rewritten) return { ...(await this.raiseHistoryRewritten(rewritten)), changes: [], historyRewritten: rewritten };
+    if (rewritten) return { ...(await this.raiseHistoryRewritten(rewritten, s.head)), changes: [], historyRewritten: rewritten };
     const now = this.o.now();
     const tasksByRequest = new Map<string, Record<string, TaskRecord>>();
     for (const t of Object.values(journal.data.tasks)) {
@@ -458,7 +458,7 @@ export class Reconciler {
    * HistoryRewritten condition on the dashboard and names the missing commit as its
    * predecessor (the audit then shows the break), and writes nothing more.
    */
-  private async raiseHistoryRewritten(rewritten: HistoryRewritten): Promise<{ commit?: string; pushed: boolean; pushError?: { code: string; message: string } }> {
+  private async raiseHistoryRewritten(rewritten: HistoryRewritten, observed: string): Promise<{ commit?: string; pushed: boolean; pushError?: { code: string; message: string } }> {
     const { source, log } = this.o;
     log.error('status history rewritten: status writing stopped', { code: 'STATUS_HISTORY_REWRITTEN', branch: rewritten.branch, missing: rewritten.missing });
     const head = await source.statusHead();
@@ -470,6 +470,7 @@ export class Reconciler {
       `The last status commit this controller pushed, ${rewritten.missing}, is no longer on ${rewritten.branch}.`,
       '',
       `Lethe-History-Rewritten: ${rewritten.missing}`,
+      `Lethe-Observed-Commit: ${observed}`,
       '',
     ].join('\n');
     const result = await source.writeStatus(new Map([['status/README.md', withHistoryRewritten(current, rewritten.branch, rewritten.missing)]]), message, {
