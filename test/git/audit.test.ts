@@ -268,5 +268,8 @@ describe('lethe audit', () => {
     );
     assert.equal(computeMetrics(report, 2025).rows.length, 0);
     assert.match(renderMetrics(metrics, 'csv'), /^action,regulation,received,completedWhole,/);
+    const cli = spawnSync(process.execPath, ['controller/cli/bin.mjs', 'audit', '--metrics', '--year', '2026', '--format', 'csv', '--repo', dir], { encoding: 'utf8' });
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.equal(cli.stdout, renderMetrics(metrics, 'csv'));
   });
 });
