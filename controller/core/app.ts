@@ -10,17 +10,17 @@ import { GitSource } from '../git/source.ts';
 import { backoffDelayMs } from '../http/backoff.ts';
 import { HttpLayer } from '../http/layer.ts';
 import type { Logger } from '../contracts/log.ts';
+import { ControllerLease } from './lease.ts';
+import type { ControllerMetrics } from './metrics.ts';
 import { Reconciler, type DriverTable } from './reconcile.ts';
-import { resolveSecretsDir } from './secrets-dir.ts';
 import { HttpWiring } from './wiring.ts';
+import { readEpochIdentities, subjectSecretsDir } from '../subjects/keys.ts';
 
 export interface ControllerOptions {
   repo?: string;
   remote?: string;
   branch?: string;
   dataDir?: string;
-  /** The controller's secrets (status signing key); see resolveSecretsDir. */
-  secretsDir?: string;
   /** Push status commits (default: with --remote yes, with a local --repo no). */
   push?: boolean;
   drivers: DriverTable;
@@ -33,6 +33,12 @@ export interface ControllerOptions {
   readOnly?: boolean;
   /** Per-attempt timeout of vendor calls (the HTTP layer's default otherwise). */
   httpTimeoutMs?: number;
+  /** The controller's secrets (subject epoch keys, status signing key), else LETHE_SECRETS_DIR, $CREDENTIALS_DIRECTORY, <data dir>/secrets. */
+  secretsDir?: string;
+  /** Hold the single-writer lease (lease.ts) before anything in the data directory is read. */
+  lease?: { wait?: boolean; durationMs?: number; signal?: AbortSignal };
+  /** Vendor calls are counted here (lethe run's /metrics). */
+  metrics?: ControllerMetrics;
 }
 
 export interface Controller {
@@ -40,6 +46,7 @@ export interface Controller {
   source: GitSource;
   journal: Journal;
   dataDir: string;
+  lease?: ControllerLease;
   close(): Promise<void>;
 }
 
@@ -101,35 +108,52 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
     push: o.push,
   });
   const now = o.now ?? Date.now;
+  let lease: ControllerLease | undefined;
+  if (o.lease) {
+    lease = await ControllerLease.open({
+      dataDir,
+      // Whoever pushes status to origin (--remote, or a CI job's checkout with --push) also holds the lease there.
+      remoteDir: source.mode === 'remote' || o.push === true ? source.dir : undefined,
+      identity: config?.spec.identity ?? identity,
+      durationMs: o.lease.durationMs,
+      log: o.log,
+    });
+    await lease.acquire({ wait: o.lease.wait, signal: o.lease.signal });
+  }
   const journal = await Journal.open(join(dataDir, 'journal.json'));
   const layer = await HttpLayer.open({
     rateLogPath: o.readOnly ? undefined : join(dataDir, 'rate-log.json'),
     log: o.log,
     ...(o.httpTimeoutMs === undefined ? {} : { timeoutMs: o.httpTimeoutMs }),
   });
-  const wiring = new HttpWiring(layer, env, (s) => o.log.secrets?.push(s));
+  const wiring = new HttpWiring(layer, env, (s) => o.log.secrets?.push(s), undefined, o.metrics);
   const reconciler = new Reconciler({
     source,
     journal,
     drivers: o.drivers,
     wiring,
     dataDir,
-    secretsDir: resolveSecretsDir(o.secretsDir, env, dataDir),
+    secretsDir: subjectSecretsDir({ flag: o.secretsDir, env, dataDir }),
     salt: await subjectSalt(dataDir, env),
+    subjectKeys: (epoch) => readEpochIdentities(subjectSecretsDir({ flag: o.secretsDir, env, dataDir }), epoch),
     now,
     log: o.log,
     backoffMs: (attempt) => backoffDelayMs(attempt, 2_000, 15 * 60_000, Math.random),
     maxPassMs: o.maxPassMs,
     degradedRetryMs: o.degradedRetryMs,
+    fence: lease && (() => lease.fence()),
   });
   return {
     reconciler,
     source,
     journal,
     dataDir,
+    lease,
     async close() {
-      if (!o.readOnly) await journal.flush();
+      // A controller whose data directory lock was taken over must not write over the new holder's journal.
+      if (!o.readOnly && (lease === undefined || lease.ownsDataDir)) await journal.flush();
       await layer.close();
+      await lease?.release();
     },
   };
 }

@@ -4,13 +4,14 @@ import {
   type Action,
   type ApprovalEvidence,
   type Condition,
-  type PrivacyRequestStatus,
+  PrivacyRequestStatus,
   type Regulation,
   type RequestPhase,
   type StatusError,
   type VendorTaskStatus,
 } from '../../specs/index.ts';
 import type { TaskRecord } from '../../state/journal.ts';
+import { canonical } from './canonical.ts';
 import { isFinal } from './planner.ts';
 
 export interface StatusInput {
@@ -25,9 +26,14 @@ export interface StatusInput {
     regulation: Regulation;
     receivedAt: string;
     dueAt: string;
-    subjectRef: string;
+    /** Undefined while a sealed subject is not opened: the previous reference is kept. */
+    subjectRef?: string;
+    /** The key epoch the subject is sealed to, when it is. */
+    subjectEpoch?: string;
     vendors: string[];
   };
+  /** The subject is sealed and cannot be opened now: every open vendor task waits on this error. */
+  locked?: StatusError;
   approval?: ApprovalEvidence;
   tasks: Record<string, TaskRecord>;
   /** The manifest is gone from the repository. */
@@ -51,6 +57,7 @@ export function computeStatus(input: StatusInput): PrivacyRequestStatus {
   for (const v of vendorNames) {
     const t = input.tasks[v];
     vendors[v] = t ? vendorStatus(t, input.degraded[v]) : waitingStatus(input.degraded[v]);
+    if (input.locked && !(t && isFinal(t))) vendors[v] = { ...vendors[v]!, lastError: input.locked };
   }
   const phase = requestPhase(input, vendorNames);
   const final = phase === 'Completed' || phase === 'Failed';
@@ -80,7 +87,12 @@ export function computeStatus(input: StatusInput): PrivacyRequestStatus {
       reason: overdue ? (final ? 'CompletedLate' : 'PastDue') : final ? 'CompletedOnTime' : 'WithinDeadline',
       message: dueAt ? `due ${dueAt}` : 'no due date (invalid request)',
     },
-    {
+    input.locked ? {
+      type: 'Stalled',
+      status: 'True',
+      reason: 'SubjectLocked',
+      message: `${input.locked.code}: ${input.locked.message}`,
+    } : {
       type: 'Stalled',
       status: stalled.length > 0 ? 'True' : 'False',
       reason: stalled.length > 0 ? 'TerminalError' : 'NoTerminalError',
@@ -106,6 +118,7 @@ export function computeStatus(input: StatusInput): PrivacyRequestStatus {
       receivedAt: input.request?.receivedAt ?? prev?.receivedAt,
       dueAt,
       subjectRef: input.request?.subjectRef ?? prev?.subjectRef,
+      subjectEpoch: input.request ? input.request.subjectEpoch : prev?.subjectEpoch,
       approval: input.approval ?? prev?.approval,
       conditions,
       vendors,
@@ -121,7 +134,9 @@ function requestPhase(input: StatusInput, vendorNames: string[]): RequestPhase {
   if (!input.approval?.approved) return 'AwaitingApproval';
   const tasks = vendorNames.map((v) => input.tasks[v]);
   if (tasks.length > 0 && tasks.every((t) => t && isFinal(t))) {
-    return tasks.some((t) => t!.phase === 'Failed') ? 'Failed' : 'Completed';
+    if (tasks.some((t) => t!.phase === 'Failed')) return 'Failed';
+    // Completed claims every vendor's own confirmation; a Skipped or Cancelled task has none.
+    return tasks.every((t) => t!.phase === 'Completed') ? 'Completed' : 'Withdrawn';
   }
   return tasks.some((t) => t && (t.phase !== 'Waiting' || t.submissions > 0)) ? 'InProgress' : 'Pending';
 }
@@ -173,7 +188,7 @@ function strip<T extends object>(o: T): T {
 export function renderStatus(s: PrivacyRequestStatus): string {
   return (
     '# Written by the Lethe controller. Do not edit: changes are overwritten.\n' +
-    stringify(s, { lineWidth: 0, aliasDuplicateObjects: false })
+    stringify(canonical(PrivacyRequestStatus, s), { lineWidth: 0, aliasDuplicateObjects: false })
   );
 }
 

@@ -8,6 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,7 +16,11 @@ import { audit, type AuditReport } from '../../controller/audit/audit.ts';
 import { renderSummary } from '../../controller/audit/render.ts';
 import { openController } from '../../controller/core/app.ts';
 import { renderStatusTable } from '../../controller/core/dashboard.ts';
+import { startHealthServer } from '../../controller/core/health-server.ts';
+import { ControllerMetrics } from '../../controller/core/metrics.ts';
 import { Runner } from '../../controller/core/runner.ts';
+import { parseListen } from '../../controller/cli/commands/run.ts';
+import { VERSION } from '../../controller/version.ts';
 import { listRequestExports } from '../../controller/exports/index.ts';
 import { createLogger } from '../../controller/log.ts';
 import { DRIVERS } from '../../controller/vendors/registry.ts';
@@ -26,6 +31,9 @@ import { gitAs } from './git-as.ts';
 import { Progress } from './progress.ts';
 import { DEMO_SUBJECTS, pointAtSandbox, sandboxEnv, useSandboxIds } from './sandbox-wiring.ts';
 import { createScratchRepo } from './scratch-repo.ts';
+import { prepareSealing, type DemoSealing } from './sealing.ts';
+import { showRequest } from '../../controller/subjects/show.ts';
+import { identitiesIn } from '../../controller/subjects/keys.ts';
 
 export const UNAPPROVED = '2026-11-0050';
 
@@ -41,6 +49,9 @@ export interface DemoResult {
   stats: Record<string, VendorStats>;
   /** `lethe audit --all` of the repository the demo reconciled. */
   audit: AuditReport;
+  /** GET /metrics as scraped once the controller stopped. */
+  metrics: string;
+  passes: number;
 }
 
 export async function runDemo(argv: string[]): Promise<DemoResult> {
@@ -53,6 +64,7 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
       faults: { type: 'string' },
       'timeout-seconds': { type: 'string' },
       quiet: { type: 'boolean' },
+      'metrics-listen': { type: 'string' },
     },
     strict: true,
   });
@@ -70,16 +82,19 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
   let repoDir: string;
   let origin: string | undefined;
   mkdirSync(dataDir, { recursive: true });
+  let sealing: DemoSealing | undefined;
   if (values.repo) {
     repoDir = resolve(values.repo);
     out(`Reconciling your repository ${repoDir} (its vendors get the sandbox's credentials)`);
   } else {
     const signingKey = createSigningKey(join(dataDir, 'secrets'));
+    const seal = await prepareSealing({ secretsDir: join(dataDir, 'secrets'), root, rewrite: useSandboxIds });
+    sealing = seal;
     const repo = await createScratchRepo({
       dir: join(root, 'repo'),
-      rewriteConfig: (text) => text.replace(/(\n {2}identity:\n(?: {4}.*\n)*)/, `$1    signingKey: "${signingKey}"\n`),
       rewriteVendor: pointAtSandbox(sandbox.config),
-      rewriteRequest: useSandboxIds,
+      rewriteConfig: (text) => seal.rewriteConfig(text.replace(/(\n {2}identity:\n(?: {4}.*\n)*)/, `$1    signingKey: "${signingKey}"\n`)),
+      rewriteRequest: seal.rewriteRequest,
       unapproved: [UNAPPROVED],
     });
     repoDir = repo.work;
@@ -88,11 +103,19 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
     out(`  ${repo.requests.size - 1} requests proposed on branches by ${'Riley Requester'} and merged by the DPO;`);
     out(`  ${UNAPPROVED} pushed straight to main by a non-approver: it must stay AwaitingApproval.`);
     out('  Status commits are signed with an ed25519 key made for this run (lethe keygen), declared in lethe.yaml.');
+    out('  Subject emails and identifiers are age-encrypted (lethe.yaml requires it): none is in git history.');
   }
   out('');
 
   const logFile = join(dataDir, 'lethe.log');
   const log = createLogger({ level: 'info', format: 'json', write: (line) => appendFileSync(logFile, line + '\n') });
+  const metrics = new ControllerMetrics(VERSION);
+  const health = await startHealthServer({
+    ...parseListen(values['metrics-listen'] ?? '127.0.0.1:0', '--metrics-listen'),
+    registry: metrics.registry,
+    notReady: () => (metrics.lastSuccessAt === undefined ? 'no successful pass yet' : undefined),
+  });
+  out(`Controller metrics while it runs: ${health.url}/metrics (readiness ${health.url}/readyz)`);
   const controller = await openController({
     ...(origin ? { remote: origin } : { repo: repoDir }),
     dataDir,
@@ -101,7 +124,9 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
     log,
     degradedRetryMs: 2_000,
     maxPassMs: 30_000,
+    metrics,
   });
+  metrics.setLeaseHeld(true);
   const progress = new Progress(controller, out, process.stdout.isTTY === true && !values.quiet);
   const runner = new Runner({
     controller,
@@ -109,7 +134,11 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
     schedule: '* * * * *',
     untilIdle: true,
     maxSleepMs: 1_000,
-    onPass: (report) => progress.pass(report),
+    onPass: (report, ms) => {
+      metrics.passSucceeded(ms / 1000, Date.now(), report, controller.journal.data, controller.reconciler.currentStatuses());
+      progress.pass(report);
+    },
+    onPassFailed: (_err, ms) => metrics.passFailed(ms / 1000),
   });
   const timer = setTimeout(() => {
     out(`\nStopping after ${timeoutMs / 1000} s: some vendor work is still open (see the table).`);
@@ -125,6 +154,8 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
 
   const statuses = controller.reconciler.currentStatuses();
   await controller.close();
+  const scraped = await (await fetch(`${health.url}/metrics`)).text();
+  await health.close();
   out(`\nFinished in ${((Date.now() - started) / 1000).toFixed(0)} s after ${runner.passes} passes.\n`);
   out('Requests (as committed in status/):');
   out(renderStatusTable(statuses).trimEnd().replace(/^/gm, '  '));
@@ -133,6 +164,13 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
   const history = await gitAs(gitDir, undefined, ['log', '--format=%h %ad %s', '--date=format:%H:%M:%S', '-n', '12', '--author=lethe', 'HEAD']);
   out('\nStatus commits (git log --author=lethe):');
   out(history.replace(/^/gm, '  '));
+
+  if (sealing) {
+    const identities = identitiesIn(await readFile(sealing.dpoIdentityFile, 'utf8'));
+    const shown = await showRequest(repoDir, '2026-11-0042', identities);
+    out(`\nWhat the DPO sees with their own key (lethe show 2026-11-0042 --identity ${sealing.dpoIdentityFile}):`);
+    out(shown.kind === 'shown' ? shown.text.trimEnd().replace(/^/gm, '  ') : `  (${shown.kind})`);
+  }
 
   out('\nAccess exports (never in git):');
   let exportsOk = true;
@@ -162,7 +200,7 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
   const auditOk = values.repo !== undefined || report.unproven === 0;
 
   const approved = statuses.filter((s) => s.status.approval?.approved);
-  const result = { root, repoDir, origin, dataDir, logFile, statuses, stats };
+  const result = { root, repoDir, origin, dataDir, logFile, statuses, stats, metrics: scraped, passes: runner.passes };
   const final = approved.filter((s) => s.status.phase === 'Completed' || s.status.phase === 'Failed');
   const unapprovedOk = values.repo !== undefined || statuses.find((s) => s.metadata.name === UNAPPROVED)?.status.phase === 'AwaitingApproval';
   out(`\n${final.length}/${approved.length} approved requests final · ${violations} rate-limit violations · ${duplicates} duplicate submissions`);

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { defaultDataDir } from '../../core/app.ts';
-import { resolveSecretsDir } from '../../core/secrets-dir.ts';
+import { subjectSecretsDir } from '../../subjects/keys.ts';
 import { KEY_FILE_PREFIX, parseSshPublicKey } from '../../git/signing.ts';
 import { EXIT, parseFlags } from '../main.ts';
 
@@ -19,7 +19,7 @@ export const summary = 'Create the controller\'s status signing key (ed25519) in
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, { 'secrets-dir': { type: 'string' }, data: { type: 'string' }, repo: { type: 'string' } });
   const dataDir = values.data ?? defaultDataDir({ repo: values.repo ?? '.' });
-  const dir = resolveSecretsDir(values['secrets-dir'], process.env, dataDir);
+  const dir = subjectSecretsDir({ flag: values['secrets-dir'], env: process.env, dataDir });
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, `${KEY_FILE_PREFIX}-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`);
   if (existsSync(file)) {
