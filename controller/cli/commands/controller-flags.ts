@@ -1,6 +1,6 @@
+import { asCatalogued } from '../../../state/files.ts';
 import type { ParseArgsConfig } from 'node:util';
 import { openController, type Controller, type ControllerOptions } from '../../core/app.ts';
-import { LetheError } from '../../errors/types.ts';
 import { EXIT } from '../main.ts';
 import { createLogger, type Level } from '../../log.ts';
 import { DRIVERS } from '../../vendors/registry.ts';
@@ -34,7 +34,8 @@ export function exitOnError(command: string, err: unknown): number {
     process.stderr.write(`lethe ${command}: ${err.message}\n`);
     return EXIT.usage;
   }
-  const what = err instanceof LetheError ? `${err.code} ${err.message}` : `CONTROLLER_ERROR ${err instanceof Error ? err.name : 'error'}`;
+  const known = asCatalogued(err);
+  const what = known ? `${known.code} ${known.message}` : `CONTROLLER_ERROR ${err instanceof Error ? err.name : 'error'}`;
   process.stderr.write(`lethe ${command}: ${what}\n`);
   return EXIT.error;
 }
