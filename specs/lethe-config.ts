@@ -103,9 +103,18 @@ export const LetheConfigSpec = z.strictObject({
   /** Write status commits to this branch instead of the protected branch. */
   statusBranch: z.string().min(1).optional().describe('Branch for status commits, when not the protected branch.'),
   identity: z
-    .strictObject({ name: z.string().min(1), email: z.email() })
+    .strictObject({
+      name: z.string().min(1),
+      email: z.email(),
+      /** The controller's public key: status commits signed by it are what `lethe audit` accepts. */
+      signingKey: z
+        .string()
+        .regex(/^ssh-ed25519 [A-Za-z0-9+/]+={0,2}( [^\n]*)?$/, { error: 'must be an "ssh-ed25519 AAAA..." public key line (lethe keygen prints it)' })
+        .optional()
+        .describe('Public key (ssh-ed25519 line from lethe keygen) that signs status commits; without it status commits are unsigned.'),
+    })
     .default({ name: 'Lethe', email: 'lethe@localhost' })
-    .describe('Author and committer of status commits.'),
+    .describe('Author and committer of status commits, and the key that signs them.'),
   /** Days before the due date from which a request counts as at risk in `lethe plan`. */
   atRiskDays: z.int().min(0).default(3).describe('Days before the due date from which lethe plan flags a request as at risk.'),
   /** How long a task retries transient vendor failures (5xx, timeouts, malformed answers) before it stops for an operator. */

@@ -21,6 +21,8 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   schema: () => import('./commands/schema.ts'),
   export: () => import('./commands/export.ts'),
   explain: () => import('./commands/explain.ts'),
+  keygen: () => import('./commands/keygen.ts'),
+  audit: () => import('./commands/audit.ts'),
   epoch: () => import('./commands/epoch.ts'),
   shred: () => import('./commands/shred.ts'),
   show: () => import('./commands/show.ts'),

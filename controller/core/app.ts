@@ -36,7 +36,7 @@ export interface ControllerOptions {
   readOnly?: boolean;
   /** Per-attempt timeout of vendor calls (the HTTP layer's default otherwise). */
   httpTimeoutMs?: number;
-  /** Where the subject epoch keys are (else LETHE_SECRETS_DIR, $CREDENTIALS_DIRECTORY, <data dir>/secrets). */
+  /** The controller's secrets (subject epoch keys, status signing key), else LETHE_SECRETS_DIR, $CREDENTIALS_DIRECTORY, <data dir>/secrets. */
   secretsDir?: string;
   /** Hold the single-writer lease (lease.ts) before anything in the data directory is read. */
   lease?: { wait?: boolean; durationMs?: number; signal?: AbortSignal };
@@ -162,6 +162,7 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
     drivers: o.drivers,
     wiring,
     dataDir,
+    secretsDir: subjectSecretsDir({ flag: o.secretsDir, env, dataDir }),
     salt: await subjectSalt(dataDir, env),
     subjectKeys: (epoch) => readEpochIdentities(subjectSecretsDir({ flag: o.secretsDir, env, dataDir }), epoch),
     now,

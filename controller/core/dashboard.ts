@@ -18,8 +18,23 @@ export function vendorProgress(s: PrivacyRequestStatus): string {
   return `${v.filter((x) => DONE.has(x.phase)).length}/${v.length}`;
 }
 
+/** What the dashboard says about the record itself, above the table. */
+export interface RecordNotes {
+  /** Fingerprint of the key that signs status commits; undefined: they are unsigned. */
+  signedBy?: string;
+}
+
+/** The first line of the HistoryRewritten alarm, also how a later pass knows it is already raised. */
+export const HISTORY_REWRITTEN_BANNER = '> **HistoryRewritten**: ';
+
+export function signingNote(notes: RecordNotes): string {
+  return notes.signedBy
+    ? `Status commits are signed by the controller key ${notes.signedBy}; verify with \`lethe audit --all\`.`
+    : 'Status commits are **not signed** (no `spec.identity.signingKey` in lethe.yaml): `lethe audit` cannot prove them.';
+}
+
 /** status/README.md: a table that renders on any git host, with no timestamp to churn. */
-export function renderDashboard(statuses: PrivacyRequestStatus[]): string {
+export function renderDashboard(statuses: PrivacyRequestStatus[], notes: RecordNotes = {}): string {
   const rows = sortForDisplay(statuses).map((s) => {
     const overdue = s.status.conditions.some((c) => c.type === 'Overdue' && c.status === 'True');
     const stalled = s.status.conditions.some((c) => c.type === 'Stalled' && c.status === 'True');
@@ -33,6 +48,8 @@ export function renderDashboard(statuses: PrivacyRequestStatus[]): string {
     '# Privacy requests',
     '',
     'Written by the Lethe controller from the request manifests and the vendors\' answers. Do not edit.',
+    '',
+    signingNote(notes),
     '',
     summary || 'No requests.',
     '',
@@ -57,4 +74,13 @@ export function renderStatusTable(statuses: PrivacyRequestStatus[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   return [fmt(header), ...rows.map(fmt)].join('\n') + '\n';
+}
+
+/**
+ * The dashboard with the HistoryRewritten condition on top: the one commit the controller
+ * still writes after finding its status history rewritten, and then nothing more.
+ */
+export function withHistoryRewritten(dashboard: string, branch: string, missing: string): string {
+  const banner = `${HISTORY_REWRITTEN_BANNER}the last status commit this controller pushed (${missing}) is no longer on ${branch}: the status history was force-pushed or rewritten. The controller stopped writing status until an operator resolves it (docs/audit.md).`;
+  return `${banner}\n\n${dashboard}`;
 }

@@ -14,16 +14,18 @@ import type { Journal, TaskRecord } from '../../state/journal.ts';
 import { dueDate } from '../deadlines.ts';
 import { LetheError } from '../errors/types.ts';
 import { evaluateApprovals } from '../git/approval.ts';
-import type { GitSource } from '../git/source.ts';
+import { findSigner, type StatusSigner } from '../git/signing.ts';
+import type { GitSource, HistoryRewritten } from '../git/source.ts';
 import type { VendorHttp } from '../http/types.ts';
 import { checkRepository, manifestKind, nameFromPath, parseManifest, type ParsedManifest, type Problem, type RepositoryModel } from '../manifests/index.ts';
 import type { AnyDriver, DriverTable } from '../contracts/driver.ts';
 import type { Logger } from '../contracts/log.ts';
 import { commitMessage, type PhaseChange } from './commit-message.ts';
-import { renderDashboard } from './dashboard.ts';
+import { HISTORY_REWRITTEN_BANNER, renderDashboard, withHistoryRewritten } from './dashboard.ts';
 import { degradedRetryAt } from './degraded.ts';
 import { execute, type RequestRuntime, type VendorRuntime } from './executor.ts';
 import { isFinal, plan as makePlan, type Plan, type PlanRequest, type PlanVendor } from './planner.ts';
+import { provenStatusFiles } from '../audit/trust.ts';
 import { rebuildTasks, reopenAfterFallback } from './rebuild.ts';
 import { computeStatus, renderStatus, statusPath } from './status.ts';
 import { subjectKey, subjectRef } from './subject.ts';
@@ -40,7 +42,7 @@ export interface VendorWiring {
   drainMs(vendor: string, spec: VendorSpec, windows: RateWindow[], secrets: Record<string, string>, calls: number): number;
 }
 
-type Recorded = { commit?: string; pushed: boolean; pushError?: { code: string; message: string }; changes: PhaseChange[] };
+type Recorded = { commit?: string; pushed: boolean; pushError?: { code: string; message: string }; changes: PhaseChange[]; historyRewritten?: HistoryRewritten };
 
 /** The pass's record steps (checkpoints, then the last one) as one report. */
 function merge(checkpoints: Recorded[], last: Recorded): Recorded {
@@ -52,6 +54,7 @@ function merge(checkpoints: Recorded[], last: Recorded): Recorded {
     pushed: withCommit.length > 0 ? withCommit.every((r) => r.pushed) : last.pushed,
     ...(last.pushError ? { pushError: last.pushError } : failed && !last.pushed ? { pushError: failed.pushError! } : {}),
     changes: all.flatMap((r) => r.changes),
+    ...(all.find((r) => r.historyRewritten) ? { historyRewritten: all.find((r) => r.historyRewritten)!.historyRewritten } : {}),
   };
 }
 
@@ -61,6 +64,8 @@ export interface ReconcilerOptions {
   drivers: DriverTable;
   wiring: VendorWiring;
   dataDir: string;
+  /** Where the status signing key is (the secrets directory); unsigned when lethe.yaml declares none. */
+  secretsDir?: string;
   /** Secret key for subject hashes (see subject.ts). */
   salt: string;
   /** The controller's age identities per key epoch (empty when the key is missing), for sealed subjects. */
@@ -86,6 +91,8 @@ export interface PassReport {
   changes: PhaseChange[];
   calls: number;
   problems: Problem[];
+  /** Set when the status history was rewritten under the controller: nothing was written. */
+  historyRewritten?: HistoryRewritten;
   /** Earliest time a task asked to be looked at again (epoch ms), for `lethe run`. */
   nextCheckAt?: number;
   /** The pass called a vendor or changed a task: a task it left due may go on at once. */
@@ -117,6 +124,7 @@ export class Reconciler {
   private rebuilt = false;
   private lastSnapshot?: { model: RepositoryModel; approvals: Map<string, ApprovalEvidence> };
   /** Per-spec values that cost a hash or an HMAC, valid while the spec object (and config) stay. */
+  private signer?: { declared: string | undefined; signer: StatusSigner | undefined };
   private derived = new WeakMap<object, { other: object; dueAt: string; fingerprint: string }>();
   /**
    * Per subject object: its values in plain text (decrypted when sealed) and their hashes.
@@ -141,6 +149,7 @@ export class Reconciler {
 
   async pass(): Promise<PassReport> {
     const snapshot = await this.snapshot(true);
+    await this.useSigningKey(snapshot.config);
     const checkpoints: Recorded[] = [];
     const { plan, vendors, requests } = await this.planFrom(snapshot);
     const started = this.o.now();
@@ -181,6 +190,21 @@ export class Reconciler {
       nextCheckAt: this.nextCheckAt(progress, report.cut),
       progress,
     };
+  }
+
+  /**
+   * Status commits are signed with the key lethe.yaml declares now (a rotation takes effect
+   * on the pass after its approval). A declared key without its private half stops the pass:
+   * writing unsigned then would look like forgery to every audit.
+   */
+  private async useSigningKey(config: LetheConfig): Promise<void> {
+    const declared = config.spec.identity.signingKey;
+    if (this.signer && this.signer.declared === declared) return;
+    const signer = declared === undefined ? undefined : await findSigner(this.o.secretsDir ?? `${this.o.dataDir}/secrets`, declared);
+    if (!signer) this.o.log.warn('status commits are not signed: lethe.yaml declares no spec.identity.signingKey');
+    else this.o.log.info('signing status commits', { key: signer.publicKey.fingerprint });
+    this.o.source.useSigner(signer);
+    this.signer = { declared, signer };
   }
 
   /**
@@ -311,7 +335,7 @@ export class Reconciler {
   ): Promise<{ plan: Plan; vendors: Map<string, VendorRuntime>; requests: Map<string, RequestRuntime> }> {
     const { journal } = this.o;
     if (journal.fresh && !this.rebuilt && !mode.planning) {
-      rebuildTasks(journal, [...this.statuses.values()].map((s) => s.doc), this.o.now());
+      rebuildTasks(journal, await this.trustedStatuses(s.config), this.o.now());
       this.rebuilt = true;
     }
     if (journal.fellBack && !this.rebuilt && !mode.planning) {
@@ -414,6 +438,21 @@ export class Reconciler {
       atRiskDays: s.config.spec.atRiskDays,
     });
     return { plan, vendors, requests };
+  }
+
+  /**
+   * The statuses a journal rebuild may believe. With a signing key declared, only those whose
+   * current version carries the controller's signature on an unbroken chain: a forged status
+   * could otherwise invent a vendor job (nothing erased) or claim a completion.
+   */
+  private async trustedStatuses(config: LetheConfig): Promise<PrivacyRequestStatus[]> {
+    const all = [...this.statuses.values()].map((v) => v.doc);
+    const key = config.spec.identity.signingKey;
+    const head = await this.o.source.statusHead();
+    if (key === undefined || head === undefined) return all;
+    const { proven, refused } = await provenStatusFiles(this.o.source.dir, head, key);
+    for (const [name, why] of refused) this.o.log.warn('journal rebuild ignores an unproven status file', { request: name, why });
+    return all.filter((doc) => proven.has(doc.metadata.name));
   }
 
   /**
@@ -524,6 +563,8 @@ export class Reconciler {
   /** Writes the statuses that changed, the dashboard, and one commit for all of them. */
   private async record(s: Snapshot): Promise<Recorded> {
     const { journal } = this.o;
+    const rewritten = await this.o.source.historyRewritten();
+    if (rewritten) return { ...(await this.raiseHistoryRewritten(rewritten, s.head)), changes: [], historyRewritten: rewritten };
     const now = this.o.now();
     const tasksByRequest = new Map<string, Record<string, TaskRecord>>();
     for (const t of Object.values(journal.data.tasks)) {
@@ -594,7 +635,7 @@ export class Reconciler {
       settle(false);
       return { pushed: false, changes };
     }
-    files.set('status/README.md', renderDashboard([...this.statuses.values()].map((v) => v.doc)));
+    files.set('status/README.md', renderDashboard([...this.statuses.values()].map((v) => v.doc), { signedBy: this.o.source.signing?.publicKey.fingerprint }));
     let result: Awaited<ReturnType<GitSource['writeStatus']>>;
     try {
       await this.o.fence?.();
@@ -617,6 +658,34 @@ export class Reconciler {
     if (result.commit) this.o.log.info('status committed', { commit: result.commit, requests: changes.length, pushed: result.pushed });
     if (result.pushError) this.o.log.warn('status push failed; retried next pass', { code: result.pushError.code });
     return { commit: result.commit, pushed: result.pushed, pushError: result.pushError, changes };
+  }
+
+  /**
+   * The status branch lost the controller's last status commit. Building on that history
+   * would bless it, so the controller writes one signed commit that puts the
+   * HistoryRewritten condition on the dashboard and names the missing commit as its
+   * predecessor (the audit then shows the break), and writes nothing more.
+   */
+  private async raiseHistoryRewritten(rewritten: HistoryRewritten, observed: string): Promise<{ commit?: string; pushed: boolean; pushError?: { code: string; message: string } }> {
+    const { source, log } = this.o;
+    log.error('status history rewritten: status writing stopped', { code: 'STATUS_HISTORY_REWRITTEN', branch: rewritten.branch, missing: rewritten.missing });
+    const head = await source.statusHead();
+    const current = head ? ((await source.readFiles(head, ['status/README.md'])).get('status/README.md') ?? '') : '';
+    if (current.startsWith(HISTORY_REWRITTEN_BANNER)) return { pushed: false };
+    const message = [
+      'lethe: status history rewritten; status writing stopped',
+      '',
+      `The last status commit this controller pushed, ${rewritten.missing}, is no longer on ${rewritten.branch}.`,
+      '',
+      `Lethe-History-Rewritten: ${rewritten.missing}`,
+      `Lethe-Observed-Commit: ${observed}`,
+      '',
+    ].join('\n');
+    const result = await source.writeStatus(new Map([['status/README.md', withHistoryRewritten(current, rewritten.branch, rewritten.missing)]]), message, {
+      previous: rewritten.missing,
+      remember: false,
+    });
+    return { commit: result.commit, pushed: result.pushed, pushError: result.pushError };
   }
 
   /** lethe.yaml as the last pass read it, or as committed now. */

@@ -127,7 +127,7 @@ function checkSignature(draft: Draft, signature: Signature | undefined): Approva
  * protected branch (`head`). One history walk serves all paths; the controller calls this for
  * the paths that changed since its last pass and keeps earlier evidence for the rest.
  */
-export async function evaluateApprovals(git: GitSource, paths: string[], input: ApprovalInput): Promise<Map<string, ApprovalEvidence>> {
+export async function evaluateApprovals(git: Pick<GitSource, 'dir' | 'history'>, paths: string[], input: ApprovalInput): Promise<Map<string, ApprovalEvidence>> {
   const index = await git.history(input.head);
   const drafts = new Map(paths.map((p) => [p, decide(index, p, input)]));
   const result = new Map<string, ApprovalEvidence>();

@@ -42,4 +42,24 @@ export const gitErrors = defineErrors({
     message: 'origin/{branch} moved and {branch} is checked out here: pull, then the controller pushes next pass',
     hint: 'Pull in the working copy; the controller pushes on its next pass.',
   },
+  STATUS_SIGNING_KEY_INVALID: {
+    message: 'spec.identity.signingKey is not an "ssh-ed25519 AAAA..." public key line',
+    hint: 'Run `lethe keygen` and paste the line it prints into lethe.yaml under spec.identity.',
+    terminal: true,
+  },
+  STATUS_SIGNING_KEY_MISSING: {
+    message: 'no private key for the declared signingKey {fingerprint} in the secrets directory {dir}',
+    hint: 'Put the private key and its .pub file into the secrets directory (--secrets-dir, LETHE_SECRETS_DIR, $CREDENTIALS_DIRECTORY or <data dir>/secrets), or run `lethe keygen` there and approve the new signingKey. Nothing is written unsigned while a key is declared.',
+    terminal: true,
+  },
+  STATUS_HISTORY_REWRITTEN: {
+    message: 'the last status commit this controller pushed ({missing}) is no longer on {branch}: force-push or rewritten history; status writing stopped',
+    hint: 'Find who rewrote the branch (the git host\'s audit log; <data dir>/repo keeps refs/lethe/before-rewrite/<branch>), restore the dropped commits if you can (push that ref), then run `lethe audit --all` and, to accept the history as it is, delete <data dir>/status-chain.json. See docs/audit.md.',
+    terminal: true,
+  },
+  AUDIT_REF_MISSING: {
+    message: '{ref} is not a commit in {dir}',
+    hint: 'Check --ref (default HEAD), --branch and --repo; fetch the status branch (git fetch origin <statusBranch>) when status goes to its own branch.',
+    terminal: true,
+  },
 });

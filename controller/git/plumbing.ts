@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { git, identityEnv, type Identity } from './exec.ts';
+import { signingArgs, type StatusSigner } from './signing.ts';
 
 const NULL_ID = '0000000000000000000000000000000000000000';
 
@@ -70,6 +71,8 @@ export interface CommitSpec {
   committer: Identity;
   /** Kept when replaying a commit; defaults to the committer. */
   author?: Identity & { date?: string };
+  /** Sign with git's SSH signing; unsigned without. */
+  signer?: StatusSigner;
 }
 
 export async function commitTree(cwd: string, spec: CommitSpec): Promise<string> {
@@ -80,7 +83,8 @@ export async function commitTree(cwd: string, spec: CommitSpec): Promise<string>
     if (spec.author.date) env.GIT_AUTHOR_DATE = spec.author.date;
   }
   const parents = spec.parents.flatMap((p) => ['-p', p]);
-  return git(cwd, ['commit-tree', '--no-gpg-sign', spec.tree, ...parents, '-F', '-'], { env, input: spec.message });
+  const sign = spec.signer ? [...signingArgs(spec.signer), 'commit-tree', '-S'] : ['commit-tree', '--no-gpg-sign'];
+  return git(cwd, [...sign, spec.tree, ...parents, '-F', '-'], { env, input: spec.message });
 }
 
 export const treeOf = (cwd: string, commit: string): Promise<string> => git(cwd, ['rev-parse', `${commit}^{tree}`]);

@@ -3,6 +3,7 @@ import { LetheError } from '../errors/types.ts';
 import { gitErrors } from './errors.ts';
 import { git, runGit, type Identity } from './exec.ts';
 import { replayStatusCommits } from './rebase.ts';
+import type { StatusSigner } from './signing.ts';
 
 export interface PushRetry {
   attempts: number;
@@ -34,7 +35,7 @@ export async function pushWithRetry(
   cwd: string,
   branch: string,
   identity: Identity,
-  options: { retry: PushRetry; rebase: boolean },
+  options: { retry: PushRetry; rebase: boolean; signer?: StatusSigner },
 ): Promise<PushOutcome> {
   const { retry } = options;
   const local = `refs/heads/${branch}`;
@@ -69,7 +70,7 @@ export async function pushWithRetry(
     if (fetch.code !== 0) continue;
     const upstream = (await resolve(cwd, tracking))!;
     try {
-      const rebased = await replayStatusCommits(cwd, upstream, tip, identity);
+      const rebased = await replayStatusCommits(cwd, upstream, tip, identity, false, options.signer);
       await git(cwd, ['update-ref', local, rebased, tip]);
     } catch (cause) {
       if (cause instanceof LetheError && cause.code === 'GIT_REBASE_REFUSED') return { pushed: false, error: { code: cause.code, message: cause.message } };

@@ -2,6 +2,8 @@ import { gitErrors } from './errors.ts';
 import { git, type Identity } from './exec.ts';
 import { commitTree, editTree, treeOf, type TreeChange } from './plumbing.ts';
 import { isStatusPath } from './paths.ts';
+import { lastStatusCommit, withPrevious } from './chain.ts';
+import type { StatusSigner } from './signing.ts';
 
 interface RawCommit {
   author: Identity & { date: string };
@@ -33,7 +35,8 @@ async function statusChanges(cwd: string, parent: string, sha: string): Promise<
  * Replays the controller's own commits (`upstream..local`) onto `upstream`. Only commits that
  * the controller authored and that touch nothing but status/ are replayed: their edits are
  * re-applied path by path, so on a status file the controller's version wins and nothing a
- * person committed is rewritten. Anything else is refused rather than rebased.
+ * person committed is rewritten. Anything else is refused rather than rebased. Each replayed
+ * commit names the status commit now before it (Lethe-Previous-Status) and is signed anew.
  * Returns the new tip (upstream itself when every replayed commit became empty).
  */
 export async function replayStatusCommits(
@@ -43,6 +46,8 @@ export async function replayStatusCommits(
   identity: Identity,
   /** Drop (instead of refusing) local commits that are not the controller's: see GitSource.sync. */
   dropForeign = false,
+  /** Replayed commits are new commits: they are signed again, and chained to the new base. */
+  signer?: StatusSigner,
 ): Promise<string> {
   const list = await git(cwd, ['rev-list', '--reverse', '--topo-order', '--parents', `${upstream}..${local}`]);
   let tip = upstream;
@@ -55,7 +60,8 @@ export async function replayStatusCommits(
     }
     const tree = await editTree(cwd, tip, await statusChanges(cwd, parents[0]!, sha!));
     if (tree === (await treeOf(cwd, tip))) continue;
-    tip = await commitTree(cwd, { tree, parents: [tip], message: commit.message, committer: identity, author: commit.author });
+    const message = withPrevious(commit.message, await lastStatusCommit(cwd, tip));
+    tip = await commitTree(cwd, { tree, parents: [tip], message, committer: identity, author: commit.author, signer });
   }
   return tip;
 }

@@ -9,6 +9,8 @@ import { commitTree, editTree, hashBlobs, treeOf, type TreeChange } from './plum
 import { DEFAULT_PUSH_RETRY, pushWithRetry, type PushOutcome, type PushRetry } from './push.ts';
 import { replayStatusCommits } from './rebase.ts';
 import { lsTree, readBlobs } from './tree.ts';
+import { ChainMemoryFile, lastStatusCommit, withPrevious } from './chain.ts';
+import type { StatusSigner } from './signing.ts';
 
 export interface GitSourceOptions {
   /** A local working copy, used in place (input is always read from commits, never the working tree). */
@@ -25,6 +27,20 @@ export interface GitSourceOptions {
   pushRetry?: Partial<PushRetry>;
 }
 
+/** The status branch no longer contains the last status commit the controller put there. */
+export interface HistoryRewritten {
+  branch: string;
+  /** The remembered status commit that is gone from the branch. */
+  missing: string;
+}
+
+export interface WriteOptions {
+  /** Name this commit as the previous status commit instead of the branch's newest one. */
+  previous?: string;
+  /** Leave the remembered chain end as it is (the HistoryRewritten alarm commit). */
+  remember?: boolean;
+}
+
 export interface WriteResult {
   commit?: string;
   pushed: boolean;
@@ -35,6 +51,9 @@ export type ChangedPaths = { changed: string[]; deleted: string[] } | 'all';
 
 export class GitSource {
   private readonly index: HistoryIndex;
+  private readonly chain: ChainMemoryFile;
+  private signer: StatusSigner | undefined;
+  private intact: { tip: string; last: string } | undefined;
 
   private constructor(
     /** The repository's working directory. */
@@ -43,6 +62,36 @@ export class GitSource {
     private readonly options: GitSourceOptions,
   ) {
     this.index = new HistoryIndex(dir);
+    this.chain = new ChainMemoryFile(options.dataDir);
+  }
+
+  /** Signs status commits from now on (undefined: unsigned, reported as such). */
+  useSigner(signer: StatusSigner | undefined): void {
+    this.signer = signer;
+  }
+
+  get signing(): StatusSigner | undefined {
+    return this.signer;
+  }
+
+  /**
+   * Whether the status branch still contains the last status commit the controller put
+   * there. When it does not (force-push, rewritten history) the controller must not build on it.
+   */
+  async historyRewritten(): Promise<HistoryRewritten | undefined> {
+    const branch = this.statusBranch;
+    const memory = await this.chain.read(branch);
+    // A clone in the data directory replays unpushed commits (new ids): only what origin had counts.
+    const last = this.mode === 'remote' ? memory.pushed : (memory.written ?? memory.pushed);
+    if (last === undefined) return undefined;
+    const tip = await this.resolve(`refs/heads/${branch}`);
+    // A quiet pass finds the same tip: the ancestry answer is already known.
+    if (tip !== undefined && this.intact?.tip === tip && this.intact.last === last) return undefined;
+    if (tip !== undefined && (await this.isAncestor(last, tip))) {
+      this.intact = { tip, last };
+      return undefined;
+    }
+    return { branch, missing: last };
   }
 
   static async open(options: GitSourceOptions): Promise<GitSource> {
@@ -113,12 +162,24 @@ export class GitSource {
         if ((await this.resolve(tracking)) !== sha) {
           await git(this.dir, ['fetch', '--no-tags', 'origin', `+refs/heads/${branch}:${tracking}`]);
         }
+        if (branch === this.statusBranch && (await this.dropsOurStatus(sha))) {
+          // Keep what this clone had for forensics; never replay onto the rewritten history.
+          const local = await this.resolve(`refs/heads/${branch}`);
+          if (local) await git(this.dir, ['update-ref', `refs/lethe/before-rewrite/${branch}`, local]);
+          await git(this.dir, ['update-ref', `refs/heads/${branch}`, sha]);
+          continue;
+        }
         await this.integrate(branch, sha);
       }
     }
     const head = await this.resolve(`refs/heads/${this.branch}`);
     if (!head) throw gitErrors.error('GIT_BRANCH_MISSING', { branch: this.branch, where: this.dir });
     return head;
+  }
+
+  private async dropsOurStatus(upstream: string): Promise<boolean> {
+    const { pushed } = await this.chain.read(this.statusBranch);
+    return pushed !== undefined && !(await this.isAncestor(pushed, upstream));
   }
 
   private async integrate(branch: string, upstream: string): Promise<void> {
@@ -128,7 +189,7 @@ export class GitSource {
     if (local === undefined || (await this.isAncestor(local, upstream))) {
       await git(this.dir, ['update-ref', ref, upstream]);
     } else if (!(await this.isAncestor(upstream, local))) {
-      const rebased = await replayStatusCommits(this.dir, upstream, local, this.options.identity, true);
+      const rebased = await replayStatusCommits(this.dir, upstream, local, this.options.identity, true, this.signer);
       await git(this.dir, ['update-ref', ref, rebased, local]);
     }
   }
@@ -203,7 +264,7 @@ export class GitSource {
    * working copy, status/ in the working tree and index is updated to match the new commit;
    * if a person has uncommitted changes under status/, nothing is written (GIT_STATUS_DIRTY).
    */
-  async writeStatus(files: Map<string, string | null>, message: string): Promise<WriteResult> {
+  async writeStatus(files: Map<string, string | null>, message: string, options: WriteOptions = {}): Promise<WriteResult> {
     assertStatusPaths(files.keys());
     const target = this.statusBranch;
     const ref = `refs/heads/${target}`;
@@ -222,17 +283,28 @@ export class GitSource {
     const tree = await editTree(this.dir, base, changes);
     let commit: string | undefined;
     if (tree !== (await treeOf(this.dir, base))) {
-      const text = message.endsWith('\n') ? message : `${message}\n`;
-      commit = await commitTree(this.dir, { tree, parents: [base], message: text, committer: this.options.identity });
+      const previous = 'previous' in options ? options.previous : await lastStatusCommit(this.dir, base);
+      const text = withPrevious(message, previous);
+      commit = await commitTree(this.dir, { tree, parents: [base], message: text, committer: this.options.identity, signer: this.signer });
       // Compare-and-swap: if anyone moved the branch meanwhile, fail rather than drop their commit.
       await git(this.dir, ['update-ref', ref, commit, current ?? '']);
       if (checkedOut) await this.syncWorkingTree(base, commit, files);
     }
-    if (!(this.options.push ?? this.mode === 'remote')) return { ...(commit ? { commit } : {}), pushed: false };
+    const remember = options.remember !== false;
+    if (!(this.options.push ?? this.mode === 'remote')) {
+      if (commit && remember) await this.chain.update(target, { written: commit });
+      return { ...(commit ? { commit } : {}), pushed: false };
+    }
     const outcome: PushOutcome = await pushWithRetry(this.dir, target, this.options.identity, {
       retry: { ...DEFAULT_PUSH_RETRY, ...this.options.pushRetry },
       rebase: !checkedOut,
+      signer: this.signer,
     });
+    // What the remote now holds: the pushed tip (our commit, possibly replayed on a newer head).
+    if (outcome.pushed && remember) {
+      const last = await lastStatusCommit(this.dir, ref);
+      if (last) await this.chain.update(target, { pushed: last, written: last });
+    }
     return { ...(commit ? { commit } : {}), pushed: outcome.pushed, ...(outcome.error ? { pushError: outcome.error } : {}) };
   }
 

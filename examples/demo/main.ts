@@ -6,11 +6,14 @@
  * every approved request is final. `npm start -- --repo DIR` runs the same controller on
  * your own repository (its vendors get the sandbox's credentials).
  */
-import { appendFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { audit, type AuditReport } from '../../controller/audit/audit.ts';
+import { renderSummary } from '../../controller/audit/render.ts';
 import { openController } from '../../controller/core/app.ts';
 import { renderStatusTable } from '../../controller/core/dashboard.ts';
 import { lookup } from '../../controller/errors/catalogue.ts';
@@ -45,6 +48,8 @@ export interface DemoResult {
   logFile: string;
   statuses: PrivacyRequestStatus[];
   stats: Record<string, VendorStats>;
+  /** `lethe audit --all` of the repository the demo reconciled. */
+  audit: AuditReport;
   /** One line per task that stopped for an operator: what happened and what to do. */
   explanations: string[];
   /** The run stopped by itself (every approved task final or stalled), not at --timeout-seconds. */
@@ -81,17 +86,20 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
 
   let repoDir: string;
   let origin: string | undefined;
+  mkdirSync(dataDir, { recursive: true });
   let sealing: DemoSealing | undefined;
   if (values.repo) {
     repoDir = resolve(values.repo);
     out(`Reconciling your repository ${repoDir} (its vendors get the sandbox's credentials)`);
   } else {
-    sealing = await prepareSealing({ secretsDir: join(dataDir, 'secrets'), root, rewrite: useSandboxIds });
+    const signingKey = createSigningKey(join(dataDir, 'secrets'));
+    const seal = await prepareSealing({ secretsDir: join(dataDir, 'secrets'), root, rewrite: useSandboxIds });
+    sealing = seal;
     const repo = await createScratchRepo({
       dir: join(root, 'repo'),
       rewriteVendor: pointAtSandbox(sandbox.config),
-      rewriteConfig: sealing.rewriteConfig,
-      rewriteRequest: sealing.rewriteRequest,
+      rewriteConfig: (text) => seal.rewriteConfig(text.replace(/(\n {2}identity:\n(?: {4}.*\n)*)/, `$1    signingKey: "${signingKey}"\n`)),
+      rewriteRequest: seal.rewriteRequest,
       unapproved: [UNAPPROVED],
     });
     repoDir = repo.work;
@@ -99,11 +107,11 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
     out(`Scratch privacy repository: ${repo.root}`);
     out(`  ${repo.requests.size - 1} requests proposed on branches by ${'Riley Requester'} and merged by the DPO;`);
     out(`  ${UNAPPROVED} pushed straight to main by a non-approver: it must stay AwaitingApproval.`);
+    out('  Status commits are signed with an ed25519 key made for this run (lethe keygen), declared in lethe.yaml.');
     out('  Subject emails and identifiers are age-encrypted (lethe.yaml requires it): none is in git history.');
   }
   out('');
 
-  mkdirSync(dataDir, { recursive: true });
   const logFile = join(dataDir, 'lethe.log');
   const log = createLogger({ level: 'info', format: 'json', write: (line) => appendFileSync(logFile, line + '\n') });
   const metrics = new ControllerMetrics(VERSION);
@@ -205,14 +213,28 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
   }
   await sandbox.stop();
 
+  // The proof an auditor gets from a clone alone: the same as `lethe audit --all`.
+  const report = await audit({ dir: gitDir });
+  out(`\n$ lethe audit --all   (in a clone of ${gitDir})`);
+  out(renderSummary(report).trimEnd().replace(/^/gm, '  '));
+  const auditOk = values.repo !== undefined || report.unproven === 0;
+
   const approved = statuses.filter((s) => s.status.approval?.approved);
   const result = { root, repoDir, origin, dataDir, logFile, statuses, stats, explanations, idle, metrics: scraped, passes: runner.passes };
   const final = approved.filter((s) => s.status.phase === 'Completed' || s.status.phase === 'Failed');
   const unapprovedOk = values.repo !== undefined || statuses.find((s) => s.metadata.name === UNAPPROVED)?.status.phase === 'AwaitingApproval';
   out(`\n${final.length}/${approved.length} approved requests final · ${violations} rate-limit violations · ${duplicates} duplicate submissions`);
   out(`Controller log (JSON lines, no personal data): ${logFile}`);
-  out(`Explore the audit trail: git -C ${repoDir} pull -q && git -C ${repoDir} log --stat`);
-  return { ...result, exitCode: final.length === approved.length && violations === 0 && duplicates === 0 && exportsOk && unapprovedOk ? 0 : 1 };
+  out(`Explore the audit trail: git -C ${repoDir} pull -q && npm run lethe -- audit --repo ${repoDir} --all --format html --out audit.html`);
+  return { ...result, audit: report, exitCode: final.length === approved.length && violations === 0 && duplicates === 0 && exportsOk && unapprovedOk && auditOk ? 0 : 1 };
+}
+
+/** What `lethe keygen` does: an ed25519 key pair in the secrets directory; returns the public key line. */
+function createSigningKey(secretsDir: string): string {
+  mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
+  const file = join(secretsDir, 'lethe-status-signing-demo');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'lethe-demo', '-f', file]);
+  return readFileSync(`${file}.pub`, 'utf8').trim();
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -13,7 +13,7 @@ export interface ScratchRepoOptions {
   dir?: string;
   /** Rewrites a vendor file, e.g. to point its base URL at the sandbox. */
   rewriteVendor?(name: string, text: string): string;
-  /** Rewrites lethe.yaml, e.g. to declare subject key epochs. */
+  /** Rewrites lethe.yaml, e.g. to declare the controller's signing key or subject key epochs. */
   rewriteConfig?(text: string): string;
   /** Rewrites a request file, e.g. to use an id the sandbox knows. */
   rewriteRequest?(name: string, text: string): string;

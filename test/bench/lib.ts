@@ -151,6 +151,8 @@ export interface BenchRepoOptions {
   approved?: Map<string, string>;
   /** Pushed straight to main by a non-approver: AwaitingApproval. */
   unapproved?: Map<string, string>;
+  /** lethe.yaml (default: the example repository's). */
+  config?: string;
 }
 
 async function writeAll(root: string, files: Map<string, string>): Promise<void> {
@@ -172,7 +174,7 @@ export async function createBenchRepo(o: BenchRepoOptions): Promise<string> {
   const work = o.dir;
   await mkdir(work, { recursive: true });
   await gitAs(work, undefined, ['init', '-q', '-b', 'main']);
-  const setup = new Map<string, string>([['lethe.yaml', await letheConfigText()]]);
+  const setup = new Map<string, string>([['lethe.yaml', o.config ?? (await letheConfigText())]]);
   for (const [name, text] of Object.entries(o.vendors)) setup.set(`vendors/${name}.yaml`, text);
   await writeAll(work, setup);
   await gitAs(work, PEOPLE.lead, ['add', '-A']);

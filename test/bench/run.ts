@@ -21,6 +21,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   commit: async () => (await import('./commit.ts')).benchCommit,
   memory: async () => (await import('./memory.ts')).benchMemory,
   latency: async () => (await import('./latency.ts')).benchLatency,
+  audit: async () => (await import('./audit.ts')).benchAudit,
 };
 
 function describe(r: BenchResult): string {

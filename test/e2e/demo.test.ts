@@ -6,6 +6,7 @@ import { DEMO_SUBJECTS } from '../../examples/demo/sandbox-wiring.ts';
 import { runDemo, UNAPPROVED } from '../../examples/demo/main.ts';
 import { listRequestExports } from '../../controller/exports/index.ts';
 import { gitAs } from '../../examples/demo/git-as.ts';
+import { renderHtml, renderJson, renderText } from '../../controller/audit/render.ts';
 import { leaked } from '../support/e2e.ts';
 
 describe('npm start (the demo) as a test', () => {
@@ -60,6 +61,11 @@ describe('npm start (the demo) as a test', () => {
       const humans = commits.filter((c) => !c.startsWith('lethe-bot@example.com'));
       assert.ok(humans.some((c) => c.startsWith('dpo@example.com') && c.includes('Merge pull request')));
 
+      // The proof from git alone: every completed request Proven, the unapproved one listed as not approved.
+      assert.equal(r.audit.unproven, 0, r.audit.requests.flatMap((q) => q.reasons).join('\n'));
+      assert.equal(r.audit.signing.unsignedStatusCommits, 0);
+      assert.match(r.audit.requests.find((q) => q.name === UNAPPROVED)!.notes.join('\n'), /^not approved: /);
+
       // Access exports exist and verify, outside git.
       for (const name of ['2026-11-0043', '2026-11-0046']) {
         const exports = await listRequestExports(r.dataDir, name);
@@ -78,6 +84,7 @@ describe('npm start (the demo) as a test', () => {
         ['controller log', await readFile(r.logFile, 'utf8')],
         ['journal', await readFile(join(r.dataDir, 'journal.json'), 'utf8')],
         ['rate log', await readFile(join(r.dataDir, 'rate-log.json'), 'utf8')],
+        ['audit', renderText(r.audit) + renderJson(r.audit) + renderHtml(r.audit)],
       ]);
       assert.deepEqual(found, []);
     } finally {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { ApprovalPolicy } from '../../specs/lethe-config.ts';
@@ -100,4 +100,11 @@ export function policy(overrides: Partial<ApprovalPolicy> = {}): ApprovalPolicy 
     requireSignedCommits: false,
     ...overrides,
   };
+}
+
+/** An ed25519 key pair as `lethe keygen` makes it: the directory holding it and the public key line. */
+export function makeKey(comment = 'lethe-status'): { dir: string; pub: string } {
+  const dir = tempDir();
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', join(dir, 'lethe-status-signing-test')]);
+  return { dir, pub: readFileSync(join(dir, 'lethe-status-signing-test.pub'), 'utf8').trim() };
 }

@@ -102,7 +102,8 @@ describe('pushing status', () => {
     assert.equal(log[1]!.split(' ')[0], human);
     assert.equal(sh(origin, ['show', 'main:status/a.yaml']), 'phase: Pending', "the controller's status wins");
     assert.equal(sh(origin, ['show', 'main:requests/new.yaml']), 'n');
-    assert.equal(sh(origin, ['log', '-1', '--format=%B', 'main']), MESSAGE.trim());
+    // Replayed onto the new head, the commit names the status commit now before it: Bob's.
+    assert.equal(sh(origin, ['log', '-1', '--format=%B', 'main']), `${MESSAGE}Lethe-Previous-Status: ${human}`);
   });
 
   it('keeps unpushed commits through sync and pushes them next pass', async () => {

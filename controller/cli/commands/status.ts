@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { PrivacyRequestStatus } from '../../../specs/index.ts';
-import { renderStatusTable, sortForDisplay, vendorProgress } from '../../core/dashboard.ts';
+import { LetheConfig } from '../../../specs/index.ts';
+import { HISTORY_REWRITTEN_BANNER, renderStatusTable, signingNote, sortForDisplay, vendorProgress } from '../../core/dashboard.ts';
+import { parseSshPublicKey } from '../../git/signing.ts';
 import { git } from '../../git/exec.ts';
 import { lsTree, readBlobs } from '../../git/tree.ts';
 import { EXIT, parseFlags } from '../main.ts';
@@ -27,7 +29,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   // One ls-tree and one cat-file for every status file: an audit of 10,000 requests stays fast.
   const paths = [...tree.keys()].filter((p) => /^status\/[^/]+\.yaml$/.test(p)).sort();
-  const blobs = await readBlobs(dir, paths.map((p) => tree.get(p)!.id));
+  const extra = ['lethe.yaml', 'status/README.md'].flatMap((p) => (tree.get(p) ? [tree.get(p)!.id] : []));
+  const blobs = await readBlobs(dir, [...paths.map((p) => tree.get(p)!.id), ...extra]);
   const statuses: PrivacyRequestStatus[] = [];
   for (const path of paths) {
     const parsed = PrivacyRequestStatus.safeParse(parseYaml(blobs.get(tree.get(path)!.id) ?? ''));
@@ -52,5 +55,20 @@ export async function run(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   process.stdout.write(renderStatusTable(sorted));
+  process.stdout.write(`\n${recordNote(tree.get('lethe.yaml') && blobs.get(tree.get('lethe.yaml')!.id), tree.get('status/README.md') && blobs.get(tree.get('status/README.md')!.id))}\n`);
   return EXIT.ok;
+}
+
+/** Whether status commits are signed (as lethe.yaml at the ref declares), and a HistoryRewritten alarm. */
+function recordNote(config: string | undefined, dashboard: string | undefined): string {
+  let declared: string | undefined;
+  try {
+    const parsed = LetheConfig.safeParse(parseYaml(config ?? ''));
+    declared = parsed.success ? parsed.data.spec.identity.signingKey : undefined;
+  } catch {
+    declared = undefined;
+  }
+  const note = signingNote({ signedBy: declared ? parseSshPublicKey(declared)?.fingerprint : undefined }).replace(/\*\*|`/g, '');
+  const alarm = dashboard?.startsWith(HISTORY_REWRITTEN_BANNER) ? dashboard.slice(2, dashboard.indexOf('\n')).replace(/\*\*/g, '') : undefined;
+  return alarm ? `${alarm}\n${note}` : note;
 }
