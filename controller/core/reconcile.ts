@@ -260,7 +260,9 @@ export class Reconciler {
         // `lethe plan` runs where no credential is (a pull-request job): that is no outage.
         if (!mode.planning) {
           const code = err instanceof LetheError ? err.code : 'CREDENTIAL_UNREADABLE';
-          journal.data.degraded[name] = { code, since: journal.data.degraded[name]?.since ?? new Date(now).toISOString(), retryAt: now };
+          // The message names the variable or file (never a value): the status tells the operator which one.
+          const message = err instanceof LetheError ? err.message : undefined;
+          journal.data.degraded[name] = { code, since: journal.data.degraded[name]?.since ?? new Date(now).toISOString(), retryAt: now, ...(message ? { message } : {}) };
           this.o.log.warn('vendor credentials unavailable; its requests wait', { vendor: name, code });
         }
       }

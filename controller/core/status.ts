@@ -32,7 +32,7 @@ export interface StatusInput {
   tasks: Record<string, TaskRecord>;
   /** The manifest is gone from the repository. */
   withdrawn: boolean;
-  degraded: Record<string, { code: string }>;
+  degraded: Record<string, { code: string; message?: string }>;
 }
 
 const CONDITION_ORDER = ['Approved', 'Ready', 'Overdue', 'Stalled'] as const;
@@ -126,9 +126,9 @@ function requestPhase(input: StatusInput, vendorNames: string[]): RequestPhase {
   return tasks.some((t) => t && (t.phase !== 'Waiting' || t.submissions > 0)) ? 'InProgress' : 'Pending';
 }
 
-function vendorStatus(t: TaskRecord, degraded: { code: string } | undefined): VendorTaskStatus {
+function vendorStatus(t: TaskRecord, degraded: { code: string; message?: string } | undefined): VendorTaskStatus {
   const lastError: StatusError | undefined =
-    t.lastError ?? (degraded && !isFinal(t) ? { code: degraded.code, message: 'vendor degraded; the request waits' } : undefined);
+    t.lastError ?? (degraded && !isFinal(t) ? { code: degraded.code, message: degradedMessage(degraded) } : undefined);
   return strip({
     phase: t.phase,
     step: t.step,
@@ -142,13 +142,17 @@ function vendorStatus(t: TaskRecord, degraded: { code: string } | undefined): Ve
   });
 }
 
-function waitingStatus(degraded: { code: string } | undefined): VendorTaskStatus {
+function waitingStatus(degraded: { code: string; message?: string } | undefined): VendorTaskStatus {
   return strip({
     phase: 'Waiting' as const,
     step: 'start',
     attempts: 0,
-    lastError: degraded ? { code: degraded.code, message: 'vendor degraded; the request waits' } : undefined,
+    lastError: degraded ? { code: degraded.code, message: degradedMessage(degraded) } : undefined,
   });
+}
+
+function degradedMessage(d: { message?: string }): string {
+  return d.message ? `vendor degraded (${d.message}); the request waits` : 'vendor degraded; the request waits';
 }
 
 function readyMessage(phase: RequestPhase, vendors: Record<string, VendorTaskStatus>): string {

@@ -7,9 +7,14 @@ export const GIT_ERRORS = {
     hint: 'Give exactly one of --repo DIR (a local working copy) or --remote URL.',
     terminal: true,
   },
+  GIT_NOT_A_REPOSITORY: {
+    message: 'the directory is not inside a git repository',
+    hint: 'Run the command inside a clone of your privacy repository, pass --repo DIR (a working copy) or --remote URL; create one with git init or git clone.',
+    terminal: true,
+  },
   GIT_BRANCH_MISSING: {
     message: 'the branch to reconcile does not exist',
-    hint: 'Check --branch (or approval.protectedBranch in lethe.yaml); a detached commit needs a branch: git checkout -B <name>.',
+    hint: 'Pass --branch NAME (the branch holding the approved requests) or set approval.protectedBranch in lethe.yaml; a detached commit needs a branch: git checkout -B <name>.',
     terminal: true,
   },
   GIT_FAILED: {

@@ -31,6 +31,19 @@ export interface WriteResult {
   pushError?: { code: string; message: string };
 }
 
+/**
+ * The top of the working copy containing `dir`. git's own "fatal: not a git repository"
+ * becomes a message that says what to do.
+ */
+export async function repositoryRoot(dir: string): Promise<string> {
+  if (!existsSync(dir)) throw new LetheError('GIT_NOT_A_REPOSITORY', `${dir} does not exist`);
+  try {
+    return await git(dir, ['rev-parse', '--show-toplevel']);
+  } catch {
+    throw new LetheError('GIT_NOT_A_REPOSITORY', `${dir} is not inside a git repository`);
+  }
+}
+
 export type ChangedPaths = { changed: string[]; deleted: string[] } | 'all';
 
 export class GitSource {
@@ -50,7 +63,7 @@ export class GitSource {
       throw new LetheError('GIT_SOURCE_CONFIG', 'give exactly one of repo (a local working copy) or remote (a URL)');
     }
     if (options.repo !== undefined) {
-      const dir = await git(resolve(options.repo), ['rev-parse', '--show-toplevel']);
+      const dir = await repositoryRoot(resolve(options.repo));
       return new GitSource(dir, 'local', options);
     }
     const dir = resolve(options.dataDir, 'repo');
@@ -107,7 +120,12 @@ export class GitSource {
   async sync(): Promise<string> {
     if (this.mode === 'remote') {
       const heads = await this.remoteHeads();
-      if (!heads.has(this.branch)) throw new LetheError('GIT_BRANCH_MISSING', `origin has no branch ${this.branch}`);
+      if (!heads.has(this.branch)) {
+        const all = await git(this.dir, ['ls-remote', '--heads', 'origin']).catch(() => '');
+        const names = all.split('\n').filter(Boolean).map((l) => l.slice(l.indexOf('refs/heads/') + 11));
+        const here = names.length > 0 ? `; origin has: ${names.slice(0, 10).join(', ')}` : '; origin has no branch yet';
+        throw new LetheError('GIT_BRANCH_MISSING', `origin has no branch ${this.branch}${here}. Pass --branch NAME, or set approval.protectedBranch in lethe.yaml`);
+      }
       for (const [branch, sha] of heads) {
         const tracking = `refs/remotes/origin/${branch}`;
         if ((await this.resolve(tracking)) !== sha) {
@@ -117,8 +135,17 @@ export class GitSource {
       }
     }
     const head = await this.resolve(`refs/heads/${this.branch}`);
-    if (!head) throw new LetheError('GIT_BRANCH_MISSING', `branch ${this.branch} does not exist`);
+    if (!head) throw await this.branchMissing();
     return head;
+  }
+
+  /** Names the branches that do exist, so the fix (--branch) is one copy away. */
+  private async branchMissing(): Promise<LetheError> {
+    const refs = this.mode === 'remote' ? 'refs/remotes/origin' : 'refs/heads';
+    const out = await git(this.dir, ['for-each-ref', '--format=%(refname:lstrip=' + (this.mode === 'remote' ? '3' : '2') + ')', refs]).catch(() => '');
+    const branches = out.split('\n').filter((b) => b !== '' && b !== 'HEAD');
+    const here = branches.length > 0 ? `; branches here: ${branches.slice(0, 10).join(', ')}` : '; the repository has no branch yet (make a first commit)';
+    return new LetheError('GIT_BRANCH_MISSING', `branch ${this.branch} does not exist${here}. Pass --branch NAME, or set approval.protectedBranch in lethe.yaml`);
   }
 
   private async integrate(branch: string, upstream: string): Promise<void> {
@@ -209,7 +236,7 @@ export class GitSource {
     const ref = `refs/heads/${target}`;
     const current = await this.resolve(ref);
     const base = current ?? (await this.resolve(`refs/heads/${this.branch}`));
-    if (!base) throw new LetheError('GIT_BRANCH_MISSING', `branch ${this.branch} does not exist`);
+    if (!base) throw await this.branchMissing();
     const checkedOut = await this.checkedOutHere(target);
     if (checkedOut && (await git(this.dir, ['status', '--porcelain', '-z', '--', STATUS_DIR])) !== '') {
       throw new LetheError('GIT_STATUS_DIRTY', `${STATUS_DIR} has uncommitted changes in ${this.dir}; the controller writes nothing until they are committed or discarded`);

@@ -11,7 +11,8 @@ export interface ResolveOptions {
 }
 
 function credentialError(code: HttpErrorCode, details: Record<string, string>): LetheError {
-  return new LetheError(code, formatMessage(code, details), { terminal: true });
+  // Not terminal: the vendor is degraded and the credential is read again each pass (a fix needs no spec change).
+  return new LetheError(code, formatMessage(code, details), { terminal: code === 'CREDENTIAL_REF_INVALID' });
 }
 
 function reasonOf(err: unknown): string {

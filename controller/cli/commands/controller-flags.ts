@@ -1,5 +1,6 @@
 import type { ParseArgsConfig } from 'node:util';
 import { openController, type Controller } from '../../core/app.ts';
+import { lookup } from '../../errors/catalogue.ts';
 import { LetheError } from '../../errors/types.ts';
 import { EXIT } from '../main.ts';
 import { createLogger, type Level } from '../../log.ts';
@@ -34,7 +35,8 @@ export function exitOnError(command: string, err: unknown): number {
     return EXIT.usage;
   }
   const what = err instanceof LetheError ? `${err.code} ${err.message}` : `CONTROLLER_ERROR ${err instanceof Error ? err.name : 'error'}`;
-  process.stderr.write(`lethe ${command}: ${what}\n`);
+  const hint = lookup(err instanceof LetheError ? err.code : 'CONTROLLER_ERROR')?.hint;
+  process.stderr.write(`lethe ${command}: ${what}\n${hint ? `  hint: ${hint}\n` : ''}`);
   return EXIT.error;
 }
 
