@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   schema: () => import('./commands/schema.ts'),
   export: () => import('./commands/export.ts'),
   explain: () => import('./commands/explain.ts'),
+  new: () => import('./commands/new.ts'),
 };
 
 export const EXIT = {

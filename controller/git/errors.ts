@@ -12,6 +12,11 @@ export const GIT_ERRORS = {
     hint: 'Run the command inside a clone of your privacy repository, pass --repo DIR (a working copy) or --remote URL; create one with git init or git clone.',
     terminal: true,
   },
+  GIT_IDENTITY_MISSING: {
+    message: 'git does not know who you are, so it cannot commit as you',
+    hint: 'Set your identity once: git config --global user.name "Your Name" && git config --global user.email you@example.com (the email your git host knows, so approvers can tell you apart).',
+    terminal: true,
+  },
   GIT_BRANCH_MISSING: {
     message: 'the branch to reconcile does not exist',
     hint: 'Pass --branch NAME (the branch holding the approved requests) or set approval.protectedBranch in lethe.yaml; a detached commit needs a branch: git checkout -B <name>.',
