@@ -3,6 +3,7 @@ import { EXPORT_ERRORS } from '../exports/store.ts';
 import { GIT_ERRORS } from '../git/errors.ts';
 import { HTTP_ERRORS } from '../http/errors.ts';
 import { driverErrors } from '../vendors/registry.ts';
+import { CONDITION_REASONS } from './conditions.ts';
 import type { ErrorEntry, ErrorTable } from './types.ts';
 import { VALIDATION_ERRORS } from './validation.ts';
 
@@ -18,10 +19,12 @@ export function catalogue(): Array<{ source: string; table: ErrorTable }> {
   ];
 }
 
+/** An error code (any case) or a condition reason of a status file (`PastDue`, `pastdue`). */
 export function lookup(code: string): (ErrorEntry & { code: string; source: string }) | undefined {
-  for (const { source, table } of catalogue()) {
-    const entry = table[code];
-    if (entry) return { ...entry, code, source };
+  for (const { source, table } of [...catalogue(), { source: 'condition reason', table: CONDITION_REASONS as ErrorTable }]) {
+    const key = code in table ? code : Object.keys(table).find((k) => k.toLowerCase() === code.toLowerCase());
+    const entry = key === undefined ? undefined : table[key];
+    if (entry) return { ...entry, code: key!, source };
   }
   return undefined;
 }
