@@ -82,6 +82,10 @@ export const VALIDATION_ERRORS = {
     message: '{path}: this looks like a credential reference with a typo, not a secret',
     hint: 'Write it as "{fixed}": lowercase env: or file:, no space, and a variable name of letters, digits and "_".',
   },
+  MISPLACED_MANIFEST: {
+    message: 'this file is a {kind}, but Lethe reads {kind} manifests only from {place}: it is ignored',
+    hint: 'Move it with git mv: requests go under requests/ (lethe new places them in requests/YYYY/MM/), vendors directly in vendors/, the config is lethe.yaml at the top.',
+  },
   NAME_MISMATCH: {
     message: 'metadata.name "{name}" does not match the file name "{expected}"',
     hint: 'Rename the file to <metadata.name>.yaml, or change metadata.name to match the file name.',

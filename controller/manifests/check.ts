@@ -1,6 +1,6 @@
 import type { Action, LetheConfig, PrivacyRequest, VendorConnection } from '../../specs/index.ts';
 import { identifierKeys, supportedActions } from '../vendors/registry.ts';
-import { nameFromPath } from './kinds.ts';
+import { KIND_PLACES, nameFromPath } from './kinds.ts';
 import type { ParsedManifest } from './parse.ts';
 import { compareProblems, problem, type Problem } from './problem.ts';
 import { closest } from './suggest.ts';
@@ -32,8 +32,16 @@ export interface RepositoryModel {
 
 type Of<K extends ParsedManifest['kind']> = Extract<ParsedManifest, { kind: K }>;
 
+/** A YAML file that declares a manifest kind but lies where Lethe does not read that kind. */
+export interface MisplacedManifest {
+  path: string;
+  kind: 'PrivacyRequest' | 'VendorConnection' | 'LetheConfig';
+  /** The line of its `kind:`. */
+  line: number;
+}
+
 /** Cross-checks a set of parsed manifests. Pure: the same input always gives the same model. */
-export function checkRepository(parsed: readonly ParsedManifest[]): RepositoryModel {
+export function checkRepository(parsed: readonly ParsedManifest[], misplaced: readonly MisplacedManifest[] = []): RepositoryModel {
   const byPath = [...parsed].sort((a, b) => a.path.localeCompare(b.path));
   const configs = byPath.filter((m): m is Of<'LetheConfig'> => m.kind === 'LetheConfig');
   const vendorFiles = byPath.filter((m): m is Of<'VendorConnection'> => m.kind === 'VendorConnection');
@@ -54,6 +62,9 @@ export function checkRepository(parsed: readonly ParsedManifest[]): RepositoryMo
 
   const problems: Problem[] = [];
   if (configs.length === 0) problems.push(problem('CONFIG_MISSING', 'lethe.yaml', { line: 1, column: 1 }));
+  for (const m of misplaced) {
+    problems.push(problem('MISPLACED_MANIFEST', m.path, { line: m.line, column: 1 }, { kind: m.kind, place: KIND_PLACES[m.kind] }));
+  }
 
   for (const m of requestFiles) {
     if (m.value !== undefined) checkVendors(m, m.value, vendors, invalidVendors, (p) => add(m, p));

@@ -11,7 +11,11 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write('lethe reconcile: pass --once (use `lethe run` to keep reconciling)\n');
     return EXIT.usage;
   }
-  const maxPassMs = values['max-pass-seconds'] ? Number(values['max-pass-seconds']) * 1000 : undefined;
+  const maxPassMs = values['max-pass-seconds'] === undefined ? undefined : Number(values['max-pass-seconds']) * 1000;
+  if (maxPassMs !== undefined && !(maxPassMs > 0)) {
+    process.stderr.write(`lethe reconcile: --max-pass-seconds must be a positive number\nusage: lethe ${usage}\n`);
+    return EXIT.usage;
+  }
   let controller;
   try {
     const log = loggerFrom(values, 'text');
