@@ -21,9 +21,9 @@ import type { AnyDriver, Logger } from '../vendors/driver.ts';
 import { commitMessage, type PhaseChange } from './commit-message.ts';
 import { renderDashboard } from './dashboard.ts';
 import { execute, type RequestRuntime, type VendorRuntime } from './executor.ts';
-import { isFinal, plan as makePlan, type Plan, type PlanRequest, type PlanVendor } from './planner.ts';
+import { isFinal, plan as makePlan, type Plan, type PlanRequest, type PlanVendor, type RequestPlan } from './planner.ts';
 import { rebuildTasks } from './rebuild.ts';
-import { computeStatus, renderStatus, statusPath } from './status.ts';
+import { computeStatus, renderStatus, statusPath, type StatusInput } from './status.ts';
 import { subjectKey, subjectRef } from './subject.ts';
 
 export type DriverTable = { [K in VendorSpec['type']]: AnyDriver };
@@ -122,7 +122,7 @@ export class Reconciler {
       degradedRetryMs: this.o.degradedRetryMs ?? 60_000,
     });
     for (const key of report.touched) snapshot.dirty.add(key.slice(0, key.lastIndexOf('/')));
-    const recorded = await this.record(snapshot);
+    const recorded = await this.record(snapshot, plan);
     this.o.journal.data.lastCommit = snapshot.head;
     await this.o.journal.flush();
     // A degraded vendor is due again at its retryAt, like a task at its nextCheckAt. A loop,
@@ -241,7 +241,9 @@ export class Reconciler {
     mode: { planning?: boolean; assumeApproved?: boolean } = {},
   ): Promise<{ plan: Plan; vendors: Map<string, VendorRuntime>; requests: Map<string, RequestRuntime> }> {
     const { journal } = this.o;
-    if (journal.fresh && !this.rebuilt && !mode.planning) {
+    // Also for `lethe plan` (its journal is never written back): a pull-request job has no
+    // journal, and without what status/ records every finished request would plan as new work.
+    if (journal.fresh && !this.rebuilt) {
       rebuildTasks(journal, [...this.statuses.values()].map((s) => s.doc), this.o.now());
       this.rebuilt = true;
     }
@@ -349,7 +351,7 @@ export class Reconciler {
   }
 
   /** Writes the statuses that changed, the dashboard, and one commit for all of them. */
-  private async record(s: Snapshot): Promise<{ commit?: string; pushed: boolean; pushError?: { code: string; message: string }; changes: PhaseChange[] }> {
+  private async record(s: Snapshot, plan?: Plan): Promise<{ commit?: string; pushed: boolean; pushError?: { code: string; message: string }; changes: PhaseChange[] }> {
     const { journal } = this.o;
     const now = this.o.now();
     const tasksByRequest = new Map<string, Record<string, TaskRecord>>();
@@ -396,6 +398,7 @@ export class Reconciler {
         tasks,
         withdrawn: !entry && !invalid,
         degraded: journal.data.degraded,
+        waits: lastingWaits(plan?.requests.find((r) => r.name === name)),
       });
       const text = renderStatus(doc);
       if (previous?.text === text) continue;
@@ -424,3 +427,11 @@ export class Reconciler {
   }
 }
 
+/** The plan's lasting reasons a request waits at a vendor (see StatusInput.waits). */
+function lastingWaits(p: RequestPlan | undefined): StatusInput['waits'] {
+  const out: NonNullable<StatusInput['waits']> = {};
+  for (const [vendor, what] of Object.entries(p?.vendors ?? {})) {
+    if ('wait' in what && (what.wait === 'SubjectBusy' || what.wait === 'VendorUnavailable')) out[vendor] = what.wait;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}

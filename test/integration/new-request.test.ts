@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -195,8 +195,27 @@ describe('a new privacy team, end to end', () => {
       assert.equal(status.status.vendors.elasticpath?.outcome, 'Erased');
       const erasures = sandbox.ledger().filter((e) => e.vendor === 'elasticpath' && e.method === 'POST');
       assert.ok(erasures.length >= 1, 'the vendor was asked');
-      const st = lethe(repo.work, ['status']);
-      assert.equal(st.status, 0);
+
+      // A pull-request job: a fresh data directory (no journal), on the next request's branch.
+      await gitAs(repo.work, undefined, ['pull', '-q', 'origin', 'main']);
+      const next = lethe(repo.work, [
+        'new', '--action', 'erasure', '--regulation', 'gdpr', '--email', 'tom.baker@example.com', '--vendor', 'elasticpath',
+        '--received', '2026-11-30', '--justification', 'ticket SUP-2',
+      ]);
+      assert.equal(next.status, 0, next.stderr);
+      await gitAs(repo.work, PEOPLE.requester, ['commit', '-q', '--allow-empty', '-m', 'nothing']);
+      const vendorFile = join(repo.work, 'vendors/elasticpath.yaml');
+      writeFileSync(vendorFile, readFileSync(vendorFile, 'utf8') + '# tuned for the new store\n');
+      await gitAs(repo.work, PEOPLE.requester, ['commit', '-q', '-am', 'Tune elasticpath']);
+      const plan = lethe(repo.work, ['plan', '--format', 'md', '--repo', '.', '--branch', 'request/2026-11-0002', '--base', 'main', '--data', join(repo.root, 'pr-job')], env);
+      assert.equal(plan.status, 0, plan.stderr);
+      assert.match(plan.stdout, /1 open request \(1 already final, not shown\)/);
+      assert.ok(!plan.stdout.includes(`| ${name} |`), 'the completed request is not planned again');
+      assert.match(plan.stdout, /\| 2026-11-0002 \| erasure \| 2026-12-30 \| [0-9-]+ \| no: added or edited by this change[^|]+\| elasticpath: starts once approved \|/);
+      assert.match(plan.stdout, /Control-plane changes awaiting approval[\s\S]*- `vendors\/elasticpath.yaml` modified/);
+      assert.ok(!plan.stdout.includes('AT RISK') && !plan.stdout.includes('at risk ⚠️'));
+      assert.ok(!plan.stdout.includes('tom.baker') && !plan.stdout.includes('priya'));
+      assert.ok(!existsSync(join(repo.root, 'pr-job', 'journal.json')), 'lethe plan writes no journal');
     } finally {
       await sandbox.stop();
     }
