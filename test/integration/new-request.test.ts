@@ -216,6 +216,10 @@ describe('a new privacy team, end to end', () => {
       assert.ok(!plan.stdout.includes('AT RISK') && !plan.stdout.includes('at risk ⚠️'));
       assert.ok(!plan.stdout.includes('tom.baker') && !plan.stdout.includes('priya'));
       assert.ok(!existsSync(join(repo.root, 'pr-job', 'journal.json')), 'lethe plan writes no journal');
+      const explained = lethe(repo.work, ['status', '--ref', 'main', '--explain', name]);
+      assert.equal(explained.status, 0, explained.stderr);
+      assert.match(explained.stdout, new RegExp(`^${name}: Completed \\(erasure, other\\)`));
+      assert.match(explained.stdout, /approval \(merge\): approved — merged into main .* by Data Protection Officer/);
     } finally {
       await sandbox.stop();
     }
