@@ -6,7 +6,9 @@ import { basename, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { LetheConfig } from '../../specs/index.ts';
 import { Journal } from '../../state/journal.ts';
+import { GitHubReviewGate, octokitReviewApi, type GitHubReviewApi } from '../git/github-review.ts';
 import { GitSource } from '../git/source.ts';
+import { credentialFingerprint, resolveCredential } from '../http/credentials.ts';
 import { backoffDelayMs } from '../http/backoff.ts';
 import { HttpLayer } from '../http/layer.ts';
 import type { Logger } from '../vendors/driver.ts';
@@ -30,6 +32,37 @@ export interface ControllerOptions {
   readOnly?: boolean;
   /** Per-attempt timeout of vendor calls (the HTTP layer's default otherwise). */
   httpTimeoutMs?: number;
+  /** Tests: how github-review mode reaches GitHub (default: @octokit/rest at approval.github.apiUrl). */
+  githubApi?: (o: { repository: string; token: string; apiUrl: string }) => GitHubReviewApi;
+}
+
+/**
+ * One review gate per GitHub repository, URL and token, kept across passes: its per-commit
+ * decisions are the cache. The token is read at every pass that needs a decision, so a
+ * rotated or newly set one is picked up; an unreadable token decides nothing (retried).
+ */
+function githubGates(env: Readonly<Record<string, string | undefined>>, make: ControllerOptions['githubApi'] = octokitReviewApi) {
+  const gates = new Map<string, GitHubReviewGate>();
+  return async (policy: LetheConfig['spec']['approval']): Promise<GitHubReviewGate | undefined> => {
+    if (!policy.github) return undefined;
+    const { repository, apiUrl, token: ref } = policy.github;
+    let token: string;
+    try {
+      token = await resolveCredential(ref, env, (path) => readFile(path, 'utf8'));
+    } catch (err) {
+      const failing: GitHubReviewApi = {
+        pullsForCommit: () => Promise.reject(err),
+        reviews: () => Promise.reject(err),
+        pullCommits: () => Promise.reject(err),
+        blobAt: () => Promise.reject(err),
+      };
+      return new GitHubReviewGate(failing);
+    }
+    const key = `${repository} ${apiUrl} ${credentialFingerprint([token])}`;
+    let gate = gates.get(key);
+    if (!gate) gates.set(key, (gate = new GitHubReviewGate(make({ repository, token, apiUrl }))));
+    return gate;
+  };
 }
 
 export interface Controller {
@@ -117,6 +150,7 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
     backoffMs: (attempt) => backoffDelayMs(attempt, 2_000, 15 * 60_000, Math.random),
     maxPassMs: o.maxPassMs,
     degradedRetryMs: o.degradedRetryMs,
+    githubGate: githubGates(env, o.githubApi),
   });
   return {
     reconciler,

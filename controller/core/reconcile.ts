@@ -14,6 +14,7 @@ import type { Journal, TaskRecord } from '../../state/journal.ts';
 import { dueDate } from '../deadlines.ts';
 import { LetheError } from '../errors/types.ts';
 import { evaluateApprovals } from '../git/approval.ts';
+import type { GitHubReviewGate } from '../git/github-review.ts';
 import type { GitSource } from '../git/source.ts';
 import type { VendorHttp } from '../http/types.ts';
 import { checkRepository, manifestKind, nameFromPath, parseManifest, type ParsedManifest, type Problem, type RepositoryModel } from '../manifests/index.ts';
@@ -51,6 +52,8 @@ export interface ReconcilerOptions {
   /** No new vendor action starts after this long into a pass. */
   maxPassMs?: number;
   degradedRetryMs?: number;
+  /** github-review mode: the gate that reads pull-request reviews for this policy. */
+  githubGate?(policy: LetheConfig['spec']['approval']): Promise<GitHubReviewGate | undefined>;
 }
 
 export interface PassReport {
@@ -163,7 +166,8 @@ export class Reconciler {
     }
     const config = model.config;
 
-    const approvals = previous?.approvals ?? (await this.approvals(head, config));
+    const settled = previous && ![...previous.approvals.values()].some((e) => e.retry) ? previous.approvals : undefined;
+    const approvals = settled ?? (await this.approvals(head, config));
     this.lastSnapshot = { model, approvals };
 
     const today = new Date(this.o.now()).toISOString().slice(0, 10);
@@ -196,12 +200,18 @@ export class Reconciler {
     const blobs = await source.blobIds(head, requestPaths);
     const policyKey = hash(config.spec.approval);
     const stale = requestPaths.filter((p) => journal.data.approvals[p]?.blob !== `${blobs.get(p)}:${policyKey}`);
+    const unsettled = new Map<string, ApprovalEvidence>();
     if (stale.length > 0) {
-      const fresh = await evaluateApprovals(source, stale, { head, policy: config.spec.approval, controllerIdentity: config.spec.identity });
-      for (const [path, evidence] of fresh) journal.putApproval(path, { blob: `${blobs.get(path)}:${policyKey}`, evidence });
+      const github = config.spec.approval.mode === 'github-review' ? await this.o.githubGate?.(config.spec.approval) : undefined;
+      const fresh = await evaluateApprovals(source, stale, { head, policy: config.spec.approval, controllerIdentity: config.spec.identity, github });
+      // A decision that could not be made (GitHub unreachable) is not cached: asked again next pass.
+      for (const [path, evidence] of fresh) {
+        if (evidence.retry) unsettled.set(path, evidence);
+        else journal.putApproval(path, { blob: `${blobs.get(path)}:${policyKey}`, evidence });
+      }
     }
     for (const path of Object.keys(journal.data.approvals)) if (!blobs.has(path)) journal.deleteApproval(path);
-    return new Map(requestPaths.map((p) => [p, journal.data.approvals[p]!.evidence]));
+    return new Map(requestPaths.map((p) => [p, unsettled.get(p) ?? journal.data.approvals[p]!.evidence]));
   }
 
   /** Re-parses only the manifests that changed since the last parse (all on a cold start). */

@@ -1,6 +1,7 @@
 import { CORE_ERRORS } from '../core/errors.ts';
 import { EXPORT_ERRORS } from '../exports/store.ts';
 import { GIT_ERRORS } from '../git/errors.ts';
+import { GITHUB_ERRORS } from '../git/github-review.ts';
 import { HTTP_ERRORS } from '../http/errors.ts';
 import { driverErrors } from '../vendors/registry.ts';
 import { CONDITION_REASONS } from './conditions.ts';
@@ -13,6 +14,7 @@ export function catalogue(): Array<{ source: string; table: ErrorTable }> {
     { source: 'validation', table: VALIDATION_ERRORS },
     { source: 'controller', table: CORE_ERRORS },
     { source: 'git', table: GIT_ERRORS },
+    { source: 'github', table: GITHUB_ERRORS },
     { source: 'http', table: HTTP_ERRORS },
     { source: 'exports', table: EXPORT_ERRORS },
     { source: 'vendors', table: driverErrors() },
