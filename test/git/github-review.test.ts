@@ -4,7 +4,7 @@ import { GitHubReviewGate, octokitReviewApi } from '../../controller/git/github-
 import { HistoryIndex } from '../../controller/git/history.ts';
 import type { ApprovalPolicy } from '../../specs/lethe-config.ts';
 import { startFakeGitHub, type FakeGitHub, type FakePull } from '../support/fake-github.ts';
-import { alice, bob, cleanup, commitFile, github, head, makeRepo, mallory, rita, sh } from './helpers.ts';
+import { alice, bob, cleanup, commitFile, github, head, makeRepo, mallory, rita, sh, tempDir } from './helpers.ts';
 
 // Review histories modelled on what GitHub records (login, state, commit_id, submitted_at).
 const TOKEN = 'ghp_test_token';
@@ -209,5 +209,51 @@ describe('github-review approval', { timeout: 120_000 }, () => {
     const late = await decide();
     assert.equal(late.approved, false, 'an approval given after the merge approved nothing');
     await done();
+  });
+});
+
+describe('github-review in the reconcile pass', { timeout: 120_000 }, () => {
+  after(cleanup);
+
+  it('reads the token from its reference, approves through GitHub, and never caches a failed decision', async () => {
+    const { openController } = await import('../../controller/core/app.ts');
+    const { silentLogger } = await import('../../controller/log.ts');
+    const { DRIVERS } = await import('../../controller/vendors/registry.ts');
+    dir = makeRepo();
+    gh = await startFakeGitHub(dir, TOKEN);
+    try {
+      commitFile(dir, 'lethe.yaml', [
+        'apiVersion: lethe/v1', 'kind: LetheConfig', 'metadata: { name: t }', 'spec:', '  approval:', '    mode: github-review',
+        `    approvers: [{ email: ${alice.email}, github: ${logins.alice} }]`,
+        `    github: { repository: acme/privacy, token: env:LETHE_GITHUB_TOKEN, apiUrl: "${gh.url}" }`, '',
+      ].join('\n'), alice);
+      commitFile(dir, 'vendors/maestroqa.yaml', 'apiVersion: lethe/v1\nkind: VendorConnection\nmetadata: { name: maestroqa }\nspec:\n  type: maestroqa\n  credentials: { apiToken: env:T }\n', alice);
+      const headSha = propose('apiVersion: lethe/v1\nkind: PrivacyRequest\nmetadata: { name: r1 }\nspec:\n  action: erasure\n  regulation: gdpr\n  receivedAt: "2026-11-20"\n  subject: { emails: [a@example.com] }\n  vendors: all\n  justification: t\n');
+      const merged = squash(headSha);
+      pull({ headSha, mergeCommitSha: merged, reviews: [{ login: logins.alice, state: 'APPROVED', commitId: headSha, at: at() }] });
+
+      const open = (env: Record<string, string>) =>
+        openController({ repo: dir, dataDir: tempDir(), drivers: DRIVERS, env: { LETHE_SUBJECT_SALT: 's', ...env }, log: silentLogger, readOnly: true });
+      const noToken = await open({});
+      const refused = (await noToken.reconciler.dryRun()).snapshot.approvals.get(PATH)!;
+      assert.equal(refused.approved, false);
+      assert.equal(refused.retry, true);
+      assert.match(refused.reason, /GITHUB_API_ERROR.*CREDENTIAL_ENV_MISSING/);
+      assert.equal(noToken.journal.data.approvals[PATH], undefined, 'a failed decision is not cached');
+      await noToken.close();
+
+      const c = await open({ LETHE_GITHUB_TOKEN: TOKEN });
+      gh.failNext(1, 502);
+      const outage = (await c.reconciler.dryRun()).snapshot.approvals.get(PATH)!;
+      assert.equal(outage.approved, false);
+      const after = (await c.reconciler.dryRun()).snapshot.approvals.get(PATH)!;
+      assert.equal(after.approved, true, after.reason);
+      assert.equal(after.pullRequest, 1);
+      assert.equal(c.journal.data.approvals[PATH]?.evidence.approved, true);
+      await c.close();
+      assert.deepEqual(gh.violations, []);
+    } finally {
+      await gh.close();
+    }
   });
 });
