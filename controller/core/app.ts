@@ -11,7 +11,7 @@ import { GitSource } from '../git/source.ts';
 import { credentialFingerprint, resolveCredential } from '../http/credentials.ts';
 import { backoffDelayMs } from '../http/backoff.ts';
 import { HttpLayer } from '../http/layer.ts';
-import type { Logger } from '../vendors/driver.ts';
+import type { Logger } from '../contracts/log.ts';
 import { Reconciler, type DriverTable } from './reconcile.ts';
 import { HttpWiring } from './wiring.ts';
 
@@ -60,7 +60,10 @@ function githubGates(env: Readonly<Record<string, string | undefined>>, make: Co
     }
     const key = `${repository} ${apiUrl} ${credentialFingerprint([token])}`;
     let gate = gates.get(key);
-    if (!gate) gates.set(key, (gate = new GitHubReviewGate(make({ repository, token, apiUrl }))));
+    if (!gate) {
+      gate = new GitHubReviewGate(make({ repository, token, apiUrl }));
+      gates.set(key, gate);
+    }
     return gate;
   };
 }

@@ -1,14 +1,14 @@
-import type { ErrorTable } from '../errors/types.ts';
+import { defineErrors } from '../errors/types.ts';
 
 /** What can go wrong between the controller and the privacy repository. */
-export const GIT_ERRORS = {
+export const gitErrors = defineErrors({
   GIT_SOURCE_CONFIG: {
-    message: 'the repository source is misconfigured',
+    message: 'the repository source is misconfigured: give exactly one of repo (a local working copy) or remote (a URL)',
     hint: 'Give exactly one of --repo DIR (a local working copy) or --remote URL.',
     terminal: true,
   },
   GIT_NOT_A_REPOSITORY: {
-    message: 'the directory is not inside a git repository',
+    message: '{dir} is not inside a git repository',
     hint: 'Run the command inside a clone of your privacy repository, pass --repo DIR (a working copy) or --remote URL; create one with git init or git clone.',
     terminal: true,
   },
@@ -18,38 +18,42 @@ export const GIT_ERRORS = {
     terminal: true,
   },
   GIT_BRANCH_MISSING: {
-    message: 'the branch to reconcile does not exist',
+    message: 'branch {branch} does not exist in {where}; {branches}. Pass --branch NAME, or set approval.protectedBranch in lethe.yaml',
     hint: 'Pass --branch NAME (the branch holding the approved requests) or set approval.protectedBranch in lethe.yaml; a detached commit needs a branch: git checkout -B <name>.',
     terminal: true,
   },
+  GITHUB_API_ERROR: {
+    message: 'the GitHub API could not be read ({detail}); approval was not decided',
+    hint: 'Nothing is approved on an error: the request waits and the decision is retried every pass. Check the token (approval.github.token), its scopes (pull requests and contents: read) and https://www.githubstatus.com.',
+  },
   GIT_FAILED: {
-    message: 'a git command failed',
+    message: 'git {command} failed: {reason}',
     hint: 'Run the git command shown in the controller log by hand in the data directory clone; check disk space, permissions and the deploy key.',
   },
   GIT_WRITE_OUTSIDE_STATUS: {
-    message: 'refused to write outside status/',
+    message: 'refusing to write {path}: the controller only writes under status/',
     hint: 'A controller bug: Lethe only ever writes status/. Report it with the log line.',
     terminal: true,
   },
   GIT_STATUS_DIRTY: {
-    message: 'status/ has uncommitted changes in the working copy',
+    message: 'status/ has uncommitted changes in {dir}; the controller writes nothing until they are committed or discarded',
     hint: 'status/ is written by Lethe only: discard the local edits (git checkout -- status/) and run again.',
   },
   GIT_REBASE_REFUSED: {
-    message: 'the controller\'s unpushed commits touch more than status/, so they are not replayed',
+    message: 'local commit {sha} is not replayed: {reason}',
     hint: 'Someone committed in the controller\'s own clone: inspect <data dir>/repo and reset it to origin.',
     terminal: true,
   },
   GIT_PUSH_REJECTED: {
-    message: 'the status push was rejected repeatedly because people pushed meanwhile',
+    message: 'push of {branch} was rejected {attempts} time(s): the remote moved',
     hint: 'Nothing is lost: the status commit stays local and the next pass pushes it. Persistent rejection: check branch protection allows the controller to push.',
   },
   GIT_PUSH_FAILED: {
-    message: 'the status push failed',
+    message: 'push of {branch} failed: {reason}',
     hint: 'Check the deploy key, network and that branch protection lets the controller identity push (or use statusBranch).',
   },
   GIT_PUSH_NEEDS_PULL: {
-    message: 'the remote moved and the branch is checked out in this working copy',
+    message: 'origin/{branch} moved and {branch} is checked out here: pull, then the controller pushes next pass',
     hint: 'Pull in the working copy; the controller pushes on its next pass.',
   },
-} as const satisfies ErrorTable;
+});

@@ -1,7 +1,8 @@
 import { Octokit } from '@octokit/rest';
 import type { ApprovalPolicy } from '../../specs/lethe-config.ts';
 import type { ApprovalEvidence } from '../../specs/status.ts';
-import { LetheError, type ErrorTable } from '../errors/types.ts';
+import { LetheError } from '../errors/types.ts';
+import { gitErrors } from './errors.ts';
 import type { Identity } from './exec.ts';
 import type { HistoryIndex } from './history.ts';
 
@@ -39,13 +40,6 @@ export interface GitHubReviewApi {
   /** The git blob id of `path` at `ref`, undefined when the file is not there. */
   blobAt(path: string, ref: string): Promise<string | undefined>;
 }
-
-export const GITHUB_ERRORS = {
-  GITHUB_API_ERROR: {
-    message: 'the GitHub API could not be read ({detail}); approval was not decided',
-    hint: 'Nothing is approved on an error: the request waits and the decision is retried every pass. Check the token (approval.github.token), its scopes (pull requests and contents: read) and https://www.githubstatus.com.',
-  },
-} as const satisfies ErrorTable;
 
 /** GitHub through @octokit/rest: pagination included, answers reduced to what the decision reads. */
 export function octokitReviewApi(o: { repository: string; token: string; apiUrl?: string; request?: { fetch?: typeof fetch } }): GitHubReviewApi {
@@ -192,5 +186,5 @@ export class GitHubReviewGate {
 function apiFailure(err: unknown): Decided {
   const status = (err as { status?: unknown })?.status;
   const detail = err instanceof LetheError ? err.code : typeof status === 'number' ? `HTTP ${status}` : 'no answer';
-  return { approved: false, approvers: [], retry: true, reason: `GITHUB_API_ERROR: the GitHub API could not be read (${detail}); not approved, retried next pass` };
+  return { approved: false, approvers: [], retry: true, reason: `GITHUB_API_ERROR: ${gitErrors.message('GITHUB_API_ERROR', { detail })}; retried next pass` };
 }

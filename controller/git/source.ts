@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { LetheError } from '../errors/types.ts';
+import type { LetheError } from '../errors/types.ts';
+import { gitErrors } from './errors.ts';
 import { git, runGit, type Identity } from './exec.ts';
 import { HistoryIndex } from './history.ts';
 import { assertStatusPaths, STATUS_DIR } from './paths.ts';
@@ -36,12 +37,16 @@ export interface WriteResult {
  * becomes a message that says what to do.
  */
 export async function repositoryRoot(dir: string): Promise<string> {
-  if (!existsSync(dir)) throw new LetheError('GIT_NOT_A_REPOSITORY', `${dir} does not exist`);
+  if (!existsSync(dir)) throw gitErrors.error('GIT_NOT_A_REPOSITORY', { dir: `${dir} does not exist, so it` });
   try {
     return await git(dir, ['rev-parse', '--show-toplevel']);
   } catch {
-    throw new LetheError('GIT_NOT_A_REPOSITORY', `${dir} is not inside a git repository`);
+    throw gitErrors.error('GIT_NOT_A_REPOSITORY', { dir });
   }
+}
+
+function branchList(names: string[]): string {
+  return names.length > 0 ? `branches here: ${names.slice(0, 10).join(', ')}` : 'the repository has no branch yet (make a first commit)';
 }
 
 export type ChangedPaths = { changed: string[]; deleted: string[] } | 'all';
@@ -60,7 +65,7 @@ export class GitSource {
 
   static async open(options: GitSourceOptions): Promise<GitSource> {
     if ((options.repo === undefined) === (options.remote === undefined)) {
-      throw new LetheError('GIT_SOURCE_CONFIG', 'give exactly one of repo (a local working copy) or remote (a URL)');
+      throw gitErrors.error('GIT_SOURCE_CONFIG');
     }
     if (options.repo !== undefined) {
       const dir = await repositoryRoot(resolve(options.repo));
@@ -123,8 +128,7 @@ export class GitSource {
       if (!heads.has(this.branch)) {
         const all = await git(this.dir, ['ls-remote', '--heads', 'origin']).catch(() => '');
         const names = all.split('\n').filter(Boolean).map((l) => l.slice(l.indexOf('refs/heads/') + 11));
-        const here = names.length > 0 ? `; origin has: ${names.slice(0, 10).join(', ')}` : '; origin has no branch yet';
-        throw new LetheError('GIT_BRANCH_MISSING', `origin has no branch ${this.branch}${here}. Pass --branch NAME, or set approval.protectedBranch in lethe.yaml`);
+        throw gitErrors.error('GIT_BRANCH_MISSING', { branch: this.branch, where: 'origin', branches: branchList(names) });
       }
       for (const [branch, sha] of heads) {
         const tracking = `refs/remotes/origin/${branch}`;
@@ -142,10 +146,9 @@ export class GitSource {
   /** Names the branches that do exist, so the fix (--branch) is one copy away. */
   private async branchMissing(): Promise<LetheError> {
     const refs = this.mode === 'remote' ? 'refs/remotes/origin' : 'refs/heads';
-    const out = await git(this.dir, ['for-each-ref', '--format=%(refname:lstrip=' + (this.mode === 'remote' ? '3' : '2') + ')', refs]).catch(() => '');
-    const branches = out.split('\n').filter((b) => b !== '' && b !== 'HEAD');
-    const here = branches.length > 0 ? `; branches here: ${branches.slice(0, 10).join(', ')}` : '; the repository has no branch yet (make a first commit)';
-    return new LetheError('GIT_BRANCH_MISSING', `branch ${this.branch} does not exist${here}. Pass --branch NAME, or set approval.protectedBranch in lethe.yaml`);
+    const out = await git(this.dir, ['for-each-ref', `--format=%(refname:lstrip=${this.mode === 'remote' ? 3 : 2})`, refs]).catch(() => '');
+    const names = out.split('\n').filter((b) => b !== '' && b !== 'HEAD');
+    return gitErrors.error('GIT_BRANCH_MISSING', { branch: this.branch, where: this.dir, branches: branchList(names) });
   }
 
   private async integrate(branch: string, upstream: string): Promise<void> {
@@ -239,7 +242,7 @@ export class GitSource {
     if (!base) throw await this.branchMissing();
     const checkedOut = await this.checkedOutHere(target);
     if (checkedOut && (await git(this.dir, ['status', '--porcelain', '-z', '--', STATUS_DIR])) !== '') {
-      throw new LetheError('GIT_STATUS_DIRTY', `${STATUS_DIR} has uncommitted changes in ${this.dir}; the controller writes nothing until they are committed or discarded`);
+      throw gitErrors.error('GIT_STATUS_DIRTY', { dir: this.dir });
     }
     const entries = [...files];
     const written = entries.filter(([, content]) => content !== null);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { LetheError } from '../errors/types.ts';
-import { formatMessage, type HttpErrorCode } from './errors.ts';
+import type { LetheError } from '../errors/types.ts';
+import { httpErrors, type HttpErrorCode } from './errors.ts';
 
 export interface ResolveOptions {
   /**
@@ -11,8 +11,9 @@ export interface ResolveOptions {
 }
 
 function credentialError(code: HttpErrorCode, details: Record<string, string>): LetheError {
-  // Not terminal: the vendor is degraded and the credential is read again each pass (a fix needs no spec change).
-  return new LetheError(code, formatMessage(code, details), { terminal: code === 'CREDENTIAL_REF_INVALID' });
+  // Terminal only for a malformed reference: a missing variable or file degrades the vendor and
+  // is read again each pass, so the catalogue marks those retryable.
+  return httpErrors.error(code, details);
 }
 
 function reasonOf(err: unknown): string {

@@ -30,7 +30,10 @@ function policy(over: Partial<ApprovalPolicy> = {}): ApprovalPolicy {
 let gh: FakeGitHub;
 let dir: string;
 let minute = Date.parse('2026-03-01T09:00:00Z');
-const at = () => new Date((minute += 60_000)).toISOString().replace('.000Z', 'Z');
+const at = () => {
+  minute += 60_000;
+  return new Date(minute).toISOString().replace('.000Z', 'Z');
+};
 
 /** Rita proposes the request on a branch; returns the head commit of her pull request. */
 function propose(content = 'kind: PrivacyRequest\nspec: {}\n', author = rita): string {

@@ -57,7 +57,7 @@ describe('dashboard reasons', () => {
     assert.deepEqual(order.slice(0, 2), ['a-invalid', 'b-stalled']);
     const md = renderDashboard([fine, waiting, unapproved, stalled, degraded, invalid]);
     assert.match(md, /\| Request \| Action \| Regulation \| Phase \| Due \| Vendors done \| Attention \| Reason \|/);
-    assert.match(md, /\| \[a-invalid\]\(a-invalid.yaml\) \|  \|  \| Invalid \|  \| 0\/0 \| invalid \| requests\/a-invalid.yaml:8:15 INVALID_DATE/);
+    assert.ok(md.includes('| [a-invalid](a-invalid.yaml) |  |  | Invalid |  | 0/0 | invalid | requests/a-invalid.yaml:8:15 INVALID_DATE'));
     assert.ok(md.indexOf('a-invalid') < md.indexOf('b-stalled') && md.indexOf('b-stalled') < md.indexOf('f-fine'));
     const table = renderStatusTable([fine, invalid]);
     assert.match(table.split('\n')[0]!, /REASON$/);
@@ -71,7 +71,7 @@ describe('dashboard reasons', () => {
     assert.match(text, /Approved=False \(NotApproved, since .*\)[\s\S]*what to do: /);
     const s = explainStatus(stalled);
     assert.match(s, /maestroqa: Stalled, step submit/);
-    assert.match(s, /last error MAESTROQA_UNAUTHORIZED: the API token was refused\n    fix: /);
+    assert.ok(s.includes('last error MAESTROQA_UNAUTHORIZED: the API token was refused\n    fix: '));
   });
 
   it('a waiting reason is stable across passes: no time in it, so a quiet pass writes the same bytes', () => {

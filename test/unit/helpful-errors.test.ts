@@ -83,20 +83,6 @@ describe('errors that help', () => {
     assert.match(lethe('explain', 'credential_env_missing').stdout, /CREDENTIAL_ENV_MISSING \(http\)/);
   });
 
-  it('git: outside a repository, and a branch that does not exist, say what to do', () => {
-    const dir = temp();
-    const outside = lethe('reconcile', '--once', '--repo', dir, '--data', join(dir, 'data'));
-    assert.equal(outside.status, 3);
-    assert.match(outside.stderr, /GIT_NOT_A_REPOSITORY .* is not inside a git repository/);
-    assert.ok(!outside.stderr.includes('fatal:'), outside.stderr);
-    spawnSync('git', ['init', '-q', '-b', 'trunk', dir]);
-    spawnSync('git', ['-c', 'user.name=A', '-c', 'user.email=a@example.com', 'commit', '-q', '--allow-empty', '-m', 'init'], { cwd: dir });
-    const branch = lethe('reconcile', '--once', '--repo', dir, '--data', join(dir, 'data'));
-    assert.equal(branch.status, 3);
-    assert.match(branch.stderr, /GIT_BRANCH_MISSING branch main does not exist; branches here: trunk\. Pass --branch NAME/);
-    assert.match(branch.stderr, /hint: Pass --branch NAME/);
-  });
-
   it('every command turns a bad flag into a usage message with exit 2; counts are singular when 1', () => {
     for (const command of ['reconcile', 'plan', 'status', 'sandbox', 'validate', 'schema', 'export', 'explain', 'new']) {
       const r = lethe(command, '--no-such-flag');

@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline/promises';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { ACTIONS, isoDateProblem, REGULATIONS, type Action, type Regulation } from '../../../specs/index.ts';
-import { LetheError } from '../../errors/types.ts';
+import { gitErrors } from '../../git/errors.ts';
 import { git } from '../../git/exec.ts';
 import { repositoryRoot } from '../../git/source.ts';
 import { lsTree, readBlobs } from '../../git/tree.ts';
@@ -144,9 +144,9 @@ async function gitAsUser(root: string, args: string[]): Promise<string> {
   } catch (err) {
     const stderr = String((err as { stderr?: unknown }).stderr ?? '');
     if (/Please tell me who you are|unable to auto-detect email|empty ident/i.test(stderr)) {
-      throw new LetheError('GIT_IDENTITY_MISSING', 'git does not know who you are, so it cannot commit the request as you');
+      throw gitErrors.error('GIT_IDENTITY_MISSING');
     }
-    throw new LetheError('GIT_FAILED', `git ${args[0]} failed: ${stderr.replace(/^fatal: /gm, '').trim().split('\n')[0] ?? ''}`);
+    throw gitErrors.error('GIT_FAILED', { command: args[0]!, reason: stderr.replace(/^fatal: /gm, '').trim().split('\n')[0] ?? '' });
   }
 }
 

@@ -1,5 +1,5 @@
 import { planAsJson, planAsMarkdown, planAsText, type ControlPlaneChange, type PlanReport } from '../../core/plan-report.ts';
-import { LetheError } from '../../errors/types.ts';
+import { gitErrors } from '../../git/errors.ts';
 import { runGit } from '../../git/exec.ts';
 import { EXIT, parseFlags } from '../main.ts';
 import { CONTROLLER_FLAGS, CONTROLLER_USAGE, controllerFrom, exitOnError, loggerFrom } from './controller-flags.ts';
@@ -61,7 +61,7 @@ export async function run(argv: string[]): Promise<number> {
  */
 async function changedSince(dir: string, base: string, head: string): Promise<ControlPlaneChange[]> {
   const r = await runGit(dir, ['diff', '--name-status', '-z', '--no-renames', `${base}...${head}`, '--', 'lethe.yaml', 'vendors/', 'requests/'], { okCodes: [128] });
-  if (r.code !== 0) throw new LetheError('GIT_FAILED', `--base ${base.slice(0, 60)} is not a commit of this repository (fetch it first: git fetch origin ${base.slice(0, 60)})`);
+  if (r.code !== 0) throw gitErrors.error('GIT_FAILED', { command: 'diff', reason: `--base ${base.slice(0, 60)} is not a commit of this repository (fetch it first: git fetch origin ${base.slice(0, 60)})` });
   const fields = r.stdout.toString('utf8').split('\0').filter(Boolean);
   const out: ControlPlaneChange[] = [];
   for (let i = 0; i + 1 < fields.length; i += 2) out.push({ status: fields[i]!, path: fields[i + 1]! });
