@@ -12,6 +12,8 @@ import { credentialFingerprint, resolveCredential } from '../http/credentials.ts
 import { backoffDelayMs } from '../http/backoff.ts';
 import { HttpLayer } from '../http/layer.ts';
 import type { Logger } from '../contracts/log.ts';
+import { ControllerLease } from './lease.ts';
+import type { ControllerMetrics } from './metrics.ts';
 import { Reconciler, type DriverTable } from './reconcile.ts';
 import { HttpWiring } from './wiring.ts';
 
@@ -34,6 +36,10 @@ export interface ControllerOptions {
   httpTimeoutMs?: number;
   /** Tests: how github-review mode reaches GitHub (default: @octokit/rest at approval.github.apiUrl). */
   githubApi?: (o: { repository: string; token: string; apiUrl: string }) => GitHubReviewApi;
+  /** Hold the single-writer lease (lease.ts) before anything in the data directory is read. */
+  lease?: { wait?: boolean; durationMs?: number; signal?: AbortSignal };
+  /** Vendor calls are counted here (lethe run's /metrics). */
+  metrics?: ControllerMetrics;
 }
 
 /**
@@ -73,6 +79,7 @@ export interface Controller {
   source: GitSource;
   journal: Journal;
   dataDir: string;
+  lease?: ControllerLease;
   close(): Promise<void>;
 }
 
@@ -134,13 +141,25 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
     push: o.push,
   });
   const now = o.now ?? Date.now;
+  let lease: ControllerLease | undefined;
+  if (o.lease) {
+    lease = await ControllerLease.open({
+      dataDir,
+      // Whoever pushes status to origin (--remote, or a CI job's checkout with --push) also holds the lease there.
+      remoteDir: source.mode === 'remote' || o.push === true ? source.dir : undefined,
+      identity: config?.spec.identity ?? identity,
+      durationMs: o.lease.durationMs,
+      log: o.log,
+    });
+    await lease.acquire({ wait: o.lease.wait, signal: o.lease.signal });
+  }
   const journal = await Journal.open(join(dataDir, 'journal.json'));
   const layer = await HttpLayer.open({
     rateLogPath: o.readOnly ? undefined : join(dataDir, 'rate-log.json'),
     log: o.log,
     ...(o.httpTimeoutMs === undefined ? {} : { timeoutMs: o.httpTimeoutMs }),
   });
-  const wiring = new HttpWiring(layer, env, (s) => o.log.secrets?.push(s));
+  const wiring = new HttpWiring(layer, env, (s) => o.log.secrets?.push(s), undefined, o.metrics);
   const reconciler = new Reconciler({
     source,
     journal,
@@ -154,15 +173,19 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
     maxPassMs: o.maxPassMs,
     degradedRetryMs: o.degradedRetryMs,
     githubGate: githubGates(env, o.githubApi),
+    fence: lease && (() => lease.fence()),
   });
   return {
     reconciler,
     source,
     journal,
     dataDir,
+    lease,
     async close() {
-      if (!o.readOnly) await journal.flush();
+      // A controller whose data directory lock was taken over must not write over the new holder's journal.
+      if (!o.readOnly && (lease === undefined || lease.ownsDataDir)) await journal.flush();
       await layer.close();
+      await lease?.release();
     },
   };
 }

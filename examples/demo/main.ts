@@ -14,7 +14,11 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultDataDir, openController } from '../../controller/core/app.ts';
 import { renderStatusTable } from '../../controller/core/dashboard.ts';
+import { startHealthServer } from '../../controller/core/health-server.ts';
+import { ControllerMetrics } from '../../controller/core/metrics.ts';
 import { Runner } from '../../controller/core/runner.ts';
+import { parseListen } from '../../controller/cli/commands/run.ts';
+import { VERSION } from '../../controller/version.ts';
 import { listRequestExports } from '../../controller/exports/index.ts';
 import { createLogger } from '../../controller/log.ts';
 import { DRIVERS } from '../../controller/vendors/registry.ts';
@@ -39,12 +43,23 @@ export interface DemoResult {
   logFile: string;
   statuses: PrivacyRequestStatus[];
   stats: Record<string, VendorStats>;
+  /** GET /metrics as scraped once the controller stopped. */
+  metrics: string;
+  passes: number;
 }
 
 export const DEMO_USAGE =
-  'npm start -- [--repo DIR] [--port N] [--time-scale X] [--seed N] [--faults SPEC] [--timeout-seconds N] [--quiet]';
+  'npm start -- [--repo DIR] [--port N] [--time-scale X] [--seed N] [--faults SPEC] [--timeout-seconds N] [--metrics-listen HOST:PORT] [--quiet]';
 
 export class DemoUsageError extends Error {}
+
+function listenOption(value: string | undefined): { host: string; port: number } {
+  try {
+    return parseListen(value ?? '127.0.0.1:0', '--metrics-listen');
+  } catch (err) {
+    throw new DemoUsageError((err as Error).message);
+  }
+}
 
 function demoOptions(argv: string[]) {
   let values;
@@ -59,6 +74,7 @@ function demoOptions(argv: string[]) {
         faults: { type: 'string' },
         'timeout-seconds': { type: 'string' },
         quiet: { type: 'boolean' },
+        'metrics-listen': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -80,6 +96,7 @@ function demoOptions(argv: string[]) {
     faults: values.faults,
     timeoutMs: number('timeout-seconds', values['timeout-seconds'], 240, (n) => n > 0) * 1000,
     quiet: values.quiet === true,
+    metricsListen: listenOption(values['metrics-listen']),
   };
 }
 
@@ -149,6 +166,13 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
   mkdirSync(dataDir, { recursive: true });
   const logFile = join(dataDir, 'lethe.log');
   const log = createLogger({ level: 'info', format: 'json', write: (line) => appendFileSync(logFile, line + '\n') });
+  const metrics = new ControllerMetrics(VERSION);
+  const health = await startHealthServer({
+    ...o.metricsListen,
+    registry: metrics.registry,
+    notReady: () => (metrics.lastSuccessAt === undefined ? 'no successful pass yet' : undefined),
+  });
+  out(`Controller metrics while it runs: ${health.url}/metrics (readiness ${health.url}/readyz)`);
   const controller = await openController({
     ...(origin ? { remote: origin } : { repo: repoDir, push: false }),
     dataDir,
@@ -157,7 +181,9 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
     log,
     degradedRetryMs: 2_000,
     maxPassMs: 30_000,
+    metrics,
   });
+  metrics.setLeaseHeld(true);
   const progress = new Progress(controller, out, process.stdout.isTTY === true && !o.quiet);
   const runner = new Runner({
     controller,
@@ -165,7 +191,11 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
     schedule: '* * * * *',
     untilIdle: true,
     maxSleepMs: 1_000,
-    onPass: (report) => progress.pass(report),
+    onPass: (report, ms) => {
+      metrics.passSucceeded(ms / 1000, Date.now(), report, controller.journal.data, controller.reconciler.currentStatuses());
+      progress.pass(report);
+    },
+    onPassFailed: (_err, ms) => metrics.passFailed(ms / 1000),
   });
   const timer = setTimeout(() => {
     out(`\nStopping after ${timeoutMs / 1000} s: some vendor work is still open (see the table).`);
@@ -181,6 +211,8 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
 
   const statuses = controller.reconciler.currentStatuses();
   await controller.close();
+  const scraped = await (await fetch(`${health.url}/metrics`)).text();
+  await health.close();
   out(`\nFinished in ${((Date.now() - started) / 1000).toFixed(0)} s after ${plural(runner.passes, 'pass', 'passes')}.\n`);
   out('Requests (as committed in status/):');
   out(renderStatusTable(statuses).trimEnd().replace(/^/gm, '  '));
@@ -212,7 +244,7 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
   await sandbox.stop();
 
   const approved = statuses.filter((s) => s.status.approval?.approved);
-  const result = { root, repoDir, origin, dataDir, logFile, statuses, stats };
+  const result = { root, repoDir, origin, dataDir, logFile, statuses, stats, metrics: scraped, passes: runner.passes };
   const final = approved.filter((s) => s.status.phase === 'Completed' || s.status.phase === 'Failed');
   const unapprovedOk = o.repo !== undefined || statuses.find((s) => s.metadata.name === UNAPPROVED)?.status.phase === 'AwaitingApproval';
   out(`\n${final.length}/${plural(approved.length, 'approved request')} final · ${plural(violations, 'rate-limit violation')} · ${plural(duplicates, 'duplicate submission')}`);
