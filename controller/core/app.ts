@@ -16,6 +16,7 @@ import { ControllerLease } from './lease.ts';
 import type { ControllerMetrics } from './metrics.ts';
 import { Reconciler, type DriverTable } from './reconcile.ts';
 import { HttpWiring } from './wiring.ts';
+import { readEpochIdentities, subjectSecretsDir } from '../subjects/keys.ts';
 
 export interface ControllerOptions {
   repo?: string;
@@ -36,6 +37,8 @@ export interface ControllerOptions {
   httpTimeoutMs?: number;
   /** Tests: how github-review mode reaches GitHub (default: @octokit/rest at approval.github.apiUrl). */
   githubApi?: (o: { repository: string; token: string; apiUrl: string }) => GitHubReviewApi;
+  /** Where the subject epoch keys are (else LETHE_SECRETS_DIR, $CREDENTIALS_DIRECTORY, <data dir>/secrets). */
+  secretsDir?: string;
   /** Hold the single-writer lease (lease.ts) before anything in the data directory is read. */
   lease?: { wait?: boolean; durationMs?: number; signal?: AbortSignal };
   /** Vendor calls are counted here (lethe run's /metrics). */
@@ -167,6 +170,7 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
     wiring,
     dataDir,
     salt: await subjectSalt(dataDir, env),
+    subjectKeys: (epoch) => readEpochIdentities(subjectSecretsDir({ flag: o.secretsDir, env, dataDir }), epoch),
     now,
     log: o.log,
     backoffMs: (attempt) => backoffDelayMs(attempt, 2_000, 15 * 60_000, Math.random),

@@ -9,6 +9,7 @@
  * uses the configured one, or works on a scratch copy).
  */
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,6 +31,9 @@ import { Progress } from './progress.ts';
 import { DEMO_SUBJECTS, pointAtSandbox, sandboxEnv, useSandboxIds } from './sandbox-wiring.ts';
 import { createScratchRepo } from './scratch-repo.ts';
 import { plural } from '../../controller/plural.ts';
+import { prepareSealing, type DemoSealing } from './sealing.ts';
+import { showRequest } from '../../controller/subjects/show.ts';
+import { identitiesIn } from '../../controller/subjects/keys.ts';
 
 export const UNAPPROVED = '2026-11-0050';
 
@@ -125,6 +129,7 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
 
   let repoDir: string;
   let origin: string | undefined;
+  let sealing: DemoSealing | undefined;
   let salt = process.env.LETHE_SUBJECT_SALT ?? 'demo-salt';
   if (o.repo) {
     const own = resolve(o.repo);
@@ -149,10 +154,12 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
     out(`(statusBranch in lethe.yaml, else ${branch}) as the identity in lethe.yaml; nothing is pushed.`);
     out(`Journal, log and exports go to ${dataDir}. Vendors are called at the baseUrl your vendors/*.yaml give.`);
   } else {
+    sealing = await prepareSealing({ secretsDir: join(dataDir, 'secrets'), root, rewrite: useSandboxIds });
     const repo = await createScratchRepo({
       dir: join(root, 'repo'),
       rewriteVendor: pointAtSandbox(sandbox.config),
-      rewriteRequest: useSandboxIds,
+      rewriteConfig: sealing.rewriteConfig,
+      rewriteRequest: sealing.rewriteRequest,
       unapproved: [UNAPPROVED],
     });
     repoDir = repo.work;
@@ -160,6 +167,7 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
     out(`Scratch privacy repository: ${repo.root}`);
     out(`  ${plural(repo.requests.size - 1, 'request')} proposed on branches by ${'Riley Requester'} and merged by the DPO;`);
     out(`  ${UNAPPROVED} pushed straight to main by a non-approver: it must stay AwaitingApproval.`);
+    out('  Subject emails and identifiers are age-encrypted (lethe.yaml requires it): none is in git history.');
   }
   out('');
 
@@ -221,6 +229,13 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
   const history = await gitAs(gitDir, undefined, ['log', '--format=%h %ad %s', '--date=format:%H:%M:%S', '-n', '12', '--author=lethe', 'HEAD']);
   out('\nStatus commits (git log --author=lethe):');
   out(history.replace(/^/gm, '  '));
+
+  if (sealing) {
+    const identities = identitiesIn(await readFile(sealing.dpoIdentityFile, 'utf8'));
+    const shown = await showRequest(repoDir, '2026-11-0042', identities);
+    out(`\nWhat the DPO sees with their own key (lethe show 2026-11-0042 --identity ${sealing.dpoIdentityFile}):`);
+    out(shown.kind === 'shown' ? shown.text.trimEnd().replace(/^/gm, '  ') : `  (${shown.kind})`);
+  }
 
   out('\nAccess exports (never in git):');
   let exportsOk = true;
