@@ -127,6 +127,12 @@ export const LetheConfigSpec = z.strictObject({
     .describe('Author and committer of status commits.'),
   /** Days before the due date from which a request counts as at risk in `lethe plan`. */
   atRiskDays: z.int().min(0).default(3).describe('Days before the due date from which lethe plan flags a request as at risk.'),
+  /** How long a task retries transient vendor failures (5xx, timeouts, malformed answers) before it stops for an operator. */
+  retryWindowHours: z
+    .number()
+    .positive()
+    .default(24)
+    .describe('Hours a task retries transient vendor failures (5xx, resets, timeouts, 429, malformed answers) before it stops for an operator (Stalled).'),
   subjects: SubjectsPolicy.optional().describe('Encryption of subject emails and identifiers with age, key epochs and retention before shredding.'),
   /** lethe run announces phase changes here: request names, phases and vendor names only, never a subject. */
   notifications: Notifications.optional().describe('Chat or webhook notifications of Stalled, Overdue, AT RISK, Failed, Completed and unapproved changes.'),

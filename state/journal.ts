@@ -1,9 +1,8 @@
-import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Low } from 'lowdb';
-import { DataFile } from 'lowdb/node';
 import { z } from 'zod';
 import { ApprovalEvidence, VENDOR_PHASES } from '../specs/index.ts';
+import type { Logger } from '../controller/contracts/log.ts';
+import { moveAside, nodeFs, readState, stateErrors, step, writeDurably, type StateFs } from './files.ts';
 
 const Json: z.ZodType<unknown> = z.json();
 
@@ -33,6 +32,11 @@ export const TaskRecord = z.object({
   stalledOn: z.string().optional(),
   /** Set when the request's manifest disappeared from the repository. */
   withdrawn: z.boolean().optional(),
+  /**
+   * Epoch ms of the first of the current run of transient failures: they are retried with
+   * backoff until the retry window (lethe.yaml retryWindowHours) has passed since then.
+   */
+  failingSince: z.number().optional(),
 });
 export type TaskRecord = z.infer<typeof TaskRecord>;
 
@@ -43,6 +47,12 @@ export const IntentRecord = z.object({
   name: z.string(),
   detail: z.record(z.string(), Json),
   at: z.string(),
+  /**
+   * The driver's recovery could not tell whether the vendor acted and stalled the task: the
+   * intent stays for the driver to read once an operator answers (in the request's spec),
+   * but nothing is planned for it until then.
+   */
+  needsOperator: z.boolean().optional(),
 });
 export type IntentRecord = z.infer<typeof IntentRecord>;
 
@@ -99,77 +109,140 @@ export function taskKey(request: string, vendor: string): string {
 
 /**
  * The controller's private memory, outside the repository: tasks, intents and caches.
- * lowdb's JSONFile writes through a temporary file and a rename, so a crash leaves
- * either the old or the new file, never half of one. Writes are coalesced: callers
+ * Every write is durable before it resolves (see writeDurably: fsync'd file and directory,
+ * the previous generation kept as `journal.json.prev`), so an intent is on disk before the
+ * first byte of its call is sent, even across a power loss. Writes are coalesced: callers
  * that flush while a write is running share the next one.
  */
 export class Journal {
   private constructor(
-    private readonly db: Low<JournalData>,
+    private readonly state: { data: JournalData },
     readonly path: string,
     /** True when no journal existed: the caller rebuilds from status/ in git. */
     readonly fresh: boolean,
     private readonly fragments: Fragments,
+    private readonly fs: StateFs,
+    /**
+     * Set when the newest generation was lost and the previous one was loaded: its last
+     * changes are unknown, so unfinished tasks must ask their vendor first.
+     */
+    readonly fellBack: boolean,
   ) {}
 
-  static async open(path: string): Promise<Journal> {
-    await mkdir(dirname(path), { recursive: true });
-    let fragments = new Fragments();
-    const adapter = new DataFile<JournalData>(path, { parse: JSON.parse, stringify: (d) => fragments.stringify(d) });
-    const db = new Low<JournalData>(adapter, empty());
-    await db.read();
-    const parsed = JournalData.safeParse(db.data);
-    if (!parsed.success) {
-      throw new Error(`journal ${path} is not readable: ${z.prettifyError(parsed.error).split('\n')[0]}`);
+  /**
+   * Loads the newest complete generation: `journal.json`; else, when a crash fell between
+   * the two renames of a write, the complete `.tmp`; else the previous generation `.prev`.
+   * An unreadable file (empty, torn, not a journal) is moved aside with a message naming
+   * it; with no readable generation left the journal starts fresh and the caller rebuilds
+   * from git. A journal of a newer format is refused: it is not this version's to discard.
+   */
+  static async open(path: string, options: { log?: Logger; fs?: StateFs; now?: () => number; readOnly?: boolean } = {}): Promise<Journal> {
+    const fs = options.fs ?? nodeFs;
+    const now = options.now ?? Date.now;
+    await step('create directory', dirname(path), () => fs.mkdir(dirname(path), { recursive: true }));
+    const load = async (file: string): Promise<{ kind: 'missing' } | { kind: 'ok'; data: JournalData } | { kind: 'bad'; reason: string }> => {
+      const c = await readState(fs, file);
+      if (c.kind === 'missing') return c;
+      if (c.text.trim() === '') return { kind: 'bad', reason: 'empty file' };
+      let raw: unknown;
+      try {
+        raw = JSON.parse(c.text);
+      } catch {
+        // Never the parser's message: it quotes the file's content.
+        return { kind: 'bad', reason: `not valid JSON, ${c.text.length} bytes (a torn write?)` };
+      }
+      const version = (raw as { version?: unknown } | null)?.version;
+      if (typeof version === 'number' && version > 1) {
+        throw stateErrors.error('JOURNAL_NEWER_VERSION', { path: file, version });
+      }
+      const parsed = JournalData.safeParse(raw);
+      if (!parsed.success) return { kind: 'bad', reason: `not a journal: ${parsed.error.issues.length} schema problems, first at ${parsed.error.issues[0]?.path.join('.') || '(root)'}` };
+      return { kind: 'ok', data: parsed.data };
+    };
+    const main = await load(path);
+    let data: JournalData | undefined;
+    let fellBack = false;
+    if (main.kind === 'ok') data = main.data;
+    else {
+      if (main.kind === 'bad') {
+        // A read-only command (lethe plan) reports the damage and leaves the file to the controller.
+        const aside = options.readOnly ? '(left in place: read-only)' : await moveAside(fs, path, now());
+        options.log?.error('journal unreadable; moved aside', { code: 'JOURNAL_UNREADABLE', path, reason: main.reason, aside });
+      }
+      const tmp = main.kind === 'missing' ? await load(`${path}.tmp`) : undefined;
+      if (tmp?.kind === 'ok') {
+        // The crash fell between the two renames of a write: this is the newest generation, complete.
+        data = tmp.data;
+        options.log?.info('journal resumed from its last complete write', { path: `${path}.tmp` });
+      } else if (main.kind === 'bad') {
+        // Only a damaged file falls back: a journal that is gone was removed on purpose (or
+        // with its disk), and is rebuilt from git; its stale `.prev` is dropped by the next write.
+        const prev = await load(`${path}.prev`);
+        if (prev.kind === 'ok') {
+          data = prev.data;
+          fellBack = true;
+          options.log?.warn('journal resumed from the previous generation', { code: 'JOURNAL_PREVIOUS_GENERATION', path, previous: `${path}.prev` });
+        } else if (prev.kind === 'bad') {
+          const aside = options.readOnly ? '(left in place: read-only)' : await moveAside(fs, `${path}.prev`, now());
+          options.log?.error('previous journal generation unreadable too; moved aside, rebuilding from git', { code: 'JOURNAL_UNREADABLE', path: `${path}.prev`, reason: prev.reason, aside });
+        }
+      }
     }
-    const fresh = db.data === null || Object.keys(parsed.data.tasks).length === 0 && parsed.data.lastCommit === undefined;
-    db.data = parsed.data;
-    for (const t of Object.values(db.data.tasks)) Object.freeze(t);
-    for (const a of Object.values(db.data.approvals)) Object.freeze(a);
-    fragments = Fragments.of(db.data);
-    return new Journal(db, path, fresh, fragments);
+    const fresh = data === undefined || (Object.keys(data.tasks).length === 0 && data.lastCommit === undefined);
+    const state = { data: data ?? empty() };
+    for (const t of Object.values(state.data.tasks)) Object.freeze(t);
+    for (const a of Object.values(state.data.approvals)) Object.freeze(a);
+    return new Journal(state, path, fresh, Fragments.of(state.data), fs, fellBack);
   }
 
   get data(): JournalData {
-    return this.db.data;
+    return this.state.data;
   }
 
   task(key: string): TaskRecord | undefined {
-    return this.db.data.tasks[key];
+    return this.state.data.tasks[key];
   }
 
   /** Records are replaced, never edited: they are frozen so an edit in place fails loudly. */
   putTask(task: TaskRecord): void {
+    this.revision++;
     const key = taskKey(task.request, task.vendor);
-    this.db.data.tasks[key] = Object.freeze(task);
+    this.state.data.tasks[key] = Object.freeze(task);
     this.fragments.set(this.fragments.tasks, key, task);
   }
 
   deleteTask(key: string): void {
-    delete this.db.data.tasks[key];
+    delete this.state.data.tasks[key];
     this.fragments.tasks.delete(key);
   }
 
   /** Approval evidence of one manifest, valid while its blob (and the policy) is unchanged. */
   putApproval(path: string, entry: z.infer<typeof ApprovalCacheEntry>): void {
-    this.db.data.approvals[path] = Object.freeze(entry);
+    this.state.data.approvals[path] = Object.freeze(entry);
     this.fragments.set(this.fragments.approvals, path, entry);
   }
 
   deleteApproval(path: string): void {
-    delete this.db.data.approvals[path];
+    delete this.state.data.approvals[path];
     this.fragments.approvals.delete(path);
   }
 
   /** Journals an intent and waits until it is on disk: only then may the call be sent. */
   async openIntent(id: string, intent: IntentRecord): Promise<void> {
-    this.db.data.intents[id] = intent;
-    await this.flush();
+    this.state.data.intents[id] = intent;
+    try {
+      await this.flush();
+    } catch (err) {
+      // Not durable, so the call is not sent: an intent left behind would later read as
+      // "maybe sent" and stall a vendor that cannot be asked, for a call that never left.
+      delete this.state.data.intents[id];
+      throw err;
+    }
   }
 
   /** Forgets an intent; the caller flushes together with the task's new state. */
   closeIntent(id: string): void {
-    delete this.db.data.intents[id];
+    delete this.state.data.intents[id];
     this.intentsClosed = true;
   }
 
@@ -185,7 +258,7 @@ export class Journal {
   private intentsClosed = false;
 
   openIntentsFor(key: string): Array<[string, IntentRecord]> {
-    return Object.entries(this.db.data.intents).filter(([, i]) => i.tasks.includes(key));
+    return Object.entries(this.state.data.intents).filter(([, i]) => i.tasks.includes(key));
   }
 
   /**
@@ -193,13 +266,27 @@ export class Journal {
    * share it: it serialises after them, so it holds their changes too.
    */
   flush(): Promise<void> {
-    this.pending ??= Promise.resolve().then(() => {
+    if (this.pending) return this.pending;
+    const write = this.tail.then(() => {
       this.pending = undefined;
       this.intentsClosed = false;
-      return this.db.write();
+      this.writes++;
+      const started = performance.now();
+      return writeDurably(this.fs, this.path, this.fragments.stringify(this.state.data)).finally(() => {
+        this.writeMs += performance.now() - started;
+      });
     });
-    return this.pending;
+    this.pending = write;
+    this.tail = write.catch(() => undefined);
+    return write;
   }
 
+  /** Counts task changes: whoever remembers it can tell whether anything changed since. */
+  revision = 0;
+  /** Durable writes made so far and the time they took (the drain benchmark reports their cost). */
+  writes = 0;
+  writeMs = 0;
   private pending: Promise<void> | undefined;
+  /** Writes run one at a time: they share the `.tmp` file. */
+  private tail: Promise<void> = Promise.resolve();
 }

@@ -5,13 +5,15 @@ import { JSONFile } from 'lowdb/node';
 import { z } from 'zod';
 import type { LetheError } from '../controller/errors/types.ts';
 import { httpErrors } from '../controller/http/errors.ts';
+import { moveAside, nodeFs } from './files.ts';
 
 /**
  * The rate limiter's call log, persisted so that a restarted controller never exceeds a
  * limit it used before the restart. A small file of its own, apart from the journal:
  * it is rewritten before every vendor call, and a corrupt journal must not take it along.
  * Writes are atomic (lowdb/steno: temporary file + rename) but not fsync'd: they survive
- * a process crash, which is what a restart-burst needs, not a power loss.
+ * a process crash, which is what a restart-burst needs. A power loss that leaves the file
+ * empty or torn makes it `lost`, and the limiters then start as if every window was used.
  */
 export interface RateLogState {
   /** Send times (epoch ms) of calls known to have been sent, ascending. */
@@ -61,6 +63,11 @@ export class RateLog implements RateLogSink {
   private constructor(
     private readonly db: Low<RateLogFile>,
     private readonly name: string,
+    /**
+     * Why no earlier log could be read ("missing", or the damage and where the file was
+     * moved): calls made before may still count at the vendors (see HttpLayer).
+     */
+    readonly lost?: string,
   ) {}
 
   static async open(path: string, now: number): Promise<RateLog> {
@@ -69,31 +76,40 @@ export class RateLog implements RateLogSink {
     } catch (err) {
       throw unreadable(path, reasonOf(err));
     }
-    return RateLog.fromAdapter(new JSONFile<RateLogFile>(path), path, now);
+    return RateLog.fromAdapter(new JSONFile<RateLogFile>(path), path, now, async () => moveAside(nodeFs, path, now));
   }
 
   /**
    * `name` only labels errors (lowdb's Memory adapter serves processes that must not
    * persist, like `lethe plan`). Calls granted but never confirmed as sent are counted as
    * sent now: the process that granted them stopped before now, so they left before now.
+   * Damaged content is moved aside by `setAside` (when given) and the log starts empty,
+   * marked `lost`; an I/O failure (permissions...) stops the controller instead.
    */
-  static async fromAdapter(adapter: Adapter<RateLogFile>, name: string, now: number): Promise<RateLog> {
+  static async fromAdapter(adapter: Adapter<RateLogFile>, name: string, now: number, setAside?: () => Promise<string>): Promise<RateLog> {
     const db = new Low<RateLogFile>(adapter, { version: 1, keys: {} });
+    let raw: unknown;
+    let lost: string | undefined;
     try {
-      await db.read();
+      raw = await adapter.read();
     } catch (err) {
-      throw unreadable(name, reasonOf(err));
+      if (!setAside || reasonOf(err) !== 'invalid content') throw unreadable(name, reasonOf(err));
+      lost = `invalid content, moved aside to ${await setAside()}`;
     }
-    const parsed = FileSchema.safeParse(db.data);
-    if (!parsed.success) throw unreadable(name, 'invalid content');
+    const parsed = raw === null || raw === undefined ? undefined : FileSchema.safeParse(raw);
+    if (parsed && !parsed.success) {
+      if (!setAside) throw unreadable(name, 'invalid content');
+      lost = `invalid content, moved aside to ${await setAside()}`;
+    }
+    if (raw === null && lost === undefined) lost = 'missing';
     const keys: RateLogFile['keys'] = {};
-    for (const [key, s] of Object.entries(parsed.data.keys)) {
+    for (const [key, s] of Object.entries(parsed?.success ? parsed.data.keys : {})) {
       const sent = [...s.sent, ...s.open.map(() => now)].sort((a, b) => a - b);
       const last = Math.max(s.pausedUntil, ...sent);
       if (last + s.horizonMs > now) keys[key] = { sent, open: [], pausedUntil: s.pausedUntil, horizonMs: s.horizonMs };
     }
     db.data = { version: 1, keys };
-    return new RateLog(db, name);
+    return new RateLog(db, name, lost);
   }
 
   load(key: string): RateLogState | undefined {

@@ -31,6 +31,8 @@ export interface ControllerOptions {
   now?: () => number;
   maxPassMs?: number;
   degradedRetryMs?: number;
+  /** Status checkpoint interval during a pass (ms, default 5 s). */
+  checkpointMs?: number;
   /** `lethe plan`: nothing is written back to the journal on close. */
   readOnly?: boolean;
   /** Per-attempt timeout of vendor calls (the HTTP layer's default otherwise). */
@@ -124,6 +126,12 @@ async function committedConfig(source: GitSource): Promise<LetheConfig | undefin
   return parsed.success ? parsed.data : undefined;
 }
 
+/** Whether the controller has recorded work in this repository (status files in git). */
+async function hasStatusFiles(source: GitSource): Promise<boolean> {
+  const head = await source.statusHead();
+  return head !== undefined && (await source.listFiles(head, (p) => /^status\/[^/]+\.yaml$/.test(p))).length > 0;
+}
+
 export async function openController(o: ControllerOptions): Promise<Controller> {
   const env = o.env ?? process.env;
   const branch = o.branch ?? 'main';
@@ -156,9 +164,10 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
     });
     await lease.acquire({ wait: o.lease.wait, signal: o.lease.signal });
   }
-  const journal = await Journal.open(join(dataDir, 'journal.json'));
+  const journal = await Journal.open(join(dataDir, 'journal.json'), { log: o.log, now, readOnly: o.readOnly });
   const layer = await HttpLayer.open({
     rateLogPath: o.readOnly ? undefined : join(dataDir, 'rate-log.json'),
+    workedBefore: !o.readOnly && (!journal.fresh || (await hasStatusFiles(source))),
     log: o.log,
     ...(o.httpTimeoutMs === undefined ? {} : { timeoutMs: o.httpTimeoutMs }),
   });
@@ -177,6 +186,7 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
     maxPassMs: o.maxPassMs,
     degradedRetryMs: o.degradedRetryMs,
     githubGate: githubGates(env, o.githubApi),
+    checkpointMs: o.checkpointMs,
     fence: lease && (() => lease.fence()),
   });
   return {

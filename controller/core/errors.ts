@@ -20,6 +20,11 @@ export const coreErrors = defineErrors({
     message: 'a vendor credential could not be resolved',
     hint: 'Check the env: or file: references in vendors/<name>.yaml and the controller\'s environment; the vendor waits, nothing is lost.',
   },
+  RETRY_WINDOW_EXHAUSTED: {
+    message: 'transient failures ({code}) went on for {hours} h, the whole retry window: the task stopped retrying',
+    hint: 'The vendor kept failing (5xx, timeouts, malformed answers). Check the vendor status and the connection (baseUrl, proxy); editing the vendor connection or the request requeues the task. Raise lethe.yaml retryWindowHours to wait longer.',
+    terminal: true,
+  },
   LEASE_HELD: {
     message: 'another controller holds the {what} ({holder})',
     hint: 'Only one controller may act at a time. Stop the other one (the message names its pid and host), or start this one with --wait-for-lease to stand by and take over when the lease expires.',

@@ -7,8 +7,10 @@ import { LetheError } from '../errors/types.ts';
 import type { CallOptions, VendorHttp } from '../http/types.ts';
 import type { AnyDriver, Driver, DriverContext, OpenIntent, StepResult, TaskInput } from '../contracts/driver.ts';
 import type { Logger } from '../contracts/log.ts';
+import { coreErrors } from './errors.ts';
 import { degradedRetryAt } from './degraded.ts';
 import { seedTask, stallFingerprint, type Plan, type PlannedAction } from './planner.ts';
+import { DEFAULT_RETRY_WINDOW_MS, isTransient } from './transient.ts';
 
 /** A vendor connection ready to be driven in this pass. */
 export interface VendorRuntime {
@@ -53,18 +55,34 @@ export interface ExecuteOptions {
   fence?: () => Promise<void>;
   /** Bound on steps one task takes in one pass when a driver asks to continue at once. */
   maxStepsPerTask?: number;
+  /** How long transient failures of one step are retried before the task stops for an operator. */
+  retryWindowMs?: number;
+  /**
+   * Records the tasks touched so far in git (status commit) while the pass goes on, so a
+   * long pass does not keep the vendors' answers out of git until its end. Looked at every
+   * `checkpointMs` (default 5 s), never run twice at once, and only when a task changed since.
+   */
+  checkpoint?(unrecorded: Map<string, number>): Promise<void>;
+  checkpointMs?: number;
 }
 
 export interface ExecuteReport {
   /** Tasks whose record changed: their requests need a fresh status. */
   touched: Set<string>;
+  /**
+   * Tasks changed since a record step last took them, with the time of the first change:
+   * the record step removes what it commits (and measures the lag).
+   */
+  unrecorded: Map<string, number>;
   calls: number;
+  /** The pass deadline left planned actions unstarted: the next pass takes them at once. */
+  cut: boolean;
 }
 
 const RETRY_CAP_MS = 6 * 60 * 60 * 1000;
 
 export async function execute(plan: Plan, opts: ExecuteOptions): Promise<ExecuteReport> {
-  const report: ExecuteReport = { touched: new Set(), calls: 0 };
+  const report: ExecuteReport = { touched: new Set(), unrecorded: new Map(), calls: 0, cut: false };
   applyChanges(plan, opts, report);
 
   const byVendor = new Map<string, PlannedAction[]>();
@@ -73,9 +91,43 @@ export async function execute(plan: Plan, opts: ExecuteOptions): Promise<Execute
     if (list) list.push(a);
     else byVendor.set(a.vendor, [a]);
   }
-  await Promise.all([...byVendor].map(([vendor, actions]) => runVendor(vendor, actions, opts, report)));
+  const checkpoints = opts.checkpoint ? startCheckpoints(opts, report) : undefined;
+  try {
+    await Promise.all([...byVendor].map(([vendor, actions]) => runVendor(vendor, actions, opts, report)));
+  } finally {
+    await checkpoints?.stop();
+  }
   await opts.journal.flush();
   return report;
+}
+
+/**
+ * Runs `opts.checkpoint` on a timer while the pass works, whenever the journal changed
+ * since the last one. A failed checkpoint (a push refused, git busy) is logged and the
+ * next one tries again; the pass's own record step comes after the last one.
+ */
+function startCheckpoints(opts: ExecuteOptions, report: ExecuteReport): { stop(): Promise<void> } {
+  const every = opts.checkpointMs ?? 5_000;
+  let seen = opts.journal.revision;
+  let running: Promise<void> | undefined;
+  const tick = () => {
+    if (running || opts.journal.revision === seen) return;
+    seen = opts.journal.revision;
+    running = opts
+      .checkpoint!(report.unrecorded)
+      .catch((err: unknown) => opts.log.warn('status checkpoint failed; the next one retries', { code: describe(err).code }))
+      .finally(() => {
+        running = undefined;
+      });
+  };
+  const timer = setInterval(tick, Math.max(50, every));
+  timer.unref?.();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
 }
 
 function applyChanges(plan: Plan, opts: ExecuteOptions, report: ExecuteReport): void {
@@ -88,9 +140,18 @@ function applyChanges(plan: Plan, opts: ExecuteOptions, report: ExecuteReport): 
     if (c.kind === 'skip') journal.putTask({ ...t, phase: 'Skipped', outcome: c.reason, completedAt: nowIso, withdrawn: true });
     if (c.kind === 'withdraw') journal.putTask({ ...t, withdrawn: true, nextCheckAt: undefined });
     if (c.kind === 'requeue') {
-      journal.putTask({ ...t, phase: t.submissions > 0 ? 'InProgress' : 'Waiting', attempts: 0, nextCheckAt: undefined, stalledOn: undefined, lastError: undefined });
+      journal.putTask({
+        ...t,
+        phase: t.submissions > 0 ? 'InProgress' : 'Waiting',
+        attempts: 0,
+        nextCheckAt: undefined,
+        stalledOn: undefined,
+        lastError: undefined,
+        failingSince: undefined,
+      });
+      opts.log.info('stalled task requeued: its spec, connection or an operator answer changed', { task: c.key });
     }
-    report.touched.add(c.key);
+    touch(report, c.key, opts);
   }
 }
 
@@ -129,6 +190,7 @@ async function runVendor(vendor: string, actions: PlannedAction[], opts: Execute
     }
   };
   await Promise.all(Array.from({ length: Math.min(runtime.concurrency, actions.length) }, worker));
+  if (!stopped && next < actions.length) report.cut = true;
 }
 
 async function runAction(
@@ -146,7 +208,16 @@ async function runAction(
     for (const [id, intent] of opts.journal.openIntentsFor(key)) {
       const open: OpenIntent = { name: intent.name, detail: intent.detail as OpenIntent['detail'], at: intent.at };
       const result = await guarded(key, opts, report, () => driver.recover(ctx, taskInput(opts.journal.task(key)!, runtime, opts), open));
-      if (result === undefined) return;
+      if (result === undefined) {
+        // The vendor cannot tell whether it acted: the intent is resolved as "needs
+        // operator". It stays for the driver to read once the operator answers (a change of
+        // the request's spec requeues the task), but no pass plans anything for it until then.
+        if (opts.journal.task(key)?.phase === 'Stalled' && !intent.needsOperator) {
+          opts.journal.data.intents[id] = { ...intent, needsOperator: true };
+          await opts.journal.flush();
+        }
+        return;
+      }
       apply(key, result, opts, report, runtime);
       session.settle();
       const remaining = intent.tasks.filter((k) => k !== key);
@@ -222,18 +293,40 @@ function noteError(key: string, err: unknown, opts: ExecuteOptions, report: Exec
   if (!t) return;
   const now = opts.now();
   const { code, message } = describe(err);
-  report.touched.add(key);
-  if (err instanceof LetheError && err.terminal) {
+  touch(report, key, opts);
+  const stall = (lastError: { code: string; message: string }) => {
     const r = opts.requests.get(t.request);
     const v = opts.vendors.get(t.vendor);
-    opts.journal.putTask({ ...t, phase: 'Stalled', lastError: { code, message }, stalledOn: stallFingerprint(r, v) });
-    opts.log.warn('task stalled', { task: key, code });
+    opts.journal.putTask({ ...t, phase: 'Stalled', lastError, stalledOn: stallFingerprint(r, v), nextCheckAt: undefined, failingSince: undefined });
+    // Once per state change: a task that stalls again the same way says nothing new.
+    if (t.phase !== 'Stalled' || t.lastError?.code !== lastError.code) opts.log.warn('task stalled', { task: key, code: lastError.code });
+  };
+  // A transient fault never settles a task, whatever a driver made of it: only a run of
+  // them lasting the whole retry window does, and then for an operator, not as final.
+  if (err instanceof LetheError && err.terminal && !isTransient(err)) {
+    stall({ code, message });
+    return;
+  }
+  const failingSince = t.failingSince ?? now;
+  const window = opts.retryWindowMs ?? DEFAULT_RETRY_WINDOW_MS;
+  if (now - failingSince >= window) {
+    stall({
+      code: 'RETRY_WINDOW_EXHAUSTED',
+      message: coreErrors.message('RETRY_WINDOW_EXHAUSTED', { code, hours: Math.round((now - failingSince) / 36e5) }),
+    });
     return;
   }
   const attempts = countAttempt ? t.attempts + 1 : t.attempts;
   const delay = err instanceof LetheError && err.options.retryAfterMs !== undefined ? err.options.retryAfterMs : opts.backoffMs(Math.max(1, attempts));
-  opts.journal.putTask({ ...t, attempts, lastError: { code, message }, nextCheckAt: now + Math.min(delay, RETRY_CAP_MS) });
-  opts.log.warn('task step failed; will retry', { task: key, code, attempts, retryInMs: Math.min(delay, RETRY_CAP_MS) });
+  // The last try falls at the window's end, so a vendor back by then is not missed.
+  const wait = Math.max(0, Math.min(delay, RETRY_CAP_MS, failingSince + window - now));
+  opts.journal.putTask({ ...t, attempts, lastError: { code, message }, nextCheckAt: now + wait, failingSince });
+  opts.log.warn('task step failed; will retry', { task: key, code, attempts, retryInMs: wait });
+}
+
+function touch(report: ExecuteReport, key: string, opts: ExecuteOptions): void {
+  report.touched.add(key);
+  if (!report.unrecorded.has(key)) report.unrecorded.set(key, opts.now());
 }
 
 /** Only catalogue errors carry their message: any other message could quote a vendor body. */
@@ -266,6 +359,7 @@ function apply(key: string, result: StepResult, opts: ExecuteOptions, report: Ex
     attempts: 0,
     lastError: undefined,
     nextCheckAt: undefined,
+    failingSince: undefined,
   };
   if ('evidence' in result && result.evidence) base.evidence = { ...t.evidence, ...result.evidence };
   let next: TaskRecord;
@@ -283,7 +377,7 @@ function apply(key: string, result: StepResult, opts: ExecuteOptions, report: Ex
     next = { ...base, phase: 'Failed', step: 'done', lastError: { code: result.code, message: result.message }, completedAt: now };
   }
   opts.journal.putTask(next);
-  report.touched.add(key);
+  touch(report, key, opts);
   if (next.phase !== t.phase) opts.log.info('task phase changed', { task: key, vendor: runtime.name, from: t.phase, to: next.phase, step: next.step });
   const degraded = opts.journal.data.degraded[runtime.name];
   if (degraded) {

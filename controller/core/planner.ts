@@ -144,16 +144,24 @@ export function plan(input: PlanInput): Plan {
         if (finished) continue;
         changes.push({ kind: 'create', key, request: r.name, vendor: v, action: r.action });
         effective.set(key, seedTask(r.name, v, r.action));
-      } else if (existing.phase === 'Stalled' && existing.stalledOn !== stallFingerprint(r, vendors.get(v))) {
-        changes.push({ kind: 'requeue', key });
-        effective.set(key, { ...existing, phase: 'Waiting', attempts: 0, nextCheckAt: undefined });
       }
     }
   }
+  // A Stalled task rests until what it stalled under changes: its request's spec (an
+  // operator's answer is written there), its connection, or its withdrawal. Nothing else
+  // makes it due again, so a stall can never turn into a loop of passes.
   for (const [key, t] of tasks) {
+    if (t.phase !== 'Stalled') continue;
+    const r = requests.get(t.request);
+    if (r && r.vendors.includes(t.vendor) && !r.approved) continue;
+    if (t.stalledOn === stallFingerprint(r, vendors.get(t.vendor))) continue;
+    changes.push({ kind: 'requeue', key });
+    effective.set(key, { ...t, phase: t.submissions > 0 ? 'InProgress' : 'Waiting', attempts: 0, nextCheckAt: undefined, stalledOn: undefined, failingSince: undefined });
+  }
+  for (const [key, t] of effective) {
     const r = requests.get(t.request);
     const stillWanted = r !== undefined && r.vendors.includes(t.vendor);
-    if (stillWanted || isFinal(t)) continue;
+    if (stillWanted || isFinal(t) || t.phase === 'Stalled') continue;
     if (!holdsSubject(t) && !openIntents.has(key)) {
       changes.push({ kind: 'skip', key, reason: 'Withdrawn' });
       effective.set(key, { ...t, phase: 'Skipped', outcome: 'Withdrawn' });
@@ -221,12 +229,21 @@ export function plan(input: PlanInput): Plan {
       note({ wait: 'AwaitingApproval' });
       continue;
     }
+    if (t.phase === 'Stalled') {
+      note({ wait: 'Stalled' });
+      continue;
+    }
     if (!vendor?.available) {
       note({ wait: 'VendorUnavailable' });
       continue;
     }
     if (r?.locked) {
       note({ wait: 'SubjectLocked' });
+      continue;
+    }
+    // A recovery that failed transiently waits for its backoff like any other step.
+    if (openIntents.has(key) && t.nextCheckAt !== undefined && t.nextCheckAt > now) {
+      note({ wait: 'Scheduled', until: new Date(t.nextCheckAt).toISOString() });
       continue;
     }
     if (openIntents.has(key)) {
@@ -241,10 +258,6 @@ export function plan(input: PlanInput): Plan {
       if ((t.nextCheckAt ?? 0) > now) continue;
       if (vendor.canCancel) actions.push({ kind: 'cancel', vendor: t.vendor, keys: [key], dueAt });
       else actions.push({ kind: 'step', vendor: t.vendor, keys: [key], dueAt, step: t.step });
-      continue;
-    }
-    if (t.phase === 'Stalled') {
-      note({ wait: 'Stalled' });
       continue;
     }
     if (!mayProceed(key, t)) {

@@ -42,3 +42,20 @@ export function rebuildTasks(journal: Journal, statuses: PrivacyRequestStatus[],
   }
   return rebuilt;
 }
+
+/**
+ * The journal's newest generation was lost and the previous one loaded: what the lost write
+ * recorded (an intent, a vendor's answer) is unknown. Every unfinished task without an open
+ * intent gets one as after a rebuild, so its driver looks its job up before submitting.
+ */
+export function reopenAfterFallback(journal: Journal, now: number): number {
+  const at = new Date(now).toISOString();
+  const open = new Set(Object.values(journal.data.intents).flatMap((i) => i.tasks));
+  let reopened = 0;
+  for (const [key, t] of Object.entries(journal.data.tasks)) {
+    if (open.has(key) || !(t.phase === 'InProgress' || t.phase === 'Waiting')) continue;
+    journal.data.intents[`rebuilt:${key}`] = { tasks: [key], vendor: t.vendor, name: REBUILT_INTENT, detail: { jobIds: t.jobIds }, at };
+    reopened++;
+  }
+  return reopened;
+}

@@ -25,7 +25,7 @@ import { renderDashboard } from './dashboard.ts';
 import { degradedRetryAt } from './degraded.ts';
 import { execute, type RequestRuntime, type VendorRuntime } from './executor.ts';
 import { isFinal, plan as makePlan, type Plan, type PlanRequest, type PlanVendor, type RequestPlan } from './planner.ts';
-import { rebuildTasks } from './rebuild.ts';
+import { rebuildTasks, reopenAfterFallback } from './rebuild.ts';
 import { computeStatus, renderStatus, statusPath, type StatusInput } from './status.ts';
 import { subjectKey, subjectRef } from './subject.ts';
 import { decryptSubject, isSealedSubject, subjectEpochs, type SubjectFields } from '../subjects/sealed.ts';
@@ -39,6 +39,21 @@ export interface VendorWiring {
   http(vendor: string, spec: VendorSpec, windows: RateWindow[], secrets: Record<string, string>): VendorHttp;
   /** Milliseconds this vendor's limiter needs for `calls` more calls (planner ETAs). */
   drainMs(vendor: string, spec: VendorSpec, windows: RateWindow[], secrets: Record<string, string>, calls: number): number;
+}
+
+type Recorded = { commit?: string; pushed: boolean; pushError?: { code: string; message: string }; changes: PhaseChange[] };
+
+/** The pass's record steps (checkpoints, then the last one) as one report. */
+function merge(checkpoints: Recorded[], last: Recorded): Recorded {
+  const all = [...checkpoints, last];
+  const withCommit = all.filter((r) => r.commit !== undefined);
+  const failed = [...all].reverse().find((r) => r.pushError !== undefined);
+  return {
+    ...(withCommit.length > 0 ? { commit: withCommit[withCommit.length - 1]!.commit } : {}),
+    pushed: withCommit.length > 0 ? withCommit.every((r) => r.pushed) : last.pushed,
+    ...(last.pushError ? { pushError: last.pushError } : failed && !last.pushed ? { pushError: failed.pushError! } : {}),
+    changes: all.flatMap((r) => r.changes),
+  };
 }
 
 export interface ReconcilerOptions {
@@ -56,6 +71,8 @@ export interface ReconcilerOptions {
   backoffMs(attempt: number): number;
   /** No new vendor action starts after this long into a pass. */
   maxPassMs?: number;
+  /** During a pass, status of the tasks touched so far is committed this often (default 5 s). */
+  checkpointMs?: number;
   degradedRetryMs?: number;
   /** github-review mode: the gate that reads pull-request reviews for this policy. */
   githubGate?(policy: LetheConfig['spec']['approval']): Promise<GitHubReviewGate | undefined>;
@@ -74,6 +91,8 @@ export interface PassReport {
   problems: Problem[];
   /** Earliest time a task asked to be looked at again (epoch ms), for `lethe run`. */
   nextCheckAt?: number;
+  /** The pass called a vendor or changed a task: a task it left due may go on at once. */
+  progress: boolean;
 }
 
 interface Snapshot {
@@ -99,6 +118,8 @@ export class Reconciler {
   private statusesLoaded = false;
   private lastDay?: string;
   private rebuilt = false;
+  /** The plan of the current pass: its lasting wait reasons go into the statuses it records. */
+  private lastPlan?: Plan;
   private lastSnapshot?: { model: RepositoryModel; approvals: Map<string, ApprovalEvidence> };
   /** Per-spec values that cost a hash or an HMAC, valid while the spec object (and config) stay. */
   private derived = new WeakMap<object, { other: object; dueAt: string; fingerprint: string }>();
@@ -125,6 +146,7 @@ export class Reconciler {
 
   async pass(): Promise<PassReport> {
     const snapshot = await this.snapshot(true);
+    const checkpoints: Recorded[] = [];
     const { plan, vendors, requests } = await this.planFrom(snapshot);
     const started = this.o.now();
     const report = await execute(plan, {
@@ -137,33 +159,61 @@ export class Reconciler {
       backoffMs: this.o.backoffMs,
       deadline: started + (this.o.maxPassMs ?? 120_000),
       degradedRetryMs: this.o.degradedRetryMs ?? 60_000,
+      retryWindowMs: snapshot.config.spec.retryWindowHours * 3_600_000,
+      checkpointMs: this.o.checkpointMs,
+      // Git keeps pace with the vendors: answers reach a status commit within seconds, even
+      // in a long pass, so losing the data directory costs at most the last few of them.
+      // The journal is flushed first: git never records what the journal could forget.
+      checkpoint: async (unrecorded) => {
+        this.take(unrecorded, snapshot);
+        await this.o.journal.flush();
+        checkpoints.push(await this.recordSerially(snapshot));
+      },
       fence: this.o.fence,
     });
     for (const key of report.touched) snapshot.dirty.add(key.slice(0, key.lastIndexOf('/')));
-    const recorded = await this.record(snapshot, plan);
+    this.lastPlan = plan;
+    this.take(report.unrecorded, snapshot);
+    const recorded = merge(checkpoints, await this.recordSerially(snapshot));
     this.o.journal.data.lastCommit = snapshot.head;
     await this.o.journal.flush();
-    // A degraded vendor is due again at its retryAt, like a task at its nextCheckAt. A loop,
-    // not Math.min(...all): the spread fails beyond some 10^5 open tasks.
-    let nextCheckAt: number | undefined;
-    const due = (t: number | undefined) => {
-      if (t !== undefined && (nextCheckAt === undefined || t < nextCheckAt)) nextCheckAt = t;
-    };
-    // A task of a degraded vendor is not due before its vendor is.
-    const { degraded } = this.o.journal.data;
-    for (const t of Object.values(this.o.journal.data.tasks)) {
-      if (isFinal(t) || t.nextCheckAt === undefined) continue;
-      due(degraded[t.vendor] ? Math.max(t.nextCheckAt, degraded[t.vendor]!.retryAt) : t.nextCheckAt);
-    }
-    for (const d of Object.values(degraded)) due(d.retryAt);
+    const progress = report.calls > 0 || report.touched.size > 0;
     return {
       head: snapshot.head,
       plan,
       ...recorded,
       calls: report.calls,
       problems: snapshot.model.problems,
-      nextCheckAt,
+      nextCheckAt: this.nextCheckAt(progress, report.cut),
+      progress,
     };
+  }
+
+  /**
+   * When the next pass is due without an outside trigger: progress or rest. A task with a
+   * future check time is due then; a degraded vendor at its retryAt. A task due already
+   * (it waited for a subject, a slot, the end of a cut-short pass) makes the next pass due
+   * at once only if this pass got somewhere: a pass that changed nothing would only repeat
+   * itself. Stalled tasks are never due: they wait for a change in git. A loop, not
+   * Math.min(...all): the spread fails beyond some 10^5 open tasks.
+   */
+  private nextCheckAt(progress: boolean, cut: boolean): number | undefined {
+    const now = this.o.now();
+    let next: number | undefined;
+    const due = (t: number | undefined) => {
+      if (t === undefined || (t <= now && !progress && !cut)) return;
+      const at = Math.max(t, now);
+      if (next === undefined || at < next) next = at;
+    };
+    // A task of a degraded vendor is not due before its vendor is.
+    const { degraded } = this.o.journal.data;
+    for (const t of Object.values(this.o.journal.data.tasks)) {
+      if (isFinal(t) || t.phase === 'Stalled') continue;
+      const at = t.nextCheckAt ?? now;
+      due(degraded[t.vendor] ? Math.max(at, degraded[t.vendor]!.retryAt) : at);
+    }
+    for (const d of Object.values(degraded)) due(d.retryAt);
+    return next;
   }
 
   /** Source, validate, approve: the repository as this pass sees it. */
@@ -207,6 +257,8 @@ export class Reconciler {
       const name = key.slice(0, key.lastIndexOf('/'));
       if (everything || !this.statuses.has(name)) dirty.add(name);
     }
+    // Statuses whose commit failed last time are written again.
+    for (const name of this.unrecordedSince.keys()) dirty.add(name);
     return { head, model, config, approvals, dirty };
   }
 
@@ -275,6 +327,11 @@ export class Reconciler {
     // journal, and without what status/ records every finished request would plan as new work.
     if (journal.fresh && !this.rebuilt) {
       rebuildTasks(journal, [...this.statuses.values()].map((s) => s.doc), this.o.now());
+      this.rebuilt = true;
+    }
+    if (journal.fellBack && !this.rebuilt && !mode.planning) {
+      const reopened = reopenAfterFallback(journal, this.o.now());
+      this.o.log.warn('unfinished tasks ask their vendor first: the newest journal generation was lost', { tasks: reopened });
       this.rebuilt = true;
     }
     const vendors = new Map<string, VendorRuntime>();
@@ -402,6 +459,36 @@ export class Reconciler {
     return d;
   }
 
+  /** Moves changed tasks into the next record step: their requests, and since when they wait. */
+  private take(unrecorded: Map<string, number>, s: Snapshot): void {
+    for (const [key, at] of unrecorded) {
+      const name = key.slice(0, key.lastIndexOf('/'));
+      s.dirty.add(name);
+      const since = this.unrecordedSince.get(name);
+      if (since === undefined || at < since) this.unrecordedSince.set(name, at);
+    }
+    unrecorded.clear();
+  }
+
+  /** One record step at a time: a checkpoint and the pass's own record never interleave. */
+  private recording: Promise<unknown> = Promise.resolve();
+
+  private recordSerially(s: Snapshot): Promise<Recorded> {
+    const next = this.recording.catch(() => undefined).then(() => this.record(s));
+    this.recording = next;
+    return next;
+  }
+
+  /**
+   * Longest time (ms) between a task change and the status commit that recorded it, over
+   * this reconciler's life: the drain benchmark's "git lag" figure.
+   */
+  maxStatusLagMs = 0;
+  /** The controller's latest status commit, checkpoints included (a ref watcher ignores it). */
+  lastOwnCommit?: string;
+  /** Per request: when a task of it changed first since its status was last committed. */
+  private unrecordedSince = new Map<string, number>();
+
   /** A plain subject as written, or a sealed one once opened (undefined while it is not). */
   private subjectOf(spec: PrivacyRequestSpec): { fields: SubjectFields; keys: string[]; ref: string } | undefined {
     const cached = this.subjects.get(spec.subject);
@@ -452,7 +539,7 @@ export class Reconciler {
   }
 
   /** Writes the statuses that changed, the dashboard, and one commit for all of them. */
-  private async record(s: Snapshot, plan?: Plan): Promise<{ commit?: string; pushed: boolean; pushError?: { code: string; message: string }; changes: PhaseChange[] }> {
+  private async record(s: Snapshot): Promise<Recorded> {
     const { journal } = this.o;
     const now = this.o.now();
     const tasksByRequest = new Map<string, Record<string, TaskRecord>>();
@@ -473,6 +560,7 @@ export class Reconciler {
 
     const files = new Map<string, string | null>();
     const changes: PhaseChange[] = [];
+    const before = new Map<string, { text: string; doc: PrivacyRequestStatus } | undefined>();
     for (const name of [...s.dirty].sort()) {
       const entry = s.model.requests.get(name);
       const invalid = invalidByName.get(name);
@@ -501,18 +589,49 @@ export class Reconciler {
         tasks,
         withdrawn: !entry && !invalid,
         degraded: journal.data.degraded,
-        waits: lastingWaits(plan?.requests.find((r) => r.name === name)),
+        waits: lastingWaits(this.lastPlan?.requests.find((r) => r.name === name)),
       });
       const text = renderStatus(doc);
       if (previous?.text === text) continue;
+      before.set(name, previous);
       files.set(statusPath(name), text);
       changes.push({ name, from: previous?.doc.status.phase, to: doc.status.phase });
       this.statuses.set(name, { text, doc });
     }
-    if (files.size === 0) return { pushed: false, changes };
+    const recordedNames = [...s.dirty];
+    s.dirty.clear();
+    const settle = (committed: boolean) => {
+      const at = this.o.now();
+      for (const name of recordedNames) {
+        const since = this.unrecordedSince.get(name);
+        if (since !== undefined && committed) this.maxStatusLagMs = Math.max(this.maxStatusLagMs, at - since);
+        this.unrecordedSince.delete(name);
+      }
+    };
+    if (files.size === 0) {
+      settle(false);
+      return { pushed: false, changes };
+    }
     files.set('status/README.md', renderDashboard([...this.statuses.values()].map((v) => v.doc)));
-    await this.o.fence?.();
-    const result = await this.o.source.writeStatus(files, commitMessage(changes, s.head));
+    let result: Awaited<ReturnType<GitSource['writeStatus']>>;
+    try {
+      await this.o.fence?.();
+      result = await this.o.source.writeStatus(files, commitMessage(changes, s.head));
+    } catch (err) {
+      // Not committed after all: the statuses as last committed come back, and these requests
+      // stay due for the next record step (of this pass, or of the next: see snapshot()).
+      for (const name of recordedNames) {
+        s.dirty.add(name);
+        if (!this.unrecordedSince.has(name)) this.unrecordedSince.set(name, now);
+      }
+      for (const [name, entry] of before) {
+        if (entry) this.statuses.set(name, entry);
+        else this.statuses.delete(name);
+      }
+      throw err;
+    }
+    settle(result.commit !== undefined);
+    if (result.commit) this.lastOwnCommit = result.commit;
     if (result.commit) this.o.log.info('status committed', { commit: result.commit, requests: changes.length, pushed: result.pushed });
     if (result.pushError) this.o.log.warn('status push failed; retried next pass', { code: result.pushError.code });
     return { commit: result.commit, pushed: result.pushed, pushError: result.pushError, changes };

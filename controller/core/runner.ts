@@ -5,7 +5,7 @@ import { isFinal } from './planner.ts';
 import type { PassReport } from './reconcile.ts';
 import type { Controller } from './app.ts';
 import type { Logger } from '../contracts/log.ts';
-import { LetheError } from '../errors/types.ts';
+import { asCatalogued } from '../../state/files.ts';
 
 export interface RunnerOptions {
   controller: Controller;
@@ -21,6 +21,8 @@ export interface RunnerOptions {
   maxSleepMs?: number;
   /** After a pass that failed as a whole (repository unreachable...), wait this long. */
   errorBackoffMs?: number;
+  /** Least pause after a pass that made no progress, whatever its tasks say (default 1 s). */
+  idleGapMs?: number;
   onPass?(report: PassReport, durationMs: number): void;
   onPassFailed?(err: unknown, durationMs: number): void;
   /** Before each pass (lease renewal): a throw ends `start()` with that error. */
@@ -81,13 +83,18 @@ export class Runner {
           });
           this.o.onPass?.(report, this.now() - started);
         } catch (err) {
-          log.error('pass failed; retrying later', { code: err instanceof LetheError ? err.code : 'CONTROLLER_ERROR' });
+          // Catalogue messages name paths and operations, never personal data.
+          const known = asCatalogued(err);
+          log.error('pass failed; retrying later', known ? { code: known.code, message: known.message } : { code: 'CONTROLLER_ERROR' });
           this.o.onPassFailed?.(err, this.now() - started);
         }
         if (this.o.maxPasses !== undefined && this.passes >= this.o.maxPasses) break;
         if (report && this.o.untilIdle && this.idle(report)) break;
         const untilCron = cron.getTimeout() * (this.o.timeScale ?? 1);
-        const untilTask = report?.nextCheckAt !== undefined ? Math.max(0, report.nextCheckAt - this.now()) : Infinity;
+        let untilTask = report?.nextCheckAt !== undefined ? Math.max(0, report.nextCheckAt - this.now()) : Infinity;
+        // Progress or rest: a pass that neither called a vendor nor changed a task is never
+        // followed at once by another one that no outside event asked for.
+        if (report && !report.progress) untilTask = Math.max(untilTask, this.o.idleGapMs ?? 1_000);
         const sleep = report ? Math.min(untilCron, untilTask, this.o.maxSleepMs ?? Infinity) : (this.o.errorBackoffMs ?? 30_000);
         if (this.pending.size === 0 && !this.stopping) await this.sleep(sleep);
         if (this.pending.size === 0) this.pending.add(untilTask <= untilCron ? 'task due' : 'schedule');
@@ -133,7 +140,7 @@ export class Runner {
     this.watcher.on('all', async () => {
       // The controller's own status commit moves the ref too: that must not start a pass.
       const head = await this.o.controller.source.remoteHead().catch(() => undefined);
-      if (head !== undefined && head === this.lastOwnHead) return;
+      if (head !== undefined && (head === this.lastOwnHead || head === this.o.controller.reconciler.lastOwnCommit)) return;
       this.trigger('commit');
     });
     await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));

@@ -2,6 +2,7 @@ import { coreErrors } from '../core/errors.ts';
 import { exportErrors } from '../exports/store.ts';
 import { gitErrors } from '../git/errors.ts';
 import { httpErrors } from '../http/errors.ts';
+import { stateErrors } from '../../state/files.ts';
 import { subjectErrors } from '../subjects/errors.ts';
 import { driverErrors } from '../vendors/registry.ts';
 import { CONDITION_REASONS } from './conditions.ts';
@@ -15,6 +16,7 @@ export function catalogue(): Array<{ source: string; table: ErrorTable }> {
     { source: 'controller', table: coreErrors.table },
     { source: 'git', table: gitErrors.table },
     { source: 'http', table: httpErrors.table },
+    { source: 'data directory', table: stateErrors.table },
     { source: 'exports', table: exportErrors.table },
     { source: 'subjects', table: subjectErrors.table },
     { source: 'vendors', table: driverErrors() },

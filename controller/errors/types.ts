@@ -15,6 +15,11 @@ export interface LetheErrorOptions {
    * forget a journaled intent after an error; anything else means "ask the vendor".
    */
   maybeDelivered?: boolean;
+  /**
+   * Overrides the classification by code and cause (see core/transient.ts): true for a
+   * vendor answer that is worth asking again, false for one that never changes.
+   */
+  transient?: boolean;
   cause?: unknown;
 }
 

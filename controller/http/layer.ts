@@ -11,6 +11,11 @@ import { createVendorHttp } from './vendor-http.ts';
 export interface HttpLayerOptions extends DispatcherOptions {
   /** The rate log file (`<data dir>/rate-log.json`); omitted, limits hold for this process only. */
   rateLogPath?: string;
+  /**
+   * Calls may have been made with these credentials recently (the repository was worked
+   * before): if the rate log is lost, every limiter starts with its windows used up.
+   */
+  workedBefore?: boolean;
   clock?: Clock;
   log?: Logger;
   random?: () => number;
@@ -54,8 +59,15 @@ export class HttpLayer {
     const rateLog = options.rateLogPath
       ? await RateLog.open(options.rateLogPath, now)
       : await RateLog.fromAdapter(new Memory<RateLogFile>(), 'in-memory rate log', now);
-    return new HttpLayer(options, rateLog);
+    const layer = new HttpLayer(options, rateLog);
+    if (options.rateLogPath && rateLog.lost !== undefined && options.workedBefore) {
+      layer.#startSpent = true;
+      options.log?.warn('rate log lost: every rate window counts as used up', { code: 'RATE_LOG_LOST', path: options.rateLogPath, reason: rateLog.lost });
+    }
+    return layer;
   }
+
+  #startSpent = false;
 
   /**
    * The limiter of one credential. A changed window set (config reload) gets a new limiter
@@ -71,7 +83,15 @@ export class HttpLayer {
       ...(this.options.marginMs === undefined ? {} : { marginMs: this.options.marginMs }),
       ...(concurrency === undefined ? {} : { concurrency }),
       sink: this.rateLog,
+      startSpent: this.#startSpent,
     });
+    if (this.#startSpent && limiter.pausedUntil > this.#clock.now()) {
+      this.options.log?.info('no rate log for this credential: waiting its longest window before the first call', {
+        code: 'RATE_LOG_LOST',
+        key: limit.key,
+        waitMs: limiter.pausedUntil - this.#clock.now(),
+      });
+    }
     this.#limiters.set(limit.key, limiter);
     return limiter;
   }

@@ -22,6 +22,12 @@ export interface RateLimiterOptions {
   /** Calls in flight at once (VendorConnection.concurrency); unbounded when omitted. */
   concurrency?: number;
   sink?: RateLogSink;
+  /**
+   * With no saved state for this key: start as if every window had just been used up (the
+   * first call waits the longest window). For a rate log that was lost: calls made before
+   * the loss may still count at the vendor.
+   */
+  startSpent?: boolean;
 }
 
 export interface AcquireOptions {
@@ -91,6 +97,15 @@ export class RateLimiter {
     // Open entries of a previous run were sent at some point before now (see RateLog.open).
     this.#sent = saved ? [...saved.sent, ...saved.open.map(() => now)].sort((a, b) => a - b) : [];
     this.#pausedUntil = saved?.pausedUntil ?? 0;
+    if (!saved && options.startSpent) {
+      this.#pausedUntil = now + longestWindowMs(this.windows, this.marginMs);
+      this.#persistLazily();
+    }
+  }
+
+  /** Epoch ms before which no call is granted (a 429's Retry-After, or a lost rate log). */
+  get pausedUntil(): number {
+    return this.#pausedUntil;
   }
 
   /** Callers waiting for a slot (the planner adds them to its own count for ETAs). */

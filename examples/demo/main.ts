@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultDataDir, openController } from '../../controller/core/app.ts';
 import { renderStatusTable } from '../../controller/core/dashboard.ts';
+import { lookup } from '../../controller/errors/catalogue.ts';
 import { startHealthServer } from '../../controller/core/health-server.ts';
 import { ControllerMetrics } from '../../controller/core/metrics.ts';
 import { Runner } from '../../controller/core/runner.ts';
@@ -47,6 +48,10 @@ export interface DemoResult {
   logFile: string;
   statuses: PrivacyRequestStatus[];
   stats: Record<string, VendorStats>;
+  /** One line per task that stopped for an operator: what happened and what to do. */
+  explanations: string[];
+  /** The run stopped by itself (every approved task final or stalled), not at --timeout-seconds. */
+  idle: boolean;
   /** GET /metrics as scraped once the controller stopped. */
   metrics: string;
   passes: number;
@@ -205,7 +210,9 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
     },
     onPassFailed: (_err, ms) => metrics.passFailed(ms / 1000),
   });
+  let idle = true;
   const timer = setTimeout(() => {
+    idle = false;
     out(`\nStopping after ${timeoutMs / 1000} s: some vendor work is still open (see the table).`);
     runner.stop();
   }, timeoutMs);
@@ -224,6 +231,19 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
   out(`\nFinished in ${((Date.now() - started) / 1000).toFixed(0)} s after ${plural(runner.passes, 'pass', 'passes')}.\n`);
   out('Requests (as committed in status/):');
   out(renderStatusTable(statuses).trimEnd().replace(/^/gm, '  '));
+  // A Stalled task waits for a person: say what stopped it and what to do (lethe explain CODE).
+  const explanations = statuses.flatMap((s) =>
+    Object.entries(s.status.vendors)
+      .filter(([, v]) => v.phase === 'Stalled')
+      .map(([vendor, v]) => {
+        const code = v.lastError?.code ?? 'UNKNOWN';
+        return `${s.metadata.name} ${vendor}: Stalled, ${code}. ${lookup(code)?.hint ?? `see lethe explain ${code}`}`;
+      }),
+  );
+  if (explanations.length > 0) {
+    out('\nNeeds an operator (lethe explain CODE):');
+    for (const line of explanations) out(`  ${line}`);
+  }
 
   const gitDir = origin ?? repoDir;
   const history = await gitAs(gitDir, undefined, ['log', '--format=%h %ad %s', '--date=format:%H:%M:%S', '-n', '12', '--author=lethe', 'HEAD']);
@@ -259,7 +279,7 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
   await sandbox.stop();
 
   const approved = statuses.filter((s) => s.status.approval?.approved);
-  const result = { root, repoDir, origin, dataDir, logFile, statuses, stats, metrics: scraped, passes: runner.passes };
+  const result = { root, repoDir, origin, dataDir, logFile, statuses, stats, explanations, idle, metrics: scraped, passes: runner.passes };
   const final = approved.filter((s) => s.status.phase === 'Completed' || s.status.phase === 'Failed');
   const unapprovedOk = o.repo !== undefined || statuses.find((s) => s.metadata.name === UNAPPROVED)?.status.phase === 'AwaitingApproval';
   out(`\n${final.length}/${plural(approved.length, 'approved request')} final · ${plural(violations, 'rate-limit violation')} · ${plural(duplicates, 'duplicate submission')}`);

@@ -16,16 +16,16 @@ describe('SIGKILL at random moments', () => {
   before(async () => {
     // Vendor work lasts about 45 s (MaestroQA's deep delete dominates), so every kill lands mid-run.
     e = await startE2E({ timeScale: 0.05 });
-  });
-  after(async () => e.close());
+  }, { timeout: 60_000 });
+  after(async () => e.close(), { timeout: 60_000 });
 
-  it(`loses nothing and submits nothing twice across ${KILLS} kills and restarts`, { timeout: 600_000 }, async () => {
+  it(`loses nothing and submits nothing twice across ${KILLS} kills and restarts`, { timeout: 600_000 }, async (t) => {
     // Seeded: the kill moments are the same on every run of the test.
     const random = mulberry32(20261125);
     const output: string[] = [];
     const run = (killAfterMs?: number) =>
       new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-        const child = spawn(process.execPath, e.runArgs(), { env: { ...process.env, ...e.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, e.runArgs(), { env: { ...process.env, ...e.env }, stdio: ['ignore', 'pipe', 'pipe'], signal: t.signal, killSignal: 'SIGKILL' });
         child.stdout.on('data', (d) => output.push(String(d)));
         child.stderr.on('data', (d) => output.push(String(d)));
         const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);

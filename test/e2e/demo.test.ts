@@ -9,7 +9,7 @@ import { gitAs } from '../../examples/demo/git-as.ts';
 import { leaked } from '../support/e2e.ts';
 
 describe('npm start (the demo) as a test', () => {
-  it('takes every approved request to a final phase at the five vendors, within limits, with an audit trail and no personal data', async () => {
+  it('takes every approved request to a final phase at the five vendors, within limits, with an audit trail and no personal data', { timeout: 180_000 }, async () => {
     const r = await runDemo(['--quiet', '--time-scale', '0.02', '--timeout-seconds', '150']);
     try {
       assert.equal(r.exitCode, 0);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -66,15 +66,41 @@ describe('RateLog (lowdb file)', () => {
     assert.deepEqual(log.load('fresh')?.sent, [90_000]);
   });
 
-  it('refuses a corrupt file without quoting its content', async () => {
-    const path = join(await tmp(), 'rate-log.json');
-    for (const content of ['{"version": 1, "keys": {"k": "jane@example.com"}}', 'jane@example.com not json']) {
+  it('moves a corrupt file aside, starts empty and marked lost, without quoting its content', async () => {
+    const dir = await tmp();
+    const path = join(dir, 'rate-log.json');
+    for (const content of ['{"version": 1, "keys": {"k": "jane@example.com"}}', 'jane@example.com not json', '']) {
       await writeFile(path, content);
-      const err = (await RateLog.open(path, 0).catch((e: unknown) => e)) as LetheError;
-      assert.equal(err.code, 'RATE_LOG_UNREADABLE');
-      assert.ok(err.terminal);
-      assert.ok(!err.message.includes('jane'), err.message);
+      const log = await RateLog.open(path, Date.now());
+      assert.match(log.lost ?? '', /^invalid content, moved aside to .*rate-log\.json\.unreadable-/);
+      assert.ok(!log.lost!.includes('jane'), log.lost);
+      assert.equal(log.load('k'), undefined);
     }
+    assert.equal((await readdir(dir)).filter((n) => n.includes('.unreadable-')).length >= 1, true, 'kept for a post-mortem');
+    assert.equal((await RateLog.open(join(dir, 'absent.json'), 0)).lost, 'missing');
+  });
+
+  it('a lost log: the first call of a credential waits its longest window; 0 calls beyond any limit', async () => {
+    const clock = new ManualClock(10_000_000);
+    const log = await RateLog.open(join(await tmp(), 'rate-log.json'), clock.now());
+    assert.equal(log.lost, 'missing');
+    const limiter = new RateLimiter({ key: 'k', windows, clock, marginMs: 0, sink: log, startSpent: true });
+    assert.equal(limiter.nextFreeAt(), clock.now() + 60_000, 'as if both windows had just been used up');
+    let granted = false;
+    const p = limiter.acquire().then((s) => {
+      granted = true;
+      s.sent();
+      s.release();
+    });
+    await clock.advance(59_999);
+    assert.equal(granted, false);
+    await clock.advance(1);
+    await p;
+    assert.equal(granted, true);
+    // The wait itself is persisted: a restart during it does not start the burst early.
+    await log.flush();
+    const again = new RateLimiter({ key: 'k2', windows, clock, marginMs: 0, sink: log });
+    assert.equal(again.nextFreeAt(), clock.now(), 'a key with saved state or no startSpent is not held');
   });
 
   it('reports a failed write as RATE_LOG_WRITE_FAILED', async () => {

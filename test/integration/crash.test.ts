@@ -12,16 +12,16 @@ describe('a crash between an intent and its answer', () => {
   let vendor: TestVendor;
   before(async () => {
     vendor = await startTestVendor();
-  });
-  after(async () => vendor.close());
+  }, { timeout: 60_000 });
+  after(async () => vendor.close(), { timeout: 60_000 });
 
-  it('is resolved by asking the vendor, never by submitting again', async () => {
+  it('is resolved by asking the vendor, never by submitting again', { timeout: 60_000 }, async (t) => {
     const s = await scenario(vendor.url, { omit: ['2026-11-0043', '2026-11-0044', '2026-11-0045', '2026-11-0046', '2026-11-0047', '2026-11-0049', '2026-11-0050'] });
     try {
       vendor.hangSubmissions = true;
       const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/controller-process.ts', s.repo.origin, s.dataDir], {
         env: { ...process.env, ...TEST_ENV },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: ['ignore', 'pipe', 'pipe'], signal: t.signal, killSignal: 'SIGKILL',
       });
       const output: string[] = [];
       child.stdout.on('data', (d) => output.push(String(d)));

@@ -8,7 +8,7 @@ const SECRET = 'webhook-secret-for-tests';
 const sign = (body: string) => `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
 
 describe('webhook and callback listener', () => {
-  it('verifies GitHub signatures and GitLab tokens in constant time', () => {
+  it('verifies GitHub signatures and GitLab tokens in constant time', { timeout: 60_000 }, () => {
     const body = Buffer.from('{"ref":"refs/heads/main"}');
     assert.equal(verifyGitHubSignature(SECRET, body, sign(body.toString())), true);
     assert.equal(verifyGitHubSignature(SECRET, body, sign('{"ref":"other"}')), false);
@@ -19,7 +19,7 @@ describe('webhook and callback listener', () => {
     assert.equal(verifyGitLabToken(SECRET, undefined), false);
   });
 
-  it('starts a pass for a signed push, refuses unsigned ones, wakes on callbacks, and rate-limits', async () => {
+  it('starts a pass for a signed push, refuses unsigned ones, wakes on callbacks, and rate-limits', { timeout: 60_000 }, async () => {
     const triggers: string[] = [];
     const callbacks: string[] = [];
     let now = 1_000_000;
@@ -53,7 +53,7 @@ describe('webhook and callback listener', () => {
     }
   });
 
-  it('refuses every webhook when no secret is configured', async () => {
+  it('refuses every webhook when no secret is configured', { timeout: 60_000 }, async () => {
     const triggers: string[] = [];
     const l = await startListener({ host: '127.0.0.1', port: 0, onTrigger: (r) => triggers.push(r), log: silentLogger });
     try {

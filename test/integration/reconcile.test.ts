@@ -50,13 +50,13 @@ describe('reconcile on a real repository (test driver)', () => {
   let vendor: TestVendor;
   before(async () => {
     vendor = await startTestVendor();
-  });
+  }, { timeout: 60_000 });
   after(async () => {
     await vendor.close();
-  });
-  beforeEach(() => vendor.reset());
+  }, { timeout: 60_000 });
+  beforeEach(() => vendor.reset(), { timeout: 60_000 });
 
-  it('records approved and unapproved requests, one commit per pass that changed something, none otherwise', async () => {
+  it('records approved and unapproved requests, one commit per pass that changed something, none otherwise', { timeout: 60_000 }, async () => {
     const s = await scenario(vendor.url, { unapproved: [UNAPPROVED] });
     try {
       const before = await originLog(s.repo);
@@ -103,7 +103,7 @@ describe('reconcile on a real repository (test driver)', () => {
     }
   });
 
-  it('does not count a merge by a non-approver or by the request author', async () => {
+  it('does not count a merge by a non-approver or by the request author', { timeout: 60_000 }, async () => {
     const s = await scenario(vendor.url, { omit: ['2026-11-0044', '2026-11-0045'] });
     try {
       const w = s.repo.work;
@@ -133,7 +133,7 @@ describe('reconcile on a real repository (test driver)', () => {
     }
   });
 
-  it('needs approval again after an approved request is edited, and pauses its vendor work', async () => {
+  it('needs approval again after an approved request is edited, and pauses its vendor work', { timeout: 60_000 }, async () => {
     vendor.pollsToFinish = 1000;
     const s = await scenario(vendor.url);
     try {
@@ -162,7 +162,7 @@ describe('reconcile on a real repository (test driver)', () => {
     }
   });
 
-  it('records an invalid manifest with its location while the others proceed', async () => {
+  it('records an invalid manifest with its location while the others proceed', { timeout: 60_000 }, async () => {
     const s = await scenario(vendor.url);
     try {
       const bad = 'requests/2026/11/2026-11-0099.yaml';
@@ -191,7 +191,7 @@ describe('reconcile on a real repository (test driver)', () => {
     }
   });
 
-  it('keeps a human commit pushed while the controller works, and its own status', async () => {
+  it('keeps a human commit pushed while the controller works, and its own status', { timeout: 60_000 }, async () => {
     const s = await scenario(vendor.url);
     try {
       const human = join(s.repo.root, 'human');
@@ -223,7 +223,7 @@ describe('reconcile on a real repository (test driver)', () => {
     }
   });
 
-  it('rebuilds from status/ in git when the journal is lost, without submitting again', async () => {
+  it('rebuilds from status/ in git when the journal is lost, without submitting again', { timeout: 60_000 }, async () => {
     vendor.pollsToFinish = 3;
     const s = await scenario(vendor.url, { omit: ['2026-11-0044', '2026-11-0046'] });
     try {

@@ -15,18 +15,18 @@ describe('lethe run', () => {
     vendor = await startTestVendor();
     vendor.pollsToFinish = 1_000_000;
     s = await scenario(vendor.url);
-  });
+  }, { timeout: 60_000 });
   after(async () => {
     await vendor.close();
     await removeScratchRepo(s.repo);
-  });
+  }, { timeout: 60_000 });
 
-  it('finishes the pass in flight on SIGTERM, flushes the journal and exits 0', async () => {
+  it('finishes the pass in flight on SIGTERM, flushes the journal and exits 0', { timeout: 60_000 }, async (t) => {
     // The real drivers cannot reach the test vendor's routes: the pass still runs (tasks
     // record errors and wait) and the signal must find the process mid-work or idle.
     const child = spawn(process.execPath, ['controller/cli/bin.mjs', 'run', '--remote', s.repo.origin, '--data', s.dataDir, '--log-format', 'json', '--metrics-listen', '127.0.0.1:0'], {
       env: { ...process.env, ...TEST_ENV },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'], signal: t.signal, killSignal: 'SIGKILL',
     });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += String(d)));
@@ -53,7 +53,7 @@ describe('lethe run', () => {
     assert.ok(!/@example\.com/.test(stderr.replace(/lethe-bot@example\.com|dpo@example\.com/g, '')), 'no subject email in the log');
   });
 
-  it('lethe status lists the committed statuses, earliest due first, without the journal', async () => {
+  it('lethe status lists the committed statuses, earliest due first, without the journal', { timeout: 60_000 }, async () => {
     const { spawnSync } = await import('node:child_process');
     const r = spawnSync(process.execPath, ['controller/cli/bin.mjs', 'status', '--repo', s.repo.origin, '--json'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);

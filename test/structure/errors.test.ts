@@ -19,6 +19,7 @@ import { resolveCredential } from '../../controller/http/credentials.ts';
 import { httpErrors } from '../../controller/http/errors.ts';
 import { renderTemplate } from '../../controller/http/template.ts';
 import { driverErrors } from '../../controller/vendors/registry.ts';
+import { stateErrors } from '../../state/files.ts';
 import { subjectErrors } from '../../controller/subjects/errors.ts';
 import { cleanup, lethe, sh, tempDir, write } from '../git/helpers.ts';
 
@@ -29,6 +30,7 @@ const SETS: Record<string, ErrorSet<ErrorTable>> = {
   git: gitErrors,
   http: httpErrors,
   exports: exportErrors,
+  'data directory': stateErrors,
   subjects: subjectErrors,
 };
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Action, VendorSpec } from '../../specs/index.ts';
 import { Journal, taskKey, type TaskRecord } from '../../state/journal.ts';
@@ -55,6 +56,13 @@ export interface DriveResult {
  * as a reconcile pass, without git — until every task is final or `maxPasses` is reached.
  * Driver tests run it against the sandbox; a second call on the same dataDir is a restart.
  */
+/**
+ * As the reconciler's hash of the spec: an operator's answer (an identifier added to the
+ * request) changes it, which is what requeues a Stalled task.
+ */
+const specFingerprint = (r: DriveOptions['requests'][number]) =>
+  createHash('sha256').update(JSON.stringify([r.name, r.action, r.emails, r.identifiers ?? {}])).digest('hex').slice(0, 16);
+
 export async function drive(o: DriveOptions): Promise<DriveResult> {
   const lines: string[] = [];
   const log: Logger = o.log ?? {
@@ -83,7 +91,7 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
         emails: r.emails,
         identifiers: r.identifiers ? { [o.vendor]: r.identifiers } : {},
         approval: { approvers: r.approvers ?? ['Data Protection Officer <dpo@example.com>'], commit: '0123456789abcdef' },
-        fingerprint: r.name,
+        fingerprint: specFingerprint(r),
         vendors: [o.vendor],
       },
     ]),
@@ -116,7 +124,7 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
         subjectKeys: r.emails.map((e) => subjectKey('test-salt', e)),
         vendors: [o.vendor],
         approved: true,
-        fingerprint: r.name,
+        fingerprint: specFingerprint(r),
       })),
       tasks,
       openIntents: new Set(Object.values(journal.data.intents).flatMap((i) => i.tasks)),

@@ -1,7 +1,7 @@
+import { asCatalogued } from '../../../state/files.ts';
 import type { ParseArgsConfig } from 'node:util';
 import { openController, type Controller, type ControllerOptions } from '../../core/app.ts';
 import { lookup } from '../../errors/catalogue.ts';
-import { LetheError } from '../../errors/types.ts';
 import { EXIT } from '../main.ts';
 import { createLogger, type Level } from '../../log.ts';
 import { DRIVERS } from '../../vendors/registry.ts';
@@ -34,8 +34,9 @@ export function exitOnError(command: string, err: unknown): number {
     process.stderr.write(`lethe ${command}: ${err.message}\n`);
     return EXIT.usage;
   }
-  const what = err instanceof LetheError ? `${err.code} ${err.message}` : `CONTROLLER_ERROR ${err instanceof Error ? err.name : 'error'}`;
-  const hint = lookup(err instanceof LetheError ? err.code : 'CONTROLLER_ERROR')?.hint;
+  const known = asCatalogued(err);
+  const what = known ? `${known.code} ${known.message}` : `CONTROLLER_ERROR ${err instanceof Error ? err.name : 'error'}`;
+  const hint = lookup(known ? known.code : 'CONTROLLER_ERROR')?.hint;
   process.stderr.write(`lethe ${command}: ${what}\n${hint ? `  hint: ${hint}\n` : ''}`);
   return EXIT.error;
 }
