@@ -25,7 +25,32 @@ export const CredentialRef = z
   .describe('A secret reference: env:NAME (environment variable) or file:PATH, never the secret itself.');
 export type CredentialRef = z.infer<typeof CredentialRef>;
 
-export const IsoDate = z.iso.date({ error: 'must be a date in the form YYYY-MM-DD' });
+const MONTH_DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** What is wrong with a date string, in words a person can act on; undefined when it is a real date. */
+export function isoDateProblem(value: string): string | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!m) return 'must be a date written YYYY-MM-DD (quote it: "2026-11-20")';
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (month < 1 || month > 12) return `month ${m[2]} is invalid: months run from 01 to 12 (the form is YYYY-MM-DD)`;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const days = month === 2 && !leap ? 28 : MONTH_DAYS[month - 1]!;
+  if (day < 1 || day > days) return `day ${m[3]} is invalid: ${m[1]}-${m[2]} has ${days} days`;
+  return undefined;
+}
+
+/**
+ * A calendar date as a string. YAML 1.1 readers (PyYAML, ajv-cli through js-yaml) turn an
+ * unquoted 2026-11-20 into a date object that JSON Schema calls "not a string": manifests
+ * quote dates, and the schema says so.
+ */
+export const IsoDate = z
+  .string({ error: 'must be a date written as a quoted string, "YYYY-MM-DD"' })
+  .superRefine((value, ctx) => {
+    const problem = isoDateProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .meta({ format: 'date', pattern: '^\\d{4}-\\d{2}-\\d{2}$' });
 
 export const RateWindow = z.strictObject({
   limit: z.int().positive().describe('Calls allowed per window.'),

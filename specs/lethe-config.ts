@@ -6,6 +6,11 @@ import { AgeRecipient, EpochId } from './sealed.ts';
 export const Approver = z.strictObject({
   name: z.string().min(1).optional().describe('Display name.'),
   email: z.email().describe('The git author/committer email the approver uses.'),
+  github: z
+    .string()
+    .regex(/^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/, { error: 'must be a GitHub login (letters, digits and single "-")' })
+    .optional()
+    .describe('GitHub login of the approver: whose pull-request reviews count in github-review mode.'),
   /** Fingerprint (or its 16-hex-digit suffix) of the key the approver signs with. */
   signingKey: z.string().regex(/^[0-9A-Fa-f]{16,40}$/).optional().describe('Fingerprint (or 16-hex-digit suffix) of the approver\'s signing key.'),
 });
@@ -16,12 +21,26 @@ export const ApprovalPolicy = z.strictObject({
    * merge: the spec reached the protected branch through a merge commit made by a listed
    * approver who did not author it. trailer: `Approved-by:` trailers from listed approvers.
    */
-  mode: z.enum(['merge', 'trailer']).default('merge')
-    .describe('merge: merged to the protected branch by a listed approver who is not the author; trailer: Approved-by: trailers.'),
+  mode: z.enum(['merge', 'trailer', 'github-review']).default('merge')
+    .describe('merge: merged to the protected branch by a listed approver who is not the author; trailer: Approved-by: trailers; github-review: APPROVED pull-request reviews on GitHub.'),
   protectedBranch: z.string().min(1).default('main').describe('The branch whose history is the approved state.'),
   approvers: z.array(Approver).min(1, { error: 'list at least one approver' }).describe('Who may approve requests.'),
   minApprovals: z.int().min(1).default(1).describe('Distinct approvers needed per request.'),
   requireSignedCommits: z.boolean().default(false).describe('Accept only approvals carried by verified signed commits.'),
+  github: z
+    .strictObject({
+      repository: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, { error: 'must be owner/name' }).describe('The GitHub repository, owner/name.'),
+      token: CredentialRef.describe('A token that can read pull requests and contents of the repository (env:NAME or file:PATH).'),
+      apiUrl: z.url({ protocol: /^https?$/ }).default('https://api.github.com').describe('API base URL (GitHub Enterprise Server: https://HOST/api/v3).'),
+    })
+    .optional()
+    .describe('github-review mode: where the pull requests and their reviews are read.'),
+}).superRefine((policy, ctx) => {
+  if (policy.mode !== 'github-review') return;
+  if (!policy.github) ctx.addIssue({ code: 'custom', path: ['github'], message: 'github-review mode needs github: { repository, token }' });
+  if (!policy.approvers.some((a) => a.github !== undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['approvers'], message: 'github-review mode needs approvers with a github login' });
+  }
 });
 export type ApprovalPolicy = z.infer<typeof ApprovalPolicy>;
 

@@ -36,7 +36,7 @@ export const Extension = z.strictObject({
 export const PrivacyRequestSpec = z.strictObject({
   action: Action.describe('erasure (delete the data), access (export it) or optout (stop selling/sharing).'),
   regulation: Regulation.describe('Sets the legal due date: gdpr one month, ccpa 45 days, other from lethe.yaml.'),
-  receivedAt: IsoDate.describe('The day the request reached the company (YYYY-MM-DD); the deadline counts from it.'),
+  receivedAt: IsoDate.describe('The day the request reached the company, as a quoted string "YYYY-MM-DD" (unquoted, YAML 1.1 tools read a date object); the deadline counts from it.'),
   extension: Extension.optional().describe('A granted extension of the legal deadline.'),
   subject: Subject.describe('Who the request is about.'),
   vendors: z

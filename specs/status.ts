@@ -35,7 +35,11 @@ export type StatusError = z.infer<typeof StatusError>;
 
 export const ApprovalEvidence = z.strictObject({
   approved: z.boolean(),
-  mode: z.enum(['merge', 'trailer']),
+  mode: z.enum(['merge', 'trailer', 'github-review']),
+  /** github-review: the pull request whose reviews were read. */
+  pullRequest: z.int().positive().optional(),
+  /** The decision could not be made (the GitHub API failed): not approved, and asked again next pass. */
+  retry: z.boolean().optional(),
   /** Identities as git records them: claims unless the commits are signed and verified. */
   approvers: z.array(z.strictObject({ name: z.string(), email: z.string() })),
   /** The commit that carries the approval (merge commit, or the commit with trailers). */

@@ -67,7 +67,7 @@ export const JournalData = z.object({
   /** Approval evidence per manifest path, valid while the blob is unchanged. */
   approvals: z.record(z.string(), ApprovalCacheEntry),
   /** Vendors whose health check or credentials failed: their requests wait. */
-  degraded: z.record(z.string(), z.object({ code: z.string(), since: z.string(), retryAt: z.number() })),
+  degraded: z.record(z.string(), z.object({ code: z.string(), since: z.string(), retryAt: z.number(), message: z.string().optional() })),
 });
 export type JournalData = z.infer<typeof JournalData>;
 

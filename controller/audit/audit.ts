@@ -39,7 +39,7 @@ export interface ManifestChange {
 export interface ApprovalFinding {
   /** Evaluated at this protected-branch commit: the one the controller acted on (or the head). */
   at: string;
-  mode: 'merge' | 'trailer';
+  mode: ApprovalEvidence['mode'];
   approved: boolean;
   approvers: string[];
   commit?: string;

@@ -26,6 +26,7 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   epoch: () => import('./commands/epoch.ts'),
   shred: () => import('./commands/shred.ts'),
   show: () => import('./commands/show.ts'),
+  new: () => import('./commands/new.ts'),
 };
 
 export const EXIT = {

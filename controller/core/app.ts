@@ -6,7 +6,9 @@ import { basename, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { LetheConfig } from '../../specs/index.ts';
 import { Journal, taskKey } from '../../state/journal.ts';
+import { GitHubReviewGate, octokitReviewApi, type GitHubReviewApi } from '../git/github-review.ts';
 import { GitSource } from '../git/source.ts';
+import { credentialFingerprint, resolveCredential } from '../http/credentials.ts';
 import { backoffDelayMs } from '../http/backoff.ts';
 import { HttpLayer } from '../http/layer.ts';
 import type { Logger } from '../contracts/log.ts';
@@ -36,12 +38,46 @@ export interface ControllerOptions {
   readOnly?: boolean;
   /** Per-attempt timeout of vendor calls (the HTTP layer's default otherwise). */
   httpTimeoutMs?: number;
+  /** Tests: how github-review mode reaches GitHub (default: @octokit/rest at approval.github.apiUrl). */
+  githubApi?: (o: { repository: string; token: string; apiUrl: string }) => GitHubReviewApi;
   /** The controller's secrets (subject epoch keys, status signing key), else LETHE_SECRETS_DIR, $CREDENTIALS_DIRECTORY, <data dir>/secrets. */
   secretsDir?: string;
   /** Hold the single-writer lease (lease.ts) before anything in the data directory is read. */
   lease?: { wait?: boolean; durationMs?: number; signal?: AbortSignal };
   /** Vendor calls are counted here (lethe run's /metrics). */
   metrics?: ControllerMetrics;
+}
+
+/**
+ * One review gate per GitHub repository, URL and token, kept across passes: its per-commit
+ * decisions are the cache. The token is read at every pass that needs a decision, so a
+ * rotated or newly set one is picked up; an unreadable token decides nothing (retried).
+ */
+function githubGates(env: Readonly<Record<string, string | undefined>>, make: ControllerOptions['githubApi'] = octokitReviewApi) {
+  const gates = new Map<string, GitHubReviewGate>();
+  return async (policy: LetheConfig['spec']['approval']): Promise<GitHubReviewGate | undefined> => {
+    if (!policy.github) return undefined;
+    const { repository, apiUrl, token: ref } = policy.github;
+    let token: string;
+    try {
+      token = await resolveCredential(ref, env, (path) => readFile(path, 'utf8'));
+    } catch (err) {
+      const failing: GitHubReviewApi = {
+        pullsForCommit: () => Promise.reject(err),
+        reviews: () => Promise.reject(err),
+        pullCommits: () => Promise.reject(err),
+        blobAt: () => Promise.reject(err),
+      };
+      return new GitHubReviewGate(failing);
+    }
+    const key = `${repository} ${apiUrl} ${credentialFingerprint([token])}`;
+    let gate = gates.get(key);
+    if (!gate) {
+      gate = new GitHubReviewGate(make({ repository, token, apiUrl }));
+      gates.set(key, gate);
+    }
+    return gate;
+  };
 }
 
 export interface Controller {
@@ -170,6 +206,7 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
     backoffMs: (attempt) => backoffDelayMs(attempt, 2_000, 15 * 60_000, Math.random),
     maxPassMs: o.maxPassMs,
     degradedRetryMs: o.degradedRetryMs,
+    githubGate: githubGates(env, o.githubApi),
     checkpointMs: o.checkpointMs,
     fence: lease && (() => lease.fence()),
   });

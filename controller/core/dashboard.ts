@@ -1,13 +1,26 @@
 import type { PrivacyRequestStatus } from '../../specs/index.ts';
+import { lookup } from '../errors/catalogue.ts';
 
 const DONE = new Set(['Completed', 'Skipped', 'Cancelled']);
 
-/** Requests overdue first, then by due date: the order a DPO reads them in. */
+const condition = (s: PrivacyRequestStatus, type: string) => s.status.conditions.find((c) => c.type === type);
+const isTrue = (s: PrivacyRequestStatus, type: string) => condition(s, type)?.status === 'True';
+const stalledVendors = (s: PrivacyRequestStatus) => Object.entries(s.status.vendors).filter(([, v]) => v.phase === 'Stalled');
+
+/** What needs a person most: Invalid and Stalled first, then overdue, then by due date. */
+function urgency(s: PrivacyRequestStatus): number {
+  if (s.status.phase === 'Invalid') return 0;
+  if (isTrue(s, 'Stalled') || stalledVendors(s).length > 0) return 1;
+  if (isTrue(s, 'Overdue') && s.status.phase !== 'Completed' && s.status.phase !== 'Failed') return 2;
+  return 3;
+}
+
+/** Invalid and Stalled first, then overdue, then by due date: the order a DPO reads them in. */
 export function sortForDisplay(statuses: PrivacyRequestStatus[]): PrivacyRequestStatus[] {
-  const overdue = (s: PrivacyRequestStatus) => s.status.conditions.some((c) => c.type === 'Overdue' && c.status === 'True');
   return [...statuses].sort(
     (a, b) =>
-      Number(overdue(b)) - Number(overdue(a)) ||
+      urgency(a) - urgency(b) ||
+      Number(isTrue(b, 'Overdue')) - Number(isTrue(a, 'Overdue')) ||
       (a.status.dueAt ?? '9999').localeCompare(b.status.dueAt ?? '9999') ||
       a.metadata.name.localeCompare(b.metadata.name),
   );
@@ -33,13 +46,66 @@ export function signingNote(notes: RecordNotes): string {
     : 'Status commits are **not signed** (no `spec.identity.signingKey` in lethe.yaml): `lethe audit` cannot prove them.';
 }
 
+function firstSentence(text: string): string {
+  const cut = text.search(/\.(\s|$)/);
+  return cut < 0 ? text : text.slice(0, cut + 1);
+}
+
+/**
+ * Why a request is where it is, in one line: the first error of an Invalid request, the
+ * code and fix of a Stalled vendor, who merged and why it did not count, what an approved
+ * request waits for. Built from the status file alone (no personal data is in it).
+ */
+export function statusReason(s: PrivacyRequestStatus): string {
+  const st = s.status;
+  if (st.phase === 'Invalid') {
+    const e = st.errors?.[0];
+    if (!e) return 'invalid manifest';
+    const where = e.file ? `${e.file}${e.line ? `:${e.line}:${e.column ?? 1}` : ''} ` : '';
+    const more = (st.errors?.length ?? 0) > 1 ? ` (+${st.errors!.length - 1} more)` : '';
+    return `${where}${e.code}: ${e.message}${more}`;
+  }
+  const stalled = stalledVendors(s);
+  if (stalled.length > 0) {
+    const [vendor, v] = stalled[0]!;
+    const code = v.lastError?.code ?? 'error';
+    const hint = lookup(code)?.hint;
+    return `stalled at ${vendor}: ${code}${hint ? ` — ${firstSentence(hint)}` : ''}${stalled.length > 1 ? ` (+${stalled.length - 1} more)` : ''}`;
+  }
+  if (st.phase === 'AwaitingApproval') return `awaiting approval: ${st.approval?.reason ?? condition(s, 'Approved')?.message ?? 'not approved yet'}`;
+  if (st.phase === 'Failed') {
+    const failed = Object.entries(st.vendors).filter(([, v]) => v.phase === 'Failed');
+    return failed.map(([vendor, v]) => `failed at ${vendor}${v.lastError ? `: ${v.lastError.code}` : ''}`).join('; ') || 'failed';
+  }
+  if (st.phase === 'Pending' || st.phase === 'InProgress') {
+    const waits: string[] = [];
+    for (const [vendor, v] of Object.entries(st.vendors)) {
+      if (DONE.has(v.phase) || v.phase === 'Failed') continue;
+      if (v.lastError && v.phase === 'Waiting') waits.push(`${vendor}: ${v.lastError.message}`);
+      else if (v.lastError) waits.push(`${vendor}: retrying after ${v.lastError.code}`);
+    }
+    const ready = condition(s, 'Ready')?.message ?? '';
+    const planned = ready.includes('; waiting: ') ? ready.slice(ready.indexOf('; waiting: ') + 11) : '';
+    if (planned) waits.push(planned);
+    if (waits.length > 0) return `waiting: ${waits.join('; ')}`;
+  }
+  if (isTrue(s, 'Overdue') && st.phase !== 'Completed') return `past due ${st.dueAt ?? ''}`.trim();
+  return '';
+}
+
+/** One table cell: pipes escaped, long reasons cut so the table stays readable. */
+function cell(text: string, max = 160): string {
+  const one = text.replace(/\s+/g, ' ').replace(/\|/g, '\\|');
+  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
+}
+
 /** status/README.md: a table that renders on any git host, with no timestamp to churn. */
 export function renderDashboard(statuses: PrivacyRequestStatus[], notes: RecordNotes = {}): string {
   const rows = sortForDisplay(statuses).map((s) => {
-    const overdue = s.status.conditions.some((c) => c.type === 'Overdue' && c.status === 'True');
-    const stalled = s.status.conditions.some((c) => c.type === 'Stalled' && c.status === 'True');
-    const flags = [overdue ? 'overdue' : '', stalled ? 'stalled' : ''].filter(Boolean).join(', ');
-    return `| [${s.metadata.name}](${s.metadata.name}.yaml) | ${s.status.action ?? ''} | ${s.status.regulation ?? ''} | ${s.status.phase} | ${s.status.dueAt ?? ''} | ${vendorProgress(s)} | ${flags} |`;
+    const overdue = isTrue(s, 'Overdue');
+    const stalled = isTrue(s, 'Stalled');
+    const flags = [s.status.phase === 'Invalid' ? 'invalid' : '', stalled ? 'stalled' : '', overdue ? 'overdue' : ''].filter(Boolean).join(', ');
+    return `| [${s.metadata.name}](${s.metadata.name}.yaml) | ${s.status.action ?? ''} | ${s.status.regulation ?? ''} | ${s.status.phase} | ${s.status.dueAt ?? ''} | ${vendorProgress(s)} | ${flags} | ${cell(statusReason(s))} |`;
   });
   const counts = new Map<string, number>();
   for (const s of statuses) counts.set(s.status.phase, (counts.get(s.status.phase) ?? 0) + 1);
@@ -53,26 +119,27 @@ export function renderDashboard(statuses: PrivacyRequestStatus[], notes: RecordN
     '',
     summary || 'No requests.',
     '',
-    '| Request | Action | Regulation | Phase | Due | Vendors done | Attention |',
-    '|---|---|---|---|---|---|---|',
+    '| Request | Action | Regulation | Phase | Due | Vendors done | Attention | Reason |',
+    '|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
   ].join('\n');
 }
 
-/** The table `lethe status` and the demo print: overdue first, then by due date. */
+/** The table `lethe status` and the demo print: what needs a person first, then by due date. */
 export function renderStatusTable(statuses: PrivacyRequestStatus[]): string {
-  const header = ['NAME', 'ACTION', 'PHASE', 'DUE', 'VENDORS', ''];
+  const header = ['NAME', 'ACTION', 'PHASE', 'DUE', 'VENDORS', '', 'REASON'];
   const rows = sortForDisplay(statuses).map((s) => [
     s.metadata.name,
     s.status.action ?? '',
     s.status.phase,
     s.status.dueAt ?? '',
     vendorProgress(s),
-    s.status.conditions.some((c) => c.type === 'Overdue' && c.status === 'True') ? 'OVERDUE' : '',
+    isTrue(s, 'Overdue') ? 'OVERDUE' : '',
+    cell(statusReason(s), 100).replace(/\\\|/g, '|'),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
   return [fmt(header), ...rows.map(fmt)].join('\n') + '\n';
 }
 
@@ -83,4 +150,39 @@ export function renderStatusTable(statuses: PrivacyRequestStatus[]): string {
 export function withHistoryRewritten(dashboard: string, branch: string, missing: string): string {
   const banner = `${HISTORY_REWRITTEN_BANNER}the last status commit this controller pushed (${missing}) is no longer on ${branch}: the status history was force-pushed or rewritten. The controller stopped writing status until an operator resolves it (docs/audit.md).`;
   return `${banner}\n\n${dashboard}`;
+}
+
+/** `lethe status --explain NAME`: everything the status file says about one request, with fixes. */
+export function explainStatus(s: PrivacyRequestStatus): string {
+  const st = s.status;
+  const lines = [`${s.metadata.name}: ${st.phase}${st.action ? ` (${st.action}, ${st.regulation ?? '?'})` : ''}${st.dueAt ? `, due ${st.dueAt}` : ''}`];
+  const reason = statusReason(s);
+  if (reason) lines.push(`  why: ${reason}`);
+  if (st.source) lines.push(`  file: ${st.source}`);
+  if (st.approval) {
+    const a = st.approval;
+    lines.push(`  approval (${a.mode}): ${a.approved ? 'approved' : 'NOT approved'} — ${a.reason}`);
+    if (a.approvers.length > 0) lines.push(`    approvers: ${a.approvers.map((p) => `${p.name} <${p.email}>`).join(', ')}`);
+    if (a.commit) lines.push(`    approval commit ${a.commit.slice(0, 12)}${a.specCommit ? `, content from ${a.specCommit.slice(0, 12)}` : ''}`);
+  }
+  for (const e of st.errors ?? []) {
+    lines.push(`  error ${e.file ?? ''}${e.line ? `:${e.line}:${e.column ?? 1}` : ''} ${e.code}: ${e.message}`);
+    const hint = lookup(e.code)?.hint;
+    if (hint) lines.push(`    fix: ${hint}`);
+  }
+  for (const [vendor, v] of Object.entries(st.vendors).sort(([a], [b]) => a.localeCompare(b))) {
+    lines.push(`  ${vendor}: ${v.phase}, step ${v.step}${v.outcome ? `, outcome ${v.outcome}` : ''}, ${v.attempts} submission${v.attempts === 1 ? '' : 's'}${v.jobIds ? `, jobs ${v.jobIds.join(', ')}` : ''}`);
+    if (v.lastError) {
+      lines.push(`    last error ${v.lastError.code}: ${v.lastError.message}`);
+      const entry = lookup(v.lastError.code);
+      if (entry) lines.push(`    fix: ${entry.hint}${entry.terminal ? ' (terminal: resumes when the request or the vendor connection changes)' : ''}`);
+    }
+  }
+  for (const c of st.conditions) {
+    const entry = lookup(c.reason);
+    lines.push(`  ${c.type}=${c.status} (${c.reason}, since ${c.lastTransitionTime}): ${c.message}`);
+    const attention = (c.type === 'Approved' && c.status === 'False') || ((c.type === 'Overdue' || c.type === 'Stalled') && c.status === 'True');
+    if (entry && attention) lines.push(`    what to do: ${entry.hint}`);
+  }
+  return lines.join('\n') + '\n';
 }

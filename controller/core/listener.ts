@@ -37,6 +37,27 @@ export function verifyGitLabToken(secret: string, header: string | undefined): b
 }
 
 /**
+ * What a verified GitHub delivery asks for. A push moves a branch; a pull-request review can
+ * decide approval in github-review mode: both start a pass. `ping` (sent when the hook is
+ * created) is answered, other events are acknowledged and ignored. No `X-GitHub-Event`
+ * header: a GitLab push or a plain trigger.
+ */
+export function githubEvent(event: string | undefined, body: Buffer): { status: number; message: string; trigger?: string } {
+  if (event === undefined) return { status: 202, message: 'pass scheduled', trigger: 'push webhook' };
+  let payload: unknown;
+  try {
+    payload = JSON.parse(body.toString('utf8'));
+  } catch {
+    return { status: 400, message: 'a GitHub webhook body must be JSON (content type application/json)' };
+  }
+  if (typeof payload !== 'object' || payload === null) return { status: 400, message: 'a GitHub webhook body must be a JSON object' };
+  if (event === 'ping') return { status: 200, message: 'pong' };
+  if (event === 'push') return { status: 202, message: 'pass scheduled', trigger: 'push webhook' };
+  if (event === 'pull_request_review') return { status: 202, message: 'pass scheduled', trigger: 'pull request review webhook' };
+  return { status: 202, message: `event ${event.slice(0, 40)} ignored` };
+}
+
+/**
  * `lethe run --listen`: push webhooks start a pass at once, and vendor callbacks (a driver
  * that declares `callbackTask`, called when vendor-side work is ready) wake the loop. Polling stays the
  * fallback, so a lost webhook only costs time. Nothing a caller sends is logged.
@@ -88,7 +109,10 @@ export async function startListener(o: ListenerOptions): Promise<{ url: string; 
       }
       // The controller's own lease renewals (refs/lethe/lease) are pushes too: they change nothing to reconcile.
       if (/"ref"\s*:\s*"refs\/lethe\//.test(body.toString('utf8'))) return reply(res, 202, 'ignored: not a branch');
-      o.onTrigger('push webhook');
+      const event = req.headers['x-github-event'];
+      const decision = githubEvent(Array.isArray(event) ? event[0] : event, body);
+      if (decision.status !== 202 || decision.trigger === undefined) return reply(res, decision.status, decision.message);
+      o.onTrigger(decision.trigger);
       return reply(res, 202, 'pass scheduled');
     }
     reply(res, 404, 'not found');

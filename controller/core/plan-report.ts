@@ -1,4 +1,5 @@
 import type { Problem } from '../manifests/index.ts';
+import { plural } from '../plural.ts';
 import type { Plan, RequestPlan } from './planner.ts';
 
 /** What `lethe plan` shows for one request, beyond the planner's own view. */
@@ -8,7 +9,16 @@ export interface PlanRow {
   regulation: string;
   approved: boolean;
   approvalReason: string;
+  /** The vendors the request addresses. */
+  vendors?: string[];
   plan?: RequestPlan;
+}
+
+/** A change to lethe.yaml or vendors/ in the change being planned: it acts only once approved. */
+export interface ControlPlaneChange {
+  path: string;
+  /** git's status letter: A added, M modified, D deleted, R renamed. */
+  status: string;
 }
 
 export interface PlanReport {
@@ -17,14 +27,53 @@ export interface PlanReport {
   plan: Plan;
   rows: PlanRow[];
   problems: Problem[];
+  /** Present when the plan was made against a base (`lethe plan --base REF`, a pull request). */
+  controlPlane?: ControlPlaneChange[];
+}
+
+type VendorNext = RequestPlan['vendors'][string];
+
+const WAIT_WORDS: Record<string, string> = {
+  AwaitingApproval: 'waits for approval',
+  SubjectBusy: 'waits: another request of the same subject is under way there',
+  VendorUnavailable: 'waits: vendor unavailable (credentials, degraded or disabled)',
+  Scheduled: 'next check',
+  Stalled: 'stalled: needs a person (lethe status --explain)',
+  Final: 'done',
+};
+
+const NEXT_WORDS: Record<string, string> = {
+  create: 'start',
+  step: 'call',
+  recover: 'ask the vendor about an interrupted call',
+  cancel: 'cancel',
+};
+
+/** One vendor's next step in words a DPO reads: "start", "call submit", "next check 2026-12-01 10:00 UTC". */
+function vendorNext(what: VendorNext): string {
+  if ('wait' in what) return `${WAIT_WORDS[what.wait] ?? what.wait}${what.until ? ` ${what.until.slice(0, 16).replace('T', ' ')} UTC` : ''}`;
+  return `${NEXT_WORDS[what.next] ?? what.next}${what.step ? ` ${what.step}` : ''}`;
 }
 
 function vendorCell(p: RequestPlan | undefined): string {
   if (!p) return '';
   return Object.entries(p.vendors)
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([v, what]) => ('wait' in what ? `${v}: wait ${what.wait}${what.until ? ` until ${what.until}` : ''}` : `${v}: ${what.next}${what.step ? ` ${what.step}` : ''}`))
+    .map(([v, what]) => `${v}: ${vendorNext(what)}`)
     .join('; ');
+}
+
+/** The next step of a row: per vendor, or for a request nobody approved yet, what approval starts. */
+function nextCell(row: PlanRow): string {
+  const planned = vendorCell(row.plan);
+  if (planned !== '' || row.approved) return planned;
+  return (row.vendors ?? []).map((v) => `${v}: starts once approved`).join('; ');
+}
+
+/** A request with nothing left anywhere: a pull-request comment counts it instead of listing it. */
+function isDone(row: PlanRow): boolean {
+  const vendors = Object.values(row.plan?.vendors ?? {});
+  return row.approved && vendors.length > 0 && vendors.every((v) => 'wait' in v && v.wait === 'Final');
 }
 
 function sortRows(rows: PlanRow[]): PlanRow[] {
@@ -32,7 +81,7 @@ function sortRows(rows: PlanRow[]): PlanRow[] {
 }
 
 export function planAsText(r: PlanReport): string {
-  const lines = [`Plan for ${r.head.slice(0, 12)} at ${r.at}: ${r.plan.actions.length} vendor actions, nothing done yet.`];
+  const lines = [`Plan for ${r.head.slice(0, 12)} at ${r.at}: ${plural(r.plan.actions.length, 'vendor action')}, nothing done yet.`];
   for (const a of r.plan.actions) {
     lines.push(`  ${a.kind.padEnd(8)} ${a.vendor.padEnd(14)} ${a.keys.map((k) => k.slice(0, k.lastIndexOf('/'))).join(', ')}${a.kind === 'step' ? ` (${a.step})` : ''}`);
   }
@@ -41,7 +90,11 @@ export function planAsText(r: PlanReport): string {
     const p = row.plan;
     const risk = p?.atRisk ? '  AT RISK' : '';
     const head = `  ${row.name.padEnd(16)} ${row.action.padEnd(8)} ${row.regulation.padEnd(5)} due ${p?.dueAt ?? '?'} eta ${p?.eta ?? '-'}${risk}`;
-    lines.push(head, `      ${row.approved ? vendorCell(p) || 'nothing to do' : `not approved: ${row.approvalReason}`}`);
+    lines.push(head, `      ${row.approved ? vendorCell(p) || 'nothing to do' : `not approved: ${row.approvalReason}; ${nextCell(row)}`}`);
+  }
+  if (r.controlPlane && r.controlPlane.length > 0) {
+    lines.push('', 'Control-plane changes awaiting approval (they act only once approved):');
+    for (const c of r.controlPlane) lines.push(`  ${c.status.charAt(0)} ${c.path}`);
   }
   if (r.problems.length > 0) {
     lines.push('', 'Invalid manifests (recorded as Invalid, never sent to a vendor):');
@@ -50,30 +103,57 @@ export function planAsText(r: PlanReport): string {
   return lines.join('\n') + '\n';
 }
 
-/** Markdown for a pull-request comment: a summary line, then one table row per request. */
+/**
+ * Markdown for a pull-request comment: what the change adds. Requests already final are a
+ * count; every other request shows its next step per vendor, due date, ETA and approval;
+ * changes to lethe.yaml or vendors/ are listed as awaiting approval.
+ */
 export function planAsMarkdown(r: PlanReport): string {
-  const atRisk = r.rows.filter((x) => x.plan?.atRisk).length;
-  const unapproved = r.rows.filter((x) => !x.approved).length;
-  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const open = r.rows.filter((x) => !isDone(x));
+  const done = r.rows.length - open.length;
+  const atRisk = open.filter((x) => x.plan?.atRisk).length;
+  const unapproved = open.filter((x) => !x.approved).length;
+  const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
   const lines = [
     '### Lethe plan',
     '',
-    `Commit \`${r.head.slice(0, 12)}\` · ${r.rows.length} requests · ${r.plan.actions.length} vendor actions · ${atRisk} at risk · ${unapproved} awaiting approval · ${r.problems.length} problems`,
+    `Commit \`${r.head.slice(0, 12)}\` · ${plural(open.length, 'open request')}${done > 0 ? ` (${done} already final, not shown)` : ''} · ${plural(r.plan.actions.length, 'vendor action')} · ${atRisk} at risk · ${unapproved} awaiting approval · ${plural(r.problems.length, 'problem')}`,
     '',
-    '| Request | Action | Due | ETA | Approved | Next at each vendor |',
-    '|---|---|---|---|---|---|',
-    ...sortRows(r.rows).map(
-      (x) =>
-        `| ${x.name} | ${x.action} | ${x.plan?.dueAt ?? ''} | ${x.plan?.eta ?? ''}${x.plan?.atRisk ? ' ⚠️' : ''} | ${x.approved ? 'yes' : 'no'} | ${esc(x.approved ? vendorCell(x.plan) : x.approvalReason)} |`,
-    ),
   ];
+  if (open.length > 0) {
+    lines.push(
+      '| Request | Action | Due | ETA | Approved | Next, per vendor |',
+      '|---|---|---|---|---|---|',
+      ...sortRows(open).map(
+        (x) =>
+          `| ${x.name} | ${x.action} | ${x.plan?.dueAt ?? ''} | ${x.plan?.eta ?? ''}${x.plan?.atRisk ? ' ⚠️ at risk' : ''} | ${x.approved ? 'yes' : `no: ${esc(x.approvalReason)}`} | ${esc(nextCell(x))} |`,
+      ),
+    );
+  } else {
+    lines.push('No request has work left.');
+  }
+  if (r.controlPlane && r.controlPlane.length > 0) {
+    const verbs: Record<string, string> = { A: 'added', M: 'modified', D: 'deleted', R: 'renamed' };
+    lines.push(
+      '',
+      '**Control-plane changes awaiting approval** (they take effect only once approved under the policy in force):',
+      '',
+      ...r.controlPlane.map((c) => `- \`${c.path}\` ${verbs[c.status.charAt(0)] ?? c.status}`),
+    );
+  }
   if (r.problems.length > 0) {
     lines.push('', '<details><summary>Problems</summary>', '', ...r.problems.map((p) => `- \`${p.file}:${p.line}:${p.column}\` ${p.code} ${esc(p.message)}`), '', '</details>');
   }
-  lines.push('', '_Nothing has been sent to any vendor. Lethe acts only on requests approved by merge._');
+  lines.push('', '_Nothing has been sent to any vendor. Lethe acts only on approved requests._');
   return lines.join('\n') + '\n';
 }
 
 export function planAsJson(r: PlanReport): string {
-  return JSON.stringify({ head: r.head, at: r.at, actions: r.plan.actions, changes: r.plan.changes, requests: sortRows(r.rows), problems: r.problems }, null, 2) + '\n';
+  return (
+    JSON.stringify(
+      { head: r.head, at: r.at, actions: r.plan.actions, changes: r.plan.changes, requests: sortRows(r.rows), problems: r.problems, controlPlane: r.controlPlane ?? [] },
+      null,
+      2,
+    ) + '\n'
+  );
 }

@@ -14,6 +14,7 @@ import type { Journal, TaskRecord } from '../../state/journal.ts';
 import { dueDate } from '../deadlines.ts';
 import { LetheError } from '../errors/types.ts';
 import { evaluateApprovals } from '../git/approval.ts';
+import type { GitHubReviewGate } from '../git/github-review.ts';
 import { findSigner, type StatusSigner } from '../git/signing.ts';
 import type { GitSource, HistoryRewritten } from '../git/source.ts';
 import type { VendorHttp } from '../http/types.ts';
@@ -24,10 +25,10 @@ import { commitMessage, type PhaseChange } from './commit-message.ts';
 import { HISTORY_REWRITTEN_BANNER, renderDashboard, withHistoryRewritten } from './dashboard.ts';
 import { degradedRetryAt } from './degraded.ts';
 import { execute, type RequestRuntime, type VendorRuntime } from './executor.ts';
-import { isFinal, plan as makePlan, type Plan, type PlanRequest, type PlanVendor } from './planner.ts';
+import { isFinal, plan as makePlan, type Plan, type PlanRequest, type PlanVendor, type RequestPlan } from './planner.ts';
 import { provenStatusFiles } from '../audit/trust.ts';
 import { rebuildTasks, reopenAfterFallback } from './rebuild.ts';
-import { computeStatus, renderStatus, statusPath } from './status.ts';
+import { computeStatus, renderStatus, statusPath, type StatusInput } from './status.ts';
 import { subjectKey, subjectRef } from './subject.ts';
 import { decryptSubject, isSealedSubject, subjectEpochs, type SubjectFields } from '../subjects/sealed.ts';
 
@@ -78,6 +79,8 @@ export interface ReconcilerOptions {
   /** During a pass, status of the tasks touched so far is committed this often (default 5 s). */
   checkpointMs?: number;
   degradedRetryMs?: number;
+  /** github-review mode: the gate that reads pull-request reviews for this policy. */
+  githubGate?(policy: LetheConfig['spec']['approval']): Promise<GitHubReviewGate | undefined>;
   /** Throws unless this controller still holds its lease: checked before status commits and vendor submissions. */
   fence?: () => Promise<void>;
 }
@@ -122,6 +125,8 @@ export class Reconciler {
   private statusesLoaded = false;
   private lastDay?: string;
   private rebuilt = false;
+  /** The plan of the current pass: its lasting wait reasons go into the statuses it records. */
+  private lastPlan?: Plan;
   private lastSnapshot?: { model: RepositoryModel; approvals: Map<string, ApprovalEvidence> };
   /** Per-spec values that cost a hash or an HMAC, valid while the spec object (and config) stay. */
   private signer?: { declared: string | undefined; signer: StatusSigner | undefined };
@@ -176,6 +181,7 @@ export class Reconciler {
       fence: this.o.fence,
     });
     for (const key of report.touched) snapshot.dirty.add(key.slice(0, key.lastIndexOf('/')));
+    this.lastPlan = plan;
     this.take(report.unrecorded, snapshot);
     const recorded = merge(checkpoints, await this.recordSerially(snapshot));
     this.o.journal.data.lastCommit = snapshot.head;
@@ -254,7 +260,8 @@ export class Reconciler {
     }
     const config = model.config;
 
-    const approvals = previous?.approvals ?? (await this.approvals(head, config));
+    const settled = previous && ![...previous.approvals.values()].some((e) => e.retry) ? previous.approvals : undefined;
+    const approvals = settled ?? (await this.approvals(head, config));
     this.lastSnapshot = { model, approvals };
 
     const today = new Date(this.o.now()).toISOString().slice(0, 10);
@@ -289,12 +296,18 @@ export class Reconciler {
     const blobs = await source.blobIds(head, requestPaths);
     const policyKey = hash(config.spec.approval);
     const stale = requestPaths.filter((p) => journal.data.approvals[p]?.blob !== `${blobs.get(p)}:${policyKey}`);
+    const unsettled = new Map<string, ApprovalEvidence>();
     if (stale.length > 0) {
-      const fresh = await evaluateApprovals(source, stale, { head, policy: config.spec.approval, controllerIdentity: config.spec.identity });
-      for (const [path, evidence] of fresh) journal.putApproval(path, { blob: `${blobs.get(path)}:${policyKey}`, evidence });
+      const github = config.spec.approval.mode === 'github-review' ? await this.o.githubGate?.(config.spec.approval) : undefined;
+      const fresh = await evaluateApprovals(source, stale, { head, policy: config.spec.approval, controllerIdentity: config.spec.identity, github });
+      // A decision that could not be made (GitHub unreachable) is not cached: asked again next pass.
+      for (const [path, evidence] of fresh) {
+        if (evidence.retry) unsettled.set(path, evidence);
+        else journal.putApproval(path, { blob: `${blobs.get(path)}:${policyKey}`, evidence });
+      }
     }
     for (const path of Object.keys(journal.data.approvals)) if (!blobs.has(path)) journal.deleteApproval(path);
-    return new Map(requestPaths.map((p) => [p, journal.data.approvals[p]!.evidence]));
+    return new Map(requestPaths.map((p) => [p, unsettled.get(p) ?? journal.data.approvals[p]!.evidence]));
   }
 
   /** Re-parses only the manifests that changed since the last parse (all on a cold start). */
@@ -334,7 +347,9 @@ export class Reconciler {
     mode: { planning?: boolean; assumeApproved?: boolean } = {},
   ): Promise<{ plan: Plan; vendors: Map<string, VendorRuntime>; requests: Map<string, RequestRuntime> }> {
     const { journal } = this.o;
-    if (journal.fresh && !this.rebuilt && !mode.planning) {
+    // Also for `lethe plan` (its journal is never written back): a pull-request job has no
+    // journal, and without what status/ records every finished request would plan as new work.
+    if (journal.fresh && !this.rebuilt) {
       rebuildTasks(journal, await this.trustedStatuses(s.config), this.o.now());
       this.rebuilt = true;
     }
@@ -465,7 +480,9 @@ export class Reconciler {
     const code = err instanceof LetheError ? err.code : 'CREDENTIAL_UNREADABLE';
     const previous = journal.data.degraded[vendor];
     const since = previous?.since ?? new Date(now).toISOString();
-    journal.data.degraded[vendor] = { code, since, retryAt: degradedRetryAt(Date.parse(since), now, this.o.degradedRetryMs) };
+    // The message names the variable or file (never a value): the status tells the operator which one.
+    const message = err instanceof LetheError ? err.message : undefined;
+    journal.data.degraded[vendor] = { code, since, retryAt: degradedRetryAt(Date.parse(since), now, this.o.degradedRetryMs), ...(message ? { message } : {}) };
     if (previous?.code !== code) {
       const reason = err instanceof LetheError ? err.message : 'a vendor credential could not be resolved';
       this.o.log.warn('vendor connection degraded: credentials unavailable; its requests wait', { vendor, code, reason });
@@ -613,6 +630,7 @@ export class Reconciler {
         tasks,
         withdrawn: !entry && !invalid,
         degraded: journal.data.degraded,
+        waits: lastingWaits(this.lastPlan?.requests.find((r) => r.name === name)),
       });
       const text = renderStatus(doc);
       if (previous?.text === text) continue;
@@ -701,3 +719,11 @@ export class Reconciler {
   }
 }
 
+/** The plan's lasting reasons a request waits at a vendor (see StatusInput.waits). */
+function lastingWaits(p: RequestPlan | undefined): StatusInput['waits'] {
+  const out: NonNullable<StatusInput['waits']> = {};
+  for (const [vendor, what] of Object.entries(p?.vendors ?? {})) {
+    if ('wait' in what && (what.wait === 'SubjectBusy' || what.wait === 'VendorUnavailable')) out[vendor] = what.wait;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}

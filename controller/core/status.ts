@@ -38,8 +38,18 @@ export interface StatusInput {
   tasks: Record<string, TaskRecord>;
   /** The manifest is gone from the repository. */
   withdrawn: boolean;
-  degraded: Record<string, { code: string }>;
+  degraded: Record<string, { code: string; message?: string }>;
+  /**
+   * Vendors the plan holds back for a lasting reason (never a time, which would change every
+   * pass and make a commit of it): said in the Ready condition, read by the dashboard.
+   */
+  waits?: Record<string, 'SubjectBusy' | 'VendorUnavailable'>;
 }
+
+const WAIT_TEXT = {
+  SubjectBusy: 'another request of the same subject is under way there',
+  VendorUnavailable: 'vendor disabled or unavailable',
+} as const;
 
 const CONDITION_ORDER = ['Approved', 'Ready', 'Overdue', 'Stalled'] as const;
 
@@ -79,7 +89,7 @@ export function computeStatus(input: StatusInput): PrivacyRequestStatus {
       type: 'Ready',
       status: phase === 'Completed' ? 'True' : 'False',
       reason: phase,
-      message: readyMessage(phase, vendors),
+      message: readyMessage(phase, vendors, phase === 'Pending' || phase === 'InProgress' ? input.waits : undefined),
     },
     {
       type: 'Overdue',
@@ -141,9 +151,9 @@ function requestPhase(input: StatusInput, vendorNames: string[]): RequestPhase {
   return tasks.some((t) => t && (t.phase !== 'Waiting' || t.submissions > 0)) ? 'InProgress' : 'Pending';
 }
 
-function vendorStatus(t: TaskRecord, degraded: { code: string } | undefined): VendorTaskStatus {
+function vendorStatus(t: TaskRecord, degraded: { code: string; message?: string } | undefined): VendorTaskStatus {
   const lastError: StatusError | undefined =
-    t.lastError ?? (degraded && !isFinal(t) ? { code: degraded.code, message: 'vendor degraded; the request waits' } : undefined);
+    t.lastError ?? (degraded && !isFinal(t) ? { code: degraded.code, message: degradedMessage(degraded) } : undefined);
   return strip({
     phase: t.phase,
     step: t.step,
@@ -157,19 +167,27 @@ function vendorStatus(t: TaskRecord, degraded: { code: string } | undefined): Ve
   });
 }
 
-function waitingStatus(degraded: { code: string } | undefined): VendorTaskStatus {
+function waitingStatus(degraded: { code: string; message?: string } | undefined): VendorTaskStatus {
   return strip({
     phase: 'Waiting' as const,
     step: 'start',
     attempts: 0,
-    lastError: degraded ? { code: degraded.code, message: 'vendor degraded; the request waits' } : undefined,
+    lastError: degraded ? { code: degraded.code, message: degradedMessage(degraded) } : undefined,
   });
 }
 
-function readyMessage(phase: RequestPhase, vendors: Record<string, VendorTaskStatus>): string {
+function degradedMessage(d: { message?: string }): string {
+  return d.message ? `vendor degraded (${d.message}); the request waits` : 'vendor degraded; the request waits';
+}
+
+function readyMessage(phase: RequestPhase, vendors: Record<string, VendorTaskStatus>, waits: StatusInput['waits']): string {
   const all = Object.values(vendors);
   const done = all.filter((s) => s.phase === 'Completed' || s.phase === 'Skipped' || s.phase === 'Cancelled').length;
-  return `${phase}: ${done}/${all.length} vendors done`;
+  const waiting = Object.entries(waits ?? {})
+    .filter(([v]) => vendors[v] !== undefined)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([v, why]) => `${v} (${WAIT_TEXT[why]})`);
+  return `${phase}: ${done}/${all.length} vendors done${waiting.length > 0 ? `; waiting: ${waiting.join(', ')}` : ''}`;
 }
 
 function latest(values: Array<string | undefined>): string | undefined {

@@ -5,6 +5,7 @@ import { httpErrors } from '../http/errors.ts';
 import { stateErrors } from '../../state/files.ts';
 import { subjectErrors } from '../subjects/errors.ts';
 import { driverErrors } from '../vendors/registry.ts';
+import { CONDITION_REASONS } from './conditions.ts';
 import type { ErrorEntry, ErrorTable } from './types.ts';
 import { validationErrors } from './validation.ts';
 
@@ -22,10 +23,12 @@ export function catalogue(): Array<{ source: string; table: ErrorTable }> {
   ];
 }
 
+/** An error code (any case) or a condition reason of a status file (`PastDue`, `pastdue`). */
 export function lookup(code: string): (ErrorEntry & { code: string; source: string }) | undefined {
-  for (const { source, table } of catalogue()) {
-    const entry = table[code];
-    if (entry) return { ...entry, code, source };
+  for (const { source, table } of [...catalogue(), { source: 'condition reason', table: CONDITION_REASONS as ErrorTable }]) {
+    const key = code in table ? code : Object.keys(table).find((k) => k.toLowerCase() === code.toLowerCase());
+    const entry = key === undefined ? undefined : table[key];
+    if (entry) return { ...entry, code: key!, source };
   }
   return undefined;
 }

@@ -74,6 +74,18 @@ export const validationErrors = defineErrors({
     message: '{path}: a credential must be a reference "env:NAME" or "file:PATH", not the secret itself',
     hint: 'Remove the secret from the file (and from git history: rotate it, it has been exposed), store it in an environment variable or file, and write env:NAME or file:PATH here.',
   },
+  INVALID_DATE: {
+    message: '{path}: {detail}',
+    hint: 'Write the date as a quoted string, for example receivedAt: "2026-11-20" (a real calendar day, UTC); unquoted dates become date objects in YAML 1.1 tools such as PyYAML.',
+  },
+  CREDENTIAL_REF_MALFORMED: {
+    message: '{path}: this looks like a credential reference with a typo, not a secret',
+    hint: 'Write it as "{fixed}": lowercase env: or file:, no space, and a variable name of letters, digits and "_".',
+  },
+  MISPLACED_MANIFEST: {
+    message: 'this file is a {kind}, but Lethe reads {kind} manifests only from {place}: it is ignored',
+    hint: 'Move it with git mv: requests go under requests/ (lethe new places them in requests/YYYY/MM/), vendors directly in vendors/, the config is lethe.yaml at the top.',
+  },
   NAME_MISMATCH: {
     message: 'metadata.name "{name}" does not match the file name "{expected}"',
     hint: 'Rename the file to <metadata.name>.yaml, or change metadata.name to match the file name.',

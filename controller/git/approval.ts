@@ -1,6 +1,7 @@
 import type { ApprovalPolicy, Approver } from '../../specs/lethe-config.ts';
 import type { ApprovalEvidence } from '../../specs/status.ts';
 import type { Identity } from './exec.ts';
+import type { GitHubReviewGate } from './github-review.ts';
 import { readSignatures, type CommitInfo, type HistoryIndex, type Signature } from './history.ts';
 import type { GitSource } from './source.ts';
 
@@ -8,6 +9,8 @@ export interface ApprovalInput {
   head: string;
   policy: ApprovalPolicy;
   controllerIdentity: Identity;
+  /** github-review mode reads pull-request reviews through this gate (github-review.ts). */
+  github?: GitHubReviewGate;
 }
 
 interface Person {
@@ -129,6 +132,11 @@ function checkSignature(draft: Draft, signature: Signature | undefined): Approva
  */
 export async function evaluateApprovals(git: Pick<GitSource, 'dir' | 'history'>, paths: string[], input: ApprovalInput): Promise<Map<string, ApprovalEvidence>> {
   const index = await git.history(input.head);
+  if (input.policy.mode === 'github-review') {
+    if (input.github) return input.github.evaluate(index, paths, input);
+    const reason = 'github-review mode without a GitHub client (approval.github in lethe.yaml); not approved';
+    return new Map(paths.map((p) => [p, { approved: false, mode: 'github-review', approvers: [], retry: true, reason }]));
+  }
   const drafts = new Map(paths.map((p) => [p, decide(index, p, input)]));
   const result = new Map<string, ApprovalEvidence>();
   if (!input.policy.requireSignedCommits) {

@@ -7,10 +7,24 @@ export const gitErrors = defineErrors({
     hint: 'Give exactly one of --repo DIR (a local working copy) or --remote URL.',
     terminal: true,
   },
-  GIT_BRANCH_MISSING: {
-    message: 'branch {branch} does not exist in {where}',
-    hint: 'Check --branch (or approval.protectedBranch in lethe.yaml); a detached commit needs a branch: git checkout -B <name>.',
+  GIT_NOT_A_REPOSITORY: {
+    message: '{dir} is not inside a git repository',
+    hint: 'Run the command inside a clone of your privacy repository, pass --repo DIR (a working copy) or --remote URL; create one with git init or git clone.',
     terminal: true,
+  },
+  GIT_IDENTITY_MISSING: {
+    message: 'git does not know who you are, so it cannot commit as you',
+    hint: 'Set your identity once: git config --global user.name "Your Name" && git config --global user.email you@example.com (the email your git host knows, so approvers can tell you apart).',
+    terminal: true,
+  },
+  GIT_BRANCH_MISSING: {
+    message: 'branch {branch} does not exist in {where}; {branches}. Pass --branch NAME, or set approval.protectedBranch in lethe.yaml',
+    hint: 'Pass --branch NAME (the branch holding the approved requests) or set approval.protectedBranch in lethe.yaml; a detached commit needs a branch: git checkout -B <name>.',
+    terminal: true,
+  },
+  GITHUB_API_ERROR: {
+    message: 'the GitHub API could not be read ({detail}); approval was not decided',
+    hint: 'Nothing is approved on an error: the request waits and the decision is retried every pass. Check the token (approval.github.token), its scopes (pull requests and contents: read) and https://www.githubstatus.com.',
   },
   GIT_FAILED: {
     message: 'git {command} failed: {reason}',

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import type { LetheError } from '../errors/types.ts';
 import { gitErrors } from './errors.ts';
 import { git, runGit, type Identity } from './exec.ts';
 import { HistoryIndex } from './history.ts';
@@ -45,6 +46,23 @@ export interface WriteResult {
   commit?: string;
   pushed: boolean;
   pushError?: { code: string; message: string };
+}
+
+/**
+ * The top of the working copy containing `dir`. git's own "fatal: not a git repository"
+ * becomes a message that says what to do.
+ */
+export async function repositoryRoot(dir: string): Promise<string> {
+  if (!existsSync(dir)) throw gitErrors.error('GIT_NOT_A_REPOSITORY', { dir: `${dir} does not exist, so it` });
+  try {
+    return await git(dir, ['rev-parse', '--show-toplevel']);
+  } catch {
+    throw gitErrors.error('GIT_NOT_A_REPOSITORY', { dir });
+  }
+}
+
+function branchList(names: string[]): string {
+  return names.length > 0 ? `branches here: ${names.slice(0, 10).join(', ')}` : 'the repository has no branch yet (make a first commit)';
 }
 
 export type ChangedPaths = { changed: string[]; deleted: string[] } | 'all';
@@ -99,7 +117,7 @@ export class GitSource {
       throw gitErrors.error('GIT_SOURCE_CONFIG');
     }
     if (options.repo !== undefined) {
-      const dir = await git(resolve(options.repo), ['rev-parse', '--show-toplevel']);
+      const dir = await repositoryRoot(resolve(options.repo));
       return new GitSource(dir, 'local', options);
     }
     const dir = resolve(options.dataDir, 'repo');
@@ -156,7 +174,11 @@ export class GitSource {
   async sync(): Promise<string> {
     if (this.mode === 'remote') {
       const heads = await this.remoteHeads();
-      if (!heads.has(this.branch)) throw gitErrors.error('GIT_BRANCH_MISSING', { branch: this.branch, where: 'origin' });
+      if (!heads.has(this.branch)) {
+        const all = await git(this.dir, ['ls-remote', '--heads', 'origin']).catch(() => '');
+        const names = all.split('\n').filter(Boolean).map((l) => l.slice(l.indexOf('refs/heads/') + 11));
+        throw gitErrors.error('GIT_BRANCH_MISSING', { branch: this.branch, where: 'origin', branches: branchList(names) });
+      }
       for (const [branch, sha] of heads) {
         const tracking = `refs/remotes/origin/${branch}`;
         if ((await this.resolve(tracking)) !== sha) {
@@ -173,13 +195,21 @@ export class GitSource {
       }
     }
     const head = await this.resolve(`refs/heads/${this.branch}`);
-    if (!head) throw gitErrors.error('GIT_BRANCH_MISSING', { branch: this.branch, where: this.dir });
+    if (!head) throw await this.branchMissing();
     return head;
   }
 
   private async dropsOurStatus(upstream: string): Promise<boolean> {
     const { pushed } = await this.chain.read(this.statusBranch);
     return pushed !== undefined && !(await this.isAncestor(pushed, upstream));
+  }
+
+  /** Names the branches that do exist, so the fix (--branch) is one copy away. */
+  private async branchMissing(): Promise<LetheError> {
+    const refs = this.mode === 'remote' ? 'refs/remotes/origin' : 'refs/heads';
+    const out = await git(this.dir, ['for-each-ref', `--format=%(refname:lstrip=${this.mode === 'remote' ? 3 : 2})`, refs]).catch(() => '');
+    const names = out.split('\n').filter((b) => b !== '' && b !== 'HEAD');
+    return gitErrors.error('GIT_BRANCH_MISSING', { branch: this.branch, where: this.dir, branches: branchList(names) });
   }
 
   private async integrate(branch: string, upstream: string): Promise<void> {
@@ -270,7 +300,7 @@ export class GitSource {
     const ref = `refs/heads/${target}`;
     const current = await this.resolve(ref);
     const base = current ?? (await this.resolve(`refs/heads/${this.branch}`));
-    if (!base) throw gitErrors.error('GIT_BRANCH_MISSING', { branch: this.branch, where: this.dir });
+    if (!base) throw await this.branchMissing();
     const checkedOut = await this.checkedOutHere(target);
     if (checkedOut && (await git(this.dir, ['status', '--porcelain', '-z', '--', STATUS_DIR])) !== '') {
       throw gitErrors.error('GIT_STATUS_DIRTY', { dir: this.dir });

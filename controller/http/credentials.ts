@@ -11,6 +11,8 @@ export interface ResolveOptions {
 }
 
 function credentialError(code: HttpErrorCode, details: Record<string, string>): LetheError {
+  // Terminal only for a malformed reference: a missing variable or file degrades the vendor and
+  // is read again each pass, so the catalogue marks those retryable.
   return httpErrors.error(code, details);
 }
 

@@ -89,24 +89,20 @@ export const httpErrors = defineErrors({
     terminal: true,
   },
   CREDENTIAL_ENV_MISSING: {
-    message: 'environment variable {name} is not set',
-    hint: 'Export the variable in the controller environment (systemd unit, container env, CI secret).',
-    terminal: true,
+    message: 'environment variable {name} (named by the vendor\'s credentials) is not set',
+    hint: 'Export the variable in the controller\'s environment (systemd unit, container env, CI secret). Not terminal: the vendor is marked degraded, its requests wait, and the credential is read again every pass.',
   },
   CREDENTIAL_FILE_UNREADABLE: {
     message: 'credential file {path} cannot be read ({reason})',
     hint: 'Check the path (relative paths resolve against the controller working directory) and its permissions.',
-    terminal: true,
   },
   CREDENTIAL_EMPTY: {
     message: 'credential {source} is empty',
     hint: 'Put the secret in the variable or file.',
-    terminal: true,
   },
   CREDENTIAL_JSON_INVALID: {
     message: 'credential file {path} is not a JSON object with a string field {key}',
     hint: 'DataGrail-style secrets look like {"credentials": "<value>"}.',
-    terminal: true,
   },
 });
 

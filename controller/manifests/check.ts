@@ -1,7 +1,7 @@
 import { sealedEpoch, type Action, type LetheConfig, type PrivacyRequest, type VendorConnection } from '../../specs/index.ts';
 import type { DriverTable } from '../contracts/driver.ts';
 import { subjectValues } from '../subjects/sealed.ts';
-import { nameFromPath } from './kinds.ts';
+import { KIND_PLACES, nameFromPath } from './kinds.ts';
 import type { ParsedManifest } from './parse.ts';
 import { compareProblems, problem, type Problem } from './problem.ts';
 import { closest } from './suggest.ts';
@@ -33,11 +33,19 @@ export interface RepositoryModel {
 
 type Of<K extends ParsedManifest['kind']> = Extract<ParsedManifest, { kind: K }>;
 
+/** A YAML file that declares a manifest kind but lies where Lethe does not read that kind. */
+export interface MisplacedManifest {
+  path: string;
+  kind: 'PrivacyRequest' | 'VendorConnection' | 'LetheConfig';
+  /** The line of its `kind:`. */
+  line: number;
+}
+
 /**
  * Cross-checks a set of parsed manifests against what the controller's drivers can do (the
  * same table the pass uses). Pure: the same input always gives the same model.
  */
-export function checkRepository(parsed: readonly ParsedManifest[], drivers: DriverTable): RepositoryModel {
+export function checkRepository(parsed: readonly ParsedManifest[], drivers: DriverTable, misplaced: readonly MisplacedManifest[] = []): RepositoryModel {
   const byPath = [...parsed].sort((a, b) => a.path.localeCompare(b.path));
   const configs = byPath.filter((m): m is Of<'LetheConfig'> => m.kind === 'LetheConfig');
   const vendorFiles = byPath.filter((m): m is Of<'VendorConnection'> => m.kind === 'VendorConnection');
@@ -58,6 +66,9 @@ export function checkRepository(parsed: readonly ParsedManifest[], drivers: Driv
 
   const problems: Problem[] = [];
   if (configs.length === 0) problems.push(problem('CONFIG_MISSING', 'lethe.yaml', { line: 1, column: 1 }));
+  for (const m of misplaced) {
+    problems.push(problem('MISPLACED_MANIFEST', m.path, { line: m.line, column: 1 }, { kind: m.kind, place: KIND_PLACES[m.kind] }));
+  }
 
   const config = configs.find(valid)?.value;
   for (const m of requestFiles) {

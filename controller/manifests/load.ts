@@ -1,7 +1,7 @@
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DriverTable } from '../contracts/driver.ts';
-import { checkRepository, type RepositoryModel } from './check.ts';
+import { checkRepository, type MisplacedManifest, type RepositoryModel } from './check.ts';
 import { manifestKind } from './kinds.ts';
 import { parseManifest, type ParsedManifest } from './parse.ts';
 import { MAX_MANIFEST_BYTES } from './yaml-source.ts';
@@ -36,9 +36,36 @@ async function readCapped(file: string): Promise<string> {
   }
 }
 
+/** Folders that never hold manifests: the controller's output, tooling, dependencies. */
+const NOT_MANIFEST_DIRS = new Set(['status', 'node_modules', '.git', '.github', '.gitlab', '.schemas']);
+
+/**
+ * YAML files outside the places Lethe reads that declare a manifest kind (a request saved
+ * in request/ or at the top level): they would be ignored without a word, so they are reported.
+ */
+export async function findMisplacedManifests(dir: string): Promise<MisplacedManifest[]> {
+  const out: MisplacedManifest[] = [];
+  async function walk(rel: string, depth: number): Promise<void> {
+    if (depth > 6) return;
+    const entries = await readdir(join(dir, rel), { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
+      if (entry.isDirectory()) {
+        if (!NOT_MANIFEST_DIRS.has(entry.name) && !entry.name.startsWith('.')) await walk(path, depth + 1);
+      } else if (entry.isFile() && /\.ya?ml$/.test(entry.name) && manifestKind(path) === undefined) {
+        const text = await readCapped(join(dir, path));
+        const m = /^kind:[ \t]*["']?(PrivacyRequest|VendorConnection|LetheConfig)["']?[ \t]*$/m.exec(text);
+        if (m) out.push({ path, kind: m[1] as MisplacedManifest['kind'], line: text.slice(0, m.index).split('\n').length });
+      }
+    }
+  }
+  await walk('', 0);
+  return out.sort((a, b) => a.path.localeCompare(b.path));
+}
+
 /** For the CLI: validates the working tree (the controller reads the same paths from git). */
 export async function loadRepositoryFromDisk(dir: string, drivers: DriverTable): Promise<{ parsed: ParsedManifest[]; model: RepositoryModel }> {
   const paths = await listManifestPaths(dir);
   const parsed = await Promise.all(paths.map(async (path) => parseManifest(path, await readCapped(join(dir, path)))));
-  return { parsed, model: checkRepository(parsed, drivers) };
+  return { parsed, model: checkRepository(parsed, drivers, await findMisplacedManifests(dir)) };
 }

@@ -1,9 +1,9 @@
 import type { z } from 'zod';
-import { CredentialRef, ResourceName, type LetheConfig, type PrivacyRequest, type VendorConnection } from '../../specs/index.ts';
+import { CredentialRef, IsoDate, ResourceName, type LetheConfig, type PrivacyRequest, type VendorConnection } from '../../specs/index.ts';
 import type { ValidationCode } from '../errors/validation.ts';
 import { KIND_PLACES, MANIFEST_SCHEMAS, manifestKind, nameFromPath, type ManifestKind } from './kinds.ts';
 import { problem, type Problem } from './problem.ts';
-import { allowedKeys, leafSchema, valueAt } from './schema-walk.ts';
+import { allowedKeys, isSchema, leafSchema, requiredKeys, valueAt } from './schema-walk.ts';
 import { closest } from './suggest.ts';
 import { displayPath, locate, readYaml, type NodeIndex, type PathSegment } from './yaml-source.ts';
 
@@ -81,12 +81,28 @@ function fromIssue(issue: z.core.$ZodIssue, schema: z.ZodType, data: unknown, fi
   const parent = valueAt(data, path.slice(0, -1));
   const missing = value === undefined && path.length > 0 && typeof parent === 'object' && parent !== null && !Object.hasOwn(parent, String(path.at(-1)));
   if (missing) return [problem('MISSING_FIELD', file, locate(index, path.slice(0, -1)), { path: shown })];
+  // `subject:` with nothing under it is null to YAML: what is missing is the fields, not "an object".
+  if (value === null && issue.code === 'invalid_type' && issue.expected === 'object') {
+    const required = requiredKeys(schema, path, data);
+    if (required.length > 0) return required.map((key) => problem('MISSING_FIELD', file, at, { path: displayPath([...path, key]) }));
+  }
+
+  const leaf = leafSchema(schema, path, data);
+  if (isSchema(leaf, IsoDate)) return [problem('INVALID_DATE', file, at, { path: shown, detail: issue.code === 'invalid_type' ? typeDetail('a date written as a quoted string "YYYY-MM-DD"', value) : detail })];
+  if (isSchema(leaf, CredentialRef) && typeof value === 'string') {
+    const fixed = referenceTypo(value);
+    if (fixed !== undefined) return [problem('CREDENTIAL_REF_MALFORMED', file, at, { path: shown, fixed })];
+  }
+  if (isSchema(leaf, ResourceName) && issue.code === 'invalid_format' && typeof value === 'string') {
+    const p = problem('INVALID_FORMAT', file, at, { path: shown, detail });
+    const guess = value.trim().toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+    return [guess !== '' && ResourceName.safeParse(guess).success ? { ...p, hint: `did you mean "${guess}"? Names are lowercase. ${p.hint}` } : p];
+  }
 
   let code: ValidationCode;
   switch (issue.code) {
     case 'invalid_type':
-      code = 'INVALID_TYPE';
-      break;
+      return [problem('INVALID_TYPE', file, at, { path: shown, detail: typeDetail(EXPECTED[issue.expected] ?? issue.expected, value) })];
     case 'invalid_value':
       code = path.length === 1 && path[0] === 'apiVersion' ? 'WRONG_API_VERSION' : 'INVALID_VALUE';
       break;
@@ -94,7 +110,7 @@ function fromIssue(issue: z.core.$ZodIssue, schema: z.ZodType, data: unknown, fi
       code = 'discriminator' in issue && issue.discriminator !== undefined ? 'UNKNOWN_VENDOR_TYPE' : 'INVALID_VALUE';
       break;
     case 'invalid_format':
-      code = leafSchema(schema, path, data) === CredentialRef ? 'INLINE_CREDENTIAL' : 'INVALID_FORMAT';
+      code = isSchema(leaf, CredentialRef) ? 'INLINE_CREDENTIAL' : 'INVALID_FORMAT';
       break;
     case 'too_small':
     case 'too_big':
@@ -104,6 +120,44 @@ function fromIssue(issue: z.core.$ZodIssue, schema: z.ZodType, data: unknown, fi
       code = 'INVALID_VALUE';
   }
   return [problem(code, file, at, { path: shown, detail })];
+}
+
+const EXPECTED: Record<string, string> = {
+  array: 'a list (write [a, b] or one "- a" per line)',
+  object: 'a mapping (indented "key: value" lines)',
+  string: 'text',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+};
+
+/** "must be a list ..., not text": names the kind of value found, never the value itself. */
+function typeDetail(expected: string, value: unknown): string {
+  const found =
+    value === null || value === undefined ? 'empty' :
+    Array.isArray(value) ? 'a list' :
+    typeof value === 'object' ? 'a mapping' :
+    typeof value === 'string' ? 'text' :
+    typeof value === 'number' ? 'a number' :
+    typeof value === 'boolean' ? 'true/false' : typeof value;
+  return `must be ${expected}, not ${found}`;
+}
+
+/**
+ * `ENV:TOKEN`, `env: TOKEN`, `Env:TOKEN`, `file :x`: a reference with a typo, not a leaked
+ * secret. Returns the corrected reference (safe to show: it names a variable or a path),
+ * or undefined when the value does not look like a reference at all.
+ */
+export function referenceTypo(value: string): string | undefined {
+  const m = /^\s*(env|file)\s*[:=]\s*(.+?)\s*$/i.exec(value);
+  if (!m) return undefined;
+  const kind = m[1]!.toLowerCase();
+  const rest = m[2]!;
+  if (kind === 'env') {
+    const name = rest.replace(/^\$\{?|\}$/g, '').replace(/-/g, '_');
+    return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? `env:${name}` : undefined;
+  }
+  return /^[^\s]+$/.test(rest) ? `file:${rest}` : undefined;
 }
 
 /** Belt and braces: zod messages do not quote inputs, but a custom one might. */

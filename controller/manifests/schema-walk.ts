@@ -81,6 +81,19 @@ export function allowedKeys(root: z.ZodType, path: readonly PathSegment[], data:
   return target ? Object.keys(def(target).shape ?? {}) : [];
 }
 
+/** The keys an object schema at `path` requires (no default, not optional). */
+export function requiredKeys(root: z.ZodType, path: readonly PathSegment[], data: unknown): string[] {
+  const s = schemaAt(root, path, data);
+  const target = s ? resolve(s, valueAt(data, path)) : undefined;
+  const shape = target ? (def(target).shape ?? {}) : {};
+  return Object.entries(shape).filter(([, field]) => !['optional', 'default', 'prefault'].includes(def(field).type)).map(([key]) => key);
+}
+
+/** Whether `schema` is `target` or a copy of it (`.describe()` copies a schema but shares its definition). */
+export function isSchema(schema: z.ZodType | undefined, target: z.ZodType): boolean {
+  return schema !== undefined && def(schema) === def(target);
+}
+
 /** The schema node itself, unwrapped: lets callers recognise shared field types by identity. */
 export function leafSchema(root: z.ZodType, path: readonly PathSegment[], data: unknown): z.ZodType | undefined {
   const s = schemaAt(root, path, data);

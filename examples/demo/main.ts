@@ -3,18 +3,20 @@
  * `origin` and a working clone) gets the example requests the way a team would add them —
  * proposed on branches, merged by the DPO, one pushed straight to main by someone who may
  * not approve — and the Lethe controller reconciles it against the vendor sandbox until
- * every approved request is final. `npm start -- --repo DIR` runs the same controller on
- * your own repository (its vendors get the sandbox's credentials).
+ * every approved request is final. `npm start -- --repo DIR --port N` runs the same
+ * controller on your own repository: it prints the sandbox's base URLs and credentials, says
+ * what it will write before writing, and never changes the repository's subject salt (it
+ * uses the configured one, or works on a scratch copy).
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { audit, type AuditReport } from '../../controller/audit/audit.ts';
 import { renderSummary } from '../../controller/audit/render.ts';
-import { openController } from '../../controller/core/app.ts';
+import { defaultDataDir, openController } from '../../controller/core/app.ts';
 import { renderStatusTable } from '../../controller/core/dashboard.ts';
 import { lookup } from '../../controller/errors/catalogue.ts';
 import { startHealthServer } from '../../controller/core/health-server.ts';
@@ -32,6 +34,7 @@ import { gitAs } from './git-as.ts';
 import { Progress } from './progress.ts';
 import { DEMO_SUBJECTS, pointAtSandbox, sandboxEnv, useSandboxIds } from './sandbox-wiring.ts';
 import { createScratchRepo } from './scratch-repo.ts';
+import { plural } from '../../controller/plural.ts';
 import { prepareSealing, type DemoSealing } from './sealing.ts';
 import { showRequest } from '../../controller/subjects/show.ts';
 import { identitiesIn } from '../../controller/subjects/keys.ts';
@@ -59,27 +62,77 @@ export interface DemoResult {
   passes: number;
 }
 
+export const DEMO_USAGE =
+  'npm start -- [--repo DIR] [--port N] [--time-scale X] [--seed N] [--faults SPEC] [--timeout-seconds N] [--metrics-listen HOST:PORT] [--quiet]';
+
+export class DemoUsageError extends Error {}
+
+function listenOption(value: string | undefined): { host: string; port: number } {
+  try {
+    return parseListen(value ?? '127.0.0.1:0', '--metrics-listen');
+  } catch (err) {
+    throw new DemoUsageError((err as Error).message);
+  }
+}
+
+function demoOptions(argv: string[]) {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        repo: { type: 'string' },
+        port: { type: 'string' },
+        'time-scale': { type: 'string' },
+        seed: { type: 'string' },
+        faults: { type: 'string' },
+        'timeout-seconds': { type: 'string' },
+        quiet: { type: 'boolean' },
+        'metrics-listen': { type: 'string' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new DemoUsageError((err as Error).message);
+  }
+  const number = (flag: string, raw: string | undefined, fallback: number, ok: (n: number) => boolean): number => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (raw.trim() === '' || !ok(n)) throw new DemoUsageError(`--${flag} ${raw.slice(0, 20)} is not valid`);
+    return n;
+  };
+  return {
+    repo: values.repo,
+    port: number('port', values.port, 0, (n) => Number.isInteger(n) && n >= 0 && n <= 65535),
+    timeScale: number('time-scale', values['time-scale'], 0.1, (n) => n > 0),
+    seed: number('seed', values.seed, 7, Number.isInteger),
+    faults: values.faults,
+    timeoutMs: number('timeout-seconds', values['timeout-seconds'], 240, (n) => n > 0) * 1000,
+    quiet: values.quiet === true,
+    metricsListen: listenOption(values['metrics-listen']),
+  };
+}
+
+/**
+ * The subject salt of a repository's controller, when one is configured: LETHE_SUBJECT_SALT,
+ * else the one `lethe reconcile` keeps in its data directory. The demo must reuse it, or
+ * every subjectRef in the repository's status files would change.
+ */
+function configuredSalt(repoDir: string): string | undefined {
+  if (process.env.LETHE_SUBJECT_SALT) return process.env.LETHE_SUBJECT_SALT;
+  const file = join(defaultDataDir({ repo: repoDir }), 'subject-salt');
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+}
+
 export async function runDemo(argv: string[]): Promise<DemoResult> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      repo: { type: 'string' },
-      'time-scale': { type: 'string' },
-      seed: { type: 'string' },
-      faults: { type: 'string' },
-      'timeout-seconds': { type: 'string' },
-      quiet: { type: 'boolean' },
-      'metrics-listen': { type: 'string' },
-    },
-    strict: true,
-  });
-  const timeScale = Number(values['time-scale'] ?? 0.1);
-  const timeoutMs = Number(values['timeout-seconds'] ?? 240) * 1000;
+  const o = demoOptions(argv);
+  const { timeScale, timeoutMs } = o;
   const out = (line = '') => {
-    if (!values.quiet) process.stdout.write(line + '\n');
+    if (!o.quiet) process.stdout.write(line + '\n');
   };
 
-  const sandbox = await startSandbox({ port: 0, timeScale, seed: Number(values.seed ?? 7), subjects: DEMO_SUBJECTS, faults: values.faults });
+  const sandbox = await startSandbox({ port: o.port, timeScale, seed: o.seed, subjects: DEMO_SUBJECTS, faults: o.faults });
   const root = mkdtempSync(join(tmpdir(), 'lethe-demo-'));
   const dataDir = join(root, 'data');
   out(`Vendor sandbox on ${sandbox.url} (time scale ${timeScale}: vendor-side delays run ${Math.round(1 / timeScale)}x faster)`);
@@ -88,9 +141,29 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
   let origin: string | undefined;
   mkdirSync(dataDir, { recursive: true });
   let sealing: DemoSealing | undefined;
-  if (values.repo) {
-    repoDir = resolve(values.repo);
-    out(`Reconciling your repository ${repoDir} (its vendors get the sandbox's credentials)`);
+  let salt = process.env.LETHE_SUBJECT_SALT ?? 'demo-salt';
+  if (o.repo) {
+    const own = resolve(o.repo);
+    out('Point your vendors/*.yaml baseUrl at these (the sandbox checks the same credentials as below):');
+    for (const [name, v] of Object.entries(sandbox.config.vendors)) out(`  ${name.padEnd(12)} ${v.baseUrl}`);
+    out('The controller runs with these credentials in its environment (your env: references must use these names):');
+    for (const [name, value] of Object.entries(sandboxEnv(sandbox.config))) out(`  ${name}=${value}`);
+    const configured = configuredSalt(own);
+    if (configured !== undefined) {
+      salt = configured;
+      repoDir = own;
+      out(`Your repository's subject salt is configured: the demo uses it, so no subjectRef changes.`);
+    } else {
+      // Without the repository's salt every subjectRef would be rewritten: work on a copy instead.
+      repoDir = join(root, 'copy');
+      await gitAs(root, undefined, ['clone', '-q', '--no-hardlinks', own, repoDir]);
+      out(`No subject salt is configured for ${own} (LETHE_SUBJECT_SALT, or a lethe reconcile data dir): the demo`);
+      out(`runs on a scratch copy, ${repoDir}, and your repository is not changed.`);
+    }
+    const branch = (await gitAs(repoDir, undefined, ['rev-parse', '--abbrev-ref', 'HEAD'])) || 'main';
+    out(`It will write: status/<request>.yaml and status/README.md, committed on the status branch of ${repoDir}`);
+    out(`(statusBranch in lethe.yaml, else ${branch}) as the identity in lethe.yaml; nothing is pushed.`);
+    out(`Journal, log and exports go to ${dataDir}. Vendors are called at the baseUrl your vendors/*.yaml give.`);
   } else {
     const signingKey = createSigningKey(join(dataDir, 'secrets'));
     const seal = await prepareSealing({ secretsDir: join(dataDir, 'secrets'), root, rewrite: useSandboxIds });
@@ -105,7 +178,7 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
     repoDir = repo.work;
     origin = repo.origin;
     out(`Scratch privacy repository: ${repo.root}`);
-    out(`  ${repo.requests.size - 1} requests proposed on branches by ${'Riley Requester'} and merged by the DPO;`);
+    out(`  ${plural(repo.requests.size - 1, 'request')} proposed on branches by ${'Riley Requester'} and merged by the DPO;`);
     out(`  ${UNAPPROVED} pushed straight to main by a non-approver: it must stay AwaitingApproval.`);
     out('  Status commits are signed with an ed25519 key made for this run (lethe keygen), declared in lethe.yaml.');
     out('  Subject emails and identifiers are age-encrypted (lethe.yaml requires it): none is in git history.');
@@ -116,23 +189,23 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
   const log = createLogger({ level: 'info', format: 'json', write: (line) => appendFileSync(logFile, line + '\n') });
   const metrics = new ControllerMetrics(VERSION);
   const health = await startHealthServer({
-    ...parseListen(values['metrics-listen'] ?? '127.0.0.1:0', '--metrics-listen'),
+    ...o.metricsListen,
     registry: metrics.registry,
     notReady: () => (metrics.lastSuccessAt === undefined ? 'no successful pass yet' : undefined),
   });
   out(`Controller metrics while it runs: ${health.url}/metrics (readiness ${health.url}/readyz)`);
   const controller = await openController({
-    ...(origin ? { remote: origin } : { repo: repoDir }),
+    ...(origin ? { remote: origin } : { repo: repoDir, push: false }),
     dataDir,
     drivers: createDriverTable(),
-    env: { ...process.env, ...sandboxEnv(sandbox.config), LETHE_SUBJECT_SALT: process.env.LETHE_SUBJECT_SALT ?? 'demo-salt' },
+    env: { ...process.env, ...sandboxEnv(sandbox.config), LETHE_SUBJECT_SALT: salt },
     log,
     degradedRetryMs: 2_000,
     maxPassMs: 30_000,
     metrics,
   });
   metrics.setLeaseHeld(true);
-  const progress = new Progress(controller, out, process.stdout.isTTY === true && !values.quiet);
+  const progress = new Progress(controller, out, process.stdout.isTTY === true && !o.quiet);
   const runner = new Runner({
     controller,
     log,
@@ -163,7 +236,7 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
   await controller.close();
   const scraped = await (await fetch(`${health.url}/metrics`)).text();
   await health.close();
-  out(`\nFinished in ${((Date.now() - started) / 1000).toFixed(0)} s after ${runner.passes} passes.\n`);
+  out(`\nFinished in ${((Date.now() - started) / 1000).toFixed(0)} s after ${plural(runner.passes, 'pass', 'passes')}.\n`);
   out('Requests (as committed in status/):');
   out(renderStatusTable(statuses).trimEnd().replace(/^/gm, '  '));
   // A Stalled task waits for a person: say what stopped it and what to do (lethe explain CODE).
@@ -198,7 +271,7 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
     for (const e of await listRequestExports(dataDir, s.metadata.name)) {
       exportsOk &&= e.problems.length === 0;
       const files = e.index?.files.length ?? 0;
-      out(`  ${s.metadata.name} ${e.vendor}: ${files} files in ${e.dir} (${e.problems.length === 0 ? 'sha256 verified' : `${e.problems.length} problems`})`);
+      out(`  ${s.metadata.name} ${e.vendor}: ${plural(files, 'file')} in ${e.dir} (${e.problems.length === 0 ? 'sha256 verified' : plural(e.problems.length, 'problem')})`);
     }
   }
 
@@ -209,7 +282,7 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
   for (const [vendor, s] of Object.entries(stats)) {
     violations += s.rateLimitViolations;
     duplicates += s.duplicateSubmissions;
-    out(`  ${vendor.padEnd(12)} ${String(s.calls).padStart(4)} calls, ${s.sent429} answered 429, ${s.rateLimitViolations} rate-limit violations, ${s.duplicateSubmissions} duplicate submissions`);
+    out(`  ${vendor.padEnd(12)} ${plural(s.calls, 'call').padStart(10)}, ${s.sent429} answered 429, ${plural(s.rateLimitViolations, 'rate-limit violation')}, ${plural(s.duplicateSubmissions, 'duplicate submission')}`);
   }
   await sandbox.stop();
 
@@ -217,13 +290,13 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
   const report = await audit({ dir: gitDir });
   out(`\n$ lethe audit --all   (in a clone of ${gitDir})`);
   out(renderSummary(report).trimEnd().replace(/^/gm, '  '));
-  const auditOk = values.repo !== undefined || report.unproven === 0;
+  const auditOk = o.repo !== undefined || report.unproven === 0;
 
   const approved = statuses.filter((s) => s.status.approval?.approved);
   const result = { root, repoDir, origin, dataDir, logFile, statuses, stats, explanations, idle, metrics: scraped, passes: runner.passes };
   const final = approved.filter((s) => s.status.phase === 'Completed' || s.status.phase === 'Failed');
-  const unapprovedOk = values.repo !== undefined || statuses.find((s) => s.metadata.name === UNAPPROVED)?.status.phase === 'AwaitingApproval';
-  out(`\n${final.length}/${approved.length} approved requests final · ${violations} rate-limit violations · ${duplicates} duplicate submissions`);
+  const unapprovedOk = o.repo !== undefined || statuses.find((s) => s.metadata.name === UNAPPROVED)?.status.phase === 'AwaitingApproval';
+  out(`\n${final.length}/${plural(approved.length, 'approved request')} final · ${plural(violations, 'rate-limit violation')} · ${plural(duplicates, 'duplicate submission')}`);
   out(`Controller log (JSON lines, no personal data): ${logFile}`);
   out(`Explore the audit trail: git -C ${repoDir} pull -q && npm run lethe -- audit --repo ${repoDir} --all --format html --out audit.html`);
   return { ...result, audit: report, exitCode: final.length === approved.length && violations === 0 && duplicates === 0 && exportsOk && unapprovedOk && auditOk ? 0 : 1 };
@@ -238,5 +311,11 @@ function createSigningKey(secretsDir: string): string {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  process.exitCode = (await runDemo(process.argv.slice(2))).exitCode;
+  try {
+    process.exitCode = (await runDemo(process.argv.slice(2))).exitCode;
+  } catch (err) {
+    if (!(err instanceof DemoUsageError)) throw err;
+    process.stderr.write(`npm start: ${err.message}\nusage: ${DEMO_USAGE}\n`);
+    process.exitCode = 2;
+  }
 }

@@ -1,6 +1,7 @@
 import { asCatalogued } from '../../../state/files.ts';
 import type { ParseArgsConfig } from 'node:util';
 import { openController, type Controller, type ControllerOptions } from '../../core/app.ts';
+import { lookup } from '../../errors/catalogue.ts';
 import { EXIT } from '../main.ts';
 import { createLogger, type Level } from '../../log.ts';
 import { createDriverTable } from '../../vendors/registry.ts';
@@ -36,7 +37,8 @@ export function exitOnError(command: string, err: unknown): number {
   }
   const known = asCatalogued(err);
   const what = known ? `${known.code} ${known.message}` : `CONTROLLER_ERROR ${err instanceof Error ? err.name : 'error'}`;
-  process.stderr.write(`lethe ${command}: ${what}\n`);
+  const hint = lookup(known ? known.code : 'CONTROLLER_ERROR')?.hint;
+  process.stderr.write(`lethe ${command}: ${what}\n${hint ? `  hint: ${hint}\n` : ''}`);
   return EXIT.error;
 }
 

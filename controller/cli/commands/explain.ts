@@ -1,8 +1,9 @@
 import { catalogue, lookup } from '../../errors/catalogue.ts';
+import { CONDITION_REASONS } from '../../errors/conditions.ts';
 import { EXIT, parseFlags } from '../main.ts';
 
-export const usage = 'explain CODE | explain --all';
-export const summary = 'Show what an error code (from a status file, log or lethe validate) means and how to fix it.';
+export const usage = 'explain CODE|REASON | explain --all';
+export const summary = 'Show what an error code or a condition reason (from a status file, log or lethe validate) means and how to fix it.';
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(argv, { all: { type: 'boolean' } });
@@ -12,6 +13,7 @@ export async function run(argv: string[]): Promise<number> {
         process.stdout.write(`${code} (${source}${e.terminal ? ', terminal' : ''})\n  ${e.message}\n  hint: ${e.hint}\n`);
       }
     }
+    for (const [reason, e] of Object.entries(CONDITION_REASONS)) process.stdout.write(`${reason} (condition reason)\n  ${e.message}\n  hint: ${e.hint}\n`);
     return EXIT.ok;
   }
   const [code] = positionals;
@@ -19,9 +21,9 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`usage: lethe ${usage}\n`);
     return EXIT.usage;
   }
-  const entry = lookup(code.toUpperCase());
+  const entry = lookup(code);
   if (!entry) {
-    process.stderr.write(`lethe explain: unknown code ${code}; lethe explain --all lists them\n`);
+    process.stderr.write(`lethe explain: unknown code or reason ${code.slice(0, 60)}; lethe explain --all lists them\n`);
     return EXIT.invalid;
   }
   process.stdout.write(

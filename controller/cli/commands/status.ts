@@ -2,21 +2,21 @@ import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { PrivacyRequestStatus } from '../../../specs/index.ts';
 import { LetheConfig } from '../../../specs/index.ts';
-import { HISTORY_REWRITTEN_BANNER, renderStatusTable, signingNote, sortForDisplay, vendorProgress } from '../../core/dashboard.ts';
+import { explainStatus, HISTORY_REWRITTEN_BANNER, renderStatusTable, signingNote, sortForDisplay, statusReason, vendorProgress } from '../../core/dashboard.ts';
 import { parseSshPublicKey } from '../../git/signing.ts';
 import { git } from '../../git/exec.ts';
 import { lsTree, readBlobs } from '../../git/tree.ts';
 import { EXIT, parseFlags } from '../main.ts';
 
-export const usage = 'status [--repo DIR] [--ref REF] [--json]';
-export const summary = 'List the requests as the status files committed in the repository record them (overdue first).';
+export const usage = 'status [--repo DIR] [--ref REF] [--json] [--explain NAME]';
+export const summary = 'List the requests as the committed status files record them, with why each waits (invalid and stalled first); --explain NAME tells one in full.';
 
 /**
  * Reads status/ from a commit (default HEAD) of a local clone: what an auditor sees, with
  * no journal and no vendor call involved.
  */
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, { repo: { type: 'string' }, ref: { type: 'string' }, json: { type: 'boolean' } });
+  const { values } = parseFlags(argv, { repo: { type: 'string' }, ref: { type: 'string' }, json: { type: 'boolean' }, explain: { type: 'string' } });
   const dir = resolve(values.repo ?? '.');
   const ref = values.ref ?? 'HEAD';
   let tree;
@@ -24,7 +24,7 @@ export async function run(argv: string[]): Promise<number> {
     const commit = await git(dir, ['rev-parse', '--verify', '-q', `${ref}^{commit}`]);
     tree = await lsTree(dir, commit);
   } catch {
-    process.stderr.write(`lethe status: ${dir} is not a git repository with a commit ${ref}\n`);
+    process.stderr.write(`lethe status: ${dir} is not a git repository with a commit ${ref}\n  hint: run it inside a clone of the privacy repository, or pass --repo DIR (and --ref BRANCH when status goes to a status branch)\n`);
     return EXIT.error;
   }
   // One ls-tree and one cat-file for every status file: an audit of 10,000 requests stays fast.
@@ -37,6 +37,15 @@ export async function run(argv: string[]): Promise<number> {
     if (parsed.success) statuses.push(parsed.data);
     else process.stderr.write(`lethe status: ${path} is not a valid status file; skipped\n`);
   }
+  if (values.explain !== undefined) {
+    const one = statuses.find((s) => s.metadata.name === values.explain);
+    if (!one) {
+      process.stderr.write(`lethe status: no status file for ${values.explain.slice(0, 63)} at ${ref} (requests appear after the first reconcile pass that sees them)\n`);
+      return EXIT.invalid;
+    }
+    process.stdout.write(explainStatus(one));
+    return EXIT.ok;
+  }
   const sorted = sortForDisplay(statuses);
   if (values.json) {
     const rows = sorted.map((s) => ({
@@ -46,6 +55,7 @@ export async function run(argv: string[]): Promise<number> {
       dueAt: s.status.dueAt ?? null,
       vendors: vendorProgress(s),
       overdue: s.status.conditions.some((c) => c.type === 'Overdue' && c.status === 'True'),
+      reason: statusReason(s),
     }));
     process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
     return EXIT.ok;

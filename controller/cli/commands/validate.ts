@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { formatJson, formatText, loadRepositoryFromDisk } from '../../manifests/index.ts';
 import { EXIT, parseFlags } from '../main.ts';
 import { createDriverTable } from '../../vendors/registry.ts';
+import { plural } from '../../plural.ts';
 
 export const usage = 'validate [--repo DIR] [--format text|json]';
 export const summary = 'Check every manifest of a privacy repository; one located line per problem.';
@@ -25,6 +26,6 @@ export async function run(argv: string[]): Promise<number> {
   const { problems } = model;
   if (values.format === 'json') process.stdout.write(formatJson(problems));
   else if (problems.length > 0) process.stdout.write(formatText(problems));
-  else process.stdout.write(`ok: ${model.vendors.size} vendors, ${model.requests.size} requests\n`);
+  else process.stdout.write(`ok: ${plural(model.vendors.size, 'vendor')}, ${plural(model.requests.size, 'request')}\n`);
   return problems.length === 0 ? EXIT.ok : EXIT.invalid;
 }
