@@ -11,6 +11,8 @@ import { DEMO_SUBJECTS, pointAtSandbox, sandboxEnv } from '../../examples/demo/s
 import { createScratchRepo, removeScratchRepo, type ScratchRepo } from '../../examples/demo/scratch-repo.ts';
 import { startSandbox } from '../../examples/sandbox/index.ts';
 import { PrivacyRequest, PrivacyRequestStatus } from '../../specs/index.ts';
+import { createEpochKey, readEpochIdentities } from '../../controller/subjects/keys.ts';
+import { decryptSubject } from '../../controller/subjects/sealed.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const EXAMPLE_NAMES = Array.from({ length: 9 }, (_, i) => `2026-11-${String(42 + i).padStart(4, '0')}`);
@@ -103,6 +105,30 @@ describe('lethe new', () => {
     assert.equal(await gitAs(repo.work, undefined, ['rev-parse', '--abbrev-ref', 'HEAD']), 'main');
     assert.equal(await gitAs(repo.work, undefined, ['branch', '--list', 'request/*']), '');
     assert.equal(await gitAs(repo.work, undefined, ['status', '--porcelain']), '');
+  });
+
+  it('seals the subject to the current key epoch of lethe.yaml: no plain email reaches the file or git', async () => {
+    const secrets = mkdtempSync(join(tmpdir(), 'lethe-new-keys-'));
+    const key = await createEpochKey(secrets, '2026Q4');
+    const repo = await createScratchRepo({
+      rewriteConfig: (text) => `${text.trimEnd()}\n  subjects:\n    requireEncryption: true\n    epochs:\n      - id: 2026Q4\n        recipient: ${key.recipient}\n`,
+    });
+    repos.push(repo);
+    await actAs(repo, PEOPLE.requester);
+    const r = lethe(repo.work, ['new', '--action', 'erasure', '--regulation', 'gdpr', '--email', 'sealed.subject@example.com', '--vendor', 'maestroqa', '--received', '2026-11-28', '--justification', 't']);
+    assert.equal(r.status, 0, r.stderr);
+    const path = 'requests/2026/11/2026-11-0051.yaml';
+    const text = readFileSync(join(repo.work, path), 'utf8');
+    assert.ok(!text.includes('sealed.subject'), 'the file holds no plain email');
+    assert.ok(!(await gitAs(repo.work, undefined, ['log', '-p', '--all'])).includes('sealed.subject'), 'nor does any commit');
+    const sealed = PrivacyRequest.parse(parseYaml(text));
+    const opened = await decryptSubject('2026-11-0051', sealed.spec.subject, (epoch) => readEpochIdentities(secrets, epoch));
+    assert.deepEqual(opened.emails, ['sealed.subject@example.com']);
+    // The example requests are plain, so validate fails on them: never on the sealed one.
+    const v = lethe(repo.work, ['validate']);
+    assert.match(v.stdout + v.stderr, /SUBJECT_NOT_ENCRYPTED/);
+    assert.ok(!(v.stdout + v.stderr).includes(path), 'the sealed request meets requireEncryption');
+    rmSync(secrets, { recursive: true, force: true });
   });
 
   it('usage errors exit 2 and name what is missing; month 13 is called invalid', async () => {

@@ -10,7 +10,8 @@ import { gitErrors } from '../../git/errors.ts';
 import { git } from '../../git/exec.ts';
 import { repositoryRoot } from '../../git/source.ts';
 import { lsTree, readBlobs } from '../../git/tree.ts';
-import { checkRepository, formatText, listManifestPaths, manifestKind, nameFromPath, parseManifest } from '../../manifests/index.ts';
+import { checkRepository, formatText, listManifestPaths, manifestKind, nameFromPath, parseManifest, type ParsedManifest } from '../../manifests/index.ts';
+import { encryptSubject } from '../../subjects/sealed.ts';
 import { nextRequestName, renderRequestManifest, requestPath, type RequestFields, type SubjectFields } from '../../manifests/render-request.ts';
 import { EXIT, parseFlags } from '../main.ts';
 import { exitOnError, UsageError } from './controller-flags.ts';
@@ -127,13 +128,17 @@ function protectedBranch(root: string): string {
   }
 }
 
-/** The repository at `base` plus the new file: the cross-checks (vendor names, identifiers) see what the merge will. */
-async function validateAgainst(root: string, base: string, path: string, text: string) {
+/** Every manifest on `base`, parsed: the cross-checks (vendor names, identifiers) see what the merge will. */
+async function manifestsAt(root: string, base: string): Promise<ParsedManifest[]> {
   const tree = await lsTree(root, base);
-  const paths = [...tree.keys()].filter((p) => manifestKind(p) !== undefined && p !== path);
+  const paths = [...tree.keys()].filter((p) => manifestKind(p) !== undefined);
   const blobs = await readBlobs(root, paths.map((p) => tree.get(p)!.id));
-  const parsed = paths.map((p) => parseManifest(p, blobs.get(tree.get(p)!.id) ?? ''));
-  const model = checkRepository([...parsed, parseManifest(path, text)], createDriverTable());
+  return paths.map((p) => parseManifest(p, blobs.get(tree.get(p)!.id) ?? ''));
+}
+
+/** The problems of the new file, checked with the repository at `base` around it. */
+function problemsOf(atBase: readonly ParsedManifest[], path: string, text: string) {
+  const model = checkRepository([...atBase.filter((m) => m.path !== path), parseManifest(path, text)], createDriverTable());
   return model.problems.filter((p) => p.file === path);
 }
 
@@ -166,8 +171,13 @@ export async function run(argv: string[]): Promise<number> {
     prompt.close();
     const name = nextRequestName(fields.receivedAt.slice(0, 7), await takenNames(root));
     const path = requestPath(name);
-    const text = renderRequestManifest({ ...fields, name }, subject);
-    const problems = await validateAgainst(root, baseCommit, path, text);
+    const atBase = await manifestsAt(root, baseCommit);
+    // With key epochs in the approved lethe.yaml, the subject is sealed to the current epoch
+    // before anything is written: the plain values never reach the working tree or git.
+    const config = atBase.find((m) => m.kind === 'LetheConfig')?.value;
+    const sealed = await encryptSubject(subject, config?.kind === 'LetheConfig' ? config.spec.subjects : undefined);
+    const text = renderRequestManifest({ ...fields, name }, sealed);
+    const problems = problemsOf(atBase, path, text);
     if (problems.length > 0) {
       process.stderr.write(`lethe new: the request would be invalid; nothing was written\n${formatText(problems)}`);
       return EXIT.invalid;
