@@ -3,10 +3,12 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { LetheConfig } from '../../specs/index.ts';
+import type { LetheConfig } from '../../specs/index.ts';
 import { Journal } from '../../state/journal.ts';
+import { ApprovedTree } from '../git/approved-tree.ts';
 import { GitSource } from '../git/source.ts';
+import { TrustRoot } from '../git/trust-root.ts';
+import { resolveSecretsDir } from '../secrets-dir.ts';
 import { backoffDelayMs } from '../http/backoff.ts';
 import { HttpLayer } from '../http/layer.ts';
 import type { Logger } from '../vendors/driver.ts';
@@ -30,6 +32,10 @@ export interface ControllerOptions {
   readOnly?: boolean;
   /** Per-attempt timeout of vendor calls (the HTTP layer's default otherwise). */
   httpTimeoutMs?: number;
+  /** `--trust-root <sha>` (else LETHE_TRUST_ROOT): pins the root of trust. */
+  trustRoot?: string;
+  /** `--secrets-dir DIR` (else LETHE_SECRETS_DIR, $CREDENTIALS_DIRECTORY, <data dir>/secrets). */
+  secretsDir?: string;
 }
 
 export interface Controller {
@@ -37,6 +43,8 @@ export interface Controller {
   source: GitSource;
   journal: Journal;
   dataDir: string;
+  /** Where file: credential references resolve (see secrets-dir.ts). */
+  secretsDir: string;
   close(): Promise<void>;
 }
 
@@ -69,13 +77,19 @@ export async function subjectSalt(dataDir: string, env: Readonly<Record<string, 
   return salt;
 }
 
-/** lethe.yaml as committed (not as in a dirty working tree), when it parses: settings needed before the pass. */
-async function committedConfig(source: GitSource): Promise<LetheConfig | undefined> {
+/**
+ * The APPROVED lethe.yaml (as of the root of trust and the approved changes since), for the
+ * settings needed before the pass: an unapproved edit cannot move the data directory, the
+ * controller's identity or where status is written.
+ */
+async function approvedConfig(source: GitSource, trust: TrustRoot): Promise<LetheConfig | undefined> {
   const head = await source.sync();
-  const text = (await source.readFiles(head, ['lethe.yaml'])).get('lethe.yaml');
-  if (text === undefined) return undefined;
-  const parsed = LetheConfig.safeParse(parseYaml(text));
-  return parsed.success ? parsed.data : undefined;
+  try {
+    return (await new ApprovedTree(source, trust).at(head)).config;
+  } catch {
+    // No root of trust yet (or a broken one): the pass reports it with its code.
+    return undefined;
+  }
 }
 
 export async function openController(o: ControllerOptions): Promise<Controller> {
@@ -85,7 +99,8 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
   const bootstrapDir = o.dataDir ? resolve(o.dataDir) : defaultDataDir(o);
   await mkdir(bootstrapDir, { recursive: true });
   const probe = await GitSource.open({ repo: o.repo, remote: o.remote, branch, dataDir: bootstrapDir, identity });
-  const config = await committedConfig(probe);
+  const pinned = o.trustRoot ?? (env.LETHE_TRUST_ROOT || undefined);
+  const config = await approvedConfig(probe, new TrustRoot({ dataDir: bootstrapDir, branch, pinned, record: false, log: o.log }));
   const dataDir = o.dataDir ? resolve(o.dataDir) : o.repo ? defaultDataDir(o, config?.spec.dataDir) : bootstrapDir;
   await mkdir(dataDir, { recursive: true });
   const source = await GitSource.open({
@@ -104,9 +119,12 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
     log: o.log,
     ...(o.httpTimeoutMs === undefined ? {} : { timeoutMs: o.httpTimeoutMs }),
   });
-  const wiring = new HttpWiring(layer, env, (s) => o.log.secrets?.push(s));
+  const secretsDir = resolveSecretsDir({ flag: o.secretsDir, env, dataDir });
+  const wiring = new HttpWiring(layer, env, secretsDir, (s) => o.log.secrets?.push(s));
+  const trust = new TrustRoot({ dataDir, branch: source.branch, pinned, record: !o.readOnly, log: o.log });
   const reconciler = new Reconciler({
     source,
+    trust,
     journal,
     drivers: o.drivers,
     wiring,
@@ -123,6 +141,7 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
     source,
     journal,
     dataDir,
+    secretsDir,
     async close() {
       if (!o.readOnly) await journal.flush();
       await layer.close();

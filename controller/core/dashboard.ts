@@ -1,4 +1,5 @@
 import type { PrivacyRequestStatus } from '../../specs/index.ts';
+import type { PendingReport } from './pending.ts';
 
 const DONE = new Set(['Completed', 'Skipped', 'Cancelled']);
 
@@ -18,8 +19,34 @@ export function vendorProgress(s: PrivacyRequestStatus): string {
   return `${v.filter((x) => DONE.has(x.phase)).length}/${v.length}`;
 }
 
+const cell = (v: string): string => v.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+/**
+ * The drift section: changes on the branch that were not approved. Paths, commits, git
+ * identities and field names only, never values (a request's values are personal data).
+ */
+export function renderPendingSection(branch: string, pending: PendingReport[]): string[] {
+  if (pending.length === 0) return [];
+  return [
+    `## Unapproved changes on ${branch}`,
+    '',
+    'Not approved under the policy in force before them: Lethe does not act on these, and the approved versions stay in force until an approved change replaces them.',
+    '',
+    '| Path | Change | Commit | Author | Would change | Why not approved |',
+    '|---|---|---|---|---|---|',
+    ...pending.map(
+      (p) =>
+        `| ${cell(p.path)} | ${p.change} | ${p.commit ? p.commit.slice(0, 12) : ''} | ${p.author ? cell(`${p.author.name} <${p.author.email}>`) : ''} | ${cell(p.fields.join(', ') || (p.change === 'edit' ? 'formatting only' : `${p.change === 'add' ? 'adds' : 'removes'} ${p.kind} ${p.name}`))} | ${cell(p.reason)} |`,
+    ),
+    '',
+  ];
+}
+
 /** status/README.md: a table that renders on any git host, with no timestamp to churn. */
-export function renderDashboard(statuses: PrivacyRequestStatus[]): string {
+export function renderDashboard(
+  statuses: PrivacyRequestStatus[],
+  extra: { branch: string; pending: PendingReport[]; ignoredStatus: string[] } = { branch: 'main', pending: [], ignoredStatus: [] },
+): string {
   const rows = sortForDisplay(statuses).map((s) => {
     const overdue = s.status.conditions.some((c) => c.type === 'Overdue' && c.status === 'True');
     const stalled = s.status.conditions.some((c) => c.type === 'Stalled' && c.status === 'True');
@@ -40,6 +67,17 @@ export function renderDashboard(statuses: PrivacyRequestStatus[]): string {
     '|---|---|---|---|---|---|---|',
     ...rows,
     '',
+    ...renderPendingSection(extra.branch, extra.pending),
+    ...(extra.ignoredStatus.length > 0
+      ? [
+          '## Files under status/ not written by Lethe',
+          '',
+          'Ignored: the controller reads only status files its own commits wrote.',
+          '',
+          ...extra.ignoredStatus.map((p) => `- ${cell(p)}`),
+          '',
+        ]
+      : []),
   ].join('\n');
 }
 

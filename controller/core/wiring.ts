@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import type { RateWindow, VendorSpec } from '../../specs/index.ts';
 import { credentialFingerprint, resolveCredential } from '../http/credentials.ts';
+import { readSecretFile } from '../secrets-dir.ts';
 import type { HttpLayer } from '../http/layer.ts';
 import type { LimiterKey, VendorHttp } from '../http/types.ts';
 import type { VendorWiring } from './reconcile.ts';
@@ -24,6 +24,8 @@ export class HttpWiring implements VendorWiring {
   constructor(
     private readonly layer: HttpLayer,
     private readonly env: Readonly<Record<string, string | undefined>>,
+    /** The only directory file: references are read from (resolveSecretsDir). */
+    private readonly secretsDir: string,
     /** Called with every resolved secret, so the process logger can scrub it too. */
     private readonly onSecret: (value: string) => void = () => {},
     private readonly now: () => number = Date.now,
@@ -32,7 +34,7 @@ export class HttpWiring implements VendorWiring {
   async secrets(_vendor: string, spec: VendorSpec): Promise<Record<string, string>> {
     const out: Record<string, string> = {};
     for (const [key, { ref, jsonKey }] of Object.entries(credentialRefs(spec))) {
-      out[key] = await resolveCredential(ref, this.env, (p) => readFile(p, 'utf8'), { jsonKey });
+      out[key] = await resolveCredential(ref, this.env, (p) => readSecretFile(this.secretsDir, p), { jsonKey });
       this.onSecret(out[key]);
     }
     return out;

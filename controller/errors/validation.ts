@@ -74,6 +74,10 @@ export const VALIDATION_ERRORS = {
     message: '{path}: a credential must be a reference "env:NAME" or "file:PATH", not the secret itself',
     hint: 'Remove the secret from the file (and from git history: rotate it, it has been exposed), store it in an environment variable or file, and write env:NAME or file:PATH here.',
   },
+  CREDENTIAL_REF_REFUSED: {
+    message: '{path}: {detail}',
+    hint: 'Name a variable of the vendor\'s own (not LETHE_*), or a file in the controller\'s secrets directory (file:NAME, relative to --secrets-dir / LETHE_SECRETS_DIR / $CREDENTIALS_DIRECTORY / <data dir>/secrets). Only this connection waits until it is fixed.',
+  },
   NAME_MISMATCH: {
     message: 'metadata.name "{name}" does not match the file name "{expected}"',
     hint: 'Rename the file to <metadata.name>.yaml, or change metadata.name to match the file name.',

@@ -42,4 +42,24 @@ export const GIT_ERRORS = {
     message: 'the remote moved and the branch is checked out in this working copy',
     hint: 'Pull in the working copy; the controller pushes on its next pass.',
   },
+  TRUST_ROOT_NOT_ON_BRANCH: {
+    message: 'the pinned root of trust is not a commit on the branch\'s first-parent history',
+    hint: 'Pin a commit of the protected branch itself (git log --first-parent --format=%H <branch>), at least 7 hex digits, with --trust-root or LETHE_TRUST_ROOT.',
+    terminal: true,
+  },
+  TRUST_ROOT_LOST: {
+    message: 'the root of trust recorded in the data directory is no longer in the branch\'s history',
+    hint: 'Someone rewrote the protected branch (force-push). Nothing is acted on until an operator inspects the history and pins a root again with --trust-root <sha> (the pin replaces trust-root.json in the data directory).',
+    terminal: true,
+  },
+  TRUST_ROOT_MISSING: {
+    message: 'no commit on the branch adds lethe.yaml, so there is no root of trust',
+    hint: 'Commit lethe.yaml to the protected branch (reviewed), or pin a root with --trust-root <sha>.',
+    terminal: true,
+  },
+  TRUST_ROOT_CONFIG_INVALID: {
+    message: 'lethe.yaml at the root of trust is missing or invalid',
+    hint: 'Pin a root whose lethe.yaml is valid (lethe validate at that commit) with --trust-root <sha>.',
+    terminal: true,
+  },
 } as const satisfies ErrorTable;

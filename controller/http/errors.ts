@@ -88,6 +88,16 @@ export const HTTP_ERRORS = {
     hint: 'Write credentials as env:NAME or file:PATH, never inline.',
     terminal: true,
   },
+  CREDENTIAL_ENV_FORBIDDEN: {
+    message: 'environment variable {name} is the controller\'s own setting (LETHE_*), not a vendor credential',
+    hint: 'A vendor file cannot read the controller\'s secrets (subject salt, webhook secret, ...). Give the vendor its own variable.',
+    terminal: true,
+  },
+  CREDENTIAL_PATH_OUTSIDE: {
+    message: 'credential file {path} is refused: {why} (secrets directory {dir})',
+    hint: 'file: references resolve inside the secrets directory only (--secrets-dir, LETHE_SECRETS_DIR, $CREDENTIALS_DIRECTORY, else <data dir>/secrets): write file:NAME relative to it, and put the secret there (no "..", no symlink leading out).',
+    terminal: true,
+  },
   CREDENTIAL_ENV_MISSING: {
     message: 'environment variable {name} is not set',
     hint: 'Export the variable in the controller environment (systemd unit, container env, CI secret).',
@@ -95,7 +105,7 @@ export const HTTP_ERRORS = {
   },
   CREDENTIAL_FILE_UNREADABLE: {
     message: 'credential file {path} cannot be read ({reason})',
-    hint: 'Check the path (relative paths resolve against the controller working directory) and its permissions.',
+    hint: 'Check the file exists in the secrets directory (relative paths resolve against it) and that the controller\'s user can read it.',
     terminal: true,
   },
   CREDENTIAL_EMPTY: {
