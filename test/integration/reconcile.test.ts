@@ -133,7 +133,7 @@ describe('reconcile on a real repository (test driver)', () => {
     }
   });
 
-  it('needs approval again after an approved request is edited, and pauses its vendor work', async () => {
+  it('keeps running an approved request under its approved spec when an unapproved edit lands, and reports the edit', async () => {
     vendor.pollsToFinish = 1000;
     const s = await scenario(vendor.url);
     try {
@@ -152,10 +152,14 @@ describe('reconcile on a real repository (test driver)', () => {
       const r = await c2.reconciler.pass();
       await c2.close();
       const edited = await statusOf(s, '2026-11-0048');
-      assert.equal(edited.status.phase, 'AwaitingApproval');
-      assert.equal(edited.status.approval?.approved, false);
-      assert.ok(!r.plan.actions.some((a) => a.keys.some((k) => k.startsWith('2026-11-0048/'))), 'no vendor action for the edited request');
-      assert.ok(vendor.calls.slice(calls).every((call) => !call.body.includes('2026-11-0048')));
+      assert.equal(edited.status.phase, 'InProgress');
+      assert.equal(edited.status.approval?.approved, true);
+      const pending = edited.status.conditions.find((c) => c.type === 'PendingChange');
+      assert.equal(pending?.status, 'True');
+      assert.match(pending!.message, /unapproved edit of requests\/.*2026-11-0048\.yaml \(spec\.justification\)/);
+      assert.ok(r.plan.actions.some((a) => a.keys.some((k) => k.startsWith('2026-11-0048/'))), 'the approved request keeps being worked on');
+      assert.ok(vendor.calls.slice(calls).every((call) => !call.body.includes('edited after approval')), 'never with the unapproved spec');
+      assert.match(await gitAs(s.repo.origin, undefined, ['show', 'main:status/README.md']), /## Unapproved changes on main[\s\S]*2026-11-0048\.yaml \| edit/);
     } finally {
       vendor.pollsToFinish = 1;
       await removeScratchRepo(s.repo);
