@@ -19,6 +19,9 @@ export function vendorProgress(s: PrivacyRequestStatus): string {
   return `${v.filter((x) => DONE.has(x.phase)).length}/${v.length}`;
 }
 
+/** The dashboard line `lethe status` reads the root of trust from. */
+export const ROOT_LINE = 'Root of trust: ';
+
 const cell = (v: string): string => v.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 /**
@@ -45,7 +48,7 @@ export function renderPendingSection(branch: string, pending: PendingReport[]): 
 /** status/README.md: a table that renders on any git host, with no timestamp to churn. */
 export function renderDashboard(
   statuses: PrivacyRequestStatus[],
-  extra: { branch: string; pending: PendingReport[]; ignoredStatus: string[] } = { branch: 'main', pending: [], ignoredStatus: [] },
+  extra: { branch: string; root?: string; pending: PendingReport[]; ignoredStatus: string[] } = { branch: 'main', pending: [], ignoredStatus: [] },
 ): string {
   const rows = sortForDisplay(statuses).map((s) => {
     const overdue = s.status.conditions.some((c) => c.type === 'Overdue' && c.status === 'True');
@@ -63,6 +66,7 @@ export function renderDashboard(
     '',
     summary || 'No requests.',
     '',
+    ...(extra.root ? [`${ROOT_LINE}\`${extra.root}\``, ''] : []),
     '| Request | Action | Regulation | Phase | Due | Vendors done | Attention |',
     '|---|---|---|---|---|---|---|',
     ...rows,

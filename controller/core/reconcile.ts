@@ -477,6 +477,7 @@ export class Reconciler {
     }
     const dashboard = renderDashboard([...this.statuses.values()].map((v) => v.doc), {
       branch: this.o.source.branch,
+      root: s.root,
       pending: s.pending,
       ignoredStatus: this.ignoredStatus,
     });

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { PrivacyRequestStatus } from '../../../specs/index.ts';
-import { renderStatusTable, sortForDisplay, vendorProgress } from '../../core/dashboard.ts';
+import { renderStatusTable, ROOT_LINE, sortForDisplay, vendorProgress } from '../../core/dashboard.ts';
 import { git } from '../../git/exec.ts';
 import { lsTree, readBlobs } from '../../git/tree.ts';
 import { EXIT, parseFlags } from '../main.ts';
@@ -27,7 +27,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   // One ls-tree and one cat-file for every status file: an audit of 10,000 requests stays fast.
   const paths = [...tree.keys()].filter((p) => /^status\/[^/]+\.yaml$/.test(p)).sort();
-  const blobs = await readBlobs(dir, paths.map((p) => tree.get(p)!.id));
+  const dashboardId = tree.get('status/README.md')?.id;
+  const blobs = await readBlobs(dir, [...paths.map((p) => tree.get(p)!.id), ...(dashboardId ? [dashboardId] : [])]);
+  const dashboard = dashboardId ? (blobs.get(dashboardId) ?? '') : '';
   const statuses: PrivacyRequestStatus[] = [];
   for (const path of paths) {
     const parsed = PrivacyRequestStatus.safeParse(parseYaml(blobs.get(tree.get(path)!.id) ?? ''));
@@ -52,5 +54,10 @@ export async function run(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   process.stdout.write(renderStatusTable(sorted));
+  // The controller's own account of trust, as its last status commit wrote it.
+  const root = dashboard.split('\n').find((l) => l.startsWith(ROOT_LINE));
+  if (root) process.stdout.write(`\n${root.replace(/`/g, '')}\n`);
+  const pending = /^## Unapproved changes on [\s\S]*?(?=^## |(?![\s\S]))/m.exec(dashboard)?.[0];
+  if (pending) process.stdout.write(`\n${pending.trimEnd()}\n`);
   return EXIT.ok;
 }
