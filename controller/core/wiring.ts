@@ -15,6 +15,24 @@ function credentialRefs(spec: VendorSpec): Record<string, { ref: string; jsonKey
   return Object.fromEntries(Object.entries(spec.credentials).map(([k, ref]) => [k, { ref }]));
 }
 
+/** Every http(s) origin written in the connection's spec: where its credentials may go. */
+export function connectionOrigins(spec: VendorSpec): string[] {
+  const origins = new Set<string>();
+  const visit = (v: unknown): void => {
+    if (typeof v === 'string' && /^https?:\/\//i.test(v)) {
+      try {
+        origins.add(new URL(v).origin);
+      } catch {
+        // A URL template whose host is a placeholder: no fixed origin to allow.
+      }
+    } else if (v !== null && typeof v === 'object') for (const x of Object.values(v)) visit(x);
+  };
+  visit(spec);
+  // Elastic Path's default host is derived from the region (elasticpath/auth.ts).
+  if (spec.type === 'elasticpath' && spec.baseUrl === undefined) origins.add(`https://${spec.region}.api.elasticpath.com`);
+  return [...origins];
+}
+
 /**
  * The production seam between the reconcile pass and the HTTP layer: credentials resolved
  * per pass (a rotated token is picked up without a restart), one limiter per vendor
@@ -54,6 +72,7 @@ export class HttpWiring implements VendorWiring {
       vendor,
       limit: this.limit(spec, windows, secrets),
       secrets: Object.values(secrets),
+      origins: connectionOrigins(spec),
       concurrency: spec.concurrency,
     });
   }

@@ -32,6 +32,11 @@ export const HTTP_ERRORS = {
     message: '{label}: deadline passed before {origin} answered (after {attempts} attempts)',
     hint: 'The rate limit or the vendor is too slow for this deadline; the task is retried on a later pass.',
   },
+  HTTP_CROSS_ORIGIN_CREDENTIAL: {
+    message: '{label}: refused to send a credential to {origin}, which is not an origin of this connection',
+    hint: 'Credentials go only to the origins in the vendor file (baseUrl and the like). A vendor answer or redirect pointing elsewhere is not followed with them; check the vendor file and the vendor\'s answer.',
+    terminal: true,
+  },
   HTTP_INVALID_REQUEST: {
     message: '{label}: request cannot be sent ({problem})',
     hint: 'A driver or vendor configuration builds a malformed URL or header; check the connection settings.',
