@@ -43,26 +43,26 @@ export async function describePending(
   ctx: {
     manifest(path: string): ParsedManifest | undefined;
     readBlobs(ids: string[]): Promise<Map<string, string>>;
-    cache: Map<string, string[]>;
+    /** Per (path, approved blob, branch blob): the name and changed fields, computed once. */
+    cache: Map<string, { name: string; fields: string[] }>;
   },
 ): Promise<PendingReport[]> {
-  const pairs = changes.map((c) => ({ c, before: state.approved.get(c.path)?.blob, after: state.current.get(c.path) }));
-  const unknown = pairs.filter(({ before, after }) => !ctx.cache.has(`${before}:${after}`));
+  const pairs = changes.map((c) => {
+    const before = state.approved.get(c.path)?.blob;
+    const after = state.current.get(c.path);
+    return { c, before, after, key: `${c.path}:${before}:${after}` };
+  });
+  const unknown = pairs.filter(({ key }) => !ctx.cache.has(key));
   const texts = await ctx.readBlobs(unknown.flatMap(({ before, after }) => [before, after].filter((b): b is string => b !== undefined)));
-  const reports: PendingReport[] = [];
-  for (const { c, before, after } of pairs) {
-    const cacheKey = `${before}:${after}`;
+  for (const { c, before, after, key } of unknown) {
     const afterDoc = parseLoosely(after === undefined ? undefined : texts.get(after));
-    if (!ctx.cache.has(cacheKey)) {
-      const fields: string[] = [];
-      if (c.change === 'edit') differingFields(parseLoosely(texts.get(before!)), afterDoc, '', fields);
-      ctx.cache.set(cacheKey, fields);
-    }
+    const fields: string[] = [];
+    if (c.change === 'edit') differingFields(parseLoosely(texts.get(before!)), afterDoc, '', fields);
     const claimed = (afterDoc as { metadata?: { name?: unknown } } | undefined)?.metadata?.name;
     const name = ctx.manifest(c.path)?.name ?? (ResourceName.safeParse(claimed).success ? (claimed as string) : nameFromPath(c.path));
-    reports.push({ ...c, kind: manifestKind(c.path)!, name, fields: ctx.cache.get(cacheKey)! });
+    ctx.cache.set(key, { name, fields });
   }
-  return reports;
+  return pairs.map(({ c, key }) => ({ ...c, kind: manifestKind(c.path)!, ...ctx.cache.get(key)! }));
 }
 
 /** One line per pending change, as the PendingChange condition and the log say it. */
@@ -79,9 +79,11 @@ export function pendingSentence(p: PendingReport): string {
 export function pendingByRequest(pending: PendingReport[], model: RepositoryModel): Map<string, string> {
   const lines = new Map<string, string[]>();
   const add = (name: string, line: string) => lines.set(name, [...(lines.get(name) ?? []), line]);
+  const byPath = new Map([...model.requests].map(([name, entry]) => [entry.path, name]));
   for (const p of pending) {
     if (p.kind === 'PrivacyRequest') {
-      for (const [name, entry] of model.requests) if (entry.path === p.path && p.change !== 'add') add(name, pendingSentence(p));
+      const name = p.change === 'add' ? undefined : byPath.get(p.path);
+      if (name) add(name, pendingSentence(p));
     } else if (p.kind === 'VendorConnection') {
       for (const [name, entry] of model.requests) {
         const uses = p.change === 'add' ? entry.request.spec.vendors === 'all' : entry.vendors.includes(p.name);

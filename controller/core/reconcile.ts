@@ -102,11 +102,14 @@ export class Reconciler {
   private statusesLoaded = false;
   /** Files under status/ not last written by the controller: ignored, and reported. */
   private ignoredStatus: string[] = [];
-  /** status/README.md as last committed or written. */
+  /** status/README.md as last committed or written, and the head it was rendered for. */
   private dashboard?: string;
+  private dashboardHead?: string;
   private lastPending = new Map<string, string>();
-  /** Changed field paths per (approved blob, pending blob) pair. */
-  private readonly pendingFields = new Map<string, string[]>();
+  /** Name and changed field paths per pending (path, approved blob, branch blob). */
+  private readonly pendingFields = new Map<string, { name: string; fields: string[] }>();
+  /** The pending changes of the last head (they depend on the history only). */
+  private pendingAt?: { head: string; pending: PendingReport[]; byRequest: Map<string, string> };
   private lastDay?: string;
   private rebuilt = false;
   private lastSnapshot?: { model: RepositoryModel; approvals: Map<string, ApprovalEvidence> };
@@ -193,12 +196,15 @@ export class Reconciler {
     const approvals = previous?.approvals ?? this.approvalsOf(state);
     this.lastSnapshot = { model, approvals };
 
-    const pending = await describePending(pendingChanges(state), state, {
-      manifest: (path) => this.parsed.get(path)?.manifest,
-      readBlobs: (ids) => source.readBlobs(ids),
-      cache: this.pendingFields,
-    });
-    const byRequest = pendingByRequest(pending, model);
+    if (this.pendingAt?.head !== head) {
+      const pending = await describePending(pendingChanges(state), state, {
+        manifest: (path) => this.parsed.get(path)?.manifest,
+        readBlobs: (ids) => source.readBlobs(ids),
+        cache: this.pendingFields,
+      });
+      this.pendingAt = { head, pending, byRequest: pendingByRequest(pending, model) };
+    }
+    const { pending, byRequest } = this.pendingAt;
     if (pending.length > 0) {
       this.o.log.warn('unapproved changes on the branch are not acted on', {
         branch: source.branch,
@@ -475,6 +481,9 @@ export class Reconciler {
       changes.push({ name, from: previous?.doc.status.phase, to: doc.status.phase });
       this.statuses.set(name, { text, doc });
     }
+    // The dashboard depends on the statuses and on the head (pending changes): a quiet pass renders nothing.
+    if (files.size === 0 && this.dashboardHead === s.head) return { pushed: false, changes };
+    this.dashboardHead = s.head;
     const dashboard = renderDashboard([...this.statuses.values()].map((v) => v.doc), {
       branch: this.o.source.branch,
       root: s.root,

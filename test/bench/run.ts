@@ -21,6 +21,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   commit: async () => (await import('./commit.ts')).benchCommit,
   memory: async () => (await import('./memory.ts')).benchMemory,
   latency: async () => (await import('./latency.ts')).benchLatency,
+  approval: async () => (await import('./approval.ts')).benchApproval,
 };
 
 function describe(r: BenchResult): string {
