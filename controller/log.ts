@@ -1,5 +1,5 @@
 import { redact } from './http/redact.ts';
-import type { Logger } from './vendors/driver.ts';
+import type { Logger } from './contracts/log.ts';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };

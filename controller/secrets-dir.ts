@@ -1,7 +1,7 @@
 import { readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { LetheError } from './errors/types.ts';
-import { formatMessage } from './http/errors.ts';
+import type { LetheError } from './errors/types.ts';
+import { httpErrors } from './http/errors.ts';
 
 /**
  * The one directory the controller reads secret files from, for vendor credentials and
@@ -26,7 +26,7 @@ export function secretPathProblem(path: string): string | undefined {
 }
 
 function outside(path: string, dir: string, why: string): LetheError {
-  return new LetheError('CREDENTIAL_PATH_OUTSIDE', formatMessage('CREDENTIAL_PATH_OUTSIDE', { path, dir, why }), { terminal: true });
+  return httpErrors.error('CREDENTIAL_PATH_OUTSIDE', { path, dir, why });
 }
 
 /**

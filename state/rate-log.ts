@@ -3,8 +3,8 @@ import { dirname } from 'node:path';
 import { Low, type Adapter } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
 import { z } from 'zod';
-import { LetheError } from '../controller/errors/types.ts';
-import { formatMessage } from '../controller/http/errors.ts';
+import type { LetheError } from '../controller/errors/types.ts';
+import { httpErrors } from '../controller/http/errors.ts';
 
 /**
  * The rate limiter's call log, persisted so that a restarted controller never exceeds a
@@ -51,7 +51,7 @@ function reasonOf(err: unknown): string {
 }
 
 function unreadable(name: string, reason: string): LetheError {
-  return new LetheError('RATE_LOG_UNREADABLE', formatMessage('RATE_LOG_UNREADABLE', { path: name, reason }), { terminal: true });
+  return httpErrors.error('RATE_LOG_UNREADABLE', { path: name, reason });
 }
 
 export class RateLog implements RateLogSink {
@@ -125,7 +125,7 @@ export class RateLog implements RateLogSink {
         return this.db.write();
       })
       .catch((err: unknown) => {
-        throw new LetheError('RATE_LOG_WRITE_FAILED', formatMessage('RATE_LOG_WRITE_FAILED', { path: this.name, reason: reasonOf(err) }));
+        throw httpErrors.error('RATE_LOG_WRITE_FAILED', { path: this.name, reason: reasonOf(err) });
       });
     this.#queued = run;
     this.#tail = run;

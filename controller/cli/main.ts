@@ -11,7 +11,7 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-const COMMANDS: Record<string, () => Promise<Command>> = {
+export const COMMANDS: Record<string, () => Promise<Command>> = {
   reconcile: () => import('./commands/reconcile.ts'),
   run: () => import('./commands/run.ts'),
   plan: () => import('./commands/plan.ts'),

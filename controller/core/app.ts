@@ -11,7 +11,7 @@ import { TrustRoot } from '../git/trust-root.ts';
 import { resolveSecretsDir } from '../secrets-dir.ts';
 import { backoffDelayMs } from '../http/backoff.ts';
 import { HttpLayer } from '../http/layer.ts';
-import type { Logger } from '../vendors/driver.ts';
+import type { Logger } from '../contracts/log.ts';
 import { Reconciler, type DriverTable } from './reconcile.ts';
 import { HttpWiring } from './wiring.ts';
 

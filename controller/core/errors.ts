@@ -1,7 +1,7 @@
-import type { ErrorTable } from '../errors/types.ts';
+import { defineErrors } from '../errors/types.ts';
 
 /** Errors of the reconcile pass itself, beyond validation, git, HTTP and the drivers. */
-export const CORE_ERRORS = {
+export const coreErrors = defineErrors({
   CONFIG_INVALID: {
     message: 'lethe.yaml is missing or invalid: the controller has no approval policy to apply',
     hint: 'Run lethe validate and fix lethe.yaml; until then nothing is sent to any vendor.',
@@ -24,4 +24,4 @@ export const CORE_ERRORS = {
     message: 'the controller stopped on an unexpected error',
     hint: 'Run again with --log-level debug; the journal and rate log are intact.',
   },
-} as const satisfies ErrorTable;
+});

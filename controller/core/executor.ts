@@ -5,7 +5,8 @@ import type { Action, VendorSpec } from '../../specs/index.ts';
 import type { Journal, TaskRecord } from '../../state/journal.ts';
 import { LetheError } from '../errors/types.ts';
 import type { CallOptions, VendorHttp } from '../http/types.ts';
-import type { AnyDriver, Driver, DriverContext, Logger, OpenIntent, StepResult, TaskInput } from '../vendors/driver.ts';
+import type { AnyDriver, Driver, DriverContext, OpenIntent, StepResult, TaskInput } from '../contracts/driver.ts';
+import type { Logger } from '../contracts/log.ts';
 import { seedTask, stallFingerprint, type Plan, type PlannedAction } from './planner.ts';
 
 /** A vendor connection ready to be driven in this pass. */

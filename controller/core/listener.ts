@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../vendors/driver.ts';
+import type { Logger } from '../contracts/log.ts';
 
 export interface ListenerOptions {
   host: string;

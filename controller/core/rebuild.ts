@@ -1,8 +1,6 @@
 import type { PrivacyRequestStatus } from '../../specs/index.ts';
 import { taskKey, type Journal } from '../../state/journal.ts';
-
-/** The intent name a driver's `recover` sees for a task rebuilt from git after the journal was lost. */
-export const REBUILT_INTENT = 'journal-rebuilt';
+import { REBUILT_INTENT } from '../contracts/driver.ts';
 
 /**
  * The journal is gone (new machine, wiped disk) but status/ in git remembers what each

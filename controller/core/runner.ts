@@ -4,7 +4,7 @@ import { watch, type FSWatcher } from 'chokidar';
 import { isFinal } from './planner.ts';
 import type { PassReport } from './reconcile.ts';
 import type { Controller } from './app.ts';
-import type { Logger } from '../vendors/driver.ts';
+import type { Logger } from '../contracts/log.ts';
 import { LetheError } from '../errors/types.ts';
 
 export interface RunnerOptions {

@@ -1,19 +1,19 @@
-import { CORE_ERRORS } from '../core/errors.ts';
-import { EXPORT_ERRORS } from '../exports/store.ts';
-import { GIT_ERRORS } from '../git/errors.ts';
-import { HTTP_ERRORS } from '../http/errors.ts';
+import { coreErrors } from '../core/errors.ts';
+import { exportErrors } from '../exports/store.ts';
+import { gitErrors } from '../git/errors.ts';
+import { httpErrors } from '../http/errors.ts';
 import { driverErrors } from '../vendors/registry.ts';
 import type { ErrorEntry, ErrorTable } from './types.ts';
-import { VALIDATION_ERRORS } from './validation.ts';
+import { validationErrors } from './validation.ts';
 
 /** Every user-facing error code with its message and fix hint, by where it comes from. */
 export function catalogue(): Array<{ source: string; table: ErrorTable }> {
   return [
-    { source: 'validation', table: VALIDATION_ERRORS },
-    { source: 'controller', table: CORE_ERRORS },
-    { source: 'git', table: GIT_ERRORS },
-    { source: 'http', table: HTTP_ERRORS },
-    { source: 'exports', table: EXPORT_ERRORS },
+    { source: 'validation', table: validationErrors.table },
+    { source: 'controller', table: coreErrors.table },
+    { source: 'git', table: gitErrors.table },
+    { source: 'http', table: httpErrors.table },
+    { source: 'exports', table: exportErrors.table },
     { source: 'vendors', table: driverErrors() },
   ];
 }

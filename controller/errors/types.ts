@@ -1,13 +1,22 @@
-/** One entry of the error catalogue: what happened and what the user can do about it. */
-export interface ErrorEntry {
-  /** A message template; `{name}` placeholders are filled from non-personal details only. */
-  message: string;
-  hint: string;
-  /** Terminal errors cannot be fixed by retrying: the task is Stalled until spec or config change. */
-  terminal?: boolean;
-}
+import type { ErrorTable } from '../contracts/errors.ts';
 
-export type ErrorTable = Record<string, ErrorEntry>;
+export type { ErrorEntry, ErrorTable } from '../contracts/errors.ts';
+
+export interface LetheErrorOptions {
+  terminal?: boolean;
+  retryAfterMs?: number;
+  /**
+   * `vendor`: the whole connection is unusable (bad or rotated credentials, failed
+   * health check): it is marked degraded and all its requests wait, none fails.
+   */
+  scope?: 'task' | 'vendor';
+  /**
+   * Whether the vendor may have acted on the call. Only `false` lets the executor
+   * forget a journaled intent after an error; anything else means "ask the vendor".
+   */
+  maybeDelivered?: boolean;
+  cause?: unknown;
+}
 
 /**
  * An error carrying a catalogue code. Its message must never contain personal data or
@@ -17,21 +26,7 @@ export class LetheError extends Error {
   constructor(
     readonly code: string,
     message: string,
-    readonly options: {
-      terminal?: boolean;
-      retryAfterMs?: number;
-      /**
-       * `vendor`: the whole connection is unusable (bad or rotated credentials, failed
-       * health check): it is marked degraded and all its requests wait, none fails.
-       */
-      scope?: 'task' | 'vendor';
-      /**
-       * Whether the vendor may have acted on the call. Only `false` lets the executor
-       * forget a journaled intent after an error; anything else means "ask the vendor".
-       */
-      maybeDelivered?: boolean;
-      cause?: unknown;
-    } = {},
+    readonly options: LetheErrorOptions = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'LetheError';
@@ -61,8 +56,41 @@ export function errorFrom<T extends ErrorTable>(
   table: T,
   code: keyof T & string,
   details: Readonly<Record<string, string | number>>,
-  options: ConstructorParameters<typeof LetheError>[2] = {},
+  options: LetheErrorOptions = {},
 ): LetheError {
   const entry = table[code]!;
   return new LetheError(code, fillMessage(entry.message, details), { terminal: entry.terminal ?? false, ...options });
+}
+
+/** Non-personal values for a template's `{name}` placeholders: codes, names, numbers, paths. */
+export type ErrorDetails = Readonly<Record<string, string | number>>;
+
+/** One module's error codes and the one way to raise them. */
+export interface ErrorSet<T extends ErrorTable> {
+  /** The entries, for the catalogue, `lethe explain` and docs/reference/errors.md. */
+  readonly table: T;
+  /** The entry's message template filled from `details`. */
+  message(code: keyof T & string, details?: ErrorDetails): string;
+  /** The entry's fix hint, its placeholders filled the same way. */
+  hint(code: keyof T & string, details?: ErrorDetails): string;
+  /**
+   * A LetheError with the filled message and `terminal` exactly as the entry says, so a
+   * throw site cannot raise a terminal code as retryable (or the reverse).
+   */
+  error(code: keyof T & string, details?: ErrorDetails, options?: Omit<LetheErrorOptions, 'terminal'>): LetheError;
+  /** Whether the entry marks the code terminal (for subclasses such as HttpError). */
+  terminal(code: keyof T & string): boolean;
+}
+
+/** Declares a module's error table (message template, fix hint, terminal flag per code). */
+export function defineErrors<const T extends ErrorTable>(table: T): ErrorSet<T> {
+  const message = (code: keyof T & string, details: ErrorDetails = {}): string => fillMessage(table[code]!.message, details);
+  const terminal = (code: keyof T & string): boolean => table[code]!.terminal ?? false;
+  return {
+    table,
+    message,
+    hint: (code, details = {}) => fillMessage(table[code]!.hint, details),
+    terminal,
+    error: (code, details = {}, options = {}) => new LetheError(code, message(code, details), { ...options, terminal: terminal(code) }),
+  };
 }

@@ -1,11 +1,11 @@
-import type { ErrorTable } from './types.ts';
+import { defineErrors } from './types.ts';
 
 /**
  * Every problem `lethe validate` (and the reconcile pass) can report about a manifest.
  * Messages are templates filled with field paths, file paths, vendor and request names
  * only: never with values from the manifest, which may be personal data or secrets.
  */
-export const VALIDATION_ERRORS = {
+export const validationErrors = defineErrors({
   YAML_SYNTAX: {
     message: 'YAML syntax error: {detail}',
     hint: 'Fix the YAML syntax at this position; a YAML linter or the editor schema shows the exact spot.',
@@ -114,9 +114,6 @@ export const VALIDATION_ERRORS = {
     message: '{path}: identifiers are given for vendor "{vendor}", which this request does not address',
     hint: 'Add the vendor to spec.vendors, or remove its identifiers.',
   },
-} as const satisfies ErrorTable;
+});
 
-export type ValidationCode = keyof typeof VALIDATION_ERRORS;
-
-/** Fills a catalogue template; placeholders without a value are left visible so tests catch them. */
-export { fillMessage as fill } from './types.ts';
+export type ValidationCode = keyof typeof validationErrors.table;

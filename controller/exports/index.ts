@@ -1,5 +1,5 @@
 export {
-  EXPORT_ERRORS,
+  exportErrors,
   INDEX_FILE,
   listRequestExports,
   readExportIndex,

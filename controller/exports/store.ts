@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LetheError, type ErrorTable } from '../errors/types.ts';
+import { defineErrors } from '../errors/types.ts';
 
 /**
  * The access-exports store: what vendors return for an access request, under
@@ -40,13 +40,13 @@ export interface ExportProblem {
   detail: string;
 }
 
-export const EXPORT_ERRORS = {
+export const exportErrors = defineErrors({
   EXPORT_INVALID_FILE_NAME: {
     message: 'export file name {name} is not a plain file name',
     hint: 'A driver bug: export file names are letters, digits, ".", "_" and "-", unique, and not index.json.',
     terminal: true,
   },
-} satisfies ErrorTable;
+});
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
@@ -64,7 +64,7 @@ export async function writeExport(dir: string, files: ExportFile[], now: Date = 
   const names = new Set<string>();
   for (const f of files) {
     if (!NAME.test(f.name) || f.name === INDEX_FILE || f.name.includes('..') || names.has(f.name)) {
-      throw new LetheError('EXPORT_INVALID_FILE_NAME', EXPORT_ERRORS.EXPORT_INVALID_FILE_NAME.message.replace('{name}', JSON.stringify(f.name.slice(0, 40))), { terminal: true });
+      throw exportErrors.error('EXPORT_INVALID_FILE_NAME', { name: JSON.stringify(f.name.slice(0, 40)) });
     }
     names.add(f.name);
   }

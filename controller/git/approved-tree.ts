@@ -1,8 +1,8 @@
 import type { LetheConfig } from '../../specs/lethe-config.ts';
 import type { ApprovalEvidence } from '../../specs/status.ts';
-import { LetheError } from '../errors/types.ts';
 import { manifestKind, parseManifest } from '../manifests/index.ts';
 import { checkSignature, judgeArrival } from './approval.ts';
+import { gitErrors } from './errors.ts';
 import { readSignatures, type CommitInfo, type HistoryIndex, type Signature } from './history.ts';
 import type { GitSource } from './source.ts';
 import { lsTree, readBlobs } from './tree.ts';
@@ -135,7 +135,7 @@ export class ApprovedTree {
     const configText = configBlob ? (await readBlobs(this.source.dir, [configBlob])).get(configBlob) : undefined;
     const config = configText === undefined ? undefined : parseConfig(configText);
     if (!config) {
-      throw new LetheError('TRUST_ROOT_CONFIG_INVALID', `lethe.yaml at the root of trust ${root.slice(0, 12)} is missing or invalid: there is no approval policy to start from`, { terminal: true });
+      throw gitErrors.error('TRUST_ROOT_CONFIG_INVALID', { root: root.slice(0, 12) });
     }
     const evidence: ApprovalEvidence = {
       approved: true,

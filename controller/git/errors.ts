@@ -1,65 +1,65 @@
-import type { ErrorTable } from '../errors/types.ts';
+import { defineErrors } from '../errors/types.ts';
 
 /** What can go wrong between the controller and the privacy repository. */
-export const GIT_ERRORS = {
+export const gitErrors = defineErrors({
   GIT_SOURCE_CONFIG: {
-    message: 'the repository source is misconfigured',
+    message: 'the repository source is misconfigured: give exactly one of repo (a local working copy) or remote (a URL)',
     hint: 'Give exactly one of --repo DIR (a local working copy) or --remote URL.',
     terminal: true,
   },
   GIT_BRANCH_MISSING: {
-    message: 'the branch to reconcile does not exist',
+    message: 'branch {branch} does not exist in {where}',
     hint: 'Check --branch (or approval.protectedBranch in lethe.yaml); a detached commit needs a branch: git checkout -B <name>.',
     terminal: true,
   },
   GIT_FAILED: {
-    message: 'a git command failed',
+    message: 'git {command} failed: {reason}',
     hint: 'Run the git command shown in the controller log by hand in the data directory clone; check disk space, permissions and the deploy key.',
   },
   GIT_WRITE_OUTSIDE_STATUS: {
-    message: 'refused to write outside status/',
+    message: 'refusing to write {path}: the controller only writes under status/',
     hint: 'A controller bug: Lethe only ever writes status/. Report it with the log line.',
     terminal: true,
   },
   GIT_STATUS_DIRTY: {
-    message: 'status/ has uncommitted changes in the working copy',
+    message: 'status/ has uncommitted changes in {dir}; the controller writes nothing until they are committed or discarded',
     hint: 'status/ is written by Lethe only: discard the local edits (git checkout -- status/) and run again.',
   },
   GIT_REBASE_REFUSED: {
-    message: 'the controller\'s unpushed commits touch more than status/, so they are not replayed',
+    message: 'local commit {sha} is not replayed: {reason}',
     hint: 'Someone committed in the controller\'s own clone: inspect <data dir>/repo and reset it to origin.',
     terminal: true,
   },
   GIT_PUSH_REJECTED: {
-    message: 'the status push was rejected repeatedly because people pushed meanwhile',
+    message: 'push of {branch} was rejected {attempts} time(s): the remote moved',
     hint: 'Nothing is lost: the status commit stays local and the next pass pushes it. Persistent rejection: check branch protection allows the controller to push.',
   },
   GIT_PUSH_FAILED: {
-    message: 'the status push failed',
+    message: 'push of {branch} failed: {reason}',
     hint: 'Check the deploy key, network and that branch protection lets the controller identity push (or use statusBranch).',
   },
   GIT_PUSH_NEEDS_PULL: {
-    message: 'the remote moved and the branch is checked out in this working copy',
+    message: 'origin/{branch} moved and {branch} is checked out here: pull, then the controller pushes next pass',
     hint: 'Pull in the working copy; the controller pushes on its next pass.',
   },
   TRUST_ROOT_NOT_ON_BRANCH: {
-    message: 'the pinned root of trust is not a commit on the branch\'s first-parent history',
+    message: 'the pinned root of trust {root} is not a commit on the first-parent history of {branch}',
     hint: 'Pin a commit of the protected branch itself (git log --first-parent --format=%H <branch>), at least 7 hex digits, with --trust-root or LETHE_TRUST_ROOT.',
     terminal: true,
   },
   TRUST_ROOT_LOST: {
-    message: 'the root of trust recorded in the data directory is no longer in the branch\'s history',
+    message: 'the root of trust {root} recorded in {file} is no longer in the history of {branch} (history rewritten?): nothing is acted on',
     hint: 'Someone rewrote the protected branch (force-push). Nothing is acted on until an operator inspects the history and pins a root again with --trust-root <sha> (the pin replaces trust-root.json in the data directory).',
     terminal: true,
   },
   TRUST_ROOT_MISSING: {
-    message: 'no commit on the branch adds lethe.yaml, so there is no root of trust',
+    message: 'no commit on {branch} adds lethe.yaml: there is no root of trust',
     hint: 'Commit lethe.yaml to the protected branch (reviewed), or pin a root with --trust-root <sha>.',
     terminal: true,
   },
   TRUST_ROOT_CONFIG_INVALID: {
-    message: 'lethe.yaml at the root of trust is missing or invalid',
+    message: 'lethe.yaml at the root of trust {root} is missing or invalid: there is no approval policy to start from',
     hint: 'Pin a root whose lethe.yaml is valid (lethe validate at that commit) with --trust-root <sha>.',
     terminal: true,
   },
-} as const satisfies ErrorTable;
+});

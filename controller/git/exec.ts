@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { LetheError } from '../errors/types.ts';
+import { gitErrors } from './errors.ts';
 
 export interface Identity {
   name: string;
@@ -44,11 +44,11 @@ export function runGit(cwd: string, args: string[], options: GitRunOptions = {})
     const err: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', (cause) => reject(new LetheError('GIT_FAILED', `git ${args[0]} could not start`, { cause })));
+    child.on('error', (cause) => reject(gitErrors.error('GIT_FAILED', { command: args[0] ?? '', reason: 'it could not start' }, { cause })));
     child.on('close', (code) => {
       const result = { code: code ?? 128, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') };
       if (result.code === 0 || options.okCodes?.includes(result.code)) resolve(result);
-      else reject(new LetheError('GIT_FAILED', `git ${args[0]} failed (exit ${result.code}): ${result.stderr.trim()}`));
+      else reject(gitErrors.error('GIT_FAILED', { command: args[0] ?? '', reason: `exit ${result.code}: ${result.stderr.trim()}` }));
     });
     child.stdin.on('error', () => undefined); // git may exit before reading all input; close reports it
     child.stdin.end(options.input ?? '');

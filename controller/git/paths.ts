@@ -1,4 +1,4 @@
-import { LetheError } from '../errors/types.ts';
+import { gitErrors } from './errors.ts';
 
 export const STATUS_DIR = 'status/';
 
@@ -11,7 +11,7 @@ export function isStatusPath(path: string): boolean {
 export function assertStatusPaths(paths: Iterable<string>): void {
   for (const path of paths) {
     if (!isStatusPath(path)) {
-      throw new LetheError('GIT_WRITE_OUTSIDE_STATUS', `refusing to write ${JSON.stringify(path)}: the controller only writes under status/`);
+      throw gitErrors.error('GIT_WRITE_OUTSIDE_STATUS', { path: JSON.stringify(path) });
     }
   }
 }

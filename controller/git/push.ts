@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LetheError } from '../errors/types.ts';
+import { gitErrors } from './errors.ts';
 import { git, runGit, type Identity } from './exec.ts';
 import { replayStatusCommits } from './rebase.ts';
 
@@ -48,7 +49,7 @@ export async function pushWithRetry(
       await sleep(delay * (0.5 + Math.random() / 2));
     }
     const tip = await resolve(cwd, local);
-    if (!tip) throw new LetheError('GIT_BRANCH_MISSING', `branch ${branch} does not exist`);
+    if (!tip) throw gitErrors.error('GIT_BRANCH_MISSING', { branch, where: 'the controller clone' });
     if (tip === (await resolve(cwd, tracking))) return { pushed: true };
     const push = await runGit(cwd, ['push', '--porcelain', '--no-verify', 'origin', `${local}:${local}`], { okCodes: [1, 128] });
     if (push.code === 0) {
@@ -57,12 +58,12 @@ export async function pushWithRetry(
     }
     const output = push.stdout.toString('utf8') + push.stderr;
     if (!REJECTED.test(output)) {
-      error = { code: 'GIT_PUSH_FAILED', message: `push of ${branch} failed: ${push.stderr.trim().split('\n')[0] ?? ''}` };
+      error = { code: 'GIT_PUSH_FAILED', message: gitErrors.message('GIT_PUSH_FAILED', { branch, reason: push.stderr.trim().split('\n')[0] ?? '' }) };
       continue;
     }
-    error = { code: 'GIT_PUSH_REJECTED', message: `push of ${branch} was rejected ${attempt + 1} time(s): the remote moved` };
+    error = { code: 'GIT_PUSH_REJECTED', message: gitErrors.message('GIT_PUSH_REJECTED', { branch, attempts: attempt + 1 }) };
     if (!options.rebase) {
-      return { pushed: false, error: { code: 'GIT_PUSH_NEEDS_PULL', message: `origin/${branch} moved and ${branch} is checked out here: pull, then the controller pushes next pass` } };
+      return { pushed: false, error: { code: 'GIT_PUSH_NEEDS_PULL', message: gitErrors.message('GIT_PUSH_NEEDS_PULL', { branch }) } };
     }
     const fetch = await runGit(cwd, ['fetch', '--no-tags', 'origin', `+${local}:${tracking}`], { okCodes: [1, 128] });
     if (fetch.code !== 0) continue;

@@ -1,4 +1,4 @@
-import { LetheError } from '../errors/types.ts';
+import { gitErrors } from './errors.ts';
 import { git, type Identity } from './exec.ts';
 import { commitTree, editTree, treeOf, type TreeChange } from './plumbing.ts';
 import { isStatusPath } from './paths.ts';
@@ -12,7 +12,7 @@ async function readCommit(cwd: string, sha: string): Promise<RawCommit> {
   const raw = await git(cwd, ['cat-file', 'commit', sha]);
   const split = raw.indexOf('\n\n');
   const author = /^author (.*) <([^>]*)> (\d+ [+-]\d{4})$/m.exec(raw.slice(0, split));
-  if (!author) throw new LetheError('GIT_FAILED', `commit ${sha} has no readable author`);
+  if (!author) throw gitErrors.error('GIT_FAILED', { command: 'log', reason: `commit ${sha} has no readable author` });
   return { author: { name: author[1]!, email: author[2]!, date: author[3]! }, message: raw.slice(split + 2) + '\n' };
 }
 
@@ -23,7 +23,7 @@ async function statusChanges(cwd: string, parent: string, sha: string): Promise<
   for (let i = 0; i + 1 < tokens.length; i += 2) {
     const [, , mode, , blob, status] = tokens[i]!.split(/[: ]/);
     const path = tokens[i + 1]!;
-    if (!isStatusPath(path)) throw new LetheError('GIT_REBASE_REFUSED', `commit ${sha} changes ${path} outside status/`);
+    if (!isStatusPath(path)) throw gitErrors.error('GIT_REBASE_REFUSED', { sha, reason: `it changes ${path} outside status/` });
     changes.push(status === 'D' ? { path, blob: null } : { path, blob: blob!, mode: mode! });
   }
   return changes;
@@ -51,7 +51,7 @@ export async function replayStatusCommits(
     const commit = parents.length === 1 ? await readCommit(cwd, sha!) : undefined;
     if (commit?.author.email.toLowerCase() !== identity.email.toLowerCase()) {
       if (dropForeign) continue;
-      throw new LetheError('GIT_REBASE_REFUSED', `local commit ${sha} was not made by the controller; not rebasing it`);
+      throw gitErrors.error('GIT_REBASE_REFUSED', { sha: sha!, reason: 'it was not made by the controller' });
     }
     const tree = await editTree(cwd, tip, await statusChanges(cwd, parents[0]!, sha!));
     if (tree === (await treeOf(cwd, tip))) continue;

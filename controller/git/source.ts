@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { LetheError } from '../errors/types.ts';
+import { gitErrors } from './errors.ts';
 import { git, runGit, type Identity } from './exec.ts';
 import { HistoryIndex } from './history.ts';
 import { assertStatusPaths, STATUS_DIR } from './paths.ts';
@@ -47,7 +47,7 @@ export class GitSource {
 
   static async open(options: GitSourceOptions): Promise<GitSource> {
     if ((options.repo === undefined) === (options.remote === undefined)) {
-      throw new LetheError('GIT_SOURCE_CONFIG', 'give exactly one of repo (a local working copy) or remote (a URL)');
+      throw gitErrors.error('GIT_SOURCE_CONFIG');
     }
     if (options.repo !== undefined) {
       const dir = await git(resolve(options.repo), ['rev-parse', '--show-toplevel']);
@@ -107,7 +107,7 @@ export class GitSource {
   async sync(): Promise<string> {
     if (this.mode === 'remote') {
       const heads = await this.remoteHeads();
-      if (!heads.has(this.branch)) throw new LetheError('GIT_BRANCH_MISSING', `origin has no branch ${this.branch}`);
+      if (!heads.has(this.branch)) throw gitErrors.error('GIT_BRANCH_MISSING', { branch: this.branch, where: 'origin' });
       for (const [branch, sha] of heads) {
         const tracking = `refs/remotes/origin/${branch}`;
         if ((await this.resolve(tracking)) !== sha) {
@@ -117,7 +117,7 @@ export class GitSource {
       }
     }
     const head = await this.resolve(`refs/heads/${this.branch}`);
-    if (!head) throw new LetheError('GIT_BRANCH_MISSING', `branch ${this.branch} does not exist`);
+    if (!head) throw gitErrors.error('GIT_BRANCH_MISSING', { branch: this.branch, where: this.dir });
     return head;
   }
 
@@ -232,10 +232,10 @@ export class GitSource {
     const ref = `refs/heads/${target}`;
     const current = await this.resolve(ref);
     const base = current ?? (await this.resolve(`refs/heads/${this.branch}`));
-    if (!base) throw new LetheError('GIT_BRANCH_MISSING', `branch ${this.branch} does not exist`);
+    if (!base) throw gitErrors.error('GIT_BRANCH_MISSING', { branch: this.branch, where: this.dir });
     const checkedOut = await this.checkedOutHere(target);
     if (checkedOut && (await git(this.dir, ['status', '--porcelain', '-z', '--', STATUS_DIR])) !== '') {
-      throw new LetheError('GIT_STATUS_DIRTY', `${STATUS_DIR} has uncommitted changes in ${this.dir}; the controller writes nothing until they are committed or discarded`);
+      throw gitErrors.error('GIT_STATUS_DIRTY', { dir: this.dir });
     }
     const entries = [...files];
     const written = entries.filter(([, content]) => content !== null);

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LetheError } from '../errors/types.ts';
+import { gitErrors } from './errors.ts';
 import type { HistoryIndex } from './history.ts';
 
 export interface TrustRootOptions {
@@ -51,11 +51,7 @@ export class TrustRoot {
     if (pinned !== undefined) {
       const found = index.chain.filter((sha) => sha.startsWith(pinned));
       if (pinned.length < 7 || found.length !== 1) {
-        throw new LetheError(
-          'TRUST_ROOT_NOT_ON_BRANCH',
-          `the pinned root of trust ${pinned} is not a commit on the first-parent history of ${this.o.branch}`,
-          { terminal: true },
-        );
+        throw gitErrors.error('TRUST_ROOT_NOT_ON_BRANCH', { root: pinned, branch: this.o.branch });
       }
       const root = found[0]!;
       if (recorded !== root) {
@@ -66,14 +62,10 @@ export class TrustRoot {
     }
     if (recorded !== undefined) {
       if (index.position(recorded) >= 0) return recorded;
-      throw new LetheError(
-        'TRUST_ROOT_LOST',
-        `the root of trust ${recorded.slice(0, 12)} recorded in ${this.path} is no longer in the history of ${this.o.branch} (history rewritten?): nothing is acted on`,
-        { terminal: true },
-      );
+      throw gitErrors.error('TRUST_ROOT_LOST', { root: recorded.slice(0, 12), file: this.path, branch: this.o.branch });
     }
     const root = index.chain.find((sha) => index.commit(sha)!.changes.some((ch) => ch.path === 'lethe.yaml' && ch.status !== 'D'));
-    if (!root) throw new LetheError('TRUST_ROOT_MISSING', `no commit on ${this.o.branch} adds lethe.yaml: there is no root of trust`, { terminal: true });
+    if (!root) throw gitErrors.error('TRUST_ROOT_MISSING', { branch: this.o.branch });
     await this.record(root);
     return root;
   }

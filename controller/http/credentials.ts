@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { LetheError } from '../errors/types.ts';
-import { formatMessage, type HttpErrorCode } from './errors.ts';
+import { httpErrors, type HttpErrorCode } from './errors.ts';
 
 export interface ResolveOptions {
   /**
@@ -11,7 +11,7 @@ export interface ResolveOptions {
 }
 
 function credentialError(code: HttpErrorCode, details: Record<string, string>): LetheError {
-  return new LetheError(code, formatMessage(code, details), { terminal: true });
+  return httpErrors.error(code, details);
 }
 
 function reasonOf(err: unknown): string {

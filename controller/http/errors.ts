@@ -1,7 +1,7 @@
-import { fillMessage, LetheError, type ErrorTable } from '../errors/types.ts';
+import { defineErrors, LetheError } from '../errors/types.ts';
 import type { HttpResponse } from './types.ts';
 
-export const HTTP_ERRORS = {
+export const httpErrors = defineErrors({
   HTTP_TIMEOUT: {
     message: '{label}: no complete answer from {origin} within {timeoutMs} ms ({phase})',
     hint: 'The vendor is slow or unreachable. Lethe retries later; raise timeoutMs only if the vendor is known to be slow.',
@@ -123,14 +123,9 @@ export const HTTP_ERRORS = {
     hint: 'DataGrail-style secrets look like {"credentials": "<value>"}.',
     terminal: true,
   },
-} satisfies ErrorTable;
+});
 
-export type HttpErrorCode = keyof typeof HTTP_ERRORS;
-
-/** Fills a catalogue message; details must be non-personal (codes, names, numbers, origins). */
-export function formatMessage(code: HttpErrorCode, details: Record<string, string | number>): string {
-  return fillMessage(HTTP_ERRORS[code].message, details);
-}
+export type HttpErrorCode = keyof typeof httpErrors.table;
 
 /**
  * An error of the HTTP layer. `maybeDelivered` is what crash-safety hangs on: false only
@@ -145,7 +140,7 @@ export class HttpError extends LetheError {
     readonly attempts: number,
     options: { retryAfterMs?: number } = {},
   ) {
-    super(code, message, { terminal: 'terminal' in HTTP_ERRORS[code], ...options, maybeDelivered });
+    super(code, message, { terminal: httpErrors.terminal(code), ...options, maybeDelivered });
     this.name = 'HttpError';
   }
 }
@@ -160,5 +155,5 @@ export function statusError(response: HttpResponse, label: string, origin: strin
   const code: HttpErrorCode =
     s === 429 ? 'HTTP_RATE_LIMITED' : s === 401 || s === 403 ? 'HTTP_UNAUTHORIZED' : s >= 500 ? 'HTTP_SERVER_ERROR' : 'HTTP_UNEXPECTED_STATUS';
   const retryAfterMs = response.retryAfterMs;
-  return new HttpError(code, formatMessage(code, details), s !== 429, response.attempts, retryAfterMs === undefined ? {} : { retryAfterMs });
+  return new HttpError(code, httpErrors.message(code, details), s !== 429, response.attempts, retryAfterMs === undefined ? {} : { retryAfterMs });
 }

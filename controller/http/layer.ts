@@ -1,6 +1,6 @@
 import { Memory } from 'lowdb';
 import { RateLog, type RateLogFile } from '../../state/rate-log.ts';
-import type { Logger } from '../vendors/driver.ts';
+import type { Logger } from '../contracts/log.ts';
 import { systemClock } from './clock.ts';
 import { Dispatchers, type DispatcherOptions } from './dispatchers.ts';
 import { RateLimiter } from './rate-limiter.ts';

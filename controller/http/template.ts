@@ -1,5 +1,5 @@
-import { LetheError } from '../errors/types.ts';
-import { formatMessage, type HttpErrorCode } from './errors.ts';
+import type { LetheError } from '../errors/types.ts';
+import { httpErrors, type HttpErrorCode } from './errors.ts';
 
 /**
  * DataGrail API Proxy substitutions (seed 002): `{name}` is replaced, `{{` and `}}` are
@@ -20,7 +20,7 @@ export type TemplateContext = 'url' | 'json' | 'form' | 'header' | 'raw';
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function templateError(code: HttpErrorCode, details: Record<string, string | number>): LetheError {
-  return new LetheError(code, formatMessage(code, details), { terminal: true });
+  return httpErrors.error(code, details);
 }
 
 function encode(value: string, context: TemplateContext, field: string, placeholder: string): string {

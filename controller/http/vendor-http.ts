@@ -1,9 +1,9 @@
 import type { z } from 'zod';
-import type { Logger } from '../vendors/driver.ts';
+import type { Logger } from '../contracts/log.ts';
 import { backoffDelayMs, parseRetryAfter } from './backoff.ts';
 import { systemClock } from './clock.ts';
 import type { Dispatchers } from './dispatchers.ts';
-import { formatMessage, HttpError, type HttpErrorCode } from './errors.ts';
+import { httpErrors, HttpError, type HttpErrorCode } from './errors.ts';
 import { RateLimiter, RateLimitWaitError, type Slot } from './rate-limiter.ts';
 import { redact, redactFields } from './redact.ts';
 import { DEFAULT_RETRY, isRetryable, type RetryPolicy } from './retry-policy.ts';
@@ -79,13 +79,13 @@ export function createVendorHttp(options: VendorHttpOptions): VendorHttp {
         url = new URL(call.url);
       } catch {
         // The URL itself is not quoted: it may carry an email in its query.
-        throw new HttpError('HTTP_INVALID_REQUEST', redact(formatMessage('HTTP_INVALID_REQUEST', { label, problem: 'invalid URL' }), secrets), false, 0);
+        throw new HttpError('HTTP_INVALID_REQUEST', redact(httpErrors.message('HTTP_INVALID_REQUEST', { label, problem: 'invalid URL' }), secrets), false, 0);
       }
       const origin = url.origin;
       const headers = { ...call.headers };
       const body = encodeBody(call.body, headers);
       if (options.origins && !options.origins.includes(origin) && carriesCredential(url.href, headers, body, secrets)) {
-        throw new HttpError('HTTP_CROSS_ORIGIN_CREDENTIAL', redact(formatMessage('HTTP_CROSS_ORIGIN_CREDENTIAL', { label, origin }), secrets), false, 0);
+        throw new HttpError('HTTP_CROSS_ORIGIN_CREDENTIAL', redact(httpErrors.message('HTTP_CROSS_ORIGIN_CREDENTIAL', { label, origin }), secrets), false, 0);
       }
       const start = clock.now();
       const deadline = call.deadline ?? start + policy.maxTotalMs;
@@ -95,7 +95,7 @@ export function createVendorHttp(options: VendorHttpOptions): VendorHttp {
       let attempts = 0;
 
       const fail = (code: HttpErrorCode, details: Record<string, string | number>, extra: { retryAfterMs?: number } = {}): HttpError =>
-        new HttpError(code, redact(formatMessage(code, { label, origin, attempts, ...details }), secrets), delivered, attempts, extra);
+        new HttpError(code, redact(httpErrors.message(code, { label, origin, attempts, ...details }), secrets), delivered, attempts, extra);
       const wait = async (ms: number): Promise<void> => {
         await clock.sleep(ms, call.signal);
         if (call.signal?.aborted) throw fail('HTTP_ABORTED', {});
@@ -220,7 +220,7 @@ export function httpResponse(init: {
       return JSON.parse(body.toString('utf8')) as T;
     } catch {
       // Never the body itself: it may hold personal data.
-      throw new HttpError('HTTP_MALFORMED_BODY', formatMessage('HTTP_MALFORMED_BODY', { label, status, bytes: body.length }), true, attempts);
+      throw new HttpError('HTTP_MALFORMED_BODY', httpErrors.message('HTTP_MALFORMED_BODY', { label, status, bytes: body.length }), true, attempts);
     }
   }
   return {
@@ -236,7 +236,7 @@ export function httpResponse(init: {
       if (result.success) return result.data;
       // Field paths only (array indexes folded): issue messages may quote the value.
       const paths = [...new Set(result.error.issues.map((i) => i.path.map((p) => (typeof p === 'number' ? '[]' : String(p))).join('.') || '(root)'))];
-      throw new HttpError('HTTP_SCHEMA_MISMATCH', formatMessage('HTTP_SCHEMA_MISMATCH', { label, status, paths: paths.slice(0, 5).join(', ') }), true, attempts);
+      throw new HttpError('HTTP_SCHEMA_MISMATCH', httpErrors.message('HTTP_SCHEMA_MISMATCH', { label, status, paths: paths.slice(0, 5).join(', ') }), true, attempts);
     },
   };
 }

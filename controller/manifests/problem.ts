@@ -1,4 +1,4 @@
-import { fill, VALIDATION_ERRORS, type ValidationCode } from '../errors/validation.ts';
+import { validationErrors, type ValidationCode } from '../errors/validation.ts';
 
 /** Line and column are 1-based, as editors and `path:line:col` links expect. */
 export interface Position {
@@ -21,14 +21,13 @@ export function problem(
   at: Position,
   values: Record<string, string | number> = {},
 ): Problem {
-  const entry = VALIDATION_ERRORS[code];
   return {
     file,
     line: at.line,
     column: at.column,
     code,
-    message: fill(entry.message, values),
-    hint: fill(entry.hint, values),
+    message: validationErrors.message(code, values),
+    hint: validationErrors.hint(code, values),
   };
 }
 

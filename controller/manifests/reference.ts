@@ -1,8 +1,5 @@
 import { jsonSchemaOf, type JsonSchema } from './json-schema.ts';
 
-export const REFERENCE_START = '<!-- manifest-reference:start -->';
-export const REFERENCE_END = '<!-- manifest-reference:end -->';
-
 interface Row {
   path: string;
   type: string;
@@ -54,7 +51,7 @@ function table(list: Row[]): string {
   return lines.join('\n');
 }
 
-/** The README's manifest reference, generated from the exported JSON Schemas. */
+/** The manifest reference (docs/reference/manifests.md), generated from the exported JSON Schemas. */
 export function manifestReference(): string {
   const parts: string[] = [];
   const request = jsonSchemaOf('privacy-request.schema.json');
@@ -72,12 +69,4 @@ export function manifestReference(): string {
   const config = jsonSchemaOf('lethe-config.schema.json');
   parts.push('', '### LetheConfig (`lethe.yaml`)', '', table(rows(config, '', [])));
   return parts.join('\n') + '\n';
-}
-
-/** Replaces the text between the markers; throws when they are missing so drift is loud. */
-export function withReference(readme: string, reference: string): string {
-  const start = readme.indexOf(REFERENCE_START);
-  const end = readme.indexOf(REFERENCE_END);
-  if (start < 0 || end < start) throw new Error(`README is missing the ${REFERENCE_START} / ${REFERENCE_END} markers`);
-  return `${readme.slice(0, start + REFERENCE_START.length)}\n\n${reference}\n${readme.slice(end)}`;
 }

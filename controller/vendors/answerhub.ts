@@ -1,6 +1,6 @@
 import { AnswerHubSpec } from '../../specs/index.ts';
-import { REBUILT_INTENT } from '../core/rebuild.ts';
-import type { Driver, DriverContext, OpenIntent, StepResult, TaskData, TaskInput } from './driver.ts';
+import { REBUILT_INTENT } from '../contracts/driver.ts';
+import type { Driver, DriverContext, OpenIntent, StepResult, TaskData, TaskInput } from '../contracts/driver.ts';
 import { deleteJob } from './answerhub/api.ts';
 import { ANSWERHUB_ERRORS, answerHubError } from './answerhub/errors.ts';
 import { resolveUsers, submit } from './answerhub/submit.ts';

@@ -1,7 +1,7 @@
 import { ApiProxySpec, type Action } from '../../specs/index.ts';
-import { REBUILT_INTENT } from '../core/rebuild.ts';
+import { REBUILT_INTENT } from '../contracts/driver.ts';
 import { writeExport } from '../exports/index.ts';
-import type { Driver, DriverContext, JsonValue, StepResult, TaskData, TaskInput } from './driver.ts';
+import type { Driver, DriverContext, JsonValue, StepResult, TaskData, TaskInput } from '../contracts/driver.ts';
 import { budget, checkStatus, objectsOf, QueryFailed, send, throwIfRefused } from './apiproxy/calls.ts';
 import { reportFiles, type JsonObject } from './apiproxy/csv.ts';
 import { APIPROXY_ERRORS, apiProxyError } from './apiproxy/errors.ts';

@@ -1,6 +1,6 @@
 import { ElasticPathSpec } from '../../specs/index.ts';
-import { REBUILT_INTENT } from '../core/rebuild.ts';
-import type { Driver, DriverContext, OpenIntent, StepResult, TaskData, TaskInput } from './driver.ts';
+import { REBUILT_INTENT } from '../contracts/driver.ts';
+import type { Driver, DriverContext, OpenIntent, StepResult, TaskData, TaskInput } from '../contracts/driver.ts';
 import { createErasure, findResources, getErasure, listErasures, type Erasure, type ResourceType } from './elasticpath/api.ts';
 import { ELASTICPATH_ERRORS } from './elasticpath/errors.ts';
 

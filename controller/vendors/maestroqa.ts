@@ -1,7 +1,7 @@
 import { MaestroQaSpec } from '../../specs/index.ts';
-import { REBUILT_INTENT } from '../core/rebuild.ts';
+import { REBUILT_INTENT } from '../contracts/driver.ts';
 import { LetheError } from '../errors/types.ts';
-import type { Driver, DriverContext, OpenIntent, StepResult, TaskInput } from './driver.ts';
+import type { Driver, DriverContext, OpenIntent, StepResult, TaskInput } from '../contracts/driver.ts';
 import { checkJob, deleteEmails, type DeepStatus, type DeleteAnswer } from './maestroqa/api.ts';
 import { emailChunks, MAX_EMAILS, nextTodo, readData, toData, type Chunk, type MaestroData } from './maestroqa/data.ts';
 import { MAESTROQA_ERRORS } from './maestroqa/errors.ts';

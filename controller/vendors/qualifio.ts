@@ -1,9 +1,9 @@
 import { LetheError } from '../errors/types.ts';
 import { QualifioSpec } from '../../specs/vendor-connection.ts';
-import { REBUILT_INTENT } from '../core/rebuild.ts';
+import { REBUILT_INTENT } from '../contracts/driver.ts';
 import { writeExport } from '../exports/index.ts';
 import { sha256 } from '../exports/store.ts';
-import type { Driver, DriverContext, OpenIntent, StepResult, TaskInput } from './driver.ts';
+import type { Driver, DriverContext, OpenIntent, StepResult, TaskInput } from '../contracts/driver.ts';
 import { archiveUrl, createRule, downloadArchive, findProfiles, getRule, listRules, RULE_TYPES, validateRule, type RuleView } from './qualifio/api.ts';
 import { QUALIFIO_ERRORS, qualifioError } from './qualifio/errors.ts';
 

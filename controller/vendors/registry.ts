@@ -2,7 +2,7 @@ import type { Action, VendorSpec, VendorType } from '../../specs/index.ts';
 import type { ErrorTable } from '../errors/types.ts';
 import { answerHubDriver } from './answerhub.ts';
 import { apiProxyDriver } from './apiproxy.ts';
-import type { Driver } from './driver.ts';
+import type { Driver } from '../contracts/driver.ts';
 import { elasticPathDriver } from './elasticpath.ts';
 import { maestroQaDriver } from './maestroqa.ts';
 import { qualifioDriver } from './qualifio.ts';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../../controller/log.ts';
-import type { Logger } from '../../controller/vendors/driver.ts';
+import type { Logger } from '../../controller/contracts/log.ts';
 import { gitAs, PEOPLE } from '../../examples/demo/git-as.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));

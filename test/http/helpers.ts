@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../../controller/vendors/driver.ts';
+import type { Logger } from '../../controller/contracts/log.ts';
 import type { Clock } from '../../controller/http/types.ts';
 
 export interface Hit {

@@ -7,7 +7,8 @@ import { subjectKey } from '../../controller/core/subject.ts';
 import { Dispatchers } from '../../controller/http/dispatchers.ts';
 import { RateLimiter } from '../../controller/http/rate-limiter.ts';
 import { createVendorHttp } from '../../controller/http/vendor-http.ts';
-import type { AnyDriver, Logger } from '../../controller/vendors/driver.ts';
+import type { AnyDriver } from '../../controller/contracts/driver.ts';
+import type { Logger } from '../../controller/contracts/log.ts';
 
 export interface DriveRequest {
   name: string;

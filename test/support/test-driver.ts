@@ -1,7 +1,7 @@
 import type { VendorSpec } from '../../specs/index.ts';
 import type { DriverTable } from '../../controller/core/reconcile.ts';
 import { LetheError } from '../../controller/errors/types.ts';
-import type { AnyDriver, Driver, DriverContext, StepResult, TaskInput } from '../../controller/vendors/driver.ts';
+import type { AnyDriver, Driver, DriverContext, StepResult, TaskInput } from '../../controller/contracts/driver.ts';
 
 /**
  * A driver for the controller's own tests: submit (non-idempotent, journaled intent),

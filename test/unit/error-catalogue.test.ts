@@ -11,11 +11,12 @@ function sources(dir: string): string[] {
   });
 }
 
-/** Codes the code base raises: LetheError/HttpError constructors, *Error('CODE' factories, failed results, problems. */
+/** Codes the code base raises: LetheError/HttpError constructors, *Error('CODE' factories, defineErrors sets (.error/.message), failed results, problems. */
 function raisedCodes(): Map<string, string> {
   const found = new Map<string, string>();
   const patterns = [
     /\b\w*Error\(\s*'([A-Z][A-Z0-9]*_[A-Z0-9_]+)'/g,
+    /\.(?:error|message)\(\s*'([A-Z][A-Z0-9]*_[A-Z0-9_]+)'/g,
     /kind: 'failed', code: '([A-Z][A-Z0-9]*_[A-Z0-9_]+)'/g,
     /\bproblem\(\s*'([A-Z][A-Z0-9]*_[A-Z0-9_]+)'/g,
     /\bcode: '([A-Z][A-Z0-9]*_[A-Z0-9_]+)'/g,

@@ -9,7 +9,7 @@ import { LetheError } from '../../controller/errors/types.ts';
 import { silentLogger } from '../../controller/log.ts';
 import type { VendorHttp } from '../../controller/http/types.ts';
 import { httpResponse } from '../../controller/http/vendor-http.ts';
-import type { AnyDriver, Driver, DriverContext } from '../../controller/vendors/driver.ts';
+import type { AnyDriver, Driver, DriverContext } from '../../controller/contracts/driver.ts';
 import { Journal, JournalData } from '../../state/journal.ts';
 
 /** A vendor that answers 200 to everything, after the caller's beforeSend (the slot is granted at once). */

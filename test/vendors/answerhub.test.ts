@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { ManualClock, presentAt, type Sandbox } from '../../examples/sandbox/index.ts';
 import { AnswerHubSpec } from '../../specs/index.ts';
 import { LetheError } from '../../controller/errors/types.ts';
-import type { DriverContext } from '../../controller/vendors/driver.ts';
+import type { DriverContext } from '../../controller/contracts/driver.ts';
 import { answerHubDriver } from '../../controller/vendors/answerhub.ts';
 import type { TaskRecord } from '../../state/journal.ts';
 import { rebuiltJournal } from '../support/rebuilt-journal.ts';

@@ -13,7 +13,7 @@ import { objectsOf } from '../../controller/vendors/apiproxy/calls.ts';
 import type { Query } from '../../controller/vendors/apiproxy/queries.ts';
 import type { HttpResponse } from '../../controller/http/types.ts';
 import { httpResponse } from '../../controller/http/vendor-http.ts';
-import type { AnyDriver } from '../../controller/vendors/driver.ts';
+import type { AnyDriver } from '../../controller/contracts/driver.ts';
 import { drive, type DriveRequest, type DriveResult } from '../support/drive.ts';
 
 const FIXTURES = new URL('../fixtures/apiproxy/', import.meta.url);

@@ -13,7 +13,8 @@ import { Journal } from '../../state/journal.ts';
 import { readExportIndex, verifyExport } from '../../controller/exports/index.ts';
 import { Dispatchers } from '../../controller/http/dispatchers.ts';
 import { createVendorHttp } from '../../controller/http/vendor-http.ts';
-import type { AnyDriver, DriverContext, Logger, TaskInput } from '../../controller/vendors/driver.ts';
+import type { AnyDriver, DriverContext, TaskInput } from '../../controller/contracts/driver.ts';
+import type { Logger } from '../../controller/contracts/log.ts';
 import { callbackUrlFor, parseQualifioCallback, qualifioDriver } from '../../controller/vendors/qualifio.ts';
 import { drive, type DriveOptions, type DriveResult } from '../support/drive.ts';
 

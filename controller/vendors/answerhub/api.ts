@@ -1,6 +1,6 @@
 import { statusError } from '../../http/errors.ts';
 import type { HttpResponse } from '../../http/types.ts';
-import type { DriverContext } from '../driver.ts';
+import type { DriverContext } from '../../contracts/driver.ts';
 import { answerHubError, classify, type AnswerHubCall } from './errors.ts';
 
 type Ctx = DriverContext<'answerhub'>;

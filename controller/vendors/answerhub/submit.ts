@@ -1,4 +1,4 @@
-import type { DriverContext, TaskInput } from '../driver.ts';
+import type { DriverContext, TaskInput } from '../../contracts/driver.ts';
 import { label, lookupUser, scheduleJob, uploadUsers, type UserRef } from './api.ts';
 import { answerHubError, type AnswerHubCode } from './errors.ts';
 import { dateField, granularityMs, nextSlot } from './slot.ts';

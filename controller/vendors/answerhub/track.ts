@@ -1,4 +1,4 @@
-import type { DriverContext, StepResult, TaskData, TaskInput } from '../driver.ts';
+import type { DriverContext, StepResult, TaskData, TaskInput } from '../../contracts/driver.ts';
 import { getJob, lookupUser } from './api.ts';
 import { answerHubError } from './errors.ts';
 

@@ -1,7 +1,7 @@
 import { LetheError } from '../../errors/types.ts';
 import { HttpError } from '../../http/errors.ts';
 import type { HttpResponse } from '../../http/types.ts';
-import type { DriverContext, JsonValue } from '../driver.ts';
+import type { DriverContext, JsonValue } from '../../contracts/driver.ts';
 import type { JsonObject } from './csv.ts';
 import { apiProxyError, formatApiProxy, type ApiProxyCode } from './errors.ts';
 import type { Query, Rendered } from './queries.ts';

@@ -1,4 +1,4 @@
-import type { JsonValue } from '../driver.ts';
+import type { JsonValue } from '../../contracts/driver.ts';
 
 export type JsonObject = { [key: string]: JsonValue };
 

@@ -1,4 +1,4 @@
-import type { DriverContext } from '../driver.ts';
+import type { DriverContext } from '../../contracts/driver.ts';
 import { budget, checkStatus, identifierValues, send, type Budget } from './calls.ts';
 import { bindings, checkTemplates, identifierQueries, queriesOf, queryPlaceholders, render, type Query, type Rendered } from './queries.ts';
 

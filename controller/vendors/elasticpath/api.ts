@@ -1,7 +1,7 @@
 import { LetheError } from '../../errors/types.ts';
 import { statusError } from '../../http/errors.ts';
 import type { HttpResponse } from '../../http/types.ts';
-import type { DriverContext } from '../driver.ts';
+import type { DriverContext } from '../../contracts/driver.ts';
 import { baseUrl, call, refused } from './auth.ts';
 
 type Ctx = DriverContext<'elasticpath'>;

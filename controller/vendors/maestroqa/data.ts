@@ -1,4 +1,4 @@
-import type { TaskData, TaskInput } from '../driver.ts';
+import type { TaskData, TaskInput } from '../../contracts/driver.ts';
 
 /** MaestroQA takes at most 5 emails per deletion call (seed 000). */
 export const MAX_EMAILS = 5;

@@ -1,5 +1,5 @@
 import type { HttpResponse } from '../../http/types.ts';
-import type { DriverContext } from '../driver.ts';
+import type { DriverContext } from '../../contracts/driver.ts';
 import { answerError, qualifioError } from './errors.ts';
 
 /** The two rule types Lethe creates; the path segment of their creation route is the key. */

@@ -1,7 +1,11 @@
 import type { z } from 'zod';
 import type { Action, RateWindow, VendorSpecOf, VendorType } from '../../specs/index.ts';
-import type { ErrorTable } from '../errors/types.ts';
-import type { VendorHttp } from '../http/types.ts';
+import type { ErrorTable } from './errors.ts';
+import type { VendorHttp } from './http.ts';
+import type { Logger } from './log.ts';
+
+/** The intent name a driver's `recover` sees for a task rebuilt from git after the journal was lost. */
+export const REBUILT_INTENT = 'journal-rebuilt';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type TaskData = Record<string, JsonValue>;
@@ -71,13 +75,6 @@ export interface OpenIntent {
   name: string;
   detail: TaskData;
   at: string;
-}
-
-export interface Logger {
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-  debug(msg: string, fields?: Record<string, unknown>): void;
 }
 
 export interface DriverContext<T extends VendorType = VendorType> {
