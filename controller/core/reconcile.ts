@@ -479,6 +479,8 @@ export class Reconciler {
       const text = renderStatus(doc);
       if (previous?.text === text) continue;
       files.set(statusPath(name), text);
+      // Overwritten by the controller: from now on the file is its own.
+      this.ignoredStatus = this.ignoredStatus.filter((p) => p !== statusPath(name));
       changes.push({ name, from: previous?.doc.status.phase, to: doc.status.phase });
       this.statuses.set(name, { text, doc });
     }

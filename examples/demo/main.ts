@@ -6,7 +6,7 @@
  * every approved request is final. `npm start -- --repo DIR` runs the same controller on
  * your own repository (its vendors get the sandbox's credentials).
  */
-import { appendFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,12 +19,16 @@ import { DRIVERS } from '../../controller/vendors/registry.ts';
 import type { PrivacyRequestStatus } from '../../specs/index.ts';
 import { startSandbox } from '../sandbox/index.ts';
 import type { VendorStats } from '../sandbox/ledger.ts';
-import { gitAs } from './git-as.ts';
+import { gitAs, PEOPLE } from './git-as.ts';
 import { Progress } from './progress.ts';
 import { DEMO_SUBJECTS, pointAtSandbox, sandboxEnv, useSandboxIds } from './sandbox-wiring.ts';
 import { createScratchRepo } from './scratch-repo.ts';
 
 export const UNAPPROVED = '2026-11-0050';
+/** Edited straight on main by a non-approver: the controller must ignore it and report it. */
+export const UNAPPROVED_VENDOR_EDIT = 'vendors/maestroqa.yaml';
+/** Where the unapproved edit points the vendor: nothing listens there, and nothing may be sent. */
+const NOWHERE = 'http://127.0.0.1:9';
 
 export interface DemoResult {
   exitCode: number;
@@ -79,6 +83,12 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
     out(`Scratch privacy repository: ${repo.root}`);
     out(`  ${repo.requests.size - 1} requests proposed on branches by ${'Riley Requester'} and merged by the DPO;`);
     out(`  ${UNAPPROVED} pushed straight to main by a non-approver: it must stay AwaitingApproval.`);
+    // The same non-approver repoints a vendor: the approved baseUrl and credentials stay in force.
+    const vendorFile = join(repoDir, UNAPPROVED_VENDOR_EDIT);
+    writeFileSync(vendorFile, readFileSync(vendorFile, 'utf8').replace(/baseUrl: .*/, `baseUrl: ${NOWHERE}`));
+    await gitAs(repoDir, PEOPLE.outsider, ['commit', '-q', '-am', 'Point MaestroQA at the new endpoint']);
+    await gitAs(repoDir, undefined, ['push', '-q', 'origin', 'main']);
+    out(`  ${UNAPPROVED_VENDOR_EDIT} repointed on main by the same non-approver: it must be ignored and reported.`);
   }
   out('');
 
@@ -122,6 +132,10 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
   out(renderStatusTable(statuses).trimEnd().replace(/^/gm, '  '));
 
   const gitDir = origin ?? repoDir;
+  const dashboard = await gitAs(gitDir, undefined, ['show', 'HEAD:status/README.md']).catch(() => '');
+  const pendingSection = /^## Unapproved changes on [\s\S]*?(?=^## |(?![\s\S]))/m.exec(dashboard)?.[0]?.trimEnd();
+  if (pendingSection) out(`\n${pendingSection.replace(/^/gm, '  ')}`);
+  const vendorEditOk = values.repo !== undefined || (pendingSection?.includes(`| ${UNAPPROVED_VENDOR_EDIT} | edit |`) ?? false);
   const history = await gitAs(gitDir, undefined, ['log', '--format=%h %ad %s', '--date=format:%H:%M:%S', '-n', '12', '--author=lethe', 'HEAD']);
   out('\nStatus commits (git log --author=lethe):');
   out(history.replace(/^/gm, '  '));
@@ -154,7 +168,7 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
   out(`\n${final.length}/${approved.length} approved requests final · ${violations} rate-limit violations · ${duplicates} duplicate submissions`);
   out(`Controller log (JSON lines, no personal data): ${logFile}`);
   out(`Explore the audit trail: git -C ${repoDir} pull -q && git -C ${repoDir} log --stat`);
-  return { ...result, exitCode: final.length === approved.length && violations === 0 && duplicates === 0 && exportsOk && unapprovedOk ? 0 : 1 };
+  return { ...result, exitCode: final.length === approved.length && violations === 0 && duplicates === 0 && exportsOk && unapprovedOk && vendorEditOk ? 0 : 1 };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
