@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { LetheConfig } from '../../specs/index.ts';
 import { Journal } from '../../state/journal.ts';
+import { LetheError } from '../errors/types.ts';
 import { ApprovedTree } from '../git/approved-tree.ts';
 import { GitSource } from '../git/source.ts';
 import { TrustRoot } from '../git/trust-root.ts';
@@ -86,7 +87,9 @@ async function approvedConfig(source: GitSource, trust: TrustRoot): Promise<Leth
   const head = await source.sync();
   try {
     return (await new ApprovedTree(source, trust).at(head)).config;
-  } catch {
+  } catch (err) {
+    // A root the operator pinned wrongly, or one history lost, refuses the start itself.
+    if (err instanceof LetheError && (err.code === 'TRUST_ROOT_NOT_ON_BRANCH' || err.code === 'TRUST_ROOT_LOST')) throw err;
     // No root of trust yet (or a broken one): the pass reports it with its code.
     return undefined;
   }

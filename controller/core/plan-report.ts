@@ -56,7 +56,7 @@ export function planAsText(r: PlanReport): string {
   }
   if (r.pending.length > 0) {
     lines.push('', `Unapproved changes on ${r.branch} (not acted on; the approved versions stay in force):`);
-    for (const p of r.pending) lines.push(`  ${pendingSentence(p)}: ${p.reason}`);
+    for (const p of r.pending) lines.push(`  ${pendingSentence(p)}`, `      not approved: ${p.reason}`);
   }
   lines.push('', `Root of trust: ${r.root}`);
   return lines.join('\n') + '\n';

@@ -191,6 +191,10 @@ describe('only what was approved acts', () => {
       }
       assert.match(readme, /vendors\/maestroqa\.yaml \| edit \| [0-9a-f]{12} \| Sam Support <sam\.support@example\.com> \| spec\.baseUrl, spec\.credentials\.apiToken/);
       assert.match(readme, /## Files under status\/ not written by Lethe[\s\S]*status\/evil\.yaml/);
+      // The root of trust is the privacy lead's setup commit, recorded in the data dir and shown.
+      const setup = (await gitAs(repo.origin, undefined, ['rev-list', '--max-parents=0', 'main'])).trim();
+      assert.ok(readme.includes(`Root of trust: \`${setup}\``));
+      assert.equal(JSON.parse(await readFile(join(dataDir, 'trust-root.json'), 'utf8')).root, setup);
       assert.ok(!readme.includes(attackerEmail) && !readme.includes(DEMO_SUBJECTS[0]!.email), 'no personal data in the dashboard');
       const pending42 = status('2026-11-0042').status.conditions.find((c) => c.type === 'PendingChange');
       assert.equal(pending42?.status, 'True');
