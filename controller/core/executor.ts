@@ -99,7 +99,11 @@ async function runVendor(vendor: string, actions: PlannedAction[], opts: Execute
     try {
       await (runtime.driver.healthCheck as (c: DriverContext) => Promise<void>)(ctxFor([], '').ctx);
     } catch (err) {
-      degrade(vendor, err, opts);
+      // A terminal, task-scoped answer (a configuration error such as a wrong URL) stalls
+      // the tasks this pass would have advanced, so that they show the code; others wait.
+      if (err instanceof LetheError && err.terminal && err.scope === 'task') {
+        for (const a of actions) if (a.kind === 'step') for (const key of a.keys) noteError(key, err, opts, report, false);
+      } else degrade(vendor, err, opts);
       return;
     }
   }

@@ -1,11 +1,11 @@
 import type { Action, VendorSpec, VendorType } from '../../specs/index.ts';
 import type { ErrorTable } from '../errors/types.ts';
-import { answerHubDriver } from './answerhub.ts';
-import { apiProxyDriver } from './apiproxy.ts';
+import { answerHubDriver } from './answerhub/index.ts';
+import { apiProxyDriver } from './apiproxy/index.ts';
 import type { Driver } from '../contracts/driver.ts';
 import { elasticPathDriver } from './elasticpath.ts';
 import { maestroQaDriver } from './maestroqa.ts';
-import { qualifioDriver } from './qualifio.ts';
+import { qualifioDriver } from './qualifio/index.ts';
 
 /** Every driver, by the `type` a VendorConnection names. Adding a vendor = one file + one line here. */
 export const DRIVERS: { [K in VendorType]: Driver<K> } = {

@@ -13,9 +13,15 @@ describe('sandbox: AnswerHub', () => {
   before(async () => ({ sb, clock } = await manualSandbox()));
   after(() => sb.stop());
 
+  const BOUNDARY = 'test-boundary-7c1';
+  /** A CSV as a file upload: multipart/form-data with a file part named `file`. */
+  const multipart = (csv: string, disposition = 'form-data; name="file"; filename="users.csv"') =>
+    `--${BOUNDARY}\r\nContent-Disposition: ${disposition}\r\nContent-Type: text/csv\r\n\r\n${csv}\r\n--${BOUNDARY}--\r\n`;
   const ah = (method: string, path: string, init: { json?: unknown; body?: string; headers?: Record<string, string> } = {}) => {
     clock.advance(200);
-    return call(sb, method, S + path, { ...init, headers: init.headers ?? { ...authHeaders(sb, 'answerhub'), ...(init.body ? { 'content-type': 'text/csv' } : {}) } });
+    const body = init.body === undefined ? {} : { body: multipart(init.body) };
+    const type: Record<string, string> = init.body === undefined ? {} : { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` };
+    return call(sb, method, S + path, { ...init, ...body, headers: init.headers ?? { ...authHeaders(sb, 'answerhub'), ...type } });
   };
   const lookup = (email: string) => ah('GET', `/users/gdpr/${encodeURIComponent(email)}.json`);
   /** A distinct minute per call, so slot conflicts only happen where a test wants them. */
@@ -40,6 +46,19 @@ describe('sandbox: AnswerHub', () => {
     for (const csv of ['', 'email', 'phone\n123', 'email,id\nx@example.com', 'id\nabc']) {
       assert.equal((await ah('POST', '/users/gdpr/upload.json', { body: csv || ' ' })).status, 400, JSON.stringify(csv));
     }
+  });
+
+  it('upload: only a file upload is accepted (a raw text/csv body, a part without filename or of another name: 400)', async () => {
+    const post = (body: string, type: string) => {
+      clock.advance(200);
+      return call(sb, 'POST', `${S}/users/gdpr/upload.json`, { body, headers: { ...authHeaders(sb, 'answerhub'), 'content-type': type } });
+    };
+    const csv = `email\n${u2!.email}`;
+    assert.equal((await post(csv, 'text/csv')).status, 400, 'raw CSV body');
+    assert.equal((await post(multipart(csv, 'form-data; name="file"'), `multipart/form-data; boundary=${BOUNDARY}`)).status, 400, 'no filename');
+    assert.equal((await post(multipart(csv, 'form-data; name="users"; filename="u.csv"'), `multipart/form-data; boundary=${BOUNDARY}`)).status, 400, 'wrong field');
+    assert.equal((await post(multipart(csv), 'multipart/form-data')).status, 400, 'no boundary');
+    assert.equal((await post(multipart(csv), `multipart/form-data; boundary=${BOUNDARY}`)).status, 201);
   });
 
   it('schedule: 201, PENDING until the scheduled time, then FINISHED and the user is gone', async () => {
@@ -87,7 +106,7 @@ describe('sandbox: AnswerHub', () => {
       ['d timeframe taken', { ...ok, date: taken }, /already scheduled/],
       ['e date not eligible', { ...ok, date: { timeStamp: clock.now() - 60_000 } }, /not eligible/],
       ['f empty operations', { user: { id }, operations: [], date: inMinutes() }, /Empty operations/],
-      ['g reassign user with two identifiers', { ...ok, date: inMinutes(), reassignUser: { id, username: 'piero' } }, /exactly one way/],
+      ['g reassign user with two identifiers', { ...ok, date: inMinutes(), reassignUser: { id, username: 'piero' } }, /more than one way/],
       ['h reassign user does not exist', { ...ok, date: inMinutes(), reassignUser: { username: 'piero' } }, /reassign user does not exist/],
     ];
     for (const [name, body, message] of cases) {

@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ANSWERHUB_ERRORS, classify, errorText } from '../../controller/vendors/answerhub/errors.ts';
-import { answerHubDriver } from '../../controller/vendors/answerhub.ts';
+import { answerHubDriver } from '../../controller/vendors/answerhub/index.ts';
 import { pollDelay, MARGIN_MS, MAX_POLL_MS } from '../../controller/vendors/answerhub/track.ts';
 import { usersCsv } from '../../controller/vendors/answerhub/api.ts';
+import { httpResponse } from '../../controller/http/vendor-http.ts';
 
-const body = (message: string) => JSON.stringify({ code: 400, message });
+const answer = (status: number, text: string) => httpResponse({ status, body: Buffer.from(text), label: 'answerhub.schedule' });
+/** The normalised error text of a JSON error body, as the driver reads it. */
+const textOf = (raw: string) => errorText(answer(400, raw));
+
+const body = (message: string) => textOf(JSON.stringify({ code: 400, message }));
 
 test('each documented schedule 400 maps to its own code (sandbox wording and variants)', () => {
   const cases: Array<[string, string]> = [
@@ -23,8 +28,8 @@ test('each documented schedule 400 maps to its own code (sandbox wording and var
   ];
   for (const [message, code] of cases) assert.equal(classify('schedule', 400, body(message)), code, message);
   // Other body shapes: plain text, an `error` field.
-  assert.equal(classify('schedule', 400, 'HTTP/1.1 400 Bad Request: No user selected'), 'ANSWERHUB_NO_USER_SELECTED');
-  assert.equal(classify('schedule', 400, JSON.stringify({ error: 'THE SELECTED DATE IS NOT ELIGIBLE' })), 'ANSWERHUB_DATE_NOT_ELIGIBLE');
+  assert.equal(classify('schedule', 400, textOf('HTTP/1.1 400 Bad Request: No user selected')), 'ANSWERHUB_NO_USER_SELECTED');
+  assert.equal(classify('schedule', 400, textOf(JSON.stringify({ error: 'THE SELECTED DATE IS NOT ELIGIBLE' }))), 'ANSWERHUB_DATE_NOT_ELIGIBLE');
   const codes = new Set(cases.map(([, c]) => c));
   assert.equal(codes.size, 9);
 });
@@ -56,8 +61,8 @@ test('every code has a message and a hint, and the driver declares them', () => 
 });
 
 test('errorText reads JSON fields, else the raw body', () => {
-  assert.equal(errorText('{"message":"A"}'), 'a');
-  assert.equal(errorText('oops'), 'oops');
+  assert.equal(textOf('{"message":"A."}'), 'a');
+  assert.equal(textOf('Oops!'), 'oops');
 });
 
 test('pollDelay: scheduled time + margin while ahead, then growing and capped', () => {

@@ -6,7 +6,7 @@ import { ManualClock, presentAt, type Sandbox } from '../../examples/sandbox/ind
 import { AnswerHubSpec } from '../../specs/index.ts';
 import { LetheError } from '../../controller/errors/types.ts';
 import type { DriverContext } from '../../controller/contracts/driver.ts';
-import { answerHubDriver } from '../../controller/vendors/answerhub.ts';
+import { answerHubDriver } from '../../controller/vendors/answerhub/index.ts';
 import type { TaskRecord } from '../../state/journal.ts';
 import { rebuiltJournal } from '../support/rebuilt-journal.ts';
 import { vendorTestResources } from '../support/vendor-test.ts';
@@ -96,6 +96,28 @@ describe('answerhub driver against the sandbox', { concurrency: true }, () => {
     assert.deepEqual(job.json.operations, ['anon-delete']);
     assert.equal(sb.stats().answerhub.duplicateSubmissions, 0);
     await assertNoEmails(dir, r, [alice!, HENRY]);
+  });
+
+  it('a wrong baseUrl (a path the sandbox does not serve): Stalled with ANSWERHUB_ENDPOINT_NOT_FOUND, never Completed, nothing scheduled', async () => {
+    const sb = await sandbox();
+    const dir = await dataDir();
+    for (const baseUrl of [`${sb.config.vendors.answerhub.baseUrl}/answerhub`, `${sb.url}/not-answerhub`]) {
+      const r = await run(sb, dir, [req(`ah-wrong-${baseUrl.length}`, [alice!])], { maxPasses: 3 }, { baseUrl });
+      const t = r.tasks[`ah-wrong-${baseUrl.length}`]!;
+      assert.equal(t.phase, 'Stalled', baseUrl);
+      assert.equal(t.lastError?.code, 'ANSWERHUB_ENDPOINT_NOT_FOUND');
+    }
+    assert.equal(routes(sb, 'schedule').length, 0);
+  });
+
+  it('the bulk CSV reaches the plugin as a multipart file upload (the sandbox refuses anything else)', async () => {
+    const sb = await sandbox();
+    const dir = await dataDir();
+    const r = await run(sb, dir, [req('ah-mp-1', [dan!]), req('ah-mp-2', [frank!])]);
+    assert.equal(r.tasks['ah-mp-1']!.outcome, 'Erased');
+    assert.equal(r.tasks['ah-mp-2']!.outcome, 'Erased');
+    assert.deepEqual(routes(sb, 'upload').map((e) => e.status), [201]);
+    assert.equal(sb.stats().answerhub.duplicateSubmissions, 0);
   });
 
   it('bulk: ~20 requests due together become one CSV upload and one job, within the rate limit', async () => {

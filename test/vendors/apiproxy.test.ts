@@ -8,8 +8,8 @@ import { absentAt, presentAt, startSandbox, subjectHash, type Sandbox, type Subj
 import { SEED_EXAMPLE_EMAIL } from '../../examples/sandbox/vendors/acme.ts';
 import { ApiProxySpec } from '../../specs/index.ts';
 import { readExportIndex } from '../../controller/exports/index.ts';
-import { apiProxyDriver } from '../../controller/vendors/apiproxy.ts';
-import { objectsOf } from '../../controller/vendors/apiproxy/calls.ts';
+import { apiProxyDriver } from '../../controller/vendors/apiproxy/index.ts';
+import { objectsOf } from '../../controller/vendors/apiproxy/api.ts';
 import type { Query } from '../../controller/vendors/apiproxy/queries.ts';
 import type { HttpResponse } from '../../controller/http/types.ts';
 import { httpResponse } from '../../controller/http/vendor-http.ts';
@@ -235,16 +235,26 @@ describe('apiproxy driver against the sandbox (seed 002)', () => {
     assert.equal(calls(sb, 'PUT', '/users/optout').length, 0);
   });
 
-  it('unhealthy test query: the vendor is degraded, requests wait, nothing sent', async () => {
+  it('a test query at a wrong URL (route 404): the tasks stall with APIPROXY_ENDPOINT_NOT_FOUND, nothing sent', async () => {
     sb.reset();
     const c = seedConnection(sb);
     c.queries.test[0].url = c.queries.test[0].url.replace('health-check', 'health-check-gone');
     const r = await run(sb, specOf(c), [{ name: 'del-sick', action: 'erasure', emails: [present[0]!.email] }], { maxPasses: 2 });
     const t = r.tasks['del-sick']!;
-    assert.equal(t.phase, 'Waiting');
-    assert.equal(r.journal.data.degraded[VENDOR]?.code, 'APIPROXY_UNHEALTHY');
-    assert.ok(r.log.some((l) => l.includes('vendor degraded') && l.includes('APIPROXY_UNHEALTHY')));
+    assert.equal(t.phase, 'Stalled');
+    assert.equal(t.lastError?.code, 'APIPROXY_ENDPOINT_NOT_FOUND');
+    assert.equal(r.journal.data.degraded[VENDOR], undefined);
     assert.equal(calls(sb, 'DELETE', '/users').length, 0);
+  });
+
+  it('a wrong base URL in every query: Stalled with APIPROXY_ENDPOINT_NOT_FOUND, never Completed, nothing sent but the test query', async () => {
+    sb.reset();
+    const wrong = JSON.parse(SEED_TEXT.replaceAll('https://api.acme.com', `${sb.config.vendors.acme.baseUrl}/v9`)) as Connection;
+    const r = await run(sb, specOf(wrong), [{ name: 'del-wrong-base', action: 'erasure', emails: [present[0]!.email] }], { maxPasses: 3 });
+    const t = r.tasks['del-wrong-base']!;
+    assert.equal(t.phase, 'Stalled');
+    assert.equal(t.lastError?.code, 'APIPROXY_ENDPOINT_NOT_FOUND');
+    assert.equal(sb.ledger().filter((e) => e.method === 'DELETE').length, 0);
   });
 
   it('wrong credentials: the health check fails, the vendor is degraded', async () => {
@@ -279,7 +289,7 @@ describe('apiproxy driver against the sandbox (seed 002)', () => {
     const t = r.tasks['acc-bad']!;
     assert.equal(t.phase, 'Stalled');
     assert.equal(t.lastError?.code, 'APIPROXY_ACCESS_MALFORMED');
-    assert.match(t.lastError!.message, /apiproxy\.access\[1\] answered status 200 with a JSON object instead of an array/);
+    assert.match(t.lastError!.message, /apiproxy\.access\[1\] answered status 200 with JSON that is not an array of objects/);
     assert.equal(calls(sb, 'GET', '/users').length, 1);
     assert.equal(existsSync(exportDir(r.dir, 'acc-bad')), false);
   });
@@ -371,24 +381,25 @@ describe('apiproxy driver: slow, failing and retrying APIs', () => {
     assert.equal(calls(sb, 'GET', '/identifiers/get-phone').length, 1, 'delete[0] was answered once and never sent again');
   });
 
-  it('a status in neither list fails the task with APIPROXY_UNEXPECTED_STATUS and the status', async () => {
+  it('a 5xx in neither list (departure from DataGrail): transient APIPROXY_SERVER_ERROR, retried with backoff, never Failed or Stalled', async () => {
     sb.reset();
-    const r = await run(sb, specOf(seedConnection(sb)), [{ name: 'opt-500', action: 'optout', emails: [present[0]!.email] }]);
+    const r = await run(sb, specOf(seedConnection(sb)), [{ name: 'opt-500', action: 'optout', emails: [present[0]!.email] }], { maxPasses: 3 });
     const t = r.tasks['opt-500']!;
-    assert.equal(t.phase, 'Failed');
-    assert.equal(t.lastError?.code, 'APIPROXY_UNEXPECTED_STATUS');
+    assert.equal(t.phase, 'InProgress');
+    assert.equal(t.lastError?.code, 'APIPROXY_SERVER_ERROR');
     assert.match(t.lastError!.message, /apiproxy\.optout\[0\] answered status 50[023]/);
-    assert.equal(calls(sb, 'PUT', '/users/optout').length, 1);
+    assert.ok(calls(sb, 'PUT', '/users/optout').length >= 2, 'sent again on a later pass');
   });
 
-  it('a malformed identifiers answer: APIPROXY_IDENTIFIERS_MALFORMED, the action query is not sent', async () => {
+  it('a broken (not JSON) identifiers answer: retried as HTTP_MALFORMED_BODY, never Stalled; the action query is not sent', async () => {
     sb.reset();
     const c = seedConnection(sb);
     c.queries.optout[0].url += '?phone={primary_phone_number}';
     c.queries.optout[0].fail_retry_response_codes = [500, 502, 503];
     const r = await run(sb, specOf(c), [{ name: 'opt-ids', action: 'optout', emails: [present[0]!.email] }], { maxPasses: 2 });
-    assert.equal(r.tasks['opt-ids']!.lastError?.code, 'APIPROXY_IDENTIFIERS_MALFORMED');
-    assert.equal(r.tasks['opt-ids']!.phase, 'Stalled');
+    assert.equal(r.tasks['opt-ids']!.lastError?.code, 'HTTP_MALFORMED_BODY');
+    assert.notEqual(r.tasks['opt-ids']!.phase, 'Stalled');
+    assert.notEqual(r.tasks['opt-ids']!.phase, 'Failed');
     assert.equal(calls(sb, 'PUT', '/users/optout').length, 0);
   });
 });
@@ -415,21 +426,23 @@ describe('apiproxy driver: reads answered with a retry code', () => {
 describe('apiproxy access answers: shape checks', () => {
   const q: Query = { field: 'queries.access[0]', label: 'apiproxy.access[0]', query: { url: 'http://x', verb: 'GET', verify_ssl: 'true', valid_response_codes: [200, 404], fail_retry_response_codes: [] } };
   const answer = (status: number, text: string): HttpResponse => httpResponse({ status, body: Buffer.from(text), label: 'apiproxy.access[0]' });
-  const malformed = (status: number, text: string, problem: RegExp) =>
-    assert.throws(() => objectsOf(q, answer(status, text), 'APIPROXY_ACCESS_MALFORMED'), (e: Error & { code?: string }) => {
-      assert.equal(e.code, 'APIPROXY_ACCESS_MALFORMED');
+  const malformed = (status: number, text: string, problem: RegExp, code = 'APIPROXY_ACCESS_MALFORMED', terminal = true) =>
+    assert.throws(() => objectsOf(q, answer(status, text), 'APIPROXY_ACCESS_MALFORMED'), (e: Error & { code?: string; terminal?: boolean }) => {
+      assert.equal(e.code, code);
+      assert.equal(e.terminal, terminal);
       assert.match(e.message, problem);
       assert.ok(!e.message.includes('secret'), 'the body is never quoted');
       return true;
     });
 
-  it('not JSON, not an array, an item that is not an object: malformed, body never quoted', () => {
-    malformed(200, '<html>secret', /not JSON \(12 bytes\)/);
-    malformed(200, '{"secret": 1}', /a JSON object instead of an array/);
-    malformed(200, 'null', /a JSON null instead of an array/);
-    malformed(200, '[{"a": 1}, "secret"]', /item 1 that is not an object/);
-    malformed(200, '[[1]]', /item 0 that is not an object/);
-    malformed(200, '', /not JSON \(0 bytes\)/);
+  it('not JSON (a truncated body, a page): retried as HTTP_MALFORMED_BODY; not an array of objects: terminal; body never quoted', () => {
+    malformed(200, '<html>secret', /not valid JSON/, 'HTTP_MALFORMED_BODY', false);
+    malformed(200, '[{"secret": "trunc', /not valid JSON/, 'HTTP_MALFORMED_BODY', false);
+    malformed(200, '', /not valid JSON/, 'HTTP_MALFORMED_BODY', false);
+    malformed(200, '{"secret": 1}', /not an array of objects.*\(root\)/);
+    malformed(200, 'null', /not an array of objects.*\(root\)/);
+    malformed(200, '[{"a": 1}, "secret"]', /not an array of objects.*\[\]/);
+    malformed(200, '[[1]]', /not an array of objects/);
   });
 
   it('a valid non-2xx status (a listed 404) and a 204 mean no data; an empty array is no data', () => {

@@ -15,7 +15,7 @@ import { Dispatchers } from '../../controller/http/dispatchers.ts';
 import { createVendorHttp } from '../../controller/http/vendor-http.ts';
 import type { AnyDriver, DriverContext, TaskInput } from '../../controller/contracts/driver.ts';
 import type { Logger } from '../../controller/contracts/log.ts';
-import { callbackUrlFor, parseQualifioCallback, qualifioDriver } from '../../controller/vendors/qualifio.ts';
+import { callbackUrlFor, parseQualifioCallback, qualifioDriver } from '../../controller/vendors/qualifio/index.ts';
 import { drive, type DriveOptions, type DriveResult } from '../support/drive.ts';
 
 const VENDOR = 'qualifio-main';
@@ -47,6 +47,23 @@ describe('Qualifio driver against the sandbox', () => {
 
   const creates = () => sb.ledger().filter((e) => e.method === 'POST' && e.route.includes('/v1/gdpr/rules/'));
   const validates = () => sb.ledger().filter((e) => e.method === 'PUT' && e.route.endsWith('/validate'));
+
+  /** Erases a subject's profiles through another client of the same account; returns the rule id. */
+  async function eraseElsewhere(email: string): Promise<string> {
+    const base = `${sb.config.vendors.qualifio.baseUrl}/v1/gdpr`;
+    const headers = { 'x-api-token': TOKEN, 'content-type': 'application/json' };
+    const profiles = (await (await fetch(`${base}/profiles?clientId=2449&email=${encodeURIComponent(email)}`, { headers })).json()) as Array<{ id: number }>;
+    const body = { ruleType: 'GDPR_ForgottenRight', clientId: 2449, ruleTypePayload: { profiles: profiles.map((p) => p.id) }, justification: 'another tool', userId: 7001 };
+    const rule = (await (await fetch(`${base}/rules/forgottenRight?clientId=2449`, { method: 'POST', headers, body: JSON.stringify(body) })).json()) as { _id: string };
+    await fetch(`${base}/rules/${rule._id}/validate?clientId=2449`, { method: 'PUT', headers, body: JSON.stringify({ dpo: 7001 }) });
+    // Slowly: this client shares the token's rate limit with Lethe.
+    for (let i = 0; i < 40; i++) {
+      await new Promise((res) => setTimeout(res, 250));
+      const got = (await (await fetch(`${base}/rules/${rule._id}?clientId=2449`, { headers })).json()) as { ruleStatus?: { status: string } };
+      if (got.ruleStatus?.status === 'FINISHED') return rule._id;
+    }
+    throw new Error('competing rule did not finish');
+  }
 
   before(async () => {
     sb = await startSandbox({ port: 0, timeScale: 0.004, seed: 8 });
@@ -140,6 +157,41 @@ describe('Qualifio driver against the sandbox', () => {
     await assertNoEmails(second);
   });
 
+  it('more rules than one listing page: a lost creation is not found, the task stalls (never a second rule); the operator\'s ruleId resumes it', async () => {
+    const base = `${sb.config.vendors.qualifio.baseUrl}/v1/gdpr`;
+    const headers = { 'x-api-token': TOKEN, 'content-type': 'application/json' };
+    const kim = (await (await fetch(`${base}/profiles?clientId=2449&email=${encodeURIComponent(subject('kim'))}`, { headers })).json()) as Array<{ id: number }>;
+    // Another tool's dry runs fill the listing's first page.
+    for (let i = 0; i < 10; i++) {
+      await new Promise((res) => setTimeout(res, 120));
+      const body = { ruleType: 'GDPR_ForgottenRight', clientId: 2449, ruleTypePayload: { profiles: [kim[0]!.id], test: true }, justification: `other tool ${i}`, userId: 7001 };
+      assert.equal((await fetch(`${base}/rules/forgottenRight?clientId=2449`, { method: 'POST', headers, body: JSON.stringify(body) })).status, 200);
+    }
+    const crashing: AnyDriver = {
+      ...qualifioDriver,
+      step: (ctx: DriverContext<'qualifio'>, task: TaskInput) =>
+        qualifioDriver.step({ ...ctx, intent: (name, detail, send) => ctx.intent(name, detail, async () => { await send(); throw new Error('crash'); }) }, task),
+    } as AnyDriver;
+    const mine = () => creates().filter((e) => e.subjects.length > 0 && e.status === 200).length - 10;
+    const reqs = [{ name: 'req-paged', action: 'erasure' as const, emails: [subject('dan')], justification: JUSTIFICATION }];
+    await run(reqs, { driver: crashing, stopWhen: (t) => t['req-paged']?.lastError !== undefined });
+    assert.equal(mine(), 1);
+    const stalled = await run(reqs, { maxPasses: 3 });
+    const t = stalled.tasks['req-paged']!;
+    assert.equal(t.phase, 'Stalled');
+    assert.equal(t.lastError?.code, 'QUALIFIO_CREATE_UNCONFIRMED');
+    assert.equal(mine(), 1, 'no second rule');
+    // The operator finds the rule (here: page 2 of the listing) and names it.
+    const page2 = (await (await fetch(`${base}/rules?clientId=2449&page=2`, { headers })).json()) as Array<{ _id: string; justification: string }>;
+    const rule = page2.find((r) => r.justification.startsWith('[lethe:req-paged] '))!;
+    const done = await run([{ ...reqs[0]!, identifiers: { ruleId: rule._id } }]);
+    assert.equal(done.tasks['req-paged']!.outcome, 'Erased');
+    assert.deepEqual(done.tasks['req-paged']!.jobIds, [rule._id]);
+    assert.equal(mine(), 1);
+    assert.equal(sb.stats().qualifio.duplicateSubmissions, 0);
+    await assertNoEmails(done);
+  });
+
   it('journal lost before the status reached git: a fresh controller takes the rule up, never creates twice', async () => {
     const reqs = [{ name: 'req-lost', action: 'access' as const, emails: [subject('dan')], justification: JUSTIFICATION }];
     await run(reqs, { stopWhen: (t) => t['req-lost']?.step === 'validate' || t['req-lost']?.step === 'poll' });
@@ -216,6 +268,38 @@ describe('Qualifio driver against the sandbox', () => {
     }
   });
 
+  it('a wrong baseUrl (a path the sandbox does not serve): Stalled with QUALIFIO_ENDPOINT_NOT_FOUND, never Completed, no rule', async () => {
+    for (const [i, baseUrl] of [`${sb.config.vendors.qualifio.baseUrl}/api`, `${sb.url}/not-qualifio`].entries()) {
+      const name = `req-wrong-base-${i}`;
+      const r = await run([{ name, action: 'erasure', emails: [subject('alice')] }], { maxPasses: 3 }, specOf({ baseUrl }));
+      assert.equal(r.tasks[name]!.phase, 'Stalled', baseUrl);
+      assert.equal(r.tasks[name]!.lastError?.code, 'QUALIFIO_ENDPOINT_NOT_FOUND');
+    }
+    assert.equal(creates().length, 0);
+  });
+
+  it('a validation Qualifio answers REJECTED (the profiles were erased meanwhile): Stalled with QUALIFIO_VALIDATION_REFUSED, not polled forever', async () => {
+    const email = subject('bob');
+    // Before Lethe validates its rule, another rule erases the same profiles (straight at the sandbox).
+    const competing: AnyDriver = {
+      ...qualifioDriver,
+      step: async (ctx: DriverContext<'qualifio'>, task: TaskInput) => {
+        if (task.state.step === 'validate' && competitor.length === 0) competitor.push(await eraseElsewhere(email).catch((e: Error) => `failed: ${e.message}`));
+        return qualifioDriver.step(ctx, task);
+      },
+    } as AnyDriver;
+    const competitor: string[] = [];
+    const r = await run([{ name: 'req-rejected', action: 'erasure', emails: [email] }], { driver: competing, maxPasses: 4 });
+    const t = r.tasks['req-rejected']!;
+    assert.doesNotMatch(competitor[0]!, /failed/);
+    assert.equal(t.phase, 'Stalled');
+    assert.equal(t.lastError?.code, 'QUALIFIO_VALIDATION_REFUSED');
+    assert.match(t.lastError!.message, /REJECTED/);
+    assert.notEqual(t.outcome, 'Erased');
+    assert.equal(t.step, 'validate', 'never went on to poll the rule');
+    assert.equal(t.evidence.qualifioValidation, undefined, 'no validation is claimed');
+  });
+
   it('401: the vendor is degraded (vendor scope), the task waits, no rule created', async () => {
     const r = await run([{ name: 'req-unauth', action: 'erasure', emails: [subject('alice')] }], { secrets: { apiToken: 'wrong-token' }, maxPasses: 2 });
     const t = r.tasks['req-unauth']!;
@@ -274,7 +358,7 @@ describe('Qualifio driver against the sandbox', () => {
   });
 
   it('every error code used is in the driver errors table', async () => {
-    const src = (await readFile(new URL('../../controller/vendors/qualifio.ts', import.meta.url), 'utf8')) +
+    const src = (await readFile(new URL('../../controller/vendors/qualifio/index.ts', import.meta.url), 'utf8')) +
       (await readFile(new URL('../../controller/vendors/qualifio/api.ts', import.meta.url), 'utf8')) +
       (await readFile(new URL('../../controller/vendors/qualifio/errors.ts', import.meta.url), 'utf8'));
     for (const code of new Set(src.match(/QUALIFIO_[A-Z_]+(?=')/g) ?? [])) {

@@ -1,7 +1,7 @@
 import { startListener } from '../../core/listener.ts';
 import { isFinal } from '../../core/planner.ts';
 import { Runner } from '../../core/runner.ts';
-import { parseQualifioCallback } from '../../vendors/qualifio.ts';
+import { parseQualifioCallback } from '../../vendors/qualifio/index.ts';
 import { taskKey } from '../../../state/journal.ts';
 import { EXIT, parseFlags } from '../main.ts';
 import { CONTROLLER_FLAGS, CONTROLLER_USAGE, controllerFrom, exitOnError, loggerFrom, UsageError } from './controller-flags.ts';

@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { statusError } from '../../http/errors.ts';
 import type { HttpResponse } from '../../http/types.ts';
 import type { DriverContext } from '../../contracts/driver.ts';
-import { answerHubError, classify, type AnswerHubCall } from './errors.ts';
+import { answerHubError, classify, errorText, isPluginError, vendorCode, type AnswerHubCall } from './errors.ts';
+import { JobAnswer, ScheduledJob, UploadAnswer, UserAnswer } from './schema.ts';
 
 type Ctx = DriverContext<'answerhub'>;
 
@@ -40,15 +42,20 @@ function unauthorized(call: AnswerHubCall, res: HttpResponse): never {
   throw answerHubError('ANSWERHUB_UNAUTHORIZED', { label: LABEL[call], status: res.status }, { scope: 'vendor', maybeDelivered: false });
 }
 
+/**
+ * An answer the call does not document. A 404/405 on a route that never answers it, or a
+ * 404 that is not the plugin's JSON error, means no plugin endpoint at this baseUrl: a
+ * configuration error, and proof the call was not acted on.
+ */
 function unexpected(ctx: Ctx, call: AnswerHubCall, res: HttpResponse): never {
+  const documents404 = call === 'job-get' || call === 'job-delete';
+  if (res.status === 405 || (res.status === 404 && (!documents404 || !isPluginError(res)))) {
+    throw answerHubError('ANSWERHUB_ENDPOINT_NOT_FOUND', { label: LABEL[call], status: res.status }, { maybeDelivered: false });
+  }
   throw statusError(res, LABEL[call], new URL(ctx.spec.baseUrl).origin);
 }
 
-function numericId(v: unknown): string | undefined {
-  return (typeof v === 'number' && Number.isInteger(v)) || (typeof v === 'string' && /^\d+$/.test(v)) ? String(v) : undefined;
-}
-
-/** The user id for an email, or null when the plugin answers 422 (no such user). */
+/** The user id for an email, or null on the documented "no such user" (422 with the plugin's error). */
 export async function lookupUser(ctx: Ctx, email: string): Promise<number | null> {
   const res = await ctx.http.request({
     method: 'GET',
@@ -57,13 +64,15 @@ export async function lookupUser(ctx: Ctx, email: string): Promise<number | null
     safe: true,
     label: LABEL.lookup,
   });
-  const code = classify('lookup', res.status, res.text());
+  const code = classify('lookup', res.status, '');
   if (code === 'ANSWERHUB_UNAUTHORIZED') unauthorized('lookup', res);
-  if (code === 'ANSWERHUB_USER_NOT_FOUND') return null;
+  if (code === 'ANSWERHUB_USER_NOT_FOUND') {
+    // A 422 without the plugin's JSON error is not the documented answer: not evidence of "no data".
+    if (!isPluginError(res)) throw statusError(res, LABEL.lookup, new URL(ctx.spec.baseUrl).origin);
+    return null;
+  }
   if (res.status !== 200) unexpected(ctx, 'lookup', res);
-  const id = numericId(res.json<Record<string, unknown>>().id);
-  if (id === undefined) throw answerHubError('ANSWERHUB_UNEXPECTED_ANSWER', { label: LABEL.lookup, status: res.status, field: 'a user id' });
-  return Number(id);
+  return Number(res.parse(UserAnswer).id);
 }
 
 /** One row per user; ids and usernames in their own columns ("usernames and IDs" upload). */
@@ -73,26 +82,39 @@ export function usersCsv(users: readonly UserRef[]): string {
   return ['id,username', ...rows].join('\n') + '\n';
 }
 
+/** The form field of the uploaded file (assumption: the seed says "upload a CSV file", not the field name). */
+export const UPLOAD_FIELD = 'file';
+
+/**
+ * A multipart/form-data body with one file part, as a browser or curl -F sends a file
+ * upload (RFC 7578). The boundary is random, so no CSV content can end the part early.
+ */
+export function multipartCsv(csv: string, boundary = `lethe-${randomBytes(16).toString('hex')}`): { body: Buffer; contentType: string } {
+  const head = `--${boundary}\r\nContent-Disposition: form-data; name="${UPLOAD_FIELD}"; filename="users.csv"\r\nContent-Type: text/csv\r\n\r\n`;
+  return { body: Buffer.concat([Buffer.from(head), Buffer.from(csv, 'utf8'), Buffer.from(`\r\n--${boundary}--\r\n`)]), contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
 /** Uploads the CSV of a bulk job and returns its file id. Call inside an intent. */
 export async function uploadUsers(ctx: Ctx, users: readonly UserRef[]): Promise<string> {
+  const { body, contentType } = multipartCsv(usersCsv(users));
   const res = await ctx.http.request({
     method: 'POST',
     url: url(ctx, '/users/gdpr/upload.json'),
-    headers: { ...auth(ctx), 'content-type': 'text/csv' },
-    body: usersCsv(users),
+    headers: { ...auth(ctx), 'content-type': contentType },
+    body,
     safe: false,
     label: LABEL.upload,
   });
-  const code = classify('upload', res.status, res.text());
+  const code = classify('upload', res.status, '');
   if (code === 'ANSWERHUB_UNAUTHORIZED') unauthorized('upload', res);
   if (code === 'ANSWERHUB_UPLOAD_REJECTED') throw answerHubError(code, { label: LABEL.upload, users: users.length }, { maybeDelivered: false });
-  if (res.status !== 201 && res.status !== 200) unexpected(ctx, 'upload', res);
-  const fileId = numericId(res.json<Record<string, unknown>>().fileId);
-  if (fileId === undefined) throw answerHubError('ANSWERHUB_UNEXPECTED_ANSWER', { label: LABEL.upload, status: res.status, field: 'fileId' });
-  return fileId;
+  if (res.status !== 201) unexpected(ctx, 'upload', res);
+  return res.parse(UploadAnswer).fileId;
 }
 
-export type ScheduleAnswer = { kind: 'scheduled'; jobId: string } | { kind: 'refused'; code: NonNullable<ReturnType<typeof classify>> };
+export type ScheduleAnswer =
+  | { kind: 'scheduled'; jobId: string }
+  | { kind: 'refused'; code: NonNullable<ReturnType<typeof classify>>; vendorCode: string };
 
 /**
  * Sends one schedule call and reads its answer. A documented 400 is returned (the caller
@@ -108,14 +130,15 @@ export async function scheduleJob(ctx: Ctx, body: Record<string, unknown>): Prom
     safe: false,
     label: LABEL.schedule,
   });
-  const code = classify('schedule', res.status, res.text());
+  const code = classify('schedule', res.status, res.status === 400 ? errorText(res) : '');
   if (code === 'ANSWERHUB_UNAUTHORIZED') unauthorized('schedule', res);
-  if (code) return { kind: 'refused', code };
-  if (res.status !== 201 && res.status !== 200) unexpected(ctx, 'schedule', res);
-  const jobId = numericId(res.json<Record<string, unknown>>().id);
-  if (jobId === undefined) throw answerHubError('ANSWERHUB_UNEXPECTED_ANSWER', { label: LABEL.schedule, status: res.status, field: 'a job id' });
-  return { kind: 'scheduled', jobId };
+  if (code) return { kind: 'refused', code, vendorCode: vendorCode(res) };
+  if (res.status !== 201) unexpected(ctx, 'schedule', res);
+  return { kind: 'scheduled', jobId: res.parse(ScheduledJob).id };
 }
+
+/** Status words of a job that has not run yet, or is running (the delete call's 422 names "running"). */
+const NOT_YET = new Set(['pending', 'scheduled', 'running']);
 
 export async function getJob(ctx: Ctx, jobId: string): Promise<Job> {
   const res = await ctx.http.request({
@@ -125,15 +148,17 @@ export async function getJob(ctx: Ctx, jobId: string): Promise<Job> {
     safe: true,
     label: LABEL['job-get'],
   });
-  const code = classify('job-get', res.status, res.text());
+  const code = classify('job-get', res.status, '');
   if (code === 'ANSWERHUB_UNAUTHORIZED') unauthorized('job-get', res);
+  if (code === 'ANSWERHUB_JOB_NOT_FOUND' && !isPluginError(res)) unexpected(ctx, 'job-get', res);
   if (code) throw answerHubError(code, { label: LABEL['job-get'], jobId });
   if (res.status !== 200) unexpected(ctx, 'job-get', res);
-  const job = res.json<Record<string, unknown>>();
-  if (typeof job.status !== 'string') throw answerHubError('ANSWERHUB_UNEXPECTED_ANSWER', { label: LABEL['job-get'], status: res.status, field: 'a status' });
-  // The seed documents pending and finished only; anything else (a running state) is not finished yet.
-  const finished = job.status.toLowerCase() === 'finished';
-  return { id: jobId, finished, ...(finished && typeof job.finishedAt === 'string' ? { finishedAt: job.finishedAt } : {}) };
+  const job = res.parse(JobAnswer);
+  if (job.id !== undefined && job.id !== jobId) throw answerHubError('ANSWERHUB_UNEXPECTED_ANSWER', { label: LABEL['job-get'], status: res.status, field: `job ${jobId}` });
+  const status = job.status.trim().toLowerCase();
+  if (status === 'finished') return { id: jobId, finished: true, ...(job.finishedAt ? { finishedAt: job.finishedAt } : {}) };
+  if (NOT_YET.has(status)) return { id: jobId, finished: false };
+  throw answerHubError('ANSWERHUB_JOB_STATUS_UNKNOWN', { label: LABEL['job-get'], jobId, status: status.replace(/[^a-z_ -]/g, '').slice(0, 40) });
 }
 
 export type DeleteAnswer = 'deleted' | 'ANSWERHUB_JOB_ALREADY_RAN' | 'ANSWERHUB_JOB_NOT_FOUND';
@@ -146,10 +171,11 @@ export async function deleteJob(ctx: Ctx, jobId: string): Promise<DeleteAnswer> 
     safe: false,
     label: LABEL['job-delete'],
   });
-  const code = classify('job-delete', res.status, res.text());
+  const code = classify('job-delete', res.status, '');
   if (code === 'ANSWERHUB_UNAUTHORIZED') unauthorized('job-delete', res);
+  if (code === 'ANSWERHUB_JOB_NOT_FOUND' && !isPluginError(res)) unexpected(ctx, 'job-delete', res);
   if (code === 'ANSWERHUB_JOB_ALREADY_RAN' || code === 'ANSWERHUB_JOB_NOT_FOUND') return code;
   if (code) throw answerHubError(code, { label: LABEL['job-delete'], jobId });
-  if (res.status !== 200 && res.status !== 204) unexpected(ctx, 'job-delete', res);
+  if (res.status !== 200) unexpected(ctx, 'job-delete', res);
   return 'deleted';
 }

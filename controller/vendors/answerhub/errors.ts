@@ -1,4 +1,6 @@
 import { errorFrom, type LetheError, type ErrorTable } from '../../errors/types.ts';
+import type { HttpResponse } from '../../http/types.ts';
+import { ErrorAnswer } from './schema.ts';
 
 const CONSOLE = 'the AnswerHub admin console (Plugins > GDPR Compliance Kit)';
 
@@ -57,8 +59,8 @@ export const ANSWERHUB_ERRORS = {
     terminal: true,
   },
   ANSWERHUB_SCHEDULE_REJECTED: {
-    message: '{label}: AnswerHub rejected the job with an undocumented 400',
-    hint: 'Check spec.erasureOperation and the plugin version (2.3.1+). The task resumes when the request or connection changes.',
+    message: '{label}: AnswerHub rejected the job with a 400 Lethe does not recognise as one of the eight documented errors (vendor message code {vendorCode})',
+    hint: 'Nothing was scheduled. Look the vendor message code up in the AnswerHub GDPR reference, and check spec.erasureOperation and the plugin version (2.3.1+). The task resumes when the request or connection changes.',
     terminal: true,
   },
   ANSWERHUB_JOB_NOT_FOUND: {
@@ -94,6 +96,16 @@ export const ANSWERHUB_ERRORS = {
     hint: 'Remove this vendor from the request, or use another connection for this action.',
     terminal: true,
   },
+  ANSWERHUB_ENDPOINT_NOT_FOUND: {
+    message: '{label}: no AnswerHub GDPR plugin endpoint at the configured baseUrl (status {status})',
+    hint: 'A configuration error: baseUrl must be the site root without /services (Lethe appends /services/v2/...), and the GDPR plugin must be 2.3.1+. Fix the VendorConnection; the task resumes when it changes. Nothing was reported done.',
+    terminal: true,
+  },
+  ANSWERHUB_JOB_STATUS_UNKNOWN: {
+    message: '{label}: job {jobId} has status {status}, which the GDPR plugin does not document',
+    hint: `Only pending and finished are documented (and running, by the delete call's 422). Lethe does not guess whether the job ran: check it in ${CONSOLE}; the task resumes when the request or connection changes.`,
+    terminal: true,
+  },
 } satisfies ErrorTable;
 
 export type AnswerHubCode = keyof typeof ANSWERHUB_ERRORS;
@@ -109,52 +121,82 @@ export function answerHubError(
 /** The calls whose documented answers are classified. */
 export type AnswerHubCall = 'lookup' | 'upload' | 'schedule' | 'job-get' | 'job-delete';
 
-/**
- * The plugin's error text, for matching only (never logged: it may quote input). Looks at
- * the usual fields, then the raw body, so a proxy reformatting the JSON still matches.
- */
-export function errorText(body: string): string {
+function errorAnswer(res: HttpResponse): ErrorAnswer | undefined {
   try {
-    const v = JSON.parse(body) as unknown;
-    if (v && typeof v === 'object') {
-      const o = v as Record<string, unknown>;
-      const parts = [o.message, o.error, o.detail, o.errorMessage].filter((x): x is string => typeof x === 'string');
-      if (parts.length) return parts.join(' ').toLowerCase();
-    }
+    return res.parse(ErrorAnswer);
   } catch {
-    // Not JSON: match the raw text.
+    return undefined;
   }
-  return body.slice(0, 2000).toLowerCase();
 }
 
-/** Order matters: "reassign user does not exist" must not read as "file does not exist". */
-const SCHEDULE_400: ReadonlyArray<[RegExp, AnswerHubCode]> = [
+/** Lower case, every run of other characters one space: wording, not punctuation, decides. */
+export function normalise(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim();
+}
+
+/**
+ * The plugin's error text, for matching only (never logged: it may quote input): the
+ * usual message fields of a JSON error, else the raw body (a proxy's plain-text page).
+ */
+export function errorText(res: HttpResponse): string {
+  const e = errorAnswer(res);
+  const parts = e ? [e.message, e.error, e.detail, e.errorMessage].filter((x): x is string => typeof x === 'string') : [];
+  return normalise(parts.length > 0 ? parts.join(' ') : res.body.subarray(0, 2000).toString('utf8'));
+}
+
+/** The vendor's message code (`code` of a JSON error), for reports; `none` without one. */
+export function vendorCode(res: HttpResponse): string {
+  const code = errorAnswer(res)?.code;
+  return code === undefined ? 'none' : String(code);
+}
+
+/** Whether the answer is the plugin's own JSON error (not a web server's page at a wrong baseUrl). */
+export function isPluginError(res: HttpResponse): boolean {
+  return errorAnswer(res) !== undefined;
+}
+
+/**
+ * The eight documented schedule errors (seed 004, a-h), on normalised text. The seed
+ * gives their wording only, no codes or fields, so wording is all there is to tell them
+ * apart (assumption, see README). The two reassign errors are the most specific and win;
+ * otherwise exactly one pattern must match: none or several (ambiguous wording) is
+ * ANSWERHUB_SCHEDULE_REJECTED, a stall, never a guess.
+ */
+const REASSIGN_400: ReadonlyArray<[RegExp, AnswerHubCode]> = [
   [/reassign.*(more than one|exactly one|one way|multiple|only one)/, 'ANSWERHUB_REASSIGN_AMBIGUOUS'],
-  [/reassign.*(not exist|does ?n.t exist|not found|unknown)/, 'ANSWERHUB_REASSIGN_NOT_FOUND'],
+  [/reassign.*(not exist|does ?n ?t exist|not found|unknown)/, 'ANSWERHUB_REASSIGN_NOT_FOUND'],
+];
+const SCHEDULE_400: ReadonlyArray<[RegExp, AnswerHubCode]> = [
   [/no user.*selected|user.*not selected/, 'ANSWERHUB_NO_USER_SELECTED'],
   [/file ?id.*not (specified|provided|given)|missing.*file ?id/, 'ANSWERHUB_FILE_ID_MISSING'],
-  [/file ?id.*(not exist|does ?n.t exist|not found|unknown)/, 'ANSWERHUB_FILE_NOT_FOUND'],
-  [/already (been )?scheduled|timeframe|time frame/, 'ANSWERHUB_TIMEFRAME_TAKEN'],
+  [/file ?id.*(not exist|does ?n ?t exist|not found|unknown)/, 'ANSWERHUB_FILE_NOT_FOUND'],
+  [/already (been )?scheduled|time ?frame/, 'ANSWERHUB_TIMEFRAME_TAKEN'],
   [/not eligible|ineligible/, 'ANSWERHUB_DATE_NOT_ELIGIBLE'],
-  [/empty operation|operations? (list )?(is )?empty|no operations?/, 'ANSWERHUB_EMPTY_OPERATIONS'],
+  [/empty operation|operations? (list )?(is |was )?empty|no operations?\b/, 'ANSWERHUB_EMPTY_OPERATIONS'],
 ];
+
+export function scheduleError(text: string): AnswerHubCode {
+  const reassign = REASSIGN_400.filter(([re]) => re.test(text));
+  if (reassign.length === 1) return reassign[0]![1];
+  if (reassign.length > 1) return 'ANSWERHUB_SCHEDULE_REJECTED';
+  const matches = SCHEDULE_400.filter(([re]) => re.test(text));
+  return matches.length === 1 ? matches[0]![1] : 'ANSWERHUB_SCHEDULE_REJECTED';
+}
 
 /**
  * The catalogue code of a documented error answer, or undefined for a success or for a
- * status the plugin does not document on that call (the caller then uses statusError).
+ * status the plugin does not document on that call (the caller decides on those).
+ * `text` is the normalised error text ({@link errorText}), read for schedule 400s only.
  */
-export function classify(call: AnswerHubCall, status: number, body: string): AnswerHubCode | undefined {
+export function classify(call: AnswerHubCall, status: number, text: string): AnswerHubCode | undefined {
   if (status === 401 || status === 403) return 'ANSWERHUB_UNAUTHORIZED';
   switch (call) {
     case 'lookup':
       return status === 422 ? 'ANSWERHUB_USER_NOT_FOUND' : undefined;
     case 'upload':
       return status === 400 ? 'ANSWERHUB_UPLOAD_REJECTED' : undefined;
-    case 'schedule': {
-      if (status !== 400) return undefined;
-      const text = errorText(body);
-      return SCHEDULE_400.find(([re]) => re.test(text))?.[1] ?? 'ANSWERHUB_SCHEDULE_REJECTED';
-    }
+    case 'schedule':
+      return status === 400 ? scheduleError(text) : undefined;
     case 'job-get':
       return status === 404 ? 'ANSWERHUB_JOB_NOT_FOUND' : status === 400 ? 'ANSWERHUB_JOB_ID_INVALID' : undefined;
     case 'job-delete':

@@ -69,7 +69,7 @@ export async function submit(ctx: Ctx, tasks: readonly TaskInput[], users: reado
     refusal = answer.code;
     if (!MOVE_ON.has(refusal)) {
       const fileId = 'fileId' in target ? String(target.fileId) : '-';
-      throw answerHubError(refusal, { label: label('schedule'), fileId }, { maybeDelivered: false });
+      throw answerHubError(refusal, { label: label('schedule'), fileId, vendorCode: answer.vendorCode }, { maybeDelivered: false });
     }
     ctx.log.info('answerhub slot refused; trying the next one', { vendor: ctx.vendor, code: refusal, requests: requests.length, tries });
     slot = nextSlot(ctx.now(), scheduleWindow, step, new Date(slot.getTime() + SLOT_STEP_MS));

@@ -56,6 +56,15 @@ export const APIPROXY_ERRORS = {
     message: '{label} answered status {status}, not in valid_response_codes nor fail_retry_response_codes',
     hint: 'The API rejected the query. Check the query and the API; if this status means "no such subject" or "retry", list it in valid_response_codes or fail_retry_response_codes and re-apply the request.',
   },
+  APIPROXY_ENDPOINT_NOT_FOUND: {
+    message: '{label} answered status {status} from a web server, not the API (a route 404/405, or an HTML page)',
+    hint: 'A configuration error: the query URL does not reach the API (wrong host, path or version). Fix the query url in the connection; the task resumes when it changes. Nothing was reported done: an HTML page is never taken as the API\'s answer, even with a listed status.',
+    terminal: true,
+  },
+  APIPROXY_SERVER_ERROR: {
+    message: '{label} answered status {status}, a server error not listed in valid_response_codes',
+    hint: 'A transient failure of the API (Lethe retries with backoff; answered queries are not sent again). Unlike DataGrail, Lethe retries any 5xx or 408 even when fail_retry_response_codes does not list it; list the code in valid_response_codes only if it really means success.',
+  },
 } satisfies ErrorTable;
 
 export type ApiProxyCode = keyof typeof APIPROXY_ERRORS;

@@ -1,5 +1,5 @@
 import type { DriverContext } from '../../contracts/driver.ts';
-import { budget, checkStatus, identifierValues, send, type Budget } from './calls.ts';
+import { budget, checkStatus, identifierValues, send, type Budget } from './api.ts';
 import { bindings, checkTemplates, identifierQueries, queriesOf, queryPlaceholders, render, type Query, type Rendered } from './queries.ts';
 
 type Ctx = DriverContext<'apiproxy'>;

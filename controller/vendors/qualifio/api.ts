@@ -1,17 +1,19 @@
 import type { HttpResponse } from '../../http/types.ts';
 import type { DriverContext } from '../../contracts/driver.ts';
 import { answerError, qualifioError } from './errors.ts';
+import { ArchiveLocation, ProfileList, QualifioErrorBody, Rule, RuleList } from './schema.ts';
 
 /** The two rule types Lethe creates; the path segment of their creation route is the key. */
 export const RULE_TYPES = { access: { path: 'exportData', type: 'GDPR_ExportData' }, erasure: { path: 'forgottenRight', type: 'GDPR_ForgottenRight' } } as const;
 export type RuleType = (typeof RULE_TYPES)[keyof typeof RULE_TYPES]['type'];
 
-/** What Lethe reads of a rule; everything else (incl. the profiles' crmKey, which holds the email) is dropped. */
+/** What Lethe keeps of a rule; everything else (incl. the profiles' crmKey, which holds the email) is dropped. */
 export interface RuleView {
   id: string;
   status: string;
   ruleType: string;
-  justification: string;
+  /** Absent when the answer carried none (the marker check then cannot be made). */
+  justification?: string;
   test: boolean;
   archive?: string;
   acceptedBy?: number;
@@ -37,38 +39,42 @@ function origin(ctx: Ctx): string {
   return new URL(ctx.spec.baseUrl).origin;
 }
 
-function expectOk(ctx: Ctx, res: HttpResponse, label: string): void {
-  if (res.status < 200 || res.status > 299) throw answerError(res, label, origin(ctx));
+/** The seed documents 200 for every call; any other 2xx is not its success answer either. */
+function expect200(ctx: Ctx, res: HttpResponse, label: string): void {
+  if (res.status !== 200) throw answerError(res, label, origin(ctx));
 }
 
-function field<T>(ok: boolean, value: T, label: string, name: string): T {
-  if (!ok) throw qualifioError('QUALIFIO_UNEXPECTED_ANSWER', { label, field: name });
-  return value;
+/**
+ * A 404 on a rule route is "no such rule" only when Qualifio's API itself says so (its JSON
+ * error body); any other 404 is a web server at a wrong baseUrl, a configuration error.
+ */
+function ruleNotFound(res: HttpResponse, label: string, ruleId: string): Error {
+  try {
+    res.parse(QualifioErrorBody);
+  } catch {
+    return qualifioError('QUALIFIO_ENDPOINT_NOT_FOUND', { label, status: res.status }, { maybeDelivered: false });
+  }
+  return qualifioError('QUALIFIO_RULE_NOT_FOUND', { label, ruleId });
 }
 
-export function toRuleView(raw: unknown, label: string): RuleView {
-  const r = (raw ?? {}) as Record<string, unknown>;
-  const status = (r.ruleStatus ?? {}) as Record<string, unknown>;
-  const payload = (r.ruleTypePayload ?? {}) as Record<string, unknown>;
+export function toRuleView(rule: Rule): RuleView {
   return {
-    id: field(typeof r._id === 'string' && r._id !== '', String(r._id), label, '_id'),
-    status: field(typeof status.status === 'string', String(status.status), label, 'ruleStatus.status'),
-    ruleType: typeof r.ruleType === 'string' ? r.ruleType : '',
-    justification: typeof r.justification === 'string' ? r.justification : '',
-    test: payload.test === true,
-    ...(typeof r.archive === 'string' && r.archive !== '' ? { archive: r.archive } : {}),
-    ...(typeof status.acceptedBy === 'number' ? { acceptedBy: status.acceptedBy } : {}),
+    id: rule._id,
+    status: rule.ruleStatus.status.toUpperCase(),
+    ruleType: rule.ruleType,
+    ...(rule.justification === undefined ? {} : { justification: rule.justification }),
+    test: rule.ruleTypePayload?.test === true,
+    ...(rule.archive === undefined ? {} : { archive: rule.archive }),
+    ...(rule.ruleStatus.acceptedBy === undefined ? {} : { acceptedBy: rule.ruleStatus.acceptedBy }),
   };
 }
 
-/** Profile ids of one email: several profiles may share it. */
+/** Profile ids of one email: several profiles may share it; `[]` is the documented "nobody". */
 export async function findProfiles(ctx: Ctx, email: string): Promise<number[]> {
   const label = 'qualifio.profiles';
   const res = await call(ctx, 'GET', '/profiles', label, { query: { email }, safe: true });
-  expectOk(ctx, res, label);
-  const list = res.json<unknown>();
-  if (!Array.isArray(list)) throw qualifioError('QUALIFIO_UNEXPECTED_ANSWER', { label, field: 'a profile list' });
-  return list.map((p) => field(Number.isInteger((p as { id?: unknown })?.id), (p as { id: number }).id, label, 'id'));
+  expect200(ctx, res, label);
+  return res.parse(ProfileList).map((p) => p.id);
 }
 
 export interface NewRule {
@@ -81,8 +87,8 @@ export interface NewRule {
 
 /**
  * Creates a rule (status NEW). Not idempotent: callers wrap it in an intent. The answer is
- * read inside, so a 2xx without a rule id leaves the intent open and recovery looks the
- * rule up instead of creating another.
+ * read inside, so a 200 that is not a NEW rule of the asked type leaves the intent open
+ * and recovery looks the rule up instead of creating another.
  */
 export async function createRule(ctx: Ctx, rule: NewRule): Promise<RuleView> {
   const label = 'qualifio.rule-create';
@@ -98,55 +104,61 @@ export async function createRule(ctx: Ctx, rule: NewRule): Promise<RuleView> {
       userId: ctx.spec.dpoUserId,
     },
   });
-  expectOk(ctx, res, label);
-  return toRuleView(res.json(), label);
+  expect200(ctx, res, label);
+  const created = toRuleView(res.parse(Rule));
+  if (created.ruleType !== type || created.status !== 'NEW') {
+    throw qualifioError('QUALIFIO_UNEXPECTED_ANSWER', { label, field: `a NEW ${type} rule (got ${created.status} ${created.ruleType.replace(/[^A-Za-z_]/g, '').slice(0, 40)})` });
+  }
+  return created;
 }
 
 /**
  * The DPO validation. Idempotent at Qualifio (validating an approved or finished rule
- * changes nothing), so it is an ordinary call rather than a journaled intent.
+ * changes nothing), so it is an ordinary call rather than a journaled intent. Its answer
+ * is the caller's to judge (the seed: "The result status should equals APPROVED").
  */
 export async function validateRule(ctx: Ctx, ruleId: string): Promise<RuleView> {
   const label = 'qualifio.validate';
   const res = await call(ctx, 'PUT', `/rules/${encodeURIComponent(ruleId)}/validate`, label, { body: { dpo: ctx.spec.dpoUserId }, safe: true });
-  if (res.status === 404) throw qualifioError('QUALIFIO_RULE_NOT_FOUND', { label, ruleId });
-  expectOk(ctx, res, label);
-  return toRuleView(res.json(), label);
+  if (res.status === 404) throw ruleNotFound(res, label, ruleId);
+  expect200(ctx, res, label);
+  return toRuleView(res.parse(Rule));
 }
 
 export async function getRule(ctx: Ctx, ruleId: string): Promise<RuleView> {
   const label = 'qualifio.rule-get';
   const res = await call(ctx, 'GET', `/rules/${encodeURIComponent(ruleId)}`, label, { safe: true });
-  if (res.status === 404) throw qualifioError('QUALIFIO_RULE_NOT_FOUND', { label, ruleId });
-  expectOk(ctx, res, label);
-  return toRuleView(res.json(), label);
+  if (res.status === 404) throw ruleNotFound(res, label, ruleId);
+  expect200(ctx, res, label);
+  return toRuleView(res.parse(Rule));
 }
 
 /**
- * The client's rules. The seed documents no listing: `GET /v1/gdpr/rules?clientId=` is an
- * assumption (the sandbox implements it, unpaginated). Without it, recovery cannot tell
- * whether a rule was created, and stops for an operator rather than risk a duplicate.
+ * The client's rules, as a hint only. The seed documents no listing: `GET /v1/gdpr/rules`
+ * is an assumption (the sandbox implements it). Anything but a 200 with a bare array of
+ * rules (an error, an envelope, a page object, HTML) is `undefined`: "cannot tell". A
+ * listing can only ever prove that a rule exists, never that it does not (it may be a
+ * page of a longer list), so callers never create a rule because it was absent here.
  */
-export async function listRules(ctx: Ctx, request: string): Promise<RuleView[]> {
+export async function listRules(ctx: Ctx): Promise<RuleView[] | undefined> {
   const label = 'qualifio.rules-list';
   const res = await call(ctx, 'GET', '/rules', label, { safe: true });
-  if (res.status === 404 || res.status === 405 || res.status === 501) {
-    throw qualifioError('QUALIFIO_RECOVERY_UNAVAILABLE', { request, status: res.status });
+  if (res.status === 401 || res.status === 403) throw answerError(res, label, origin(ctx));
+  if (res.status !== 200) return undefined;
+  try {
+    return res.parse(RuleList).map(toRuleView);
+  } catch {
+    return undefined;
   }
-  expectOk(ctx, res, label);
-  const list = res.json<unknown>();
-  if (!Array.isArray(list)) throw qualifioError('QUALIFIO_UNEXPECTED_ANSWER', { label, field: 'a rule list' });
-  return list.map((r) => toRuleView(r, label));
 }
 
 /** The archive's signed download URL (it needs no token). */
 export async function archiveUrl(ctx: Ctx, ruleId: string, archiveId: string): Promise<string> {
   const label = 'qualifio.archive-get';
   const res = await call(ctx, 'GET', `/rules/${encodeURIComponent(ruleId)}/archive/${encodeURIComponent(archiveId)}`, label, { safe: true });
-  if (res.status === 404) throw qualifioError('QUALIFIO_RULE_NOT_FOUND', { label, ruleId });
-  expectOk(ctx, res, label);
-  const u = (res.json<Record<string, unknown>>() ?? {}).url;
-  return field(typeof u === 'string' && URL.canParse(u), String(u), label, 'url');
+  if (res.status === 404) throw ruleNotFound(res, label, ruleId);
+  expect200(ctx, res, label);
+  return res.parse(ArchiveLocation).url;
 }
 
 /** Archives hold every profile's data; 1 GiB bounds a runaway answer, not a real export. */
@@ -155,7 +167,9 @@ const MAX_ARCHIVE_BYTES = 1024 * 1024 * 1024;
 export async function downloadArchive(ctx: Ctx, ruleId: string, signedUrl: string): Promise<{ content: Buffer; ext: string }> {
   const label = 'qualifio.archive-download';
   const res = await ctx.http.request({ method: 'GET', url: signedUrl, safe: true, label, maxResponseBytes: MAX_ARCHIVE_BYTES, timeoutMs: 300_000 });
-  if (res.status !== 200) throw qualifioError('QUALIFIO_DOWNLOAD_FAILED', { label, ruleId, status: res.status });
+  // A web page (a login or error page of an expired link) is not the archive.
+  const html = /^\s*text\/html\b/i.test(res.headers['content-type'] ?? '') || /^\s*<(!doctype html|html)\b/i.test(res.body.subarray(0, 64).toString('utf8'));
+  if (res.status !== 200 || html) throw qualifioError('QUALIFIO_DOWNLOAD_FAILED', { label, ruleId, status: html ? `${res.status} (an HTML page)` : res.status });
   return { content: res.body, ext: extension(res.headers) };
 }
 

@@ -34,8 +34,10 @@ const MAX_AHEAD_MS = 366 * 24 * 3600_000;
  * AnswerHub GDPR plugin 2.3.1+ (seed 004). Assumptions:
  * - the user lookup is `GET /services/v2/users/gdpr/{email}.json` (email URL-encoded in
  *   the path) -> 200 `{id, username, email}`, 422 when no user has that email;
- * - the upload body is the CSV itself (`Content-Type: text/csv`), header row of
- *   email / id / username columns; rows naming unknown users are skipped when the job runs;
+ * - the upload is a file upload ("upload a CSV file"): `multipart/form-data` with a file
+ *   part named `file` (a part with a filename); anything else, a raw `text/csv` body
+ *   included, is 400. The CSV has a header row of email / id / username columns; rows
+ *   naming unknown users are skipped when the job runs;
  * - errors are `{"code": N, "message": "..."}`;
  * - a `user` that resolves to nobody is answered like "No user selected";
  * - `formatted` dates are UTC; a date in the past or more than a year ahead is "not eligible";
@@ -181,7 +183,7 @@ export function answerhub(ctx: VendorContext): VendorSim {
     }
     if (body.reassignUser !== undefined) {
       const { ref, keys } = userRef(body.reassignUser);
-      if (keys > 1) return err(400, 'Reassign user must be identified in exactly one way');
+      if (keys > 1) return err(400, 'Reassign user with more than one way of identifying who they are');
       if (!ref || !resolve(ref)) return err(400, 'The reassign user does not exist');
     }
     const job: Job = {
@@ -201,8 +203,25 @@ export function answerhub(ctx: VendorContext): VendorSim {
     return { status: 201, body: jobJson(job), subjects: targets.map((u) => u.originalEmail) };
   }
 
+  /** The `file` part of a multipart/form-data body, or an error Reply. */
+  function filePart(req: SandboxRequest): string | Reply {
+    const type = String(req.headers['content-type'] ?? '');
+    const boundary = /^multipart\/form-data;.*\bboundary="?([^";]+)"?/i.exec(type)?.[1];
+    if (!boundary) return err(400, 'Upload a CSV file (multipart/form-data with a file part)');
+    for (const part of req.rawBody.split(`--${boundary}`).slice(1)) {
+      const end = part.indexOf('\r\n\r\n');
+      if (end < 0) continue;
+      const head = part.slice(0, end);
+      const disposition = /content-disposition:\s*form-data;([^\r\n]*)/i.exec(head)?.[1] ?? '';
+      if (/\bname="file"/.test(disposition) && /\bfilename="[^"]+"/.test(disposition)) return part.slice(end + 4).replace(/\r\n$/, '');
+    }
+    return err(400, 'No CSV file in the upload (expected a file part named "file")');
+  }
+
   function upload(req: SandboxRequest): Reply {
-    const lines = req.rawBody.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+    const csv = filePart(req);
+    if (typeof csv !== 'string') return csv;
+    const lines = csv.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
     if (lines.length < 2) return err(400, 'The CSV file must have a header row and at least one user');
     if (lines.length - 1 > MAX_CSV_ROWS) return err(400, `The CSV file may hold at most ${MAX_CSV_ROWS} users`);
     const header = lines[0]!.split(',').map((c) => c.trim().toLowerCase());

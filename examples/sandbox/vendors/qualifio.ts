@@ -2,6 +2,8 @@ import { stableObjectId, stableUuid } from '../random.ts';
 import { isRecord, jsonBody, normEmail, type Reply, type SandboxRequest, type VendorContext, type VendorSim } from '../types.ts';
 
 const RULE_TYPES = { exportData: 'GDPR_ExportData', forgottenRight: 'GDPR_ForgottenRight' } as const;
+/** Rules per page of the (undocumented) rule listing. */
+export const RULES_PAGE = 10;
 type RuleType = (typeof RULE_TYPES)[keyof typeof RULE_TYPES];
 
 interface Profile {
@@ -23,7 +25,7 @@ interface Rule {
   justification: string;
   callBackUrl?: string;
   userId: number;
-  status: 'NEW' | 'APPROVED' | 'FINISHED';
+  status: 'NEW' | 'APPROVED' | 'FINISHED' | 'REJECTED';
   createdAt: string;
   updatedAt: string;
   acceptedAt?: string;
@@ -36,10 +38,15 @@ interface Rule {
  * Qualifio GDPR rules (seed 001 + the "Right to be forgotten" rule). Assumptions:
  * - errors are `{"statusCode", "error", "message"}`; 401 for a missing or wrong
  *   `x-api-token`, 400 without `clientId`, 403 when `clientId` is not the token's account;
- * - `GET /v1/gdpr/rules?clientId=` lists the client's rules (newest last), so a
- *   controller can find a rule it created before a crash;
+ * - `GET /v1/gdpr/rules?clientId=` lists the client's rules, oldest first, in pages of
+ *   RULES_PAGE (`?page=N`, total in `X-Total-Count`): undocumented, so a client must not
+ *   read a rule's absence from it (page 1 misses newer rules once there are more);
  * - validating needs `dpo` equal to the account's DPO user id (403 otherwise); validating
- *   an already approved or finished rule answers 200 with the rule unchanged;
+ *   an already approved, finished or rejected rule answers 200 with the rule unchanged;
+ * - a NEW rule whose profiles no longer all exist (erased by another rule meanwhile) is
+ *   not approved: validation answers 200 with status REJECTED, and the rule never runs.
+ *   A driver must read the validation answer, not assume APPROVED (seed: "The result
+ *   status should equals APPROVED");
  * - only export rules get an archive; an erasure rule finishes without one and, unless
  *   `ruleTypePayload.test` is true (dry run), removes the profiles;
  * - the archive URL is a signed, unauthenticated download serving JSON (not a zip);
@@ -280,7 +287,10 @@ export function qualifio(ctx: VendorContext): VendorSim {
             const body = jsonBody(req);
             if (!isRecord(body) || !Number.isInteger(body.dpo)) return err(400, 'dpo (the DPO user id) is required');
             if (body.dpo !== creds.dpoUserId) return err(403, 'This user is not a DPO of the client');
-            if (rule.status === 'NEW') {
+            if (rule.status === 'NEW' && !rule.profiles.every((p) => profiles.some((q) => q.id === p.id))) {
+              rule.status = 'REJECTED';
+              rule.updatedAt = iso();
+            } else if (rule.status === 'NEW') {
               rule.status = 'APPROVED';
               rule.acceptedAt = rule.updatedAt = iso();
               rule.acceptedBy = creds.dpoUserId;
@@ -294,7 +304,15 @@ export function qualifio(ctx: VendorContext): VendorSim {
         template: '/v1/gdpr/rules',
         name: 'rules-list',
         auth: true,
-        handle: (req) => checkClient(req) ?? { status: 200, body: [...rules.values()].map(ruleJson) },
+        handle(req) {
+          const bad = checkClient(req);
+          if (bad) return bad;
+          // Oldest first, one page at a time: a client that reads page 1 only misses newer rules.
+          const page = Math.max(1, Number.parseInt(req.query.get('page') ?? '1', 10) || 1);
+          const all = [...rules.values()];
+          const body = all.slice((page - 1) * RULES_PAGE, page * RULES_PAGE).map(ruleJson);
+          return { status: 200, body, headers: { 'X-Total-Count': String(all.length) } };
+        },
       },
       {
         method: 'GET',

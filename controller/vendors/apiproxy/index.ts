@@ -1,12 +1,13 @@
-import { ApiProxySpec, type Action } from '../../specs/index.ts';
-import { REBUILT_INTENT } from '../contracts/driver.ts';
-import { writeExport } from '../exports/index.ts';
-import type { Driver, DriverContext, JsonValue, StepResult, TaskData, TaskInput } from '../contracts/driver.ts';
-import { budget, checkStatus, objectsOf, QueryFailed, send, throwIfRefused } from './apiproxy/calls.ts';
-import { reportFiles, type JsonObject } from './apiproxy/csv.ts';
-import { APIPROXY_ERRORS, apiProxyError } from './apiproxy/errors.ts';
-import { prepare, type ActionKind, type Unit } from './apiproxy/prepare.ts';
-import { checkTemplates, queriesOf, render } from './apiproxy/queries.ts';
+import { ApiProxySpec, type Action } from '../../../specs/index.ts';
+import { REBUILT_INTENT } from '../../contracts/driver.ts';
+import { writeExport } from '../../exports/index.ts';
+import type { Driver, DriverContext, JsonValue, StepResult, TaskData, TaskInput } from '../../contracts/driver.ts';
+import type { HttpResponse } from '../../http/types.ts';
+import { budget, checkStatus, isHtml, objectsOf, QueryFailed, send, throwIfRefused } from './api.ts';
+import { reportFiles, type JsonObject } from './csv.ts';
+import { APIPROXY_ERRORS, apiProxyError } from './errors.ts';
+import { prepare, type ActionKind, type Unit } from './prepare.ts';
+import { checkTemplates, queriesOf, render } from './queries.ts';
 
 /**
  * DataGrail-compatible API Proxy (seed 002): the connection object is DataGrail's, unchanged.
@@ -228,13 +229,17 @@ export const apiProxyDriver: Driver<'apiproxy'> = {
     for (const [i, q] of tests.entries()) {
       const unhealthy = (problem: string, cause?: unknown) =>
         apiProxyError('APIPROXY_UNHEALTHY', { index: i, vendor: ctx.vendor, problem }, { scope: 'vendor', cause });
-      let status: number;
+      let res: HttpResponse;
       try {
-        status = (await send(ctx, q, render(q, credentials === undefined ? {} : { credentials }), b, true)).status;
+        res = await send(ctx, q, render(q, credentials === undefined ? {} : { credentials }), b, true);
       } catch (err) {
         throw unhealthy(`failed (${(err as { code?: string }).code ?? 'error'})`, err);
       }
-      if (!q.query.valid_response_codes.includes(status)) throw unhealthy(`answered status ${status}`);
+      const status = res.status;
+      const valid = q.query.valid_response_codes.includes(status);
+      // A web server's answer at a wrong URL is a configuration error: the pass's tasks stall.
+      if ((!valid && (status === 404 || status === 405)) || isHtml(res)) throw apiProxyError('APIPROXY_ENDPOINT_NOT_FOUND', { label: q.label, status });
+      if (!valid) throw unhealthy(`answered status ${status}`);
     }
   },
 };

@@ -1,10 +1,10 @@
-import { AnswerHubSpec } from '../../specs/index.ts';
-import { REBUILT_INTENT } from '../contracts/driver.ts';
-import type { Driver, DriverContext, OpenIntent, StepResult, TaskData, TaskInput } from '../contracts/driver.ts';
-import { deleteJob } from './answerhub/api.ts';
-import { ANSWERHUB_ERRORS, answerHubError } from './answerhub/errors.ts';
-import { resolveUsers, submit } from './answerhub/submit.ts';
-import { confirm, FIRST_POLL_MS, MARGIN_MS, poll, removesEmail, unconfirmed } from './answerhub/track.ts';
+import { AnswerHubSpec } from '../../../specs/index.ts';
+import { REBUILT_INTENT } from '../../contracts/driver.ts';
+import type { Driver, DriverContext, OpenIntent, StepResult, TaskData, TaskInput } from '../../contracts/driver.ts';
+import { deleteJob } from './api.ts';
+import { ANSWERHUB_ERRORS, answerHubError } from './errors.ts';
+import { resolveUsers, submit } from './submit.ts';
+import { confirm, FIRST_POLL_MS, MARGIN_MS, poll, removesEmail, unconfirmed } from './track.ts';
 
 type Ctx = DriverContext<'answerhub'>;
 
