@@ -19,6 +19,9 @@ export function vendorProgress(s: PrivacyRequestStatus): string {
   return `${v.filter((x) => DONE.has(x.phase)).length}/${v.length}`;
 }
 
+/** Rows of the unapproved-changes table: a push of thousands of files must not bloat the dashboard. */
+const MAX_PENDING_ROWS = 200;
+
 /** The dashboard line `lethe status` reads the root of trust from. */
 export const ROOT_LINE = 'Root of trust: ';
 
@@ -37,10 +40,11 @@ export function renderPendingSection(branch: string, pending: PendingReport[]): 
     '',
     '| Path | Change | Commit | Author | Would change | Why not approved |',
     '|---|---|---|---|---|---|',
-    ...pending.map(
+    ...pending.slice(0, MAX_PENDING_ROWS).map(
       (p) =>
         `| ${cell(p.path)} | ${p.change} | ${p.commit ? p.commit.slice(0, 12) : ''} | ${p.author ? cell(`${p.author.name} <${p.author.email}>`) : ''} | ${cell(p.fields.join(', ') || (p.change === 'edit' ? 'formatting only' : `${p.change === 'add' ? 'adds' : 'removes'} ${p.kind} ${p.name}`))} | ${cell(p.reason)} |`,
     ),
+    ...(pending.length > MAX_PENDING_ROWS ? [`| … and ${pending.length - MAX_PENDING_ROWS} more (lethe plan lists all) | | | | | |`] : []),
     '',
   ];
 }
@@ -78,7 +82,9 @@ export function renderDashboard(
           '',
           'Ignored: the controller reads only status files its own commits wrote.',
           '',
-          ...extra.ignoredStatus.map((p) => `- ${cell(p)}`),
+          // Capped: anyone who can push could add thousands of files to bloat the dashboard.
+          ...extra.ignoredStatus.slice(0, 50).map((p) => `- ${cell(p)}`),
+          ...(extra.ignoredStatus.length > 50 ? [`- … and ${extra.ignoredStatus.length - 50} more`] : []),
           '',
         ]
       : []),

@@ -166,6 +166,32 @@ describe('reconcile on a real repository (test driver)', () => {
     }
   });
 
+  it('withdraws nothing on an unapproved deletion of an approved request under way: no task is Skipped', async () => {
+    vendor.pollsToFinish = 1000;
+    const s = await scenario(vendor.url);
+    try {
+      const c = await s.open();
+      await c.reconciler.pass();
+      await c.close();
+      const path = s.repo.requests.get('2026-11-0048')!;
+      await gitAs(s.repo.work, PEOPLE.outsider, ['rm', '-q', path]);
+      await gitAs(s.repo.work, PEOPLE.outsider, ['commit', '-q', '-m', 'Withdraw']);
+      await gitAs(s.repo.work, PEOPLE.outsider, ['pull', '-q', '--rebase', 'origin', 'main']);
+      await gitAs(s.repo.work, undefined, ['push', '-q', 'origin', 'main']);
+      const c2 = await s.open();
+      await c2.reconciler.pass();
+      const tasks = Object.values(c2.journal.data.tasks).filter((t) => t.request === '2026-11-0048');
+      await c2.close();
+      const st = await statusOf(s, '2026-11-0048');
+      assert.equal(st.status.phase, 'InProgress');
+      assert.ok(tasks.length > 0 && tasks.every((t) => t.phase !== 'Skipped' && t.phase !== 'Cancelled'), JSON.stringify(tasks.map((t) => t.phase)));
+      assert.match(st.status.conditions.find((c) => c.type === 'PendingChange')?.message ?? '', /unapproved delete of requests\/.*2026-11-0048\.yaml/);
+    } finally {
+      vendor.pollsToFinish = 1;
+      await removeScratchRepo(s.repo);
+    }
+  });
+
   it('records an invalid manifest with its location while the others proceed', async () => {
     const s = await scenario(vendor.url);
     try {
