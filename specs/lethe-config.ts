@@ -1,6 +1,6 @@
 import { validateCronExpression } from 'cron';
 import { z } from 'zod';
-import { API_VERSION, ObjectMeta } from './common.ts';
+import { API_VERSION, CredentialRef, ObjectMeta, ResourceName } from './common.ts';
 
 export const Approver = z.strictObject({
   name: z.string().min(1).optional().describe('Display name.'),
@@ -23,6 +23,26 @@ export const ApprovalPolicy = z.strictObject({
   requireSignedCommits: z.boolean().default(false).describe('Accept only approvals carried by verified signed commits.'),
 });
 export type ApprovalPolicy = z.infer<typeof ApprovalPolicy>;
+
+/** What a notification target is told about: the moments a team acts on. */
+export const NOTIFICATION_EVENTS = ['Stalled', 'Overdue', 'AtRisk', 'Failed', 'Completed', 'UnapprovedChange'] as const;
+export const NotificationEvent = z.enum(NOTIFICATION_EVENTS);
+export type NotificationEvent = z.infer<typeof NotificationEvent>;
+
+export const NotificationTarget = z.strictObject({
+  name: ResourceName.describe('Names the target in logs and metrics.'),
+  type: z.enum(['slack', 'webhook']).describe('slack: a Slack-compatible incoming webhook ({"text": ...}); webhook: a generic JSON POST.'),
+  /** The URL is a secret (it authorises posting): only a reference to it is committed. */
+  url: CredentialRef.describe('Reference to the webhook URL (env:NAME or file:PATH): the URL itself is a secret.'),
+  events: z.array(NotificationEvent).min(1).default([...NOTIFICATION_EVENTS]).describe('Events sent to this target.'),
+});
+export type NotificationTarget = z.infer<typeof NotificationTarget>;
+
+export const Notifications = z.strictObject({
+  targets: z.array(NotificationTarget).min(1).describe('Where phase changes are announced.'),
+  maxPerHour: z.int().positive().default(20).describe('Messages per target per hour; events beyond wait and are sent together in the next message.'),
+});
+export type Notifications = z.infer<typeof Notifications>;
 
 export const LetheConfigSpec = z.strictObject({
   approval: ApprovalPolicy.describe('Who approves requests, and how git history proves it.'),
@@ -55,6 +75,8 @@ export const LetheConfigSpec = z.strictObject({
     .describe('Author and committer of status commits.'),
   /** Days before the due date from which a request counts as at risk in `lethe plan`. */
   atRiskDays: z.int().min(0).default(3).describe('Days before the due date from which lethe plan flags a request as at risk.'),
+  /** lethe run announces phase changes here: request names, phases and vendor names only, never a subject. */
+  notifications: Notifications.optional().describe('Chat or webhook notifications of Stalled, Overdue, AT RISK, Failed, Completed and unapproved changes.'),
 });
 export type LetheConfigSpec = z.infer<typeof LetheConfigSpec>;
 

@@ -39,7 +39,7 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(ar
 }
 
 async function printHelp(): Promise<void> {
-  const lines = ['lethe — GitOps reconciler for privacy requests', '', 'Usage:'];
+  const lines = ['lethe — GitOps reconciler for privacy requests', '', 'Usage:', '  lethe --version'];
   for (const name of Object.keys(COMMANDS).sort()) {
     const cmd = await COMMANDS[name]!();
     lines.push(`  lethe ${cmd.usage}`, `      ${cmd.summary}`);
@@ -53,6 +53,11 @@ export async function main(argv: string[]): Promise<number> {
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     await printHelp();
     return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    const { VERSION } = await import('../version.ts');
+    process.stdout.write(`lethe ${VERSION}\n`);
+    return EXIT.ok;
   }
   const load = COMMANDS[name];
   if (!load) {

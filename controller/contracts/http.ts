@@ -34,6 +34,8 @@ export interface CallOptions {
    * waits for the limiter then leaves no doubt that nothing was sent. A throw aborts the call.
    */
   beforeSend?: () => Promise<void>;
+  /** Told the outcome of every attempt (an HTTP status, or why no answer came): metrics. */
+  onAttempt?: (outcome: { status: number } | { failure: string }) => void;
   /** Overrides the connection's TLS setting for this call (DataGrail's per-query verify_ssl). */
   verifyTls?: boolean;
 }

@@ -13,6 +13,8 @@ import { resolveSecretsDir } from '../secrets-dir.ts';
 import { backoffDelayMs } from '../http/backoff.ts';
 import { HttpLayer } from '../http/layer.ts';
 import type { Logger } from '../contracts/log.ts';
+import { ControllerLease } from './lease.ts';
+import type { ControllerMetrics } from './metrics.ts';
 import { Reconciler, type DriverTable } from './reconcile.ts';
 import { HttpWiring } from './wiring.ts';
 
@@ -37,6 +39,10 @@ export interface ControllerOptions {
   trustRoot?: string;
   /** `--secrets-dir DIR` (else LETHE_SECRETS_DIR, $CREDENTIALS_DIRECTORY, <data dir>/secrets). */
   secretsDir?: string;
+  /** Hold the single-writer lease (lease.ts) before anything in the data directory is read. */
+  lease?: { wait?: boolean; durationMs?: number; signal?: AbortSignal };
+  /** Vendor calls are counted here (lethe run's /metrics). */
+  metrics?: ControllerMetrics;
 }
 
 export interface Controller {
@@ -46,6 +52,7 @@ export interface Controller {
   dataDir: string;
   /** Where file: credential references resolve (see secrets-dir.ts). */
   secretsDir: string;
+  lease?: ControllerLease;
   close(): Promise<void>;
 }
 
@@ -116,6 +123,18 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
     push: o.push,
   });
   const now = o.now ?? Date.now;
+  let lease: ControllerLease | undefined;
+  if (o.lease) {
+    lease = await ControllerLease.open({
+      dataDir,
+      // Whoever pushes status to origin (--remote, or a CI job's checkout with --push) also holds the lease there.
+      remoteDir: source.mode === 'remote' || o.push === true ? source.dir : undefined,
+      identity: config?.spec.identity ?? identity,
+      durationMs: o.lease.durationMs,
+      log: o.log,
+    });
+    await lease.acquire({ wait: o.lease.wait, signal: o.lease.signal });
+  }
   const journal = await Journal.open(join(dataDir, 'journal.json'));
   const layer = await HttpLayer.open({
     rateLogPath: o.readOnly ? undefined : join(dataDir, 'rate-log.json'),
@@ -123,7 +142,7 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
     ...(o.httpTimeoutMs === undefined ? {} : { timeoutMs: o.httpTimeoutMs }),
   });
   const secretsDir = resolveSecretsDir({ flag: o.secretsDir, env, dataDir });
-  const wiring = new HttpWiring(layer, env, secretsDir, (s) => o.log.secrets?.push(s));
+  const wiring = new HttpWiring(layer, env, secretsDir, (s) => o.log.secrets?.push(s), undefined, o.metrics);
   const trust = new TrustRoot({ dataDir, branch: source.branch, pinned, record: !o.readOnly, log: o.log });
   const reconciler = new Reconciler({
     source,
@@ -138,6 +157,7 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
     backoffMs: (attempt) => backoffDelayMs(attempt, 2_000, 15 * 60_000, Math.random),
     maxPassMs: o.maxPassMs,
     degradedRetryMs: o.degradedRetryMs,
+    fence: lease && (() => lease.fence()),
   });
   return {
     reconciler,
@@ -145,9 +165,12 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
     journal,
     dataDir,
     secretsDir,
+    lease,
     async close() {
-      if (!o.readOnly) await journal.flush();
+      // A controller whose data directory lock was taken over must not write over the new holder's journal.
+      if (!o.readOnly && (lease === undefined || lease.ownsDataDir)) await journal.flush();
       await layer.close();
+      await lease?.release();
     },
   };
 }

@@ -7,6 +7,7 @@ import { LetheError } from '../errors/types.ts';
 import type { CallOptions, VendorHttp } from '../http/types.ts';
 import type { AnyDriver, Driver, DriverContext, OpenIntent, StepResult, TaskInput } from '../contracts/driver.ts';
 import type { Logger } from '../contracts/log.ts';
+import { degradedRetryAt } from './degraded.ts';
 import { seedTask, stallFingerprint, type Plan, type PlannedAction } from './planner.ts';
 
 /** A vendor connection ready to be driven in this pass. */
@@ -46,8 +47,10 @@ export interface ExecuteOptions {
   backoffMs(attempt: number): number;
   /** No new action starts after this instant; what is left runs next pass. */
   deadline: number;
-  /** How long a degraded vendor rests before it is tried again. */
+  /** How long a degraded vendor rests before it is first tried again (then doubling, capped). */
   degradedRetryMs: number;
+  /** Throws unless this controller still holds its lease: checked before every non-idempotent call. */
+  fence?: () => Promise<void>;
   /** Bound on steps one task takes in one pass when a driver asks to continue at once. */
   maxStepsPerTask?: number;
 }
@@ -240,14 +243,13 @@ export function describe(err: unknown): { code: string; message: string } {
 }
 
 function degrade(vendor: string, err: unknown, opts: ExecuteOptions): void {
-  const { code } = describe(err);
+  const { code, message } = describe(err);
   const now = opts.now();
-  opts.journal.data.degraded[vendor] = {
-    code,
-    since: opts.journal.data.degraded[vendor]?.since ?? new Date(now).toISOString(),
-    retryAt: now + opts.degradedRetryMs,
-  };
-  opts.log.warn('vendor degraded; its requests wait', { vendor, code });
+  const previous = opts.journal.data.degraded[vendor];
+  const since = previous?.since ?? new Date(now).toISOString();
+  // Retried on its own doubling backoff from `since`; logged once per change of cause.
+  opts.journal.data.degraded[vendor] = { code, since, retryAt: degradedRetryAt(Date.parse(since), now, opts.degradedRetryMs) };
+  if (previous?.code !== code) opts.log.warn('vendor degraded; its requests wait', { vendor, code, reason: message });
 }
 
 function apply(key: string, result: StepResult, opts: ExecuteOptions, report: ExecuteReport, runtime: VendorRuntime): void {
@@ -283,7 +285,11 @@ function apply(key: string, result: StepResult, opts: ExecuteOptions, report: Ex
   opts.journal.putTask(next);
   report.touched.add(key);
   if (next.phase !== t.phase) opts.log.info('task phase changed', { task: key, vendor: runtime.name, from: t.phase, to: next.phase, step: next.step });
-  delete opts.journal.data.degraded[runtime.name];
+  const degraded = opts.journal.data.degraded[runtime.name];
+  if (degraded) {
+    delete opts.journal.data.degraded[runtime.name];
+    opts.log.info('vendor connection recovered', { vendor: runtime.name, code: degraded.code, since: degraded.since });
+  }
 }
 
 function taskInput(t: TaskRecord, runtime: VendorRuntime, opts: ExecuteOptions): TaskInput {
@@ -321,7 +327,13 @@ function makeSession(runtime: VendorRuntime, keys: string[], dueAt: string, opts
   const http: VendorHttp = {
     request: (o: CallOptions) => {
       report.calls++;
-      const beforeSend = !o.safe ? journalIntent : undefined;
+      const intent = journalIntent;
+      const { fence } = opts;
+      // The lease is checked first: a controller that lost it neither journals nor sends.
+      const beforeSend = o.safe || (!intent && !fence) ? undefined : async () => {
+        await fence?.();
+        await intent?.();
+      };
       return runtime.http.request({ priority, ...o, ...(beforeSend ? { beforeSend } : {}) });
     },
   };

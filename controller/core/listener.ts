@@ -86,6 +86,8 @@ export async function startListener(o: ListenerOptions): Promise<{ url: string; 
         o.log.warn('webhook refused: bad or missing signature', { route: 'webhook' });
         return reply(res, 401, 'signature verification failed');
       }
+      // The controller's own lease renewals (refs/lethe/lease) are pushes too: they change nothing to reconcile.
+      if (/"ref"\s*:\s*"refs\/lethe\//.test(body.toString('utf8'))) return reply(res, 202, 'ignored: not a branch');
       o.onTrigger('push webhook');
       return reply(res, 202, 'pass scheduled');
     }

@@ -22,6 +22,7 @@ import type { AnyDriver } from '../contracts/driver.ts';
 import type { Logger } from '../contracts/log.ts';
 import { commitMessage, type PhaseChange } from './commit-message.ts';
 import { renderDashboard } from './dashboard.ts';
+import { degradedRetryAt } from './degraded.ts';
 import { describePending, pendingByRequest, type PendingReport } from './pending.ts';
 import { execute, type RequestRuntime, type VendorRuntime } from './executor.ts';
 import { isFinal, plan as makePlan, type Plan, type PlanRequest, type PlanVendor } from './planner.ts';
@@ -56,6 +57,8 @@ export interface ReconcilerOptions {
   /** No new vendor action starts after this long into a pass. */
   maxPassMs?: number;
   degradedRetryMs?: number;
+  /** Throws unless this controller still holds its lease: checked before status commits and vendor submissions. */
+  fence?: () => Promise<void>;
 }
 
 export interface PassReport {
@@ -146,6 +149,7 @@ export class Reconciler {
       backoffMs: this.o.backoffMs,
       deadline: started + (this.o.maxPassMs ?? 120_000),
       degradedRetryMs: this.o.degradedRetryMs ?? 60_000,
+      fence: this.o.fence,
     });
     for (const key of report.touched) snapshot.dirty.add(key.slice(0, key.lastIndexOf('/')));
     const recorded = await this.record(snapshot);
@@ -157,8 +161,13 @@ export class Reconciler {
     const due = (t: number | undefined) => {
       if (t !== undefined && (nextCheckAt === undefined || t < nextCheckAt)) nextCheckAt = t;
     };
-    for (const t of Object.values(this.o.journal.data.tasks)) if (!isFinal(t)) due(t.nextCheckAt);
-    for (const d of Object.values(this.o.journal.data.degraded)) due(d.retryAt);
+    // A task of a degraded vendor is not due before its vendor is.
+    const { degraded } = this.o.journal.data;
+    for (const t of Object.values(this.o.journal.data.tasks)) {
+      if (isFinal(t) || t.nextCheckAt === undefined) continue;
+      due(degraded[t.vendor] ? Math.max(t.nextCheckAt, degraded[t.vendor]!.retryAt) : t.nextCheckAt);
+    }
+    for (const d of Object.values(degraded)) due(d.retryAt);
     return {
       head: snapshot.head,
       plan,
@@ -336,15 +345,14 @@ export class Reconciler {
         secrets = await this.o.wiring.secrets(name, spec);
       } catch (err) {
         // `lethe plan` runs where no credential is (a pull-request job): that is no outage.
-        if (!mode.planning) {
-          const code = err instanceof LetheError ? err.code : 'CREDENTIAL_UNREADABLE';
-          journal.data.degraded[name] = { code, since: journal.data.degraded[name]?.since ?? new Date(now).toISOString(), retryAt: now };
-          this.o.log.warn('vendor credentials unavailable; its requests wait', { vendor: name, code });
-        }
+        if (!mode.planning) this.credentialsMissing(name, err, now);
       }
       const degraded = journal.data.degraded[name];
       const available = (secrets !== undefined || mode.planning === true) && !spec.disabled && (!degraded || degraded.retryAt <= now);
-      if (secrets && journal.data.degraded[name]?.code.startsWith('CREDENTIAL_')) delete journal.data.degraded[name];
+      if (secrets && degraded?.code.startsWith('CREDENTIAL_')) {
+        delete journal.data.degraded[name];
+        this.o.log.info('vendor connection recovered', { vendor: name, code: degraded.code, since: degraded.since });
+      }
       if (secrets) {
         vendors.set(name, {
           name,
@@ -407,6 +415,23 @@ export class Reconciler {
       atRiskDays: s.config.spec.atRiskDays,
     });
     return { plan, vendors, requests };
+  }
+
+  /**
+   * A connection whose credentials cannot be resolved is degraded: its requests wait, it is
+   * tried again on its own backoff (degradedRetryAt), and the log says so once per change of
+   * cause, naming the missing variable or file (the catalogue message), never a value.
+   */
+  private credentialsMissing(vendor: string, err: unknown, now: number): void {
+    const { journal } = this.o;
+    const code = err instanceof LetheError ? err.code : 'CREDENTIAL_UNREADABLE';
+    const previous = journal.data.degraded[vendor];
+    const since = previous?.since ?? new Date(now).toISOString();
+    journal.data.degraded[vendor] = { code, since, retryAt: degradedRetryAt(Date.parse(since), now, this.o.degradedRetryMs) };
+    if (previous?.code !== code) {
+      const reason = err instanceof LetheError ? err.message : 'a vendor credential could not be resolved';
+      this.o.log.warn('vendor connection degraded: credentials unavailable; its requests wait', { vendor, code, reason });
+    }
   }
 
   private derive(spec: PrivacyRequestSpec, other: LetheConfig['spec']['regulations']['other']) {
@@ -496,6 +521,7 @@ export class Reconciler {
     if (files.size === 0 && dashboard === this.dashboard) return { pushed: false, changes };
     files.set('status/README.md', dashboard);
     this.dashboard = dashboard;
+    await this.o.fence?.();
     const result = await this.o.source.writeStatus(files, commitMessage(changes, s.head));
     if (result.commit) this.o.log.info('status committed', { commit: result.commit, requests: changes.length, pushed: result.pushed });
     if (result.pushError) this.o.log.warn('status push failed; retried next pass', { code: result.pushError.code });

@@ -21,7 +21,13 @@ export interface RunnerOptions {
   maxSleepMs?: number;
   /** After a pass that failed as a whole (repository unreachable...), wait this long. */
   errorBackoffMs?: number;
-  onPass?(report: PassReport): void;
+  onPass?(report: PassReport, durationMs: number): void;
+  onPassFailed?(err: unknown, durationMs: number): void;
+  /** Before each pass (lease renewal): a throw ends `start()` with that error. */
+  beforePass?(): Promise<void>;
+  /** The controller's clock (epoch ms) and how many of its ms pass per real ms: tests run minutes in seconds. */
+  now?(): number;
+  timeScale?: number;
 }
 
 /**
@@ -59,6 +65,8 @@ export class Runner {
         const reasons = [...this.pending];
         this.pending.clear();
         let report: PassReport | undefined;
+        await this.o.beforePass?.();
+        const started = this.now();
         try {
           report = await controller.reconciler.pass();
           this.passes++;
@@ -71,14 +79,15 @@ export class Runner {
             commit: report.commit?.slice(0, 12),
             changed: report.changes.length,
           });
-          this.o.onPass?.(report);
+          this.o.onPass?.(report, this.now() - started);
         } catch (err) {
           log.error('pass failed; retrying later', { code: err instanceof LetheError ? err.code : 'CONTROLLER_ERROR' });
+          this.o.onPassFailed?.(err, this.now() - started);
         }
         if (this.o.maxPasses !== undefined && this.passes >= this.o.maxPasses) break;
         if (report && this.o.untilIdle && this.idle(report)) break;
-        const untilCron = cron.getTimeout();
-        const untilTask = report?.nextCheckAt !== undefined ? Math.max(0, report.nextCheckAt - Date.now()) : Infinity;
+        const untilCron = cron.getTimeout() * (this.o.timeScale ?? 1);
+        const untilTask = report?.nextCheckAt !== undefined ? Math.max(0, report.nextCheckAt - this.now()) : Infinity;
         const sleep = report ? Math.min(untilCron, untilTask, this.o.maxSleepMs ?? Infinity) : (this.o.errorBackoffMs ?? 30_000);
         if (this.pending.size === 0 && !this.stopping) await this.sleep(sleep);
         if (this.pending.size === 0) this.pending.add(untilTask <= untilCron ? 'task due' : 'schedule');
@@ -96,7 +105,13 @@ export class Runner {
     return open.length === 0 && !unstarted && report.plan.actions.length === 0;
   }
 
+  private now(): number {
+    return this.o.now?.() ?? Date.now();
+  }
+
+  /** Sleeps `ms` of the controller's clock. */
   private sleep(ms: number): Promise<void> {
+    ms /= this.o.timeScale ?? 1;
     return new Promise((resolve) => {
       // setTimeout's range is 2^31-1 ms; a longer wait is re-armed by the loop.
       const timer = setTimeout(done, Math.min(Math.max(ms, 0), 2_147_483_647));

@@ -4,13 +4,14 @@ import {
   type Action,
   type ApprovalEvidence,
   type Condition,
-  type PrivacyRequestStatus,
+  PrivacyRequestStatus,
   type Regulation,
   type RequestPhase,
   type StatusError,
   type VendorTaskStatus,
 } from '../../specs/index.ts';
 import type { TaskRecord } from '../../state/journal.ts';
+import { canonical } from './canonical.ts';
 import { isFinal } from './planner.ts';
 
 export interface StatusInput {
@@ -128,7 +129,9 @@ function requestPhase(input: StatusInput, vendorNames: string[]): RequestPhase {
   if (!input.approval?.approved) return 'AwaitingApproval';
   const tasks = vendorNames.map((v) => input.tasks[v]);
   if (tasks.length > 0 && tasks.every((t) => t && isFinal(t))) {
-    return tasks.some((t) => t!.phase === 'Failed') ? 'Failed' : 'Completed';
+    if (tasks.some((t) => t!.phase === 'Failed')) return 'Failed';
+    // Completed claims every vendor's own confirmation; a Skipped or Cancelled task has none.
+    return tasks.every((t) => t!.phase === 'Completed') ? 'Completed' : 'Withdrawn';
   }
   return tasks.some((t) => t && (t.phase !== 'Waiting' || t.submissions > 0)) ? 'InProgress' : 'Pending';
 }
@@ -180,7 +183,7 @@ function strip<T extends object>(o: T): T {
 export function renderStatus(s: PrivacyRequestStatus): string {
   return (
     '# Written by the Lethe controller. Do not edit: changes are overwritten.\n' +
-    stringify(s, { lineWidth: 0, aliasDuplicateObjects: false })
+    stringify(canonical(PrivacyRequestStatus, s), { lineWidth: 0, aliasDuplicateObjects: false })
   );
 }
 

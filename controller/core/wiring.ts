@@ -3,6 +3,7 @@ import { credentialFingerprint, resolveCredential } from '../http/credentials.ts
 import { readSecretFile } from '../secrets-dir.ts';
 import type { HttpLayer } from '../http/layer.ts';
 import type { LimiterKey, VendorHttp } from '../http/types.ts';
+import type { ControllerMetrics } from './metrics.ts';
 import type { VendorWiring } from './reconcile.ts';
 
 /** Where each driver type keeps the credential references of its connection. */
@@ -47,6 +48,8 @@ export class HttpWiring implements VendorWiring {
     /** Called with every resolved secret, so the process logger can scrub it too. */
     private readonly onSecret: (value: string) => void = () => {},
     private readonly now: () => number = Date.now,
+    /** Counts every call for /metrics (lethe run). */
+    private readonly metrics?: Pick<ControllerMetrics, 'observe'>,
   ) {}
 
   async secrets(_vendor: string, spec: VendorSpec): Promise<Record<string, string>> {
@@ -68,13 +71,14 @@ export class HttpWiring implements VendorWiring {
   }
 
   http(vendor: string, spec: VendorSpec, windows: RateWindow[], secrets: Record<string, string>): VendorHttp {
-    return this.layer.vendor({
+    const http = this.layer.vendor({
       vendor,
       limit: this.limit(spec, windows, secrets),
       secrets: Object.values(secrets),
       origins: connectionOrigins(spec),
       concurrency: spec.concurrency,
     });
+    return this.metrics ? this.metrics.observe(vendor, http) : http;
   }
 
   /**

@@ -146,6 +146,7 @@ export function createVendorHttp(options: VendorHttpOptions): VendorHttp {
         const now = clock.now();
         const fields = { label, method: call.method, origin, attempt: attempts, ms: now - began };
 
+        call.onAttempt?.(result.kind === 'response' ? { status: result.status } : { failure: result.failure });
         if (result.kind === 'response') {
           const { status } = result;
           log('debug', 'http.answer', { ...fields, status });

@@ -3,8 +3,8 @@ import type { ErrorTable } from '../errors/types.ts';
 import { answerHubDriver } from './answerhub/index.ts';
 import { apiProxyDriver } from './apiproxy/index.ts';
 import type { Driver } from '../contracts/driver.ts';
-import { elasticPathDriver } from './elasticpath.ts';
-import { maestroQaDriver } from './maestroqa.ts';
+import { elasticPathDriver } from './elasticpath/index.ts';
+import { maestroQaDriver } from './maestroqa/index.ts';
 import { qualifioDriver } from './qualifio/index.ts';
 
 /** Every driver, by the `type` a VendorConnection names. Adding a vendor = one file + one line here. */

@@ -12,7 +12,11 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openController } from '../../controller/core/app.ts';
 import { renderStatusTable } from '../../controller/core/dashboard.ts';
+import { startHealthServer } from '../../controller/core/health-server.ts';
+import { ControllerMetrics } from '../../controller/core/metrics.ts';
 import { Runner } from '../../controller/core/runner.ts';
+import { parseListen } from '../../controller/cli/commands/run.ts';
+import { VERSION } from '../../controller/version.ts';
 import { listRequestExports } from '../../controller/exports/index.ts';
 import { createLogger } from '../../controller/log.ts';
 import { DRIVERS } from '../../controller/vendors/registry.ts';
@@ -40,6 +44,9 @@ export interface DemoResult {
   logFile: string;
   statuses: PrivacyRequestStatus[];
   stats: Record<string, VendorStats>;
+  /** GET /metrics as scraped once the controller stopped. */
+  metrics: string;
+  passes: number;
 }
 
 export async function runDemo(argv: string[]): Promise<DemoResult> {
@@ -52,6 +59,7 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
       faults: { type: 'string' },
       'timeout-seconds': { type: 'string' },
       quiet: { type: 'boolean' },
+      'metrics-listen': { type: 'string' },
     },
     strict: true,
   });
@@ -95,6 +103,13 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
   mkdirSync(dataDir, { recursive: true });
   const logFile = join(dataDir, 'lethe.log');
   const log = createLogger({ level: 'info', format: 'json', write: (line) => appendFileSync(logFile, line + '\n') });
+  const metrics = new ControllerMetrics(VERSION);
+  const health = await startHealthServer({
+    ...parseListen(values['metrics-listen'] ?? '127.0.0.1:0', '--metrics-listen'),
+    registry: metrics.registry,
+    notReady: () => (metrics.lastSuccessAt === undefined ? 'no successful pass yet' : undefined),
+  });
+  out(`Controller metrics while it runs: ${health.url}/metrics (readiness ${health.url}/readyz)`);
   const controller = await openController({
     ...(origin ? { remote: origin } : { repo: repoDir }),
     dataDir,
@@ -103,7 +118,9 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
     log,
     degradedRetryMs: 2_000,
     maxPassMs: 30_000,
+    metrics,
   });
+  metrics.setLeaseHeld(true);
   const progress = new Progress(controller, out, process.stdout.isTTY === true && !values.quiet);
   const runner = new Runner({
     controller,
@@ -111,7 +128,11 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
     schedule: '* * * * *',
     untilIdle: true,
     maxSleepMs: 1_000,
-    onPass: (report) => progress.pass(report),
+    onPass: (report, ms) => {
+      metrics.passSucceeded(ms / 1000, Date.now(), report, controller.journal.data, controller.reconciler.currentStatuses());
+      progress.pass(report);
+    },
+    onPassFailed: (_err, ms) => metrics.passFailed(ms / 1000),
   });
   const timer = setTimeout(() => {
     out(`\nStopping after ${timeoutMs / 1000} s: some vendor work is still open (see the table).`);
@@ -127,6 +148,8 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
 
   const statuses = controller.reconciler.currentStatuses();
   await controller.close();
+  const scraped = await (await fetch(`${health.url}/metrics`)).text();
+  await health.close();
   out(`\nFinished in ${((Date.now() - started) / 1000).toFixed(0)} s after ${runner.passes} passes.\n`);
   out('Requests (as committed in status/):');
   out(renderStatusTable(statuses).trimEnd().replace(/^/gm, '  '));
@@ -162,7 +185,7 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
   await sandbox.stop();
 
   const approved = statuses.filter((s) => s.status.approval?.approved);
-  const result = { root, repoDir, origin, dataDir, logFile, statuses, stats };
+  const result = { root, repoDir, origin, dataDir, logFile, statuses, stats, metrics: scraped, passes: runner.passes };
   const final = approved.filter((s) => s.status.phase === 'Completed' || s.status.phase === 'Failed');
   const unapprovedOk = values.repo !== undefined || statuses.find((s) => s.metadata.name === UNAPPROVED)?.status.phase === 'AwaitingApproval';
   out(`\n${final.length}/${approved.length} approved requests final · ${violations} rate-limit violations · ${duplicates} duplicate submissions`);

@@ -46,7 +46,7 @@ export function createSandboxServer(deps: ServerDeps): { server: Server; closeHu
       return send(res, deps.control(method, url.pathname) ?? { status: 404, body: { error: 'unknown sandbox control route' } });
     }
     const vendor = deps.vendors.find((v) => url.pathname === v.prefix || url.pathname.startsWith(`${v.prefix}/`));
-    if (!vendor) return send(res, { status: 404, body: { error: 'no vendor at this path; see GET /_sandbox/config' } });
+    if (!vendor) return send(res, ROUTE_NOT_FOUND);
 
     const path = url.pathname.slice(vendor.prefix.length);
     const matched = matchRoute(compiled.get(vendor)!, method, path);
@@ -71,7 +71,9 @@ export function createSandboxServer(deps: ServerDeps): { server: Server; closeHu
     };
 
     if (!matched) {
-      const reply = vendor.notFound();
+      // Vendor JSON only where the vendor's application answers: a path it does not serve
+      // gets the web server's page, as a wrong baseUrl would in production.
+      const reply = ROUTE_NOT_FOUND;
       entry.status = reply.status;
       finish(reply, null);
       return send(res, reply);
@@ -144,6 +146,17 @@ export function createSandboxServer(deps: ServerDeps): { server: Server; closeHu
     },
   };
 }
+
+/**
+ * What a web server or gateway answers for a path no application serves (nginx's page):
+ * never a vendor's JSON, so that a driver with a wrong baseUrl cannot mistake it for an
+ * answer about data.
+ */
+export const ROUTE_NOT_FOUND: Reply = {
+  status: 404,
+  contentType: 'text/html',
+  text: '<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n',
+};
 
 /** Emails visible in the request itself, so that calls failing early still name their subject. */
 function requestSubjects(req: SandboxRequest): string[] {

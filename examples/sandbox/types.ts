@@ -51,7 +51,11 @@ export interface VendorSim {
   /** Rate-limit key (token / client / user) for valid credentials, null otherwise. */
   authenticate(req: SandboxRequest): string | null;
   unauthorized(): Reply;
-  notFound(): Reply;
+  /**
+   * No longer called: a path no route serves gets the server's HTML 404 (ROUTE_NOT_FOUND
+   * in server.ts). Optional until every simulator dropped it.
+   */
+  notFound?(): Reply;
   tooManyRequests(retryAfterSeconds: number): Reply;
   serverError(status: number): Reply;
   /** Back to the seeded population; drops jobs and tokens. */

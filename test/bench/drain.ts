@@ -20,7 +20,7 @@ import { Runner } from '../../controller/core/runner.ts';
 import { openController } from '../../controller/core/app.ts';
 import { drainTimeMs } from '../../controller/http/sliding-window.ts';
 import { DRIVERS } from '../../controller/vendors/registry.ts';
-import { maestroQaDriver } from '../../controller/vendors/maestroqa.ts';
+import { maestroQaDriver } from '../../controller/vendors/maestroqa/index.ts';
 import type { DriverTable } from '../../controller/core/reconcile.ts';
 import type { RateWindow } from '../../specs/index.ts';
 import { startSandbox, type SandboxConfig } from '../../examples/sandbox/index.ts';

@@ -36,6 +36,21 @@ describe('npm start (the demo) as a test', () => {
       assert.match(dashboard, new RegExp(`## Unapproved changes on main[\\s\\S]*\\| ${UNAPPROVED_VENDOR_EDIT} \\| edit \\| [0-9a-f]{12} \\| Sam Support <sam\\.support@example\\.com> \\| spec\\.baseUrl \\|`));
       assert.ok(byName.get('2026-11-0042')?.status.conditions.some((c) => c.type === 'PendingChange' && c.message.includes(UNAPPROVED_VENDOR_EDIT)));
 
+      // The metrics scraped after the run agree with the statuses and the sandbox's ledger.
+      const metric = (name: string) =>
+        r.metrics
+          .split('\n')
+          .filter((l) => l.startsWith(name + '{') || l.startsWith(name + ' '))
+          .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+      assert.equal(metric('lethe_requests{phase="Completed"}'), 8);
+      assert.equal(metric('lethe_requests{phase="AwaitingApproval"}'), 1);
+      assert.equal(metric('lethe_passes_total{result="ok"}'), r.passes);
+      assert.equal(metric('lethe_requests_overdue'), 0);
+      assert.equal(metric('lethe_tasks{phase="InProgress"}') + metric('lethe_tasks{phase="Waiting"}'), 0);
+      assert.equal(metric('lethe_vendor_calls_total'), Object.values(r.stats).reduce((n, st) => n + st.calls, 0), 'every vendor call counted once');
+      assert.equal(metric('lethe_vendor_rate_limited_total'), Object.values(r.stats).reduce((n, st) => n + st.sent429, 0), 'every 429 counted');
+      assert.ok(!r.metrics.includes('@example.com'), 'no personal data in metrics');
+
       // The audit trail: status commits by the controller only touch status/, each names its requests.
       const log = await gitAs(r.origin!, undefined, ['log', '--format=%x1e%ae%x1f%s%x1f%b', '--name-only', 'main']);
       const commits = log.split('\x1e').filter((c) => c.trim());

@@ -64,4 +64,18 @@ describe('webhook and callback listener', () => {
       await l.close();
     }
   });
+
+  it('does not start a pass for the controller\'s own lease renewals (refs/lethe/*), even signed', async () => {
+    const triggers: string[] = [];
+    const l = await startListener({ host: '127.0.0.1', port: 0, webhookSecret: SECRET, onTrigger: (r) => triggers.push(r), log: silentLogger });
+    try {
+      const body = '{"ref": "refs/lethe/lease","before":"0","after":"1"}';
+      const res = await fetch(`${l.url}/webhook`, { method: 'POST', body, headers: { 'x-hub-signature-256': sign(body) } });
+      assert.equal(res.status, 202);
+      assert.match(await res.text(), /ignored/);
+      assert.deepEqual(triggers, []);
+    } finally {
+      await l.close();
+    }
+  });
 });

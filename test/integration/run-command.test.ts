@@ -24,7 +24,7 @@ describe('lethe run', () => {
   it('finishes the pass in flight on SIGTERM, flushes the journal and exits 0', async () => {
     // The real drivers cannot reach the test vendor's routes: the pass still runs (tasks
     // record errors and wait) and the signal must find the process mid-work or idle.
-    const child = spawn(process.execPath, ['controller/cli/bin.mjs', 'run', '--remote', s.repo.origin, '--data', s.dataDir, '--log-format', 'json'], {
+    const child = spawn(process.execPath, ['controller/cli/bin.mjs', 'run', '--remote', s.repo.origin, '--data', s.dataDir, '--log-format', 'json', '--metrics-listen', '127.0.0.1:0'], {
       env: { ...process.env, ...TEST_ENV },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

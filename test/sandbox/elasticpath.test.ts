@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { absentAt, presentAt, type Sandbox } from '../../examples/sandbox/index.ts';
 import type { ManualClock } from '../../examples/sandbox/clock.ts';
 import { call, epToken, manualSandbox } from './helpers.ts';
 import { OpenApiValidator } from './openapi-validator.ts';
 
-const spec = new OpenApiValidator('/work/shared/vendor-specs/elasticpath/personal-data.openapi.yaml');
+const spec = new OpenApiValidator(fileURLToPath(new URL('../fixtures/vendor-specs/elasticpath/personal-data.openapi.yaml', import.meta.url)));
 const ERASURES = '/v2/personal-data/erasure-requests';
 
 function assertValid(body: unknown, path: string, method: string, status: string): void {
@@ -119,6 +120,35 @@ describe('sandbox: Elastic Path', () => {
     const unauth = await ep('GET', base, undefined, null);
     assert.equal(unauth.status, 401);
     assertValid(unauth.json, ERASURES, 'get', '401');
+  });
+
+  it('account members: looked up by email, erased as resource_type account_member, removed on SUCCESS', async () => {
+    const email = presentAt('elasticpath')[3]!.email;
+    const found = await ep('GET', `/v2/account-members?filter=eq(email,${email})`);
+    assert.equal(found.status, 200);
+    assert.equal(found.json.data.length, 1);
+    assert.equal(found.json.data[0].type, 'account_member');
+    const id = found.json.data[0].id as string;
+    assert.notEqual(id, await customerId(email), 'an account member has its own id');
+    assert.equal((await ep('POST', ERASURES, { data: { type: 'erasure_request', resource_type: 'customer', resource_id: id } })).status, 400, 'a member id is no customer');
+    const created = await ep('POST', ERASURES, { data: { type: 'erasure_request', resource_type: 'account_member', resource_id: id } });
+    assert.equal(created.status, 201);
+    assertValid(created.json, ERASURES, 'post', '201');
+    const list = await ep('GET', `${ERASURES}?filter=eq(resource_type,account_member):eq(resource_id,${id})`);
+    assert.deepEqual(list.json.data.map((e: { id: string }) => e.id), [created.json.data.id]);
+    assert.equal((await ep('GET', `${ERASURES}?filter=eq(resource_type,customer):eq(resource_id,${id})`)).json.data.length, 0);
+    clock.advance(30_000);
+    assert.equal((await ep('GET', `${ERASURES}/${created.json.data.id}`)).json.data.status, 'SUCCESS');
+    assert.deepEqual((await ep('GET', `/v2/account-members?filter=eq(email,${email})`)).json.data, []);
+  });
+
+  it('a path the store does not serve answers the web server\'s HTML 404, not a JSON:API error', async () => {
+    for (const path of ['/elasticpath/v3/personal-data/erasure-requests', '/elasticpath/v2/personal-data/erasure-request', '/v2/customers']) {
+      const r = await call(sb, 'GET', path, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(r.status, 404, path);
+      assert.match(r.headers.get('content-type') ?? '', /^text\/html/);
+      assert.equal(r.json, undefined);
+    }
   });
 
   it('tokens expire after 3600 s x time-scale', async () => {

@@ -30,8 +30,9 @@ describe('sandbox: MaestroQA', () => {
     const done = await mq('GET', `/data-deletion-check/${res.json.id}`);
     assert.equal(done.status, 200);
     assert.deepEqual(done.json, { status: 'completed' });
-    // The operational deletion happened: the same email is now unknown.
-    assert.equal((await mq('DELETE', '/data-deletion-request', { emails: [email] })).status, 404);
+    // A second DELETE for the same email is accepted, and the ledger counts it a duplicate.
+    assert.equal((await mq('DELETE', '/data-deletion-request', { emails: [email] })).status, 200);
+    assert.equal(sb.ledger().at(-1)!.duplicates, 1);
   });
 
   it('400 for more than 5 emails, a missing list and a bad auditLabel', async () => {
@@ -49,16 +50,29 @@ describe('sandbox: MaestroQA', () => {
     assert.equal((await mq('DELETE', '/data-deletion-request', { emails: five })).status, 200);
   });
 
-  it('404 when no email belongs to a user', async () => {
+  it('no email belongs to a user: still 200 with confirmation and a job that completes (the seed gives 404 no meaning)', async () => {
     const r = await mq('DELETE', '/data-deletion-request', { emails: [absentAt('maestroqa')[0]!.email] });
-    assert.equal(r.status, 404);
+    assert.equal(r.status, 200);
+    assert.equal(r.json.confirmation, true);
+    clock.advance(600_000);
+    assert.deepEqual((await mq('GET', `/data-deletion-check/${r.json.id}`)).json, { status: 'completed' });
+  });
+
+  it('a path the API does not serve answers the web server\'s HTML 404, not vendor JSON', async () => {
+    for (const path of ['/maestroqa/api/v2/data-deletion-request', `${P}/data-deletion-requests`, `${P}/data-deletion-check`]) {
+      const r = await call(sb, 'DELETE', path, { headers: authHeaders(sb, 'maestroqa'), json: { emails: ['x@example.com'] } });
+      assert.equal(r.status, 404, path);
+      assert.match(r.headers.get('content-type') ?? '', /^text\/html/);
+      assert.equal(r.json, undefined, 'not JSON');
+      assert.match(r.text, /404 Not Found/);
+    }
   });
 
   it('401 without or with a wrong apitoken; the token in the body is accepted', async () => {
     assert.equal((await mq('DELETE', '/data-deletion-request', { emails: ['x@example.com'] }, {})).status, 401);
     assert.equal((await mq('GET', '/data-deletion-check/1001', undefined, { apitoken: 'wrong' })).status, 401);
     const viaBody = await mq('DELETE', '/data-deletion-request', { apiToken: sb.config.vendors.maestroqa.credentials.apiToken, emails: ['x@example.com'] }, {});
-    assert.equal(viaBody.status, 404);
+    assert.equal(viaBody.status, 200);
   });
 
   it('check: 404 not found for an unknown id, 400 for a malformed id', async () => {

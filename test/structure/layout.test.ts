@@ -25,13 +25,6 @@ function documentedFolders(): string[] {
 /** Paths that exist only on some machine: absolute home, work or temp paths, or the folder beside the repository. */
 const OUTSIDE = /\/work\/|\.\.\/shared\/|['"`]\/(home|Users|tmp|root|var|etc|opt)\//;
 
-/**
- * Known offenders, each to be removed by the change that fixes it: the Elastic Path simulator
- * test reads the vendor's OpenAPI file from outside the repository until issue 15 copies it
- * into test/fixtures/vendor-specs/.
- */
-const KNOWN_OUTSIDE = new Set(['test/sandbox/elasticpath.test.ts']);
-
 describe('test layout', () => {
   it('every test file is in a folder docs/development.md describes, and every such folder has tests', () => {
     const folders = documentedFolders();
@@ -46,7 +39,7 @@ describe('test layout', () => {
   it('no test names a path outside the repository', () => {
     const sources = files('test', (name) => /\.(ts|mts|js|mjs)$/.test(name)).filter((path) => !path.startsWith('test/structure/'));
     assert.ok(sources.length > 50);
-    const offenders = sources.filter((path) => !KNOWN_OUTSIDE.has(path) && OUTSIDE.test(readFileSync(join(ROOT, path), 'utf8')));
+    const offenders = sources.filter((path) => OUTSIDE.test(readFileSync(join(ROOT, path), 'utf8')));
     assert.deepEqual(offenders, [], 'copy what the test needs into test/fixtures/ with a note of its source');
   });
 });

@@ -44,6 +44,9 @@ export async function startE2E(options: SandboxOptions = {}): Promise<E2E> {
       // Seconds-resolution schedule: the loop never sleeps long in a test.
       '--schedule',
       '*/2 * * * * *',
+      // Tests run side by side: each controller serves /metrics on a free port.
+      '--metrics-listen',
+      '127.0.0.1:0',
       ...extra,
     ],
     async close() {

@@ -51,6 +51,15 @@ describe('status', () => {
     assert.equal(computeStatus(input({ tasks: { a: task('a', done), b: task('b', { phase: 'Failed', step: 'done' }) } })).status.phase, 'Failed');
     assert.equal(computeStatus(input({ tasks: { a: task('a', done) } })).status.phase, 'InProgress', 'a finished, b has not started');
     assert.equal(computeStatus(input({ request: undefined, source: undefined, withdrawn: true })).status.phase, 'Withdrawn');
+    const skipped = { phase: 'Skipped' as const, step: 'start', outcome: 'Withdrawn', completedAt: '2026-11-26T00:00:00.000Z' };
+    const cancelled = { phase: 'Cancelled' as const, step: 'done', outcome: 'Cancelled', completedAt: '2026-11-26T00:00:00.000Z' };
+    const all = (over: Partial<TaskRecord>) => ({ a: task('a', over), b: task('b', over) });
+    assert.equal(computeStatus(input({ tasks: all(skipped) })).status.phase, 'Withdrawn', 'every vendor skipped: nothing was done');
+    assert.equal(computeStatus(input({ tasks: all(cancelled) })).status.phase, 'Withdrawn');
+    const part = computeStatus(input({ tasks: { a: task('a', done), b: task('b', skipped) } }));
+    assert.equal(part.status.phase, 'Withdrawn', 'Completed only when every vendor confirmed');
+    assert.equal(part.status.completedAt, undefined);
+    assert.equal(cond(part, 'Ready').status, 'False');
     assert.equal(computeStatus(input({ problems: [{ code: 'X', message: 'bad' }] })).status.phase, 'Invalid');
   });
 

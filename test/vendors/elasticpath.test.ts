@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
+import { parse } from 'yaml';
 import { absentAt, type Sandbox } from '../../examples/sandbox/index.ts';
 import { ElasticPathSpec } from '../../specs/index.ts';
-import { elasticPathDriver } from '../../controller/vendors/elasticpath.ts';
+import { elasticPathDriver } from '../../controller/vendors/elasticpath/index.ts';
 import { filterValue } from '../../controller/vendors/elasticpath/api.ts';
 import { rebuiltJournal } from '../support/rebuilt-journal.ts';
 import { vendorTestResources } from '../support/vendor-test.ts';
@@ -57,6 +61,43 @@ async function foreignErasure(sb: Sandbox, email: string): Promise<string> {
   const body = JSON.stringify({ data: { type: 'erasure_request', resource_type: 'customer', resource_id: found.data[0].id } });
   const created = await (await fetch(`${base}/v2/personal-data/erasure-requests`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body })).json();
   return created.data.id as string;
+}
+
+const OPENAPI = parse(readFileSync(new URL('../fixtures/vendor-specs/elasticpath/personal-data.openapi.yaml', import.meta.url), 'utf8'));
+/** The documented example of the erasure listing: requests for other resources (accounts, an address). */
+const LIST_EXAMPLE = OPENAPI.paths['/v2/personal-data/erasure-requests'].get.responses['200'].content['application/json'].examples.postErasureRequest.value;
+
+const mocks: Array<{ close(): void }> = [];
+after(() => mocks.forEach((m) => m.close()));
+
+/**
+ * A proxy in front of the sandbox that answers erasure listings with the OpenAPI example,
+ * as a mock generated from the vendor's spec does (after the first `passThrough` ones).
+ */
+async function listingMock(upstream: string, passThrough = 0): Promise<string> {
+  let lists = 0;
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (req.method === 'GET' && url.pathname === '/v2/personal-data/erasure-requests' && lists++ >= passThrough) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(LIST_EXAMPLE));
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const h of ['authorization', 'content-type']) if (req.headers[h]) headers[h] = String(req.headers[h]);
+    const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined;
+    try {
+      const up = await fetch(upstream + (req.url ?? '/'), { method: req.method, headers, body });
+      res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/json' }).end(Buffer.from(await up.arrayBuffer()));
+    } catch {
+      // The sandbox's lost-response fault: lose ours too.
+      res.destroy();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  mocks.push({ close: () => server.close() });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 describe('Elastic Path driver', () => {
@@ -200,6 +241,82 @@ describe('Elastic Path driver', () => {
     assert.deepEqual(result.tasks['e-rebuilt']!.jobIds, jobIds);
     assert.equal(creates(sb).length, 1);
     await assertNoEmails(fresh, result, emails);
+  });
+
+  it('resourceType account_member: looks members up by email, erases them as account_member resources', async () => {
+    const sb = await sandbox();
+    const dir = await dataDir();
+    const emails = [bulk(10)];
+    const result = await drive({ driver: elasticPathDriver, vendor: VENDOR, spec: spec(sb, { resourceType: 'account_member' }), secrets: secrets(sb), requests: [req('e-member', emails)], dataDir: dir, maxSleepMs: 200, maxPasses: 200 });
+    const t = result.tasks['e-member']!;
+    assert.equal(t.outcome, 'Erased');
+    assert.equal(route(sb, 'GET', '/v2/account-members').length, 1);
+    assert.equal(route(sb, 'GET', '/v2/customers').length, 0);
+    const created = creates(sb);
+    assert.equal(created.length, 1);
+    assert.equal(created[0]!.status, 201);
+    assert.deepEqual((t.data.resources as Array<{ type: string }>).map((r) => r.type), ['account_member']);
+    assert.equal(sb.stats().elasticpath.duplicateSubmissions, 0);
+    await assertNoEmails(dir, result, emails);
+  });
+
+  it('an accountMemberId identifier is erased as that member without a lookup', async () => {
+    const sb = await sandbox();
+    const dir = await dataDir();
+    const base = sb.config.vendors.elasticpath.baseUrl;
+    const tok = await (await fetch(`${base}/oauth/access_token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'client_credentials', client_id: secrets(sb).clientId, client_secret: secrets(sb).clientSecret }) })).json();
+    const found = await (await fetch(`${base}/v2/account-members?filter=${encodeURIComponent(`eq(email,${bulk(11)})`)}`, { headers: { authorization: `Bearer ${tok.data.access_token}` } })).json();
+    sb.reset();
+    const result = await run(sb, dir, [req('e-member-id', [bulk(11)], { accountMemberId: found.data[0].id })]);
+    assert.equal(result.tasks['e-member-id']!.outcome, 'Erased');
+    assert.equal(route(sb, 'GET', '/v2/account-members').length, 0);
+    assert.equal(creates(sb).length, 1);
+  });
+
+  for (const [what, path] of [
+    ['an API version in the path', '/elasticpath/v2'],
+    ['the host root', ''],
+  ] as const) {
+    it(`a wrong baseUrl (${what}) ends Stalled with ELASTICPATH_NOT_FOUND, never Completed`, async () => {
+      const sb = await sandbox();
+      const dir = await dataDir();
+      const emails = [bulk(12)];
+      const result = await drive({ driver: elasticPathDriver, vendor: VENDOR, spec: spec(sb, { baseUrl: sb.url + path }), secrets: secrets(sb), requests: [req('e-wrong-url', emails)], dataDir: dir, maxSleepMs: 200, maxPasses: 6 });
+      const t = result.tasks['e-wrong-url']!;
+      assert.equal(t.phase, 'Stalled');
+      assert.equal(t.lastError?.code, 'ELASTICPATH_NOT_FOUND');
+      assert.equal(t.outcome, undefined);
+      assert.equal(creates(sb).length, 0);
+      await assertNoEmails(dir, result, emails);
+    });
+  }
+
+  it('a store whose erasure listing holds other resources (the OpenAPI example) is never read as this customer\'s: Stalled, nothing adopted', async () => {
+    const sb = await sandbox();
+    const dir = await dataDir();
+    const emails = [bulk(13)];
+    const proxy = await listingMock(sb.config.vendors.elasticpath.baseUrl);
+    const result = await drive({ driver: elasticPathDriver, vendor: VENDOR, spec: spec(sb, { baseUrl: proxy }), secrets: secrets(sb), requests: [req('e-mock', emails)], dataDir: dir, maxSleepMs: 200, maxPasses: 6 });
+    const t = result.tasks['e-mock']!;
+    assert.equal(t.phase, 'Stalled');
+    assert.equal(t.lastError?.code, 'ELASTICPATH_ANSWER_MISMATCH');
+    assert.equal(t.outcome, undefined);
+    assert.equal(creates(sb).length, 0);
+    assert.deepEqual(t.jobIds, [], 'no foreign request adopted');
+  });
+
+  it('a lost create answer, then a listing of other resources: recovery adopts nothing and creates nothing more', async () => {
+    const sb = await sandbox({ faults: 'elasticpath/erasure-create:lost=1' });
+    const dir = await dataDir();
+    const emails = [bulk(14)];
+    // The first list (before creating) is the store's own; every later one is the mock's.
+    const proxy = await listingMock(sb.config.vendors.elasticpath.baseUrl, 1);
+    const result = await drive({ driver: elasticPathDriver, vendor: VENDOR, spec: spec(sb, { baseUrl: proxy }), secrets: secrets(sb), requests: [req('e-mock-recover', emails)], dataDir: dir, maxSleepMs: 200, maxPasses: 6 });
+    const t = result.tasks['e-mock-recover']!;
+    assert.equal(t.phase, 'Stalled');
+    assert.equal(t.lastError?.code, 'ELASTICPATH_ANSWER_MISMATCH');
+    assert.equal(creates(sb).length, 1, 'the lost create is not repeated');
+    assert.equal(sb.stats().elasticpath.duplicateSubmissions, 0);
   });
 
   it('50 requests within 25/s: no rate-limit violation, no duplicate', async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { absentAt, type Sandbox } from '../../examples/sandbox/index.ts';
 import { MaestroQaSpec } from '../../specs/index.ts';
-import { maestroQaDriver } from '../../controller/vendors/maestroqa.ts';
+import { maestroQaDriver } from '../../controller/vendors/maestroqa/index.ts';
 import { Journal, taskKey } from '../../state/journal.ts';
 import { rebuiltJournal } from '../support/rebuilt-journal.ts';
 import { vendorTestResources } from '../support/vendor-test.ts';
@@ -64,8 +64,8 @@ describe('MaestroQA driver', () => {
       const t = result.tasks[r.name]!;
       assert.equal(t.phase, 'Completed', r.name);
       assert.equal(t.outcome, 'Erased');
-      assert.equal(t.evidence.operationalDeletion, 'confirmed');
-      assert.equal(t.evidence.deepDeletion, 'completed');
+      assert.equal(t.evidence.operationalDeletion, 'DELETE /data-deletion-request: 200, confirmation true');
+      assert.match(t.evidence.deepDeletion!, /^GET \/data-deletion-check: status "completed" \(job \d+(, \d+)?\)$/);
       assert.match(t.evidence.auditLabel!, /^lethe:[a-z0-9,-]+$/);
       assert.ok(t.jobIds.length >= 1 && t.jobIds.every((id) => /^\d+$/.test(id)));
     }
@@ -81,17 +81,48 @@ describe('MaestroQA driver', () => {
     await assertNoEmails(dir, result, requests.flatMap((r) => r.emails));
   });
 
-  it('answers NoDataHeld when MaestroQA knows none of the emails (404)', async () => {
+  it('a subject MaestroQA does not know is Erased only on its documented proofs (confirmation true, then completed), never NoDataHeld', async () => {
     const sb = await sandbox();
     const dir = await dataDir();
     const email = absentAt('maestroqa')[0]!.email;
     const result = await run(sb, dir, [req('r-nodata', [email])]);
     const t = result.tasks['r-nodata']!;
-    assert.equal(t.outcome, 'NoDataHeld');
-    assert.match(t.evidence.maestroqaAnswer!, /404/);
+    assert.equal(t.outcome, 'Erased');
+    assert.match(t.evidence.operationalDeletion!, /confirmation true/);
+    assert.match(t.evidence.deepDeletion!, /"completed"/);
     assert.equal(deletes(sb).length, 1);
     await assertNoEmails(dir, result, [email]);
   });
+
+  for (const [what, path] of [
+    ['another API version', '/maestroqa/api/v2'],
+    ['a path below the API', '/maestroqa/api/v1/gdpr'],
+    ['the host root', ''],
+  ] as const) {
+    it(`a wrong baseUrl (${what}) ends Stalled with MAESTROQA_NOT_FOUND, never Completed`, async () => {
+      const sb = await sandbox();
+      const dir = await dataDir();
+      const emails = bulk(90, 1);
+      const result = await drive({
+        driver: maestroQaDriver,
+        vendor: VENDOR,
+        spec: spec(sb, { baseUrl: sb.url + path }),
+        secrets: secrets(sb),
+        requests: [req('r-wrong-url', emails)],
+        dataDir: dir,
+        maxSleepMs: 200,
+        maxPasses: 6,
+      });
+      const t = result.tasks['r-wrong-url']!;
+      assert.equal(t.phase, 'Stalled');
+      assert.equal(t.lastError?.code, 'MAESTROQA_NOT_FOUND');
+      assert.match(t.lastError!.message, /text\/html/);
+      assert.equal(t.outcome, undefined);
+      assert.equal(Object.keys(result.journal.data.intents).length, 0, 'a route 404 proves nothing was done: no open intent');
+      assert.equal(deletes(sb).filter((c) => c.status === 200).length, 0);
+      await assertNoEmails(dir, result, emails);
+    });
+  }
 
   it('resubmits an errored deep delete and fails after maxSubmissions', async () => {
     const sb = await sandbox({ outcomes: { maestroqaErrorRate: 1 } });

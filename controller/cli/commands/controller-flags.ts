@@ -1,5 +1,5 @@
 import type { ParseArgsConfig } from 'node:util';
-import { openController, type Controller } from '../../core/app.ts';
+import { openController, type Controller, type ControllerOptions } from '../../core/app.ts';
 import { LetheError } from '../../errors/types.ts';
 import { EXIT } from '../main.ts';
 import { createLogger, type Level } from '../../log.ts';
@@ -48,7 +48,25 @@ export function loggerFrom(values: Values, defaultFormat: 'json' | 'text') {
   return createLogger({ level, format });
 }
 
-export async function controllerFrom(values: Values, log: ReturnType<typeof createLogger>, extra: { maxPassMs?: number; readOnly?: boolean } = {}): Promise<Controller> {
+/** Flags of the commands that act (run, reconcile): the single-writer lease. */
+export const LEASE_FLAGS = {
+  'wait-for-lease': { type: 'boolean' },
+  'lease-seconds': { type: 'string' },
+} as const satisfies NonNullable<ParseArgsConfig['options']>;
+
+export const LEASE_USAGE = '[--wait-for-lease] [--lease-seconds N]';
+
+export function leaseFrom(values: { 'wait-for-lease'?: boolean; 'lease-seconds'?: string }, signal?: AbortSignal): NonNullable<ControllerOptions['lease']> {
+  const seconds = values['lease-seconds'] === undefined ? 60 : Number(values['lease-seconds']);
+  if (!Number.isFinite(seconds) || seconds < 3) throw new UsageError('--lease-seconds must be a number of seconds, at least 3');
+  return { wait: values['wait-for-lease'] === true, durationMs: seconds * 1000, signal };
+}
+
+export async function controllerFrom(
+  values: Values,
+  log: ReturnType<typeof createLogger>,
+  extra: Pick<ControllerOptions, 'maxPassMs' | 'readOnly' | 'lease' | 'metrics'> & { drivers?: ControllerOptions['drivers'] } = {},
+): Promise<Controller> {
   if (values.repo && values.remote) throw new UsageError('give either --repo or --remote, not both');
   const repo = values.repo ?? (values.remote ? undefined : '.');
   const push = values['no-push'] ? false : values.push ? true : undefined;
@@ -60,8 +78,8 @@ export async function controllerFrom(values: Values, log: ReturnType<typeof crea
     trustRoot: values['trust-root'],
     secretsDir: values['secrets-dir'],
     push,
-    drivers: DRIVERS,
     log,
     ...extra,
+    drivers: extra.drivers ?? DRIVERS,
   });
 }

@@ -1,11 +1,11 @@
 import { EXIT, parseFlags } from '../main.ts';
-import { CONTROLLER_FLAGS, CONTROLLER_USAGE, controllerFrom, exitOnError, loggerFrom } from './controller-flags.ts';
+import { CONTROLLER_FLAGS, CONTROLLER_USAGE, controllerFrom, exitOnError, LEASE_FLAGS, LEASE_USAGE, leaseFrom, loggerFrom } from './controller-flags.ts';
 
-export const usage = `reconcile --once ${CONTROLLER_USAGE} [--max-pass-seconds N]`;
+export const usage = `reconcile --once ${CONTROLLER_USAGE} ${LEASE_USAGE} [--max-pass-seconds N]`;
 export const summary = 'Run one reconcile pass: read, validate, approve, plan, call vendors, commit status.';
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, { ...CONTROLLER_FLAGS, once: { type: 'boolean' }, 'max-pass-seconds': { type: 'string' } });
+  const { values } = parseFlags(argv, { ...CONTROLLER_FLAGS, ...LEASE_FLAGS, once: { type: 'boolean' }, 'max-pass-seconds': { type: 'string' } });
   if (!values.once) {
     process.stderr.write('lethe reconcile: pass --once (use `lethe run` to keep reconciling)\n');
     return EXIT.usage;
@@ -14,7 +14,8 @@ export async function run(argv: string[]): Promise<number> {
   let controller;
   try {
     const log = loggerFrom(values, 'text');
-    controller = await controllerFrom(values, log, { maxPassMs });
+    // One writer at a time, also for CI jobs: a second one exits (or, with --wait-for-lease, waits).
+    controller = await controllerFrom(values, log, { maxPassMs, lease: leaseFrom(values) });
     const report = await controller.reconciler.pass();
     const phases = controller.reconciler.currentStatuses().map((s) => s.status.phase);
     const count = (p: string) => phases.filter((x) => x === p).length;

@@ -1,15 +1,17 @@
-import { LetheError } from '../../errors/types.ts';
+import { errorFrom, type LetheError } from '../../errors/types.ts';
 import { statusError } from '../../http/errors.ts';
 import type { HttpResponse } from '../../http/types.ts';
 import type { DriverContext } from '../../contracts/driver.ts';
-import { baseUrl, call, refused } from './auth.ts';
+import { baseUrl, call, documentedError, refused } from './auth.ts';
+import { ELASTICPATH_ERRORS } from './errors.ts';
+import { ERASURE_STATUSES, ErasureAnswer, ErasureList, ResourceList, type ErasureRequest, type ErasureStatus } from './schema.ts';
 
 type Ctx = DriverContext<'elasticpath'>;
 export type ResourceType = 'customer' | 'account_member';
 
 export interface Erasure {
   id: string;
-  status: string;
+  status: ErasureStatus;
   description: string;
   resourceType: string;
   resourceId: string;
@@ -18,49 +20,73 @@ export interface Erasure {
 const PAGE = 100;
 const MAX_OFFSET = 10_000;
 
+/** The collection that holds each resource type, and that its erasure requests name. */
+export const COLLECTION: Record<ResourceType, string> = { customer: 'customers', account_member: 'account-members' };
+
 /** A filter value in EP's syntax: quoted, with `"` and `\` escaped (emails may hold both). */
 export function filterValue(value: string): string {
   return /^[A-Za-z0-9-]+$/.test(value) ? value : `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
-function expectOk(ctx: Ctx, res: HttpResponse, label: string): void {
-  if (res.status === 200 || res.status === 201) return;
+function expect(ctx: Ctx, res: HttpResponse, status: number, label: string): void {
+  if (res.status === status) return;
   throw refused(ctx, res, label) ?? statusError(res, label, new URL(baseUrl(ctx)).origin);
 }
 
-function bad(label: string): LetheError {
-  return new LetheError('ELASTICPATH_BAD_ANSWER', `Elastic Path answered ${label} without the expected fields`);
+/** An answer about something other than what was asked: never acted on. */
+export function mismatch(call: string, what: string): LetheError {
+  return errorFrom(ELASTICPATH_ERRORS, 'ELASTICPATH_ANSWER_MISMATCH', { call, what });
 }
 
-function toErasure(v: unknown): Erasure | undefined {
-  const e = v as Record<string, unknown> | null;
-  if (!e || typeof e.id !== 'string' || typeof e.status !== 'string') return undefined;
-  return {
-    id: e.id,
-    status: e.status,
-    description: typeof e.status_description === 'string' ? e.status_description : '',
-    resourceType: String(e.resource_type ?? ''),
-    resourceId: String(e.resource_id ?? ''),
-  };
+const isErasureStatus = (status: string): status is ErasureStatus => (ERASURE_STATUSES as readonly string[]).includes(status);
+
+/** A status word is acted on only when it is one of the documented three. */
+function toErasure(e: ErasureRequest): Erasure {
+  const status = e.status;
+  if (!isErasureStatus(status)) {
+    const word = /^[A-Z_]{1,32}$/.test(status) ? status : '(not a status word)';
+    throw errorFrom(ELASTICPATH_ERRORS, 'ELASTICPATH_UNKNOWN_STATUS', { id: e.id, status: word });
+  }
+  return { id: e.id, status, description: e.status_description ?? '', resourceType: e.resource_type, resourceId: e.resource_id };
 }
 
-/** Ids of the customers (or account members) holding one of the emails. */
+export const OTHER_RESOURCE = 'a resource other than the one asked about';
+
+const belongsTo = (e: ErasureRequest, type: ResourceType, id: string) => e.resource_type === type && e.resource_id === id;
+
+/**
+ * Ids of the customers (or account members) holding one of the emails. Every listed
+ * resource must carry the email asked about: a store that ignored the filter would
+ * otherwise have Lethe erase other people. An empty list (total 0) is the documented
+ * "no such resource" answer.
+ */
 export async function findResources(ctx: Ctx, emails: string[]): Promise<string[]> {
-  const path = ctx.spec.resourceType === 'customer' ? 'customers' : 'account-members';
+  const path = COLLECTION[ctx.spec.resourceType];
+  const label = `elasticpath.${path}`;
   const ids = new Set<string>();
   for (const email of emails) {
+    const wanted = email.trim().toLowerCase();
     const filter = encodeURIComponent(`eq(email,${filterValue(email.trim())})`);
-    const label = `elasticpath.${path}`;
-    const res = await call(ctx, { method: 'GET', url: `${baseUrl(ctx)}/v2/${path}?filter=${filter}&page[limit]=${PAGE}`, safe: true, label });
-    expectOk(ctx, res, label);
-    const data = res.json<{ data?: unknown }>()?.data;
-    if (!Array.isArray(data)) throw bad(label);
-    for (const c of data) if (c && typeof (c as { id?: unknown }).id === 'string') ids.add((c as { id: string }).id);
+    for (let offset = 0; offset <= MAX_OFFSET; offset += PAGE) {
+      const url = `${baseUrl(ctx)}/v2/${path}?filter=${filter}&page[offset]=${offset}&page[limit]=${PAGE}`;
+      const res = await call(ctx, { method: 'GET', url, safe: true, label });
+      expect(ctx, res, 200, label);
+      const page = res.parse(ResourceList);
+      if (page.data.some((r) => r.email.trim().toLowerCase() !== wanted)) throw mismatch(label, OTHER_RESOURCE);
+      // "None" is proven only by an empty first page that also counts zero results.
+      if (offset === 0 && page.data.length === 0 && page.meta.results.total !== 0) throw mismatch(label, 'an empty page but a non-zero total');
+      for (const r of page.data) ids.add(r.id);
+      if (page.data.length < PAGE || offset + page.data.length >= page.meta.results.total) break;
+    }
   }
   return [...ids];
 }
 
-/** Every erasure request for one resource, oldest first as the store lists them. */
+/**
+ * Every erasure request for one resource, oldest first as the store lists them. Each must
+ * name that resource: a listing that holds others (the filter ignored, a mock's example)
+ * proves neither that a request exists nor that none does.
+ */
 export async function listErasures(ctx: Ctx, type: ResourceType, id: string): Promise<Erasure[]> {
   const label = 'elasticpath.erasure-list';
   const filter = encodeURIComponent(`eq(resource_type,${type}):eq(resource_id,${filterValue(id)})`);
@@ -68,20 +94,16 @@ export async function listErasures(ctx: Ctx, type: ResourceType, id: string): Pr
   for (let offset = 0; offset <= MAX_OFFSET; offset += PAGE) {
     const url = `${baseUrl(ctx)}/v2/personal-data/erasure-requests?filter=${filter}&page[offset]=${offset}&page[limit]=${PAGE}`;
     const res = await call(ctx, { method: 'GET', url, safe: true, label });
-    expectOk(ctx, res, label);
-    const body = res.json<{ data?: unknown; meta?: { results?: { total?: unknown } } }>();
-    if (!Array.isArray(body?.data)) throw bad(label);
-    for (const e of body.data) {
-      const parsed = toErasure(e);
-      if (parsed) out.push(parsed);
-    }
-    const total = typeof body.meta?.results?.total === 'number' ? body.meta.results.total : out.length;
-    if (body.data.length < PAGE || out.length >= total) break;
+    expect(ctx, res, 200, label);
+    const page = res.parse(ErasureList);
+    if (page.data.some((e) => !belongsTo(e, type, id))) throw mismatch(label, OTHER_RESOURCE);
+    out.push(...page.data.map(toErasure));
+    if (page.data.length < PAGE || out.length >= page.meta.results.total) break;
   }
   return out;
 }
 
-/** Inside the journaled intent: only an answer with an id closes it. */
+/** Inside the journaled intent: only the documented 201 for this very resource closes it. */
 export async function createErasure(ctx: Ctx, type: ResourceType, id: string): Promise<Erasure> {
   const label = 'elasticpath.erasure-create';
   const res = await call(ctx, {
@@ -91,19 +113,22 @@ export async function createErasure(ctx: Ctx, type: ResourceType, id: string): P
     safe: false,
     label,
   });
-  expectOk(ctx, res, label);
-  const e = toErasure(res.json<{ data?: unknown }>()?.data);
-  if (!e) throw bad(label);
-  return e;
+  expect(ctx, res, 201, label);
+  const e = res.parse(ErasureAnswer).data;
+  if (!belongsTo(e, type, id)) throw mismatch(label, OTHER_RESOURCE);
+  return toErasure(e);
 }
 
-/** undefined when the store no longer knows the request (404). */
+/**
+ * One erasure request by id; undefined on the documented 404 (NotFoundError body): the
+ * store no longer knows the request. A 404 without that body is a wrong route (throws).
+ */
 export async function getErasure(ctx: Ctx, id: string): Promise<Erasure | undefined> {
   const label = 'elasticpath.erasure-get';
   const res = await call(ctx, { method: 'GET', url: `${baseUrl(ctx)}/v2/personal-data/erasure-requests/${encodeURIComponent(id)}`, safe: true, label });
-  if (res.status === 404) return undefined;
-  expectOk(ctx, res, label);
-  const e = toErasure(res.json<{ data?: unknown }>()?.data);
-  if (!e) throw bad(label);
-  return e;
+  if (res.status === 404 && documentedError(res)) return undefined;
+  expect(ctx, res, 200, label);
+  const e = res.parse(ErasureAnswer).data;
+  if (e.id !== id) throw mismatch(label, 'a request other than the one asked about');
+  return toErasure(e);
 }

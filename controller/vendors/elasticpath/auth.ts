@@ -1,7 +1,9 @@
-import { LetheError } from '../../errors/types.ts';
+import { errorFrom, LetheError } from '../../errors/types.ts';
 import { statusError } from '../../http/errors.ts';
 import type { CallOptions, HttpResponse } from '../../http/types.ts';
 import type { DriverContext } from '../../contracts/driver.ts';
+import { ELASTICPATH_ERRORS } from './errors.ts';
+import { ErrorAnswer, TokenAnswer } from './schema.ts';
 
 type Ctx = DriverContext<'elasticpath'>;
 
@@ -12,7 +14,27 @@ export function baseUrl(ctx: Ctx): string {
   return (ctx.spec.baseUrl ?? `https://${ctx.spec.region}.api.elasticpath.com`).replace(/\/+$/, '');
 }
 
-/** The error for a status the driver does not handle itself; undefined for 2xx/3xx. */
+/** Whether the body is Elastic Path's documented JSON:API error list (ErrorResponse). */
+export function documentedError(res: HttpResponse): boolean {
+  try {
+    res.parse(ErrorAnswer);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What a body looks like, for messages (never the body itself). */
+function bodyKind(res: HttpResponse): string {
+  if (res.body.length === 0) return 'empty body';
+  return (res.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() || 'untyped body';
+}
+
+/**
+ * The error for a status the driver does not handle itself; undefined for 2xx/3xx. A 404
+ * without the documented error body is a route the store does not have (wrong baseUrl or
+ * region), a configuration error, never an answer about data.
+ */
 export function refused(ctx: Ctx, res: HttpResponse, call: string): LetheError | undefined {
   if (res.status === 401) {
     return new LetheError('ELASTICPATH_UNAUTHORIZED', `Elastic Path refused the client credentials (status ${res.status})`, { scope: 'vendor', maybeDelivered: false });
@@ -21,6 +43,9 @@ export function refused(ctx: Ctx, res: HttpResponse, call: string): LetheError |
   if (res.status === 429) {
     const retry = res.retryAfterMs === undefined ? {} : { retryAfterMs: res.retryAfterMs };
     return new LetheError('ELASTICPATH_RATE_LIMITED', `Elastic Path kept answering 429 to ${call}`, { maybeDelivered: false, ...retry });
+  }
+  if (res.status === 404 && !documentedError(res)) {
+    return errorFrom(ELASTICPATH_ERRORS, 'ELASTICPATH_NOT_FOUND', { call, body: bodyKind(res) }, { maybeDelivered: false });
   }
   if (res.status >= 400 && res.status < 500) {
     return new LetheError('ELASTICPATH_REJECTED', `Elastic Path rejected ${call} (status ${res.status})`, { terminal: true, maybeDelivered: false });
@@ -44,19 +69,17 @@ async function fetchToken(ctx: Ctx): Promise<string> {
     safe: true,
     label: 'elasticpath.token',
   });
-  if (res.status === 400 || res.status === 401 || res.status === 403) {
+  if (res.status === 401 || res.status === 403 || (res.status === 400 && documentedError(res))) {
     throw new LetheError('ELASTICPATH_UNAUTHORIZED', `Elastic Path refused the client credentials (status ${res.status})`, { scope: 'vendor', maybeDelivered: false });
   }
   if (res.status !== 200) throw refused(ctx, res, 'elasticpath.token') ?? statusError(res, 'elasticpath.token', new URL(baseUrl(ctx)).origin);
-  const body = res.json<{ data?: Record<string, unknown> } & Record<string, unknown>>();
-  const data = body?.data ?? body;
-  const token = data?.access_token;
-  if (typeof token !== 'string' || token === '') throw new LetheError('ELASTICPATH_BAD_ANSWER', 'Elastic Path answered elasticpath.token without the expected fields');
+  const data = res.parse(TokenAnswer);
+  const token = data.access_token;
   const now = ctx.now().getTime();
   // Both fields are documented; the shorter reading wins (expires_in is rounded).
   const readings = [
-    typeof data.expires_in === 'number' ? data.expires_in * 1000 : undefined,
-    typeof data.expires === 'number' ? data.expires * 1000 - now : undefined,
+    data.expires_in === undefined ? undefined : data.expires_in * 1000,
+    data.expires === undefined ? undefined : data.expires * 1000 - now,
   ].filter((v): v is number => v !== undefined);
   const lifetimeMs = readings.length > 0 ? Math.min(...readings) : 3_600_000;
   // Refresh a little before the documented hour is up, so no call races the expiry.

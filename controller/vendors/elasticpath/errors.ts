@@ -18,9 +18,20 @@ export const ELASTICPATH_ERRORS = {
     hint: 'The store refused the call as invalid (e.g. an unknown customerId / accountMemberId identifier, or a resource type the store does not support). Fix the manifest or connection to retry.',
     terminal: true,
   },
-  ELASTICPATH_BAD_ANSWER: {
-    message: 'Elastic Path answered {call} without the expected fields',
-    hint: 'An unexpected answer (often a proxy page). Lethe retries; for an erasure request it lists the requests before creating another.',
+  ELASTICPATH_NOT_FOUND: {
+    message: 'Elastic Path answered 404 to {call} without the documented error body ({body})',
+    hint: 'The store has no such route: baseUrl or region points at the wrong host or path (the API root is https://<region>.api.elasticpath.com, with no /v2 suffix). Nothing was erased or recorded as erased. Fix the connection and the task is retried.',
+    terminal: true,
+  },
+  ELASTICPATH_UNKNOWN_STATUS: {
+    message: 'erasure request {id} has the undocumented status {status}',
+    hint: 'The documented statuses are CREATED, SUCCESS and FAILURE. Lethe neither claims success nor creates another request on an unknown status: ask Elastic Path support what it means for this request id, then edit the connection or the request manifest to retry.',
+    terminal: true,
+  },
+  ELASTICPATH_ANSWER_MISMATCH: {
+    message: 'Elastic Path answered {call} with {what}',
+    hint: 'The store (or a proxy in front of it) ignored the filter or the id in the call, so its answer proves nothing about this subject; Lethe does not create, adopt or complete anything on it. Check baseUrl (no proxy or mock in between) and retry by editing the connection.',
+    terminal: true,
   },
   ELASTICPATH_ERASURE_FAILED: {
     message: 'erasure request {id} ended in FAILURE after {attempts} attempts: {description}',

@@ -5,11 +5,10 @@ export const MAX_EMAILS = 5;
 
 /**
  * One group of at most 5 of the subject's emails and the job that deletes them.
- * `todo` = to submit, `pending` = job running, `done` = job completed, `none` = MaestroQA
- * knows none of these emails (404).
+ * `todo` = to submit, `pending` = job running, `done` = job completed.
  */
 export interface Chunk {
-  state: 'todo' | 'pending' | 'done' | 'none';
+  state: 'todo' | 'pending' | 'done';
   job: string | null;
   /** Submissions made for this group, for the bounded re-submission after `errored`. */
   tries: number;
@@ -18,8 +17,6 @@ export interface Chunk {
 /** Task data: job ids and counters only; the emails are re-derived from the manifest. */
 export interface MaestroData {
   chunks: Chunk[];
-  /** Whether every answer so far confirmed the operational-table deletion. */
-  confirmed: boolean;
   /** Next wait before a status check, in ms. */
   waitMs: number;
   /** Operator decisions (identifiers.jobId values) already acted on: each is used once. */
@@ -37,14 +34,14 @@ export function emailChunks(emails: readonly string[]): string[][] {
 export function readData(task: TaskInput, firstWaitMs: number): MaestroData {
   const d = task.state.data as Partial<MaestroData>;
   if (Array.isArray(d.chunks)) {
-    return { chunks: d.chunks.map((c) => ({ ...c })), confirmed: d.confirmed !== false, waitMs: d.waitMs ?? firstWaitMs, used: [...(d.used ?? [])] };
+    return { chunks: d.chunks.map((c) => ({ ...c })), waitMs: d.waitMs ?? firstWaitMs, used: [...(d.used ?? [])] };
   }
   const count = Math.max(1, emailChunks(task.subject.emails).length);
-  return { chunks: Array.from({ length: count }, () => ({ state: 'todo', job: null, tries: 0 })), confirmed: true, waitMs: firstWaitMs, used: [] };
+  return { chunks: Array.from({ length: count }, () => ({ state: 'todo', job: null, tries: 0 })), waitMs: firstWaitMs, used: [] };
 }
 
 export function toData(d: MaestroData): TaskData {
-  return { chunks: d.chunks.map((c) => ({ state: c.state, job: c.job, tries: c.tries })), confirmed: d.confirmed, waitMs: d.waitMs, used: d.used };
+  return { chunks: d.chunks.map((c) => ({ state: c.state, job: c.job, tries: c.tries })), waitMs: d.waitMs, used: d.used };
 }
 
 export function nextTodo(d: MaestroData): number {

@@ -14,9 +14,20 @@ export const MAESTROQA_ERRORS = {
     message: 'MaestroQA kept answering 429 to {call}',
     hint: 'Another client shares the token, or rateLimits is set above 1/s and 30/min. Lethe retries later.',
   },
-  MAESTROQA_BAD_ANSWER: {
-    message: 'MaestroQA answered the deletion call without a job id',
-    hint: 'The call may have taken effect: Lethe does not resubmit and asks for a confirmation (MAESTROQA_SUBMISSION_UNCONFIRMED).',
+  MAESTROQA_NOT_FOUND: {
+    message: 'MaestroQA answered 404 to {call} without a documented body ({body})',
+    hint: 'The seed gives a 404 no meaning for this call, so it proves nothing about the subject: usually baseUrl points at the wrong path or host (it must end in /api/v1, e.g. https://app.maestroqa.com/api/v1). Nothing was recorded as deleted. Fix baseUrl in the connection and the task is retried. If baseUrl is right and MaestroQA confirms it holds no data for the subject, remove this vendor from the request.',
+    terminal: true,
+  },
+  MAESTROQA_NOT_CONFIRMED: {
+    message: 'MaestroQA answered the deletion call with job {jobId} but confirmation false',
+    hint: 'MaestroQA did not confirm the operational deletion, so Lethe claims nothing and does not resubmit on its own. Check job {jobId} with MaestroQA support, then set spec.subject.identifiers.<vendor>.jobId to that id (follow the job) or to "none" (submit again).',
+    terminal: true,
+  },
+  MAESTROQA_UNKNOWN_STATUS: {
+    message: 'MaestroQA answered the status check of job {jobId} with the undocumented status {status}',
+    hint: 'The documented words are pending, completed, not found and errored. An unknown word is neither success nor failure: ask MaestroQA support what it means for the job, then set spec.subject.identifiers.<vendor>.jobId (follow another job, or "none" to submit again), or edit the connection to retry the check.',
+    terminal: true,
   },
   MAESTROQA_SUBMISSION_UNCONFIRMED: {
     message: 'request {request}: a deletion call (audit label {auditLabel}) may have reached MaestroQA, but its answer was lost',

@@ -1,12 +1,15 @@
 import { mulberry32, stableUuid, streamSeed } from '../random.ts';
 import { isRecord, jsonBody, normEmail, type Reply, type SandboxRequest, type VendorContext, type VendorSim } from '../types.ts';
 
+/** A customer, or an account member (the B2B shopper of an account): same fields, own ids. */
 interface Customer {
   id: string;
   name: string;
   email: string;
   createdAt: string;
 }
+
+type Kind = 'customer' | 'account_member';
 
 interface Erasure {
   id: string;
@@ -57,11 +60,16 @@ const DEFAULT_PAGE_LENGTH = 25;
  * - implicit tokens are accepted by the token endpoint but get 403 on these admin routes;
  * - an erasure request for a customer that does not exist (anymore) is a 400;
  * - the 429 body is `{"errors":[...]}` without a Retry-After header (none is documented);
- * - erasure of a customer removes it (so a later lookup shows it gone) on SUCCESS only.
+ * - erasure of a customer removes it (so a later lookup shows it gone) on SUCCESS only;
+ * - every subject of this vendor is both a customer and an account member (its own id);
+ *   an erasure names either as its resource (`account_member`, or `account-member` as
+ *   the OpenAPI's introduction table spells it) and removes that one on SUCCESS;
+ * - a path the API does not serve gets the server's HTML 404 (server.ts), never JSON.
  */
 export function elasticpath(ctx: VendorContext): VendorSim {
   const creds = ctx.credentials.elasticpath;
   let customers: Customer[] = [];
+  let members: Customer[] = [];
   let erasures: Erasure[] = [];
   let tokens = new Map<string, Token>();
   let seq = 0;
@@ -83,6 +91,7 @@ export function elasticpath(ctx: VendorContext): VendorSim {
         email: s.email,
         createdAt: new Date(Date.UTC(2024, 0, 1 + i)).toISOString(),
       }));
+    members = customers.map((c) => ({ ...c, id: stableUuid('elasticpath-account-member', normEmail(c.email)) }));
     erasures = [];
     tokens = new Map();
     seq = 0;
@@ -147,6 +156,22 @@ export function elasticpath(ctx: VendorContext): VendorSim {
     };
   }
 
+  const kindOf = (resourceType: string): Kind | undefined =>
+    resourceType === 'customer' ? 'customer' : resourceType === 'account_member' || resourceType === 'account-member' ? 'account_member' : undefined;
+  const store = (kind: Kind): Customer[] => (kind === 'customer' ? customers : members);
+  const remove = (kind: Kind, id: string): void => {
+    if (kind === 'customer') customers = customers.filter((c) => c.id !== id);
+    else members = members.filter((c) => c.id !== id);
+  };
+
+  const memberJson = (c: Customer) => ({
+    type: 'account_member',
+    id: c.id,
+    name: c.name,
+    email: c.email,
+    meta: { timestamps: { created_at: c.createdAt, updated_at: c.createdAt } },
+  });
+
   const customerJson = (c: Customer) => ({
     type: 'customer',
     id: c.id,
@@ -175,6 +200,32 @@ export function elasticpath(ctx: VendorContext): VendorSim {
     links: { self: `${ctx.origin()}/elasticpath/v2/personal-data/erasure-requests/${e.id}` },
   });
 
+  /** `GET /v2/customers` and `/v2/account-members`: filter on email, name or id, paginated. */
+  function listPeople(req: SandboxRequest, kind: Kind): Reply {
+    const denied = admin(req);
+    if (denied) return denied;
+    const p = paging(req);
+    if ('status' in p) return p;
+    const raw = req.query.get('filter');
+    const filters = raw === null ? [] : parseFilter(raw);
+    if (filters === null) return errors(400, 'Bad Request', 'invalid filter');
+    let list = store(kind);
+    const subjects: string[] = [];
+    for (const f of filters) {
+      const allowed = f.attr === 'id' || ((f.attr === 'email' || f.attr === 'name') && (f.op === 'eq' || f.op === 'like'));
+      if (!allowed || (f.attr === 'id' && f.op !== 'eq')) return errors(400, 'Bad Request', `unsupported filter ${f.op}(${f.attr})`);
+      if (f.attr === 'email') subjects.push(f.value);
+      const field = (c: Customer) => (f.attr === 'id' ? c.id : f.attr === 'email' ? c.email : c.name).toLowerCase();
+      const v = f.value.toLowerCase();
+      if (f.op === 'eq') list = list.filter((c) => field(c) === v);
+      else {
+        const re = new RegExp(`^${v.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+        list = list.filter((c) => re.test(field(c)));
+      }
+    }
+    return { status: 200, body: page(req, list.map(kind === 'customer' ? customerJson : memberJson), p), subjects };
+  }
+
   /** Admin routes: a live client_credentials token, or the Reply to send instead. */
   function admin(req: SandboxRequest): Reply | null {
     const t = bearer(req);
@@ -190,7 +241,6 @@ export function elasticpath(ctx: VendorContext): VendorSim {
       return t ? `client:${t.clientId}` : null;
     },
     unauthorized: () => errors(401, 'Unauthorized'),
-    notFound: () => errors(404, 'Not Found', 'not found'),
     tooManyRequests: () => errors(429, 'Too Many Requests', 'rate limit exceeded: 25 requests per second for development stores'),
     serverError: (status) =>
       status === 500 ? errors(500, 'Internal Server Error', 'there was a problem processing your request') : errors(status, status === 502 ? 'Bad Gateway' : 'Service Unavailable'),
@@ -240,30 +290,14 @@ export function elasticpath(ctx: VendorContext): VendorSim {
         template: '/v2/customers',
         name: 'customers',
         auth: true,
-        handle(req) {
-          const denied = admin(req);
-          if (denied) return denied;
-          const p = paging(req);
-          if ('status' in p) return p;
-          const raw = req.query.get('filter');
-          const filters = raw === null ? [] : parseFilter(raw);
-          if (filters === null) return errors(400, 'Bad Request', 'invalid filter');
-          let list = customers;
-          const subjects: string[] = [];
-          for (const f of filters) {
-            const allowed = f.attr === 'id' || ((f.attr === 'email' || f.attr === 'name') && (f.op === 'eq' || f.op === 'like'));
-            if (!allowed || (f.attr === 'id' && f.op !== 'eq')) return errors(400, 'Bad Request', `unsupported filter ${f.op}(${f.attr})`);
-            if (f.attr === 'email') subjects.push(f.value);
-            const field = (c: Customer) => (f.attr === 'id' ? c.id : f.attr === 'email' ? c.email : c.name).toLowerCase();
-            const v = f.value.toLowerCase();
-            if (f.op === 'eq') list = list.filter((c) => field(c) === v);
-            else {
-              const re = new RegExp(`^${v.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-              list = list.filter((c) => re.test(field(c)));
-            }
-          }
-          return { status: 200, body: page(req, list.map(customerJson), p), subjects };
-        },
+        handle: (req) => listPeople(req, 'customer'),
+      },
+      {
+        method: 'GET',
+        template: '/v2/account-members',
+        name: 'account-members',
+        auth: true,
+        handle: (req) => listPeople(req, 'account_member'),
       },
       {
         method: 'GET',
@@ -297,15 +331,16 @@ export function elasticpath(ctx: VendorContext): VendorSim {
           }
           const { resource_type, resource_id } = data;
           const duplicates = erasures.some((e) => e.resource_type === resource_type && e.resource_id === resource_id && e.status !== 'FAILURE') ? 1 : 0;
-          const customer = resource_type === 'customer' ? customers.find((c) => c.id === resource_id) : undefined;
-          if (!customer) return { ...errors(400, 'Bad Request', 'resource not found'), duplicates };
+          const kind = kindOf(resource_type);
+          const customer = kind ? store(kind).find((c) => c.id === resource_id) : undefined;
+          if (!kind || !customer) return { ...errors(400, 'Bad Request', 'resource not found'), duplicates };
           const now = iso();
           const e: Erasure = { id: stableUuid(ctx.seed, 'erasure', ++seq), resource_type, resource_id, email: customer.email, status: 'CREATED', created_at: now, updated_at: now };
           erasures.push(e);
           ctx.scheduler.after(ctx.delays.elasticpathErasure, () => {
             e.status = outcome() < ctx.outcomes.elasticpathFailureRate ? 'FAILURE' : 'SUCCESS';
             e.updated_at = iso();
-            if (e.status === 'SUCCESS') customers = customers.filter((c) => c.id !== resource_id);
+            if (e.status === 'SUCCESS') remove(kind, resource_id);
           });
           return { status: 201, body: { data: erasureJson(e) }, subjects: [customer.email], duplicates };
         },

@@ -7,8 +7,10 @@ type DeepStatus = 'pending' | 'completed' | 'errored';
  * MaestroQA data deletion (seed 000). Assumptions where the seed is vague:
  * - errors are `{"error": "..."}`; 401 for a missing or wrong `apitoken`;
  * - the token may also be sent as `apiToken` in the JSON body, as the seed's example does;
- * - DELETE answers 404 when none of the emails belongs to a user (nothing to delete),
- *   otherwise 200 and one deep-delete job covering all its emails;
+ * - DELETE answers 200 with `confirmation: true` and one deep-delete job covering all its
+ *   emails, also when none of them belongs to a user: the seed gives a 404 no meaning
+ *   for this call, so the simulator does not invent one (deleting nothing completes);
+ * - a path this API does not serve gets the server's HTML 404 (server.ts), never JSON;
  * - job ids are decimal strings (the example shows '123'); a non-numeric id is a 400,
  *   an unknown one a 404 `{"status":"not found"}`;
  * - an errored deep delete leaves references behind, so its emails stay known and a new
@@ -42,7 +44,6 @@ export function maestroqa(ctx: VendorContext): VendorSim {
       return token === ctx.credentials.maestroqa.apiToken ? `token:${token}` : null;
     },
     unauthorized: () => err(401, 'Unauthorized: missing or invalid apitoken'),
-    notFound: () => err(404, 'Not found'),
     tooManyRequests: (retryAfter) => ({
       status: 429,
       headers: { 'Retry-After': String(retryAfter) },
@@ -70,7 +71,6 @@ export function maestroqa(ctx: VendorContext): VendorSim {
             [...jobs.values()].some((j) => j.status !== 'errored' && j.emails.includes(e)),
           ).length;
           const found = wanted.filter((e) => users.has(e) || retryable.has(e));
-          if (found.length === 0) return { ...err(404, 'No user found for the given emails'), subjects: wanted, duplicates };
           // The fast deletion from the operational database happens now; the deep delete later.
           for (const e of found) {
             users.delete(e);

@@ -1,10 +1,10 @@
-import { MaestroQaSpec } from '../../specs/index.ts';
-import { REBUILT_INTENT } from '../contracts/driver.ts';
-import { LetheError } from '../errors/types.ts';
-import type { Driver, DriverContext, OpenIntent, StepResult, TaskInput } from '../contracts/driver.ts';
-import { checkJob, deleteEmails, type DeepStatus, type DeleteAnswer } from './maestroqa/api.ts';
-import { emailChunks, MAX_EMAILS, nextTodo, readData, toData, type Chunk, type MaestroData } from './maestroqa/data.ts';
-import { MAESTROQA_ERRORS } from './maestroqa/errors.ts';
+import { MaestroQaSpec } from '../../../specs/index.ts';
+import { REBUILT_INTENT } from '../../contracts/driver.ts';
+import { LetheError } from '../../errors/types.ts';
+import type { Driver, DriverContext, OpenIntent, StepResult, TaskInput } from '../../contracts/driver.ts';
+import { checkJob, deleteEmails, type DeepStatus, type DeleteAnswer } from './api.ts';
+import { emailChunks, MAX_EMAILS, nextTodo, readData, toData, type Chunk, type MaestroData } from './data.ts';
+import { MAESTROQA_ERRORS } from './errors.ts';
 
 /**
  * MaestroQA (seed 000): erasure only. Steps:
@@ -54,12 +54,18 @@ function cachedCheck(ctx: Ctx, id: string): Promise<DeepStatus> {
   return entry.status;
 }
 
+/**
+ * `Erased` only once every group has both documented proofs: the deletion call answered
+ * 200 with `confirmation: true` (or an operator named the job from the audit log) and its
+ * job's status check answered `completed`. MaestroQA documents no "not found" answer for
+ * the deletion call, so this driver never reports `NoDataHeld`.
+ */
 function advance(d: MaestroData, extra: Extra = {}): StepResult {
   if (nextTodo(d) >= 0) return { kind: 'continue', step: 'start', data: toData(d), ...extra };
   if (d.chunks.some((c) => c.state === 'pending')) return { kind: 'continue', step: 'poll', data: toData(d), checkAfterMs: d.waitMs, ...extra };
-  const erased = d.chunks.some((c) => c.state === 'done');
-  const evidence: Record<string, string> = erased ? { deepDeletion: 'completed' } : { maestroqaAnswer: 'no user with the subject emails (404)' };
-  return { kind: 'completed', outcome: erased ? 'Erased' : 'NoDataHeld', data: toData(d), ...extra, evidence: { ...extra.evidence, ...evidence } };
+  const jobs = d.chunks.map((c) => c.job).join(', ');
+  const evidence = { deepDeletion: `GET /data-deletion-check: status "completed" (job ${jobs})` };
+  return { kind: 'completed', outcome: 'Erased', data: toData(d), ...extra, evidence: { ...extra.evidence, ...evidence } };
 }
 
 function erroredFailure(d: MaestroData, c: Chunk, submissions: number, why: string): StepResult {
@@ -74,17 +80,9 @@ function erroredFailure(d: MaestroData, c: Chunk, submissions: number, why: stri
 function recordAnswer(ctx: Ctx, task: TaskInput, d: MaestroData, k: number, answer: DeleteAnswer, auditLabel: string): StepResult {
   const c = d.chunks[k]!;
   const evidence = { auditLabel };
-  if (answer.kind === 'none') {
-    // After an errored deep delete the operational rows are gone; a 404 then says nothing
-    // about the references the failed job left behind.
-    if (c.tries > 0) return erroredFailure(d, c, task.state.submissions, 'resubmission answered 404');
-    c.state = 'none';
-    return advance(d, { evidence });
-  }
   c.state = 'pending';
   c.job = answer.id;
   c.tries++;
-  d.confirmed &&= answer.confirmed;
   d.waitMs = firstWait(ctx);
   const step = nextTodo(d) >= 0 ? 'start' : 'confirm';
   return { kind: 'continue', step, data: toData(d), jobIds: [answer.id], submissions: task.state.submissions + 1, evidence };
@@ -113,14 +111,15 @@ async function submitBatch(ctx: Ctx, tasks: TaskInput[]): Promise<StepResult[]> 
   const auditLabel = `lethe:${requests.join(',')}`;
   const detail = { requests, chunks: picks.map((p) => p.k), auditLabel };
   const answer = await ctx.intent('submit', detail, () => deleteEmails(ctx, picks.flatMap((p) => p.emails), auditLabel));
-  ctx.log.info('maestroqa deletion submitted', { requests, job: answer.kind === 'job' ? answer.id : 'none' });
+  ctx.log.info('maestroqa deletion submitted', { requests, job: answer.id });
   for (const p of picks) results[p.i] = recordAnswer(ctx, tasks[p.i]!, p.d, p.k, answer, auditLabel);
   return results;
 }
 
+/** Reached only after a deletion call answered `confirmation: true` (deleteEmails throws otherwise). */
 function confirm(ctx: Ctx, task: TaskInput): StepResult {
   const d = readData(task, firstWait(ctx));
-  return advance(d, { evidence: { operationalDeletion: d.confirmed ? 'confirmed' : 'not confirmed' } });
+  return advance(d, { evidence: { operationalDeletion: 'DELETE /data-deletion-request: 200, confirmation true' } });
 }
 
 /** identifiers.<vendor>.jobId, when an operator set it and it was not acted on yet. */

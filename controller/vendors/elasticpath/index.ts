@@ -1,8 +1,8 @@
-import { ElasticPathSpec } from '../../specs/index.ts';
-import { REBUILT_INTENT } from '../contracts/driver.ts';
-import type { Driver, DriverContext, OpenIntent, StepResult, TaskData, TaskInput } from '../contracts/driver.ts';
-import { createErasure, findResources, getErasure, listErasures, type Erasure, type ResourceType } from './elasticpath/api.ts';
-import { ELASTICPATH_ERRORS } from './elasticpath/errors.ts';
+import { ElasticPathSpec } from '../../../specs/index.ts';
+import { REBUILT_INTENT } from '../../contracts/driver.ts';
+import type { Driver, DriverContext, OpenIntent, StepResult, TaskData, TaskInput } from '../../contracts/driver.ts';
+import { COLLECTION, createErasure, findResources, getErasure, listErasures, mismatch, OTHER_RESOURCE, type Erasure, type ResourceType } from './api.ts';
+import { ELASTICPATH_ERRORS } from './errors.ts';
 
 /**
  * Elastic Path Commerce Cloud (seed 003 + vendor-specs/elasticpath): erasure only. Steps:
@@ -32,7 +32,7 @@ interface EpData {
 }
 
 const MAX_WAIT_MS = 300_000;
-const OPEN = (s: string) => s !== 'SUCCESS' && s !== 'FAILURE';
+const OPEN = (s: Erasure['status']) => s === 'CREATED';
 const DESCRIPTION_MAX = 200;
 
 const firstWait = (ctx: Ctx) => Math.round(ctx.spec.pollIntervalSeconds * 1000);
@@ -54,6 +54,7 @@ function advance(task: TaskInput, d: EpData, extra: { jobIds?: string[]; evidenc
   if (d.resources.some((r) => r.state === 'pending')) return { kind: 'continue', step: 'poll', data: toData(d), checkAfterMs: d.waitMs, ...extra };
   // Withdrawn with a resource still to submit: nothing more may be sent.
   if (find) return { kind: 'completed', outcome: 'Cancelled', data: toData(d), ...extra };
+  // Every resource reached `done` only on a SUCCESS the store gave for that very resource.
   return { kind: 'completed', outcome: 'Erased', data: toData(d), ...extra, evidence: { ...extra.evidence, erasureStatus: 'SUCCESS' } };
 }
 
@@ -66,7 +67,8 @@ async function start(ctx: Ctx, task: TaskInput): Promise<StepResult> {
   const resources =
     given.length > 0 ? given : (await findResources(ctx, task.subject.emails)).map((id): Resource => ({ type: ctx.spec.resourceType, id, state: 'find', request: null }));
   if (resources.length === 0) {
-    return { kind: 'completed', outcome: 'NoDataHeld', data: {}, evidence: { lookup: `no ${ctx.spec.resourceType} with the subject emails` } };
+    const path = COLLECTION[ctx.spec.resourceType];
+    return { kind: 'completed', outcome: 'NoDataHeld', data: {}, evidence: { lookup: `no ${ctx.spec.resourceType}: GET /v2/${path}?filter=eq(email,…) answered data [] and results.total 0 for every subject email` } };
   }
   return advance(task, { resources, waitMs: firstWait(ctx) }, { evidence: { resources: String(resources.length) } });
 }
@@ -106,7 +108,10 @@ async function submit(ctx: Ctx, task: TaskInput): Promise<StepResult> {
   }
   const created = await ctx.intent('create', { request: task.request, resource: index }, () => createErasure(ctx, r.type, r.id));
   ctx.log.info('elasticpath erasure request created', { request: task.request, job: created.id });
-  adopt(r, created);
+  // The create answer only proves the request exists (documented: CREATED); its outcome is
+  // what the poll reads, whatever status the 201 carried.
+  r.request = created.id;
+  r.state = 'pending';
   d.waitMs = firstWait(ctx);
   return advance(task, d, { jobIds: [created.id], submissions: task.state.submissions + 1 });
 }
@@ -117,6 +122,7 @@ async function poll(ctx: Ctx, task: TaskInput): Promise<StepResult> {
   for (const r of d.resources) {
     if (r.state !== 'pending' || !r.request) continue;
     const e = await getErasure(ctx, r.request);
+    if (e && (e.resourceType !== r.type || e.resourceId !== r.id)) throw mismatch('elasticpath.erasure-get', OTHER_RESOURCE);
     if (e?.status === 'SUCCESS') r.state = 'done';
     else if (e && OPEN(e.status)) running = true;
     else {
