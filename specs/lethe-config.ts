@@ -1,6 +1,7 @@
 import { validateCronExpression } from 'cron';
 import { z } from 'zod';
 import { API_VERSION, CredentialRef, ObjectMeta, ResourceName } from './common.ts';
+import { AgeRecipient, EpochId } from './sealed.ts';
 
 export const Approver = z.strictObject({
   name: z.string().min(1).optional().describe('Display name.'),
@@ -23,6 +24,38 @@ export const ApprovalPolicy = z.strictObject({
   requireSignedCommits: z.boolean().default(false).describe('Accept only approvals carried by verified signed commits.'),
 });
 export type ApprovalPolicy = z.infer<typeof ApprovalPolicy>;
+
+/** A reviewer who may read the subjects of an epoch's requests before approving them (`lethe show`). */
+export const SubjectReviewer = z.strictObject({
+  name: z.string().min(1).optional().describe('Who holds the key (display only).'),
+  recipient: AgeRecipient.describe('The reviewer\'s age public key for this epoch (age1...).'),
+});
+
+/**
+ * One key epoch: new requests are sealed to the controller's key of the current (last)
+ * epoch and to that epoch's reviewers. Shredding the epoch destroys the controller's
+ * private key; reviewers' keys are per epoch so that they can be destroyed with it.
+ */
+export const KeyEpoch = z.strictObject({
+  id: EpochId.describe('The epoch\'s name, written into each sealed value (for example 2026Q4).'),
+  recipient: AgeRecipient.describe('The controller\'s age public key for this epoch (lethe epoch new prints it).'),
+  reviewers: z.array(SubjectReviewer).optional().describe('Reviewers\' age keys for this epoch: they can read its subjects with lethe show.'),
+});
+export type KeyEpoch = z.infer<typeof KeyEpoch>;
+
+/** "24 months", "90 days", "7 years". */
+export const RETENTION = /^([1-9][0-9]{0,3}) (day|month|year)s?$/;
+
+export const SubjectsPolicy = z.strictObject({
+  requireEncryption: z.boolean().default(false)
+    .describe('Reject plain subject emails and identifiers: every value must be age-encrypted.'),
+  retention: z.string().regex(RETENTION, { error: 'must be a duration such as "24 months", "90 days" or "7 years"' }).default('24 months')
+    .describe('How long after completion a request\'s epoch key is kept before lethe shred may destroy it.'),
+  epochs: z.array(KeyEpoch).default([])
+    .refine((list) => new Set(list.map((e) => e.id)).size === list.length, { error: 'epoch ids must be unique' })
+    .describe('Key epochs, oldest first; new requests are encrypted to the last one.'),
+});
+export type SubjectsPolicy = z.infer<typeof SubjectsPolicy>;
 
 /** What a notification target is told about: the moments a team acts on. */
 export const NOTIFICATION_EVENTS = ['Stalled', 'Overdue', 'AtRisk', 'Failed', 'Completed', 'UnapprovedChange'] as const;
@@ -75,6 +108,7 @@ export const LetheConfigSpec = z.strictObject({
     .describe('Author and committer of status commits.'),
   /** Days before the due date from which a request counts as at risk in `lethe plan`. */
   atRiskDays: z.int().min(0).default(3).describe('Days before the due date from which lethe plan flags a request as at risk.'),
+  subjects: SubjectsPolicy.optional().describe('Encryption of subject emails and identifiers with age, key epochs and retention before shredding.'),
   /** lethe run announces phase changes here: request names, phases and vendor names only, never a subject. */
   notifications: Notifications.optional().describe('Chat or webhook notifications of Stalled, Overdue, AT RISK, Failed, Completed and unapproved changes.'),
 });

@@ -1,22 +1,24 @@
 import { z } from 'zod';
 import { Action, API_VERSION, IsoDate, ObjectMeta, Regulation, ResourceName } from './common.ts';
+import { SubjectEmail, SubjectIdentifier } from './sealed.ts';
 
 /**
  * Identifiers a vendor already knows the subject by, keyed by the vendor connection's
  * name (vendors/<name>.yaml). Each driver declares which keys it reads (for example
  * Elastic Path `customerId`, AnswerHub `userId` / `username`); `lethe validate` rejects
- * keys a driver does not know. They are personal data: they never reach status files.
+ * keys a driver does not know. They are personal data: they never reach status files, and
+ * may be sealed with age like the emails.
  */
-export const VendorIdentifiers = z.record(ResourceName, z.record(z.string().min(1), z.string().min(1)));
+export const VendorIdentifiers = z.record(ResourceName, z.record(z.string().min(1), SubjectIdentifier));
 
 export const Subject = z.strictObject({
   emails: z
-    .array(z.email({ error: 'must be a valid email address' }))
+    .array(SubjectEmail)
     .min(1, { error: 'at least one email address is required' })
     .max(20, { error: 'at most 20 email addresses per request; split the request' })
-    .describe('The data subject\'s email addresses (1 to 20). Personal data: never copied into status.'),
+    .describe('The data subject\'s email addresses (1 to 20), each plain or age-encrypted (age:<epoch>:<base64>). Personal data: never copied into status.'),
   identifiers: VendorIdentifiers.optional().describe(
-    'Per vendor name, identifiers the vendor already knows the subject by (e.g. elasticpath customerId, answerhub userId).',
+    'Per vendor name, identifiers the vendor already knows the subject by (e.g. elasticpath customerId, answerhub userId); values plain or age-encrypted.',
   ),
 });
 export type Subject = z.infer<typeof Subject>;

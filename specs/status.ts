@@ -78,6 +78,8 @@ export const PrivacyRequestStatusBody = z.strictObject({
   dueAt: IsoDate.optional(),
   /** Salted hash of the subject's normalised emails: lets auditors correlate without the data. */
   subjectRef: z.string().optional(),
+  /** The key epoch the subject is sealed to (lethe shred finds an epoch's requests by it). */
+  subjectEpoch: z.string().optional(),
   approval: ApprovalEvidence.optional(),
   conditions: z.array(Condition),
   vendors: z.record(ResourceName, VendorTaskStatus),

@@ -21,6 +21,9 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   schema: () => import('./commands/schema.ts'),
   export: () => import('./commands/export.ts'),
   explain: () => import('./commands/explain.ts'),
+  epoch: () => import('./commands/epoch.ts'),
+  shred: () => import('./commands/shred.ts'),
+  show: () => import('./commands/show.ts'),
 };
 
 export const EXIT = {

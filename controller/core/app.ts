@@ -17,6 +17,7 @@ import { ControllerLease } from './lease.ts';
 import type { ControllerMetrics } from './metrics.ts';
 import { Reconciler, type DriverTable } from './reconcile.ts';
 import { HttpWiring } from './wiring.ts';
+import { readEpochIdentities } from '../subjects/keys.ts';
 
 export interface ControllerOptions {
   repo?: string;
@@ -37,7 +38,10 @@ export interface ControllerOptions {
   httpTimeoutMs?: number;
   /** `--trust-root <sha>` (else LETHE_TRUST_ROOT): pins the root of trust. */
   trustRoot?: string;
-  /** `--secrets-dir DIR` (else LETHE_SECRETS_DIR, $CREDENTIALS_DIRECTORY, <data dir>/secrets). */
+  /**
+   * `--secrets-dir DIR` (else LETHE_SECRETS_DIR, $CREDENTIALS_DIRECTORY, <data dir>/secrets):
+   * file: credentials and the subject epoch keys are read from there only.
+   */
   secretsDir?: string;
   /** Hold the single-writer lease (lease.ts) before anything in the data directory is read. */
   lease?: { wait?: boolean; durationMs?: number; signal?: AbortSignal };
@@ -152,6 +156,7 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
     wiring,
     dataDir,
     salt: await subjectSalt(dataDir, env),
+    subjectKeys: (epoch) => readEpochIdentities(secretsDir, epoch),
     now,
     log: o.log,
     backoffMs: (attempt) => backoffDelayMs(attempt, 2_000, 15 * 60_000, Math.random),

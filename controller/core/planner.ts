@@ -18,6 +18,12 @@ export interface PlanRequest {
   approved: boolean;
   /** Hash of the spec: a Stalled task is requeued when it changes. */
   fingerprint: string;
+  /**
+   * Catalogue code when the subject is sealed and cannot be opened now (its epoch key is
+   * missing): every task of the request waits, nothing is dropped, and it resumes as soon
+   * as the key is back.
+   */
+  locked?: string;
 }
 
 export interface PlanVendor {
@@ -66,6 +72,7 @@ export type PlannedChange =
 export type WaitReason =
   | 'AwaitingApproval'
   | 'SubjectBusy'
+  | 'SubjectLocked'
   | 'VendorUnavailable'
   | 'Scheduled'
   | 'Stalled'
@@ -216,6 +223,10 @@ export function plan(input: PlanInput): Plan {
     }
     if (!vendor?.available) {
       note({ wait: 'VendorUnavailable' });
+      continue;
+    }
+    if (r?.locked) {
+      note({ wait: 'SubjectLocked' });
       continue;
     }
     if (openIntents.has(key)) {

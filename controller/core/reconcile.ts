@@ -29,6 +29,7 @@ import { isFinal, plan as makePlan, type Plan, type PlanRequest, type PlanVendor
 import { rebuildTasks } from './rebuild.ts';
 import { computeStatus, renderStatus, statusPath } from './status.ts';
 import { subjectKey, subjectRef } from './subject.ts';
+import { decryptSubject, isSealedSubject, subjectEpochs, type SubjectFields } from '../subjects/sealed.ts';
 
 export type DriverTable = { [K in VendorSpec['type']]: AnyDriver };
 
@@ -51,6 +52,8 @@ export interface ReconcilerOptions {
   dataDir: string;
   /** Secret key for subject hashes (see subject.ts). */
   salt: string;
+  /** The controller's age identities per key epoch (empty when the key is missing), for sealed subjects. */
+  subjectKeys?: (epoch: string) => Promise<string[]>;
   now(): number;
   log: Logger;
   backoffMs(attempt: number): number;
@@ -118,7 +121,14 @@ export class Reconciler {
   private rebuilt = false;
   private lastSnapshot?: { model: RepositoryModel; approvals: Map<string, ApprovalEvidence> };
   /** Per-spec values that cost a hash or an HMAC, valid while the spec object (and config) stay. */
-  private derived = new WeakMap<object, { other: object; dueAt: string; fingerprint: string; subjectKeys: string[]; subjectRef: string }>();
+  private derived = new WeakMap<object, { other: object; dueAt: string; fingerprint: string }>();
+  /**
+   * Per subject object: its values in plain text (decrypted when sealed) and their hashes.
+   * Memory only: a decrypted value is never journaled, logged, committed or put in an error.
+   */
+  private subjects = new WeakMap<object, { fields: SubjectFields; keys: string[]; ref: string }>();
+  /** Requests whose sealed subject cannot be opened now, with why (catalogue error). */
+  private locks = new Map<string, LetheError>();
 
   constructor(private readonly o: ReconcilerOptions) {
     this.tree = new ApprovedTree(o.source, o.trust);
@@ -378,17 +388,28 @@ export class Reconciler {
     const requests = new Map<string, RequestRuntime>();
     const planRequests: PlanRequest[] = [];
     const other = s.config.spec.regulations.other;
+    const tasksOf = new Map<string, TaskRecord[]>();
+    for (const t of Object.values(journal.data.tasks)) tasksOf.set(t.request, [...(tasksOf.get(t.request) ?? []), t]);
+    for (const name of this.locks.keys()) if (!s.model.requests.has(name)) this.locks.delete(name);
     for (const [name, entry] of s.model.requests) {
       const spec = entry.request.spec;
       const approval = s.approvals.get(entry.path)!;
-      const { dueAt: due, fingerprint, subjectKeys } = this.derive(spec, other);
+      const { dueAt: due, fingerprint } = this.derive(spec, other);
+      // A sealed subject is opened only for requests with work ahead (approved, or with open
+      // tasks): a finished request needs no key, so it stays intact after its epoch is shredded.
+      const own = tasksOf.get(name) ?? [];
+      const done = own.length > 0 && own.every(isFinal) && entry.vendors.every((v) => own.some((t) => t.vendor === v));
+      const wanted = !done && (approval.approved || mode.assumeApproved === true || own.some((t) => !isFinal(t)));
+      const subject = await this.openSubject(name, spec, wanted, s);
+      const lock = this.locks.get(name);
       requests.set(name, {
         name,
         action: spec.action,
         dueAt: due,
         justification: spec.justification,
-        emails: spec.subject.emails,
-        identifiers: spec.subject.identifiers ?? {},
+        // Never a sealed value: a request whose subject is not open gets nothing, and waits.
+        emails: subject?.fields.emails ?? [],
+        identifiers: subject?.fields.identifiers ?? {},
         approval: { approvers: approval.approvers.map((a) => `${a.name} <${a.email}>`), commit: approval.commit ?? '' },
         fingerprint,
         vendors: entry.vendors,
@@ -398,11 +419,12 @@ export class Reconciler {
         action: spec.action,
         dueAt: due,
         receivedAt: spec.receivedAt,
-        subjectKeys,
+        subjectKeys: subject?.keys ?? [],
         vendors: entry.vendors,
         vendorsFromAll: spec.vendors === 'all',
         approved: approval.approved || mode.assumeApproved === true,
         fingerprint,
+        locked: lock?.code ?? (wanted && !subject ? 'SUBJECT_KEY_MISSING' : undefined),
       });
     }
     const openIntents = new Set(Object.values(journal.data.intents).flatMap((i) => i.tasks));
@@ -437,16 +459,59 @@ export class Reconciler {
   private derive(spec: PrivacyRequestSpec, other: LetheConfig['spec']['regulations']['other']) {
     let d = this.derived.get(spec);
     if (!d || d.other !== other) {
-      d = {
-        other,
-        dueAt: dueDate(spec, other),
-        fingerprint: hash(spec),
-        subjectKeys: spec.subject.emails.map((e) => subjectKey(this.o.salt, e)),
-        subjectRef: subjectRef(this.o.salt, spec.subject.emails),
-      };
+      d = { other, dueAt: dueDate(spec, other), fingerprint: hash(spec) };
       this.derived.set(spec, d);
     }
     return d;
+  }
+
+  /** A plain subject as written, or a sealed one once opened (undefined while it is not). */
+  private subjectOf(spec: PrivacyRequestSpec): { fields: SubjectFields; keys: string[]; ref: string } | undefined {
+    const cached = this.subjects.get(spec.subject);
+    if (cached || isSealedSubject(spec.subject)) return cached;
+    return this.remember(spec.subject, spec.subject);
+  }
+
+  private remember(subject: object, fields: SubjectFields) {
+    const d = {
+      fields,
+      keys: fields.emails.map((e) => subjectKey(this.o.salt, e)),
+      ref: subjectRef(this.o.salt, fields.emails),
+    };
+    this.subjects.set(subject, d);
+    return d;
+  }
+
+  /**
+   * Opens a sealed subject with the controller's key of its epoch, when `wanted`. A failure
+   * locks the request (its tasks wait, its status says why) and is tried again next pass:
+   * a key restored from backup resumes the work without any other step.
+   */
+  private async openSubject(name: string, spec: PrivacyRequestSpec, wanted: boolean, s: Snapshot) {
+    const known = this.subjectOf(spec);
+    const before = this.locks.get(name)?.code;
+    if (!known && wanted) {
+      try {
+        const fields = await decryptSubject(name, spec.subject, this.o.subjectKeys ?? (async () => []));
+        this.locks.delete(name);
+        return this.finishOpen(name, before, s, this.remember(spec.subject, fields));
+      } catch (err) {
+        if (!(err instanceof LetheError)) throw err;
+        this.locks.set(name, err);
+        if (before !== err.code) {
+          this.o.log.warn('sealed subject cannot be opened; the request waits', { request: name, code: err.code, epoch: subjectEpochs(spec.subject).join(',') });
+          s.dirty.add(name);
+        }
+        return undefined;
+      }
+    }
+    this.locks.delete(name);
+    return this.finishOpen(name, before, s, known);
+  }
+
+  private finishOpen<T>(name: string, lockedBefore: string | undefined, s: Snapshot, value: T): T {
+    if (lockedBefore !== undefined) s.dirty.add(name);
+    return value;
   }
 
   /** Writes the statuses that changed, the dashboard, and one commit for all of them. */
@@ -492,9 +557,11 @@ export class Reconciler {
           regulation: spec.regulation,
           receivedAt: spec.receivedAt,
           dueAt: this.derive(spec, s.config.spec.regulations.other).dueAt,
-          subjectRef: this.derive(spec, s.config.spec.regulations.other).subjectRef,
+          subjectRef: this.subjectOf(spec)?.ref,
+          subjectEpoch: subjectEpochs(spec.subject)[0],
           vendors: entry!.vendors,
         },
+        locked: entry && this.locks.has(name) ? { code: this.locks.get(name)!.code, message: this.locks.get(name)!.message } : undefined,
         approval: path ? s.approvals.get(path) : undefined,
         tasks,
         withdrawn: !entry && !invalid,

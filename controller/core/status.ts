@@ -26,9 +26,14 @@ export interface StatusInput {
     regulation: Regulation;
     receivedAt: string;
     dueAt: string;
-    subjectRef: string;
+    /** Undefined while a sealed subject is not opened: the previous reference is kept. */
+    subjectRef?: string;
+    /** The key epoch the subject is sealed to, when it is. */
+    subjectEpoch?: string;
     vendors: string[];
   };
+  /** The subject is sealed and cannot be opened now: every open vendor task waits on this error. */
+  locked?: StatusError;
   approval?: ApprovalEvidence;
   tasks: Record<string, TaskRecord>;
   /** The manifest is gone from the repository. */
@@ -54,6 +59,7 @@ export function computeStatus(input: StatusInput): PrivacyRequestStatus {
   for (const v of vendorNames) {
     const t = input.tasks[v];
     vendors[v] = t ? vendorStatus(t, input.degraded[v]) : waitingStatus(input.degraded[v]);
+    if (input.locked && !(t && isFinal(t))) vendors[v] = { ...vendors[v]!, lastError: input.locked };
   }
   const phase = requestPhase(input, vendorNames);
   const final = phase === 'Completed' || phase === 'Failed';
@@ -83,7 +89,12 @@ export function computeStatus(input: StatusInput): PrivacyRequestStatus {
       reason: overdue ? (final ? 'CompletedLate' : 'PastDue') : final ? 'CompletedOnTime' : 'WithinDeadline',
       message: dueAt ? `due ${dueAt}` : 'no due date (invalid request)',
     },
-    {
+    input.locked ? {
+      type: 'Stalled',
+      status: 'True',
+      reason: 'SubjectLocked',
+      message: `${input.locked.code}: ${input.locked.message}`,
+    } : {
       type: 'Stalled',
       status: stalled.length > 0 ? 'True' : 'False',
       reason: stalled.length > 0 ? 'TerminalError' : 'NoTerminalError',
@@ -114,6 +125,7 @@ export function computeStatus(input: StatusInput): PrivacyRequestStatus {
       receivedAt: input.request?.receivedAt ?? prev?.receivedAt,
       dueAt,
       subjectRef: input.request?.subjectRef ?? prev?.subjectRef,
+      subjectEpoch: input.request ? input.request.subjectEpoch : prev?.subjectEpoch,
       approval: input.approval ?? prev?.approval,
       conditions,
       vendors,

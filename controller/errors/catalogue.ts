@@ -2,6 +2,7 @@ import { coreErrors } from '../core/errors.ts';
 import { exportErrors } from '../exports/store.ts';
 import { gitErrors } from '../git/errors.ts';
 import { httpErrors } from '../http/errors.ts';
+import { subjectErrors } from '../subjects/errors.ts';
 import { driverErrors } from '../vendors/registry.ts';
 import type { ErrorEntry, ErrorTable } from './types.ts';
 import { validationErrors } from './validation.ts';
@@ -14,6 +15,7 @@ export function catalogue(): Array<{ source: string; table: ErrorTable }> {
     { source: 'git', table: gitErrors.table },
     { source: 'http', table: httpErrors.table },
     { source: 'exports', table: exportErrors.table },
+    { source: 'subjects', table: subjectErrors.table },
     { source: 'vendors', table: driverErrors() },
   ];
 }

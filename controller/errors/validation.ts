@@ -114,6 +114,18 @@ export const validationErrors = defineErrors({
     message: '{path}: identifiers are given for vendor "{vendor}", which this request does not address',
     hint: 'Add the vendor to spec.vendors, or remove its identifiers.',
   },
+  SUBJECT_NOT_ENCRYPTED: {
+    message: '{path}: is not encrypted, and lethe.yaml requires encrypted subjects (spec.subjects.requireEncryption)',
+    hint: 'Write the request with lethe new, which seals every email and identifier to the current key epoch; a plain value already committed stays in git history, so treat it as exposed.',
+  },
+  SUBJECT_EPOCH_UNKNOWN: {
+    message: '{path}: sealed to key epoch "{epoch}", which lethe.yaml does not declare under spec.subjects.epochs',
+    hint: 'Seal the value again to a declared epoch (lethe new uses the current one), or declare the epoch in lethe.yaml.',
+  },
+  SUBJECT_EPOCH_MIXED: {
+    message: '{path}: sealed to key epoch "{epoch}", while the request\'s first sealed value uses "{first}"',
+    hint: 'Seal every value of one request to the same epoch (lethe new does), so that shredding the epoch forgets the whole subject.',
+  },
 });
 
 export type ValidationCode = keyof typeof validationErrors.table;

@@ -1,4 +1,5 @@
-import type { Action, LetheConfig, PrivacyRequest, VendorConnection } from '../../specs/index.ts';
+import { sealedEpoch, type Action, type LetheConfig, type PrivacyRequest, type VendorConnection } from '../../specs/index.ts';
+import { subjectValues } from '../subjects/sealed.ts';
 import { identifierKeys, supportedActions } from '../vendors/registry.ts';
 import { nameFromPath } from './kinds.ts';
 import type { ParsedManifest } from './parse.ts';
@@ -55,8 +56,10 @@ export function checkRepository(parsed: readonly ParsedManifest[]): RepositoryMo
   const problems: Problem[] = [];
   if (configs.length === 0) problems.push(problem('CONFIG_MISSING', 'lethe.yaml', { line: 1, column: 1 }));
 
+  const config = configs.find(valid)?.value;
   for (const m of requestFiles) {
     if (m.value !== undefined) checkVendors(m, m.value, vendors, invalidVendors, (p) => add(m, p));
+    if (m.value !== undefined && config) checkSealing(m, m.value, config, (p) => add(m, p));
   }
 
   const requests = new Map<string, RequestEntry>();
@@ -71,7 +74,6 @@ export function checkRepository(parsed: readonly ParsedManifest[]): RepositoryMo
       invalidRequests.set(m.path, { name: m.name, problems: own });
     }
   }
-  const config = configs.find(valid)?.value;
   return { config, vendors, requests, problems: problems.sort(compareProblems), invalidRequests };
 }
 
@@ -161,5 +163,24 @@ function checkVendors(
       const guess = closest(key, known);
       report(guess === undefined ? p : { ...p, hint: `did you mean "${guess}"? ${p.hint}` });
     }
+  }
+}
+
+/** Sealed values name a declared epoch, one per request; plain values only where lethe.yaml allows them. */
+function checkSealing(m: ParsedManifest, request: PrivacyRequest, config: LetheConfig, report: (p: Problem) => void): void {
+  const policy = config.spec.subjects;
+  const declared = new Set((policy?.epochs ?? []).map((e) => e.id));
+  let first: string | undefined;
+  for (const { path, value } of subjectValues(request.spec.subject)) {
+    const epoch = sealedEpoch(value);
+    const at = locate(m.index, path);
+    const shown = displayPath(path);
+    if (epoch === undefined) {
+      if (policy?.requireEncryption) report(problem('SUBJECT_NOT_ENCRYPTED', m.path, at, { path: shown }));
+      continue;
+    }
+    if (!declared.has(epoch)) report(problem('SUBJECT_EPOCH_UNKNOWN', m.path, at, { path: shown, epoch }));
+    else if (first !== undefined && epoch !== first) report(problem('SUBJECT_EPOCH_MIXED', m.path, at, { path: shown, epoch, first }));
+    first ??= epoch;
   }
 }

@@ -7,6 +7,7 @@
  * your own repository (its vendors get the sandbox's credentials).
  */
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,6 +28,9 @@ import { gitAs, PEOPLE } from './git-as.ts';
 import { Progress } from './progress.ts';
 import { DEMO_SUBJECTS, pointAtSandbox, sandboxEnv, useSandboxIds } from './sandbox-wiring.ts';
 import { createScratchRepo } from './scratch-repo.ts';
+import { prepareSealing, type DemoSealing } from './sealing.ts';
+import { showRequest } from '../../controller/subjects/show.ts';
+import { identitiesIn } from '../../controller/subjects/keys.ts';
 
 export const UNAPPROVED = '2026-11-0050';
 /** Edited straight on main by a non-approver: the controller must ignore it and report it. */
@@ -76,14 +80,17 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
 
   let repoDir: string;
   let origin: string | undefined;
+  let sealing: DemoSealing | undefined;
   if (values.repo) {
     repoDir = resolve(values.repo);
     out(`Reconciling your repository ${repoDir} (its vendors get the sandbox's credentials)`);
   } else {
+    sealing = await prepareSealing({ secretsDir: join(dataDir, 'secrets'), root, rewrite: useSandboxIds });
     const repo = await createScratchRepo({
       dir: join(root, 'repo'),
       rewriteVendor: pointAtSandbox(sandbox.config),
-      rewriteRequest: useSandboxIds,
+      rewriteConfig: sealing.rewriteConfig,
+      rewriteRequest: sealing.rewriteRequest,
       unapproved: [UNAPPROVED],
     });
     repoDir = repo.work;
@@ -91,6 +98,7 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
     out(`Scratch privacy repository: ${repo.root}`);
     out(`  ${repo.requests.size - 1} requests proposed on branches by ${'Riley Requester'} and merged by the DPO;`);
     out(`  ${UNAPPROVED} pushed straight to main by a non-approver: it must stay AwaitingApproval.`);
+    out('  Subject emails and identifiers are age-encrypted (lethe.yaml requires it): none is in git history.');
     // The same non-approver repoints a vendor: the approved baseUrl and credentials stay in force.
     const vendorFile = join(repoDir, UNAPPROVED_VENDOR_EDIT);
     writeFileSync(vendorFile, readFileSync(vendorFile, 'utf8').replace(/baseUrl: .*/, `baseUrl: ${NOWHERE}`));
@@ -162,6 +170,13 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
   const history = await gitAs(gitDir, undefined, ['log', '--format=%h %ad %s', '--date=format:%H:%M:%S', '-n', '12', '--author=lethe', 'HEAD']);
   out('\nStatus commits (git log --author=lethe):');
   out(history.replace(/^/gm, '  '));
+
+  if (sealing) {
+    const identities = identitiesIn(await readFile(sealing.dpoIdentityFile, 'utf8'));
+    const shown = await showRequest(repoDir, '2026-11-0042', identities);
+    out(`\nWhat the DPO sees with their own key (lethe show 2026-11-0042 --identity ${sealing.dpoIdentityFile}):`);
+    out(shown.kind === 'shown' ? shown.text.trimEnd().replace(/^/gm, '  ') : `  (${shown.kind})`);
+  }
 
   out('\nAccess exports (never in git):');
   let exportsOk = true;

@@ -13,6 +13,8 @@ export interface ScratchRepoOptions {
   dir?: string;
   /** Rewrites a vendor file, e.g. to point its base URL at the sandbox. */
   rewriteVendor?(name: string, text: string): string;
+  /** Rewrites lethe.yaml, e.g. to declare subject key epochs. */
+  rewriteConfig?(text: string): string;
   /** Rewrites a request file, e.g. to use an id the sandbox knows. */
   rewriteRequest?(name: string, text: string): string;
   /** Request names pushed straight to main by a non-approver: they must stay AwaitingApproval. */
@@ -64,6 +66,7 @@ export async function createScratchRepo(options: ScratchRepoOptions = {}): Promi
     await mkdir(dirname(join(work, f)), { recursive: true });
     let text = await readFile(join(from, f), 'utf8');
     if (f.startsWith('vendors/') && options.rewriteVendor) text = options.rewriteVendor(basename(f).replace(/\.ya?ml$/, ''), text);
+    if (f === 'lethe.yaml' && options.rewriteConfig) text = options.rewriteConfig(text);
     await writeFile(join(work, f), text);
   }
   await gitAs(work, PEOPLE.lead, ['add', '-A']);

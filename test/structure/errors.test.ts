@@ -19,6 +19,7 @@ import { resolveCredential } from '../../controller/http/credentials.ts';
 import { httpErrors } from '../../controller/http/errors.ts';
 import { renderTemplate } from '../../controller/http/template.ts';
 import { driverErrors } from '../../controller/vendors/registry.ts';
+import { subjectErrors } from '../../controller/subjects/errors.ts';
 import { cleanup, lethe, sh, tempDir, write } from '../git/helpers.ts';
 
 /** The module error sets, by the source name the catalogue gives them. */
@@ -28,6 +29,7 @@ const SETS: Record<string, ErrorSet<ErrorTable>> = {
   git: gitErrors,
   http: httpErrors,
   exports: exportErrors,
+  subjects: subjectErrors,
 };
 
 const placeholders = (template: string): string[] => [...template.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
