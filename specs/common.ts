@@ -13,14 +13,18 @@ export const ResourceName = z
 
 /**
  * A secret is never written inline: only a reference to where the controller reads it.
- * `env:NAME` reads an environment variable, `file:PATH` a file (relative paths are
- * resolved against the controller's working directory, not the repository, so that
- * secrets never need to live next to the manifests).
+ * `env:NAME` reads an environment variable (never the controller's own LETHE_*),
+ * `file:PATH` a file inside the controller's secrets directory (relative paths resolve
+ * against it; no "..": a manifest names a secret, it does not pick a file of the machine).
  */
 export const CredentialRef = z
   .string()
   .regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/, {
     error: 'must be a reference "env:NAME" or "file:PATH", never the secret itself',
+  })
+  .refine((v) => !/^env:LETHE_/i.test(v), { error: 'env:LETHE_* names the controller\'s own settings and secrets, which a vendor connection may not read' })
+  .refine((v) => !v.startsWith('file:') || !v.slice(5).split(/[\\/]/).includes('..'), {
+    error: 'file: references stay inside the secrets directory: ".." is refused',
   })
   .describe('A secret reference: env:NAME (environment variable) or file:PATH, never the secret itself.');
 export type CredentialRef = z.infer<typeof CredentialRef>;

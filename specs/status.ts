@@ -13,7 +13,7 @@ export const REQUEST_PHASES = [
 export const RequestPhase = z.enum(REQUEST_PHASES);
 export type RequestPhase = z.infer<typeof RequestPhase>;
 
-export const CONDITION_TYPES = ['Ready', 'Approved', 'Overdue', 'Stalled'] as const;
+export const CONDITION_TYPES = ['Ready', 'Approved', 'Overdue', 'Stalled', 'PendingChange'] as const;
 export const Condition = z.strictObject({
   type: z.enum(CONDITION_TYPES),
   status: z.enum(['True', 'False', 'Unknown']),

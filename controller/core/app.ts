@@ -3,12 +3,15 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { LetheConfig } from '../../specs/index.ts';
 import { Journal, taskKey } from '../../state/journal.ts';
+import { LetheError } from '../errors/types.ts';
+import { ApprovedTree } from '../git/approved-tree.ts';
 import { GitHubReviewGate, octokitReviewApi, type GitHubReviewApi } from '../git/github-review.ts';
 import { GitSource } from '../git/source.ts';
+import { TrustRoot } from '../git/trust-root.ts';
 import { credentialFingerprint, resolveCredential } from '../http/credentials.ts';
+import { resolveSecretsDir } from '../secrets-dir.ts';
 import { backoffDelayMs } from '../http/backoff.ts';
 import { HttpLayer } from '../http/layer.ts';
 import type { Logger } from '../contracts/log.ts';
@@ -17,7 +20,7 @@ import { ControllerLease } from './lease.ts';
 import type { ControllerMetrics } from './metrics.ts';
 import { Reconciler, type DriverTable } from './reconcile.ts';
 import { HttpWiring } from './wiring.ts';
-import { readEpochIdentities, subjectSecretsDir } from '../subjects/keys.ts';
+import { readEpochIdentities } from '../subjects/keys.ts';
 
 export interface ControllerOptions {
   repo?: string;
@@ -40,7 +43,12 @@ export interface ControllerOptions {
   httpTimeoutMs?: number;
   /** Tests: how github-review mode reaches GitHub (default: @octokit/rest at approval.github.apiUrl). */
   githubApi?: (o: { repository: string; token: string; apiUrl: string }) => GitHubReviewApi;
-  /** The controller's secrets (subject epoch keys, status signing key), else LETHE_SECRETS_DIR, $CREDENTIALS_DIRECTORY, <data dir>/secrets. */
+  /** `--trust-root <sha>` (else LETHE_TRUST_ROOT): pins the root of trust. */
+  trustRoot?: string;
+  /**
+   * `--secrets-dir DIR` (else LETHE_SECRETS_DIR, $CREDENTIALS_DIRECTORY, <data dir>/secrets):
+   * file: credentials, the subject epoch keys and the status signing key are read from there only.
+   */
   secretsDir?: string;
   /** Hold the single-writer lease (lease.ts) before anything in the data directory is read. */
   lease?: { wait?: boolean; durationMs?: number; signal?: AbortSignal };
@@ -91,6 +99,8 @@ export interface Controller {
    * driver knows the path or the task is unknown or final.
    */
   callback(path: string): boolean;
+  /** Where file: credential references resolve (see secrets-dir.ts). */
+  secretsDir: string;
   lease?: ControllerLease;
   close(): Promise<void>;
 }
@@ -124,13 +134,21 @@ export async function subjectSalt(dataDir: string, env: Readonly<Record<string, 
   return salt;
 }
 
-/** lethe.yaml as committed (not as in a dirty working tree), when it parses: settings needed before the pass. */
-async function committedConfig(source: GitSource): Promise<LetheConfig | undefined> {
+/**
+ * The APPROVED lethe.yaml (as of the root of trust and the approved changes since), for the
+ * settings needed before the pass: an unapproved edit cannot move the data directory, the
+ * controller's identity or where status is written.
+ */
+async function approvedConfig(source: GitSource, trust: TrustRoot): Promise<LetheConfig | undefined> {
   const head = await source.sync();
-  const text = (await source.readFiles(head, ['lethe.yaml'])).get('lethe.yaml');
-  if (text === undefined) return undefined;
-  const parsed = LetheConfig.safeParse(parseYaml(text));
-  return parsed.success ? parsed.data : undefined;
+  try {
+    return (await new ApprovedTree(source, trust).at(head)).config;
+  } catch (err) {
+    // A root the operator pinned wrongly, or one history lost, refuses the start itself.
+    if (err instanceof LetheError && (err.code === 'TRUST_ROOT_NOT_ON_BRANCH' || err.code === 'TRUST_ROOT_LOST')) throw err;
+    // No root of trust yet (or a broken one): the pass reports it with its code.
+    return undefined;
+  }
 }
 
 /** The first driver that claims a callback path names the task; polling stays the fallback when none does. */
@@ -159,7 +177,8 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
   const bootstrapDir = o.dataDir ? resolve(o.dataDir) : defaultDataDir(o);
   await mkdir(bootstrapDir, { recursive: true });
   const probe = await GitSource.open({ repo: o.repo, remote: o.remote, branch, dataDir: bootstrapDir, identity });
-  const config = await committedConfig(probe);
+  const pinned = o.trustRoot ?? (env.LETHE_TRUST_ROOT || undefined);
+  const config = await approvedConfig(probe, new TrustRoot({ dataDir: bootstrapDir, branch, pinned, record: false, log: o.log }));
   const dataDir = o.dataDir ? resolve(o.dataDir) : o.repo ? defaultDataDir(o, config?.spec.dataDir) : bootstrapDir;
   await mkdir(dataDir, { recursive: true });
   const source = await GitSource.open({
@@ -191,16 +210,19 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
     log: o.log,
     ...(o.httpTimeoutMs === undefined ? {} : { timeoutMs: o.httpTimeoutMs }),
   });
-  const wiring = new HttpWiring(layer, env, (s) => o.log.secrets?.push(s), undefined, o.metrics);
+  const secretsDir = resolveSecretsDir({ flag: o.secretsDir, env, dataDir });
+  const wiring = new HttpWiring(layer, env, secretsDir, (s) => o.log.secrets?.push(s), undefined, o.metrics);
+  const trust = new TrustRoot({ dataDir, branch: source.branch, pinned, record: !o.readOnly, log: o.log });
   const reconciler = new Reconciler({
     source,
+    trust,
     journal,
     drivers: o.drivers,
     wiring,
     dataDir,
-    secretsDir: subjectSecretsDir({ flag: o.secretsDir, env, dataDir }),
+    secretsDir,
     salt: await subjectSalt(dataDir, env),
-    subjectKeys: (epoch) => readEpochIdentities(subjectSecretsDir({ flag: o.secretsDir, env, dataDir }), epoch),
+    subjectKeys: (epoch) => readEpochIdentities(secretsDir, epoch),
     now,
     log: o.log,
     backoffMs: (attempt) => backoffDelayMs(attempt, 2_000, 15 * 60_000, Math.random),
@@ -216,6 +238,7 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
     journal,
     dataDir,
     callback: (path) => wakeFromCallback(o.drivers, journal, path),
+    secretsDir,
     lease,
     async close() {
       // A controller whose data directory lock was taken over must not write over the new holder's journal.

@@ -1,5 +1,6 @@
 import type { PrivacyRequestStatus } from '../../specs/index.ts';
 import { lookup } from '../errors/catalogue.ts';
+import type { PendingReport } from './pending.ts';
 
 const DONE = new Set(['Completed', 'Skipped', 'Cancelled']);
 
@@ -99,8 +100,40 @@ function cell(text: string, max = 160): string {
   return one.length > max ? `${one.slice(0, max - 1)}…` : one;
 }
 
+/** Rows of the unapproved-changes table: a push of thousands of files must not bloat the dashboard. */
+const MAX_PENDING_ROWS = 200;
+
+/** The dashboard line `lethe status` reads the root of trust from. */
+export const ROOT_LINE = 'Root of trust: ';
+
+/**
+ * The drift section: changes on the branch that were not approved. Paths, commits, git
+ * identities and field names only, never values (a request's values are personal data).
+ */
+export function renderPendingSection(branch: string, pending: PendingReport[]): string[] {
+  if (pending.length === 0) return [];
+  return [
+    `## Unapproved changes on ${branch}`,
+    '',
+    'Not approved under the policy in force before them: Lethe does not act on these, and the approved versions stay in force until an approved change replaces them.',
+    '',
+    '| Path | Change | Commit | Author | Would change | Why not approved |',
+    '|---|---|---|---|---|---|',
+    ...pending.slice(0, MAX_PENDING_ROWS).map(
+      (p) =>
+        `| ${cell(p.path)} | ${p.change} | ${p.commit ? p.commit.slice(0, 12) : ''} | ${p.author ? cell(`${p.author.name} <${p.author.email}>`) : ''} | ${cell(p.fields.join(', ') || (p.change === 'edit' ? 'formatting only' : `${p.change === 'add' ? 'adds' : 'removes'} ${p.kind} ${p.name}`))} | ${cell(p.reason)} |`,
+    ),
+    ...(pending.length > MAX_PENDING_ROWS ? [`| … and ${pending.length - MAX_PENDING_ROWS} more (lethe plan lists all) | | | | | |`] : []),
+    '',
+  ];
+}
+
 /** status/README.md: a table that renders on any git host, with no timestamp to churn. */
-export function renderDashboard(statuses: PrivacyRequestStatus[], notes: RecordNotes = {}): string {
+export function renderDashboard(
+  statuses: PrivacyRequestStatus[],
+  extra: { branch: string; root?: string; pending: PendingReport[]; ignoredStatus: string[] } = { branch: 'main', pending: [], ignoredStatus: [] },
+  notes: RecordNotes = {},
+): string {
   const rows = sortForDisplay(statuses).map((s) => {
     const overdue = isTrue(s, 'Overdue');
     const stalled = isTrue(s, 'Stalled');
@@ -119,10 +152,24 @@ export function renderDashboard(statuses: PrivacyRequestStatus[], notes: RecordN
     '',
     summary || 'No requests.',
     '',
+    ...(extra.root ? [`${ROOT_LINE}\`${extra.root}\``, ''] : []),
     '| Request | Action | Regulation | Phase | Due | Vendors done | Attention | Reason |',
     '|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
+    ...renderPendingSection(extra.branch, extra.pending),
+    ...(extra.ignoredStatus.length > 0
+      ? [
+          '## Files under status/ not written by Lethe',
+          '',
+          'Ignored: the controller reads only status files its own commits wrote.',
+          '',
+          // Capped: anyone who can push could add thousands of files to bloat the dashboard.
+          ...extra.ignoredStatus.slice(0, 50).map((p) => `- ${cell(p)}`),
+          ...(extra.ignoredStatus.length > 50 ? [`- … and ${extra.ignoredStatus.length - 50} more`] : []),
+          '',
+        ]
+      : []),
   ].join('\n');
 }
 

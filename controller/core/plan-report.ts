@@ -1,5 +1,7 @@
 import type { Problem } from '../manifests/index.ts';
 import { plural } from '../plural.ts';
+import { renderPendingSection } from './dashboard.ts';
+import { pendingSentence, type PendingReport } from './pending.ts';
 import type { Plan, RequestPlan } from './planner.ts';
 
 /** What `lethe plan` shows for one request, beyond the planner's own view. */
@@ -29,6 +31,11 @@ export interface PlanReport {
   problems: Problem[];
   /** Present when the plan was made against a base (`lethe plan --base REF`, a pull request). */
   controlPlane?: ControlPlaneChange[];
+  branch: string;
+  /** The root of trust the approved tree was computed from. */
+  root: string;
+  /** Changes on the branch that were not approved (never acted on). */
+  pending: PendingReport[];
 }
 
 type VendorNext = RequestPlan['vendors'][string];
@@ -100,6 +107,11 @@ export function planAsText(r: PlanReport): string {
     lines.push('', 'Invalid manifests (recorded as Invalid, never sent to a vendor):');
     for (const p of r.problems) lines.push(`  ${p.file}:${p.line}:${p.column} ${p.code} ${p.message}`);
   }
+  if (r.pending.length > 0) {
+    lines.push('', `Unapproved changes on ${r.branch} (not acted on; the approved versions stay in force):`);
+    for (const p of r.pending) lines.push(`  ${pendingSentence(p)}`, `      not approved: ${p.reason}`);
+  }
+  lines.push('', `Root of trust: ${r.root}`);
   return lines.join('\n') + '\n';
 }
 
@@ -144,6 +156,7 @@ export function planAsMarkdown(r: PlanReport): string {
   if (r.problems.length > 0) {
     lines.push('', '<details><summary>Problems</summary>', '', ...r.problems.map((p) => `- \`${p.file}:${p.line}:${p.column}\` ${p.code} ${esc(p.message)}`), '', '</details>');
   }
+  if (r.pending.length > 0) lines.push('', ...renderPendingSection(r.branch, r.pending).map((l) => l.replace(/^## /, '#### ')));
   lines.push('', '_Nothing has been sent to any vendor. Lethe acts only on approved requests._');
   return lines.join('\n') + '\n';
 }
@@ -151,7 +164,7 @@ export function planAsMarkdown(r: PlanReport): string {
 export function planAsJson(r: PlanReport): string {
   return (
     JSON.stringify(
-      { head: r.head, at: r.at, actions: r.plan.actions, changes: r.plan.changes, requests: sortRows(r.rows), problems: r.problems, controlPlane: r.controlPlane ?? [] },
+      { head: r.head, at: r.at, actions: r.plan.actions, changes: r.plan.changes, requests: sortRows(r.rows), problems: r.problems, controlPlane: r.controlPlane ?? [], root: r.root, pending: r.pending },
       null,
       2,
     ) + '\n'

@@ -14,9 +14,11 @@ import type { Journal, TaskRecord } from '../../state/journal.ts';
 import { dueDate } from '../deadlines.ts';
 import { LetheError } from '../errors/types.ts';
 import { evaluateApprovals } from '../git/approval.ts';
+import { ApprovedTree, pendingChanges, type ApprovedState } from '../git/approved-tree.ts';
 import type { GitHubReviewGate } from '../git/github-review.ts';
 import { findSigner, type StatusSigner } from '../git/signing.ts';
 import type { GitSource, HistoryRewritten } from '../git/source.ts';
+import type { TrustRoot } from '../git/trust-root.ts';
 import type { VendorHttp } from '../http/types.ts';
 import { checkRepository, manifestKind, nameFromPath, parseManifest, type ParsedManifest, type Problem, type RepositoryModel } from '../manifests/index.ts';
 import type { AnyDriver, DriverTable } from '../contracts/driver.ts';
@@ -24,6 +26,7 @@ import type { Logger } from '../contracts/log.ts';
 import { commitMessage, type PhaseChange } from './commit-message.ts';
 import { HISTORY_REWRITTEN_BANNER, renderDashboard, withHistoryRewritten } from './dashboard.ts';
 import { degradedRetryAt } from './degraded.ts';
+import { describePending, pendingByRequest, type PendingReport } from './pending.ts';
 import { execute, type RequestRuntime, type VendorRuntime } from './executor.ts';
 import { isFinal, plan as makePlan, type Plan, type PlanRequest, type PlanVendor, type RequestPlan } from './planner.ts';
 import { provenStatusFiles } from '../audit/trust.ts';
@@ -61,6 +64,8 @@ function merge(checkpoints: Recorded[], last: Recorded): Recorded {
 
 export interface ReconcilerOptions {
   source: GitSource;
+  /** The root of trust the approved tree is computed from. */
+  trust: TrustRoot;
   journal: Journal;
   drivers: DriverTable;
   wiring: VendorWiring;
@@ -109,6 +114,12 @@ interface Snapshot {
   approvals: Map<string, ApprovalEvidence>;
   /** Requests whose inputs changed since the last pass: their status is recomputed. */
   dirty: Set<string>;
+  /** The root of trust the approved tree was computed from. */
+  root: string;
+  /** Changes on the branch that were not approved: shown, never acted on. */
+  pending: PendingReport[];
+  /** PendingChange condition message per affected request. */
+  pendingByRequest: Map<string, string>;
 }
 
 const hash = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
@@ -119,10 +130,23 @@ const hash = (value: unknown): string => createHash('sha256').update(JSON.string
  * at any moment and as often as wanted: it is level-triggered.
  */
 export class Reconciler {
-  private parsed = new Map<string, ParsedManifest>();
-  private parsedAt?: string;
+  /** Parsed manifests of the desired state, by path, with the blob they were parsed from. */
+  private parsed = new Map<string, { blob: string; manifest: ParsedManifest }>();
+  /** path -> blob of the desired state last pass (approved files plus unapproved new requests). */
+  private desired?: Map<string, string>;
+  private readonly tree: ApprovedTree;
   private statuses = new Map<string, { text: string; doc: PrivacyRequestStatus }>();
   private statusesLoaded = false;
+  /** Files under status/ not last written by the controller: ignored, and reported. */
+  private ignoredStatus: string[] = [];
+  /** status/README.md as last committed or written, and the head it was rendered for. */
+  private dashboard?: string;
+  private dashboardHead?: string;
+  private lastPending = new Map<string, string>();
+  /** Name and changed field paths per pending (path, approved blob, branch blob). */
+  private readonly pendingFields = new Map<string, { name: string; fields: string[] }>();
+  /** The pending changes of the last head (they depend on the history only). */
+  private pendingAt?: { head: string; pending: PendingReport[]; byRequest: Map<string, string> };
   private lastDay?: string;
   private rebuilt = false;
   /** The plan of the current pass: its lasting wait reasons go into the statuses it records. */
@@ -139,7 +163,9 @@ export class Reconciler {
   /** Requests whose sealed subject cannot be opened now, with why (catalogue error). */
   private locks = new Map<string, LetheError>();
 
-  constructor(private readonly o: ReconcilerOptions) {}
+  constructor(private readonly o: ReconcilerOptions) {
+    this.tree = new ApprovedTree(o.source, o.trust);
+  }
 
   /**
    * `lethe plan`: everything up to the plan, with no vendor call and no write. Vendors
@@ -240,18 +266,22 @@ export class Reconciler {
     return next;
   }
 
-  /** Source, validate, approve: the repository as this pass sees it. */
+  /**
+   * Source, approve, validate: the repository as approval made it. The desired state is the
+   * approved tree (approved-tree.ts); what the branch holds beyond it is pending and only
+   * reported. Unapproved new requests are modelled too, so their status says why they wait.
+   */
   private async snapshot(forPass: boolean): Promise<Snapshot> {
     const { source, journal } = this.o;
     const head = forPass ? await source.sync() : ((await source.remoteHead()) ?? (await source.sync()));
     const dirty = new Set<string>();
-    const changedPaths = await this.loadManifests(head);
-    await this.loadStatuses((await source.statusHead()) ?? head);
+    const state = await this.tree.at(head);
+    const changedPaths = await this.loadManifests(state);
 
-    // Nothing under requests/, vendors/ or lethe.yaml changed (the controller's own status
-    // commits, a quiet poll): the model and the approvals of the last pass still hold.
+    // Nothing in the desired state changed (the controller's own status commits, a quiet
+    // poll): the model of the last pass still holds.
     const previous = Array.isArray(changedPaths) && changedPaths.length === 0 ? this.lastSnapshot : undefined;
-    const model = previous?.model ?? checkRepository([...this.parsed.values()], this.o.drivers);
+    const model = previous?.model ?? checkRepository(this.desiredManifests(state), this.o.drivers);
     if (!model.config) {
       const first = model.problems.find((p) => p.file === 'lethe.yaml');
       throw new LetheError('CONFIG_INVALID', `lethe.yaml is missing or invalid${first ? ` (${first.code} at ${first.line}:${first.column})` : ''}`, {
@@ -259,10 +289,28 @@ export class Reconciler {
       });
     }
     const config = model.config;
+    await this.loadStatuses((await source.statusHead()) ?? head, config.spec.identity.email);
 
     const settled = previous && ![...previous.approvals.values()].some((e) => e.retry) ? previous.approvals : undefined;
-    const approvals = settled ?? (await this.approvals(head, config));
+    const approvals = settled ?? (await this.approvalsOf(state, head));
     this.lastSnapshot = { model, approvals };
+
+    if (this.pendingAt?.head !== head) {
+      const pending = await describePending(pendingChanges(state), state, {
+        manifest: (path) => this.parsed.get(path)?.manifest,
+        readBlobs: (ids) => source.readBlobs(ids),
+        cache: this.pendingFields,
+      });
+      this.pendingAt = { head, pending, byRequest: pendingByRequest(pending, model) };
+    }
+    const { pending, byRequest } = this.pendingAt;
+    if (pending.length > 0) {
+      this.o.log.warn('unapproved changes on the branch are not acted on', {
+        branch: source.branch,
+        count: pending.length,
+        paths: pending.slice(0, 20).map((p) => p.path),
+      });
+    }
 
     const today = new Date(this.o.now()).toISOString().slice(0, 10);
     const everything = changedPaths === 'all' || this.lastDay !== today || changedPaths.some((p) => p === 'lethe.yaml' || p.startsWith('vendors/'));
@@ -273,71 +321,108 @@ export class Reconciler {
       for (const name of this.statuses.keys()) dirty.add(name);
     } else {
       for (const path of changedPaths) {
-        const m = this.parsed.get(path);
+        const m = this.parsed.get(path)?.manifest;
         dirty.add(m?.name ?? nameFromPath(path));
       }
     }
+    for (const name of new Set([...byRequest.keys(), ...this.lastPending.keys()])) {
+      if (byRequest.get(name) !== this.lastPending.get(name)) dirty.add(name);
+    }
+    this.lastPending = byRequest;
     for (const key of Object.keys(journal.data.tasks)) {
       const name = key.slice(0, key.lastIndexOf('/'));
       if (everything || !this.statuses.has(name)) dirty.add(name);
     }
     // Statuses whose commit failed last time are written again.
     for (const name of this.unrecordedSince.keys()) dirty.add(name);
-    return { head, model, config, approvals, dirty };
+    return { head, model, config, approvals, dirty, root: state.root, pending, pendingByRequest: byRequest };
   }
 
   /**
-   * Approval evidence per request path, cached in the journal per blob and policy: only
-   * files whose content changed walk the history again.
+   * Evidence per modelled request path: how its approved content got in, or why a new one
+   * waits. In github-review mode the reviews of the pull request that brought a request
+   * decide for requests (github-review.ts); a decision GitHub could not give (`retry`) is
+   * asked again next pass, never approved.
    */
-  private async approvals(head: string, config: LetheConfig): Promise<Map<string, ApprovalEvidence>> {
-    const { source, journal } = this.o;
-    const requestPaths = [...this.parsed.values()].filter((m) => m.kind === 'PrivacyRequest').map((m) => m.path);
-    const blobs = await source.blobIds(head, requestPaths);
-    const policyKey = hash(config.spec.approval);
-    const stale = requestPaths.filter((p) => journal.data.approvals[p]?.blob !== `${blobs.get(p)}:${policyKey}`);
-    const unsettled = new Map<string, ApprovalEvidence>();
-    if (stale.length > 0) {
-      const github = config.spec.approval.mode === 'github-review' ? await this.o.githubGate?.(config.spec.approval) : undefined;
-      const fresh = await evaluateApprovals(source, stale, { head, policy: config.spec.approval, controllerIdentity: config.spec.identity, github });
-      // A decision that could not be made (GitHub unreachable) is not cached: asked again next pass.
-      for (const [path, evidence] of fresh) {
-        if (evidence.retry) unsettled.set(path, evidence);
-        else journal.putApproval(path, { blob: `${blobs.get(path)}:${policyKey}`, evidence });
-      }
+  private async approvalsOf(state: ApprovedState, head: string): Promise<Map<string, ApprovalEvidence>> {
+    const out = new Map<string, ApprovalEvidence>();
+    const requestPaths: string[] = [];
+    for (const { manifest } of this.parsed.values()) {
+      if (manifest.kind !== 'PrivacyRequest') continue;
+      requestPaths.push(manifest.path);
+      const evidence =
+        state.approved.get(manifest.path)?.evidence ??
+        state.refused.get(manifest.path)?.evidence ??
+        { approved: false, mode: state.config.spec.approval.mode, approvers: [], reason: 'not approved' };
+      out.set(manifest.path, evidence);
     }
-    for (const path of Object.keys(journal.data.approvals)) if (!blobs.has(path)) journal.deleteApproval(path);
-    return new Map(requestPaths.map((p) => [p, unsettled.get(p) ?? journal.data.approvals[p]!.evidence]));
+    const policy = state.config.spec.approval;
+    if (policy.mode === 'github-review' && requestPaths.length > 0) {
+      const github = await this.o.githubGate?.(policy);
+      const decided = await evaluateApprovals(this.o.source, requestPaths, { head, policy, controllerIdentity: state.config.spec.identity, github });
+      for (const [path, evidence] of decided) out.set(path, evidence);
+    }
+    return out;
   }
 
-  /** Re-parses only the manifests that changed since the last parse (all on a cold start). */
-  private async loadManifests(head: string): Promise<string[] | 'all'> {
-    const { source } = this.o;
-    if (this.parsedAt === head) return [];
-    const diff = this.parsedAt === undefined ? 'all' : await source.changedPaths(this.parsedAt, head);
-    let toRead: string[];
-    if (diff === 'all') {
-      this.parsed.clear();
-      toRead = await source.listFiles(head, (p) => manifestKind(p) !== undefined);
-    } else {
-      for (const p of diff.deleted) this.parsed.delete(p);
-      toRead = diff.changed.filter((p) => manifestKind(p) !== undefined);
-    }
-    const texts = await source.readFiles(head, toRead);
-    for (const [path, text] of texts) this.parsed.set(path, parseManifest(path, text));
-    this.parsedAt = head;
-    return diff === 'all' ? 'all' : [...diff.changed, ...diff.deleted].filter((p) => manifestKind(p) !== undefined);
+  /**
+   * The manifests of the desired state: every approved file, plus unapproved new request
+   * files (modelled so that their status says AwaitingApproval) unless they reuse the name
+   * of an approved request, whose approved version stays in force.
+   */
+  private desiredManifests(state: ApprovedState): ParsedManifest[] {
+    const approvedNames = new Set<string>();
+    for (const [path, { manifest }] of this.parsed) if (state.approved.has(path) && manifest.name) approvedNames.add(`${manifest.kind}/${manifest.name}`);
+    return [...this.parsed]
+      .filter(([path, { manifest }]) => state.approved.has(path) || !manifest.name || !approvedNames.has(`${manifest.kind}/${manifest.name}`))
+      .map(([, { manifest }]) => manifest);
   }
 
-  /** status/ as last committed: on the status branch when there is one, else on the protected branch. */
-  private async loadStatuses(head: string): Promise<void> {
+  /** Parses only the desired files whose content changed since the last pass; returns the paths that changed. */
+  private async loadManifests(state: ApprovedState): Promise<string[] | 'all'> {
+    const desired = new Map<string, string>();
+    for (const [path, entry] of state.approved) desired.set(path, entry.blob);
+    for (const [path, blob] of state.current) if (!state.approved.has(path) && manifestKind(path) === 'PrivacyRequest') desired.set(path, blob);
+    const stale = [...desired].filter(([path, blob]) => this.parsed.get(path)?.blob !== blob);
+    const texts = await this.o.source.readBlobs(stale.map(([, blob]) => blob));
+    for (const [path, blob] of stale) this.parsed.set(path, { blob, manifest: parseManifest(path, texts.get(blob) ?? '') });
+    for (const path of this.parsed.keys()) if (!desired.has(path)) this.parsed.delete(path);
+    const before = this.desired;
+    this.desired = desired;
+    if (before === undefined) return 'all';
+    const changed = stale.map(([path]) => path);
+    for (const path of before.keys()) if (!desired.has(path)) changed.push(path);
+    return changed;
+  }
+
+  /**
+   * status/ as last committed, for continuity of conditions and for a journal rebuild. Only
+   * files whose current content was last written by a controller commit (committer =
+   * spec.identity) and named as a status file must be are read; every other file is
+   * ignored, reported in the dashboard, and overwritten only if a request of that name is
+   * in the approved state.
+   */
+  private async loadStatuses(head: string, identityEmail: string): Promise<void> {
     if (this.statusesLoaded) return;
     const { source } = this.o;
-    const paths = await source.listFiles(head, (p) => /^status\/[^/]+\.yaml$/.test(p));
-    for (const [path, text] of await source.readFiles(head, paths)) {
-      const doc = PrivacyRequestStatus.safeParse(parseYaml(text));
-      if (doc.success) this.statuses.set(doc.data.metadata.name, { text, doc: doc.data });
-      else this.o.log.warn('ignoring unreadable status file', { path });
+    const paths = await source.listFiles(head, (p) => p.startsWith('status/'));
+    const writers = await source.lastWriters(head, 'status/');
+    const byController = (path: string) => writers.get(path)?.trim().toLowerCase() === identityEmail.trim().toLowerCase();
+    const texts = await source.readFiles(head, paths.filter(byController));
+    this.ignoredStatus = [];
+    for (const path of paths) {
+      const text = texts.get(path);
+      if (path === 'status/README.md' && text !== undefined) {
+        this.dashboard = text;
+        continue;
+      }
+      const name = /^status\/([^/]+)\.yaml$/.exec(path)?.[1];
+      const doc = text !== undefined && name !== undefined && ResourceName.safeParse(name).success ? PrivacyRequestStatus.safeParse(parseYaml(text)) : undefined;
+      if (doc?.success && doc.data.metadata.name === name) this.statuses.set(name, { text: text!, doc: doc.data });
+      else this.ignoredStatus.push(path);
+    }
+    if (this.ignoredStatus.length > 0) {
+      this.o.log.warn('ignoring files under status/ that the controller did not write', { count: this.ignoredStatus.length, paths: this.ignoredStatus.slice(0, 20) });
     }
     this.statusesLoaded = true;
   }
@@ -603,6 +688,8 @@ export class Reconciler {
     const changes: PhaseChange[] = [];
     const before = new Map<string, { text: string; doc: PrivacyRequestStatus } | undefined>();
     for (const name of [...s.dirty].sort()) {
+      // Names come from manifests, the journal and status/: only a resource name becomes a path.
+      if (!ResourceName.safeParse(name).success) continue;
       const entry = s.model.requests.get(name);
       const invalid = invalidByName.get(name);
       const tasks = tasksByRequest.get(name) ?? {};
@@ -629,6 +716,7 @@ export class Reconciler {
         approval: path ? s.approvals.get(path) : undefined,
         tasks,
         withdrawn: !entry && !invalid,
+        pendingChange: s.pendingByRequest.get(name),
         degraded: journal.data.degraded,
         waits: lastingWaits(this.lastPlan?.requests.find((r) => r.name === name)),
       });
@@ -636,6 +724,8 @@ export class Reconciler {
       if (previous?.text === text) continue;
       before.set(name, previous);
       files.set(statusPath(name), text);
+      // Overwritten by the controller: from now on the file is its own.
+      this.ignoredStatus = this.ignoredStatus.filter((p) => p !== statusPath(name));
       changes.push({ name, from: previous?.doc.status.phase, to: doc.status.phase });
       this.statuses.set(name, { text, doc });
     }
@@ -649,11 +739,22 @@ export class Reconciler {
         this.unrecordedSince.delete(name);
       }
     };
-    if (files.size === 0) {
+    // The dashboard depends on the statuses and on the head (pending changes): a quiet pass renders nothing.
+    if (files.size === 0 && this.dashboardHead === s.head) {
       settle(false);
       return { pushed: false, changes };
     }
-    files.set('status/README.md', renderDashboard([...this.statuses.values()].map((v) => v.doc), { signedBy: this.o.source.signing?.publicKey.fingerprint }));
+    const dashboard = renderDashboard(
+      [...this.statuses.values()].map((v) => v.doc),
+      { branch: this.o.source.branch, root: s.root, pending: s.pending, ignoredStatus: this.ignoredStatus },
+      { signedBy: this.o.source.signing?.publicKey.fingerprint },
+    );
+    if (files.size === 0 && dashboard === this.dashboard) {
+      this.dashboardHead = s.head;
+      settle(false);
+      return { pushed: false, changes };
+    }
+    files.set('status/README.md', dashboard);
     let result: Awaited<ReturnType<GitSource['writeStatus']>>;
     try {
       await this.o.fence?.();
@@ -671,6 +772,8 @@ export class Reconciler {
       }
       throw err;
     }
+    this.dashboardHead = s.head;
+    this.dashboard = dashboard;
     settle(result.commit !== undefined);
     if (result.commit) this.lastOwnCommit = result.commit;
     if (result.commit) this.o.log.info('status committed', { commit: result.commit, requests: changes.length, pushed: result.pushed });
@@ -706,11 +809,9 @@ export class Reconciler {
     return { commit: result.commit, pushed: result.pushed, pushError: result.pushError };
   }
 
-  /** lethe.yaml as the last pass read it, or as committed now. */
-  async config(): Promise<LetheConfig | undefined> {
-    if (this.parsedAt === undefined) await this.loadManifests(await this.o.source.sync());
-    const m = [...this.parsed.values()].find((p) => p.kind === 'LetheConfig');
-    return m?.kind === 'LetheConfig' ? m.value : undefined;
+  /** The approved lethe.yaml in force (the schedule of `lethe run` comes from it, never from an unapproved edit). */
+  async config(): Promise<LetheConfig> {
+    return (await this.tree.at(await this.o.source.sync())).config;
   }
 
   /** The statuses as last written or read (for `lethe status`). */

@@ -44,6 +44,8 @@ export interface StatusInput {
    * pass and make a commit of it): said in the Ready condition, read by the dashboard.
    */
   waits?: Record<string, 'SubjectBusy' | 'VendorUnavailable'>;
+  /** An unapproved change on the branch would affect this request (it is not acted on). */
+  pendingChange?: string;
 }
 
 const WAIT_TEXT = {
@@ -51,7 +53,7 @@ const WAIT_TEXT = {
   VendorUnavailable: 'vendor disabled or unavailable',
 } as const;
 
-const CONDITION_ORDER = ['Approved', 'Ready', 'Overdue', 'Stalled'] as const;
+const CONDITION_ORDER = ['Approved', 'Ready', 'Overdue', 'Stalled', 'PendingChange'] as const;
 
 /**
  * The status document of one request: a pure function of what the pass knows. Nothing
@@ -109,8 +111,13 @@ export function computeStatus(input: StatusInput): PrivacyRequestStatus {
       message: stalled.length > 0 ? stalled.map(([v, s]) => `${v}: ${s.lastError?.code ?? 'error'}`).join('; ') : 'no vendor needs attention',
     },
   ];
-  const conditions: Condition[] = CONDITION_ORDER.map((type) => {
-    const c = wanted.find((w) => w.type === type)!;
+  // Present only while there is one: the drift signal an operator alerts on.
+  if (input.pendingChange !== undefined) {
+    wanted.push({ type: 'PendingChange', status: 'True', reason: 'UnapprovedChange', message: input.pendingChange });
+  }
+  const conditions: Condition[] = CONDITION_ORDER.flatMap((type) => {
+    const c = wanted.find((w) => w.type === type);
+    if (!c) return [];
     const before = prev?.conditions.find((p) => p.type === type);
     return { ...c, lastTransitionTime: before && before.status === c.status ? before.lastTransitionTime : nowIso };
   });

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import type { RateWindow, VendorSpec } from '../../specs/index.ts';
 import type { AnyDriver, CredentialRef } from '../contracts/driver.ts';
 import { credentialFingerprint, resolveCredential } from '../http/credentials.ts';
+import { readSecretFile } from '../secrets-dir.ts';
 import type { HttpLayer } from '../http/layer.ts';
 import type { LimiterKey, VendorHttp } from '../http/types.ts';
 import type { ControllerMetrics } from './metrics.ts';
@@ -10,6 +10,24 @@ import type { VendorWiring } from './reconcile.ts';
 /** Where the connection keeps its credential references: as its driver declares, else `spec.credentials` as is. */
 function credentialRefs(driver: AnyDriver, spec: VendorSpec): Record<string, CredentialRef> {
   return driver.credentials?.(spec) ?? Object.fromEntries(Object.entries(spec.credentials ?? {}).map(([k, ref]) => [k, { ref }]));
+}
+
+/** Every http(s) origin written in the connection's spec: where its credentials may go. */
+export function connectionOrigins(spec: VendorSpec): string[] {
+  const origins = new Set<string>();
+  const visit = (v: unknown): void => {
+    if (typeof v === 'string' && /^https?:\/\//i.test(v)) {
+      try {
+        origins.add(new URL(v).origin);
+      } catch {
+        // A URL template whose host is a placeholder: no fixed origin to allow.
+      }
+    } else if (v !== null && typeof v === 'object') for (const x of Object.values(v)) visit(x);
+  };
+  visit(spec);
+  // Elastic Path's default host is derived from the region (elasticpath/auth.ts).
+  if (spec.type === 'elasticpath' && spec.baseUrl === undefined) origins.add(`https://${spec.region}.api.elasticpath.com`);
+  return [...origins];
 }
 
 /**
@@ -21,6 +39,8 @@ export class HttpWiring implements VendorWiring {
   constructor(
     private readonly layer: HttpLayer,
     private readonly env: Readonly<Record<string, string | undefined>>,
+    /** The only directory file: references are read from (resolveSecretsDir). */
+    private readonly secretsDir: string,
     /** Called with every resolved secret, so the process logger can scrub it too. */
     private readonly onSecret: (value: string) => void = () => {},
     private readonly now: () => number = Date.now,
@@ -31,7 +51,7 @@ export class HttpWiring implements VendorWiring {
   async secrets(_vendor: string, spec: VendorSpec, driver: AnyDriver): Promise<Record<string, string>> {
     const out: Record<string, string> = {};
     for (const [key, { ref, jsonKey }] of Object.entries(credentialRefs(driver, spec))) {
-      out[key] = await resolveCredential(ref, this.env, (p) => readFile(p, 'utf8'), { jsonKey });
+      out[key] = await resolveCredential(ref, this.env, (p) => readSecretFile(this.secretsDir, p), { jsonKey });
       this.onSecret(out[key]);
     }
     return out;
@@ -51,6 +71,7 @@ export class HttpWiring implements VendorWiring {
       vendor,
       limit: this.limit(spec, windows, secrets),
       secrets: Object.values(secrets),
+      origins: connectionOrigins(spec),
       concurrency: spec.concurrency,
     });
     return this.metrics ? this.metrics.observe(vendor, http) : http;

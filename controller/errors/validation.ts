@@ -86,6 +86,10 @@ export const validationErrors = defineErrors({
     message: 'this file is a {kind}, but Lethe reads {kind} manifests only from {place}: it is ignored',
     hint: 'Move it with git mv: requests go under requests/ (lethe new places them in requests/YYYY/MM/), vendors directly in vendors/, the config is lethe.yaml at the top.',
   },
+  CREDENTIAL_REF_REFUSED: {
+    message: '{path}: {detail}',
+    hint: 'Name a variable of the vendor\'s own (not LETHE_*), or a file in the controller\'s secrets directory (file:NAME, relative to --secrets-dir / LETHE_SECRETS_DIR / $CREDENTIALS_DIRECTORY / <data dir>/secrets). Only this connection waits until it is fixed.',
+  },
   NAME_MISMATCH: {
     message: 'metadata.name "{name}" does not match the file name "{expected}"',
     hint: 'Rename the file to <metadata.name>.yaml, or change metadata.name to match the file name.',

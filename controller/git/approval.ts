@@ -2,7 +2,7 @@ import type { ApprovalPolicy, Approver } from '../../specs/lethe-config.ts';
 import type { ApprovalEvidence } from '../../specs/status.ts';
 import type { Identity } from './exec.ts';
 import type { GitHubReviewGate } from './github-review.ts';
-import { readSignatures, type CommitInfo, type HistoryIndex, type Signature } from './history.ts';
+import { readSignatures, type CommitInfo, type HistoryIndex, type RawChange, type Signature } from './history.ts';
 import type { GitSource } from './source.ts';
 
 export interface ApprovalInput {
@@ -13,16 +13,30 @@ export interface ApprovalInput {
   github?: GitHubReviewGate;
 }
 
-interface Person {
-  name: string;
-  email: string;
+/**
+ * One change to one governed path, as it reached the protected branch: the unit the gate
+ * judges. `commit` is the first-parent commit that brought it (the merge commit, the
+ * squash commit, a direct push); `writers` are the commits that reached the branch through
+ * `commit` (itself included) and touched the path.
+ */
+export interface Arrival {
+  commit: CommitInfo;
+  writers: CommitInfo[];
+  path: string;
+  /** The new content, or null when the change deletes the path. */
+  blob: string | null;
 }
 
 /** A decision before signatures are checked: signatures need a gpg run, so they are batched. */
-interface Draft {
+export interface Verdict {
   evidence: ApprovalEvidence;
   /** Approvers whose key may have signed the approval commit. */
   signers: Approver[];
+}
+
+interface Person {
+  name: string;
+  email: string;
 }
 
 const short = (sha: string): string => sha.slice(0, 12);
@@ -34,71 +48,80 @@ function parseIdentity(value: string): Person | undefined {
   return match ? { name: match[1]!, email: match[2]! } : undefined;
 }
 
-/** Authors of the commits that brought the request's content to the branch with `commit`. */
-function contentAuthors(index: HistoryIndex, commit: CommitInfo, path: string): Set<string> {
-  const authors = new Set<string>();
-  for (const c of index.arrivedWith(commit.sha)) {
-    if (c.parents.length > 1) continue;
-    if (c.changes.some((ch) => ch.path === path || ch.from === path)) authors.add(key(c.authorEmail));
-  }
-  return authors;
+/** Whether `change` touches `path` (as its destination or as a rename's source). */
+export function touches(change: RawChange, path: string): boolean {
+  return change.path === path || change.from === path;
 }
 
-function specCommit(index: HistoryIndex, commit: CommitInfo, path: string, blob: string): CommitInfo | undefined {
-  return index.arrivedWith(commit.sha).find((c) => c.parents.length < 2 && c.changes.some((ch) => ch.path === path && ch.blob === blob));
+/** Whether `change` leaves `path` with `blob` (null: leaves it absent). */
+function writes(change: RawChange, path: string, blob: string | null): boolean {
+  if (blob === null) return (change.status === 'D' && change.path === path) || (change.status === 'R' && change.from === path);
+  return change.path === path && change.blob === blob && change.status !== 'D';
 }
 
-function decide(index: HistoryIndex, path: string, input: ApprovalInput): Draft {
-  const { policy } = input;
+/**
+ * THE policy check: whether `arrival` is approved under `policy`, with the reason in plain
+ * words. Pure: a new approval mode adds a branch here (or a sibling function picked by
+ * `policy.mode`), and everything that consumes verdicts stays as it is.
+ *
+ * Content authors are the authors of every commit that touched the path on the way in,
+ * side-branch merge commits included (a merge commit can carry content its author wrote
+ * while resolving it); only the approval commit itself, when it is a merge, is not one.
+ */
+export function judgeArrival(arrival: Arrival, policy: ApprovalPolicy, controllerIdentity: Identity): Verdict {
+  const { commit, path, blob } = arrival;
   const branch = policy.protectedBranch;
-  const fail = (reason: string, extra: Partial<ApprovalEvidence> = {}): Draft => ({
-    evidence: { approved: false, mode: policy.mode, approvers: [], ...extra, reason },
-    signers: [],
-  });
-  const intro = index.introduction(path);
-  if (!intro) return fail(`${path} is not on ${branch} at ${short(input.head)}`);
-  const commit = index.commit(intro.commit)!;
-  const spec = specCommit(index, commit, intro.path, intro.blob) ?? commit;
+  const what = blob === null ? `the deletion of ${path}` : path;
+  const isMerge = commit.parents.length > 1;
+  const contentWriters = arrival.writers.filter((c) => !(isMerge && c.sha === commit.sha));
+  const spec = contentWriters.find((c) => c.sha !== commit.sha && c.changes.some((ch) => writes(ch, path, blob))) ?? commit;
   const base = { commit: commit.sha, specCommit: spec.sha };
+  const fail = (reason: string): Verdict => ({ evidence: { approved: false, mode: policy.mode, approvers: [], ...base, reason }, signers: [] });
   const approvers = new Map(policy.approvers.map((a) => [key(a.email), a]));
-  approvers.delete(key(input.controllerIdentity.email));
-  const authors = contentAuthors(index, commit, intro.path);
+  approvers.delete(key(controllerIdentity.email));
+  const authors = new Set(contentWriters.map((c) => key(c.authorEmail)));
 
   const counted: Person[] = [];
   const refused: string[] = [];
   const consider = (person: Person): void => {
     const k = key(person.email);
     if (counted.some((p) => key(p.email) === k)) return;
-    if (k === key(input.controllerIdentity.email)) refused.push(`${who(person)} is the controller's own identity`);
+    if (k === key(controllerIdentity.email)) refused.push(`${who(person)} is the controller's own identity`);
     else if (!approvers.has(k)) refused.push(`${who(person)} is not a listed approver`);
     else if (authors.has(k)) refused.push(`${who(person)} authored the request`);
     else counted.push(person);
   };
   const trailers = commit.approvedBy.map(parseIdentity).filter((p): p is Person => p !== undefined);
 
-  if (policy.mode === 'merge') {
-    if (commit.parents.length < 2) {
-      return fail(`${intro.path} reached ${branch} in ${short(commit.sha)} without a merge commit (direct push, squash or rebase merge); no approver recorded`, base);
+  // github-review judges requests by their pull request's reviews (github-review.ts). For
+  // lethe.yaml and vendors/, which the approved tree judges here, it is as strict as merge
+  // mode: typed trailers alone never approve a control-plane change.
+  const merged = policy.mode === 'merge' || policy.mode === 'github-review';
+  if (merged) {
+    if (!isMerge) {
+      return fail(`${what} reached ${branch} in ${short(commit.sha)} without a merge commit (direct push, squash or rebase merge); no approver recorded`);
     }
-    const fromSide = index.arrivedWith(commit.sha).some((c) => c !== commit && c.changes.some((ch) => ch.path === intro.path && ch.blob === intro.blob));
+    const fromSide = contentWriters.some((c) => c.changes.some((ch) => writes(ch, path, blob)));
     if (!fromSide) {
-      return fail(`merge commit ${short(commit.sha)} itself wrote the current content of ${intro.path} (not from the merged branch); nobody reviewed it`, base);
+      return fail(`merge commit ${short(commit.sha)} itself wrote the current content of ${path} (not from the merged branch); nobody reviewed it`);
     }
-    const merger = { name: commit.authorName, email: commit.authorEmail };
-    consider(merger);
-    if (counted.length === 0) return fail(`merged into ${branch} in ${short(commit.sha)}, but the merger ${refused[0]}`, base);
-    for (const p of trailers) consider(p);
+    consider({ name: commit.authorName, email: commit.authorEmail });
+    if (counted.length === 0) return fail(`merged into ${branch} in ${short(commit.sha)}, but the merger ${refused[0]}`);
+    // A trailer in a merge message is text: hosts copy pull-request descriptions into it, so
+    // anyone who opens a pull request can write one. It is the merger's own statement only
+    // when the merger signed the commit.
+    if (policy.requireSignedCommits) for (const p of trailers) consider(p);
+    else if (trailers.length > 0) refused.push('Approved-by trailers in an unsigned merge message (text anyone could have written, e.g. copied from a pull-request description)');
   } else {
     for (const p of trailers) consider(p);
   }
 
   const approved = counted.length >= policy.minApprovals;
-  const what = policy.mode === 'merge' ? `merged into ${branch} in ${short(commit.sha)} by ${who(counted[0]!)}` : `${short(commit.sha)} on ${branch}`;
-  const extra = counted.length > (policy.mode === 'merge' ? 1 : 0) ? ` approved by ${counted.slice(policy.mode === 'merge' ? 1 : 0).map(who).join(', ')}` : '';
+  const how = merged ? `merged into ${branch} in ${short(commit.sha)} by ${who(counted[0]!)}` : `${short(commit.sha)} on ${branch}`;
+  const others = counted.slice(merged ? 1 : 0);
+  const extra = others.length > 0 ? ` approved by ${others.map(who).join(', ')}` : '';
   const notCounted = refused.length > 0 ? `; not counted: ${refused.join('; ')}` : '';
-  const reason = approved
-    ? `${what}${extra}`
-    : `${what} has ${counted.length} of ${policy.minApprovals} required approvals${notCounted}`;
+  const reason = approved ? `${how}${extra}` : `${how} has ${counted.length} of ${policy.minApprovals} required approvals${notCounted}`;
   return {
     evidence: {
       approved,
@@ -112,10 +135,11 @@ function decide(index: HistoryIndex, path: string, input: ApprovalInput): Draft 
   };
 }
 
-function checkSignature(draft: Draft, signature: Signature | undefined): ApprovalEvidence {
-  const evidence = draft.evidence;
+/** Applies `requireSignedCommits` to a verdict, given the approval commit's signature. */
+export function checkSignature(verdict: Verdict, signature: Signature | undefined): ApprovalEvidence {
+  const evidence = verdict.evidence;
   const good = signature?.status === 'G';
-  const matches = good && draft.signers.some((a) => a.signingKey !== undefined && signature.keys.some((k) => k.toLowerCase().endsWith(a.signingKey!.toLowerCase())));
+  const matches = good && verdict.signers.some((a) => a.signingKey !== undefined && signature.keys.some((k) => k.toLowerCase().endsWith(a.signingKey!.toLowerCase())));
   if (!evidence.approved) return { ...evidence, signed: matches };
   if (matches) return { ...evidence, signed: true };
   const at = short(evidence.commit!);
@@ -125,10 +149,21 @@ function checkSignature(draft: Draft, signature: Signature | undefined): Approva
   return { approved: false, mode: evidence.mode, approvers: evidence.approvers, commit: evidence.commit, specCommit: evidence.specCommit, signed: false, reason };
 }
 
+function decide(index: HistoryIndex, path: string, input: ApprovalInput): Verdict {
+  const intro = index.introduction(path);
+  if (!intro) {
+    return { evidence: { approved: false, mode: input.policy.mode, approvers: [], reason: `${path} is not on ${input.policy.protectedBranch} at ${short(input.head)}` }, signers: [] };
+  }
+  const commit = index.commit(intro.commit)!;
+  const writers = index.arrivedWith(commit.sha).filter((c) => c.changes.some((ch) => touches(ch, intro.path)));
+  return judgeArrival({ commit, writers, path: intro.path, blob: intro.blob }, input.policy, input.controllerIdentity);
+}
+
 /**
- * Decides from git history alone whether each path's current content was approved on the
- * protected branch (`head`). One history walk serves all paths; the controller calls this for
- * the paths that changed since its last pass and keeps earlier evidence for the rest.
+ * Decides, under ONE policy, whether each path's current content was approved on the
+ * protected branch (`head`): `lethe plan --assume-approved`-style questions and tests. The
+ * controller's desired state is the approved tree (approved-tree.ts), which judges every
+ * change under the policy in force before it.
  */
 export async function evaluateApprovals(git: Pick<GitSource, 'dir' | 'history'>, paths: string[], input: ApprovalInput): Promise<Map<string, ApprovalEvidence>> {
   const index = await git.history(input.head);
@@ -137,15 +172,15 @@ export async function evaluateApprovals(git: Pick<GitSource, 'dir' | 'history'>,
     const reason = 'github-review mode without a GitHub client (approval.github in lethe.yaml); not approved';
     return new Map(paths.map((p) => [p, { approved: false, mode: 'github-review', approvers: [], retry: true, reason }]));
   }
-  const drafts = new Map(paths.map((p) => [p, decide(index, p, input)]));
+  const verdicts = new Map(paths.map((p) => [p, decide(index, p, input)]));
   const result = new Map<string, ApprovalEvidence>();
   if (!input.policy.requireSignedCommits) {
-    for (const [path, draft] of drafts) result.set(path, draft.evidence);
+    for (const [path, verdict] of verdicts) result.set(path, verdict.evidence);
     return result;
   }
-  const shas = [...drafts.values()].flatMap((d) => (d.evidence.approved ? [d.evidence.commit!] : []));
+  const shas = [...verdicts.values()].flatMap((d) => (d.evidence.approved ? [d.evidence.commit!] : []));
   const signatures = await readSignatures(git.dir, shas);
-  for (const [path, draft] of drafts) result.set(path, checkSignature(draft, draft.evidence.commit ? signatures.get(draft.evidence.commit) : undefined));
+  for (const [path, verdict] of verdicts) result.set(path, checkSignature(verdict, verdict.evidence.commit ? signatures.get(verdict.evidence.commit) : undefined));
   return result;
 }
 

@@ -74,6 +74,25 @@ export const gitErrors = defineErrors({
   AUDIT_REF_MISSING: {
     message: '{ref} is not a commit in {dir}',
     hint: 'Check --ref (default HEAD), --branch and --repo; fetch the status branch (git fetch origin <statusBranch>) when status goes to its own branch.',
+  },
+  TRUST_ROOT_NOT_ON_BRANCH: {
+    message: 'the pinned root of trust {root} is not a commit on the first-parent history of {branch}',
+    hint: 'Pin a commit of the protected branch itself (git log --first-parent --format=%H <branch>), at least 7 hex digits, with --trust-root or LETHE_TRUST_ROOT.',
+    terminal: true,
+  },
+  TRUST_ROOT_LOST: {
+    message: 'the root of trust {root} recorded in {file} is no longer in the history of {branch} (history rewritten?): nothing is acted on',
+    hint: 'Someone rewrote the protected branch (force-push). Nothing is acted on until an operator inspects the history and pins a root again with --trust-root <sha> (the pin replaces trust-root.json in the data directory).',
+    terminal: true,
+  },
+  TRUST_ROOT_MISSING: {
+    message: 'no commit on {branch} adds lethe.yaml: there is no root of trust',
+    hint: 'Commit lethe.yaml to the protected branch (reviewed), or pin a root with --trust-root <sha>.',
+    terminal: true,
+  },
+  TRUST_ROOT_CONFIG_INVALID: {
+    message: 'lethe.yaml at the root of trust {root} is missing or invalid: there is no approval policy to start from',
+    hint: 'Pin a root whose lethe.yaml is valid (lethe validate at that commit) with --trust-root <sha>.',
     terminal: true,
   },
 });

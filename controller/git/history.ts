@@ -97,6 +97,17 @@ export class HistoryIndex {
     return this.commits.get(sha);
   }
 
+  /** The first-parent chain, oldest first. */
+  get chain(): readonly string[] {
+    return this.firstParent;
+  }
+
+  /** Position of `sha` in the first-parent chain, or -1 when it is not on it. */
+  position(sha: string): number {
+    const entry = this.commits.get(sha)?.entry;
+    return entry !== undefined && entry >= 0 && this.firstParent[entry] === sha ? entry : -1;
+  }
+
   introduction(path: string): Introduction | undefined {
     return this.introductions.get(path);
   }

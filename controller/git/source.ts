@@ -275,6 +275,29 @@ export class GitSource {
     return files;
   }
 
+  /** Contents of blobs by id (missing ids are left out), with one git process. */
+  async readBlobs(ids: string[]): Promise<Map<string, string>> {
+    return readBlobs(this.dir, ids);
+  }
+
+  /**
+   * The committer email of the first-parent commit that last changed each path under
+   * `prefix` at `commit` (a merge counts as changing what it brought): who wrote the blob
+   * the branch now holds.
+   */
+  async lastWriters(commit: string, prefix: string): Promise<Map<string, string>> {
+    const out = await git(this.dir, ['log', '--first-parent', '--diff-merges=first-parent', '--no-renames', '--format=%x01%ce', '-z', '--name-only', commit, '--', prefix]);
+    const writers = new Map<string, string>();
+    for (const record of out.split('\x01')) {
+      const [email, ...paths] = record.split('\0');
+      for (const raw of paths) {
+        const path = raw.replace(/^\n/, '');
+        if (path && !writers.has(path)) writers.set(path, email!);
+      }
+    }
+    return writers;
+  }
+
   /** The first-parent history index at `head`, kept between calls and extended incrementally. */
   async history(head: string): Promise<HistoryIndex> {
     await this.index.update(head);

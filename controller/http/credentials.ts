@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { LetheError } from '../errors/types.ts';
+import { LetheError } from '../errors/types.ts';
 import { httpErrors, type HttpErrorCode } from './errors.ts';
 
 export interface ResolveOptions {
@@ -21,9 +21,14 @@ function reasonOf(err: unknown): string {
   return typeof code === 'string' ? code : 'read error';
 }
 
+/** The controller's own settings and secrets: no vendor manifest may read them. */
+export const isControllerVariable = (name: string): boolean => /^LETHE_/i.test(name);
+
 /**
  * Resolves `env:NAME` or `file:PATH`. Errors name the variable or path, never a value. A
  * file's surrounding whitespace is dropped (files written by `echo` end with a newline).
+ * `readFile` decides which files may be read (production: readSecretFile, confined to the
+ * secrets directory); a LetheError it throws is passed on as it is.
  */
 export async function resolveCredential(
   ref: string,
@@ -33,6 +38,7 @@ export async function resolveCredential(
 ): Promise<string> {
   if (ref.startsWith('env:')) {
     const name = ref.slice(4);
+    if (isControllerVariable(name)) throw credentialError('CREDENTIAL_ENV_FORBIDDEN', { name });
     const value = env[name];
     if (value === undefined) throw credentialError('CREDENTIAL_ENV_MISSING', { name });
     if (value === '') throw credentialError('CREDENTIAL_EMPTY', { source: `env:${name}` });
@@ -44,6 +50,7 @@ export async function resolveCredential(
   try {
     content = await readFile(path);
   } catch (err) {
+    if (err instanceof LetheError) throw err;
     throw credentialError('CREDENTIAL_FILE_UNREADABLE', { path, reason: reasonOf(err) });
   }
   const value = options.jsonKey === undefined ? content.trim() : jsonField(content, path, options.jsonKey);

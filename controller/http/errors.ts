@@ -32,6 +32,11 @@ export const httpErrors = defineErrors({
     message: '{label}: deadline passed before {origin} answered (after {attempts} attempts)',
     hint: 'The rate limit or the vendor is too slow for this deadline; the task is retried on a later pass.',
   },
+  HTTP_CROSS_ORIGIN_CREDENTIAL: {
+    message: '{label}: refused to send a credential to {origin}, which is not an origin of this connection',
+    hint: 'Credentials go only to the origins in the vendor file (baseUrl and the like). A vendor answer or redirect pointing elsewhere is not followed with them; check the vendor file and the vendor\'s answer.',
+    terminal: true,
+  },
   HTTP_INVALID_REQUEST: {
     message: '{label}: request cannot be sent ({problem})',
     hint: 'A driver or vendor configuration builds a malformed URL or header; check the connection settings.',
@@ -88,13 +93,23 @@ export const httpErrors = defineErrors({
     hint: 'Write credentials as env:NAME or file:PATH, never inline.',
     terminal: true,
   },
+  CREDENTIAL_ENV_FORBIDDEN: {
+    message: 'environment variable {name} is the controller\'s own setting (LETHE_*), not a vendor credential',
+    hint: 'A vendor file cannot read the controller\'s secrets (subject salt, webhook secret, ...). Give the vendor its own variable.',
+    terminal: true,
+  },
+  CREDENTIAL_PATH_OUTSIDE: {
+    message: 'credential file {path} is refused: {why} (secrets directory {dir})',
+    hint: 'file: references resolve inside the secrets directory only (--secrets-dir, LETHE_SECRETS_DIR, $CREDENTIALS_DIRECTORY, else <data dir>/secrets): write file:NAME relative to it, and put the secret there (no "..", no symlink leading out).',
+    terminal: true,
+  },
   CREDENTIAL_ENV_MISSING: {
     message: 'environment variable {name} (named by the vendor\'s credentials) is not set',
     hint: 'Export the variable in the controller\'s environment (systemd unit, container env, CI secret). Not terminal: the vendor is marked degraded, its requests wait, and the credential is read again every pass.',
   },
   CREDENTIAL_FILE_UNREADABLE: {
     message: 'credential file {path} cannot be read ({reason})',
-    hint: 'Check the path (relative paths resolve against the controller working directory) and its permissions.',
+    hint: 'Check the file exists in the secrets directory (relative paths resolve against it) and that the controller\'s user can read it.',
   },
   CREDENTIAL_EMPTY: {
     message: 'credential {source} is empty',

@@ -31,6 +31,8 @@ export interface VendorHttpRequest {
   /** `<connection name>:<credentialFingerprint(secrets)>` and the connection's windows. */
   limit: LimiterKey;
   secrets: readonly string[];
+  /** Origins the connection's credentials may go to (see VendorHttpOptions.origins). */
+  origins?: readonly string[];
   verifyTls?: boolean;
   /** VendorConnection.concurrency. */
   concurrency?: number;
@@ -102,6 +104,7 @@ export class HttpLayer {
       vendor: request.vendor,
       limiter: this.limiter(request.limit, request.concurrency),
       secrets: request.secrets,
+      ...(request.origins ? { origins: request.origins } : {}),
       dispatchers: this.#dispatchers,
       clock: this.#clock,
       ...(request.verifyTls === undefined ? {} : { verifyTls: request.verifyTls }),

@@ -25,6 +25,12 @@ export interface VendorHttpOptions {
   rate?: LimiterKey;
   /** Resolved credential values: redacted from every message the layer produces. */
   secrets: readonly string[];
+  /**
+   * The origins the connection is configured for. A call to any other origin (a URL taken
+   * from a vendor answer, a redirect target a driver follows) may not carry a credential:
+   * no auth-like header, no secret (plain or base64) in URL, headers or body.
+   */
+  origins?: readonly string[];
   /** false only where the vendor config says so (DataGrail verify_ssl "false"). */
   verifyTls?: boolean;
   dispatchers: Dispatchers;
@@ -42,6 +48,14 @@ function encodeBody(body: unknown, headers: Record<string, string>): string | Bu
   if (body instanceof Uint8Array) return Buffer.from(body);
   if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
   return JSON.stringify(body);
+}
+
+const AUTH_HEADER = /auth|token|key|secret|cookie|session|password/i;
+
+function carriesCredential(href: string, headers: Record<string, string>, body: string | Buffer | undefined, secrets: readonly string[]): boolean {
+  if (Object.keys(headers).some((h) => AUTH_HEADER.test(h))) return true;
+  const text = [href, ...Object.values(headers), body === undefined ? '' : body.toString('utf8')].join('\n');
+  return secrets.some((s) => s.length > 0 && (text.includes(s) || text.includes(Buffer.from(s).toString('base64'))));
 }
 
 export function createVendorHttp(options: VendorHttpOptions): VendorHttp {
@@ -70,6 +84,9 @@ export function createVendorHttp(options: VendorHttpOptions): VendorHttp {
       const origin = url.origin;
       const headers = { ...call.headers };
       const body = encodeBody(call.body, headers);
+      if (options.origins && !options.origins.includes(origin) && carriesCredential(url.href, headers, body, secrets)) {
+        throw new HttpError('HTTP_CROSS_ORIGIN_CREDENTIAL', redact(httpErrors.message('HTTP_CROSS_ORIGIN_CREDENTIAL', { label, origin }), secrets), false, 0);
+      }
       const start = clock.now();
       const deadline = call.deadline ?? start + policy.maxTotalMs;
       const maxBytes = call.maxResponseBytes ?? options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;

@@ -116,6 +116,9 @@ function fromIssue(issue: z.core.$ZodIssue, schema: z.ZodType, data: unknown, fi
     case 'too_big':
       code = 'OUT_OF_RANGE';
       break;
+    case 'custom':
+      code = leafSchema(schema, path, data) === CredentialRef ? 'CREDENTIAL_REF_REFUSED' : 'INVALID_VALUE';
+      break;
     default:
       code = 'INVALID_VALUE';
   }

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { epochKeyFileName } from './sealed.ts';
 import { subjectErrors } from './errors.ts';
+import { resolveSecretsDir } from '../secrets-dir.ts';
 
 /**
  * The controller's secrets directory: `--secrets-dir`, else LETHE_SECRETS_DIR, else
@@ -12,7 +13,8 @@ import { subjectErrors } from './errors.ts';
  * until both meet on main.
  */
 export function subjectSecretsDir(o: { flag?: string; env: Readonly<Record<string, string | undefined>>; dataDir: string }): string {
-  return resolve(o.flag || o.env.LETHE_SECRETS_DIR || o.env.CREDENTIALS_DIRECTORY || join(o.dataDir, 'secrets'));
+  // One secrets directory for every key the controller reads (issue 14's resolution).
+  return resolveSecretsDir(o);
 }
 
 export function epochKeyPath(secretsDir: string, epoch: string): string {

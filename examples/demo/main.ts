@@ -9,7 +9,7 @@
  * uses the configured one, or works on a scratch copy).
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -30,7 +30,7 @@ import { createDriverTable } from '../../controller/vendors/registry.ts';
 import type { PrivacyRequestStatus } from '../../specs/index.ts';
 import { startSandbox } from '../sandbox/index.ts';
 import type { VendorStats } from '../sandbox/ledger.ts';
-import { gitAs } from './git-as.ts';
+import { gitAs, PEOPLE } from './git-as.ts';
 import { Progress } from './progress.ts';
 import { DEMO_SUBJECTS, pointAtSandbox, sandboxEnv, useSandboxIds } from './sandbox-wiring.ts';
 import { createScratchRepo } from './scratch-repo.ts';
@@ -40,6 +40,10 @@ import { showRequest } from '../../controller/subjects/show.ts';
 import { identitiesIn } from '../../controller/subjects/keys.ts';
 
 export const UNAPPROVED = '2026-11-0050';
+/** Edited straight on main by a non-approver: the controller must ignore it and report it. */
+export const UNAPPROVED_VENDOR_EDIT = 'vendors/maestroqa.yaml';
+/** Where the unapproved edit points the vendor: nothing listens there, and nothing may be sent. */
+const NOWHERE = 'http://127.0.0.1:9';
 
 export interface DemoResult {
   exitCode: number;
@@ -182,6 +186,12 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
     out(`  ${UNAPPROVED} pushed straight to main by a non-approver: it must stay AwaitingApproval.`);
     out('  Status commits are signed with an ed25519 key made for this run (lethe keygen), declared in lethe.yaml.');
     out('  Subject emails and identifiers are age-encrypted (lethe.yaml requires it): none is in git history.');
+    // The same non-approver repoints a vendor: the approved baseUrl and credentials stay in force.
+    const vendorFile = join(repoDir, UNAPPROVED_VENDOR_EDIT);
+    writeFileSync(vendorFile, readFileSync(vendorFile, 'utf8').replace(/baseUrl: .*/, `baseUrl: ${NOWHERE}`));
+    await gitAs(repoDir, PEOPLE.outsider, ['commit', '-q', '-am', 'Point MaestroQA at the new endpoint']);
+    await gitAs(repoDir, undefined, ['push', '-q', 'origin', 'main']);
+    out(`  ${UNAPPROVED_VENDOR_EDIT} repointed on main by the same non-approver: it must be ignored and reported.`);
   }
   out('');
 
@@ -254,6 +264,10 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
   }
 
   const gitDir = origin ?? repoDir;
+  const dashboard = await gitAs(gitDir, undefined, ['show', 'HEAD:status/README.md']).catch(() => '');
+  const pendingSection = /^## Unapproved changes on [\s\S]*?(?=^## |(?![\s\S]))/m.exec(dashboard)?.[0]?.trimEnd();
+  if (pendingSection) out(`\n${pendingSection.replace(/^/gm, '  ')}`);
+  const vendorEditOk = o.repo !== undefined || (pendingSection?.includes(`| ${UNAPPROVED_VENDOR_EDIT} | edit |`) ?? false);
   const history = await gitAs(gitDir, undefined, ['log', '--format=%h %ad %s', '--date=format:%H:%M:%S', '-n', '12', '--author=lethe', 'HEAD']);
   out('\nStatus commits (git log --author=lethe):');
   out(history.replace(/^/gm, '  '));
@@ -299,7 +313,7 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
   out(`\n${final.length}/${plural(approved.length, 'approved request')} final · ${plural(violations, 'rate-limit violation')} · ${plural(duplicates, 'duplicate submission')}`);
   out(`Controller log (JSON lines, no personal data): ${logFile}`);
   out(`Explore the audit trail: git -C ${repoDir} pull -q && npm run lethe -- audit --repo ${repoDir} --all --format html --out audit.html`);
-  return { ...result, audit: report, exitCode: final.length === approved.length && violations === 0 && duplicates === 0 && exportsOk && unapprovedOk && auditOk ? 0 : 1 };
+  return { ...result, audit: report, exitCode: final.length === approved.length && violations === 0 && duplicates === 0 && exportsOk && unapprovedOk && auditOk && vendorEditOk ? 0 : 1 };
 }
 
 /** What `lethe keygen` does: an ed25519 key pair in the secrets directory; returns the public key line. */

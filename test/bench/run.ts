@@ -22,6 +22,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   memory: async () => (await import('./memory.ts')).benchMemory,
   latency: async () => (await import('./latency.ts')).benchLatency,
   audit: async () => (await import('./audit.ts')).benchAudit,
+  approval: async () => (await import('./approval.ts')).benchApproval,
 };
 
 function describe(r: BenchResult): string {

@@ -3,7 +3,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DEMO_SUBJECTS } from '../../examples/demo/sandbox-wiring.ts';
-import { runDemo, UNAPPROVED } from '../../examples/demo/main.ts';
+import { runDemo, UNAPPROVED, UNAPPROVED_VENDOR_EDIT } from '../../examples/demo/main.ts';
 import { listRequestExports } from '../../controller/exports/index.ts';
 import { gitAs } from '../../examples/demo/git-as.ts';
 import { renderHtml, renderJson, renderText } from '../../controller/audit/render.ts';
@@ -31,6 +31,11 @@ describe('npm start (the demo) as a test', () => {
         assert.equal(st.duplicateSubmissions, 0, vendor);
         assert.equal(st.unauthenticated, 0, vendor);
       }
+
+      // The non-approver's vendor edit was ignored (MaestroQA was driven at its approved URL) and reported.
+      const dashboard = await gitAs(r.origin!, undefined, ['show', 'main:status/README.md']);
+      assert.match(dashboard, new RegExp(`## Unapproved changes on main[\\s\\S]*\\| ${UNAPPROVED_VENDOR_EDIT} \\| edit \\| [0-9a-f]{12} \\| Sam Support <sam\\.support@example\\.com> \\| spec\\.baseUrl \\|`));
+      assert.ok(byName.get('2026-11-0042')?.status.conditions.some((c) => c.type === 'PendingChange' && c.message.includes(UNAPPROVED_VENDOR_EDIT)));
 
       // The metrics scraped after the run agree with the statuses and the sandbox's ledger.
       const metric = (name: string) =>

@@ -146,16 +146,36 @@ describe('approval gate, merge mode', () => {
     assert.equal((await evaluate(dir, 'requests/b.yaml')).approved, false);
   });
 
-  it('merge mode with minApprovals 2 needs an Approved-by trailer besides the merger', async () => {
+  it('merge mode with minApprovals 2: a trailer in an unsigned merge message is not a second approval', async () => {
     const dir = makeRepo();
     openPr(dir, 'req', REQ, 'spec: 1\n');
     mergePr(dir, 'req', alice);
     assert.equal((await evaluate(dir, REQ, policy({ minApprovals: 2 }))).approved, false);
+    // Hosts copy the pull-request description (written by its author) into the merge message.
     openPr(dir, 'req2', 'requests/b.yaml', 'spec: 1\n');
     mergePr(dir, 'req2', alice, alice, `Merge req2\n\nApproved-by: ${bob.name} <${bob.email}>\n`);
     const e = await evaluate(dir, 'requests/b.yaml', policy({ minApprovals: 2 }));
-    assert.equal(e.approved, true, e.reason);
-    assert.deepEqual(e.approvers.map((a) => a.email), [alice.email, bob.email]);
+    assert.equal(e.approved, false, e.reason);
+    assert.deepEqual(e.approvers.map((a) => a.email), [alice.email]);
+    assert.match(e.reason, /1 of 2 required approvals; not counted: Approved-by trailers in an unsigned merge message/);
+  });
+
+  it('counts an approver who wrote the content inside a merge commit on the merged branch as its author', async () => {
+    const dir = makeRepo();
+    sh(dir, ['checkout', '-q', '-b', 'side']);
+    commitFile(dir, 'notes.txt', 'x\n', rita);
+    sh(dir, ['checkout', '-q', '-b', 'feature', 'main']);
+    commitFile(dir, 'other.txt', 'y\n', rita);
+    // Alice "merges" side into feature and slips the request into that merge commit.
+    sh(dir, ['merge', '-q', '--no-ff', '--no-commit', 'side'], alice);
+    write(dir, REQ, 'spec: alice\n');
+    sh(dir, ['add', REQ], alice);
+    sh(dir, ['commit', '-q', '-m', 'Merge side into feature'], alice);
+    sh(dir, ['checkout', '-q', 'main']);
+    mergePr(dir, 'feature', alice);
+    const e = await evaluate(dir);
+    assert.equal(e.approved, false, e.reason);
+    assert.match(e.reason, /Alice Approver <alice@corp\.example> authored the request/);
   });
 
   it('reports a path missing from the branch', async () => {

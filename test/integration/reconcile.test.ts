@@ -133,7 +133,7 @@ describe('reconcile on a real repository (test driver)', () => {
     }
   });
 
-  it('needs approval again after an approved request is edited, and pauses its vendor work', { timeout: 60_000 }, async () => {
+  it('keeps running an approved request under its approved spec when an unapproved edit lands, and reports the edit', { timeout: 60_000 }, async () => {
     vendor.pollsToFinish = 1000;
     const s = await scenario(vendor.url);
     try {
@@ -152,10 +152,40 @@ describe('reconcile on a real repository (test driver)', () => {
       const r = await c2.reconciler.pass();
       await c2.close();
       const edited = await statusOf(s, '2026-11-0048');
-      assert.equal(edited.status.phase, 'AwaitingApproval');
-      assert.equal(edited.status.approval?.approved, false);
-      assert.ok(!r.plan.actions.some((a) => a.keys.some((k) => k.startsWith('2026-11-0048/'))), 'no vendor action for the edited request');
-      assert.ok(vendor.calls.slice(calls).every((call) => !call.body.includes('2026-11-0048')));
+      assert.equal(edited.status.phase, 'InProgress');
+      assert.equal(edited.status.approval?.approved, true);
+      const pending = edited.status.conditions.find((c) => c.type === 'PendingChange');
+      assert.equal(pending?.status, 'True');
+      assert.match(pending!.message, /unapproved edit of requests\/.*2026-11-0048\.yaml \(spec\.justification\)/);
+      assert.ok(r.plan.actions.some((a) => a.keys.some((k) => k.startsWith('2026-11-0048/'))), 'the approved request keeps being worked on');
+      assert.ok(vendor.calls.slice(calls).every((call) => !call.body.includes('edited after approval')), 'never with the unapproved spec');
+      assert.match(await gitAs(s.repo.origin, undefined, ['show', 'main:status/README.md']), /## Unapproved changes on main[\s\S]*2026-11-0048\.yaml \| edit/);
+    } finally {
+      vendor.pollsToFinish = 1;
+      await removeScratchRepo(s.repo);
+    }
+  });
+
+  it('withdraws nothing on an unapproved deletion of an approved request under way: no task is Skipped', async () => {
+    vendor.pollsToFinish = 1000;
+    const s = await scenario(vendor.url);
+    try {
+      const c = await s.open();
+      await c.reconciler.pass();
+      await c.close();
+      const path = s.repo.requests.get('2026-11-0048')!;
+      await gitAs(s.repo.work, PEOPLE.outsider, ['rm', '-q', path]);
+      await gitAs(s.repo.work, PEOPLE.outsider, ['commit', '-q', '-m', 'Withdraw']);
+      await gitAs(s.repo.work, PEOPLE.outsider, ['pull', '-q', '--rebase', 'origin', 'main']);
+      await gitAs(s.repo.work, undefined, ['push', '-q', 'origin', 'main']);
+      const c2 = await s.open();
+      await c2.reconciler.pass();
+      const tasks = Object.values(c2.journal.data.tasks).filter((t) => t.request === '2026-11-0048');
+      await c2.close();
+      const st = await statusOf(s, '2026-11-0048');
+      assert.equal(st.status.phase, 'InProgress');
+      assert.ok(tasks.length > 0 && tasks.every((t) => t.phase !== 'Skipped' && t.phase !== 'Cancelled'), JSON.stringify(tasks.map((t) => t.phase)));
+      assert.match(st.status.conditions.find((c) => c.type === 'PendingChange')?.message ?? '', /unapproved delete of requests\/.*2026-11-0048\.yaml/);
     } finally {
       vendor.pollsToFinish = 1;
       await removeScratchRepo(s.repo);

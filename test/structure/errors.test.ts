@@ -152,7 +152,8 @@ describe('real throw sites raise what the catalogue says', () => {
     const readFile = () => Promise.reject(Object.assign(new Error('no'), { code: 'ENOENT' }));
     const cases: Array<[string, string]> = [
       ['inline-secret', 'CREDENTIAL_REF_INVALID'],
-      ['env:LETHE_TEST_UNSET_VARIABLE', 'CREDENTIAL_ENV_MISSING'],
+      ['env:VENDOR_TEST_UNSET_VARIABLE', 'CREDENTIAL_ENV_MISSING'],
+      ['env:LETHE_SUBJECT_SALT', 'CREDENTIAL_ENV_FORBIDDEN'],
       ['file:/nonexistent/secret', 'CREDENTIAL_FILE_UNREADABLE'],
     ];
     for (const [ref, code] of cases) {

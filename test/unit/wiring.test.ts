@@ -10,7 +10,7 @@ describe('HttpWiring.drainMs', () => {
     let now = Date.parse('2026-11-25T10:00:00Z');
     const layer = await HttpLayer.open({ clock: { now: () => now, sleep: async () => {} } });
     try {
-      const wiring = new HttpWiring(layer, {}, () => {}, () => now);
+      const wiring = new HttpWiring(layer, {}, '/nonexistent-secrets', () => {}, () => now);
       const spec = MaestroQaSpec.parse({ type: 'maestroqa', credentials: { apiToken: 'env:T' } });
       const windows = [{ limit: 1, perSeconds: 1 }];
       const secrets = { apiToken: 'secret-token' };

@@ -12,6 +12,7 @@ export const CONTROLLER_FLAGS = {
   remote: { type: 'string' },
   branch: { type: 'string' },
   data: { type: 'string' },
+  'trust-root': { type: 'string' },
   'secrets-dir': { type: 'string' },
   'no-push': { type: 'boolean' },
   push: { type: 'boolean' },
@@ -19,7 +20,7 @@ export const CONTROLLER_FLAGS = {
   'log-format': { type: 'string' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
-export const CONTROLLER_USAGE = '[--repo DIR | --remote URL] [--branch B] [--data DIR] [--secrets-dir DIR] [--push | --no-push] [--log-level debug|info|warn|error] [--log-format json|text]';
+export const CONTROLLER_USAGE = '[--repo DIR | --remote URL] [--branch B] [--data DIR] [--trust-root SHA] [--secrets-dir DIR] [--push | --no-push] [--log-level debug|info|warn|error] [--log-format json|text]';
 
 type Values = { [K in keyof typeof CONTROLLER_FLAGS]?: (typeof CONTROLLER_FLAGS)[K]['type'] extends 'boolean' ? boolean : string };
 
@@ -72,5 +73,16 @@ export async function controllerFrom(
   if (values.repo && values.remote) throw new UsageError('give either --repo or --remote, not both');
   const repo = values.repo ?? (values.remote ? undefined : '.');
   const push = values['no-push'] ? false : values.push ? true : undefined;
-  return openController({ repo, remote: values.remote, branch: values.branch, dataDir: values.data, secretsDir: values['secrets-dir'], push, log, ...extra, drivers: extra.drivers ?? createDriverTable() });
+  return openController({
+    repo,
+    remote: values.remote,
+    branch: values.branch,
+    dataDir: values.data,
+    trustRoot: values['trust-root'],
+    secretsDir: values['secrets-dir'],
+    push,
+    log,
+    ...extra,
+    drivers: extra.drivers ?? createDriverTable(),
+  });
 }

@@ -29,6 +29,9 @@ export async function run(argv: string[]): Promise<number> {
       at: new Date().toISOString(),
       plan,
       problems: snapshot.model.problems,
+      branch: controller.source.branch,
+      root: snapshot.root,
+      pending: snapshot.pending,
       rows: [...snapshot.model.requests.values()].map((e) => {
         const approval = snapshot.approvals.get(e.path);
         return {

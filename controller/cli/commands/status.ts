@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { PrivacyRequestStatus } from '../../../specs/index.ts';
 import { LetheConfig } from '../../../specs/index.ts';
-import { explainStatus, HISTORY_REWRITTEN_BANNER, renderStatusTable, signingNote, sortForDisplay, statusReason, vendorProgress } from '../../core/dashboard.ts';
+import { explainStatus, HISTORY_REWRITTEN_BANNER, renderStatusTable, ROOT_LINE, signingNote, sortForDisplay, statusReason, vendorProgress } from '../../core/dashboard.ts';
 import { parseSshPublicKey } from '../../git/signing.ts';
 import { git } from '../../git/exec.ts';
 import { lsTree, readBlobs } from '../../git/tree.ts';
@@ -31,6 +31,8 @@ export async function run(argv: string[]): Promise<number> {
   const paths = [...tree.keys()].filter((p) => /^status\/[^/]+\.yaml$/.test(p)).sort();
   const extra = ['lethe.yaml', 'status/README.md'].flatMap((p) => (tree.get(p) ? [tree.get(p)!.id] : []));
   const blobs = await readBlobs(dir, [...paths.map((p) => tree.get(p)!.id), ...extra]);
+  const dashboardId = tree.get('status/README.md')?.id;
+  const dashboard = dashboardId ? (blobs.get(dashboardId) ?? '') : '';
   const statuses: PrivacyRequestStatus[] = [];
   for (const path of paths) {
     const parsed = PrivacyRequestStatus.safeParse(parseYaml(blobs.get(tree.get(path)!.id) ?? ''));
@@ -66,6 +68,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   process.stdout.write(renderStatusTable(sorted));
   process.stdout.write(`\n${recordNote(tree.get('lethe.yaml') && blobs.get(tree.get('lethe.yaml')!.id), tree.get('status/README.md') && blobs.get(tree.get('status/README.md')!.id))}\n`);
+  // The controller's own account of trust, as its last status commit wrote it.
+  const root = dashboard.split('\n').find((l) => l.startsWith(ROOT_LINE));
+  if (root) process.stdout.write(`\n${root.replace(/`/g, '')}\n`);
+  const pending = /^## Unapproved changes on [\s\S]*?(?=^## |(?![\s\S]))/m.exec(dashboard)?.[0];
+  if (pending) process.stdout.write(`\n${pending.trimEnd()}\n`);
   return EXIT.ok;
 }
 
