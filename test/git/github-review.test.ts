@@ -225,18 +225,20 @@ describe('github-review in the reconcile pass', { timeout: 120_000 }, () => {
     dir = makeRepo();
     gh = await startFakeGitHub(dir, TOKEN);
     try {
-      commitFile(dir, 'lethe.yaml', [
+      // The connection first, then the real lethe.yaml: that commit is the pinned root of trust
+      // (makeRepo's placeholder lethe.yaml is no policy to start from).
+      commitFile(dir, 'vendors/maestroqa.yaml', 'apiVersion: lethe/v1\nkind: VendorConnection\nmetadata: { name: maestroqa }\nspec:\n  type: maestroqa\n  credentials: { apiToken: env:T }\n', alice);
+      const trustRoot = commitFile(dir, 'lethe.yaml', [
         'apiVersion: lethe/v1', 'kind: LetheConfig', 'metadata: { name: t }', 'spec:', '  approval:', '    mode: github-review',
         `    approvers: [{ email: ${alice.email}, github: ${logins.alice} }]`,
-        `    github: { repository: acme/privacy, token: env:LETHE_GITHUB_TOKEN, apiUrl: "${gh.url}" }`, '',
+        `    github: { repository: acme/privacy, token: env:GITHUB_REVIEW_TOKEN, apiUrl: "${gh.url}" }`, '',
       ].join('\n'), alice);
-      commitFile(dir, 'vendors/maestroqa.yaml', 'apiVersion: lethe/v1\nkind: VendorConnection\nmetadata: { name: maestroqa }\nspec:\n  type: maestroqa\n  credentials: { apiToken: env:T }\n', alice);
       const headSha = propose('apiVersion: lethe/v1\nkind: PrivacyRequest\nmetadata: { name: r1 }\nspec:\n  action: erasure\n  regulation: gdpr\n  receivedAt: "2026-11-20"\n  subject: { emails: [a@example.com] }\n  vendors: all\n  justification: t\n');
       const merged = squash(headSha);
       pull({ headSha, mergeCommitSha: merged, reviews: [{ login: logins.alice, state: 'APPROVED', commitId: headSha, at: at() }] });
 
       const open = (env: Record<string, string>) =>
-        openController({ repo: dir, dataDir: tempDir(), drivers: createDriverTable(), env: { LETHE_SUBJECT_SALT: 's', ...env }, log: silentLogger, readOnly: true });
+        openController({ repo: dir, dataDir: tempDir(), trustRoot, drivers: createDriverTable(), env: { LETHE_SUBJECT_SALT: 's', ...env }, log: silentLogger, readOnly: true });
       const noToken = await open({});
       const refused = (await noToken.reconciler.dryRun()).snapshot.approvals.get(PATH)!;
       assert.equal(refused.approved, false);
@@ -245,14 +247,17 @@ describe('github-review in the reconcile pass', { timeout: 120_000 }, () => {
       assert.equal(noToken.journal.data.approvals[PATH], undefined, 'a failed decision is not cached');
       await noToken.close();
 
-      const c = await open({ LETHE_GITHUB_TOKEN: TOKEN });
+      const c = await open({ GITHUB_REVIEW_TOKEN: TOKEN });
       gh.failNext(1, 502);
       const outage = (await c.reconciler.dryRun()).snapshot.approvals.get(PATH)!;
       assert.equal(outage.approved, false);
       const after = (await c.reconciler.dryRun()).snapshot.approvals.get(PATH)!;
       assert.equal(after.approved, true, after.reason);
       assert.equal(after.pullRequest, 1);
-      assert.equal(c.journal.data.approvals[PATH]?.evidence.approved, true);
+      // Settled: the next pass keeps it without asking GitHub again (the gate caches per commit).
+      const calls = gh.requests.length;
+      assert.equal((await c.reconciler.dryRun()).snapshot.approvals.get(PATH)!.approved, true);
+      assert.equal(gh.requests.length, calls, 'a settled decision is not asked for again');
       await c.close();
       assert.deepEqual(gh.violations, []);
     } finally {

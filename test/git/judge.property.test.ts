@@ -29,7 +29,7 @@ const arbArrival = fc.record({
   isMerge: fc.boolean(),
   writers: fc.array(fc.record({ author: fc.constantFrom(...people), merge: fc.boolean() }), { minLength: 0, maxLength: 4 }),
   trailers: fc.array(fc.constantFrom(...people), { maxLength: 3 }),
-  mode: fc.constantFrom<ApprovalPolicy['mode']>('merge', 'trailer'),
+  mode: fc.constantFrom<ApprovalPolicy['mode']>('merge', 'trailer', 'github-review'),
   minApprovals: fc.integer({ min: 1, max: 3 }),
 });
 
@@ -49,8 +49,10 @@ describe('judgeArrival (property)', () => {
         }
         if (evidence.approved) {
           assert.ok(evidence.approvers.length >= a.minApprovals);
-          if (a.mode === 'merge') {
-            assert.ok(a.isMerge && side.length > 0, 'merge mode: a merge whose side wrote the content');
+          // github-review: the approved tree judges lethe.yaml and vendors/ here, exactly as
+          // merge mode (typed Approved-by trailers alone must never approve a control-plane change).
+          if (a.mode === 'merge' || a.mode === 'github-review') {
+            assert.ok(a.isMerge && side.length > 0, `${a.mode} mode: a merge whose side wrote the content`);
             assert.equal(evidence.approvers[0]!.email, a.merger);
             // Unsigned: trailers never count, so exactly the merger.
             assert.equal(evidence.approvers.length, 1);
