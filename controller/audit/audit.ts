@@ -6,7 +6,8 @@ import { HistoryIndex } from '../git/history.ts';
 import { STATUS_DIR } from '../git/paths.ts';
 import { checkCommitSignature, parseSshPublicKey, type SignatureCheck } from '../git/signing.ts';
 import { parseStatusYaml } from './status-yaml.ts';
-import { firstParentChain, readObjects, resolveCommit, walkHistory, type AuditCommit } from './walk.ts';
+import { readObjects } from '../git/tree.ts';
+import { firstParentChain, resolveCommit, walkHistory, type AuditCommit } from './walk.ts';
 
 /**
  * `lethe audit`: what a clone alone proves about each request. Nothing here reads the

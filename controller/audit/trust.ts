@@ -1,6 +1,7 @@
 import { STATUS_DIR } from '../git/paths.ts';
 import { checkCommitSignature, parseSshPublicKey } from '../git/signing.ts';
-import { readObjects, walkHistory } from './walk.ts';
+import { readObjects } from '../git/tree.ts';
+import { walkHistory } from './walk.ts';
 
 const STATUS_FILE = /^status\/([^/]+)\.yaml$/;
 

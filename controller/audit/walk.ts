@@ -69,24 +69,6 @@ export function firstParentChain(commits: Map<string, AuditCommit>, head: string
   return chain.reverse();
 }
 
-/** Raw objects (commits as exact bytes for signature checks, blobs) with one `cat-file --batch`. */
-export async function readObjects(cwd: string, shas: string[]): Promise<Map<string, Buffer>> {
-  const objects = new Map<string, Buffer>();
-  if (shas.length === 0) return objects;
-  const { stdout } = await runGit(cwd, ['cat-file', '--batch'], { input: shas.join('\n') + '\n' });
-  let offset = 0;
-  while (offset < stdout.length) {
-    const eol = stdout.indexOf(0x0a, offset);
-    const header = stdout.subarray(offset, eol).toString('utf8').split(' ');
-    offset = eol + 1;
-    if (header[1] === 'missing' || header.length < 3) continue;
-    const size = Number(header[2]);
-    objects.set(header[0]!, stdout.subarray(offset, offset + size));
-    offset += size + 1;
-  }
-  return objects;
-}
-
 export async function resolveCommit(cwd: string, ref: string): Promise<string | undefined> {
   return (await git(cwd, ['rev-parse', '--verify', '-q', `${ref}^{commit}`], { okCodes: [1, 128] })) || undefined;
 }

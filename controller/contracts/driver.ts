@@ -134,6 +134,11 @@ export interface Driver<T extends VendorType = VendorType> {
    * undefined when the path is not this driver's. The task is looked at in the next pass.
    */
   callbackTask?(path: string): { request: string; vendor: string } | undefined;
+  /**
+   * Origins the driver calls that the connection's spec does not spell out (a default host
+   * derived from a setting). Credentials go only to these and to URLs written in the spec.
+   */
+  implicitOrigins?(spec: VendorSpecOf<T>): string[];
   /** The connection's schema (from specs/): the single source of the driver's settings. */
   configSchema: z.ZodType;
 }

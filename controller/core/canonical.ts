@@ -1,29 +1,5 @@
 import type { z } from 'zod';
-
-/** Just enough of zod's internal definition to walk a schema alongside a value. */
-interface Def {
-  type: string;
-  shape?: Record<string, z.ZodType>;
-  element?: z.ZodType;
-  valueType?: z.ZodType;
-  innerType?: z.ZodType;
-  in?: z.ZodType;
-  options?: z.ZodType[];
-}
-
-const def = (schema: z.ZodType): Def => (schema as unknown as { _zod: { def: Def } })._zod.def;
-const WRAPPERS = new Set(['optional', 'default', 'prefault', 'nullable', 'nonoptional', 'readonly', 'catch']);
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function unwrap(schema: z.ZodType): z.ZodType {
-  let s = schema;
-  for (;;) {
-    const d = def(s);
-    if (WRAPPERS.has(d.type) && d.innerType) s = d.innerType;
-    else if (d.type === 'pipe' && d.in) s = d.in;
-    else return s;
-  }
-}
+import { isPlainObject, unwrapSchema, zodDef } from '../manifests/schema-walk.ts';
 
 /** Keys of a value no schema describes: sorted, so even those never depend on insertion order. */
 function sortedDeep(value: unknown): unknown {
@@ -44,8 +20,8 @@ export function canonical<T>(schema: z.ZodType, value: T): T {
 }
 
 function walk(schema: z.ZodType, value: unknown): unknown {
-  const s = unwrap(schema);
-  const d = def(s);
+  const s = unwrapSchema(schema);
+  const d = zodDef(s);
   if (d.type === 'union') {
     const member = d.options?.find((o) => o.safeParse(value).success);
     return member ? walk(member, value) : sortedDeep(value);

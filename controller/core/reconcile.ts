@@ -41,7 +41,7 @@ export type { DriverTable };
 export interface VendorWiring {
   /** Resolves the connection's credential references (where `driver` says they are); throws a LetheError naming the reference, never the value. */
   secrets(vendor: string, spec: VendorSpec, driver: AnyDriver): Promise<Record<string, string>>;
-  http(vendor: string, spec: VendorSpec, windows: RateWindow[], secrets: Record<string, string>): VendorHttp;
+  http(vendor: string, spec: VendorSpec, windows: RateWindow[], secrets: Record<string, string>, driver: AnyDriver): VendorHttp;
   /** Milliseconds this vendor's limiter needs for `calls` more calls (planner ETAs). */
   drainMs(vendor: string, spec: VendorSpec, windows: RateWindow[], secrets: Record<string, string>, calls: number): number;
 }
@@ -469,7 +469,7 @@ export class Reconciler {
           name,
           driver,
           spec,
-          http: this.o.wiring.http(name, spec, windows, secrets),
+          http: this.o.wiring.http(name, spec, windows, secrets, driver),
           secrets,
           concurrency: spec.concurrency ?? 4,
           fingerprint,

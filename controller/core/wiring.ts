@@ -13,7 +13,7 @@ function credentialRefs(driver: AnyDriver, spec: VendorSpec): Record<string, Cre
 }
 
 /** Every http(s) origin written in the connection's spec: where its credentials may go. */
-export function connectionOrigins(spec: VendorSpec): string[] {
+export function connectionOrigins(spec: VendorSpec, driver: AnyDriver): string[] {
   const origins = new Set<string>();
   const visit = (v: unknown): void => {
     if (typeof v === 'string' && /^https?:\/\//i.test(v)) {
@@ -25,8 +25,8 @@ export function connectionOrigins(spec: VendorSpec): string[] {
     } else if (v !== null && typeof v === 'object') for (const x of Object.values(v)) visit(x);
   };
   visit(spec);
-  // Elastic Path's default host is derived from the region (elasticpath/auth.ts).
-  if (spec.type === 'elasticpath' && spec.baseUrl === undefined) origins.add(`https://${spec.region}.api.elasticpath.com`);
+  // A default host the driver derives from a setting (e.g. a region).
+  for (const origin of driver.implicitOrigins?.(spec) ?? []) origins.add(origin);
   return [...origins];
 }
 
@@ -66,12 +66,12 @@ export class HttpWiring implements VendorWiring {
     return { key: `${spec.type}:${credentialFingerprint(Object.values(secrets))}`, windows };
   }
 
-  http(vendor: string, spec: VendorSpec, windows: RateWindow[], secrets: Record<string, string>): VendorHttp {
+  http(vendor: string, spec: VendorSpec, windows: RateWindow[], secrets: Record<string, string>, driver: AnyDriver): VendorHttp {
     const http = this.layer.vendor({
       vendor,
       limit: this.limit(spec, windows, secrets),
       secrets: Object.values(secrets),
-      origins: connectionOrigins(spec),
+      origins: connectionOrigins(spec, driver),
       concurrency: spec.concurrency,
     });
     return this.metrics ? this.metrics.observe(vendor, http) : http;

@@ -19,14 +19,14 @@ export async function lsTree(cwd: string, commit: string): Promise<Map<string, T
 }
 
 /**
- * Reads many blobs with one `cat-file --batch` process. Its output is
- * `<id> <type> <size>\n<content>\n` per object, so contents are cut by size, not by parsing.
+ * Raw objects (commits as exact bytes for signature checks, blobs) with one `cat-file
+ * --batch` process. Its output is `<id> <type> <size>\n<content>\n` per object, so contents
+ * are cut by size, not by parsing.
  */
-export async function readBlobs(cwd: string, ids: string[]): Promise<Map<string, string>> {
-  const unique = [...new Set(ids)];
-  const contents = new Map<string, string>();
-  if (unique.length === 0) return contents;
-  const { stdout } = await runGit(cwd, ['cat-file', '--batch'], { input: unique.join('\n') + '\n' });
+export async function readObjects(cwd: string, shas: string[]): Promise<Map<string, Buffer>> {
+  const objects = new Map<string, Buffer>();
+  if (shas.length === 0) return objects;
+  const { stdout } = await runGit(cwd, ['cat-file', '--batch'], { input: shas.join('\n') + '\n' });
   let offset = 0;
   while (offset < stdout.length) {
     const eol = stdout.indexOf(0x0a, offset);
@@ -34,8 +34,14 @@ export async function readBlobs(cwd: string, ids: string[]): Promise<Map<string,
     offset = eol + 1;
     if (header[1] === 'missing' || header.length < 3) continue;
     const size = Number(header[2]);
-    contents.set(header[0]!, stdout.subarray(offset, offset + size).toString('utf8'));
+    objects.set(header[0]!, stdout.subarray(offset, offset + size));
     offset += size + 1;
   }
-  return contents;
+  return objects;
+}
+
+/** Many blobs as text, with one `cat-file --batch` process. */
+export async function readBlobs(cwd: string, ids: string[]): Promise<Map<string, string>> {
+  const objects = await readObjects(cwd, [...new Set(ids)]);
+  return new Map([...objects].map(([id, bytes]) => [id, bytes.toString('utf8')]));
 }

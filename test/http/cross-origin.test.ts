@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connectionOrigins } from '../../controller/core/wiring.ts';
+import { createDriverTable } from '../../controller/vendors/registry.ts';
 import { Dispatchers } from '../../controller/http/dispatchers.ts';
 import { RateLimiter } from '../../controller/http/rate-limiter.ts';
 import { createVendorHttp } from '../../controller/http/vendor-http.ts';
@@ -74,6 +75,6 @@ describe('credentials never leave the connection\'s origins', () => {
       metadata: { name: 'ep' },
       spec: { type: 'elasticpath', region: 'euwest', credentials: { clientId: 'env:A', clientSecret: 'env:B' } },
     }).spec;
-    assert.deepEqual(connectionOrigins(spec), ['https://euwest.api.elasticpath.com']);
+    assert.deepEqual(connectionOrigins(spec, createDriverTable().elasticpath), ['https://euwest.api.elasticpath.com']);
   });
 });

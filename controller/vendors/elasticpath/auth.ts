@@ -11,8 +11,11 @@ export type TokenCache = Map<string, { token: string; expiresAt: number }>;
 /** The driver context with this driver instance's token cache. */
 export type Ctx = DriverContext<'elasticpath'> & { tokens: TokenCache };
 
+/** The API host of a region: the default when the connection names no baseUrl. */
+export const regionUrl = (region: string): string => `https://${region}.api.elasticpath.com`;
+
 export function baseUrl(ctx: Ctx): string {
-  return (ctx.spec.baseUrl ?? `https://${ctx.spec.region}.api.elasticpath.com`).replace(/\/+$/, '');
+  return (ctx.spec.baseUrl ?? regionUrl(ctx.spec.region)).replace(/\/+$/, '');
 }
 
 /** Whether the body is Elastic Path's documented JSON:API error list (ErrorResponse). */
