@@ -154,13 +154,24 @@ export class RemoteLease {
     return out.split('\t')[0] || undefined;
   }
 
-  private async read(sha: string): Promise<LeaseRecord | undefined> {
-    await git(this.dir, ['fetch', '--no-tags', '--quiet', 'origin', `+${LEASE_REF}:refs/lethe/observed-lease`]);
+  /**
+   * Fetches the lease and reads its record. The sha is the one fetched: the holder may have
+   * renewed (or released) it since ls-remote, and the object ls-remote named may then never
+   * reach this clone. Undefined when the ref vanished meanwhile: look again.
+   */
+  private async read(): Promise<{ sha: string; record?: LeaseRecord } | undefined> {
+    const fetched = await git(this.dir, ['fetch', '--no-tags', '--quiet', 'origin', `+${LEASE_REF}:refs/lethe/observed-lease`]).then(
+      () => true,
+      () => false,
+    );
+    if (!fetched) return undefined;
+    const sha = await git(this.dir, ['rev-parse', '--verify', '-q', 'refs/lethe/observed-lease'], { okCodes: [1] });
+    if (!sha) return undefined;
     const body = await git(this.dir, ['cat-file', 'commit', sha]);
     try {
-      return JSON.parse(body.slice(body.indexOf('\n\n') + 2)) as LeaseRecord;
+      return { sha, record: JSON.parse(body.slice(body.indexOf('\n\n') + 2)) as LeaseRecord };
     } catch {
-      return undefined;
+      return { sha };
     }
   }
 
@@ -198,11 +209,13 @@ export class RemoteLease {
 
   /** Takes the lease when it is free, expired or already ours; else says who holds it. */
   async tryAcquire(): Promise<{ acquired: true } | { acquired: false; holder: string; expiresAt?: string }> {
-    const sha = await this.remoteSha();
+    const listed = await this.remoteSha();
     const acquiredAt = new Date(this.now()).toISOString();
-    if (sha === undefined) return (await this.swap(undefined, acquiredAt)) ? { acquired: true } : this.tryAcquire();
-    if (sha === this.mine) return (await this.swap(sha, this.acquiredAt ?? acquiredAt)) ? { acquired: true } : this.tryAcquire();
-    const record = await this.read(sha);
+    if (listed === undefined) return (await this.swap(undefined, acquiredAt)) ? { acquired: true } : this.tryAcquire();
+    if (listed === this.mine) return (await this.swap(listed, this.acquiredAt ?? acquiredAt)) ? { acquired: true } : this.tryAcquire();
+    const observed = await this.read();
+    if (!observed) return this.tryAcquire();
+    const { sha, record } = observed;
     const now = this.now();
     if (this.observed?.sha !== sha) this.observed = { sha, since: now };
     const expired =
