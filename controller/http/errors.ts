@@ -104,7 +104,7 @@ export const httpErrors = defineErrors({
     terminal: true,
   },
   CREDENTIAL_ENV_MISSING: {
-    message: 'environment variable {name} (named by the vendor\'s credentials) is not set',
+    message: 'environment variable {name} is not set',
     hint: 'Export the variable in the controller\'s environment (systemd unit, container env, CI secret). Not terminal: the vendor is marked degraded, its requests wait, and the credential is read again every pass.',
   },
   CREDENTIAL_FILE_UNREADABLE: {

@@ -90,8 +90,10 @@ function fromIssue(issue: z.core.$ZodIssue, schema: z.ZodType, data: unknown, fi
   const leaf = leafSchema(schema, path, data);
   if (isSchema(leaf, IsoDate)) return [problem('INVALID_DATE', file, at, { path: shown, detail: issue.code === 'invalid_type' ? typeDetail('a date written as a quoted string "YYYY-MM-DD"', value) : detail })];
   if (isSchema(leaf, CredentialRef) && typeof value === 'string') {
+    // A well-formed reference refused for what it names (LETHE_*, outside the secrets
+    // directory) is no typo: its own refusal is reported below.
     const fixed = referenceTypo(value);
-    if (fixed !== undefined) return [problem('CREDENTIAL_REF_MALFORMED', file, at, { path: shown, fixed })];
+    if (fixed !== undefined && fixed !== value) return [problem('CREDENTIAL_REF_MALFORMED', file, at, { path: shown, fixed })];
   }
   if (isSchema(leaf, ResourceName) && issue.code === 'invalid_format' && typeof value === 'string') {
     const p = problem('INVALID_FORMAT', file, at, { path: shown, detail });
