@@ -1,6 +1,7 @@
 import type { VendorSpec } from '../../specs/index.ts';
 import type { DriverTable } from '../../controller/core/reconcile.ts';
 import { LetheError } from '../../controller/errors/types.ts';
+import { createDriverTable } from '../../controller/vendors/registry.ts';
 import type { AnyDriver, Driver, DriverContext, StepResult, TaskInput } from '../../controller/contracts/driver.ts';
 
 /**
@@ -39,7 +40,8 @@ export function testDriver(type: VendorSpec['type']): AnyDriver {
     type,
     actions: ['erasure', 'access', 'optout'],
     defaultRateLimits: () => [{ limit: 50, perSeconds: 1 }],
-    identifierKeys: [],
+    // The real driver's identifier keys: validation checks manifests against this table.
+    identifierKeys: createDriverTable()[type].identifierKeys,
     errors: {},
     configSchema: undefined as never,
     step(ctx, task) {
