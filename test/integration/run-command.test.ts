@@ -63,6 +63,6 @@ describe('lethe run', () => {
     assert.ok(rows.every((x) => /^\d+\/\d+$/.test(x.vendors) && x.overdue === false));
     assert.ok(!r.stdout.includes('@example.com'), 'no subject email in the listing');
     const text = spawnSync(process.execPath, ['controller/cli/bin.mjs', 'status', '--repo', s.repo.origin], { encoding: 'utf8' });
-    assert.match(text.stdout.split('\n')[0]!, /^NAME\s+ACTION\s+PHASE\s+DUE\s+VENDORS$/);
+    assert.match(text.stdout.split('\n')[0]!, /^NAME\s+ACTION\s+PHASE\s+DUE\s+VENDORS\s+REASON$/);
   });
 });

@@ -46,7 +46,7 @@ test('a pinned root of trust off the branch refuses the start; lethe plan and le
   assert.match(plan.stdout, /Unapproved changes on main \(not acted on; the approved versions stay in force\):\n {2}unapproved delete of vendors\/maestroqa\.yaml in [0-9a-f]{12} by Sam Support/);
   const setup = (await gitAs(repo.work, undefined, ['rev-list', '--max-parents=0', 'main'])).trim();
   assert.match(plan.stdout, new RegExp(`Root of trust: ${setup}`));
-  assert.match(plan.stdout, /2026-11-0042 .*\n.*maestroqa: create/, 'the approved vendor is still planned');
+  assert.match(plan.stdout, /2026-11-0042 .*\n.*maestroqa: start/, `the approved vendor is still planned:\n${plan.stdout}`);
 
   const once = lethe('reconcile', '--once', '--repo', repo.work, '--data', data, '--no-push');
   assert.ok(once.status === 0 || once.status === 1, once.stderr);

@@ -83,14 +83,19 @@ describe('wrong baseUrl, end to end', () => {
       assert.deepEqual(served, []);
 
       // The operator fixes both connections on main; the stalled tasks are retried.
+      // The fix is a reviewed change: committed by the lead on a branch, merged by the DPO
+      // (an unapproved edit of vendors/ would never be acted on).
       const work = join(repo.root, 'fix');
       await gitAs(repo.root, undefined, ['clone', '-q', repo.origin, work]);
+      await gitAs(work, undefined, ['checkout', '-q', '-b', 'fix-base-urls']);
       for (const [name, prefix] of Object.entries(WRONG)) {
         const file = join(work, 'vendors', `${name}.yaml`);
         const text = await readFile(file, 'utf8');
         await writeFile(file, text.replace(sandbox.url + prefix, name === 'maestroqa' ? sandbox.config.vendors.maestroqa.baseUrl : sandbox.config.vendors.elasticpath.baseUrl));
       }
       await gitAs(work, PEOPLE.lead, ['commit', '-qam', 'Fix the MaestroQA and Elastic Path base URLs']);
+      await gitAs(work, undefined, ['checkout', '-q', 'main']);
+      await gitAs(work, PEOPLE.dpo, ['merge', '-q', '--no-ff', '-m', 'Merge the base URL fix', 'fix-base-urls']);
       await gitAs(work, undefined, ['push', '-q', 'origin', 'main']);
       await passUntil((s) => s.status.phase === 'Completed', 80);
       for (const name of KEEP) {
