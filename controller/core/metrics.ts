@@ -52,10 +52,7 @@ export class ControllerMetrics {
     registers: [this.registry],
   });
   private readonly degradedCount = new Gauge({ name: 'lethe_degraded_connections', help: 'Vendor connections currently degraded.', registers: [this.registry] });
-  /**
-   * Changes waiting for approval. Fed from PassReport.unapprovedChanges when the approval
-   * code reports it; until then the count of requests awaiting approval.
-   */
+  /** Changes on the branch waiting for approval (PassReport.unapprovedChanges). */
   private readonly unapproved = new Gauge({ name: 'lethe_unapproved_changes', help: 'Request or vendor changes on the branch that are not approved yet.', registers: [this.registry] });
   private readonly lastSuccess = new Gauge({ name: 'lethe_last_successful_pass_timestamp_seconds', help: 'When the last pass succeeded (unix seconds).', registers: [this.registry] });
   private readonly leaseHeld = new Gauge({ name: 'lethe_lease_held', help: '1 while this controller holds the single-writer lease.', registers: [this.registry] });
@@ -115,8 +112,7 @@ export class ControllerMetrics {
     for (const [vendor, d] of degraded) this.degraded.set({ vendor, code: d.code }, Math.max(0, Math.floor((at - Date.parse(d.since)) / 1000)));
     this.degradedCount.set(degraded.length);
 
-    const reported = (report as PassReport & { unapprovedChanges?: number }).unapprovedChanges;
-    this.unapproved.set(reported ?? phases.get('AwaitingApproval') ?? 0);
+    this.unapproved.set(report.unapprovedChanges);
   }
 
   setLeaseHeld(held: boolean): void {

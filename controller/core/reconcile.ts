@@ -105,6 +105,8 @@ export interface PassReport {
   nextCheckAt?: number;
   /** The pass called a vendor or changed a task: a task it left due may go on at once. */
   progress: boolean;
+  /** Changes on the branch not acted on for want of approval (the drift an operator alerts on). */
+  unapprovedChanges: number;
 }
 
 interface Snapshot {
@@ -221,6 +223,7 @@ export class Reconciler {
       problems: snapshot.model.problems,
       nextCheckAt: this.nextCheckAt(progress, report.cut),
       progress,
+      unapprovedChanges: snapshot.pending.length,
     };
   }
 
