@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { git } from './exec.ts';
 import { STATUS_DIR } from './paths.ts';
 
@@ -64,6 +64,8 @@ export class ChainMemoryFile {
   async update(branch: string, change: { pushed?: string; written?: string }): Promise<void> {
     const next: ChainMemory = { ...(await this.read(branch)), ...change };
     const tmp = `${this.path}.tmp`;
+    // GitSource may run before anything else made the data directory (local mode, benches).
+    await mkdir(dirname(this.path), { recursive: true });
     await writeFile(tmp, JSON.stringify(next) + '\n');
     await rename(tmp, this.path);
   }
