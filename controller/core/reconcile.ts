@@ -20,13 +20,14 @@ import { findSigner, type StatusSigner } from '../git/signing.ts';
 import type { GitSource, HistoryRewritten } from '../git/source.ts';
 import type { TrustRoot } from '../git/trust-root.ts';
 import type { VendorHttp } from '../http/types.ts';
-import { checkRepository, manifestKind, nameFromPath, parseManifest, type ParsedManifest, type Problem, type RepositoryModel } from '../manifests/index.ts';
+import { checkRepository, manifestKind, nameFromPath, parseManifest, type MisplacedManifest, type ParsedManifest, type Problem, type RepositoryModel } from '../manifests/index.ts';
 import type { AnyDriver, DriverTable } from '../contracts/driver.ts';
 import type { Logger } from '../contracts/log.ts';
 import { commitMessage, type PhaseChange } from './commit-message.ts';
 import { HISTORY_REWRITTEN_BANNER, renderDashboard, withHistoryRewritten } from './dashboard.ts';
 import { degradedRetryAt } from './degraded.ts';
 import { describePending, pendingByRequest, type PendingReport } from './pending.ts';
+import { MisplacedScan } from './misplaced-scan.ts';
 import { execute, type RequestRuntime, type VendorRuntime } from './executor.ts';
 import { isFinal, plan as makePlan, type Plan, type PlanRequest, type PlanVendor, type RequestPlan } from './planner.ts';
 import { provenStatusFiles } from '../audit/trust.ts';
@@ -137,6 +138,9 @@ export class Reconciler {
   /** path -> blob of the desired state last pass (approved files plus unapproved new requests). */
   private desired?: Map<string, string>;
   private readonly tree: ApprovedTree;
+  /** Manifests the branch holds where Lethe does not read them: reported, never acted on. */
+  private readonly misplacedScan: MisplacedScan;
+  private misplaced: MisplacedManifest[] = [];
   private statuses = new Map<string, { text: string; doc: PrivacyRequestStatus }>();
   private statusesLoaded = false;
   /** Files under status/ not last written by the controller: ignored, and reported. */
@@ -167,6 +171,7 @@ export class Reconciler {
 
   constructor(private readonly o: ReconcilerOptions) {
     this.tree = new ApprovedTree(o.source, o.trust);
+    this.misplacedScan = new MisplacedScan(o.source);
   }
 
   /**
@@ -280,11 +285,20 @@ export class Reconciler {
     const dirty = new Set<string>();
     const state = await this.tree.at(head);
     const changedPaths = await this.loadManifests(state);
+    const misplaced = await this.misplacedScan.at(head);
+    const misplacedChanged = JSON.stringify(misplaced) !== JSON.stringify(this.misplaced);
+    this.misplaced = misplaced;
 
     // Nothing in the desired state changed (the controller's own status commits, a quiet
     // poll): the model of the last pass still holds.
-    const previous = Array.isArray(changedPaths) && changedPaths.length === 0 ? this.lastSnapshot : undefined;
-    const model = previous?.model ?? checkRepository(this.desiredManifests(state), this.o.drivers);
+    const previous = Array.isArray(changedPaths) && changedPaths.length === 0 && !misplacedChanged ? this.lastSnapshot : undefined;
+    const model = previous?.model ?? checkRepository(this.desiredManifests(state), this.o.drivers, misplaced);
+    if (misplacedChanged) {
+      // Once per change of the set, not every pass: the dashboard keeps saying it meanwhile.
+      for (const p of model.problems.filter((q) => q.code === 'MISPLACED_MANIFEST')) {
+        this.o.log.warn('a manifest outside the places Lethe reads is ignored', { code: p.code, file: p.file, line: p.line, hint: p.hint });
+      }
+    }
     if (!model.config) {
       const first = model.problems.find((p) => p.file === 'lethe.yaml');
       throw new LetheError('CONFIG_INVALID', `lethe.yaml is missing or invalid${first ? ` (${first.code} at ${first.line}:${first.column})` : ''}`, {
@@ -749,7 +763,7 @@ export class Reconciler {
     }
     const dashboard = renderDashboard(
       [...this.statuses.values()].map((v) => v.doc),
-      { branch: this.o.source.branch, root: s.root, pending: s.pending, ignoredStatus: this.ignoredStatus },
+      { branch: this.o.source.branch, root: s.root, pending: s.pending, ignoredStatus: this.ignoredStatus, misplaced: s.model.problems.filter((p) => p.code === 'MISPLACED_MANIFEST') },
       { signedBy: this.o.source.signing?.publicKey.fingerprint },
     );
     if (files.size === 0 && dashboard === this.dashboard) {

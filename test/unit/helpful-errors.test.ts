@@ -51,6 +51,7 @@ describe('errors that help', () => {
     const { model } = await loadRepositoryFromDisk(dir, createDriverTable());
     assert.deepEqual(model.problems.map((p) => `${p.file}:${p.line} ${p.code}`), ['request/2026-11-0001.yaml:3 MISPLACED_MANIFEST']);
     assert.match(model.problems[0]!.message, /reads PrivacyRequest manifests only from requests\//);
+    assert.match(model.problems[0]!.hint, /git mv request\/2026-11-0001\.yaml requests\/2026\/11\/2026-11-0001\.yaml/);
   });
 
   it('CREDENTIAL_ENV_MISSING names the variable, is not terminal, and the status says which variable', async () => {
