@@ -7,7 +7,8 @@ import { STATUS_DIR } from '../git/paths.ts';
 import { checkCommitSignature, parseSshPublicKey, type SignatureCheck } from '../git/signing.ts';
 import { parseStatusYaml } from './status-yaml.ts';
 import { readObjects } from '../git/tree.ts';
-import { firstParentChain, resolveCommit, walkHistory, type AuditCommit } from './walk.ts';
+import { ObjectReader } from './git-stream.ts';
+import { firstParentChain, historyReader, resolveCommit, walkHistory, type AuditCommit } from './walk.ts';
 
 /**
  * `lethe audit`: what a clone alone proves about each request. Nothing here reads the
@@ -131,11 +132,51 @@ interface Version {
 
 export async function audit(o: AuditOptions): Promise<AuditReport> {
   const ref = o.ref ?? 'HEAD';
-  const statusHead = await resolveCommit(o.dir, ref);
-  if (!statusHead) throw gitErrors.error('AUDIT_REF_MISSING', { ref, dir: o.dir });
-  // One walk, then one `cat-file --batch` for every object the audit reads: on a busy
-  // machine each git process costs more than a thousand status files.
-  let commits = await walkHistory(o.dir, [statusHead]);
+  const wanted = o.names ? new Set(o.names) : undefined;
+  // The history is read ONCE: one `git log` (its output also feeds the approval's history
+  // index), and one `cat-file --batch` fed while that log runs. Status versions are parsed and
+  // signatures verified as their objects arrive, so git and this process work side by side.
+  const statusDocs = new Map<string, PrivacyRequestStatus | undefined>();
+  const signatures = new Map<string, SignatureCheck>();
+  const toParse = new Set<string>();
+  const toVerify = new Set<string>();
+  const reader = new ObjectReader(o.dir, (id, bytes) => {
+    if (toParse.has(id)) statusDocs.set(id, readStatus(bytes.toString('utf8')));
+    if (toVerify.has(id)) signatures.set(id, checkCommitSignature(bytes));
+  });
+  const request = (c: AuditCommit): void => {
+    let status = false;
+    for (const [path, blob] of c.changes) {
+      if (path === 'lethe.yaml' && blob) reader.request(blob);
+      if (!path.startsWith(STATUS_DIR)) continue;
+      status = true;
+      const name = STATUS_FILE.exec(path)?.[1];
+      if (blob && name !== undefined && (!wanted || wanted.has(name))) {
+        toParse.add(blob);
+        reader.request(blob);
+      }
+    }
+    if (status) {
+      toVerify.add(c.sha);
+      reader.request(c.sha);
+    }
+  };
+  let objects: Map<string, Buffer>;
+  let statusHead: string;
+  let commits: Map<string, AuditCommit>;
+  try {
+    const walk = walkHistory(o.dir, [ref], { renames: true, onCommit: request });
+    walk.catch(() => undefined); // a missing ref is reported as such below
+    const head = await resolveCommit(o.dir, ref);
+    if (!head) throw gitErrors.error('AUDIT_REF_MISSING', { ref, dir: o.dir });
+    statusHead = head;
+    commits = await walk;
+    // The ref moved between the two reads: walk the commit it was resolved to.
+    if (!commits.has(statusHead)) commits = await walkHistory(o.dir, [statusHead], { renames: true, onCommit: request });
+    objects = await reader.close();
+  } finally {
+    reader.abort();
+  }
   const statusChain = firstParentChain(commits, statusHead);
   const configBlobs = (chain: AuditCommit[]) => chain.flatMap((c) => (c.changes.get('lethe.yaml') ? [c.changes.get('lethe.yaml')!] : []));
 
@@ -151,8 +192,6 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
       versions.set(m[1]!, list);
     }
   });
-  const statusBlobs = [...versions.values()].flatMap((vs) => vs.flatMap((v) => (v.blob ? [v.blob] : [])));
-  const objects = await readObjects(o.dir, [...new Set([...configBlobs(statusChain), ...statusBlobs, ...statusCommits.map((c) => c.sha)])]);
   const text = (id: string | null | undefined) => (id ? objects.get(id)?.toString('utf8') : undefined);
 
   const headConfigBlob = [...statusChain].reverse().find((c) => c.changes.has('lethe.yaml'))?.changes.get('lethe.yaml');
@@ -165,7 +204,7 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
     manifestHead = resolved;
   }
   if (manifestHead !== statusHead) {
-    commits = new Map([...commits, ...(await walkHistory(o.dir, [manifestHead, `^${statusHead}`]))]);
+    commits = new Map([...commits, ...(await walkHistory(o.dir, [manifestHead, `^${statusHead}`], { renames: true }))]);
   }
   const mainChain = manifestHead === statusHead ? statusChain : firstParentChain(commits, manifestHead);
   const mainIndex = new Map(mainChain.map((c, i) => [c.sha, i]));
@@ -177,14 +216,14 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
   for (const name of selected) {
     for (const v of versions.get(name) ?? []) {
       if (!v.blob) continue;
-      const parsed = PrivacyRequestStatus.safeParse(parseStatusYaml(text(v.blob) ?? ''));
-      if (parsed.success && parsed.data.metadata.name === name) v.doc = parsed.data;
+      const doc = statusDocs.has(v.blob) ? statusDocs.get(v.blob) : readStatus(text(v.blob) ?? '');
+      if (doc && doc.metadata.name === name) v.doc = doc;
     }
   }
 
   // ---- the approved lethe.yaml along the protected branch, and each request's approval
   const configNotes: string[] = [];
-  const index = new HistoryIndex(o.dir);
+  const index = new HistoryIndex(o.dir, historyReader(commits));
   const source = { dir: o.dir, history: async (head: string) => (await index.update(head), index) };
   const configAt = await approvedConfigs(text, mainChain, source, configNotes);
   const inForce = (sha: string | undefined): ConfigState | undefined => (sha === undefined ? undefined : configAt[mainIndex.get(sha) ?? -1]);
@@ -218,7 +257,7 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
     if (outside.length > 0) problems.push(`also changes ${outside.slice(0, 3).join(', ')}${outside.length > 3 ? ', ...' : ''}, which the controller never does`);
     const config = inForce(c.observed) ?? (manifestHead === statusHead ? inForce(c.parents[0]) : undefined);
     const declared = config?.config.spec.identity.signingKey;
-    const check: SignatureCheck = checkCommitSignature(objects.get(c.sha) ?? Buffer.alloc(0));
+    const check: SignatureCheck = signatures.get(c.sha) ?? checkCommitSignature(objects.get(c.sha) ?? Buffer.alloc(0));
     let signature: StatusChange['signature'];
     if (check.status === 'none') {
       signature = declared ? 'none' : 'unsigned';
@@ -451,6 +490,11 @@ class PathTimeline {
     }
     return blob;
   }
+}
+
+function readStatus(text: string): PrivacyRequestStatus | undefined {
+  const parsed = PrivacyRequestStatus.safeParse(parseStatusYaml(text));
+  return parsed.success ? parsed.data : undefined;
 }
 
 function parseConfig(text: string | undefined): LetheConfig | undefined {
