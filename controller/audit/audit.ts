@@ -165,14 +165,17 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
   let statusHead: string;
   let commits: Map<string, AuditCommit>;
   try {
-    const walk = walkHistory(o.dir, [ref], { renames: true, onCommit: request });
-    walk.catch(() => undefined); // a missing ref is reported as such below
-    const head = await resolveCommit(o.dir, ref);
-    if (!head) throw gitErrors.error('AUDIT_REF_MISSING', { ref, dir: o.dir });
-    statusHead = head;
-    commits = await walk;
-    // The ref moved between the two reads: walk the commit it was resolved to.
-    if (!commits.has(statusHead)) commits = await walkHistory(o.dir, [statusHead], { renames: true, onCommit: request });
+    try {
+      commits = await walkHistory(o.dir, [ref], { renames: true, onCommit: request });
+    } catch (err) {
+      // Only now ask git what the ref is: a git process less on every audit that finds it.
+      if (!(await resolveCommit(o.dir, ref))) throw gitErrors.error('AUDIT_REF_MISSING', { ref, dir: o.dir });
+      throw err;
+    }
+    // `git log <ref>` prints the commit the ref names first, whatever the dates below it.
+    const head = commits.keys().next();
+    if (head.done) throw gitErrors.error('AUDIT_REF_MISSING', { ref, dir: o.dir });
+    statusHead = head.value;
     objects = await reader.close();
   } finally {
     reader.abort();
@@ -195,7 +198,13 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
   const text = (id: string | null | undefined) => (id ? objects.get(id)?.toString('utf8') : undefined);
 
   const headConfigBlob = [...statusChain].reverse().find((c) => c.changes.has('lethe.yaml'))?.changes.get('lethe.yaml');
-  const headConfig = parseConfig(text(headConfigBlob));
+  // Each lethe.yaml version is parsed once: the head's is also one of the approved versions.
+  const parsedConfigs = new Map<string, LetheConfig | undefined>();
+  const configOf = (blob: string): LetheConfig | undefined => {
+    if (!parsedConfigs.has(blob)) parsedConfigs.set(blob, parseConfig(text(blob)));
+    return parsedConfigs.get(blob);
+  };
+  const headConfig = headConfigBlob ? configOf(headConfigBlob) : undefined;
   let manifestHead = statusHead;
   const branch = o.branch ?? (headConfig?.spec.statusBranch ? headConfig.spec.approval.protectedBranch : undefined);
   if (branch) {
@@ -225,7 +234,7 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
   const configNotes: string[] = [];
   const index = new HistoryIndex(o.dir, historyReader(commits));
   const source = { dir: o.dir, history: async (head: string) => (await index.update(head), index) };
-  const configAt = await approvedConfigs(text, mainChain, source, configNotes);
+  const configAt = await approvedConfigs(configOf, mainChain, source, configNotes);
   const inForce = (sha: string | undefined): ConfigState | undefined => (sha === undefined ? undefined : configAt[mainIndex.get(sha) ?? -1]);
   const today = configAt[mainChain.length - 1];
 
@@ -515,7 +524,7 @@ type Source = { dir: string; history(head: string): Promise<HistoryIndex> };
  * before it (so a signing key pushed without approval never becomes the controller's key).
  */
 async function approvedConfigs(
-  text: (id: string | null | undefined) => string | undefined,
+  configOf: (blob: string) => LetheConfig | undefined,
   chain: AuditCommit[],
   source: Source,
   notes: string[],
@@ -525,7 +534,7 @@ async function approvedConfigs(
   for (const c of chain) {
     const blob = c.changes.get('lethe.yaml');
     if (blob !== undefined) {
-      const next = blob === null ? undefined : parseConfig(text(blob));
+      const next = blob === null ? undefined : configOf(blob);
       if (!next) notes.push(`lethe.yaml in ${short(c.sha)} by ${c.author} <${c.authorEmail}> is ${blob === null ? 'deleted' : 'invalid'}; the previous approved version stays in force`);
       else if (!current) {
         current = { config: next, from: c.sha };

@@ -66,6 +66,7 @@ export class ObjectReader {
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly done: Promise<void>;
   private readonly requested = new Set<string>();
+  private queued: string[] = [];
   private buffer = Buffer.alloc(0);
   private failure: unknown;
 
@@ -84,11 +85,14 @@ export class ObjectReader {
   request(id: string): void {
     if (this.requested.has(id)) return;
     this.requested.add(id);
-    this.child.stdin.write(`${id}\n`);
+    this.queued.push(id);
+    // One write per turn of the event loop (a parsed chunk of the walk), not one per object.
+    if (this.queued.length === 1) setImmediate(() => this.send());
   }
 
   /** Ends the batch and waits for git to exit; every requested object has then arrived. */
   async close(): Promise<Map<string, Buffer>> {
+    this.send();
     this.child.stdin.end();
     await this.done;
     if (this.failure !== undefined) throw this.failure;
@@ -98,6 +102,12 @@ export class ObjectReader {
   /** Stops git without waiting (an error elsewhere ended the audit). */
   abort(): void {
     if (this.child.exitCode === null) this.child.kill();
+  }
+
+  private send(): void {
+    if (this.queued.length === 0 || this.child.stdin.writableEnded) return;
+    this.child.stdin.write(`${this.queued.join('\n')}\n`);
+    this.queued = [];
   }
 
   private receive(chunk: Buffer): void {
