@@ -591,7 +591,9 @@ async function evaluateAll(
     for (const [state, names] of groups) {
       const paths = names.map((n) => targets.get(n)!.path);
       const then = await evaluateApprovals(source, paths, { head, policy: state.config.spec.approval, controllerIdentity: state.config.spec.identity });
-      const now = today ? await evaluateApprovals(source, paths, { head, policy: today.config.spec.approval, controllerIdentity: today.config.spec.identity }) : new Map<string, ApprovalEvidence>();
+      // Today's policy is most often the one the requests arrived under: judged once.
+      const now =
+        today === state ? then : today ? await evaluateApprovals(source, paths, { head, policy: today.config.spec.approval, controllerIdentity: today.config.spec.identity }) : new Map<string, ApprovalEvidence>();
       for (const name of names) {
         const path = targets.get(name)!.path;
         const e = then.get(path)!;
