@@ -166,8 +166,14 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
   let commits: Map<string, AuditCommit>;
   try {
     try {
-      commits = await walkHistory(o.dir, [ref], { renames: true, onCommit: request });
+      // A ref git log would read as an option or a range is resolved first (and refused
+      // unless it names one commit); a plain one is walked directly.
+      const plain = !/^[-^]|\.\.|\^[@!-]/.test(ref);
+      const start = plain ? ref : await resolveCommit(o.dir, ref);
+      if (!start || !(plain || /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(start))) throw gitErrors.error('AUDIT_REF_MISSING', { ref, dir: o.dir });
+      commits = await walkHistory(o.dir, [start], { renames: true, onCommit: request });
     } catch (err) {
+      if ((err as { code?: string }).code === 'AUDIT_REF_MISSING') throw err;
       // Only now ask git what the ref is: a git process less on every audit that finds it.
       if (!(await resolveCommit(o.dir, ref))) throw gitErrors.error('AUDIT_REF_MISSING', { ref, dir: o.dir });
       throw err;

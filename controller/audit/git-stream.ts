@@ -94,7 +94,11 @@ export class ObjectReader {
   async close(): Promise<Map<string, Buffer>> {
     this.send();
     this.child.stdin.end();
-    await this.done;
+    try {
+      await this.done;
+    } catch (err) {
+      throw this.failure ?? err; // what made us stop git, not git's exit after the kill
+    }
     if (this.failure !== undefined) throw this.failure;
     return this.objects;
   }

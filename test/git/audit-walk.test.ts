@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { audit } from '../../controller/audit/audit.ts';
@@ -108,11 +108,17 @@ describe('the audit reads the history once', () => {
     assert.equal(objects.size, 2);
   });
 
-  it('reports a ref that names no commit as AUDIT_REF_MISSING, and other git failures as they are', async () => {
+  it('reports a ref that names no commit (a missing branch, a blob, a range, an option) as AUDIT_REF_MISSING', async () => {
     const { dir } = richHistory();
     await assert.rejects(audit({ dir, ref: 'no-such-branch' }), (err: Error & { code?: string }) => err.code === 'AUDIT_REF_MISSING');
     const blob = sh(dir, ['rev-parse', 'HEAD:lethe.yaml']);
     await assert.rejects(audit({ dir, ref: blob }), (err: Error & { code?: string }) => err.code === 'AUDIT_REF_MISSING');
+    // Not a ref but options or ranges: refused as before, never handed to git log as such.
+    for (const ref of [`HEAD~1..HEAD`, '^HEAD', 'HEAD^@', `--output=${join(dir, 'leak')}`]) {
+      await assert.rejects(audit({ dir, ref }), (err: Error & { code?: string }) => err.code === 'AUDIT_REF_MISSING', ref);
+    }
+    assert.equal(existsSync(join(dir, 'leak')), false);
+    assert.equal((await audit({ dir, ref: 'HEAD~1' })).statusHead, head(dir, 'HEAD~1'));
     assert.equal((await audit({ dir, ref: head(dir) })).statusHead, head(dir));
   });
 });
