@@ -25,7 +25,7 @@ import type { AnyDriver, DriverTable } from '../contracts/driver.ts';
 import type { Logger } from '../contracts/log.ts';
 import { commitMessage, type PhaseChange } from './commit-message.ts';
 import { HISTORY_REWRITTEN_BANNER, renderDashboard, withHistoryRewritten } from './dashboard.ts';
-import { degradedRetryAt } from './degraded.ts';
+import { markDegraded } from './degraded.ts';
 import { describePending, pendingByRequest, type PendingReport } from './pending.ts';
 import { execute, type RequestRuntime, type VendorRuntime } from './executor.ts';
 import { isFinal, plan as makePlan, type Plan, type PlanRequest, type PlanVendor, type RequestPlan } from './planner.ts';
@@ -212,7 +212,7 @@ export class Reconciler {
     this.lastPlan = plan;
     this.take(report.unrecorded, snapshot);
     const recorded = merge(checkpoints, await this.recordSerially(snapshot));
-    this.o.journal.data.lastCommit = snapshot.head;
+    this.o.journal.setLastCommit(snapshot.head);
     await this.o.journal.flush();
     const progress = report.calls > 0 || report.touched.size > 0;
     return {
@@ -464,7 +464,7 @@ export class Reconciler {
       const degraded = journal.data.degraded[name];
       const available = (secrets !== undefined || mode.planning === true) && !spec.disabled && (!degraded || degraded.retryAt <= now);
       if (secrets && degraded?.code.startsWith('CREDENTIAL_')) {
-        delete journal.data.degraded[name];
+        journal.clearDegraded(name);
         this.o.log.info('vendor connection recovered', { vendor: name, code: degraded.code, since: degraded.since });
       }
       if (secrets) {
@@ -566,11 +566,9 @@ export class Reconciler {
   private credentialsMissing(vendor: string, err: unknown, now: number): void {
     const { journal } = this.o;
     const code = err instanceof LetheError ? err.code : 'CREDENTIAL_UNREADABLE';
-    const previous = journal.data.degraded[vendor];
-    const since = previous?.since ?? new Date(now).toISOString();
     // The message names the variable or file (never a value): the status tells the operator which one.
     const message = err instanceof LetheError ? err.message : undefined;
-    journal.data.degraded[vendor] = { code, since, retryAt: degradedRetryAt(Date.parse(since), now, this.o.degradedRetryMs), ...(message ? { message } : {}) };
+    const previous = markDegraded(journal, vendor, { code, ...(message ? { message } : {}) }, now, this.o.degradedRetryMs);
     if (previous?.code !== code) {
       const reason = err instanceof LetheError ? err.message : 'a vendor credential could not be resolved';
       this.o.log.warn('vendor connection degraded: credentials unavailable; its requests wait', { vendor, code, reason });
