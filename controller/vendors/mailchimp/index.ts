@@ -26,18 +26,16 @@ interface ErasureData {
   deleted: number;
   /** Members found, then absent after a 404 or a lost answer to their delete. */
   absent: number;
-  /** The journal was rebuilt from git: members may have been deleted before. */
-  rebuilt: boolean;
 }
 
 const indexes = (v: unknown): number[] => (Array.isArray(v) ? v.filter((i): i is number => Number.isInteger(i) && i >= 0) : []);
 
 function readData(task: TaskInput): ErasureData {
   const d = task.state.data;
-  return { todo: indexes(d.todo), deleted: Number(d.deleted ?? 0), absent: Number(d.absent ?? 0), rebuilt: d.rebuilt === true };
+  return { todo: indexes(d.todo), deleted: Number(d.deleted ?? 0), absent: Number(d.absent ?? 0) };
 }
 
-const toData = (d: ErasureData): TaskData => ({ todo: d.todo, deleted: d.deleted, absent: d.absent, rebuilt: d.rebuilt });
+const toData = (d: ErasureData): TaskData => ({ todo: d.todo, deleted: d.deleted, absent: d.absent });
 
 /** Nobody in the audience under any subject email: proven only once the audience itself answered. */
 async function nobodyFound(ctx: Ctx, task: TaskInput, rebuilt: boolean): Promise<StepResult> {
@@ -61,7 +59,7 @@ function erased(d: ErasureData): StepResult {
 async function startErasure(ctx: Ctx, task: TaskInput, rebuilt: boolean): Promise<StepResult> {
   const todo = await findMembers(ctx, task);
   if (todo.length === 0) return nobodyFound(ctx, task, rebuilt);
-  return { kind: 'continue', step: 'delete', data: toData({ todo, deleted: 0, absent: 0, rebuilt }), checkAfterMs: 0 };
+  return { kind: 'continue', step: 'delete', data: toData({ todo, deleted: 0, absent: 0 }), checkAfterMs: 0 };
 }
 
 /**
