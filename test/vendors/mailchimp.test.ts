@@ -9,6 +9,7 @@ import { absentAt, type Sandbox } from '../../examples/sandbox/index.ts';
 import { mailchimp } from '../../controller/vendors/mailchimp/index.ts';
 import { MailchimpSpec } from '../../specs/index.ts';
 import { drive, type DriveRequest, type DriveResult } from '../support/drive.ts';
+import { rebuiltJournal } from '../support/rebuilt-journal.ts';
 import { vendorTestResources } from '../support/vendor-test.ts';
 
 const VENDOR = 'newsletter';
@@ -167,11 +168,28 @@ describe('Mailchimp driver', () => {
     await assertNoEmails(dir, result, [ALICE]);
   });
 
+  it('a journal rebuilt from git after the delete step: the members are looked up again, a deleted one is Erased (not NoDataHeld), a remaining one is deleted', async () => {
+    const sb = await sandbox();
+    // Carol was deleted before the crash (straight at the sandbox, as the lost pass did); Alice was not.
+    const auth = `Basic ${Buffer.from(`x:${secrets(sb).apiKey}`).toString('base64')}`;
+    const gone = await fetch(`${sb.config.vendors.mailchimp.baseUrl}/3.0/lists/${spec(sb).listId}/members/${md5(CAROL)}/actions/delete-permanent`, { method: 'POST', headers: { authorization: auth } });
+    assert.equal(gone.status, 204);
+    const dir = await dataDir();
+    await rebuiltJournal(dir, { request: 'mc-rebuilt-gone', vendor: VENDOR, action: 'erasure', step: 'delete', jobIds: [] });
+    await rebuiltJournal(dir, { request: 'mc-rebuilt-left', vendor: VENDOR, action: 'erasure', step: 'delete', jobIds: [] });
+    const result = await run(sb, dir, [erase('mc-rebuilt-gone', [CAROL]), erase('mc-rebuilt-left', [ALICE])]);
+    assert.equal(result.tasks['mc-rebuilt-gone']!.outcome, 'Erased');
+    assert.match(result.tasks['mc-rebuilt-gone']!.evidence.recovery!, /journal rebuilt/);
+    assert.equal(result.tasks['mc-rebuilt-left']!.outcome, 'Erased');
+    assert.equal(await memberStatus(sb, ALICE), 404);
+    assert.deepEqual(deletes(sb).map((e) => e.status), [204, 204], 'one delete each, none repeated');
+  });
+
   it('10 calls in flight at most: the simulator refuses the 11th with 429 problem+json, the driver never reaches it', async () => {
     const sb = await sandbox();
     const auth = `Basic ${Buffer.from(`x:${secrets(sb).apiKey}`).toString('base64')}`;
     const url = `${sb.config.vendors.mailchimp.baseUrl}/3.0/lists/${spec(sb).listId}/members/${md5(ALICE)}`;
-    const answers = await Promise.all(Array.from({ length: 30 }, () => fetch(url, { headers: { authorization: auth } }).then(async (r) => ({ status: r.status, type: r.headers.get('content-type'), body: await r.json() }))));
+    const answers = await Promise.all(Array.from({ length: 40 }, () => fetch(url, { headers: { authorization: auth } }).then(async (r) => ({ status: r.status, type: r.headers.get('content-type'), body: await r.json() }))));
     const refused = answers.filter((a) => a.status === 429);
     assert.ok(refused.length > 0, 'more than 10 simultaneous calls are refused');
     assert.match(refused[0]!.type ?? '', /^application\/problem\+json/);

@@ -9,7 +9,7 @@ export const MAILCHIMP_LIST_ID = 'a1b2c3d4e5';
 export const MAILCHIMP_MAX_CONNECTIONS = 10;
 
 /** How long each call stays "in flight" (real ms), so that concurrent callers overlap. */
-const IN_FLIGHT_MS = 20;
+const IN_FLIGHT_MS = 50;
 
 const STATUSES = ['subscribed', 'unsubscribed', 'cleaned', 'archived'] as const;
 
