@@ -3,7 +3,7 @@ import { defineErrors } from '../errors/types.ts';
 /** Errors of the reconcile pass itself, beyond validation, git, HTTP and the drivers. */
 export const coreErrors = defineErrors({
   CONFIG_INVALID: {
-    message: 'lethe.yaml is missing or invalid: the controller has no approval policy to apply',
+    message: 'lethe.yaml is missing or invalid ({problem}): the controller has no approval policy to apply',
     hint: 'Run lethe validate and fix lethe.yaml; until then nothing is sent to any vendor.',
     terminal: true,
   },
@@ -12,7 +12,7 @@ export const coreErrors = defineErrors({
     hint: 'Retried with backoff. If it persists, run with --log-level debug and report it; the message is withheld because it could quote vendor data.',
   },
   DRIVER_CONTRACT: {
-    message: 'a driver returned a result that breaks the driver contract',
+    message: 'a driver returned a result that breaks the driver contract ({results} results for {tasks} tasks)',
     hint: 'A driver bug (wrong number of results for a batch). Report it; the task stays Stalled until the vendor config changes.',
     terminal: true,
   },

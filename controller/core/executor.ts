@@ -278,7 +278,7 @@ async function guardedMany(
   try {
     const results = await fn();
     if (results.length !== keys.length) {
-      throw new LetheError('DRIVER_CONTRACT', `driver returned ${results.length} results for ${keys.length} tasks`, { terminal: true });
+      throw coreErrors.error('DRIVER_CONTRACT', { results: results.length, tasks: keys.length });
     }
     return results;
   } catch (err) {

@@ -26,7 +26,6 @@ export async function run(argv: string[]): Promise<number> {
     const log = loggerFrom(values, 'text');
     controller = await controllerFrom(values, log, { readOnly: true });
     const config = await controller.reconciler.config();
-    if (!config) throw new Error('lethe.yaml is missing or invalid');
     const secretsDir = subjectSecretsDir({ flag: values['secrets-dir'], env: process.env, dataDir: resolve(controller.dataDir) });
     const result = await shredEpoch({ source: controller.source, config, secretsDir, epoch: values.epoch, now: Date.now(), recordOnly: values['record-only'] });
     process.stdout.write(

@@ -1,6 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { PrivacyRequestStatus, ResourceName } from '../../../specs/index.ts';
-import { LetheError } from '../../errors/types.ts';
+import { coreErrors } from '../errors.ts';
 import type { ApprovedState } from '../../git/approved-tree.ts';
 import { checkRepository, manifestKind, parseManifest, type ParsedManifest } from '../../manifests/index.ts';
 import { MisplacedScan } from '../misplaced-scan.ts';
@@ -34,9 +34,7 @@ export async function sourceStep(d: StepDeps, m: PassMemory, forPass: boolean): 
   }
   if (!model.config) {
     const first = model.problems.find((p) => p.file === 'lethe.yaml');
-    throw new LetheError('CONFIG_INVALID', `lethe.yaml is missing or invalid${first ? ` (${first.code} at ${first.line}:${first.column})` : ''}`, {
-      terminal: true,
-    });
+    throw coreErrors.error('CONFIG_INVALID', { problem: first ? `${first.code} at ${first.line}:${first.column}` : 'no lethe.yaml on the branch' });
   }
   await loadStatuses(d, m, (await source.statusHead()) ?? head, model.config.spec.identity.email);
   return { head, state, changedPaths, model, config: model.config, reused: previous !== undefined };
