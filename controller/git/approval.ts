@@ -48,11 +48,6 @@ function parseIdentity(value: string): Person | undefined {
   return match ? { name: match[1]!, email: match[2]! } : undefined;
 }
 
-/** Whether `change` touches `path` (as its destination or as a rename's source). */
-export function touches(change: RawChange, path: string): boolean {
-  return change.path === path || change.from === path;
-}
-
 /** Whether `change` leaves `path` with `blob` (null: leaves it absent). */
 function writes(change: RawChange, path: string, blob: string | null): boolean {
   if (blob === null) return (change.status === 'D' && change.path === path) || (change.status === 'R' && change.from === path);
@@ -149,13 +144,34 @@ export function checkSignature(verdict: Verdict, signature: Signature | undefine
   return { approved: false, mode: evidence.mode, approvers: evidence.approvers, commit: evidence.commit, specCommit: evidence.specCommit, signed: false, reason };
 }
 
-function decide(index: HistoryIndex, path: string, input: ApprovalInput): Verdict {
+/**
+ * For the commits that arrived together through one first-parent commit: the ones that
+ * touched each path (as destination or rename source), in one pass over their changes.
+ * Looking them up per path instead made a merge of N files cost N x N.
+ */
+export function writersByPath(members: readonly CommitInfo[]): Map<string, CommitInfo[]> {
+  const byPath = new Map<string, CommitInfo[]>();
+  const add = (path: string, c: CommitInfo) => {
+    const list = byPath.get(path);
+    if (!list) byPath.set(path, [c]);
+    else if (list[list.length - 1] !== c) list.push(c);
+  };
+  for (const m of members) {
+    for (const ch of m.changes) {
+      add(ch.path, m);
+      if (ch.from !== undefined) add(ch.from, m);
+    }
+  }
+  return byPath;
+}
+
+function decide(index: HistoryIndex, path: string, input: ApprovalInput, writersOf: (commit: string) => Map<string, CommitInfo[]>): Verdict {
   const intro = index.introduction(path);
   if (!intro) {
     return { evidence: { approved: false, mode: input.policy.mode, approvers: [], reason: `${path} is not on ${input.policy.protectedBranch} at ${short(input.head)}` }, signers: [] };
   }
   const commit = index.commit(intro.commit)!;
-  const writers = index.arrivedWith(commit.sha).filter((c) => c.changes.some((ch) => touches(ch, intro.path)));
+  const writers = writersOf(commit.sha).get(intro.path) ?? [];
   return judgeArrival({ commit, writers, path: intro.path, blob: intro.blob }, input.policy, input.controllerIdentity);
 }
 
@@ -172,7 +188,13 @@ export async function evaluateApprovals(git: Pick<GitSource, 'dir' | 'history'>,
     const reason = 'github-review mode without a GitHub client (approval.github in lethe.yaml); not approved';
     return new Map(paths.map((p) => [p, { approved: false, mode: 'github-review', approvers: [], retry: true, reason }]));
   }
-  const verdicts = new Map(paths.map((p) => [p, decide(index, p, input)]));
+  const byCommit = new Map<string, Map<string, CommitInfo[]>>();
+  const writersOf = (sha: string) => {
+    let writers = byCommit.get(sha);
+    if (!writers) byCommit.set(sha, (writers = writersByPath(index.arrivedWith(sha))));
+    return writers;
+  };
+  const verdicts = new Map(paths.map((p) => [p, decide(index, p, input, writersOf)]));
   const result = new Map<string, ApprovalEvidence>();
   if (!input.policy.requireSignedCommits) {
     for (const [path, verdict] of verdicts) result.set(path, verdict.evidence);
