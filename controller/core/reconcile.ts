@@ -14,6 +14,7 @@ import type { Journal, TaskRecord } from '../../state/journal.ts';
 import { dueDate } from '../deadlines.ts';
 import { LetheError } from '../errors/types.ts';
 import { evaluateApprovals } from '../git/approval.ts';
+import { ApprovedTreeCache } from '../git/approved-cache.ts';
 import { ApprovedTree, pendingChanges, type ApprovedState } from '../git/approved-tree.ts';
 import type { GitHubReviewGate } from '../git/github-review.ts';
 import { findSigner, type StatusSigner } from '../git/signing.ts';
@@ -66,6 +67,8 @@ export interface ReconcilerOptions {
   source: GitSource;
   /** The root of trust the approved tree is computed from. */
   trust: TrustRoot;
+  /** The approved-tree walk already made at start-up (app.ts); default: a new one, cached in dataDir. */
+  approvedTree?: ApprovedTree;
   journal: Journal;
   drivers: DriverTable;
   wiring: VendorWiring;
@@ -166,7 +169,7 @@ export class Reconciler {
   private locks = new Map<string, LetheError>();
 
   constructor(private readonly o: ReconcilerOptions) {
-    this.tree = new ApprovedTree(o.source, o.trust);
+    this.tree = o.approvedTree ?? new ApprovedTree(o.source, o.trust, { cache: new ApprovedTreeCache(o.dataDir, o.source.branch, o.trust.records), log: o.log });
   }
 
   /**

@@ -54,6 +54,29 @@ function writes(change: RawChange, path: string, blob: string | null): boolean {
   return change.path === path && change.blob === blob && change.status !== 'D';
 }
 
+/** Each commit's changes by the paths they touch, built once: a merge of N files is judged in N steps, not N x N. */
+const changesByPath = new WeakMap<CommitInfo, Map<string, RawChange[]>>();
+
+/** Whether `commit` leaves `path` with `blob` (null: leaves it absent). */
+function wrote(commit: CommitInfo, path: string, blob: string | null): boolean {
+  let byPath = changesByPath.get(commit);
+  if (!byPath) {
+    byPath = new Map();
+    for (const ch of commit.changes) {
+      for (const p of ch.from === undefined ? [ch.path] : [ch.path, ch.from]) {
+        const list = byPath.get(p);
+        if (list) list.push(ch);
+        else byPath.set(p, [ch]);
+      }
+    }
+    changesByPath.set(commit, byPath);
+  }
+  return byPath.get(path)?.some((ch) => writes(ch, path, blob)) ?? false;
+}
+
+/** Approvers by normalised email, per policy object (a walk judges thousands of changes under one). */
+const approversOf = new WeakMap<ApprovalPolicy, ReadonlyMap<string, Approver>>();
+
 /**
  * THE policy check: whether `arrival` is approved under `policy`, with the reason in plain
  * words. Pure: a new approval mode adds a branch here (or a sibling function picked by
@@ -69,10 +92,12 @@ export function judgeArrival(arrival: Arrival, policy: ApprovalPolicy, controlle
   const what = blob === null ? `the deletion of ${path}` : path;
   const isMerge = commit.parents.length > 1;
   const contentWriters = arrival.writers.filter((c) => !(isMerge && c.sha === commit.sha));
-  const spec = contentWriters.find((c) => c.sha !== commit.sha && c.changes.some((ch) => writes(ch, path, blob))) ?? commit;
+  const spec = contentWriters.find((c) => c.sha !== commit.sha && wrote(c, path, blob)) ?? commit;
   const base = { commit: commit.sha, specCommit: spec.sha };
   const fail = (reason: string): Verdict => ({ evidence: { approved: false, mode: policy.mode, approvers: [], ...base, reason }, signers: [] });
-  const approvers = new Map(policy.approvers.map((a) => [key(a.email), a]));
+  let listed = approversOf.get(policy);
+  if (!listed) approversOf.set(policy, (listed = new Map(policy.approvers.map((a) => [key(a.email), a]))));
+  const approvers = new Map(listed);
   approvers.delete(key(controllerIdentity.email));
   const authors = new Set(contentWriters.map((c) => key(c.authorEmail)));
 
@@ -96,7 +121,7 @@ export function judgeArrival(arrival: Arrival, policy: ApprovalPolicy, controlle
     if (!isMerge) {
       return fail(`${what} reached ${branch} in ${short(commit.sha)} without a merge commit (direct push, squash or rebase merge); no approver recorded`);
     }
-    const fromSide = contentWriters.some((c) => c.changes.some((ch) => writes(ch, path, blob)));
+    const fromSide = contentWriters.some((c) => wrote(c, path, blob));
     if (!fromSide) {
       return fail(`merge commit ${short(commit.sha)} itself wrote the current content of ${path} (not from the merged branch); nobody reviewed it`);
     }

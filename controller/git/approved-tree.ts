@@ -221,8 +221,8 @@ export class ApprovedTree {
       }
     }
     if (!s || !range) {
-      s = await this.fromRoot(root);
-      range = await readRange(dir, head, root);
+      // The root's tree and the history after it are read side by side.
+      [s, range] = await Promise.all([this.fromRoot(root), readRange(dir, head, root)]);
       this.saved = undefined;
       if (!range.continues) throw gitErrors.error('TRUST_ROOT_LOST', { root: root.slice(0, 12), file: this.trust.path, branch: this.trust.branch });
     }
