@@ -96,7 +96,10 @@ export function judgeArrival(arrival: Arrival, policy: ApprovalPolicy, controlle
   const base = { commit: commit.sha, specCommit: spec.sha };
   const fail = (reason: string): Verdict => ({ evidence: { approved: false, mode: policy.mode, approvers: [], ...base, reason }, signers: [] });
   let listed = approversOf.get(policy);
-  if (!listed) approversOf.set(policy, (listed = new Map(policy.approvers.map((a) => [key(a.email), a]))));
+  if (!listed) {
+    listed = new Map(policy.approvers.map((a) => [key(a.email), a]));
+    approversOf.set(policy, listed);
+  }
   const approvers = new Map(listed);
   approvers.delete(key(controllerIdentity.email));
   const authors = new Set(contentWriters.map((c) => key(c.authorEmail)));
@@ -216,7 +219,10 @@ export async function evaluateApprovals(git: Pick<GitSource, 'dir' | 'history'>,
   const byCommit = new Map<string, Map<string, CommitInfo[]>>();
   const writersOf = (sha: string) => {
     let writers = byCommit.get(sha);
-    if (!writers) byCommit.set(sha, (writers = writersByPath(index.arrivedWith(sha))));
+    if (!writers) {
+      writers = writersByPath(index.arrivedWith(sha));
+      byCommit.set(sha, writers);
+    }
     return writers;
   };
   const verdicts = new Map(paths.map((p) => [p, decide(index, p, input, writersOf)]));

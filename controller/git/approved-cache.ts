@@ -119,12 +119,10 @@ export class ApprovedTreeCache {
     const index = new Map<ApprovalEvidence, number>();
     const evidence: ApprovalEvidence[] = [];
     const ref = (e: ApprovalEvidence) => {
-      let i = index.get(e);
-      if (i === undefined) {
-        index.set(e, (i = evidence.length));
-        evidence.push(e);
-      }
-      return i;
+      const known = index.get(e);
+      if (known !== undefined) return known;
+      index.set(e, evidence.length);
+      return evidence.push(e) - 1;
     };
     const file: CacheFile = {
       format: FORMAT,
