@@ -70,6 +70,20 @@ export const JournalData = z.object({
   degraded: z.record(z.string(), z.object({ code: z.string(), since: z.string(), retryAt: z.number(), message: z.string().optional() })),
 });
 export type JournalData = z.infer<typeof JournalData>;
+export type DegradedEntry = JournalData['degraded'][string];
+
+/**
+ * What the rest of the controller sees of the journal: read-only. Every change goes
+ * through a Journal method, which keeps the write fragments (and the revision) right.
+ */
+export type JournalView = {
+  readonly version: 1;
+  readonly lastCommit?: string;
+  readonly tasks: Readonly<Record<string, TaskRecord>>;
+  readonly intents: Readonly<Record<string, Readonly<IntentRecord>>>;
+  readonly approvals: Readonly<Record<string, Readonly<z.infer<typeof ApprovalCacheEntry>>>>;
+  readonly degraded: Readonly<Record<string, Readonly<DegradedEntry>>>;
+};
 
 const empty = (): JournalData => ({ version: 1, tasks: {}, intents: {}, approvals: {}, degraded: {} });
 
@@ -195,8 +209,34 @@ export class Journal {
     return new Journal(state, path, fresh, Fragments.of(state.data), fs, fellBack);
   }
 
-  get data(): JournalData {
+  get data(): JournalView {
     return this.state.data;
+  }
+
+  /** The commit the last completed pass reconciled. */
+  setLastCommit(sha: string): void {
+    this.state.data.lastCommit = sha;
+  }
+
+  /**
+   * Replaces an open intent without waiting for the disk (the caller flushes): for
+   * narrowing one to its unanswered tasks, marking it for an operator, or reopening tasks
+   * after a rebuild, none of which allows a call by itself.
+   */
+  putIntent(id: string, intent: IntentRecord): void {
+    this.state.data.intents[id] = intent;
+  }
+
+  /** Marks a vendor connection degraded (its requests wait until `retryAt`). */
+  setDegraded(vendor: string, entry: DegradedEntry): void {
+    this.state.data.degraded[vendor] = entry;
+  }
+
+  /** The vendor's connection works again; returns what it was degraded with, if it was. */
+  clearDegraded(vendor: string): DegradedEntry | undefined {
+    const was = this.state.data.degraded[vendor];
+    delete this.state.data.degraded[vendor];
+    return was;
   }
 
   task(key: string): TaskRecord | undefined {

@@ -16,7 +16,6 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   run: () => import('./commands/run.ts'),
   plan: () => import('./commands/plan.ts'),
   status: () => import('./commands/status.ts'),
-  sandbox: () => import('./commands/sandbox.ts'),
   validate: () => import('./commands/validate.ts'),
   schema: () => import('./commands/schema.ts'),
   export: () => import('./commands/export.ts'),

@@ -1,3 +1,5 @@
+import type { DegradedEntry, Journal } from '../../state/journal.ts';
+
 /** A degraded connection is first retried this long after it failed... */
 export const DEGRADED_RETRY_START_MS = 60_000;
 /** ...then after twice as long each time, up to this. */
@@ -20,4 +22,15 @@ export function degradedRetryAt(since: number, now: number, startMs = DEGRADED_R
     else at += interval;
   }
   return at;
+}
+
+/**
+ * Marks `vendor` degraded with `cause`, keeping the `since` of an outage already under way
+ * (its backoff continues from there), and returns the previous entry, if any.
+ */
+export function markDegraded(journal: Journal, vendor: string, cause: Pick<DegradedEntry, 'code' | 'message'>, now: number, retryStartMs?: number): DegradedEntry | undefined {
+  const previous = journal.data.degraded[vendor];
+  const since = previous?.since ?? new Date(now).toISOString();
+  journal.setDegraded(vendor, { ...cause, since, retryAt: degradedRetryAt(Date.parse(since), now, retryStartMs) });
+  return previous;
 }

@@ -8,7 +8,7 @@ import type { CallOptions, VendorHttp } from '../http/types.ts';
 import type { AnyDriver, DriverContext, OpenIntent, StepResult, TaskInput } from '../contracts/driver.ts';
 import type { Logger } from '../contracts/log.ts';
 import { coreErrors } from './errors.ts';
-import { degradedRetryAt } from './degraded.ts';
+import { markDegraded } from './degraded.ts';
 import { seedTask, stallFingerprint, type Plan, type PlannedAction } from './planner.ts';
 import { DEFAULT_RETRY_WINDOW_MS, isTransient } from './transient.ts';
 
@@ -213,7 +213,7 @@ async function runAction(
         // operator". It stays for the driver to read once the operator answers (a change of
         // the request's spec requeues the task), but no pass plans anything for it until then.
         if (opts.journal.task(key)?.phase === 'Stalled' && !intent.needsOperator) {
-          opts.journal.data.intents[id] = { ...intent, needsOperator: true };
+          opts.journal.putIntent(id, { ...intent, needsOperator: true });
           await opts.journal.flush();
         }
         return;
@@ -222,7 +222,7 @@ async function runAction(
       session.settle();
       const remaining = intent.tasks.filter((k) => k !== key);
       if (remaining.length === 0) opts.journal.closeIntent(id);
-      else opts.journal.data.intents[id] = { ...intent, tasks: remaining };
+      else opts.journal.putIntent(id, { ...intent, tasks: remaining });
     }
     return;
   }
@@ -337,11 +337,8 @@ export function describe(err: unknown): { code: string; message: string } {
 
 function degrade(vendor: string, err: unknown, opts: ExecuteOptions): void {
   const { code, message } = describe(err);
-  const now = opts.now();
-  const previous = opts.journal.data.degraded[vendor];
-  const since = previous?.since ?? new Date(now).toISOString();
-  // Retried on its own doubling backoff from `since`; logged once per change of cause.
-  opts.journal.data.degraded[vendor] = { code, since, retryAt: degradedRetryAt(Date.parse(since), now, opts.degradedRetryMs) };
+  // Logged once per change of cause.
+  const previous = markDegraded(opts.journal, vendor, { code }, opts.now(), opts.degradedRetryMs);
   if (previous?.code !== code) opts.log.warn('vendor degraded; its requests wait', { vendor, code, reason: message });
 }
 
@@ -379,9 +376,8 @@ function apply(key: string, result: StepResult, opts: ExecuteOptions, report: Ex
   opts.journal.putTask(next);
   touch(report, key, opts);
   if (next.phase !== t.phase) opts.log.info('task phase changed', { task: key, vendor: runtime.name, from: t.phase, to: next.phase, step: next.step });
-  const degraded = opts.journal.data.degraded[runtime.name];
+  const degraded = opts.journal.clearDegraded(runtime.name);
   if (degraded) {
-    delete opts.journal.data.degraded[runtime.name];
     opts.log.info('vendor connection recovered', { vendor: runtime.name, code: degraded.code, since: degraded.since });
   }
 }

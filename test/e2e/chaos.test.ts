@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse, parseDocument } from 'yaml';
@@ -241,6 +241,52 @@ describe('chaos', () => {
       if (damage.rateLog! + damage.wiped! > 0) assert.match(text, /RATE_LOG_LOST/, 'a lost rate log is said, and waited out');
       process.stdout.write(`# kills: ${KILLS}, damage ${JSON.stringify(damage)}, duplicate submissions (vendors without lookup only) ${JSON.stringify(duplicates)}\n`);
       assert.deepEqual(leaked(e.emails, [...files, ['controller output', text]]), []);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('a full disk, for real: the journal lands on /dev/full (ENOSPC from the kernel); passes fail with STATE_DISK_FULL naming the file, nothing is submitted, and work resumes once there is space', { timeout: 120_000 }, async () => {
+    const e = await startChaos();
+    const lines: string[] = [];
+    try {
+      const log = createLogger({ level: 'info', format: 'json', write: (l) => lines.push(l) });
+      const controller = await openController({ remote: e.repo.origin, dataDir: e.dataDir, drivers: createDriverTable(), env: e.env, log });
+      // After the journal is open (a missing journal falls back to its .tmp, which must be a
+      // regular file): every later write of the journal goes through this link.
+      const tmp = join(e.dataDir, 'journal.json.tmp');
+      await symlink('/dev/full', tmp);
+      const sent = () => e.sandbox.ledger().filter((l) => l.method !== 'GET' && !/token|oauth|login|auth/i.test(l.route)).length;
+      let failures = 0;
+      const runner = new Runner({
+        controller,
+        log,
+        schedule: '*/2 * * * * *',
+        untilIdle: true,
+        errorBackoffMs: 200,
+        onPassFailed: () => {
+          failures++;
+          assert.equal(sent(), 0, 'no submission while the journal cannot be written');
+          // Space comes back after three failed passes.
+          if (failures === 3) void rm(tmp);
+        },
+      });
+      const guard = setTimeout(() => runner.stop(), 100_000);
+      await runner.start();
+      clearTimeout(guard);
+      await controller.close();
+      const failed = lines.map((l) => JSON.parse(l) as { msg?: string; code?: string; message?: string }).filter((l) => l.msg === 'pass failed; retrying later');
+      assert.equal(failed.length, 3);
+      for (const f of failed) {
+        assert.equal(f.code, 'STATE_DISK_FULL');
+        assert.ok(f.message?.includes(tmp) && f.message.includes('no space left'), f.message);
+      }
+      for (const v of approvedVendors(controller.reconciler.currentStatuses())) assert.equal(v.phase, 'Completed', `${v.request}/${v.vendor}: ${v.code ?? ''}`);
+      for (const [vendor, st] of Object.entries(e.sandbox.stats())) {
+        assert.equal(st.duplicateSubmissions, 0, vendor);
+        assert.equal(st.rateLimitViolations, 0, vendor);
+      }
+      assert.deepEqual(leaked(e.emails, [['journal', await readFile(join(e.dataDir, 'journal.json'), 'utf8')], ['log', lines.join('\n')]]), []);
     } finally {
       await e.close();
     }

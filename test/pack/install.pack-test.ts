@@ -27,7 +27,7 @@ describe('npm pack + npm install -g gives a working lethe', () => {
     const files = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).split('\n').filter(Boolean);
     assert.ok(files.includes('package/controller/cli/bin.mjs'));
     assert.ok(files.includes('package/examples/deploy/prometheus-rules.yaml'), 'the alert rules ship with the package');
-    assert.ok(files.includes('package/examples/sandbox/index.ts'), 'lethe sandbox runs the vendor sandbox');
+    assert.ok(files.includes('package/examples/sandbox/bin.mjs') && files.includes('package/examples/sandbox/index.ts'), 'lethe-sandbox runs the vendor sandbox');
     assert.ok(!files.some((f) => /^package\/(test|node_modules|examples\/demo)\//.test(f)), 'no tests or demo in the package');
 
     const prefix = join(tmp, 'prefix');
@@ -42,6 +42,10 @@ describe('npm pack + npm install -g gives a working lethe', () => {
     const help = run(['--help'], tmp);
     assert.equal(help.status, 0, help.stderr);
     assert.match(help.stdout, /lethe run .*--metrics-listen HOST:PORT/);
+    assert.doesNotMatch(help.stdout, /sandbox/, 'the simulators are not a lethe subcommand');
+    const sandbox = spawnSync(join(prefix, 'bin', 'lethe-sandbox'), ['--help'], { cwd: tmp, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(sandbox.status, 0, sandbox.stderr);
+    assert.match(sandbox.stdout, /^usage: lethe-sandbox /);
 
     const repo = join(tmp, 'privacy');
     cpSync(join(ROOT, 'examples', 'privacy-repo'), repo, { recursive: true });

@@ -25,9 +25,9 @@ describe('sandbox: real time and the CLI', () => {
     }
   });
 
-  it('lethe sandbox prints the base URLs and stops on SIGTERM with exit code 0', async () => {
-    const bin = fileURLToPath(new URL('../../controller/cli/bin.mjs', import.meta.url));
-    const child = spawn(process.execPath, [bin, 'sandbox', '--port', '0', '--seed', '7', '--faults', 'acme:5xx=0.5'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  it('lethe-sandbox prints the base URLs and stops on SIGTERM with exit code 0', async () => {
+    const bin = fileURLToPath(new URL('../../examples/sandbox/bin.mjs', import.meta.url));
+    const child = spawn(process.execPath, [bin, '--port', '0', '--seed', '7', '--faults', 'acme:5xx=0.5'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     try {
@@ -43,10 +43,12 @@ describe('sandbox: real time and the CLI', () => {
     assert.equal(code, 0);
   });
 
-  it('lethe sandbox: a bad fault spec is a usage error', async () => {
-    const bin = fileURLToPath(new URL('../../controller/cli/bin.mjs', import.meta.url));
-    const child = spawn(process.execPath, [bin, 'sandbox', '--faults', 'nonsense'], { stdio: 'ignore' });
-    const code = await new Promise<number | null>((r) => child.on('exit', r));
-    assert.equal(code, 2);
+  it('lethe-sandbox: a bad fault spec and an unknown flag are usage errors', async () => {
+    const bin = fileURLToPath(new URL('../../examples/sandbox/bin.mjs', import.meta.url));
+    for (const args of [['--faults', 'nonsense'], ['--prot', '1']]) {
+      const child = spawn(process.execPath, [bin, ...args], { stdio: 'ignore' });
+      const code = await new Promise<number | null>((r) => child.on('exit', r));
+      assert.equal(code, 2, args.join(' '));
+    }
   });
 });

@@ -88,15 +88,6 @@ function resolveTarget(file: string, specifier: string): string {
   return normalize(join(dirname(file), specifier)).split('\\').join('/');
 }
 
-/**
- * Known exceptions, each `file -> specifier` exactly, with the reason. The test fails when one
- * no longer occurs, so the list only shrinks.
- * - `lethe sandbox` serves the simulators of examples/sandbox/. It loads them lazily (only that
- *   command), so the controller runs without examples/; removing the edge means either moving
- *   the simulators into the product or dropping the command for `npm run sandbox` (issue 13,
- *   left to the lead: the vendor rewrites of issue 15 edit the simulators).
- */
-const EXCEPTIONS = new Set(['controller/cli/commands/sandbox.ts -> ../../../examples/sandbox/index.ts']);
 
 function violations(files: ReadonlyMap<string, string>, rules: readonly Rule[] = RULES): string[] {
   const found: string[] = [];
@@ -109,10 +100,6 @@ function violations(files: ReadonlyMap<string, string>, rules: readonly Rule[] =
     }
   }
   return found.sort();
-}
-
-function edge(violation: string): string {
-  return violation.slice(violation.lastIndexOf(': ') + 2);
 }
 
 function sourceFiles(dir: string): string[] {
@@ -166,13 +153,7 @@ describe('import boundaries', () => {
   it('the repository keeps every boundary', () => {
     const files = repositorySources();
     assert.ok(files.has('controller/contracts/driver.ts') && files.size > 50, `scanned only ${files.size} files`);
-    const found = violations(files);
-    assert.deepEqual(
-      found.filter((v) => !EXCEPTIONS.has(edge(v))),
-      [],
-    );
-    const stale = [...EXCEPTIONS].filter((exception) => !found.some((v) => edge(v) === exception));
-    assert.deepEqual(stale, [], 'an exception no longer occurs: remove it from EXCEPTIONS');
+    assert.deepEqual(violations(files), []);
   });
 
   it('controller/contracts/ holds types only: type imports, no functions or classes', () => {

@@ -113,7 +113,7 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
     if (passes > 0 && mine.every((t) => t && isFinal(t))) break;
     if (o.stopWhen?.(byRequest())) break;
     // The harness has no cool-down: a degraded vendor is tried again next pass.
-    delete journal.data.degraded[o.vendor];
+    journal.clearDegraded(o.vendor);
     const p = plan({
       now: Date.now(),
       requests: live.map((r) => ({

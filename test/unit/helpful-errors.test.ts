@@ -85,7 +85,7 @@ describe('errors that help', () => {
   });
 
   it('every command turns a bad flag into a usage message with exit 2; counts are singular when 1', () => {
-    for (const command of ['reconcile', 'plan', 'status', 'sandbox', 'validate', 'schema', 'export', 'explain', 'new']) {
+    for (const command of ['reconcile', 'plan', 'status', 'validate', 'schema', 'export', 'explain', 'new']) {
       const r = lethe(command, '--no-such-flag');
       assert.equal(r.status, 2, `${command}: ${r.stderr}`);
       assert.match(r.stderr, new RegExp(`usage: lethe ${command}`), command);

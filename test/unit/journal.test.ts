@@ -17,8 +17,8 @@ describe('journal', () => {
       assert.equal(j.fresh, true);
       for (let i = 0; i < 50; i++) j.putTask({ ...seedTask(`r${i}`, 'v', 'erasure'), data: { id: `job-${i}`, n: i } });
       j.putApproval('requests/r1.yaml', { blob: 'b:p', evidence: { approved: true, mode: 'merge', approvers: [{ name: 'D', email: 'dpo@example.com' }], reason: 'merged' } });
-      j.data.lastCommit = 'abc';
-      j.data.intents.i1 = { tasks: ['r1/v'], vendor: 'v', name: 'submit', detail: { request: 'r1' }, at: '2026-11-25T00:00:00.000Z' };
+      j.setLastCommit('abc');
+      j.putIntent('i1', { tasks: ['r1/v'], vendor: 'v', name: 'submit', detail: { request: 'r1' }, at: '2026-11-25T00:00:00.000Z' });
       await j.flush();
       const first = await readFile(join(dir, 'journal.json'), 'utf8');
       assert.deepEqual(JSON.parse(first), JSON.parse(JSON.stringify(j.data)));

@@ -182,7 +182,7 @@ describe('transient faults are never final', () => {
     });
     try {
       h.journal.putTask({ request: 'a', vendor: 'v1', action: 'erasure', phase: 'InProgress', step: 'start', data: {}, submissions: 0, attempts: 0, jobIds: [], evidence: {} });
-      h.journal.data.intents.i1 = { tasks: ['a/v1'], vendor: 'v1', name: 'submit', detail: {}, at: '2026-11-25T00:00:00Z' };
+      h.journal.putIntent('i1', { tasks: ['a/v1'], vendor: 'v1', name: 'submit', detail: {}, at: '2026-11-25T00:00:00Z' });
       await h.pass();
       assert.equal(h.task().phase, 'Stalled');
       assert.equal(h.task().stalledOn, stallFingerprint(planRequest, vendor));

@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import type { ApprovalEvidence, LetheConfig, PrivacyRequestSpec, PrivacyRequestStatus } from '../../../specs/index.ts';
+import { dueDate } from '../../deadlines.ts';
+import type { LetheError } from '../../errors/types.ts';
+import type { StatusSigner } from '../../git/signing.ts';
+import type { ParsedManifest, RepositoryModel } from '../../manifests/index.ts';
+import type { PendingReport } from '../pending.ts';
+import type { Plan } from '../planner.ts';
+import { subjectKey, subjectRef } from '../subject.ts';
+import { isSealedSubject, type SubjectFields } from '../../subjects/sealed.ts';
+import type { Snapshot } from './types.ts';
+
+export const hash = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
+
+export type OpenSubject = { fields: SubjectFields; keys: string[]; ref: string };
+
+/**
+ * What the pass remembers between passes, in one place: each cache makes the next pass
+ * cheap, none is the truth (git and the journal are). The steps read and update it; the
+ * Reconciler owns it.
+ */
+export class PassMemory {
+  constructor(private readonly salt: string) {}
+
+  /** Parsed manifests of the desired state, by path, with the blob they were parsed from. */
+  readonly parsed = new Map<string, { blob: string; manifest: ParsedManifest }>();
+  /** The desired state's blobs by path, as of the last pass (undefined before the first). */
+  desired?: Map<string, string>;
+  /** The model and approvals of the last pass: they still hold while the desired state is unchanged. */
+  lastSnapshot?: { model: RepositoryModel; approvals: Map<string, ApprovalEvidence> };
+
+  /** status/ as last committed or written, by request name. */
+  readonly statuses = new Map<string, { text: string; doc: PrivacyRequestStatus }>();
+  statusesLoaded = false;
+  /** Files under status/ the controller did not write: listed on the dashboard. */
+  ignoredStatus: string[] = [];
+  dashboard?: string;
+  /** The head the dashboard was last rendered for (pending changes depend on it). */
+  dashboardHead?: string;
+
+  /** PendingChange message per request, as last recorded. */
+  lastPending = new Map<string, string>();
+  readonly pendingFields = new Map<string, { name: string; fields: string[] }>();
+  pendingAt?: { head: string; pending: PendingReport[]; byRequest: Map<string, string> };
+  /** The day of the last pass: due dates and at-risk flags move with it. */
+  lastDay?: string;
+
+  /** The journal was rebuilt from status/ (or reopened after a fallback) once. */
+  rebuilt = false;
+  lastPlan?: Plan;
+  signer?: { declared: string | undefined; signer: StatusSigner | undefined };
+  private readonly derived = new WeakMap<object, { other: object; dueAt: string; fingerprint: string }>();
+  /** Subjects by the spec object they came from: plain ones as written, sealed ones once opened. */
+  private readonly subjects = new WeakMap<object, OpenSubject>();
+  /** Requests whose sealed subject cannot be opened, with why. */
+  readonly locks = new Map<string, LetheError>();
+
+  /** Per request: when a task of it changed first since its status was last committed. */
+  readonly unrecordedSince = new Map<string, number>();
+  /** Longest time (ms) between a task change and the status commit that recorded it. */
+  maxStatusLagMs = 0;
+  /** The controller's latest status commit, checkpoints included. */
+  lastOwnCommit?: string;
+
+  /** Due date and spec fingerprint of a request, computed once per spec object. */
+  derive(spec: PrivacyRequestSpec, other: LetheConfig['spec']['regulations']['other']): { dueAt: string; fingerprint: string } {
+    let d = this.derived.get(spec);
+    if (!d || d.other !== other) {
+      d = { other, dueAt: dueDate(spec, other), fingerprint: hash(spec) };
+      this.derived.set(spec, d);
+    }
+    return d;
+  }
+
+  /** A plain subject as written, or a sealed one once opened (undefined while it is not). */
+  subjectOf(spec: PrivacyRequestSpec): OpenSubject | undefined {
+    const cached = this.subjects.get(spec.subject);
+    if (cached || isSealedSubject(spec.subject)) return cached;
+    return this.remember(spec.subject, spec.subject);
+  }
+
+  remember(subject: object, fields: SubjectFields): OpenSubject {
+    const d = { fields, keys: fields.emails.map((e) => subjectKey(this.salt, e)), ref: subjectRef(this.salt, fields.emails) };
+    this.subjects.set(subject, d);
+    return d;
+  }
+
+  /** Moves changed tasks into the next record step: their requests, and since when they wait. */
+  take(unrecorded: Map<string, number>, s: Snapshot): void {
+    for (const [key, at] of unrecorded) {
+      const name = key.slice(0, key.lastIndexOf('/'));
+      s.dirty.add(name);
+      const since = this.unrecordedSince.get(name);
+      if (since === undefined || at < since) this.unrecordedSince.set(name, at);
+    }
+    unrecorded.clear();
+  }
+}

@@ -1,0 +1,94 @@
+import { parse as parseYaml } from 'yaml';
+import { PrivacyRequestStatus, ResourceName } from '../../../specs/index.ts';
+import { LetheError } from '../../errors/types.ts';
+import type { ApprovedState } from '../../git/approved-tree.ts';
+import { checkRepository, manifestKind, parseManifest, type ParsedManifest } from '../../manifests/index.ts';
+import type { PassMemory } from './memory.ts';
+import type { Sourced, StepDeps } from './types.ts';
+
+/**
+ * Step 1, source: the branch head, the approved tree at it (approved-tree.ts: what the
+ * branch holds beyond it is pending and only reported), the desired manifests parsed and
+ * validated, and status/ as last committed. Unapproved new requests are modelled too, so
+ * their status says why they wait. `forPass` fetches; `lethe plan` uses the remote head.
+ */
+export async function sourceStep(d: StepDeps, m: PassMemory, forPass: boolean): Promise<Sourced> {
+  const { source } = d;
+  const head = forPass ? await source.sync() : ((await source.remoteHead()) ?? (await source.sync()));
+  const state = await d.tree.at(head);
+  const changedPaths = await loadManifests(d, m, state);
+  // Nothing in the desired state changed (the controller's own status commits, a quiet
+  // poll): the model of the last pass still holds.
+  const previous = Array.isArray(changedPaths) && changedPaths.length === 0 ? m.lastSnapshot : undefined;
+  const model = previous?.model ?? checkRepository(desiredManifests(m, state), d.drivers);
+  if (!model.config) {
+    const first = model.problems.find((p) => p.file === 'lethe.yaml');
+    throw new LetheError('CONFIG_INVALID', `lethe.yaml is missing or invalid${first ? ` (${first.code} at ${first.line}:${first.column})` : ''}`, {
+      terminal: true,
+    });
+  }
+  await loadStatuses(d, m, (await source.statusHead()) ?? head, model.config.spec.identity.email);
+  return { head, state, changedPaths, model, config: model.config, reused: previous !== undefined };
+}
+
+/**
+ * The manifests of the desired state: every approved file, plus unapproved new request
+ * files (modelled so that their status says AwaitingApproval) unless they reuse the name
+ * of an approved request, whose approved version stays in force.
+ */
+function desiredManifests(m: PassMemory, state: ApprovedState): ParsedManifest[] {
+  const approvedNames = new Set<string>();
+  for (const [path, { manifest }] of m.parsed) if (state.approved.has(path) && manifest.name) approvedNames.add(`${manifest.kind}/${manifest.name}`);
+  return [...m.parsed]
+    .filter(([path, { manifest }]) => state.approved.has(path) || !manifest.name || !approvedNames.has(`${manifest.kind}/${manifest.name}`))
+    .map(([, { manifest }]) => manifest);
+}
+
+/** Parses only the desired files whose content changed since the last pass; returns the paths that changed. */
+async function loadManifests(d: StepDeps, m: PassMemory, state: ApprovedState): Promise<string[] | 'all'> {
+  const desired = new Map<string, string>();
+  for (const [path, entry] of state.approved) desired.set(path, entry.blob);
+  for (const [path, blob] of state.current) if (!state.approved.has(path) && manifestKind(path) === 'PrivacyRequest') desired.set(path, blob);
+  const stale = [...desired].filter(([path, blob]) => m.parsed.get(path)?.blob !== blob);
+  const texts = await d.source.readBlobs(stale.map(([, blob]) => blob));
+  for (const [path, blob] of stale) m.parsed.set(path, { blob, manifest: parseManifest(path, texts.get(blob) ?? '') });
+  for (const path of m.parsed.keys()) if (!desired.has(path)) m.parsed.delete(path);
+  const before = m.desired;
+  m.desired = desired;
+  if (before === undefined) return 'all';
+  const changed = stale.map(([path]) => path);
+  for (const path of before.keys()) if (!desired.has(path)) changed.push(path);
+  return changed;
+}
+
+/**
+ * status/ as last committed, for continuity of conditions and for a journal rebuild. Only
+ * files whose current content was last written by a controller commit (committer =
+ * spec.identity) and named as a status file must be are read; every other file is
+ * ignored, reported in the dashboard, and overwritten only if a request of that name is
+ * in the approved state.
+ */
+async function loadStatuses(d: StepDeps, m: PassMemory, head: string, identityEmail: string): Promise<void> {
+  if (m.statusesLoaded) return;
+  const { source } = d;
+  const paths = await source.listFiles(head, (p) => p.startsWith('status/'));
+  const writers = await source.lastWriters(head, 'status/');
+  const byController = (path: string) => writers.get(path)?.trim().toLowerCase() === identityEmail.trim().toLowerCase();
+  const texts = await source.readFiles(head, paths.filter(byController));
+  m.ignoredStatus = [];
+  for (const path of paths) {
+    const text = texts.get(path);
+    if (path === 'status/README.md' && text !== undefined) {
+      m.dashboard = text;
+      continue;
+    }
+    const name = /^status\/([^/]+)\.yaml$/.exec(path)?.[1];
+    const doc = text !== undefined && name !== undefined && ResourceName.safeParse(name).success ? PrivacyRequestStatus.safeParse(parseYaml(text)) : undefined;
+    if (doc?.success && doc.data.metadata.name === name) m.statuses.set(name, { text: text!, doc: doc.data });
+    else m.ignoredStatus.push(path);
+  }
+  if (m.ignoredStatus.length > 0) {
+    d.log.warn('ignoring files under status/ that the controller did not write', { count: m.ignoredStatus.length, paths: m.ignoredStatus.slice(0, 20) });
+  }
+  m.statusesLoaded = true;
+}

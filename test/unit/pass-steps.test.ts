@@ -1,0 +1,158 @@
+/**
+ * The pass's steps one at a time (controller/core/pass/): each takes its dependencies and
+ * the memory between passes explicitly, so each runs here without a repository or a vendor.
+ * The whole pass is covered by test/integration/.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { PassMemory } from '../../controller/core/pass/memory.ts';
+import { planInputStep } from '../../controller/core/pass/plan-input.ts';
+import { requestsToRecord } from '../../controller/core/pass/record.ts';
+import type { Approved, Snapshot, Sourced, StepDeps } from '../../controller/core/pass/types.ts';
+import { LetheError } from '../../controller/errors/types.ts';
+import { checkRepository, parseManifest } from '../../controller/manifests/index.ts';
+import { createDriverTable } from '../../controller/vendors/registry.ts';
+import type { ApprovalEvidence } from '../../specs/index.ts';
+import { Journal } from '../../state/journal.ts';
+
+const config = `apiVersion: lethe/v1
+kind: LetheConfig
+metadata: { name: t }
+spec:
+  approval: { approvers: [{ email: dpo@example.com }] }
+`;
+
+const vendor = (name: string) => `apiVersion: lethe/v1
+kind: VendorConnection
+metadata: { name: ${name} }
+spec:
+  type: maestroqa
+  credentials: { apiToken: env:${name.toUpperCase().replace('-', '_')}_TOKEN }
+`;
+
+const request = (name: string) => `apiVersion: lethe/v1
+kind: PrivacyRequest
+metadata:
+  name: ${name}
+spec:
+  action: erasure
+  regulation: gdpr
+  receivedAt: "2026-11-20"
+  subject:
+    emails: ["${name}@example.com"]
+  vendors: all
+  justification: ticket 1
+`;
+
+function model() {
+  const files = [
+    parseManifest('lethe.yaml', config),
+    parseManifest('vendors/mq-eu.yaml', vendor('mq-eu')),
+    parseManifest('vendors/mq-us.yaml', vendor('mq-us')),
+    parseManifest('requests/r1.yaml', request('r1')),
+    parseManifest('requests/r2.yaml', request('r2')),
+    parseManifest('requests/bad.yaml', 'apiVersion: lethe/v1\nkind: PrivacyRequest\nmetadata: { name: bad }\nspec: {}\n'),
+  ];
+  const m = checkRepository(files, createDriverTable());
+  assert.deepEqual([...new Set(m.problems.map((p) => p.file))], ['requests/bad.yaml'], 'the fixture is valid but for bad.yaml');
+  return m;
+}
+
+const approvedEvidence: ApprovalEvidence = { approved: true, mode: 'merge', approvers: [{ name: 'DPO', email: 'dpo@example.com' }], reason: 'merged', commit: 'c1' };
+const waiting: ApprovalEvidence = { approved: false, mode: 'merge', approvers: [], reason: 'not approved' };
+
+const dirs: string[] = [];
+after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+async function journal(): Promise<Journal> {
+  const dir = await mkdtemp(join(tmpdir(), 'lethe-steps-'));
+  dirs.push(dir);
+  return Journal.open(join(dir, 'journal.json'));
+}
+
+describe('requestsToRecord: which statuses the record step recomputes', () => {
+  it('all on the first pass, a new day or a vendor change; else only what changed, what waits for approval differently, and what failed to commit', async () => {
+    const j = await journal();
+    let now = Date.parse('2026-11-21T10:00:00Z');
+    const d = { now: () => now, journal: j } as unknown as StepDeps;
+    const mem = new PassMemory('salt');
+    const m = model();
+    const sourced = (changedPaths: Sourced['changedPaths']): Sourced => ({ head: 'h', state: {} as Sourced['state'], changedPaths, model: m, config: m.config!, reused: false });
+    const approved = (pending: Array<[string, string]> = []): Approved => ({ approvals: new Map(), pending: [], pendingByRequest: new Map(pending) });
+    const names = (s: Set<string>) => [...s].sort();
+
+    assert.deepEqual(names(requestsToRecord(d, mem, sourced('all'), approved())), ['bad', 'r1', 'r2']);
+    assert.deepEqual(names(requestsToRecord(d, mem, sourced(['requests/r2.yaml']), approved())), ['r2']);
+    assert.deepEqual(names(requestsToRecord(d, mem, sourced([]), approved([['r1', 'lethe.yaml changed']]))), ['r1'], 'a pending change appears');
+    assert.deepEqual(names(requestsToRecord(d, mem, sourced([]), approved([['r1', 'lethe.yaml changed']]))), [], 'and is not news twice');
+    assert.deepEqual(names(requestsToRecord(d, mem, sourced([]), approved())), ['r1'], 'it goes away');
+    assert.deepEqual(names(requestsToRecord(d, mem, sourced(['vendors/mq-us.yaml']), approved())), ['bad', 'r1', 'r2']);
+    now += 86_400_000;
+    assert.deepEqual(names(requestsToRecord(d, mem, sourced([]), approved())), ['bad', 'r1', 'r2'], 'due dates move with the day');
+    mem.unrecordedSince.set('r2', now);
+    assert.deepEqual(names(requestsToRecord(d, mem, sourced([]), approved())), ['r2'], 'a status whose commit failed is written again');
+  });
+});
+
+describe('planInputStep: the plan from a snapshot, the journal and the wiring', () => {
+  const wiring = (missing: string) => ({
+    secrets: async (name: string) => {
+      if (name === missing) throw new LetheError('CREDENTIAL_ENV_MISSING', `environment variable MQ_US_TOKEN is not set`);
+      return { apiToken: 'token' };
+    },
+    http: () => ({}) as never,
+    drainMs: () => 0,
+  });
+  const setup = async (missing: string) => {
+    const j = await journal();
+    const logs: string[] = [];
+    const log = { debug() {}, info() {}, warn: (m: string) => logs.push(m), error: (m: string) => logs.push(m) };
+    const d = {
+      journal: j,
+      drivers: createDriverTable(),
+      wiring: wiring(missing),
+      now: () => Date.parse('2026-11-21T10:00:00Z'),
+      log,
+      salt: 'salt',
+      source: { statusHead: async () => undefined },
+    } as unknown as StepDeps;
+    const m = model();
+    const snapshot: Snapshot = {
+      head: 'h',
+      model: m,
+      config: m.config!,
+      approvals: new Map([
+        ['requests/r1.yaml', approvedEvidence],
+        ['requests/r2.yaml', waiting],
+      ]),
+      pending: [],
+      pendingByRequest: new Map(),
+      dirty: new Set(),
+      root: 'root',
+    };
+    return { j, d, snapshot, logs };
+  };
+
+  it('starts the approved request at every vendor it can reach; the unapproved one waits; a vendor without credentials is degraded, named, and its task waits', async () => {
+    const { j, d, snapshot, logs } = await setup('mq-us');
+    const planned = await planInputStep(d, new PassMemory('salt'), snapshot);
+    const created = planned.plan.changes.filter((c) => c.kind === 'create').map((c) => c.key).sort();
+    assert.deepEqual(created, ['r1/mq-eu', 'r1/mq-us']);
+    assert.deepEqual([...planned.vendors.keys()], ['mq-eu'], 'only a wired vendor can be called');
+    assert.equal(planned.requests.get('r1')?.emails[0], 'r1@example.com');
+    assert.equal(j.data.degraded['mq-us']?.code, 'CREDENTIAL_ENV_MISSING');
+    assert.match(j.data.degraded['mq-us']?.message ?? '', /MQ_US_TOKEN/);
+    assert.deepEqual(logs, ['vendor connection degraded: credentials unavailable; its requests wait']);
+    assert.deepEqual(planned.plan.requests.find((r) => r.name === 'r1')?.vendors['mq-us'], { wait: 'VendorUnavailable' });
+  });
+
+  it('for lethe plan (no credentials in a pull-request job) nothing is degraded and the plan assumes the vendors are there', async () => {
+    const { j, d, snapshot } = await setup('mq-us');
+    const planned = await planInputStep(d, new PassMemory('salt'), snapshot, { planning: true, assumeApproved: true });
+    assert.deepEqual(j.data.degraded, {});
+    const created = planned.plan.changes.filter((c) => c.kind === 'create').map((c) => c.key).sort();
+    assert.deepEqual(created, ['r1/mq-eu', 'r1/mq-us', 'r2/mq-eu', 'r2/mq-us']);
+  });
+});
