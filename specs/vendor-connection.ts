@@ -126,12 +126,27 @@ export const ApiProxySpec = z.strictObject({
   ...common,
 });
 
+/**
+ * Mailchimp Marketing API 3.0, one audience (list) per connection. Mailchimp allows 10
+ * simultaneous connections per account (shared with every other integration of the
+ * account): `concurrency` may not exceed it.
+ */
+export const MailchimpSpec = z.strictObject({
+  type: z.literal('mailchimp'),
+  baseUrl: HttpUrl.describe('https://<dc>.api.mailchimp.com, where <dc> is the end of the API key (...-us21: us21); Lethe appends /3.0/...'),
+  listId: z.string().regex(/^[A-Za-z0-9]{1,64}$/, { error: 'must be a Mailchimp audience id (letters and digits)' }).describe('The audience (list) id whose members are erased or exported.'),
+  credentials: z.strictObject({ apiKey: CredentialRef }),
+  ...common,
+  concurrency: z.int().min(1).max(10).optional().describe('Calls in flight at once; at most 10, the simultaneous connections Mailchimp allows an account.'),
+});
+
 export const VendorSpec = z.discriminatedUnion('type', [
   MaestroQaSpec,
   QualifioSpec,
   ElasticPathSpec,
   AnswerHubSpec,
   ApiProxySpec,
+  MailchimpSpec,
 ]);
 export type VendorSpec = z.infer<typeof VendorSpec>;
 export type VendorType = VendorSpec['type'];

@@ -7,7 +7,8 @@ import { STATUS_DIR } from '../git/paths.ts';
 import { checkCommitSignature, parseSshPublicKey, type SignatureCheck } from '../git/signing.ts';
 import { parseStatusYaml } from './status-yaml.ts';
 import { readObjects } from '../git/tree.ts';
-import { firstParentChain, resolveCommit, walkHistory, type AuditCommit } from './walk.ts';
+import { ObjectReader } from './git-stream.ts';
+import { firstParentChain, historyReader, resolveCommit, walkHistory, type AuditCommit } from './walk.ts';
 
 /**
  * `lethe audit`: what a clone alone proves about each request. Nothing here reads the
@@ -131,11 +132,60 @@ interface Version {
 
 export async function audit(o: AuditOptions): Promise<AuditReport> {
   const ref = o.ref ?? 'HEAD';
-  const statusHead = await resolveCommit(o.dir, ref);
-  if (!statusHead) throw gitErrors.error('AUDIT_REF_MISSING', { ref, dir: o.dir });
-  // One walk, then one `cat-file --batch` for every object the audit reads: on a busy
-  // machine each git process costs more than a thousand status files.
-  let commits = await walkHistory(o.dir, [statusHead]);
+  const wanted = o.names ? new Set(o.names) : undefined;
+  // The history is read ONCE: one `git log` (its output also feeds the approval's history
+  // index), and one `cat-file --batch` fed while that log runs. Status versions are parsed and
+  // signatures verified as their objects arrive, so git and this process work side by side.
+  const statusDocs = new Map<string, PrivacyRequestStatus | undefined>();
+  const signatures = new Map<string, SignatureCheck>();
+  const toParse = new Set<string>();
+  const toVerify = new Set<string>();
+  const reader = new ObjectReader(o.dir, (id, bytes) => {
+    if (toParse.has(id)) statusDocs.set(id, readStatus(bytes.toString('utf8')));
+    if (toVerify.has(id)) signatures.set(id, checkCommitSignature(bytes));
+  });
+  const request = (c: AuditCommit): void => {
+    let status = false;
+    for (const [path, blob] of c.changes) {
+      if (path === 'lethe.yaml' && blob) reader.request(blob);
+      if (!path.startsWith(STATUS_DIR)) continue;
+      status = true;
+      const name = STATUS_FILE.exec(path)?.[1];
+      if (blob && name !== undefined && (!wanted || wanted.has(name))) {
+        toParse.add(blob);
+        reader.request(blob);
+      }
+    }
+    if (status) {
+      toVerify.add(c.sha);
+      reader.request(c.sha);
+    }
+  };
+  let objects: Map<string, Buffer>;
+  let statusHead: string;
+  let commits: Map<string, AuditCommit>;
+  try {
+    try {
+      // A ref git log would read as an option or a range is resolved first (and refused
+      // unless it names one commit); a plain one is walked directly.
+      const plain = !/^[-^]|\.\.|\^[@!-]/.test(ref);
+      const start = plain ? ref : await resolveCommit(o.dir, ref);
+      if (!start || !(plain || /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(start))) throw gitErrors.error('AUDIT_REF_MISSING', { ref, dir: o.dir });
+      commits = await walkHistory(o.dir, [start], { renames: true, onCommit: request });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'AUDIT_REF_MISSING') throw err;
+      // Only now ask git what the ref is: a git process less on every audit that finds it.
+      if (!(await resolveCommit(o.dir, ref))) throw gitErrors.error('AUDIT_REF_MISSING', { ref, dir: o.dir });
+      throw err;
+    }
+    // `git log <ref>` prints the commit the ref names first, whatever the dates below it.
+    const head = commits.keys().next();
+    if (head.done) throw gitErrors.error('AUDIT_REF_MISSING', { ref, dir: o.dir });
+    statusHead = head.value;
+    objects = await reader.close();
+  } finally {
+    reader.abort();
+  }
   const statusChain = firstParentChain(commits, statusHead);
   const configBlobs = (chain: AuditCommit[]) => chain.flatMap((c) => (c.changes.get('lethe.yaml') ? [c.changes.get('lethe.yaml')!] : []));
 
@@ -151,12 +201,16 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
       versions.set(m[1]!, list);
     }
   });
-  const statusBlobs = [...versions.values()].flatMap((vs) => vs.flatMap((v) => (v.blob ? [v.blob] : [])));
-  const objects = await readObjects(o.dir, [...new Set([...configBlobs(statusChain), ...statusBlobs, ...statusCommits.map((c) => c.sha)])]);
   const text = (id: string | null | undefined) => (id ? objects.get(id)?.toString('utf8') : undefined);
 
   const headConfigBlob = [...statusChain].reverse().find((c) => c.changes.has('lethe.yaml'))?.changes.get('lethe.yaml');
-  const headConfig = parseConfig(text(headConfigBlob));
+  // Each lethe.yaml version is parsed once: the head's is also one of the approved versions.
+  const parsedConfigs = new Map<string, LetheConfig | undefined>();
+  const configOf = (blob: string): LetheConfig | undefined => {
+    if (!parsedConfigs.has(blob)) parsedConfigs.set(blob, parseConfig(text(blob)));
+    return parsedConfigs.get(blob);
+  };
+  const headConfig = headConfigBlob ? configOf(headConfigBlob) : undefined;
   let manifestHead = statusHead;
   const branch = o.branch ?? (headConfig?.spec.statusBranch ? headConfig.spec.approval.protectedBranch : undefined);
   if (branch) {
@@ -165,7 +219,7 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
     manifestHead = resolved;
   }
   if (manifestHead !== statusHead) {
-    commits = new Map([...commits, ...(await walkHistory(o.dir, [manifestHead, `^${statusHead}`]))]);
+    commits = new Map([...commits, ...(await walkHistory(o.dir, [manifestHead, `^${statusHead}`], { renames: true }))]);
   }
   const mainChain = manifestHead === statusHead ? statusChain : firstParentChain(commits, manifestHead);
   const mainIndex = new Map(mainChain.map((c, i) => [c.sha, i]));
@@ -177,16 +231,16 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
   for (const name of selected) {
     for (const v of versions.get(name) ?? []) {
       if (!v.blob) continue;
-      const parsed = PrivacyRequestStatus.safeParse(parseStatusYaml(text(v.blob) ?? ''));
-      if (parsed.success && parsed.data.metadata.name === name) v.doc = parsed.data;
+      const doc = statusDocs.has(v.blob) ? statusDocs.get(v.blob) : readStatus(text(v.blob) ?? '');
+      if (doc && doc.metadata.name === name) v.doc = doc;
     }
   }
 
   // ---- the approved lethe.yaml along the protected branch, and each request's approval
   const configNotes: string[] = [];
-  const index = new HistoryIndex(o.dir);
+  const index = new HistoryIndex(o.dir, historyReader(commits));
   const source = { dir: o.dir, history: async (head: string) => (await index.update(head), index) };
-  const configAt = await approvedConfigs(text, mainChain, source, configNotes);
+  const configAt = await approvedConfigs(configOf, mainChain, source, configNotes);
   const inForce = (sha: string | undefined): ConfigState | undefined => (sha === undefined ? undefined : configAt[mainIndex.get(sha) ?? -1]);
   const today = configAt[mainChain.length - 1];
 
@@ -218,7 +272,7 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
     if (outside.length > 0) problems.push(`also changes ${outside.slice(0, 3).join(', ')}${outside.length > 3 ? ', ...' : ''}, which the controller never does`);
     const config = inForce(c.observed) ?? (manifestHead === statusHead ? inForce(c.parents[0]) : undefined);
     const declared = config?.config.spec.identity.signingKey;
-    const check: SignatureCheck = checkCommitSignature(objects.get(c.sha) ?? Buffer.alloc(0));
+    const check: SignatureCheck = signatures.get(c.sha) ?? checkCommitSignature(objects.get(c.sha) ?? Buffer.alloc(0));
     let signature: StatusChange['signature'];
     if (check.status === 'none') {
       signature = declared ? 'none' : 'unsigned';
@@ -453,6 +507,11 @@ class PathTimeline {
   }
 }
 
+function readStatus(text: string): PrivacyRequestStatus | undefined {
+  const parsed = PrivacyRequestStatus.safeParse(parseStatusYaml(text));
+  return parsed.success ? parsed.data : undefined;
+}
+
 function parseConfig(text: string | undefined): LetheConfig | undefined {
   if (text === undefined) return undefined;
   try {
@@ -471,7 +530,7 @@ type Source = { dir: string; history(head: string): Promise<HistoryIndex> };
  * before it (so a signing key pushed without approval never becomes the controller's key).
  */
 async function approvedConfigs(
-  text: (id: string | null | undefined) => string | undefined,
+  configOf: (blob: string) => LetheConfig | undefined,
   chain: AuditCommit[],
   source: Source,
   notes: string[],
@@ -481,7 +540,7 @@ async function approvedConfigs(
   for (const c of chain) {
     const blob = c.changes.get('lethe.yaml');
     if (blob !== undefined) {
-      const next = blob === null ? undefined : parseConfig(text(blob));
+      const next = blob === null ? undefined : configOf(blob);
       if (!next) notes.push(`lethe.yaml in ${short(c.sha)} by ${c.author} <${c.authorEmail}> is ${blob === null ? 'deleted' : 'invalid'}; the previous approved version stays in force`);
       else if (!current) {
         current = { config: next, from: c.sha };
@@ -538,7 +597,9 @@ async function evaluateAll(
     for (const [state, names] of groups) {
       const paths = names.map((n) => targets.get(n)!.path);
       const then = await evaluateApprovals(source, paths, { head, policy: state.config.spec.approval, controllerIdentity: state.config.spec.identity });
-      const now = today ? await evaluateApprovals(source, paths, { head, policy: today.config.spec.approval, controllerIdentity: today.config.spec.identity }) : new Map<string, ApprovalEvidence>();
+      // Today's policy is most often the one the requests arrived under: judged once.
+      const now =
+        today === state ? then : today ? await evaluateApprovals(source, paths, { head, policy: today.config.spec.approval, controllerIdentity: today.config.spec.identity }) : new Map<string, ApprovalEvidence>();
       for (const name of names) {
         const path = targets.get(name)!.path;
         const e = then.get(path)!;

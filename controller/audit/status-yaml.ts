@@ -47,10 +47,20 @@ function parseSimple(text: string): unknown {
   const stack: Frame[] = [{ indent: -1, value: root }];
   /** A `key:` with nothing after it: its container is decided by the next line. */
   let open: { parent: Container; key: string; indent: number } | undefined;
-  for (const raw of text.split('\n')) {
-    if (raw.trim() === '' || raw.trimStart().startsWith('#')) continue;
-    let indent = raw.length - raw.trimStart().length;
-    let line = raw.slice(indent);
+  for (let start = 0, end = 0; start < text.length; start = end + 1) {
+    end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    let indent = 0;
+    while (start + indent < end && text.charCodeAt(start + indent) === 0x20) indent++;
+    if (start + indent === end) continue;
+    const first = text.charCodeAt(start + indent);
+    if (first === 0x23) continue; // '#': a comment line
+    // Any other leading whitespace is YAML the controller never writes.
+    if (first < 0x21 || first === 0x85 || first === 0xa0 || first >= 0x1680) {
+      if (text.slice(start, end).trim() === '') continue;
+      return FALLBACK;
+    }
+    let line = text.slice(start + indent, end);
     if (open) {
       const seq = line.startsWith('- ') || line === '-';
       if (indent < open.indent || (indent === open.indent && !seq)) {
@@ -86,7 +96,7 @@ function parseSimple(text: string): unknown {
     const match = KEY.exec(line);
     if (!match) return FALLBACK;
     const [, key, value] = match;
-    if (Object.hasOwn(top.value, key!) || SPECIAL.test(key!) || key === '__proto__') return FALLBACK;
+    if (Object.hasOwn(top.value, key!) || maybeSpecial(key!) || key === '__proto__') return FALLBACK;
     if (value === undefined || value === '') {
       open = { parent: top.value, key: key!, indent };
       continue;
@@ -131,8 +141,15 @@ function isPlainString(s: string): boolean {
     /^[^\s\-?:,[\]{}#&*!|>'"%@`]/.test(s) &&
     !hasControlCharacter(s) &&
     !/(: | #|:$|\s$)/.test(s) &&
-    !SPECIAL.test(s)
+    !maybeSpecial(s)
   );
+}
+
+/** SPECIAL, tested only for what can match it: every such scalar starts with one of these. */
+function maybeSpecial(s: string): boolean {
+  const c = s.charCodeAt(0);
+  const candidate = c === 0x2b || c === 0x2d || c === 0x2e || (c >= 0x30 && c <= 0x39) || c === 0x7e || c === 0x6e || c === 0x4e || c === 0x74 || c === 0x54 || c === 0x66 || c === 0x46;
+  return candidate && SPECIAL.test(s);
 }
 
 /** C0/C1 controls and the characters YAML may treat as line breaks or a byte-order mark. */

@@ -56,17 +56,6 @@ export function fillMessage(template: string, values: Readonly<Record<string, st
   return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in values ? String(values[name]) : whole));
 }
 
-/** A LetheError from a catalogue entry: its message filled in, `terminal` as the entry says. */
-export function errorFrom<T extends ErrorTable>(
-  table: T,
-  code: keyof T & string,
-  details: Readonly<Record<string, string | number>>,
-  options: LetheErrorOptions = {},
-): LetheError {
-  const entry = table[code]!;
-  return new LetheError(code, fillMessage(entry.message, details), { terminal: entry.terminal ?? false, ...options });
-}
-
 /** Non-personal values for a template's `{name}` placeholders: codes, names, numbers, paths. */
 export type ErrorDetails = Readonly<Record<string, string | number>>;
 

@@ -68,7 +68,7 @@ export const validationErrors = defineErrors({
   },
   UNKNOWN_VENDOR_TYPE: {
     message: '{path}: {detail}',
-    hint: 'spec.type names the driver: maestroqa, qualifio, elasticpath, answerhub or apiproxy.',
+    hint: 'spec.type names the driver: one of the types the message lists (docs/reference/vendors.md describes each).',
   },
   INLINE_CREDENTIAL: {
     message: '{path}: a credential must be a reference "env:NAME" or "file:PATH", not the secret itself',

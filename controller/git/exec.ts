@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 import { gitErrors } from './errors.ts';
 
@@ -54,6 +54,14 @@ export function runGit(cwd: string, args: string[], options: GitRunOptions = {})
     child.stdin.on('error', () => undefined); // git may exit before reading all input; close reports it
     child.stdin.end(options.input ?? '');
   });
+}
+
+/**
+ * Starts git with the same fixed settings as runGit, for a caller that streams: a long walk
+ * parsed while git still writes it, a `cat-file --batch` fed while that walk runs.
+ */
+export function spawnGit(cwd: string, args: string[]): ChildProcessWithoutNullStreams {
+  return spawn('git', [...FIXED_CONFIG, ...args], { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
 /**

@@ -113,7 +113,14 @@ export class HistoryIndex {
   private readonly introductions = new Map<string, Introduction>();
   private builtHead: string | undefined;
 
-  constructor(private readonly cwd: string) {}
+  /**
+   * `readLog`: the commits of `git log <range>`, when a caller has already walked them (the
+   * audit reads the history once); by default the index runs that log itself.
+   */
+  constructor(
+    private readonly cwd: string,
+    private readonly readLog?: (range: string[]) => Promise<CommitInfo[]>,
+  ) {}
 
   get head(): string | undefined {
     return this.builtHead;
@@ -147,8 +154,8 @@ export class HistoryIndex {
   async update(head: string): Promise<void> {
     if (head === this.builtHead) return;
     const range = this.builtHead ? [head, `^${this.builtHead}`] : [head];
-    const out = await git(this.cwd, [...LOG_ARGS, ...range, '--']);
-    const fresh = new Map(parseLog(out).map((c) => [c.sha, c]));
+    const read = this.readLog ?? (async (r: string[]) => parseLog(await git(this.cwd, [...LOG_ARGS, ...r, '--'])));
+    const fresh = new Map((await read(range)).map((c) => [c.sha, c]));
     const chain: string[] = [];
     for (let sha: string | undefined = head; sha !== undefined && fresh.has(sha); sha = fresh.get(sha)!.parents[0]) chain.push(sha);
     const reached = fresh.get(chain[chain.length - 1] ?? '')?.parents[0];

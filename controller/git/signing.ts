@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, verify } from 'node:crypto';
+import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -37,6 +37,23 @@ export function parseSshPublicKey(line: string): SshPublicKey | undefined {
 }
 
 export const fingerprintOf = (blob: Buffer): string => `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+
+/**
+ * Verification keys by wire blob: an audit checks thousands of commits signed by one or two
+ * keys, and importing the key again for each one cost as much as the check itself.
+ */
+const verifiers = new Map<string, { key: KeyObject; fingerprint: string }>();
+
+function verifierFor(keyBlob: Buffer, raw32: Buffer): { key: KeyObject; fingerprint: string } {
+  const id = keyBlob.toString('base64');
+  let found = verifiers.get(id);
+  if (!found) {
+    found = { key: createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw32.toString('base64url') }, format: 'jwk' }), fingerprint: fingerprintOf(keyBlob) };
+    if (verifiers.size >= 256) verifiers.clear();
+    verifiers.set(id, found);
+  }
+  return found;
+}
 
 class WireReader {
   private offset = 0;
@@ -112,9 +129,9 @@ export function checkCommitSignature(raw: Buffer): SignatureCheck {
     const raw32 = keyReader.string();
     const digest = createHash(hashAlg).update(parts.payload).digest();
     const signed = Buffer.concat([Buffer.from('SSHSIG', 'latin1'), wireString(namespace), wireString(reserved), wireString(hashAlg), wireString(digest)]);
-    const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw32.toString('base64url') }, format: 'jwk' });
-    if (!verify(null, signed, key, signature)) return { status: 'bad', detail: 'the signature does not match the commit (altered after signing)' };
-    return { status: 'good', key: { blob: Buffer.from(keyBlob), fingerprint: fingerprintOf(keyBlob) } };
+    const verifier = verifierFor(keyBlob, raw32);
+    if (!verify(null, signed, verifier.key, signature)) return { status: 'bad', detail: 'the signature does not match the commit (altered after signing)' };
+    return { status: 'good', key: { blob: Buffer.from(keyBlob), fingerprint: verifier.fingerprint } };
   } catch {
     return { status: 'bad', detail: 'the signature cannot be decoded' };
   }

@@ -6,6 +6,7 @@ import { apiProxy } from './apiproxy/index.ts';
 import { definitionErrors, type DriverDefinition } from './define.ts';
 import { elasticPath } from './elasticpath/index.ts';
 import { maestroQa } from './maestroqa/index.ts';
+import { mailchimp } from './mailchimp/index.ts';
 import { qualifio } from './qualifio/index.ts';
 
 /**
@@ -18,6 +19,7 @@ const DEFINITIONS: { readonly [K in VendorType]: DriverDefinition<K> } = {
   elasticpath: elasticPath,
   answerhub: answerHub,
   apiproxy: apiProxy,
+  mailchimp: mailchimp,
 };
 
 /** Fresh drivers for one controller: no driver state is shared with another table. */

@@ -32,7 +32,7 @@ import { startSandbox } from '../sandbox/index.ts';
 import type { VendorStats } from '../sandbox/ledger.ts';
 import { gitAs, PEOPLE } from './git-as.ts';
 import { Progress } from './progress.ts';
-import { DEMO_SUBJECTS, pointAtSandbox, sandboxEnv, useSandboxIds } from './sandbox-wiring.ts';
+import { DEMO_SUBJECTS, DEMO_VENDORS, pointAtSandbox, sandboxEnv, useSandboxIds } from './sandbox-wiring.ts';
 import { createScratchRepo } from './scratch-repo.ts';
 import { plural } from '../../controller/plural.ts';
 import { prepareSealing, type DemoSealing } from './sealing.ts';
@@ -289,7 +289,8 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
     }
   }
 
-  const stats = sandbox.stats();
+  const all = sandbox.stats();
+  const stats = Object.fromEntries(DEMO_VENDORS.map((vendor) => [vendor, all[vendor]]));
   out('\nSandbox ledger:');
   let violations = 0;
   let duplicates = 0;

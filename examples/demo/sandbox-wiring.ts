@@ -36,6 +36,12 @@ export function pointAtSandbox(sb: SandboxConfig) {
   };
 }
 
+/**
+ * The simulators the example repository's connections point at ({@link pointAtSandbox}).
+ * The sandbox serves more vendors (Mailchimp): the demo reports only on these.
+ */
+export const DEMO_VENDORS = ['maestroqa', 'qualifio', 'elasticpath', 'answerhub', 'acme'] as const;
+
 /** The environment the example vendors' `env:` references read, filled from the sandbox. */
 export function sandboxEnv(sb: SandboxConfig): Record<string, string> {
   const c = sb.vendors;

@@ -1,5 +1,6 @@
 import type { RateWindow } from './rate-limit.ts';
 import type { SandboxCredentials, SandboxDelays, SandboxOutcomes, VendorName } from './types.ts';
+import { MAILCHIMP_LIST_ID } from './vendors/mailchimp.ts';
 
 /** Fixed, documented defaults: the sandbox is local and its secrets are not secret. */
 export const DEFAULT_CREDENTIALS: SandboxCredentials = {
@@ -8,6 +9,7 @@ export const DEFAULT_CREDENTIALS: SandboxCredentials = {
   elasticpath: { clientId: 'sandbox-ep-client-id', clientSecret: 'sandbox-ep-client-secret' },
   answerhub: { username: 'gdpr-admin', password: 'sandbox-answerhub-password' },
   acme: { username: 'lethe', password: 'sandbox-acme-password' },
+  mailchimp: { apiKey: 'sandbox-mailchimp-key-us21', listId: MAILCHIMP_LIST_ID },
 };
 
 /**
@@ -31,7 +33,8 @@ export const DEFAULT_TIME_SCALE = 0.1;
 /**
  * Documented limits (MaestroQA: 1/s and 30/min per token; Elastic Path: 25/s per client
  * for development stores). Qualifio, AnswerHub and the acme service document none: the
- * defaults are assumptions.
+ * defaults are assumptions. Mailchimp documents 10 simultaneous connections, which its
+ * simulator enforces itself; its window here is a generous assumption.
  */
 export const DEFAULT_LIMITS: Record<VendorName, RateWindow[]> = {
   maestroqa: [
@@ -42,6 +45,7 @@ export const DEFAULT_LIMITS: Record<VendorName, RateWindow[]> = {
   elasticpath: [{ limit: 25, windowMs: 1000 }],
   answerhub: [{ limit: 10, windowMs: 1000 }],
   acme: [{ limit: 20, windowMs: 1000 }],
+  mailchimp: [{ limit: 50, windowMs: 1000 }],
 };
 
 /** What a VendorConnection's baseUrl should be, relative to the sandbox origin. */
@@ -51,4 +55,5 @@ export const BASE_PATHS: Record<VendorName, string> = {
   elasticpath: '/elasticpath',
   answerhub: '/answerhub',
   acme: '/acme',
+  mailchimp: '/mailchimp',
 };

@@ -11,6 +11,7 @@ import { acme } from './vendors/acme.ts';
 import { answerhub } from './vendors/answerhub.ts';
 import { elasticpath } from './vendors/elasticpath.ts';
 import { maestroqa } from './vendors/maestroqa.ts';
+import { mailchimp } from './vendors/mailchimp.ts';
 import { qualifio } from './vendors/qualifio.ts';
 
 export { ManualClock, systemClock, type Clock } from './clock.ts';
@@ -99,7 +100,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     origin: () => origin,
     ledger,
   };
-  const vendors: VendorSim[] = [maestroqa(ctx), qualifio(ctx), elasticpath(ctx), answerhub(ctx), acme(ctx)];
+  const vendors: VendorSim[] = [maestroqa(ctx), qualifio(ctx), elasticpath(ctx), answerhub(ctx), acme(ctx), mailchimp(ctx)];
   const windows = Object.fromEntries(
     VENDORS.map((v) => [v, scaleWindows(options.limits?.[v] ?? DEFAULT_LIMITS[v], limitScale)]),
   ) as Record<VendorName, RateWindow[]>;
@@ -179,6 +180,7 @@ function buildConfig(
     answerhub: { ...c.answerhub },
     // The DataGrail `{credentials}` substitution value: base64 of user:password.
     acme: { ...c.acme, credentials: basic(c.acme.username, c.acme.password) },
+    mailchimp: { ...c.mailchimp },
   };
   const vendors = Object.fromEntries(
     VENDORS.map((v) => [v, { baseUrl: origin + BASE_PATHS[v], credentials: creds[v], rateLimits: windows[v] }]),

@@ -11,7 +11,7 @@ export interface SubjectFixture {
   qualifioProfiles?: number;
 }
 
-const ALL: readonly VendorName[] = ['maestroqa', 'qualifio', 'elasticpath', 'answerhub', 'acme'];
+const ALL: readonly VendorName[] = ['maestroqa', 'qualifio', 'elasticpath', 'answerhub', 'acme', 'mailchimp'];
 
 function fixture(first: string, last: string, n: number, vendors: readonly VendorName[], qualifioProfiles = 1): SubjectFixture {
   return {
@@ -28,7 +28,7 @@ function fixture(first: string, last: string, n: number, vendors: readonly Vendo
 export const FIXTURE_SUBJECTS: readonly SubjectFixture[] = [
   fixture('alice', 'martin', 1, ALL),
   fixture('bob', 'nguyen', 2, ALL, 2),
-  fixture('carol', 'smith', 3, ['maestroqa', 'elasticpath']),
+  fixture('carol', 'smith', 3, ['maestroqa', 'elasticpath', 'mailchimp']),
   fixture('dan', 'okafor', 4, ['qualifio', 'answerhub'], 3),
   fixture('erin', 'kowalski', 5, ['acme']),
   fixture('frank', 'muller', 6, ['elasticpath', 'answerhub', 'acme']),

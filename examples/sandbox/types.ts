@@ -3,7 +3,7 @@ import type { Clock, Scheduler } from './clock.ts';
 import type { Ledger } from './ledger.ts';
 import type { SubjectFixture } from './population.ts';
 
-export const VENDORS = ['maestroqa', 'qualifio', 'elasticpath', 'answerhub', 'acme'] as const;
+export const VENDORS = ['maestroqa', 'qualifio', 'elasticpath', 'answerhub', 'acme', 'mailchimp'] as const;
 export type VendorName = (typeof VENDORS)[number];
 
 export interface SandboxRequest {
@@ -68,6 +68,7 @@ export interface SandboxCredentials {
   elasticpath: { clientId: string; clientSecret: string };
   answerhub: { username: string; password: string };
   acme: { username: string; password: string };
+  mailchimp: { apiKey: string; listId: string };
 }
 
 /** Nominal vendor-side durations (ms), before the time-scale is applied. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ANSWERHUB_ERRORS, classify, errorText } from '../../controller/vendors/answerhub/errors.ts';
+import { answerHubErrors, classify, errorText } from '../../controller/vendors/answerhub/errors.ts';
 import { answerHubDriver } from '../../controller/vendors/answerhub/index.ts';
 import { pollDelay, MARGIN_MS, MAX_POLL_MS } from '../../controller/vendors/answerhub/track.ts';
 import { usersCsv } from '../../controller/vendors/answerhub/api.ts';
@@ -52,11 +52,11 @@ test('the other calls: lookup 422, upload 400, job 404/400, delete 422/404/400, 
 });
 
 test('every code has a message and a hint, and the driver declares them', () => {
-  for (const [code, e] of Object.entries(ANSWERHUB_ERRORS)) {
+  for (const [code, e] of Object.entries(answerHubErrors.table)) {
     assert.match(code, /^ANSWERHUB_/);
     assert.ok(e.message.length > 10 && e.hint.length > 10, code);
   }
-  assert.equal(answerHubDriver.errors, ANSWERHUB_ERRORS);
+  assert.equal(answerHubDriver.errors, answerHubErrors.table);
   assert.deepEqual(answerHubDriver.defaultRateLimits({} as never), [{ limit: 5, perSeconds: 1 }]);
 });
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { statusError } from '../../http/errors.ts';
 import type { HttpResponse } from '../../http/types.ts';
 import type { DriverContext } from '../../contracts/driver.ts';
-import { answerHubError, classify, errorText, isPluginError, vendorCode, type AnswerHubCall } from './errors.ts';
+import { answerHubErrors, classify, errorText, isPluginError, vendorCode, type AnswerHubCall } from './errors.ts';
 import { JobAnswer, ScheduledJob, UploadAnswer, UserAnswer } from './schema.ts';
 
 type Ctx = DriverContext<'answerhub'>;
@@ -39,7 +39,7 @@ function auth(ctx: Ctx): Record<string, string> {
 
 /** Bad credentials concern the whole connection: it is degraded, no task fails. */
 function unauthorized(call: AnswerHubCall, res: HttpResponse): never {
-  throw answerHubError('ANSWERHUB_UNAUTHORIZED', { label: LABEL[call], status: res.status }, { scope: 'vendor', maybeDelivered: false });
+  throw answerHubErrors.error('ANSWERHUB_UNAUTHORIZED', { label: LABEL[call], status: res.status }, { scope: 'vendor', maybeDelivered: false });
 }
 
 /**
@@ -50,7 +50,7 @@ function unauthorized(call: AnswerHubCall, res: HttpResponse): never {
 function unexpected(ctx: Ctx, call: AnswerHubCall, res: HttpResponse): never {
   const documents404 = call === 'job-get' || call === 'job-delete';
   if (res.status === 405 || (res.status === 404 && (!documents404 || !isPluginError(res)))) {
-    throw answerHubError('ANSWERHUB_ENDPOINT_NOT_FOUND', { label: LABEL[call], status: res.status }, { maybeDelivered: false });
+    throw answerHubErrors.error('ANSWERHUB_ENDPOINT_NOT_FOUND', { label: LABEL[call], status: res.status }, { maybeDelivered: false });
   }
   throw statusError(res, LABEL[call], new URL(ctx.spec.baseUrl).origin);
 }
@@ -107,7 +107,7 @@ export async function uploadUsers(ctx: Ctx, users: readonly UserRef[]): Promise<
   });
   const code = classify('upload', res.status, '');
   if (code === 'ANSWERHUB_UNAUTHORIZED') unauthorized('upload', res);
-  if (code === 'ANSWERHUB_UPLOAD_REJECTED') throw answerHubError(code, { label: LABEL.upload, users: users.length }, { maybeDelivered: false });
+  if (code === 'ANSWERHUB_UPLOAD_REJECTED') throw answerHubErrors.error(code, { label: LABEL.upload, users: users.length }, { maybeDelivered: false });
   if (res.status !== 201) unexpected(ctx, 'upload', res);
   return res.parse(UploadAnswer).fileId;
 }
@@ -151,14 +151,14 @@ export async function getJob(ctx: Ctx, jobId: string): Promise<Job> {
   const code = classify('job-get', res.status, '');
   if (code === 'ANSWERHUB_UNAUTHORIZED') unauthorized('job-get', res);
   if (code === 'ANSWERHUB_JOB_NOT_FOUND' && !isPluginError(res)) unexpected(ctx, 'job-get', res);
-  if (code) throw answerHubError(code, { label: LABEL['job-get'], jobId });
+  if (code) throw answerHubErrors.error(code, { label: LABEL['job-get'], jobId });
   if (res.status !== 200) unexpected(ctx, 'job-get', res);
   const job = res.parse(JobAnswer);
-  if (job.id !== undefined && job.id !== jobId) throw answerHubError('ANSWERHUB_UNEXPECTED_ANSWER', { label: LABEL['job-get'], status: res.status, field: `job ${jobId}` });
+  if (job.id !== undefined && job.id !== jobId) throw answerHubErrors.error('ANSWERHUB_UNEXPECTED_ANSWER', { label: LABEL['job-get'], status: res.status, field: `job ${jobId}` });
   const status = job.status.trim().toLowerCase();
   if (status === 'finished') return { id: jobId, finished: true, ...(job.finishedAt ? { finishedAt: job.finishedAt } : {}) };
   if (NOT_YET.has(status)) return { id: jobId, finished: false };
-  throw answerHubError('ANSWERHUB_JOB_STATUS_UNKNOWN', { label: LABEL['job-get'], jobId, status: status.replace(/[^a-z_ -]/g, '').slice(0, 40) });
+  throw answerHubErrors.error('ANSWERHUB_JOB_STATUS_UNKNOWN', { label: LABEL['job-get'], jobId, status: status.replace(/[^a-z_ -]/g, '').slice(0, 40) });
 }
 
 export type DeleteAnswer = 'deleted' | 'ANSWERHUB_JOB_ALREADY_RAN' | 'ANSWERHUB_JOB_NOT_FOUND';
@@ -175,7 +175,7 @@ export async function deleteJob(ctx: Ctx, jobId: string): Promise<DeleteAnswer> 
   if (code === 'ANSWERHUB_UNAUTHORIZED') unauthorized('job-delete', res);
   if (code === 'ANSWERHUB_JOB_NOT_FOUND' && !isPluginError(res)) unexpected(ctx, 'job-delete', res);
   if (code === 'ANSWERHUB_JOB_ALREADY_RAN' || code === 'ANSWERHUB_JOB_NOT_FOUND') return code;
-  if (code) throw answerHubError(code, { label: LABEL['job-delete'], jobId });
+  if (code) throw answerHubErrors.error(code, { label: LABEL['job-delete'], jobId });
   if (res.status !== 200) unexpected(ctx, 'job-delete', res);
   return 'deleted';
 }

@@ -1,10 +1,10 @@
-import { errorFrom, type LetheError, type ErrorTable } from '../../errors/types.ts';
+import { defineErrors } from '../../errors/types.ts';
 import type { HttpResponse } from '../../http/types.ts';
 import { ErrorAnswer } from './schema.ts';
 
 const CONSOLE = 'the AnswerHub admin console (Plugins > GDPR Compliance Kit)';
 
-export const ANSWERHUB_ERRORS = {
+export const answerHubErrors = defineErrors({
   ANSWERHUB_UNAUTHORIZED: {
     message: '{label}: AnswerHub refused the credentials (status {status})',
     hint: 'Check the username/password credential references (rotated password?) and that the account is an admin or super user with the GDPR plugin (2.3.1+). The connection is degraded until fixed; no request is lost.',
@@ -106,17 +106,10 @@ export const ANSWERHUB_ERRORS = {
     hint: `Only pending and finished are documented (and running, by the delete call's 422). Lethe does not guess whether the job ran: check it in ${CONSOLE}; the task resumes when the request or connection changes.`,
     terminal: true,
   },
-} satisfies ErrorTable;
+});
 
-export type AnswerHubCode = keyof typeof ANSWERHUB_ERRORS;
+export type AnswerHubCode = keyof typeof answerHubErrors.table;
 
-export function answerHubError(
-  code: AnswerHubCode,
-  details: Record<string, string | number>,
-  options: ConstructorParameters<typeof LetheError>[2] = {},
-): LetheError {
-  return errorFrom(ANSWERHUB_ERRORS, code, details, options);
-}
 
 /** The calls whose documented answers are classified. */
 export type AnswerHubCall = 'lookup' | 'upload' | 'schedule' | 'job-get' | 'job-delete';

@@ -2,7 +2,7 @@ import { AnswerHubSpec } from '../../../specs/index.ts';
 import { REBUILT_INTENT } from '../../contracts/driver.ts';
 import type { Driver, DriverContext, OpenIntent, StepResult, TaskData, TaskInput } from '../../contracts/driver.ts';
 import { deleteJob } from './api.ts';
-import { ANSWERHUB_ERRORS, answerHubError } from './errors.ts';
+import { answerHubErrors } from './errors.ts';
 import { resolveUsers, submit } from './submit.ts';
 import { confirm, FIRST_POLL_MS, MARGIN_MS, poll, removesEmail, unconfirmed } from './track.ts';
 import { defineDriver } from '../define.ts';
@@ -29,7 +29,7 @@ function override(ctx: Ctx, task: TaskInput): StepResult | undefined {
   if (value === undefined || value === task.state.data.override) return undefined;
   if (value === 'none') return { kind: 'continue', step: 'schedule', data: { override: value }, evidence: { operatorConfirmed: 'no job existed; scheduling anew' } };
   if (!/^\d+$/.test(value)) {
-    throw answerHubError('ANSWERHUB_BAD_IDENTIFIER', { request: task.request, vendor: ctx.vendor, key: 'jobId', expected: 'a numeric job id or "none"' });
+    throw answerHubErrors.error('ANSWERHUB_BAD_IDENTIFIER', { request: task.request, vendor: ctx.vendor, key: 'jobId', expected: 'a numeric job id or "none"' });
   }
   return {
     kind: 'continue',
@@ -65,7 +65,7 @@ const noData = (): StepResult => ({ kind: 'completed', outcome: 'NoDataHeld', ev
 
 async function step(ctx: Ctx, task: TaskInput): Promise<StepResult> {
   if (task.action !== 'erasure') {
-    throw answerHubError('ANSWERHUB_UNSUPPORTED_ACTION', { request: task.request, action: task.action });
+    throw answerHubErrors.error('ANSWERHUB_UNSUPPORTED_ACTION', { request: task.request, action: task.action });
   }
   const o = override(ctx, task);
   if (o) return o;
@@ -187,7 +187,7 @@ export const answerHubDriver: Driver<'answerhub'> = {
   actions: ['erasure'],
   defaultRateLimits: () => [DEFAULT_RATE],
   identifierKeys: ['userId', 'username', 'jobId'],
-  errors: ANSWERHUB_ERRORS,
+  errors: answerHubErrors.table,
   batch: { step: 'schedule', max: 100 },
   step,
   stepBatch: scheduleAll,

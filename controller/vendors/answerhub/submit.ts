@@ -1,6 +1,6 @@
 import type { DriverContext, TaskInput } from '../../contracts/driver.ts';
 import { label, lookupUser, scheduleJob, uploadUsers, type UserRef } from './api.ts';
-import { answerHubError, type AnswerHubCode } from './errors.ts';
+import { answerHubErrors, type AnswerHubCode } from './errors.ts';
 import { dateField, granularityMs, nextSlot } from './slot.ts';
 
 type Ctx = DriverContext<'answerhub'>;
@@ -19,7 +19,7 @@ const SLOT_STEP_MS = 60_000;
 export async function resolveUsers(ctx: Ctx, task: TaskInput): Promise<UserRef[]> {
   const { userId, username } = task.subject.identifiers;
   const bad = (key: string, expected: string) =>
-    answerHubError('ANSWERHUB_BAD_IDENTIFIER', { request: task.request, vendor: ctx.vendor, key, expected });
+    answerHubErrors.error('ANSWERHUB_BAD_IDENTIFIER', { request: task.request, vendor: ctx.vendor, key, expected });
   if (userId !== undefined) {
     if (!/^\d+$/.test(userId.trim())) throw bad('userId', 'a numeric AnswerHub user id');
     return [{ id: Number(userId) }];
@@ -69,10 +69,10 @@ export async function submit(ctx: Ctx, tasks: readonly TaskInput[], users: reado
     refusal = answer.code;
     if (!MOVE_ON.has(refusal)) {
       const fileId = 'fileId' in target ? String(target.fileId) : '-';
-      throw answerHubError(refusal, { label: label('schedule'), fileId, vendorCode: answer.vendorCode }, { maybeDelivered: false });
+      throw answerHubErrors.error(refusal, { label: label('schedule'), fileId, vendorCode: answer.vendorCode }, { maybeDelivered: false });
     }
     ctx.log.info('answerhub slot refused; trying the next one', { vendor: ctx.vendor, code: refusal, requests: requests.length, tries });
     slot = nextSlot(ctx.now(), scheduleWindow, step, new Date(slot.getTime() + SLOT_STEP_MS));
   }
-  throw answerHubError(refusal, { label: label('schedule'), tries: MAX_SLOT_TRIES, slot: first.toISOString() });
+  throw answerHubErrors.error(refusal, { label: label('schedule'), tries: MAX_SLOT_TRIES, slot: first.toISOString() });
 }

@@ -1,6 +1,6 @@
 import type { DriverContext, StepResult, TaskData, TaskInput } from '../../contracts/driver.ts';
 import { getJob, lookupUser } from './api.ts';
-import { answerHubError } from './errors.ts';
+import { answerHubErrors } from './errors.ts';
 
 type Ctx = DriverContext<'answerhub'>;
 
@@ -58,7 +58,7 @@ export function removesEmail(operation: unknown): boolean {
 }
 
 export function unconfirmed(task: TaskInput, operation: unknown, slot: unknown): Error {
-  return answerHubError('ANSWERHUB_SCHEDULE_UNCONFIRMED', {
+  return answerHubErrors.error('ANSWERHUB_SCHEDULE_UNCONFIRMED', {
     request: task.request,
     operation: typeof operation === 'string' ? operation : 'GDPR',
     slot: typeof slot === 'string' ? slot : 'an unknown time',

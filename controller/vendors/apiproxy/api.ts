@@ -5,7 +5,7 @@ import type { DriverContext } from '../../contracts/driver.ts';
 import type { z } from 'zod';
 import type { JsonObject } from './csv.ts';
 import { AccessAnswer, identifiersAnswer } from './schema.ts';
-import { apiProxyError, formatApiProxy, type ApiProxyCode } from './errors.ts';
+import { apiProxyErrors, type ApiProxyCode } from './errors.ts';
 import type { Query, Rendered } from './queries.ts';
 
 type Ctx = DriverContext<'apiproxy'>;
@@ -24,12 +24,15 @@ export function budget(ctx: Ctx, kind: string): Budget {
 
 /**
  * An answer that settles the task as Failed (a status the connection lists neither as
- * valid nor as retry). Thrown through the query loops, turned into a `failed` result.
+ * valid nor as retry): APIPROXY_UNEXPECTED_STATUS, thrown through the query loops and
+ * turned into a `failed` result ({@link isQueryFailure}).
  */
-export class QueryFailed extends LetheError {
-  constructor(label: string, status: number) {
-    super('APIPROXY_UNEXPECTED_STATUS', formatApiProxy('APIPROXY_UNEXPECTED_STATUS', { label, status }), { terminal: true, maybeDelivered: true });
-  }
+export function queryFailure(label: string, status: number): LetheError {
+  return apiProxyErrors.error('APIPROXY_UNEXPECTED_STATUS', { label, status }, { maybeDelivered: true });
+}
+
+export function isQueryFailure(err: unknown): err is LetheError {
+  return err instanceof LetheError && err.code === 'APIPROXY_UNEXPECTED_STATUS';
 }
 
 /**
@@ -56,7 +59,7 @@ export async function send(ctx: Ctx, q: Query, r: Rendered, b: Budget, safe: boo
   } catch (err) {
     // An attempt may use all the time left, so its timeout is the job's timeout too.
     if (err instanceof HttpError && (err.code === 'HTTP_DEADLINE_EXCEEDED' || err.code === 'HTTP_TIMEOUT')) {
-      throw apiProxyError('APIPROXY_JOB_TIMEOUT', { kind: b.kind, seconds: b.seconds, label: q.label, cause: err.code }, { maybeDelivered: err.maybeDelivered, cause: err });
+      throw apiProxyErrors.error('APIPROXY_JOB_TIMEOUT', { kind: b.kind, seconds: b.seconds, label: q.label, cause: err.code }, { maybeDelivered: err.maybeDelivered, cause: err });
     }
     throw err;
   }
@@ -69,7 +72,7 @@ export async function send(ctx: Ctx, q: Query, r: Rendered, b: Budget, safe: boo
  */
 export function checkStatus(q: Query, res: HttpResponse): void {
   throwIfRefused(q, res);
-  if (!q.query.valid_response_codes.includes(res.status)) throw new QueryFailed(q.label, res.status);
+  if (!q.query.valid_response_codes.includes(res.status)) throw queryFailure(q.label, res.status);
 }
 
 /** A web page: what a web server or proxy answers for a URL that is not the API. */
@@ -89,17 +92,17 @@ export function throwIfRefused(q: Query, res: HttpResponse): void {
   if (q.query.valid_response_codes.includes(s)) {
     // Departure from DataGrail (status code only): a listed code on an HTML page is a web
     // server at a wrong URL, not the API saying "done" or "no such subject".
-    if (isHtml(res)) throw apiProxyError('APIPROXY_ENDPOINT_NOT_FOUND', details, { maybeDelivered: false });
+    if (isHtml(res)) throw apiProxyErrors.error('APIPROXY_ENDPOINT_NOT_FOUND', details, { maybeDelivered: false });
     return;
   }
   if (q.query.fail_retry_response_codes.includes(s) || s === 429) {
-    throw apiProxyError('APIPROXY_RETRY_STATUS', details, { maybeDelivered: false, ...(res.retryAfterMs === undefined ? {} : { retryAfterMs: res.retryAfterMs }) });
+    throw apiProxyErrors.error('APIPROXY_RETRY_STATUS', details, { maybeDelivered: false, ...(res.retryAfterMs === undefined ? {} : { retryAfterMs: res.retryAfterMs }) });
   }
-  if (s === 401 || s === 403) throw apiProxyError('APIPROXY_UNAUTHORIZED', details, { scope: 'vendor', maybeDelivered: false });
+  if (s === 401 || s === 403) throw apiProxyErrors.error('APIPROXY_UNAUTHORIZED', details, { scope: 'vendor', maybeDelivered: false });
   // Departure from DataGrail (only fail_retry_response_codes retry): a 5xx or 408 not listed
   // as valid is transient. The vendor may have acted, so a write's intent stays open.
-  if (s >= 500 || s === 408) throw apiProxyError('APIPROXY_SERVER_ERROR', details, res.retryAfterMs === undefined ? {} : { retryAfterMs: res.retryAfterMs });
-  if (s === 404 || s === 405) throw apiProxyError('APIPROXY_ENDPOINT_NOT_FOUND', details, { maybeDelivered: false });
+  if (s >= 500 || s === 408) throw apiProxyErrors.error('APIPROXY_SERVER_ERROR', details, res.retryAfterMs === undefined ? {} : { retryAfterMs: res.retryAfterMs });
+  if (s === 404 || s === 405) throw apiProxyErrors.error('APIPROXY_ENDPOINT_NOT_FOUND', details, { maybeDelivered: false });
 }
 
 /**
@@ -112,7 +115,7 @@ function parseAs<S extends z.ZodType>(q: Query, res: HttpResponse, schema: S, co
     return res.parse(schema);
   } catch (err) {
     if (err instanceof HttpError && err.code === 'HTTP_SCHEMA_MISMATCH') {
-      throw apiProxyError(code, { label: q.label, status: res.status, problem: `JSON that is not an array of objects (${err.message})` }, { cause: err });
+      throw apiProxyErrors.error(code, { label: q.label, status: res.status, problem: `JSON that is not an array of objects (${err.message})` }, { cause: err });
     }
     throw err;
   }

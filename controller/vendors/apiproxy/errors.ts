@@ -1,6 +1,6 @@
-import { errorFrom, fillMessage, LetheError, type ErrorTable } from '../../errors/types.ts';
+import { defineErrors } from '../../errors/types.ts';
 
-export const APIPROXY_ERRORS = {
+export const apiProxyErrors = defineErrors({
   APIPROXY_UNHEALTHY: {
     message: 'test query {index} of {vendor} {problem}',
     hint: 'The API behind the connection failed its health check (queries.test). Its requests wait, nothing is lost; they resume once every test query answers one of its valid_response_codes.',
@@ -55,6 +55,7 @@ export const APIPROXY_ERRORS = {
   APIPROXY_UNEXPECTED_STATUS: {
     message: '{label} answered status {status}, not in valid_response_codes nor fail_retry_response_codes',
     hint: 'The API rejected the query. Check the query and the API; if this status means "no such subject" or "retry", list it in valid_response_codes or fail_retry_response_codes and re-apply the request.',
+    terminal: true,
   },
   APIPROXY_ENDPOINT_NOT_FOUND: {
     message: '{label} answered status {status} from a web server, not the API (a route 404/405, or an HTML page)',
@@ -65,15 +66,7 @@ export const APIPROXY_ERRORS = {
     message: '{label} answered status {status}, a server error not listed in valid_response_codes',
     hint: 'A transient failure of the API (Lethe retries with backoff; answered queries are not sent again). Unlike DataGrail, Lethe retries any 5xx or 408 even when fail_retry_response_codes does not list it; list the code in valid_response_codes only if it really means success.',
   },
-} satisfies ErrorTable;
+});
 
-export type ApiProxyCode = keyof typeof APIPROXY_ERRORS;
+export type ApiProxyCode = keyof typeof apiProxyErrors.table;
 
-/** Details are non-personal: labels, field names, placeholder names, status numbers. */
-export function apiProxyError(code: ApiProxyCode, details: Record<string, string | number>, options: ConstructorParameters<typeof LetheError>[2] = {}): LetheError {
-  return errorFrom(APIPROXY_ERRORS, code, details, options);
-}
-
-export function formatApiProxy(code: ApiProxyCode, details: Record<string, string | number>): string {
-  return fillMessage(APIPROXY_ERRORS[code].message, details);
-}

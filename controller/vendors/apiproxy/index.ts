@@ -3,9 +3,9 @@ import { REBUILT_INTENT } from '../../contracts/driver.ts';
 import { writeExport } from '../../exports/index.ts';
 import type { Driver, DriverContext, JsonValue, StepResult, TaskData, TaskInput } from '../../contracts/driver.ts';
 import type { HttpResponse } from '../../http/types.ts';
-import { budget, checkStatus, isHtml, objectsOf, QueryFailed, send, throwIfRefused } from './api.ts';
+import { budget, checkStatus, isHtml, objectsOf, isQueryFailure, send, throwIfRefused } from './api.ts';
 import { reportFiles, type JsonObject } from './csv.ts';
-import { APIPROXY_ERRORS, apiProxyError } from './errors.ts';
+import { apiProxyErrors } from './errors.ts';
 import { prepare, type ActionKind, type Unit } from './prepare.ts';
 import { checkTemplates, queriesOf, render } from './queries.ts';
 import { defineDriver } from '../define.ts';
@@ -146,7 +146,7 @@ async function runWrites(ctx: Ctx, task: TaskInput, kind: 'delete' | 'optout', u
       }
     } catch (err) {
       const submissions = task.state.submissions + sent;
-      if (err instanceof QueryFailed) return { kind: 'failed', code: err.code, message: err.message, data: data(), submissions };
+      if (isQueryFailure(err)) return { kind: 'failed', code: err.code, message: err.message, data: data(), submissions };
       if (!progressed) throw err;
       ctx.log.warn('apiproxy: progress saved before retry', { request: task.request, vendor: ctx.vendor, code: (err as { code?: string }).code ?? 'DRIVER_ERROR' });
       return { kind: 'continue', step: 'start', data: data(), submissions };
@@ -171,13 +171,13 @@ async function step(ctx: Ctx, task: TaskInput): Promise<StepResult> {
     return { kind: 'completed', outcome: 'TestModeOnly', evidence: { mode: `test: ${connection.queries.test.length} test queries ok, no ${task.action} query sent` } };
   }
   const kind = KIND[task.action];
-  if (queriesOf(connection, kind).length === 0) throw apiProxyError('APIPROXY_NO_QUERIES', { kind });
+  if (queriesOf(connection, kind).length === 0) throw apiProxyErrors.error('APIPROXY_NO_QUERIES', { kind });
   const answered = kind === 'access' ? {} : readAnswered(task.state.data.answered);
   try {
     const units = await prepare(ctx, kind, task.subject.emails, new Set(Object.keys(answered)));
     return kind === 'access' ? await runAccess(ctx, task, units) : await runWrites(ctx, task, kind, units, answered);
   } catch (err) {
-    if (err instanceof QueryFailed) return { kind: 'failed', code: err.code, message: err.message };
+    if (isQueryFailure(err)) return { kind: 'failed', code: err.code, message: err.message };
     throw err;
   }
 }
@@ -200,7 +200,7 @@ export const apiProxyDriver: Driver<'apiproxy'> = {
     // DataGrail stores `{"credentials": "..."}` in its secret; a file: reference reads that shape.
     return { credentials: { ref, jsonKey: ref.startsWith('file:') ? 'credentials' : undefined } };
   },
-  errors: APIPROXY_ERRORS,
+  errors: apiProxyErrors.table,
   configSchema: ApiProxySpec,
   step,
   async recover(ctx, task, intent): Promise<StepResult> {
@@ -235,7 +235,7 @@ export const apiProxyDriver: Driver<'apiproxy'> = {
     const b = budget(ctx, 'test');
     for (const [i, q] of tests.entries()) {
       const unhealthy = (problem: string, cause?: unknown) =>
-        apiProxyError('APIPROXY_UNHEALTHY', { index: i, vendor: ctx.vendor, problem }, { scope: 'vendor', cause });
+        apiProxyErrors.error('APIPROXY_UNHEALTHY', { index: i, vendor: ctx.vendor, problem }, { scope: 'vendor', cause });
       let res: HttpResponse;
       try {
         res = await send(ctx, q, render(q, credentials === undefined ? {} : { credentials }), b, true);
@@ -245,7 +245,7 @@ export const apiProxyDriver: Driver<'apiproxy'> = {
       const status = res.status;
       const valid = q.query.valid_response_codes.includes(status);
       // A web server's answer at a wrong URL is a configuration error: the pass's tasks stall.
-      if ((!valid && (status === 404 || status === 405)) || isHtml(res)) throw apiProxyError('APIPROXY_ENDPOINT_NOT_FOUND', { label: q.label, status });
+      if ((!valid && (status === 404 || status === 405)) || isHtml(res)) throw apiProxyErrors.error('APIPROXY_ENDPOINT_NOT_FOUND', { label: q.label, status });
       if (!valid) throw unhealthy(`answered status ${status}`);
     }
   },

@@ -1,7 +1,7 @@
 import type { ApiProxyConnection, ApiProxyQuery } from '../../../specs/index.ts';
 import { LetheError } from '../../errors/types.ts';
 import { renderRequest } from '../../http/template.ts';
-import { apiProxyError } from './errors.ts';
+import { apiProxyErrors } from './errors.ts';
 
 export type QueryKind = 'test' | 'access' | 'delete' | 'optout';
 
@@ -71,10 +71,10 @@ export function checkTemplates(queries: readonly Query[], available: readonly st
     for (const [where, template] of templates(field, query)) {
       for (const name of placeholders(template)) {
         if (name === 'credentials' && available.includes(name) && !hasCredentials) {
-          throw apiProxyError('APIPROXY_NO_CREDENTIALS', { field: where }, { scope: 'vendor' });
+          throw apiProxyErrors.error('APIPROXY_NO_CREDENTIALS', { field: where }, { scope: 'vendor' });
         }
         if (!available.includes(name)) {
-          throw apiProxyError('APIPROXY_UNKNOWN_PLACEHOLDER', { field: where, placeholder: `{${name}}`, available: available.map((n) => `{${n}}`).join(', ') });
+          throw apiProxyErrors.error('APIPROXY_UNKNOWN_PLACEHOLDER', { field: where, placeholder: `{${name}}`, available: available.map((n) => `{${n}}`).join(', ') });
         }
       }
     }
@@ -89,8 +89,8 @@ export function render(q: Query, values: Readonly<Record<string, string>>): Rend
   } catch (err) {
     if (!(err instanceof LetheError)) throw err;
     // The template layer's messages name fields and placeholders, never values.
-    if (err.code === 'TEMPLATE_HEADER_INJECTION') throw apiProxyError('APIPROXY_HEADER_INJECTION', { problem: err.message });
-    if (err.code === 'TEMPLATE_SYNTAX') throw apiProxyError('APIPROXY_TEMPLATE_INVALID', { problem: err.message });
+    if (err.code === 'TEMPLATE_HEADER_INJECTION') throw apiProxyErrors.error('APIPROXY_HEADER_INJECTION', { problem: err.message });
+    if (err.code === 'TEMPLATE_SYNTAX') throw apiProxyErrors.error('APIPROXY_TEMPLATE_INVALID', { problem: err.message });
     throw err;
   }
 }

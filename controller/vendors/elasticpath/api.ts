@@ -1,8 +1,8 @@
-import { errorFrom, type LetheError } from '../../errors/types.ts';
+import type { LetheError } from '../../errors/types.ts';
 import { statusError } from '../../http/errors.ts';
 import type { HttpResponse } from '../../http/types.ts';
 import { baseUrl, call, documentedError, refused, type Ctx } from './auth.ts';
-import { ELASTICPATH_ERRORS } from './errors.ts';
+import { elasticPathErrors } from './errors.ts';
 import { ERASURE_STATUSES, ErasureAnswer, ErasureList, ResourceList, type ErasureRequest, type ErasureStatus } from './schema.ts';
 
 export type ResourceType = 'customer' | 'account_member';
@@ -33,7 +33,7 @@ function expect(ctx: Ctx, res: HttpResponse, status: number, label: string): voi
 
 /** An answer about something other than what was asked: never acted on. */
 export function mismatch(call: string, what: string): LetheError {
-  return errorFrom(ELASTICPATH_ERRORS, 'ELASTICPATH_ANSWER_MISMATCH', { call, what });
+  return elasticPathErrors.error('ELASTICPATH_ANSWER_MISMATCH', { call, what });
 }
 
 const isErasureStatus = (status: string): status is ErasureStatus => (ERASURE_STATUSES as readonly string[]).includes(status);
@@ -43,7 +43,7 @@ function toErasure(e: ErasureRequest): Erasure {
   const status = e.status;
   if (!isErasureStatus(status)) {
     const word = /^[A-Z_]{1,32}$/.test(status) ? status : '(not a status word)';
-    throw errorFrom(ELASTICPATH_ERRORS, 'ELASTICPATH_UNKNOWN_STATUS', { id: e.id, status: word });
+    throw elasticPathErrors.error('ELASTICPATH_UNKNOWN_STATUS', { id: e.id, status: word });
   }
   return { id: e.id, status, description: e.status_description ?? '', resourceType: e.resource_type, resourceId: e.resource_id };
 }

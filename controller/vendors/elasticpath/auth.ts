@@ -1,8 +1,8 @@
-import { errorFrom, LetheError } from '../../errors/types.ts';
+import type { LetheError } from '../../errors/types.ts';
 import { statusError } from '../../http/errors.ts';
 import type { CallOptions, HttpResponse } from '../../http/types.ts';
 import type { DriverContext } from '../../contracts/driver.ts';
-import { ELASTICPATH_ERRORS } from './errors.ts';
+import { elasticPathErrors } from './errors.ts';
 import { ErrorAnswer, TokenAnswer } from './schema.ts';
 
 /** Bearer tokens per vendor connection and client, in memory only: never journaled. One per driver instance (per controller). */
@@ -41,18 +41,18 @@ function bodyKind(res: HttpResponse): string {
  */
 export function refused(ctx: Ctx, res: HttpResponse, call: string): LetheError | undefined {
   if (res.status === 401) {
-    return new LetheError('ELASTICPATH_UNAUTHORIZED', `Elastic Path refused the client credentials (status ${res.status})`, { scope: 'vendor', maybeDelivered: false });
+    return elasticPathErrors.error('ELASTICPATH_UNAUTHORIZED', { status: res.status }, { scope: 'vendor', maybeDelivered: false });
   }
-  if (res.status === 403) return new LetheError('ELASTICPATH_FORBIDDEN', `Elastic Path denied ${call} (status 403)`, { scope: 'vendor', maybeDelivered: false });
+  if (res.status === 403) return elasticPathErrors.error('ELASTICPATH_FORBIDDEN', { call }, { scope: 'vendor', maybeDelivered: false });
   if (res.status === 429) {
     const retry = res.retryAfterMs === undefined ? {} : { retryAfterMs: res.retryAfterMs };
-    return new LetheError('ELASTICPATH_RATE_LIMITED', `Elastic Path kept answering 429 to ${call}`, { maybeDelivered: false, ...retry });
+    return elasticPathErrors.error('ELASTICPATH_RATE_LIMITED', { call }, { maybeDelivered: false, ...retry });
   }
   if (res.status === 404 && !documentedError(res)) {
-    return errorFrom(ELASTICPATH_ERRORS, 'ELASTICPATH_NOT_FOUND', { call, body: bodyKind(res) }, { maybeDelivered: false });
+    return elasticPathErrors.error('ELASTICPATH_NOT_FOUND', { call, body: bodyKind(res) }, { maybeDelivered: false });
   }
   if (res.status >= 400 && res.status < 500) {
-    return new LetheError('ELASTICPATH_REJECTED', `Elastic Path rejected ${call} (status ${res.status})`, { terminal: true, maybeDelivered: false });
+    return elasticPathErrors.error('ELASTICPATH_REJECTED', { call, status: res.status }, { maybeDelivered: false });
   }
   if (res.status >= 500) return statusError(res, call, new URL(baseUrl(ctx)).origin);
   return undefined;
@@ -74,7 +74,7 @@ async function fetchToken(ctx: Ctx): Promise<string> {
     label: 'elasticpath.token',
   });
   if (res.status === 401 || res.status === 403 || (res.status === 400 && documentedError(res))) {
-    throw new LetheError('ELASTICPATH_UNAUTHORIZED', `Elastic Path refused the client credentials (status ${res.status})`, { scope: 'vendor', maybeDelivered: false });
+    throw elasticPathErrors.error('ELASTICPATH_UNAUTHORIZED', { status: res.status }, { scope: 'vendor', maybeDelivered: false });
   }
   if (res.status !== 200) throw refused(ctx, res, 'elasticpath.token') ?? statusError(res, 'elasticpath.token', new URL(baseUrl(ctx)).origin);
   const data = res.parse(TokenAnswer);

@@ -1,6 +1,6 @@
-import type { ErrorTable } from '../../errors/types.ts';
+import { defineErrors } from '../../errors/types.ts';
 
-export const ELASTICPATH_ERRORS = {
+export const elasticPathErrors = defineErrors({
   ELASTICPATH_UNAUTHORIZED: {
     message: 'Elastic Path refused the client credentials (status {status})',
     hint: 'Check the client_id / client_secret references of this connection (Application Keys in Commerce Manager) and the region or baseUrl. Requests wait meanwhile; nothing is lost.',
@@ -37,4 +37,4 @@ export const ELASTICPATH_ERRORS = {
     message: 'erasure request {id} ended in FAILURE after {attempts} attempts: {description}',
     hint: 'Elastic Path advises retrying and then contacting support with the erasure request id. A new request manifest starts over.',
   },
-} as const satisfies ErrorTable;
+});

@@ -2,7 +2,7 @@ import { ElasticPathSpec } from '../../../specs/index.ts';
 import { REBUILT_INTENT } from '../../contracts/driver.ts';
 import type { Driver, DriverContext, OpenIntent, StepResult, TaskData, TaskInput } from '../../contracts/driver.ts';
 import { COLLECTION, createErasure, findResources, getErasure, listErasures, mismatch, OTHER_RESOURCE, type Erasure, type ResourceType } from './api.ts';
-import { ELASTICPATH_ERRORS } from './errors.ts';
+import { elasticPathErrors } from './errors.ts';
 import { regionUrl, type Ctx, type TokenCache } from './auth.ts';
 import { defineDriver } from '../define.ts';
 
@@ -182,7 +182,7 @@ export function createElasticPathDriver(): Driver<'elasticpath'> {
     actions: ['erasure'],
     defaultRateLimits: (spec) => [{ limit: spec.environment === 'development' ? 25 : 100, perSeconds: 1 }],
     identifierKeys: ['customerId', 'accountMemberId'],
-    errors: ELASTICPATH_ERRORS,
+    errors: elasticPathErrors.table,
     implicitOrigins: (spec) => (spec.baseUrl === undefined ? [regionUrl(spec.region)] : []),
     step(ctx, task) {
       if (task.state.step === 'start') return start(own(ctx), task);

@@ -1,8 +1,8 @@
-import { errorFrom, type LetheError } from '../../errors/types.ts';
+import type { LetheError } from '../../errors/types.ts';
 import { statusError } from '../../http/errors.ts';
 import type { HttpResponse } from '../../http/types.ts';
 import type { DriverContext } from '../../contracts/driver.ts';
-import { MAESTROQA_ERRORS } from './errors.ts';
+import { maestroQaErrors } from './errors.ts';
 import { CheckAnswer, DEEP_STATUSES, DeletionAnswer, type DeepStatusWord } from './schema.ts';
 
 type Ctx = DriverContext<'maestroqa'>;
@@ -14,7 +14,7 @@ const headers = (ctx: Ctx) => ({ apitoken: ctx.secrets.apiToken ?? '' });
 const origin = (ctx: Ctx) => new URL(ctx.spec.baseUrl).origin;
 
 export function unauthorized(status: number): LetheError {
-  return errorFrom(MAESTROQA_ERRORS, 'MAESTROQA_UNAUTHORIZED', { status }, { scope: 'vendor', maybeDelivered: false });
+  return maestroQaErrors.error('MAESTROQA_UNAUTHORIZED', { status }, { scope: 'vendor', maybeDelivered: false });
 }
 
 /** What a non-JSON body looks like, for messages (never the body itself: it may quote data). */
@@ -30,16 +30,16 @@ function bodyKind(res: HttpResponse): string {
  * It never proves that no data is held; the vendor did not act on the call.
  */
 function notFound(res: HttpResponse, call: string): LetheError {
-  return errorFrom(MAESTROQA_ERRORS, 'MAESTROQA_NOT_FOUND', { call, body: bodyKind(res) }, { maybeDelivered: false });
+  return maestroQaErrors.error('MAESTROQA_NOT_FOUND', { call, body: bodyKind(res) }, { maybeDelivered: false });
 }
 
 function refusal(res: HttpResponse, call: string): LetheError | undefined {
   if (res.status === 401 || res.status === 403) return unauthorized(res.status);
   if (res.status === 429) {
     const retry = res.retryAfterMs === undefined ? {} : { retryAfterMs: res.retryAfterMs };
-    return errorFrom(MAESTROQA_ERRORS, 'MAESTROQA_RATE_LIMITED', { call }, { maybeDelivered: false, ...retry });
+    return maestroQaErrors.error('MAESTROQA_RATE_LIMITED', { call }, { maybeDelivered: false, ...retry });
   }
-  if (res.status === 400) return errorFrom(MAESTROQA_ERRORS, 'MAESTROQA_REJECTED', { call, status: 400 }, { maybeDelivered: false });
+  if (res.status === 400) return maestroQaErrors.error('MAESTROQA_REJECTED', { call, status: 400 }, { maybeDelivered: false });
   return undefined;
 }
 
@@ -65,7 +65,7 @@ export async function deleteEmails(ctx: Ctx, emails: string[], auditLabel: strin
   const answer = res.parse(DeletionAnswer);
   // A job that MaestroQA did not confirm: the intent stays open, so the operator's
   // jobId (named in the message) or "none" decides, as for a lost answer.
-  if (!answer.confirmation) throw errorFrom(MAESTROQA_ERRORS, 'MAESTROQA_NOT_CONFIRMED', { jobId: answer.id });
+  if (!answer.confirmation) throw maestroQaErrors.error('MAESTROQA_NOT_CONFIRMED', { jobId: answer.id });
   return { id: answer.id, confirmed: true };
 }
 
@@ -98,6 +98,6 @@ export async function checkJob(ctx: Ctx, id: string): Promise<DeepStatus> {
   }
   if (res.status !== 200) throw statusError(res, 'maestroqa.check', origin(ctx));
   const word = res.parse(CheckAnswer).status;
-  if (!isDeepStatus(word)) throw errorFrom(MAESTROQA_ERRORS, 'MAESTROQA_UNKNOWN_STATUS', { jobId: id, status: quoted(word) });
+  if (!isDeepStatus(word)) throw maestroQaErrors.error('MAESTROQA_UNKNOWN_STATUS', { jobId: id, status: quoted(word) });
   return word === 'error' ? 'errored' : word;
 }

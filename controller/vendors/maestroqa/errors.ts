@@ -1,6 +1,6 @@
-import type { ErrorTable } from '../../errors/types.ts';
+import { defineErrors } from '../../errors/types.ts';
 
-export const MAESTROQA_ERRORS = {
+export const maestroQaErrors = defineErrors({
   MAESTROQA_UNAUTHORIZED: {
     message: 'MaestroQA refused the API token (status {status})',
     hint: 'MaestroQA tokens expire after 90 days unless rotation is off: create a token under Settings > API Keys and update the credential this connection references. Requests wait meanwhile; nothing is lost.',
@@ -48,4 +48,4 @@ export const MAESTROQA_ERRORS = {
     hint: 'Set spec.subject.identifiers.<vendor>.jobId to the job still to follow, or "none" to submit again, after checking the MaestroQA audit log.',
     terminal: true,
   },
-} as const satisfies ErrorTable;
+});

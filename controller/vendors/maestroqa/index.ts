@@ -1,10 +1,10 @@
 import { MaestroQaSpec } from '../../../specs/index.ts';
 import { REBUILT_INTENT } from '../../contracts/driver.ts';
-import { LetheError } from '../../errors/types.ts';
+import type { LetheError } from '../../errors/types.ts';
 import type { Driver, DriverContext, OpenIntent, StepResult, TaskInput } from '../../contracts/driver.ts';
 import { checkJob, deleteEmails, type DeepStatus, type DeleteAnswer } from './api.ts';
 import { emailChunks, MAX_EMAILS, nextTodo, readData, toData, type Chunk, type MaestroData } from './data.ts';
-import { MAESTROQA_ERRORS } from './errors.ts';
+import { maestroQaErrors } from './errors.ts';
 import { defineDriver } from '../define.ts';
 
 /**
@@ -173,7 +173,7 @@ async function poll(recentChecks: StatusCache, ctx: Ctx, task: TaskInput): Promi
       const job = c.job;
       const decided = applyDecision(task, d, k);
       if (decided) return decided;
-      throw new LetheError('MAESTROQA_JOB_NOT_FOUND', `request ${task.request}: MaestroQA does not know deep-delete job ${job}`, { terminal: true });
+      throw maestroQaErrors.error('MAESTROQA_JOB_NOT_FOUND', { request: task.request, jobId: job });
     }
   }
   if (pending) d.waitMs = Math.min(d.waitMs * 2, Math.round(ctx.spec.maxPollIntervalSeconds * 1000));
@@ -185,11 +185,7 @@ function strings(v: unknown): string[] {
 }
 
 function unconfirmed(task: TaskInput, auditLabel: string): LetheError {
-  return new LetheError(
-    'MAESTROQA_SUBMISSION_UNCONFIRMED',
-    `request ${task.request}: a deletion call (audit label ${auditLabel}) may have reached MaestroQA, but its answer was lost`,
-    { terminal: true },
-  );
+  return maestroQaErrors.error('MAESTROQA_SUBMISSION_UNCONFIRMED', { request: task.request, auditLabel });
 }
 
 /** Journal lost: resume from the job ids git recorded (the last one of a group is current). */
@@ -206,9 +202,7 @@ function rebuild(ctx: Ctx, task: TaskInput, intent: OpenIntent): StepResult {
   if (groups === 1) d.chunks = [{ state: 'pending', job: ids[ids.length - 1]!, tries: ids.length }];
   else if (ids.length === groups) d.chunks = ids.map((job) => ({ state: 'pending', job, tries: 1 }));
   else {
-    throw new LetheError('MAESTROQA_REBUILD_AMBIGUOUS', `request ${task.request}: the journal was rebuilt from git and ${ids.length} job ids cannot be matched to ${groups} email groups`, {
-      terminal: true,
-    });
+    throw maestroQaErrors.error('MAESTROQA_REBUILD_AMBIGUOUS', { request: task.request, jobs: ids.length, chunks: groups });
   }
   return { kind: 'continue', step: 'poll', data: toData(d), checkAfterMs: 0, submissions: Math.max(task.state.submissions, ids.length) };
 }
@@ -235,7 +229,7 @@ export function createMaestroQaDriver(): Driver<'maestroqa'> {
       { limit: 30, perSeconds: 60 },
     ],
     identifierKeys: ['jobId'],
-    errors: MAESTROQA_ERRORS,
+    errors: maestroQaErrors.table,
     batch: { step: 'start', max: MAX_EMAILS },
     async step(ctx, task) {
       if (task.state.step === 'start') return (await submitBatch(ctx, [task]))[0]!;

@@ -1,6 +1,6 @@
 import type { HttpResponse } from '../../http/types.ts';
 import type { DriverContext } from '../../contracts/driver.ts';
-import { answerError, qualifioError } from './errors.ts';
+import { answerError, qualifioErrors } from './errors.ts';
 import { ArchiveLocation, ProfileList, QualifioErrorBody, Rule, RuleList } from './schema.ts';
 
 /** The two rule types Lethe creates; the path segment of their creation route is the key. */
@@ -52,9 +52,9 @@ function ruleNotFound(res: HttpResponse, label: string, ruleId: string): Error {
   try {
     res.parse(QualifioErrorBody);
   } catch {
-    return qualifioError('QUALIFIO_ENDPOINT_NOT_FOUND', { label, status: res.status }, { maybeDelivered: false });
+    return qualifioErrors.error('QUALIFIO_ENDPOINT_NOT_FOUND', { label, status: res.status }, { maybeDelivered: false });
   }
-  return qualifioError('QUALIFIO_RULE_NOT_FOUND', { label, ruleId });
+  return qualifioErrors.error('QUALIFIO_RULE_NOT_FOUND', { label, ruleId });
 }
 
 export function toRuleView(rule: Rule): RuleView {
@@ -107,7 +107,7 @@ export async function createRule(ctx: Ctx, rule: NewRule): Promise<RuleView> {
   expect200(ctx, res, label);
   const created = toRuleView(res.parse(Rule));
   if (created.ruleType !== type || created.status !== 'NEW') {
-    throw qualifioError('QUALIFIO_UNEXPECTED_ANSWER', { label, field: `a NEW ${type} rule (got ${created.status} ${created.ruleType.replace(/[^A-Za-z_]/g, '').slice(0, 40)})` });
+    throw qualifioErrors.error('QUALIFIO_UNEXPECTED_ANSWER', { label, field: `a NEW ${type} rule (got ${created.status} ${created.ruleType.replace(/[^A-Za-z_]/g, '').slice(0, 40)})` });
   }
   return created;
 }
@@ -169,7 +169,7 @@ export async function downloadArchive(ctx: Ctx, ruleId: string, signedUrl: strin
   const res = await ctx.http.request({ method: 'GET', url: signedUrl, safe: true, label, maxResponseBytes: MAX_ARCHIVE_BYTES, timeoutMs: 300_000 });
   // A web page (a login or error page of an expired link) is not the archive.
   const html = /^\s*text\/html\b/i.test(res.headers['content-type'] ?? '') || /^\s*<(!doctype html|html)\b/i.test(res.body.subarray(0, 64).toString('utf8'));
-  if (res.status !== 200 || html) throw qualifioError('QUALIFIO_DOWNLOAD_FAILED', { label, ruleId, status: html ? `${res.status} (an HTML page)` : res.status });
+  if (res.status !== 200 || html) throw qualifioErrors.error('QUALIFIO_DOWNLOAD_FAILED', { label, ruleId, status: html ? `${res.status} (an HTML page)` : res.status });
   return { content: res.body, ext: extension(res.headers) };
 }
 

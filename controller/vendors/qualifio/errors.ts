@@ -1,8 +1,8 @@
-import { errorFrom, type LetheError, type ErrorTable } from '../../errors/types.ts';
+import { defineErrors, type LetheError } from '../../errors/types.ts';
 import { statusError } from '../../http/errors.ts';
 import type { HttpResponse } from '../../http/types.ts';
 
-export const QUALIFIO_ERRORS = {
+export const qualifioErrors = defineErrors({
   QUALIFIO_UNAUTHORIZED: {
     message: '{label}: Qualifio refused the credentials (status {status})',
     hint: 'Check the apiToken credential (rotated?), that clientId is the account of that token, and that dpoUserId is a DPO of that account. The connection is degraded until this is fixed; no request is lost.',
@@ -64,17 +64,10 @@ export const QUALIFIO_ERRORS = {
     hint: 'The rule id recorded in git or set in identifiers.<vendor>.ruleId names another rule (type or [lethe:<request>] marker differ). Set ruleId to this request\'s rule, or to "none" to create one.',
     terminal: true,
   },
-} satisfies ErrorTable;
+});
 
-export type QualifioCode = keyof typeof QUALIFIO_ERRORS;
+export type QualifioCode = keyof typeof qualifioErrors.table;
 
-export function qualifioError(
-  code: QualifioCode,
-  details: Record<string, string | number>,
-  options: ConstructorParameters<typeof LetheError>[2] = {},
-): LetheError {
-  return errorFrom(QUALIFIO_ERRORS, code, details, options);
-}
 
 /**
  * Turns an answer Qualifio should not have given into the error the executor acts on.
@@ -83,12 +76,12 @@ export function qualifioError(
  */
 export function answerError(res: HttpResponse, label: string, origin: string): LetheError {
   const s = res.status;
-  if (s === 401 || s === 403) return qualifioError('QUALIFIO_UNAUTHORIZED', { label, status: s }, { scope: 'vendor', maybeDelivered: false });
-  if (s === 400 || s === 422) return qualifioError('QUALIFIO_BAD_REQUEST', { label, status: s }, { maybeDelivered: false });
+  if (s === 401 || s === 403) return qualifioErrors.error('QUALIFIO_UNAUTHORIZED', { label, status: s }, { scope: 'vendor', maybeDelivered: false });
+  if (s === 400 || s === 422) return qualifioErrors.error('QUALIFIO_BAD_REQUEST', { label, status: s }, { maybeDelivered: false });
   if (s === 429 || s >= 500) return statusError(res, label, origin);
   // No documented Qualifio call answers these: the route does not exist at this baseUrl.
-  if (s === 404 || s === 405) return qualifioError('QUALIFIO_ENDPOINT_NOT_FOUND', { label, status: s }, { maybeDelivered: false });
+  if (s === 404 || s === 405) return qualifioErrors.error('QUALIFIO_ENDPOINT_NOT_FOUND', { label, status: s }, { maybeDelivered: false });
   // Any other client error is a refusal too, except a 408.
   const refused = s >= 400 && s < 500 && s !== 408;
-  return qualifioError('QUALIFIO_UNEXPECTED_STATUS', { label, status: s }, refused ? { maybeDelivered: false } : {});
+  return qualifioErrors.error('QUALIFIO_UNEXPECTED_STATUS', { label, status: s }, refused ? { maybeDelivered: false } : {});
 }

@@ -4,7 +4,7 @@ import { writeExport } from '../../exports/index.ts';
 import { sha256 } from '../../exports/store.ts';
 import type { Driver, DriverContext, OpenIntent, StepResult, TaskData, TaskInput } from '../../contracts/driver.ts';
 import { archiveUrl, createRule, downloadArchive, findProfiles, getRule, listRules, RULE_TYPES, validateRule, type RuleView } from './api.ts';
-import { QUALIFIO_ERRORS, qualifioError } from './errors.ts';
+import { qualifioErrors } from './errors.ts';
 import { QualifioId } from './schema.ts';
 import { defineDriver } from '../define.ts';
 
@@ -83,7 +83,7 @@ async function profilesOf(ctx: Ctx, task: TaskInput): Promise<number[]> {
 }
 
 const badIdentifier = (ctx: Ctx, task: TaskInput, key: string, expected: string) =>
-  qualifioError('QUALIFIO_BAD_IDENTIFIER', { request: task.request, vendor: ctx.vendor, key, expected });
+  qualifioErrors.error('QUALIFIO_BAD_IDENTIFIER', { request: task.request, vendor: ctx.vendor, key, expected });
 
 /** The operator's answer to QUALIFIO_CREATE_UNCONFIRMED, carried along so it is applied once. */
 function carried(task: TaskInput): TaskData {
@@ -111,7 +111,7 @@ async function ownedRule(ctx: Ctx, task: TaskInput, ruleId: string, markerRequir
   const type = RULE_TYPES[kindOf(task)].type;
   const marked = rule.justification === undefined ? !markerRequired : rule.justification.startsWith(`${marker(task.request)} `);
   if (rule.id !== ruleId || rule.ruleType !== type || !marked) {
-    throw qualifioError('QUALIFIO_RULE_NOT_OURS', { label: 'qualifio.rule-get', ruleId, ruleType: type, request: task.request });
+    throw qualifioErrors.error('QUALIFIO_RULE_NOT_OURS', { label: 'qualifio.rule-get', ruleId, ruleType: type, request: task.request });
   }
   return rule;
 }
@@ -156,7 +156,7 @@ async function validate(ctx: Ctx, task: TaskInput, ruleId: string): Promise<Step
     if (rule.id === ruleId && rule.status === 'NEW' && validations < MAX_VALIDATIONS) {
       return { kind: 'continue', step: 'validate', data: { ...carried(task), ruleId, validations }, checkAfterMs: FIRST_POLL_MS * validations };
     }
-    throw qualifioError('QUALIFIO_VALIDATION_REFUSED', { label, ruleId, status: rule.id === ruleId ? rule.status : `another rule's answer` });
+    throw qualifioErrors.error('QUALIFIO_VALIDATION_REFUSED', { label, ruleId, status: rule.id === ruleId ? rule.status : `another rule's answer` });
   }
   return {
     kind: 'continue',
@@ -172,7 +172,7 @@ async function poll(ctx: Ctx, task: TaskInput, ruleId: string): Promise<StepResu
   const rule = await ownedRule(ctx, task, ruleId, false);
   const base = { ...carried(task), ruleId, ...(typeof task.state.data.validations === 'number' ? { validations: task.state.data.validations } : {}) };
   if (rule.status === 'NEW') {
-    if (Number(task.state.data.validations ?? 0) >= MAX_VALIDATIONS) throw qualifioError('QUALIFIO_VALIDATION_REFUSED', { label, ruleId, status: rule.status });
+    if (Number(task.state.data.validations ?? 0) >= MAX_VALIDATIONS) throw qualifioErrors.error('QUALIFIO_VALIDATION_REFUSED', { label, ruleId, status: rule.status });
     return { kind: 'continue', step: 'validate', data: base };
   }
   if (rule.status === 'APPROVED') {
@@ -180,13 +180,13 @@ async function poll(ctx: Ctx, task: TaskInput, ruleId: string): Promise<StepResu
     const next = Math.min(MAX_POLL_MS, waited * 2);
     return { kind: 'continue', step: 'poll', data: { ...base, pollMs: next }, checkAfterMs: next };
   }
-  if (rule.status !== 'FINISHED') throw qualifioError('QUALIFIO_RULE_STATUS_UNKNOWN', { label, ruleId, status: rule.status });
+  if (rule.status !== 'FINISHED') throw qualifioErrors.error('QUALIFIO_RULE_STATUS_UNKNOWN', { label, ruleId, status: rule.status });
   const dryRun = rule.test || isTest(ctx);
   const evidence = { qualifioRule: `rule ${ruleId} (${rule.ruleType}) answered FINISHED${rule.archive ? ` with archive ${rule.archive}` : ''}` };
   if (kindOf(task) === 'erasure') return { kind: 'completed', outcome: dryRun ? 'DryRun' : 'Erased', data: { ruleId }, evidence };
   if (!rule.archive) {
     if (dryRun) return { kind: 'completed', outcome: 'DryRun', data: { ruleId }, evidence };
-    throw qualifioError('QUALIFIO_ARCHIVE_MISSING', { label, ruleId });
+    throw qualifioErrors.error('QUALIFIO_ARCHIVE_MISSING', { label, ruleId });
   }
   return { kind: 'continue', step: 'archive', data: { ...base, archiveId: rule.archive }, evidence };
 }
@@ -256,7 +256,7 @@ async function recover(ctx: Ctx, task: TaskInput, intent: OpenIntent): Promise<S
   if (rule) return resume(task, rule, carried(task));
   // Not found proves nothing (the listing is undocumented, maybe a page): ask an operator.
   if (withdrawn(task)) return { kind: 'completed', outcome: 'Cancelled', data: {}, evidence: { qualifioRule: 'creation answer lost; request withdrawn before it was confirmed' } };
-  throw qualifioError('QUALIFIO_CREATE_UNCONFIRMED', { request: task.request, ruleType: RULE_TYPES[kindOf(task)].type });
+  throw qualifioErrors.error('QUALIFIO_CREATE_UNCONFIRMED', { request: task.request, ruleType: RULE_TYPES[kindOf(task)].type });
 }
 
 export const qualifioDriver: Driver<'qualifio'> = {
@@ -265,7 +265,7 @@ export const qualifioDriver: Driver<'qualifio'> = {
   // The seed documents no limit: 5 calls/s is a conservative assumption (override with rateLimits).
   defaultRateLimits: () => [{ limit: 5, perSeconds: 1 }],
   identifierKeys: ['profileId', 'ruleId'],
-  errors: QUALIFIO_ERRORS,
+  errors: qualifioErrors.table,
   configSchema: QualifioSpec,
   step,
   recover,
