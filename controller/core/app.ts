@@ -6,6 +6,7 @@ import { basename, join, resolve } from 'node:path';
 import { LetheConfig } from '../../specs/index.ts';
 import { Journal, taskKey } from '../../state/journal.ts';
 import { LetheError } from '../errors/types.ts';
+import { ApprovedTreeCache } from '../git/approved-cache.ts';
 import { ApprovedTree } from '../git/approved-tree.ts';
 import { GitHubReviewGate, octokitReviewApi, type GitHubReviewApi } from '../git/github-review.ts';
 import { GitSource } from '../git/source.ts';
@@ -139,10 +140,10 @@ export async function subjectSalt(dataDir: string, env: Readonly<Record<string, 
  * settings needed before the pass: an unapproved edit cannot move the data directory, the
  * controller's identity or where status is written.
  */
-async function approvedConfig(source: GitSource, trust: TrustRoot): Promise<LetheConfig | undefined> {
+async function approvedConfig(tree: ApprovedTree, source: GitSource): Promise<LetheConfig | undefined> {
   const head = await source.sync();
   try {
-    return (await new ApprovedTree(source, trust).at(head)).config;
+    return (await tree.at(head)).config;
   } catch (err) {
     // A root the operator pinned wrongly, or one history lost, refuses the start itself.
     if (err instanceof LetheError && (err.code === 'TRUST_ROOT_NOT_ON_BRANCH' || err.code === 'TRUST_ROOT_LOST')) throw err;
@@ -178,7 +179,13 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
   await mkdir(bootstrapDir, { recursive: true });
   const probe = await GitSource.open({ repo: o.repo, remote: o.remote, branch, dataDir: bootstrapDir, identity });
   const pinned = o.trustRoot ?? (env.LETHE_TRUST_ROOT || undefined);
-  const config = await approvedConfig(probe, new TrustRoot({ dataDir: bootstrapDir, branch, pinned, record: false, log: o.log }));
+  // The walk made here (read-only, from the cache when there is one) is handed to the
+  // reconciler below: a start reads the history once.
+  const probeTree = new ApprovedTree(probe, new TrustRoot({ dataDir: bootstrapDir, branch, pinned, record: false, log: o.log }), {
+    cache: new ApprovedTreeCache(bootstrapDir, branch, false),
+    log: o.log,
+  });
+  const config = await approvedConfig(probeTree, probe);
   const dataDir = o.dataDir ? resolve(o.dataDir) : o.repo ? defaultDataDir(o, config?.spec.dataDir) : bootstrapDir;
   await mkdir(dataDir, { recursive: true });
   const source = await GitSource.open({
@@ -216,6 +223,11 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
   const reconciler = new Reconciler({
     source,
     trust,
+    // Same repository (always, unless the approved lethe.yaml moved the data directory of a clone): continue the walk.
+    approvedTree: (source.dir === probe.dir ? probeTree : new ApprovedTree(source, trust)).handOver(trust, {
+      cache: new ApprovedTreeCache(dataDir, source.branch, !o.readOnly),
+      log: o.log,
+    }),
     journal,
     drivers: o.drivers,
     wiring,

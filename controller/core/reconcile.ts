@@ -1,4 +1,5 @@
 import type { LetheConfig, PrivacyRequestStatus } from '../../specs/index.ts';
+import { ApprovedTreeCache } from '../git/approved-cache.ts';
 import { ApprovedTree } from '../git/approved-tree.ts';
 import { findSigner } from '../git/signing.ts';
 import { execute } from './executor.ts';
@@ -38,7 +39,9 @@ export class Reconciler {
 
   constructor(o: ReconcilerOptions) {
     this.memory = new PassMemory(o.salt);
-    this.deps = { ...o, tree: new ApprovedTree(o.source, o.trust) };
+    // The walk made at start-up (app.ts) when there is one, else a new one cached in the data directory.
+    const tree = o.approvedTree ?? new ApprovedTree(o.source, o.trust, { cache: new ApprovedTreeCache(o.dataDir, o.source.branch, o.trust.records), log: o.log });
+    this.deps = { ...o, tree };
   }
 
   /**

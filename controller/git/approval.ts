@@ -48,16 +48,34 @@ function parseIdentity(value: string): Person | undefined {
   return match ? { name: match[1]!, email: match[2]! } : undefined;
 }
 
-/** Whether `change` touches `path` (as its destination or as a rename's source). */
-export function touches(change: RawChange, path: string): boolean {
-  return change.path === path || change.from === path;
-}
-
 /** Whether `change` leaves `path` with `blob` (null: leaves it absent). */
 function writes(change: RawChange, path: string, blob: string | null): boolean {
   if (blob === null) return (change.status === 'D' && change.path === path) || (change.status === 'R' && change.from === path);
   return change.path === path && change.blob === blob && change.status !== 'D';
 }
+
+/** Each commit's changes by the paths they touch, built once: a merge of N files is judged in N steps, not N x N. */
+const changesByPath = new WeakMap<CommitInfo, Map<string, RawChange[]>>();
+
+/** Whether `commit` leaves `path` with `blob` (null: leaves it absent). */
+function wrote(commit: CommitInfo, path: string, blob: string | null): boolean {
+  let byPath = changesByPath.get(commit);
+  if (!byPath) {
+    byPath = new Map();
+    for (const ch of commit.changes) {
+      for (const p of ch.from === undefined ? [ch.path] : [ch.path, ch.from]) {
+        const list = byPath.get(p);
+        if (list) list.push(ch);
+        else byPath.set(p, [ch]);
+      }
+    }
+    changesByPath.set(commit, byPath);
+  }
+  return byPath.get(path)?.some((ch) => writes(ch, path, blob)) ?? false;
+}
+
+/** Approvers by normalised email, per policy object (a walk judges thousands of changes under one). */
+const approversOf = new WeakMap<ApprovalPolicy, ReadonlyMap<string, Approver>>();
 
 /**
  * THE policy check: whether `arrival` is approved under `policy`, with the reason in plain
@@ -74,10 +92,15 @@ export function judgeArrival(arrival: Arrival, policy: ApprovalPolicy, controlle
   const what = blob === null ? `the deletion of ${path}` : path;
   const isMerge = commit.parents.length > 1;
   const contentWriters = arrival.writers.filter((c) => !(isMerge && c.sha === commit.sha));
-  const spec = contentWriters.find((c) => c.sha !== commit.sha && c.changes.some((ch) => writes(ch, path, blob))) ?? commit;
+  const spec = contentWriters.find((c) => c.sha !== commit.sha && wrote(c, path, blob)) ?? commit;
   const base = { commit: commit.sha, specCommit: spec.sha };
   const fail = (reason: string): Verdict => ({ evidence: { approved: false, mode: policy.mode, approvers: [], ...base, reason }, signers: [] });
-  const approvers = new Map(policy.approvers.map((a) => [key(a.email), a]));
+  let listed = approversOf.get(policy);
+  if (!listed) {
+    listed = new Map(policy.approvers.map((a) => [key(a.email), a]));
+    approversOf.set(policy, listed);
+  }
+  const approvers = new Map(listed);
   approvers.delete(key(controllerIdentity.email));
   const authors = new Set(contentWriters.map((c) => key(c.authorEmail)));
 
@@ -101,7 +124,7 @@ export function judgeArrival(arrival: Arrival, policy: ApprovalPolicy, controlle
     if (!isMerge) {
       return fail(`${what} reached ${branch} in ${short(commit.sha)} without a merge commit (direct push, squash or rebase merge); no approver recorded`);
     }
-    const fromSide = contentWriters.some((c) => c.changes.some((ch) => writes(ch, path, blob)));
+    const fromSide = contentWriters.some((c) => wrote(c, path, blob));
     if (!fromSide) {
       return fail(`merge commit ${short(commit.sha)} itself wrote the current content of ${path} (not from the merged branch); nobody reviewed it`);
     }
@@ -149,13 +172,34 @@ export function checkSignature(verdict: Verdict, signature: Signature | undefine
   return { approved: false, mode: evidence.mode, approvers: evidence.approvers, commit: evidence.commit, specCommit: evidence.specCommit, signed: false, reason };
 }
 
-function decide(index: HistoryIndex, path: string, input: ApprovalInput): Verdict {
+/**
+ * For the commits that arrived together through one first-parent commit: the ones that
+ * touched each path (as destination or rename source), in one pass over their changes.
+ * Looking them up per path instead made a merge of N files cost N x N.
+ */
+export function writersByPath(members: readonly CommitInfo[]): Map<string, CommitInfo[]> {
+  const byPath = new Map<string, CommitInfo[]>();
+  const add = (path: string, c: CommitInfo) => {
+    const list = byPath.get(path);
+    if (!list) byPath.set(path, [c]);
+    else if (list[list.length - 1] !== c) list.push(c);
+  };
+  for (const m of members) {
+    for (const ch of m.changes) {
+      add(ch.path, m);
+      if (ch.from !== undefined) add(ch.from, m);
+    }
+  }
+  return byPath;
+}
+
+function decide(index: HistoryIndex, path: string, input: ApprovalInput, writersOf: (commit: string) => Map<string, CommitInfo[]>): Verdict {
   const intro = index.introduction(path);
   if (!intro) {
     return { evidence: { approved: false, mode: input.policy.mode, approvers: [], reason: `${path} is not on ${input.policy.protectedBranch} at ${short(input.head)}` }, signers: [] };
   }
   const commit = index.commit(intro.commit)!;
-  const writers = index.arrivedWith(commit.sha).filter((c) => c.changes.some((ch) => touches(ch, intro.path)));
+  const writers = writersOf(commit.sha).get(intro.path) ?? [];
   return judgeArrival({ commit, writers, path: intro.path, blob: intro.blob }, input.policy, input.controllerIdentity);
 }
 
@@ -172,7 +216,16 @@ export async function evaluateApprovals(git: Pick<GitSource, 'dir' | 'history'>,
     const reason = 'github-review mode without a GitHub client (approval.github in lethe.yaml); not approved';
     return new Map(paths.map((p) => [p, { approved: false, mode: 'github-review', approvers: [], retry: true, reason }]));
   }
-  const verdicts = new Map(paths.map((p) => [p, decide(index, p, input)]));
+  const byCommit = new Map<string, Map<string, CommitInfo[]>>();
+  const writersOf = (sha: string) => {
+    let writers = byCommit.get(sha);
+    if (!writers) {
+      writers = writersByPath(index.arrivedWith(sha));
+      byCommit.set(sha, writers);
+    }
+    return writers;
+  };
+  const verdicts = new Map(paths.map((p) => [p, decide(index, p, input, writersOf)]));
   const result = new Map<string, ApprovalEvidence>();
   if (!input.policy.requireSignedCommits) {
     for (const [path, verdict] of verdicts) result.set(path, verdict.evidence);

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
 import { gitErrors } from './errors.ts';
 
 export interface Identity {
@@ -61,6 +62,40 @@ export function runGit(cwd: string, args: string[], options: GitRunOptions = {})
  */
 export function spawnGit(cwd: string, args: string[]): ChildProcessWithoutNullStreams {
   return spawn('git', [...FIXED_CONFIG, ...args], { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+/**
+ * Runs git and hands its stdout to `onText` as UTF-8 text while it arrives, so a long
+ * output (a whole history) is parsed while git still computes it, and never held whole.
+ */
+export function streamGit(cwd: string, args: string[], onText: (text: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', [...FIXED_CONFIG, ...args], { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const decoder = new StringDecoder('utf8');
+    const err: Buffer[] = [];
+    let failed: unknown;
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (failed !== undefined) return;
+      try {
+        onText(decoder.write(chunk));
+      } catch (e) {
+        failed = e;
+        child.kill();
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', (cause) => reject(gitErrors.error('GIT_FAILED', { command: args[0] ?? '', reason: 'it could not start' }, { cause })));
+    child.on('close', (code) => {
+      if (failed !== undefined) return reject(failed);
+      if (code !== 0) return reject(gitErrors.error('GIT_FAILED', { command: args[0] ?? '', reason: `exit ${code ?? 128}: ${Buffer.concat(err).toString('utf8').trim()}` }));
+      try {
+        onText(decoder.end());
+        resolve();
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
 }
 
 /** Runs git and returns stdout as text without the trailing newline. */

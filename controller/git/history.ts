@@ -1,4 +1,4 @@
-import { git } from './exec.ts';
+import { git, streamGit } from './exec.ts';
 
 /** One entry of a commit's diff against its first parent (`--raw -M`). */
 export interface RawChange {
@@ -38,38 +38,64 @@ export interface Introduction {
 
 const FORMAT = '%x01%H%x00%P%x00%an%x00%ae%x00%cn%x00%ce%x00%ct%x00%(trailers:key=Approved-by,valueonly,separator=%x1f)%x00';
 
-function parseLog(out: string): CommitInfo[] {
-  const commits: CommitInfo[] = [];
-  for (const record of out.split('\x01')) {
-    if (!record) continue;
-    const fields = record.split('\0');
-    const [sha, parents, authorName, authorEmail, committerName, committerEmail, time, trailers] = fields;
-    const changes: RawChange[] = [];
-    const tokens = fields.slice(8).map((t) => t.replace(/^\n/, '')).filter(Boolean);
-    for (let i = 0; i < tokens.length; ) {
-      const [, , , , blob, status] = tokens[i]!.split(/[: ]/);
-      const kind = status!.charAt(0);
-      if (kind === 'R' || kind === 'C') {
-        changes.push({ status: kind, from: tokens[i + 1]!, path: tokens[i + 2]!, blob: blob!, score: Number(status!.slice(1)) });
-        i += 3;
-      } else {
-        changes.push({ status: kind, path: tokens[i + 1]!, blob: blob! });
-        i += 2;
-      }
+/** `git log` arguments for commits with their first-parent diffs, in the form parseCommit reads. */
+export const LOG_ARGS = ['log', '-z', '--raw', '-M', '--no-abbrev', '--diff-merges=first-parent', `--format=${FORMAT}`];
+
+/** One record of LOG_ARGS output (the text between two \x01 marks). */
+export function parseCommit(record: string): CommitInfo {
+  const fields = record.split('\0');
+  const [sha, parents, authorName, authorEmail, committerName, committerEmail, time, trailers] = fields;
+  const changes: RawChange[] = [];
+  const tokens = fields.slice(8).map((t) => t.replace(/^\n/, '')).filter(Boolean);
+  for (let i = 0; i < tokens.length; ) {
+    const [, , , , blob, status] = tokens[i]!.split(/[: ]/);
+    const kind = status!.charAt(0);
+    if (kind === 'R' || kind === 'C') {
+      changes.push({ status: kind, from: tokens[i + 1]!, path: tokens[i + 2]!, blob: blob!, score: Number(status!.slice(1)) });
+      i += 3;
+    } else {
+      changes.push({ status: kind, path: tokens[i + 1]!, blob: blob! });
+      i += 2;
     }
-    commits.push({
-      sha: sha!,
-      parents: parents ? parents.split(' ') : [],
-      authorName: authorName!,
-      authorEmail: authorEmail!,
-      committerName: committerName!,
-      committerEmail: committerEmail!,
-      time: Number(time),
-      approvedBy: trailers ? trailers.split('\x1f').map((t) => t.trim()).filter(Boolean) : [],
-      changes,
-      entry: -1,
-    });
   }
+  return {
+    sha: sha!,
+    parents: parents ? parents.split(' ') : [],
+    authorName: authorName!,
+    authorEmail: authorEmail!,
+    committerName: committerName!,
+    committerEmail: committerEmail!,
+    time: Number(time),
+    approvedBy: trailers ? trailers.split('\x1f').map((t) => t.trim()).filter(Boolean) : [],
+    changes,
+    entry: -1,
+  };
+}
+
+function parseLog(out: string): CommitInfo[] {
+  return out.split('\x01').filter(Boolean).map(parseCommit);
+}
+
+/**
+ * The commits of `range` (git log revision arguments) by id, parsed while git writes them:
+ * one process, and the output is never held whole.
+ */
+export async function readCommits(cwd: string, range: string[]): Promise<Map<string, CommitInfo>> {
+  const commits = new Map<string, CommitInfo>();
+  let rest = '';
+  const take = (record: string) => {
+    if (record === '') return;
+    const c = parseCommit(record);
+    commits.set(c.sha, c);
+  };
+  await streamGit(cwd, [...LOG_ARGS, ...range, '--'], (text) => {
+    rest += text;
+    const last = rest.lastIndexOf('\x01');
+    if (last <= 0) return;
+    for (const record of rest.slice(0, last).split('\x01')) take(record);
+    rest = rest.slice(last);
+  });
+  for (const record of rest.split('\x01')) take(record);
   return commits;
 }
 
@@ -128,7 +154,7 @@ export class HistoryIndex {
   async update(head: string): Promise<void> {
     if (head === this.builtHead) return;
     const range = this.builtHead ? [head, `^${this.builtHead}`] : [head];
-    const read = this.readLog ?? (async (r: string[]) => parseLog(await git(this.cwd, ['log', '-z', '--raw', '-M', '--no-abbrev', '--diff-merges=first-parent', `--format=${FORMAT}`, ...r, '--'])));
+    const read = this.readLog ?? (async (r: string[]) => parseLog(await git(this.cwd, [...LOG_ARGS, ...r, '--'])));
     const fresh = new Map((await read(range)).map((c) => [c.sha, c]));
     const chain: string[] = [];
     for (let sha: string | undefined = head; sha !== undefined && fresh.has(sha); sha = fresh.get(sha)!.parents[0]) chain.push(sha);

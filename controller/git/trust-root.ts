@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gitErrors } from './errors.ts';
-import type { HistoryIndex } from './history.ts';
 
 export interface TrustRootOptions {
   dataDir: string;
@@ -17,6 +16,19 @@ export interface TrustRootOptions {
 export const TRUST_ROOT_FILE = 'trust-root.json';
 
 /**
+ * The branch's first-parent history as the root of trust needs it. Answers come from git
+ * (approved-tree.ts reads them lazily), so a start that already knows its walk reads no diff.
+ */
+export interface BranchView {
+  /** Whether `sha` is on the first-parent chain of the branch head. */
+  contains(sha: string): Promise<boolean>;
+  /** Commits of that chain whose id starts with `prefix`. */
+  matching(prefix: string): Promise<string[]>;
+  /** The first commit of that chain whose first-parent diff adds lethe.yaml. */
+  firstConfigCommit(): Promise<string | undefined>;
+}
+
+/**
  * The commit whose content is trusted as it stands: the first commit on the branch's
  * first-parent history that adds lethe.yaml, unless the operator pins another. Once
  * trusted it is recorded in the data directory and must stay in the branch's history: if a
@@ -24,8 +36,19 @@ export const TRUST_ROOT_FILE = 'trust-root.json';
  */
 export class TrustRoot {
   private recorded?: string | null;
+  /** The pinned root once found on the branch: later passes only check it is still there. */
+  private pinnedRoot?: string;
 
   constructor(private readonly o: TrustRootOptions) {}
+
+  /** Whether this controller writes into its data directory (not `lethe plan`). */
+  get records(): boolean {
+    return this.o.record;
+  }
+
+  get branch(): string {
+    return this.o.branch;
+  }
 
   get path(): string {
     return join(this.o.dataDir, TRUST_ROOT_FILE);
@@ -44,16 +67,18 @@ export class TrustRoot {
     await writeFile(this.path, JSON.stringify({ root, branch: this.o.branch, recordedAt: new Date().toISOString() }, null, 2) + '\n', { mode: 0o600 });
   }
 
-  /** The root for the branch as `index` holds it; throws when it cannot be trusted. */
-  async resolve(index: HistoryIndex): Promise<string> {
+  /** The root for the branch as `branch` shows it; throws when it cannot be trusted. */
+  async resolve(branch: BranchView): Promise<string> {
     const recorded = await this.readRecorded();
     const pinned = this.o.pinned?.toLowerCase();
     if (pinned !== undefined) {
-      const found = index.chain.filter((sha) => sha.startsWith(pinned));
-      if (pinned.length < 7 || found.length !== 1) {
+      if (this.pinnedRoot !== undefined && (await branch.contains(this.pinnedRoot))) return this.pinnedRoot;
+      const found = pinned.length < 7 ? [] : await branch.matching(pinned);
+      if (found.length !== 1) {
         throw gitErrors.error('TRUST_ROOT_NOT_ON_BRANCH', { root: pinned, branch: this.o.branch });
       }
       const root = found[0]!;
+      this.pinnedRoot = root;
       if (recorded !== root) {
         if (recorded !== undefined) this.o.log.warn('root of trust changed by the operator', { from: recorded, to: root });
         await this.record(root);
@@ -61,10 +86,10 @@ export class TrustRoot {
       return root;
     }
     if (recorded !== undefined) {
-      if (index.position(recorded) >= 0) return recorded;
+      if (await branch.contains(recorded)) return recorded;
       throw gitErrors.error('TRUST_ROOT_LOST', { root: recorded.slice(0, 12), file: this.path, branch: this.o.branch });
     }
-    const root = index.chain.find((sha) => index.commit(sha)!.changes.some((ch) => ch.path === 'lethe.yaml' && ch.status !== 'D'));
+    const root = await branch.firstConfigCommit();
     if (!root) throw gitErrors.error('TRUST_ROOT_MISSING', { branch: this.o.branch });
     await this.record(root);
     return root;

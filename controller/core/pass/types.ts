@@ -34,6 +34,8 @@ export interface ReconcilerOptions {
   source: GitSource;
   /** The root of trust the approved tree is computed from. */
   trust: TrustRoot;
+  /** The approved-tree walk already made at start-up (app.ts); default: a new one, cached in dataDir. */
+  approvedTree?: ApprovedTree;
   journal: Journal;
   drivers: DriverTable;
   wiring: VendorWiring;
