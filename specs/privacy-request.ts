@@ -11,11 +11,18 @@ import { SubjectEmail, SubjectIdentifier } from './sealed.ts';
  */
 export const VendorIdentifiers = z.record(ResourceName, z.record(z.string().min(1), SubjectIdentifier));
 
+/**
+ * zod runs length checks on whatever has a length: `emails: someone.long@example.com` (text,
+ * not a list) would also be told "at most 20 email addresses". The counts apply to lists only;
+ * text gets the one message that helps, "must be a list".
+ */
+const onLists = { when: (payload: { value: unknown }) => Array.isArray(payload.value) };
+
 export const Subject = z.strictObject({
   emails: z
     .array(SubjectEmail)
-    .min(1, { error: 'at least one email address is required' })
-    .max(20, { error: 'at most 20 email addresses per request; split the request' })
+    .min(1, { error: 'at least one email address is required', ...onLists })
+    .max(20, { error: 'at most 20 email addresses per request; split the request', ...onLists })
     .describe('The data subject\'s email addresses (1 to 20), each plain or age-encrypted (age:<epoch>:<base64>). Personal data: never copied into status.'),
   identifiers: VendorIdentifiers.optional().describe(
     'Per vendor name, identifiers the vendor already knows the subject by (e.g. elasticpath customerId, answerhub userId); values plain or age-encrypted.',

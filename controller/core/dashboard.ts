@@ -1,5 +1,6 @@
 import type { PrivacyRequestStatus } from '../../specs/index.ts';
 import { lookup } from '../errors/catalogue.ts';
+import type { Problem } from '../manifests/index.ts';
 import type { PendingReport } from './pending.ts';
 
 const DONE = new Set(['Completed', 'Skipped', 'Cancelled']);
@@ -128,10 +129,28 @@ export function renderPendingSection(branch: string, pending: PendingReport[]): 
   ];
 }
 
+/**
+ * Manifests saved where Lethe does not read them (MISPLACED_MANIFEST): without this section
+ * a request filed in request/ would wait forever with no status to say why. Capped like the
+ * other lists: anyone who can push could add thousands of such files.
+ */
+function renderMisplacedSection(misplaced: Problem[]): string[] {
+  if (misplaced.length === 0) return [];
+  return [
+    '## Manifests Lethe does not read',
+    '',
+    'These files declare a manifest kind but lie outside the places Lethe reads (requests under requests/, vendors in vendors/, lethe.yaml at the top). Nothing is done for them until they are moved.',
+    '',
+    ...misplaced.slice(0, 50).map((p) => `- ${cell(`${p.file}:${p.line}`)}: ${cell(p.message)}. ${cell(p.hint, 400)}`),
+    ...(misplaced.length > 50 ? [`- … and ${misplaced.length - 50} more (lethe validate lists all)`] : []),
+    '',
+  ];
+}
+
 /** status/README.md: a table that renders on any git host, with no timestamp to churn. */
 export function renderDashboard(
   statuses: PrivacyRequestStatus[],
-  extra: { branch: string; root?: string; pending: PendingReport[]; ignoredStatus: string[] } = { branch: 'main', pending: [], ignoredStatus: [] },
+  extra: { branch: string; root?: string; pending: PendingReport[]; ignoredStatus: string[]; misplaced?: Problem[] } = { branch: 'main', pending: [], ignoredStatus: [] },
   notes: RecordNotes = {},
 ): string {
   const rows = sortForDisplay(statuses).map((s) => {
@@ -158,6 +177,7 @@ export function renderDashboard(
     ...rows,
     '',
     ...renderPendingSection(extra.branch, extra.pending),
+    ...renderMisplacedSection(extra.misplaced ?? []),
     ...(extra.ignoredStatus.length > 0
       ? [
           '## Files under status/ not written by Lethe',

@@ -103,9 +103,14 @@ export function planAsText(r: PlanReport): string {
     lines.push('', 'Control-plane changes awaiting approval (they act only once approved):');
     for (const c of r.controlPlane) lines.push(`  ${c.status.charAt(0)} ${c.path}`);
   }
-  if (r.problems.length > 0) {
+  const { misplaced, invalid } = splitProblems(r.problems);
+  if (misplaced.length > 0) {
+    lines.push('', 'Manifests Lethe does not read (nothing is done for them until they are moved):');
+    for (const p of misplaced) lines.push(`  ${p.file}:${p.line}:${p.column} ${p.code} ${p.message}`, `      hint: ${p.hint}`);
+  }
+  if (invalid.length > 0) {
     lines.push('', 'Invalid manifests (recorded as Invalid, never sent to a vendor):');
-    for (const p of r.problems) lines.push(`  ${p.file}:${p.line}:${p.column} ${p.code} ${p.message}`);
+    for (const p of invalid) lines.push(`  ${p.file}:${p.line}:${p.column} ${p.code} ${p.message}`);
   }
   if (r.pending.length > 0) {
     lines.push('', `Unapproved changes on ${r.branch} (not acted on; the approved versions stay in force):`);
@@ -113,6 +118,15 @@ export function planAsText(r: PlanReport): string {
   }
   lines.push('', `Root of trust: ${r.root}`);
   return lines.join('\n') + '\n';
+}
+
+/**
+ * A manifest saved where Lethe does not read it is not Invalid (it gets no status): it is
+ * shown apart, with the hint that says where to move it, so a pull request that files a
+ * request in the wrong folder does not look like one with nothing to do.
+ */
+function splitProblems(problems: Problem[]): { misplaced: Problem[]; invalid: Problem[] } {
+  return { misplaced: problems.filter((p) => p.code === 'MISPLACED_MANIFEST'), invalid: problems.filter((p) => p.code !== 'MISPLACED_MANIFEST') };
 }
 
 /**
@@ -153,8 +167,17 @@ export function planAsMarkdown(r: PlanReport): string {
       ...r.controlPlane.map((c) => `- \`${c.path}\` ${verbs[c.status.charAt(0)] ?? c.status}`),
     );
   }
-  if (r.problems.length > 0) {
-    lines.push('', '<details><summary>Problems</summary>', '', ...r.problems.map((p) => `- \`${p.file}:${p.line}:${p.column}\` ${p.code} ${esc(p.message)}`), '', '</details>');
+  const { misplaced, invalid } = splitProblems(r.problems);
+  if (misplaced.length > 0) {
+    lines.push(
+      '',
+      '**Manifests Lethe does not read** (nothing is done for them until they are moved):',
+      '',
+      ...misplaced.map((p) => `- \`${p.file}:${p.line}\` ${p.code} ${esc(p.message)}. ${esc(p.hint)}`),
+    );
+  }
+  if (invalid.length > 0) {
+    lines.push('', '<details><summary>Problems</summary>', '', ...invalid.map((p) => `- \`${p.file}:${p.line}:${p.column}\` ${p.code} ${esc(p.message)}`), '', '</details>');
   }
   if (r.pending.length > 0) lines.push('', ...renderPendingSection(r.branch, r.pending).map((l) => l.replace(/^## /, '#### ')));
   lines.push('', '_Nothing has been sent to any vendor. Lethe acts only on approved requests._');

@@ -84,7 +84,7 @@ export const validationErrors = defineErrors({
   },
   MISPLACED_MANIFEST: {
     message: 'this file is a {kind}, but Lethe reads {kind} manifests only from {place}: it is ignored',
-    hint: 'Move it with git mv: requests go under requests/ (lethe new places them in requests/YYYY/MM/), vendors directly in vendors/, the config is lethe.yaml at the top.',
+    hint: 'Move it where Lethe reads it: git mv {path} {target} (requests go under requests/, as lethe new places them in requests/YYYY/MM/; vendors directly in vendors/; the config is lethe.yaml at the top). Until then nothing is done for it.',
   },
   CREDENTIAL_REF_REFUSED: {
     message: '{path}: {detail}',

@@ -41,6 +41,15 @@ export interface MisplacedManifest {
   line: number;
 }
 
+/** Where a misplaced manifest belongs: a request named like `2026-11-0001` under requests/2026/11/, as lethe new places it. */
+export function placeFor(m: MisplacedManifest): string {
+  const file = m.path.slice(m.path.lastIndexOf('/') + 1);
+  if (m.kind === 'LetheConfig') return 'lethe.yaml';
+  if (m.kind === 'VendorConnection') return `vendors/${file}`;
+  const dated = /^(\d{4})-(\d{2})-\d{4}\.ya?ml$/.exec(file);
+  return dated ? `requests/${dated[1]}/${dated[2]}/${file}` : `requests/${file}`;
+}
+
 /**
  * Cross-checks a set of parsed manifests against what the controller's drivers can do (the
  * same table the pass uses). Pure: the same input always gives the same model.
@@ -67,7 +76,7 @@ export function checkRepository(parsed: readonly ParsedManifest[], drivers: Driv
   const problems: Problem[] = [];
   if (configs.length === 0) problems.push(problem('CONFIG_MISSING', 'lethe.yaml', { line: 1, column: 1 }));
   for (const m of misplaced) {
-    problems.push(problem('MISPLACED_MANIFEST', m.path, { line: m.line, column: 1 }, { kind: m.kind, place: KIND_PLACES[m.kind] }));
+    problems.push(problem('MISPLACED_MANIFEST', m.path, { line: m.line, column: 1 }, { kind: m.kind, place: KIND_PLACES[m.kind], path: m.path, target: placeFor(m) }));
   }
 
   const config = configs.find(valid)?.value;

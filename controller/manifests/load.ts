@@ -38,6 +38,25 @@ async function readCapped(file: string): Promise<string> {
 
 /** Folders that never hold manifests: the controller's output, tooling, dependencies. */
 const NOT_MANIFEST_DIRS = new Set(['status', 'node_modules', '.git', '.github', '.gitlab', '.schemas']);
+/** Directory levels searched below the top (a deeper file is not taken for a misplaced manifest). */
+const MISPLACED_DEPTH = 6;
+
+/**
+ * Whether a repository path could be a misplaced manifest: a YAML file Lethe does not read,
+ * outside the folders that never hold manifests (the walk below and the controller's scan
+ * of the git tree, misplaced-scan.ts, use this same rule).
+ */
+export function misplacedCandidate(path: string): boolean {
+  const segments = path.split('/');
+  if (segments.length > MISPLACED_DEPTH + 1 || !/\.ya?ml$/.test(path) || manifestKind(path) !== undefined) return false;
+  return segments.slice(0, -1).every((d) => !NOT_MANIFEST_DIRS.has(d) && !d.startsWith('.'));
+}
+
+/** The manifest kind a candidate's text declares, with the line of its `kind:`; undefined for any other YAML. */
+export function misplacedManifest(path: string, text: string): MisplacedManifest | undefined {
+  const m = /^kind:[ \t]*["']?(PrivacyRequest|VendorConnection|LetheConfig)["']?[ \t]*$/m.exec(text);
+  return m ? { path, kind: m[1] as MisplacedManifest['kind'], line: text.slice(0, m.index).split('\n').length } : undefined;
+}
 
 /**
  * YAML files outside the places Lethe reads that declare a manifest kind (a request saved
@@ -46,16 +65,15 @@ const NOT_MANIFEST_DIRS = new Set(['status', 'node_modules', '.git', '.github', 
 export async function findMisplacedManifests(dir: string): Promise<MisplacedManifest[]> {
   const out: MisplacedManifest[] = [];
   async function walk(rel: string, depth: number): Promise<void> {
-    if (depth > 6) return;
+    if (depth > MISPLACED_DEPTH) return;
     const entries = await readdir(join(dir, rel), { withFileTypes: true }).catch(() => []);
     for (const entry of entries) {
       const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
       if (entry.isDirectory()) {
         if (!NOT_MANIFEST_DIRS.has(entry.name) && !entry.name.startsWith('.')) await walk(path, depth + 1);
-      } else if (entry.isFile() && /\.ya?ml$/.test(entry.name) && manifestKind(path) === undefined) {
-        const text = await readCapped(join(dir, path));
-        const m = /^kind:[ \t]*["']?(PrivacyRequest|VendorConnection|LetheConfig)["']?[ \t]*$/m.exec(text);
-        if (m) out.push({ path, kind: m[1] as MisplacedManifest['kind'], line: text.slice(0, m.index).split('\n').length });
+      } else if (entry.isFile() && misplacedCandidate(path)) {
+        const found = misplacedManifest(path, await readCapped(join(dir, path)));
+        if (found) out.push(found);
       }
     }
   }

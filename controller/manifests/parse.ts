@@ -103,8 +103,10 @@ function fromIssue(issue: z.core.$ZodIssue, schema: z.ZodType, data: unknown, fi
 
   let code: ValidationCode;
   switch (issue.code) {
-    case 'invalid_type':
-      return [problem('INVALID_TYPE', file, at, { path: shown, detail: typeDetail(EXPECTED[issue.expected] ?? issue.expected, value) })];
+    case 'invalid_type': {
+      const p = problem('INVALID_TYPE', file, at, { path: shown, detail: typeDetail(EXPECTED[issue.expected] ?? issue.expected, value) });
+      return [issue.expected === 'array' && typeof value === 'string' ? { ...p, hint: listHint(path.at(-1)) } : p];
+    }
     case 'invalid_value':
       code = path.length === 1 && path[0] === 'apiVersion' ? 'WRONG_API_VERSION' : 'INVALID_VALUE';
       break;
@@ -135,6 +137,16 @@ const EXPECTED: Record<string, string> = {
   int: 'a whole number',
   boolean: 'true or false',
 };
+
+/**
+ * One value written where a list is expected (`emails: a@b.c`): the fix is brackets. The
+ * example is a placeholder, never the value (which may be a subject's address).
+ */
+function listHint(key: PathSegment | undefined): string {
+  const field = typeof key === 'string' ? key : 'the field';
+  const example = key === 'emails' ? 'name@example.com' : key === 'vendors' ? 'maestroqa' : 'value';
+  return `Make it a list, even of one: ${field}: [${example}], or one "- ${example}" line per item under ${field}:.`;
+}
 
 /** "must be a list ..., not text": names the kind of value found, never the value itself. */
 function typeDetail(expected: string, value: unknown): string {

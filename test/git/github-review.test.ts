@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, beforeEach, describe, it } from 'node:test';
+import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import { GitHubReviewGate, octokitReviewApi } from '../../controller/git/github-review.ts';
 import { HistoryIndex } from '../../controller/git/history.ts';
 import type { ApprovalPolicy } from '../../specs/lethe-config.ts';
 import { startFakeGitHub, type FakeGitHub, type FakePull } from '../support/fake-github.ts';
-import { alice, bob, cleanup, commitFile, github, head, makeRepo, mallory, rita, sh, tempDir } from './helpers.ts';
+import { alice, bob, cleanup, commitFile, github, head, makeRepo, mallory, rita, sh, tempDir, write } from './helpers.ts';
 
 // Review histories modelled on what GitHub records (login, state, commit_id, submitted_at).
 const TOKEN = 'ghp_test_token';
@@ -50,6 +50,36 @@ function squash(headSha: string, author = rita): string {
   return head(dir);
 }
 
+/** Something else lands on main meanwhile, so that merging the pull request is no fast-forward. */
+function mainMoves(): void {
+  commitFile(dir, `notes/${minute}.md`, `meanwhile ${minute}\n`, bob);
+}
+
+/**
+ * GitHub's "Create a merge commit": a --no-ff merge whose second parent is the head of the
+ * pull request, authored by whoever pressed the button, committed by GitHub. `tamper`
+ * edits the result before it is committed (a merge that changes what was reviewed).
+ */
+function mergeCommit(headSha: string, merger = alice, tamper?: () => void): string {
+  sh(dir, ['merge', '-q', '--no-ff', '--no-commit', headSha], merger, github);
+  tamper?.();
+  sh(dir, ['commit', '-q', '-m', `Merge pull request #${gh.pulls.length + 1} from rita/request`], merger, github);
+  const merged = head(dir);
+  assert.equal(sh(dir, ['rev-parse', `${merged}^2`]), headSha, 'the second parent is the head of the pull request');
+  return merged;
+}
+
+/**
+ * GitHub's "Rebase and merge": each commit of the pull request replayed onto main, in order,
+ * keeping its author, committed by GitHub. Returns the new commits, oldest first.
+ */
+function rebaseMerge(commits: string[]): string[] {
+  return commits.map((sha) => {
+    sh(dir, ['cherry-pick', '--allow-empty', sha], rita, github);
+    return head(dir);
+  });
+}
+
 function pull(over: Partial<FakePull> & Pick<FakePull, 'headSha' | 'mergeCommitSha'>): FakePull {
   const p: FakePull = {
     number: gh.pulls.length + 1,
@@ -75,6 +105,8 @@ describe('github-review approval', { timeout: 120_000 }, () => {
     dir = makeRepo();
     gh = await startFakeGitHub(dir, TOKEN);
   });
+  // A failed assertion skips done(): the server must not keep the test process alive.
+  afterEach(() => gh.close());
   after(cleanup);
 
   const done = async () => {
@@ -187,6 +219,73 @@ describe('github-review approval', { timeout: 120_000 }, () => {
     const calls = gh.requests.length;
     assert.equal((await decide(policy(), gate)).approved, true);
     assert.equal(gh.requests.length, calls);
+    await done();
+  });
+
+  it('approves a merge-commit pull request (content brought by a --no-ff merge) approved on its head; refuses one approved on an older head', async () => {
+    const headSha = propose('kind: PrivacyRequest\nspec: {merged: true}\n');
+    mainMoves();
+    const merged = mergeCommit(headSha);
+    pull({ headSha, mergeCommitSha: merged, reviews: [{ login: logins.alice, state: 'APPROVED', commitId: headSha, at: at() }] });
+    const e = await decide();
+    assert.equal(e.approved, true, e.reason);
+    assert.equal(e.commit, merged, 'the merge commit brought the content to main');
+    assert.equal(e.pullRequest, 1);
+    assert.deepEqual(e.approvers, [{ name: alice.name, email: alice.email }]);
+    assert.match(e.reason, new RegExp(`pull request #1 merged into main in ${merged.slice(0, 12)}, approved on ${headSha.slice(0, 12)} by alice-dpo`));
+
+    // A second pull request edits the request after Alice approved it: the approval is on an older head.
+    sh(dir, ['checkout', '-q', '-b', 'pr-edit', 'main']);
+    const reviewed = commitFile(dir, PATH, 'kind: PrivacyRequest\nspec: {merged: true, v: 2}\n', rita);
+    const pushedAfter = commitFile(dir, PATH, 'kind: PrivacyRequest\nspec: {merged: true, v: 2, vendors: all}\n', rita);
+    sh(dir, ['checkout', '-q', 'main']);
+    mainMoves();
+    const merged2 = mergeCommit(pushedAfter);
+    pull({ headSha: pushedAfter, mergeCommitSha: merged2, associated: [merged2], reviews: [{ login: logins.alice, state: 'APPROVED', commitId: reviewed, at: at() }] });
+    const stale = await decide();
+    assert.equal(stale.approved, false);
+    assert.equal(stale.pullRequest, 2);
+    assert.match(stale.reason, new RegExp(`0 of 1 required approvals on its head ${pushedAfter.slice(0, 12)}.*alice-dpo approved ${reviewed.slice(0, 12)}, not the head`));
+    await done();
+  });
+
+  it('refuses a merge commit whose merge changed the reviewed content', async () => {
+    const headSha = propose('kind: PrivacyRequest\nspec: {reviewed: true}\n');
+    mainMoves();
+    const merged = mergeCommit(headSha, alice, () => {
+      write(dir, PATH, 'kind: PrivacyRequest\nspec: {reviewed: false, vendors: all}\n');
+      sh(dir, ['add', PATH]);
+    });
+    pull({ headSha, mergeCommitSha: merged, reviews: [{ login: logins.alice, state: 'APPROVED', commitId: headSha, at: at() }] });
+    const e = await decide();
+    assert.equal(e.approved, false);
+    assert.match(e.reason, /is not what pull request #1 had at its head/);
+    await done();
+  });
+
+  it('approves a rebase-merged pull request (several commits, each associated) approved on the head that holds the content; refuses one approved on an older head', async () => {
+    // Rita's pull request: the request, a correction of it, then an unrelated note.
+    sh(dir, ['checkout', '-q', '-b', 'pr-rebase', 'main']);
+    const c1 = commitFile(dir, PATH, 'kind: PrivacyRequest\nspec: {v: 1}\n', rita);
+    const c2 = commitFile(dir, PATH, 'kind: PrivacyRequest\nspec: {v: 2}\n', rita);
+    const c3 = commitFile(dir, 'notes/why.md', 'ticket SUP-1\n', rita);
+    sh(dir, ['checkout', '-q', 'main']);
+    mainMoves();
+    const rebased = rebaseMerge([c1, c2, c3]);
+    assert.equal(sh(dir, ['log', '-1', '--format=%ae %ce', rebased[1]!]), `${rita.email} ${github.email}`);
+    // GitHub's merge_commit_sha of a rebase merge is the last rebased commit; every rebased commit lists the pull request.
+    const p = pull({ headSha: c3, mergeCommitSha: rebased[2]!, associated: rebased, reviews: [{ login: logins.alice, state: 'APPROVED', commitId: c3, at: at() }] });
+    const e = await decide();
+    assert.equal(e.approved, true, e.reason);
+    assert.equal(e.commit, rebased[1], 'the rebased commit that last changed the request is the one introducing it');
+    assert.equal(e.pullRequest, 1);
+    assert.match(e.reason, new RegExp(`approved on ${c3.slice(0, 12)} by alice-dpo`));
+
+    // The same history, but Alice approved when the head was c2: c3 was pushed after her review.
+    p.reviews = [{ login: logins.alice, state: 'APPROVED', commitId: c2, at: p.reviews[0]!.at }];
+    const stale = await decide();
+    assert.equal(stale.approved, false);
+    assert.match(stale.reason, new RegExp(`alice-dpo approved ${c2.slice(0, 12)}, not the head ${c3.slice(0, 12)}`));
     await done();
   });
 

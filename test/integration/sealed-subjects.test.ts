@@ -31,6 +31,7 @@ import { testDriverTable } from '../support/test-driver.ts';
 import { startTestVendor, type TestVendor } from '../support/test-vendor.ts';
 
 const BIN = fileURLToPath(new URL('../../controller/cli/bin.mjs', import.meta.url));
+const LATER_CLOCK = fileURLToPath(new URL('../support/later-clock.mjs', import.meta.url));
 /** The CLI as a person runs it (standard output is a pipe here, not a terminal). */
 const lethe = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
@@ -43,6 +44,8 @@ interface Sealed {
   repo: ScratchRepo;
   dataDir: string;
   secrets: string;
+  /** The controller's status signing key as lethe.yaml declares it (with `signed`). */
+  signingKey?: string;
   logs: string[];
   reviewerOld: string;
   reviewerCurrent: string;
@@ -62,9 +65,21 @@ async function examples(): Promise<Map<string, string>> {
  * 2026Q4 with another), the controller's keys of both in its secrets directory, and the
  * requests `seal` names sealed to 2026Q3 before they are first committed.
  */
-async function sealedRepo(vendorUrl: string, o: { seal: (name: string) => boolean; requireEncryption?: boolean; edit?: (name: string, text: string) => string }): Promise<Sealed> {
+async function sealedRepo(
+  vendorUrl: string,
+  o: { seal: (name: string) => boolean; requireEncryption?: boolean; edit?: (name: string, text: string) => string; signed?: boolean },
+): Promise<Sealed> {
   const root = await mkdtemp(join(tmpdir(), 'lethe-sealed-'));
   const secrets = join(root, 'secrets');
+  // With `signed`, the controller's status signing key is made as an operator makes it (lethe
+  // keygen) in the same secrets directory, and lethe.yaml declares it.
+  let signingKey: string | undefined;
+  if (o.signed) {
+    const made = lethe(['keygen', '--secrets-dir', secrets]);
+    assert.equal(made.status, 0, made.stderr);
+    signingKey = /signingKey: "(ssh-ed25519 [^"]+)"/.exec(made.stdout)?.[1];
+    assert.ok(signingKey, made.stdout);
+  }
   const old = await createEpochKey(secrets, OLD);
   const current = await createEpochKey(secrets, CURRENT);
   const reviewerOld = await generateX25519Identity();
@@ -91,7 +106,11 @@ async function sealedRepo(vendorUrl: string, o: { seal: (name: string) => boolea
   const repo = await createScratchRepo({
     dir: join(root, 'repo'),
     rewriteVendor: pointVendorsAt(vendorUrl),
-    rewriteConfig: (text) => `${text.trimEnd()}\n${subjects}\n`,
+    rewriteConfig: (text) => {
+      const declared = signingKey ? text.replace(/(\n {2}identity:\n(?: {4}.*\n)*)/, `$1    signingKey: "${signingKey}"\n`) : text;
+      assert.ok(!signingKey || declared.includes(signingKey), 'lethe.yaml declares the signing key');
+      return `${declared.trimEnd()}\n${subjects}\n`;
+    },
     rewriteRequest: (name) => texts.get(name)!,
     unapproved: ['2026-11-0050'],
   });
@@ -101,6 +120,7 @@ async function sealedRepo(vendorUrl: string, o: { seal: (name: string) => boolea
     repo,
     dataDir,
     secrets,
+    ...(signingKey ? { signingKey } : {}),
     logs,
     reviewerOld,
     reviewerCurrent,
@@ -229,8 +249,8 @@ describe('sealed subjects on a real repository', () => {
     assert.equal(validate.status, 0, validate.stdout);
   });
 
-  it('a missing epoch key stalls its requests with SUBJECT_KEY_MISSING, nothing lost; shred refused while open and within retention, then accepted; afterwards nobody can read the subject and status still shows the work', async () => {
-    const s = await sealedRepo(vendor.url, { seal: (n) => n === '2026-11-0042' });
+  it('a missing epoch key stalls its requests with SUBJECT_KEY_MISSING, nothing lost; shred refused while open and within retention, then accepted; afterwards nobody can read the subject, status still shows the work and lethe audit on a fresh clone proves it', async () => {
+    const s = await sealedRepo(vendor.url, { seal: (n) => n === '2026-11-0042', signed: true });
     roots.push(join(s.repo.root, '..'));
     const keyFile = epochKeyPath(s.secrets, OLD);
     const backup = join(s.repo.root, '..', 'backup.key');
@@ -275,12 +295,37 @@ describe('sealed subjects on a real repository', () => {
     assert.equal(cli.status, 1, cli.stderr);
     assert.match(cli.stderr, /refused: SHRED_WITHIN_RETENTION .*request 2026-11-0042/);
     assert.equal((await readEpochIdentities(s.secrets, OLD)).length, 1, 'a refused shred leaves the key');
-    const accepted = await refuse(Date.now() + 25 * MONTH);
-    assert.ok(!(accepted instanceof Error), `refused after the retention: ${String(accepted)}`);
+    // 25 months later, the operator runs lethe shred (a real process whose clock is moved on).
+    const shredLater = () =>
+      spawnSync(process.execPath, ['--import', LATER_CLOCK, BIN, 'shred', '--epoch', OLD, '--remote', s.repo.origin, '--data', s.dataDir], {
+        encoding: 'utf8',
+        env: { ...process.env, ...TEST_ENV, LETHE_SECRETS_DIR: s.secrets, LETHE_TEST_CLOCK_OFFSET_MS: String(25 * MONTH) },
+      });
+    // Without the private half of the declared signing key, nothing is destroyed and nothing
+    // is committed: an unsigned record would read as a forgery to every audit.
+    const signingFile = (await readdir(s.secrets)).find((f) => f.startsWith('lethe-status-signing') && !f.endsWith('.pub'))!;
+    const headBefore = (await originLog(s.repo))[0]!.sha;
+    await rename(join(s.secrets, signingFile), join(s.repo.root, signingFile));
+    const unsignable = shredLater();
+    assert.notEqual(unsignable.status, 0);
+    assert.match(unsignable.stderr, /STATUS_SIGNING_KEY_MISSING/);
+    assert.equal((await readEpochIdentities(s.secrets, OLD)).length, 1, 'the epoch key is left when the record cannot be signed');
+    assert.equal((await originLog(s.repo))[0]!.sha, headBefore, 'nothing committed');
+    await rename(join(s.repo.root, signingFile), join(s.secrets, signingFile));
+    const later = shredLater();
+    assert.equal(later.status, 0, `refused after the retention: ${later.stderr}`);
+    assert.match(later.stdout, /Epoch 2026Q3 shredded: its key was destroyed; 1 request\(s\) recorded in commit [0-9a-f]{40}, pushed/);
     assert.deepEqual(await readEpochIdentities(s.secrets, OLD), [], 'the key is gone');
 
     const shredCommit = (await originLog(s.repo))[0]!;
     assert.match(shredCommit.body, /^Lethe-Shredded: 2026Q3$/m);
+    assert.match(shredCommit.body, /^Lethe-Previous-Status: [0-9a-f]{40}$/m, 'the shred commit is a link of the status chain');
+    // Signed by the controller key lethe.yaml declares, as git itself checks it.
+    const allowed = join(s.repo.root, 'allowed_signers');
+    await writeFile(allowed, `lethe namespaces="git" ${s.signingKey}\n`);
+    const verify = (sha: string) => spawnSync('git', ['-c', `gpg.ssh.allowedSignersFile=${allowed}`, 'verify-commit', sha], { cwd: s.repo.origin, encoding: 'utf8' });
+    assert.equal(verify(shredCommit.sha).status, 0, `git verify-commit: ${verify(shredCommit.sha).stderr}`);
+    assert.equal((await gitAs(s.repo.origin, undefined, ['-c', `gpg.ssh.allowedSignersFile=${allowed}`, 'log', '-1', '--format=%G?', shredCommit.sha])).trim(), 'G');
     const record = parse(await originFile(s.repo, 'status/epochs/2026Q3.yaml')) as { requests: Array<{ name: string; phase: string }> };
     assert.deepEqual(record.requests.map((r) => [r.name, r.phase]), [['2026-11-0042', 'Completed']]);
 
@@ -305,6 +350,25 @@ describe('sealed subjects on a real repository', () => {
     assert.equal(after.status.conditions.find((c) => c.type === 'Stalled')!.status, 'False');
     assert.ok(Object.values(after.status.vendors).every((v) => v.phase === 'Completed' && v.completedAt));
     await assertNoSubject(s);
+
+    // lethe audit, from a fresh clone and no key at all, still proves what was done for the
+    // shredded request, and finds the shred commit a sound link of the signed status chain.
+    const auditClone = join(s.repo.root, 'audit-clone');
+    await gitAs(s.repo.root, undefined, ['clone', '-q', s.repo.origin, auditClone]);
+    const noKeys = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LETHE_')));
+    const audited = spawnSync(process.execPath, [BIN, 'audit', '2026-11-0042', '--repo', auditClone], { encoding: 'utf8', env: noKeys });
+    assert.equal(audited.status, 0, audited.stdout + audited.stderr);
+    assert.match(audited.stdout, /2026-11-0042[^\n]*Proven/);
+    assert.match(audited.stdout, /^Verdicts: 1 Proven, 0 Unproven$/m);
+    const asJson = spawnSync(process.execPath, [BIN, 'audit', '--all', '--format', 'json', '--repo', auditClone], { encoding: 'utf8', env: noKeys });
+    const report = JSON.parse(asJson.stdout) as { requests: Array<{ name: string; verdict: string; reasons: string[] }>; chain: Array<{ reason: string }>; signing: { unsignedStatusCommits: number; statusCommits: number } };
+    assert.equal(asJson.status, 0, report.requests.filter((q) => q.verdict !== 'Proven').map((q) => `${q.name}: ${q.reasons.join('; ')}`).join('\n'));
+    assert.deepEqual(report.chain, [], 'no break in the status chain');
+    assert.equal(report.signing.unsignedStatusCommits, 0);
+    assert.ok(report.signing.statusCommits >= 3, 'the shred commit and the controller\'s are audited as status commits');
+    for (const text of [audited.stdout, audited.stderr, asJson.stdout, asJson.stderr]) {
+      for (const e of s.emails) assert.ok(!text.toLowerCase().includes(e.toLowerCase()), 'the audit output names a subject');
+    }
   });
 
   it('with requireEncryption, no subject email is anywhere in the history of any ref, in origin or in the working clone', async () => {

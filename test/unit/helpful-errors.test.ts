@@ -9,7 +9,7 @@ import { computeStatus } from '../../controller/core/status.ts';
 import { lookup } from '../../controller/errors/catalogue.ts';
 import { resolveCredential } from '../../controller/http/credentials.ts';
 import { loadRepositoryFromDisk } from '../../controller/manifests/index.ts';
-import { referenceTypo } from '../../controller/manifests/parse.ts';
+import { parseManifest, referenceTypo } from '../../controller/manifests/parse.ts';
 import { plural } from '../../controller/plural.ts';
 import { isoDateProblem } from '../../specs/index.ts';
 import { createDriverTable } from '../../controller/vendors/registry.ts';
@@ -51,6 +51,25 @@ describe('errors that help', () => {
     const { model } = await loadRepositoryFromDisk(dir, createDriverTable());
     assert.deepEqual(model.problems.map((p) => `${p.file}:${p.line} ${p.code}`), ['request/2026-11-0001.yaml:3 MISPLACED_MANIFEST']);
     assert.match(model.problems[0]!.message, /reads PrivacyRequest manifests only from requests\//);
+    assert.match(model.problems[0]!.hint, /git mv request\/2026-11-0001\.yaml requests\/2026\/11\/2026-11-0001\.yaml/);
+  });
+
+  it('emails given as text (not a list) is told to be a list, with the bracketed form, never quoting the address nor claiming "at most 20"', () => {
+    const text = (emails: string) =>
+      `apiVersion: lethe/v1\nkind: PrivacyRequest\nmetadata: { name: 2026-11-0001 }\nspec:\n  action: erasure\n  regulation: gdpr\n  receivedAt: "2026-11-20"\n  subject:\n    emails: ${emails}\n  vendors: all\n  justification: t\n`;
+    for (const value of ['a@b.c', 'jane.doe@example.com', '"jane.doe@example.com, sam@example.com"']) {
+      const parsed = parseManifest('requests/2026/11/2026-11-0001.yaml', text(value));
+      assert.deepEqual(parsed.problems.map((p) => [p.code, p.line, p.column]), [['INVALID_TYPE', 9, 13]], value);
+      const [p] = parsed.problems;
+      assert.equal(p!.message, 'spec.subject.emails: must be a list (write [a, b] or one "- a" per line), not text');
+      assert.equal(p!.hint, 'Make it a list, even of one: emails: [name@example.com], or one "- name@example.com" line per item under emails:.');
+      assert.doesNotMatch(`${p!.message} ${p!.hint}`, /at most 20|jane|sam@/);
+    }
+    // The list form it asks for is accepted.
+    assert.deepEqual(parseManifest('requests/2026/11/2026-11-0001.yaml', text('[name@example.com]')).problems, []);
+    // Counts still apply to lists.
+    const many = parseManifest('requests/2026/11/2026-11-0001.yaml', text(`[${Array.from({ length: 21 }, (_, i) => `p${i}@example.com`).join(', ')}]`));
+    assert.deepEqual(many.problems.map((p) => p.code), ['OUT_OF_RANGE']);
   });
 
   it('CREDENTIAL_ENV_MISSING names the variable, is not terminal, and the status says which variable', async () => {

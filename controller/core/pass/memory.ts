@@ -3,7 +3,8 @@ import type { ApprovalEvidence, LetheConfig, PrivacyRequestSpec, PrivacyRequestS
 import { dueDate } from '../../deadlines.ts';
 import type { LetheError } from '../../errors/types.ts';
 import type { StatusSigner } from '../../git/signing.ts';
-import type { ParsedManifest, RepositoryModel } from '../../manifests/index.ts';
+import type { MisplacedManifest, ParsedManifest, RepositoryModel } from '../../manifests/index.ts';
+import type { MisplacedScan } from '../misplaced-scan.ts';
 import type { PendingReport } from '../pending.ts';
 import type { Plan } from '../planner.ts';
 import { subjectKey, subjectRef } from '../subject.ts';
@@ -34,6 +35,9 @@ export class PassMemory {
   statusesLoaded = false;
   /** Files under status/ the controller did not write: listed on the dashboard. */
   ignoredStatus: string[] = [];
+  /** Manifests the branch holds where Lethe does not read them: reported, never acted on. */
+  misplacedScan?: MisplacedScan;
+  misplaced: MisplacedManifest[] = [];
   dashboard?: string;
   /** The head the dashboard was last rendered for (pending changes depend on it). */
   dashboardHead?: string;

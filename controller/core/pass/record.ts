@@ -134,7 +134,7 @@ export async function recordStep(d: StepDeps, m: PassMemory, s: Snapshot): Promi
   }
   const dashboard = renderDashboard(
     [...m.statuses.values()].map((v) => v.doc),
-    { branch: d.source.branch, root: s.root, pending: s.pending, ignoredStatus: m.ignoredStatus },
+    { branch: d.source.branch, root: s.root, pending: s.pending, ignoredStatus: m.ignoredStatus, misplaced: s.model.problems.filter((p) => p.code === 'MISPLACED_MANIFEST') },
     { signedBy: d.source.signing?.publicKey.fingerprint },
   );
   if (files.size === 0 && dashboard === m.dashboard) {

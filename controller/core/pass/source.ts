@@ -3,6 +3,7 @@ import { PrivacyRequestStatus, ResourceName } from '../../../specs/index.ts';
 import { coreErrors } from '../errors.ts';
 import type { ApprovedState } from '../../git/approved-tree.ts';
 import { checkRepository, manifestKind, parseManifest, type ParsedManifest } from '../../manifests/index.ts';
+import { MisplacedScan } from '../misplaced-scan.ts';
 import type { PassMemory } from './memory.ts';
 import type { Sourced, StepDeps } from './types.ts';
 
@@ -17,10 +18,20 @@ export async function sourceStep(d: StepDeps, m: PassMemory, forPass: boolean): 
   const head = forPass ? await source.sync() : ((await source.remoteHead()) ?? (await source.sync()));
   const state = await d.tree.at(head);
   const changedPaths = await loadManifests(d, m, state);
+  m.misplacedScan ??= new MisplacedScan(source);
+  const misplaced = await m.misplacedScan.at(head);
+  const misplacedChanged = JSON.stringify(misplaced) !== JSON.stringify(m.misplaced);
+  m.misplaced = misplaced;
   // Nothing in the desired state changed (the controller's own status commits, a quiet
   // poll): the model of the last pass still holds.
-  const previous = Array.isArray(changedPaths) && changedPaths.length === 0 ? m.lastSnapshot : undefined;
-  const model = previous?.model ?? checkRepository(desiredManifests(m, state), d.drivers);
+  const previous = Array.isArray(changedPaths) && changedPaths.length === 0 && !misplacedChanged ? m.lastSnapshot : undefined;
+  const model = previous?.model ?? checkRepository(desiredManifests(m, state), d.drivers, misplaced);
+  if (misplacedChanged) {
+    // Once per change of the set, not every pass: the dashboard keeps saying it meanwhile.
+    for (const p of model.problems.filter((q) => q.code === 'MISPLACED_MANIFEST')) {
+      d.log.warn('a manifest outside the places Lethe reads is ignored', { code: p.code, file: p.file, line: p.line, hint: p.hint });
+    }
+  }
   if (!model.config) {
     const first = model.problems.find((p) => p.file === 'lethe.yaml');
     throw coreErrors.error('CONFIG_INVALID', { problem: first ? `${first.code} at ${first.line}:${first.column}` : 'no lethe.yaml on the branch' });
