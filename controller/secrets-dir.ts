@@ -9,7 +9,11 @@ import { httpErrors } from './http/errors.ts';
  * LETHE_SECRETS_DIR, else $CREDENTIALS_DIRECTORY (systemd LoadCredential=), else
  * `<data dir>/secrets`. Absolute.
  */
-export function resolveSecretsDir(o: { flag?: string; env: Readonly<Record<string, string | undefined>>; dataDir: string }): string {
+export function resolveSecretsDir(o: {
+  flag?: string;
+  env: Readonly<Record<string, string | undefined>>;
+  dataDir: string;
+}): string {
   return resolve(o.flag || o.env.LETHE_SECRETS_DIR || o.env.CREDENTIALS_DIRECTORY || join(o.dataDir, 'secrets'));
 }
 

@@ -22,7 +22,9 @@ export const CredentialRef = z
   .regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/, {
     error: 'must be a reference "env:NAME" or "file:PATH", never the secret itself',
   })
-  .refine((v) => !/^env:LETHE_/i.test(v), { error: 'env:LETHE_* names the controller\'s own settings and secrets, which a vendor connection may not read' })
+  .refine((v) => !/^env:LETHE_/i.test(v), {
+    error: "env:LETHE_* names the controller's own settings and secrets, which a vendor connection may not read",
+  })
   .refine((v) => !v.startsWith('file:') || !v.slice(5).split(/[\\/]/).includes('..'), {
     error: 'file: references stay inside the secrets directory: ".." is refused',
   })

@@ -35,10 +35,11 @@ const notBrokenSealed = new RegExp(`^(?!${SEALED_PREFIX})|${SEALED_VALUE.source}
 export const SubjectEmail = z
   .string()
   .regex(new RegExp(`${z.regexes.email.source}|^${SEALED_PREFIX}`), { error: 'must be a valid email address' })
-  .regex(notBrokenSealed, { error: 'is not a well-formed encrypted value (age:<epoch>:<base64>, as lethe new writes it)' });
+  .regex(notBrokenSealed, {
+    error: 'is not a well-formed encrypted value (age:<epoch>:<base64>, as lethe new writes it)',
+  });
 
 /** A vendor identifier: any text, or a value sealed with age. */
-export const SubjectIdentifier = z
-  .string()
-  .min(1)
-  .regex(notBrokenSealed, { error: 'is not a well-formed encrypted value (age:<epoch>:<base64>, as lethe new writes it)' });
+export const SubjectIdentifier = z.string().min(1).regex(notBrokenSealed, {
+  error: 'is not a well-formed encrypted value (age:<epoch>:<base64>, as lethe new writes it)',
+});

@@ -52,7 +52,15 @@ export const ApprovalEvidence = z.strictObject({
 });
 export type ApprovalEvidence = z.infer<typeof ApprovalEvidence>;
 
-export const VENDOR_PHASES = ['Waiting', 'InProgress', 'Completed', 'Failed', 'Stalled', 'Cancelled', 'Skipped'] as const;
+export const VENDOR_PHASES = [
+  'Waiting',
+  'InProgress',
+  'Completed',
+  'Failed',
+  'Stalled',
+  'Cancelled',
+  'Skipped',
+] as const;
 export const VendorTaskStatus = z.strictObject({
   phase: z.enum(VENDOR_PHASES),
   /** The driver's own step name (for example `polling-deep-delete`). */

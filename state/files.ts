@@ -14,11 +14,11 @@ export const stateErrors = defineErrors({
   },
   STATE_DISK_FULL: {
     message: 'cannot {op} {path}: no space left on the device ({reason})',
-    hint: 'Free space on the data directory\'s file system (access exports are the usual large files: lethe export, then remove them). No vendor call is made while the journal cannot be written; Lethe resumes by itself.',
+    hint: "Free space on the data directory's file system (access exports are the usual large files: lethe export, then remove them). No vendor call is made while the journal cannot be written; Lethe resumes by itself.",
   },
   STATE_PERMISSION_DENIED: {
     message: 'cannot {op} {path}: permission denied ({reason})',
-    hint: 'The controller\'s user must own the data directory and its files (chown -R, or run as that user). Nothing is sent meanwhile.',
+    hint: "The controller's user must own the data directory and its files (chown -R, or run as that user). Nothing is sent meanwhile.",
   },
   STATE_IO_ERROR: {
     message: 'cannot {op} {path}: {reason}',
@@ -38,7 +38,8 @@ export const stateErrors = defineErrors({
     terminal: true,
   },
   RATE_LOG_LOST: {
-    message: 'rate-limit log {path} is missing or unreadable ({reason}) although this repository was worked before: every rate window counts as used up, the first call of each credential waits its longest window',
+    message:
+      'rate-limit log {path} is missing or unreadable ({reason}) although this repository was worked before: every rate window counts as used up, the first call of each credential waits its longest window',
     hint: 'Nothing to do: calls made before the loss might still count at the vendor, so Lethe waits them out instead of risking a rate-limit violation.',
   },
 });
@@ -136,7 +137,12 @@ export async function moveAside(fs: StateFs, path: string, now: number): Promise
  */
 export function asCatalogued(err: unknown): LetheError | undefined {
   if (err instanceof LetheError) return err;
-  if (err instanceof Error && 'code' in err && (err as { code?: unknown }).code !== undefined && typeof (err as NodeJS.ErrnoException).path === 'string') {
+  if (
+    err instanceof Error &&
+    'code' in err &&
+    (err as { code?: unknown }).code !== undefined &&
+    typeof (err as NodeJS.ErrnoException).path === 'string'
+  ) {
     const e = err as NodeJS.ErrnoException;
     return fsError(e, e.syscall ?? 'access', e.path!);
   }

@@ -67,7 +67,10 @@ export const JournalData = z.object({
   /** Approval evidence per manifest path, valid while the blob is unchanged. */
   approvals: z.record(z.string(), ApprovalCacheEntry),
   /** Vendors whose health check or credentials failed: their requests wait. */
-  degraded: z.record(z.string(), z.object({ code: z.string(), since: z.string(), retryAt: z.number(), message: z.string().optional() })),
+  degraded: z.record(
+    z.string(),
+    z.object({ code: z.string(), since: z.string(), retryAt: z.number(), message: z.string().optional() }),
+  ),
 });
 export type JournalData = z.infer<typeof JournalData>;
 export type DegradedEntry = JournalData['degraded'][string];
@@ -150,11 +153,16 @@ export class Journal {
    * it; with no readable generation left the journal starts fresh and the caller rebuilds
    * from git. A journal of a newer format is refused: it is not this version's to discard.
    */
-  static async open(path: string, options: { log?: Logger; fs?: StateFs; now?: () => number; readOnly?: boolean } = {}): Promise<Journal> {
+  static async open(
+    path: string,
+    options: { log?: Logger; fs?: StateFs; now?: () => number; readOnly?: boolean } = {},
+  ): Promise<Journal> {
     const fs = options.fs ?? nodeFs;
     const now = options.now ?? Date.now;
     await step('create directory', dirname(path), () => fs.mkdir(dirname(path), { recursive: true }));
-    const load = async (file: string): Promise<{ kind: 'missing' } | { kind: 'ok'; data: JournalData } | { kind: 'bad'; reason: string }> => {
+    const load = async (
+      file: string,
+    ): Promise<{ kind: 'missing' } | { kind: 'ok'; data: JournalData } | { kind: 'bad'; reason: string }> => {
       const c = await readState(fs, file);
       if (c.kind === 'missing') return c;
       if (c.text.trim() === '') return { kind: 'bad', reason: 'empty file' };
@@ -170,7 +178,11 @@ export class Journal {
         throw stateErrors.error('JOURNAL_NEWER_VERSION', { path: file, version });
       }
       const parsed = JournalData.safeParse(raw);
-      if (!parsed.success) return { kind: 'bad', reason: `not a journal: ${parsed.error.issues.length} schema problems, first at ${parsed.error.issues[0]?.path.join('.') || '(root)'}` };
+      if (!parsed.success)
+        return {
+          kind: 'bad',
+          reason: `not a journal: ${parsed.error.issues.length} schema problems, first at ${parsed.error.issues[0]?.path.join('.') || '(root)'}`,
+        };
       return { kind: 'ok', data: parsed.data };
     };
     const main = await load(path);
@@ -181,7 +193,12 @@ export class Journal {
       if (main.kind === 'bad') {
         // A read-only command (lethe plan) reports the damage and leaves the file to the controller.
         const aside = options.readOnly ? '(left in place: read-only)' : await moveAside(fs, path, now());
-        options.log?.error('journal unreadable; moved aside', { code: 'JOURNAL_UNREADABLE', path, reason: main.reason, aside });
+        options.log?.error('journal unreadable; moved aside', {
+          code: 'JOURNAL_UNREADABLE',
+          path,
+          reason: main.reason,
+          aside,
+        });
       }
       const tmp = main.kind === 'missing' ? await load(`${path}.tmp`) : undefined;
       if (tmp?.kind === 'ok') {
@@ -195,10 +212,19 @@ export class Journal {
         if (prev.kind === 'ok') {
           data = prev.data;
           fellBack = true;
-          options.log?.warn('journal resumed from the previous generation', { code: 'JOURNAL_PREVIOUS_GENERATION', path, previous: `${path}.prev` });
+          options.log?.warn('journal resumed from the previous generation', {
+            code: 'JOURNAL_PREVIOUS_GENERATION',
+            path,
+            previous: `${path}.prev`,
+          });
         } else if (prev.kind === 'bad') {
           const aside = options.readOnly ? '(left in place: read-only)' : await moveAside(fs, `${path}.prev`, now());
-          options.log?.error('previous journal generation unreadable too; moved aside, rebuilding from git', { code: 'JOURNAL_UNREADABLE', path: `${path}.prev`, reason: prev.reason, aside });
+          options.log?.error('previous journal generation unreadable too; moved aside, rebuilding from git', {
+            code: 'JOURNAL_UNREADABLE',
+            path: `${path}.prev`,
+            reason: prev.reason,
+            aside,
+          });
         }
       }
     }

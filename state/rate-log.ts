@@ -86,7 +86,12 @@ export class RateLog implements RateLogSink {
    * Damaged content is moved aside by `setAside` (when given) and the log starts empty,
    * marked `lost`; an I/O failure (permissions...) stops the controller instead.
    */
-  static async fromAdapter(adapter: Adapter<RateLogFile>, name: string, now: number, setAside?: () => Promise<string>): Promise<RateLog> {
+  static async fromAdapter(
+    adapter: Adapter<RateLogFile>,
+    name: string,
+    now: number,
+    setAside?: () => Promise<string>,
+  ): Promise<RateLog> {
     const db = new Low<RateLogFile>(adapter, { version: 1, keys: {} });
     let raw: unknown;
     let lost: string | undefined;
@@ -118,7 +123,12 @@ export class RateLog implements RateLogSink {
   }
 
   save(key: string, state: RateLogState): Promise<void> {
-    this.db.data.keys[key] = { sent: [...state.sent], open: [...state.open], pausedUntil: state.pausedUntil, horizonMs: state.horizonMs };
+    this.db.data.keys[key] = {
+      sent: [...state.sent],
+      open: [...state.open],
+      pausedUntil: state.pausedUntil,
+      horizonMs: state.horizonMs,
+    };
     return this.#schedule();
   }
 

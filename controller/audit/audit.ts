@@ -1,5 +1,11 @@
 import { parse as parseYaml } from 'yaml';
-import { LetheConfig, PrivacyRequestStatus, type ApprovalEvidence, type RequestPhase, type VendorTaskStatus } from '../../specs/index.ts';
+import {
+  LetheConfig,
+  PrivacyRequestStatus,
+  type ApprovalEvidence,
+  type RequestPhase,
+  type VendorTaskStatus,
+} from '../../specs/index.ts';
 import { gitErrors } from '../git/errors.ts';
 import { evaluateApprovals } from '../git/approval.ts';
 import { HistoryIndex } from '../git/history.ts';
@@ -105,7 +111,11 @@ export interface AuditReport {
   manifestHead: string;
   /** Committer date of the audited status head: the "as of" of every open request. */
   asOf: string;
-  signing: { keys: Array<{ fingerprint: string; since: string }>; unsignedStatusCommits: number; statusCommits: number };
+  signing: {
+    keys: Array<{ fingerprint: string; since: string }>;
+    unsignedStatusCommits: number;
+    statusCommits: number;
+  };
   chain: ChainFinding[];
   config: string[];
   requests: RequestAudit[];
@@ -170,7 +180,8 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
       // unless it names one commit); a plain one is walked directly.
       const plain = !/^[-^]|\.\.|\^[@!-]/.test(ref);
       const start = plain ? ref : await resolveCommit(o.dir, ref);
-      if (!start || !(plain || /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(start))) throw gitErrors.error('AUDIT_REF_MISSING', { ref, dir: o.dir });
+      if (!start || !(plain || /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(start)))
+        throw gitErrors.error('AUDIT_REF_MISSING', { ref, dir: o.dir });
       commits = await walkHistory(o.dir, [start], { renames: true, onCommit: request });
     } catch (err) {
       if ((err as { code?: string }).code === 'AUDIT_REF_MISSING') throw err;
@@ -187,7 +198,8 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
     reader.abort();
   }
   const statusChain = firstParentChain(commits, statusHead);
-  const configBlobs = (chain: AuditCommit[]) => chain.flatMap((c) => (c.changes.get('lethe.yaml') ? [c.changes.get('lethe.yaml')!] : []));
+  const configBlobs = (chain: AuditCommit[]) =>
+    chain.flatMap((c) => (c.changes.get('lethe.yaml') ? [c.changes.get('lethe.yaml')!] : []));
 
   // ---- status versions, per request, along the status branch's first-parent chain
   const statusCommits = statusChain.filter((c) => [...c.changes.keys()].some((p) => p.startsWith(STATUS_DIR)));
@@ -203,7 +215,10 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
   });
   const text = (id: string | null | undefined) => (id ? objects.get(id)?.toString('utf8') : undefined);
 
-  const headConfigBlob = [...statusChain].reverse().find((c) => c.changes.has('lethe.yaml'))?.changes.get('lethe.yaml');
+  const headConfigBlob = [...statusChain]
+    .reverse()
+    .find((c) => c.changes.has('lethe.yaml'))
+    ?.changes.get('lethe.yaml');
   // Each lethe.yaml version is parsed once: the head's is also one of the approved versions.
   const parsedConfigs = new Map<string, LetheConfig | undefined>();
   const configOf = (blob: string): LetheConfig | undefined => {
@@ -214,7 +229,10 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
   let manifestHead = statusHead;
   const branch = o.branch ?? (headConfig?.spec.statusBranch ? headConfig.spec.approval.protectedBranch : undefined);
   if (branch) {
-    const resolved = (await resolveCommit(o.dir, `refs/heads/${branch}`)) ?? (await resolveCommit(o.dir, `refs/remotes/origin/${branch}`)) ?? (await resolveCommit(o.dir, branch));
+    const resolved =
+      (await resolveCommit(o.dir, `refs/heads/${branch}`)) ??
+      (await resolveCommit(o.dir, `refs/remotes/origin/${branch}`)) ??
+      (await resolveCommit(o.dir, branch));
     if (!resolved) throw gitErrors.error('AUDIT_REF_MISSING', { ref: `the protected branch ${branch}`, dir: o.dir });
     manifestHead = resolved;
   }
@@ -241,7 +259,8 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
   const index = new HistoryIndex(o.dir, historyReader(commits));
   const source = { dir: o.dir, history: async (head: string) => (await index.update(head), index) };
   const configAt = await approvedConfigs(configOf, mainChain, source, configNotes);
-  const inForce = (sha: string | undefined): ConfigState | undefined => (sha === undefined ? undefined : configAt[mainIndex.get(sha) ?? -1]);
+  const inForce = (sha: string | undefined): ConfigState | undefined =>
+    sha === undefined ? undefined : configAt[mainIndex.get(sha) ?? -1];
   const today = configAt[mainChain.length - 1];
 
   const timeline = new PathTimeline(mainChain, mainIndex);
@@ -252,7 +271,13 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
     const path = manifestPath(name, vs, manifests.get(name) ?? []);
     if (!path) continue;
     const observed = acted?.commit.observed;
-    const at = acted && observed !== undefined && mainIndex.has(observed) && timeline.blobAt(path, observed) !== timeline.blobAt(path, manifestHead) ? observed : manifestHead;
+    const at =
+      acted &&
+      observed !== undefined &&
+      mainIndex.has(observed) &&
+      timeline.blobAt(path, observed) !== timeline.blobAt(path, manifestHead)
+        ? observed
+        : manifestHead;
     if (acted && (observed === undefined || !mainIndex.has(observed))) continue;
     if (timeline.blobAt(path, at) === null) continue;
     approvalTargets.set(name, { path, at, acted });
@@ -269,7 +294,10 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
     const problems: string[] = [];
     if (c.parents.length > 1) problems.push('is a merge commit, not a controller status commit');
     const outside = [...c.changes.keys()].filter((p) => !p.startsWith(STATUS_DIR));
-    if (outside.length > 0) problems.push(`also changes ${outside.slice(0, 3).join(', ')}${outside.length > 3 ? ', ...' : ''}, which the controller never does`);
+    if (outside.length > 0)
+      problems.push(
+        `also changes ${outside.slice(0, 3).join(', ')}${outside.length > 3 ? ', ...' : ''}, which the controller never does`,
+      );
     const config = inForce(c.observed) ?? (manifestHead === statusHead ? inForce(c.parents[0]) : undefined);
     const declared = config?.config.spec.identity.signingKey;
     const check: SignatureCheck = signatures.get(c.sha) ?? checkCommitSignature(objects.get(c.sha) ?? Buffer.alloc(0));
@@ -277,7 +305,11 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
     if (check.status === 'none') {
       signature = declared ? 'none' : 'unsigned';
       unsigned++;
-      problems.push(declared ? `has no signature, though lethe.yaml declares the controller key ${parseSshPublicKey(declared)?.fingerprint}` : 'is not signed: no spec.identity.signingKey was declared (unsigned operation)');
+      problems.push(
+        declared
+          ? `has no signature, though lethe.yaml declares the controller key ${parseSshPublicKey(declared)?.fingerprint}`
+          : 'is not signed: no spec.identity.signingKey was declared (unsigned operation)',
+      );
     } else if (check.status !== 'good') {
       signature = 'bad';
       problems.push(`has a signature that does not verify: ${check.detail}`);
@@ -315,7 +347,16 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
   // ---- per request
   const asOf = commits.get(statusHead)!.committedAt;
   const requests = selected.map((name) =>
-    auditRequest(name, versions.get(name) ?? [], manifests.get(name) ?? [], approvals.get(name), commitProblems, chain, breaks, asOf),
+    auditRequest(
+      name,
+      versions.get(name) ?? [],
+      manifests.get(name) ?? [],
+      approvals.get(name),
+      commitProblems,
+      chain,
+      breaks,
+      asOf,
+    ),
   );
   const proven = requests.filter((r) => r.verdict === 'Proven').length;
   return {
@@ -362,7 +403,10 @@ function auditRequest(
       vendors: doc ? vendorChanges(previous?.status.vendors ?? {}, doc.vendors) : [],
       problems,
     });
-    for (const p of problems) reasons.push(`status/${name}.yaml changed in ${short(v.commit.sha)} (${v.commit.committedAt}) by ${v.commit.committer} <${v.commit.committerEmail}>: ${p}`);
+    for (const p of problems)
+      reasons.push(
+        `status/${name}.yaml changed in ${short(v.commit.sha)} (${v.commit.committedAt}) by ${v.commit.committer} <${v.commit.committerEmail}>: ${p}`,
+      );
     if (v.doc) previous = v.doc;
   }
   // A break in the chain after this request's first status change: its record may have lost commits.
@@ -370,21 +414,31 @@ function auditRequest(
   chain.forEach((finding, i) => {
     if (first !== undefined && breaks[i]! > first) reasons.push(`status history broken: ${finding.reason}`);
   });
-  if (versions.length === 0) reasons.push(`no status/${name}.yaml in the status history: the controller never recorded this request`);
+  if (versions.length === 0)
+    reasons.push(`no status/${name}.yaml in the status history: the controller never recorded this request`);
 
   const last = previous?.status;
-  const acted = versions.some((v) => v.doc && (ACTED.has(v.doc.status.phase) || v.doc.status.approval?.approved === true));
+  const acted = versions.some(
+    (v) => v.doc && (ACTED.has(v.doc.status.phase) || v.doc.status.approval?.approved === true),
+  );
   if (acted) {
-    if (!approval) reasons.push('acted on, but the request manifest or the commit the controller read is not on the protected branch: no approval can be shown');
+    if (!approval)
+      reasons.push(
+        'acted on, but the request manifest or the commit the controller read is not on the protected branch: no approval can be shown',
+      );
     else if (!approval.approved) reasons.push(`acted on without a valid approval: ${approval.reason}`);
-    else if (!approval.validToday) notes.push(`approval valid under the policy in force then; today's policy would not accept it (${approval.todayReason})`);
+    else if (!approval.validToday)
+      notes.push(
+        `approval valid under the policy in force then; today's policy would not accept it (${approval.todayReason})`,
+      );
   } else if (approval && !approval.approved) {
     notes.push(`not approved: ${approval.reason}; nothing was done for it`);
   }
   for (const [vendor, v] of Object.entries(last?.vendors ?? {})) {
     if (v.phase !== 'Completed') continue;
     if (!v.outcome) reasons.push(`${vendor}: Completed without a recorded outcome`);
-    else if (!(v.jobIds?.length || Object.keys(v.evidence ?? {}).length)) reasons.push(`${vendor}: outcome ${v.outcome} has no recorded vendor job id or evidence`);
+    else if (!(v.jobIds?.length || Object.keys(v.evidence ?? {}).length))
+      reasons.push(`${vendor}: outcome ${v.outcome} has no recorded vendor job id or evidence`);
   }
 
   const { outcome, late } = outcomeOf(last, asOf);
@@ -408,7 +462,8 @@ function auditRequest(
 }
 
 const dayMs = 86_400_000;
-const days = (from: string, to: string): number => Math.round((Date.parse(to.slice(0, 10)) - Date.parse(from.slice(0, 10))) / dayMs);
+const days = (from: string, to: string): number =>
+  Math.round((Date.parse(to.slice(0, 10)) - Date.parse(from.slice(0, 10))) / dayMs);
 
 function outcomeOf(s: PrivacyRequestStatus['status'] | undefined, asOf: string): { outcome: string; late: boolean } {
   if (!s) return { outcome: 'no recorded status', late: false };
@@ -416,20 +471,42 @@ function outcomeOf(s: PrivacyRequestStatus['status'] | undefined, asOf: string):
     const when = s.completedAt;
     if (!when || !s.dueAt) return { outcome: `${s.phase}`, late: false };
     const d = days(s.dueAt, when);
-    return { outcome: `${s.phase} on ${when.slice(0, 10)}, ${d > 0 ? `${d} day(s) after` : d === 0 ? 'on' : `${-d} day(s) before`} the due date ${s.dueAt}`, late: d > 0 };
+    return {
+      outcome: `${s.phase} on ${when.slice(0, 10)}, ${d > 0 ? `${d} day(s) after` : d === 0 ? 'on' : `${-d} day(s) before`} the due date ${s.dueAt}`,
+      late: d > 0,
+    };
   }
   if (s.phase === 'Withdrawn') return { outcome: 'Withdrawn', late: false };
   if (!s.dueAt) return { outcome: s.phase, late: false };
   const d = days(s.dueAt, asOf);
-  return { outcome: `${s.phase} as of ${asOf.slice(0, 10)}; ${d > 0 ? `${d} day(s) past the due date ${s.dueAt}` : `due ${s.dueAt}, in ${-d} day(s)`}`, late: d > 0 };
+  return {
+    outcome: `${s.phase} as of ${asOf.slice(0, 10)}; ${d > 0 ? `${d} day(s) past the due date ${s.dueAt}` : `due ${s.dueAt}, in ${-d} day(s)`}`,
+    late: d > 0,
+  };
 }
 
-function vendorChanges(before: Record<string, VendorTaskStatus>, after: Record<string, VendorTaskStatus>): VendorChange[] {
+function vendorChanges(
+  before: Record<string, VendorTaskStatus>,
+  after: Record<string, VendorTaskStatus>,
+): VendorChange[] {
   const out: VendorChange[] = [];
   for (const [vendor, v] of Object.entries(after)) {
     const b = before[vendor];
-    if (b && b.phase === v.phase && b.outcome === v.outcome && JSON.stringify(b.jobIds) === JSON.stringify(v.jobIds) && JSON.stringify(b.evidence) === JSON.stringify(v.evidence)) continue;
-    out.push({ vendor, phase: v.phase, ...(v.outcome ? { outcome: v.outcome } : {}), ...(v.jobIds ? { jobIds: v.jobIds } : {}), ...(v.evidence ? { evidence: v.evidence } : {}) });
+    if (
+      b &&
+      b.phase === v.phase &&
+      b.outcome === v.outcome &&
+      JSON.stringify(b.jobIds) === JSON.stringify(v.jobIds) &&
+      JSON.stringify(b.evidence) === JSON.stringify(v.evidence)
+    )
+      continue;
+    out.push({
+      vendor,
+      phase: v.phase,
+      ...(v.outcome ? { outcome: v.outcome } : {}),
+      ...(v.jobIds ? { jobIds: v.jobIds } : {}),
+      ...(v.evidence ? { evidence: v.evidence } : {}),
+    });
   }
   return out;
 }
@@ -473,7 +550,12 @@ function manifestHistory(commits: Map<string, AuditCommit>): Map<string, Manifes
 function manifestPath(name: string, versions: Version[], manifest: ManifestChange[]): string | undefined {
   for (const v of [...versions].reverse()) {
     const source = v.doc?.status.source;
-    if (source && source.startsWith('requests/') && source.slice(source.lastIndexOf('/') + 1).replace(/\.ya?ml$/, '') === name) return source;
+    if (
+      source &&
+      source.startsWith('requests/') &&
+      source.slice(source.lastIndexOf('/') + 1).replace(/\.ya?ml$/, '') === name
+    )
+      return source;
   }
   return [...manifest].reverse().find((m) => m.change !== 'deleted')?.path ?? manifest.at(-1)?.path;
 }
@@ -541,18 +623,34 @@ async function approvedConfigs(
     const blob = c.changes.get('lethe.yaml');
     if (blob !== undefined) {
       const next = blob === null ? undefined : configOf(blob);
-      if (!next) notes.push(`lethe.yaml in ${short(c.sha)} by ${c.author} <${c.authorEmail}> is ${blob === null ? 'deleted' : 'invalid'}; the previous approved version stays in force`);
+      if (!next)
+        notes.push(
+          `lethe.yaml in ${short(c.sha)} by ${c.author} <${c.authorEmail}> is ${blob === null ? 'deleted' : 'invalid'}; the previous approved version stays in force`,
+        );
       else if (!current) {
         current = { config: next, from: c.sha };
-        notes.push(`root of trust: lethe.yaml first committed in ${short(c.sha)} by ${c.author} <${c.authorEmail}> (${c.authoredAt})`);
+        notes.push(
+          `root of trust: lethe.yaml first committed in ${short(c.sha)} by ${c.author} <${c.authorEmail}> (${c.authoredAt})`,
+        );
       } else {
-        const evidence = (await evaluateApprovals(source, ['lethe.yaml'], { head: c.sha, policy: current.config.spec.approval, controllerIdentity: current.config.spec.identity })).get('lethe.yaml')!;
+        const evidence = (
+          await evaluateApprovals(source, ['lethe.yaml'], {
+            head: c.sha,
+            policy: current.config.spec.approval,
+            controllerIdentity: current.config.spec.identity,
+          })
+        ).get('lethe.yaml')!;
         const keyChanged = next.spec.identity.signingKey !== current.config.spec.identity.signingKey;
         if (evidence.approved) {
-          if (keyChanged) notes.push(`controller signing key changed in ${short(c.sha)} to ${describeKey(next.spec.identity.signingKey)} (approved: ${evidence.reason})`);
+          if (keyChanged)
+            notes.push(
+              `controller signing key changed in ${short(c.sha)} to ${describeKey(next.spec.identity.signingKey)} (approved: ${evidence.reason})`,
+            );
           current = { config: next, from: c.sha };
         } else {
-          notes.push(`lethe.yaml change in ${short(c.sha)}${keyChanged ? ' (signing key)' : ''} is not approved under the policy in force, so it is ignored: ${evidence.reason}`);
+          notes.push(
+            `lethe.yaml change in ${short(c.sha)}${keyChanged ? ' (signing key)' : ''} is not approved under the policy in force, so it is ignored: ${evidence.reason}`,
+          );
         }
       }
     }
@@ -561,7 +659,8 @@ async function approvedConfigs(
   return out;
 }
 
-const describeKey = (line: string | undefined): string => (line ? (parseSshPublicKey(line)?.fingerprint ?? 'an invalid key') : 'none (unsigned)');
+const describeKey = (line: string | undefined): string =>
+  line ? (parseSshPublicKey(line)?.fingerprint ?? 'an invalid key') : 'none (unsigned)';
 
 async function evaluateAll(
   targets: Map<string, { path: string; at: string }>,
@@ -592,14 +691,34 @@ async function evaluateAll(
       else groups.set(state, [name]);
     }
     for (const name of unknown) {
-      out.set(name, { at: head, mode: 'merge', approved: false, approvers: [], reason: 'no approved lethe.yaml was in force when the request arrived', validToday: false, todayReason: 'n/a' });
+      out.set(name, {
+        at: head,
+        mode: 'merge',
+        approved: false,
+        approvers: [],
+        reason: 'no approved lethe.yaml was in force when the request arrived',
+        validToday: false,
+        todayReason: 'n/a',
+      });
     }
     for (const [state, names] of groups) {
       const paths = names.map((n) => targets.get(n)!.path);
-      const then = await evaluateApprovals(source, paths, { head, policy: state.config.spec.approval, controllerIdentity: state.config.spec.identity });
+      const then = await evaluateApprovals(source, paths, {
+        head,
+        policy: state.config.spec.approval,
+        controllerIdentity: state.config.spec.identity,
+      });
       // Today's policy is most often the one the requests arrived under: judged once.
       const now =
-        today === state ? then : today ? await evaluateApprovals(source, paths, { head, policy: today.config.spec.approval, controllerIdentity: today.config.spec.identity }) : new Map<string, ApprovalEvidence>();
+        today === state
+          ? then
+          : today
+            ? await evaluateApprovals(source, paths, {
+                head,
+                policy: today.config.spec.approval,
+                controllerIdentity: today.config.spec.identity,
+              })
+            : new Map<string, ApprovalEvidence>();
       for (const name of names) {
         const path = targets.get(name)!.path;
         const e = then.get(path)!;

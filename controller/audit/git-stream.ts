@@ -13,10 +13,18 @@ function exited(child: ChildProcessWithoutNullStreams, command: string): Promise
   const err: Buffer[] = [];
   child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
   return new Promise((resolve, reject) => {
-    child.on('error', (cause) => reject(gitErrors.error('GIT_FAILED', { command, reason: 'it could not start' }, { cause })));
+    child.on('error', (cause) =>
+      reject(gitErrors.error('GIT_FAILED', { command, reason: 'it could not start' }, { cause })),
+    );
     child.on('close', (code) => {
       if (code === 0) resolve();
-      else reject(gitErrors.error('GIT_FAILED', { command, reason: `exit ${code ?? 128}: ${Buffer.concat(err).toString('utf8').trim()}` }));
+      else
+        reject(
+          gitErrors.error('GIT_FAILED', {
+            command,
+            reason: `exit ${code ?? 128}: ${Buffer.concat(err).toString('utf8').trim()}`,
+          }),
+        );
     });
   });
 }
@@ -25,7 +33,12 @@ function exited(child: ChildProcessWithoutNullStreams, command: string): Promise
  * Runs `git <args>` and hands each complete record (the text between two `separator`
  * characters; the output must start with one) to `onRecord` as soon as it has arrived.
  */
-export async function streamRecords(cwd: string, args: string[], separator: string, onRecord: (record: string) => void): Promise<void> {
+export async function streamRecords(
+  cwd: string,
+  args: string[],
+  separator: string,
+  onRecord: (record: string) => void,
+): Promise<void> {
   const child = spawnGit(cwd, args);
   child.stdin.end();
   const done = exited(child, args[0] ?? '');

@@ -30,7 +30,8 @@ export interface Metrics {
   rows: MetricsRow[];
 }
 
-const days = (from: string, to: string): number => Math.round((Date.parse(to.slice(0, 10)) - Date.parse(from.slice(0, 10))) / 86_400_000);
+const days = (from: string, to: string): number =>
+  Math.round((Date.parse(to.slice(0, 10)) - Date.parse(from.slice(0, 10))) / 86_400_000);
 
 function finalVendorPhases(q: RequestAudit): string[] {
   const last = new Map<string, string>();
@@ -51,7 +52,20 @@ export function computeMetrics(report: AuditReport, year: number): Metrics {
   const rows: MetricsRow[] = [];
   for (const [key, list] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
     const [action, regulation] = key.split('\0') as [string, string];
-    const row: MetricsRow = { action, regulation, received: list.length, completedWhole: 0, completedPart: 0, deniedOrFailed: 0, withdrawn: 0, open: 0, meanDays: null, medianDays: null, completedLate: 0, unproven: 0 };
+    const row: MetricsRow = {
+      action,
+      regulation,
+      received: list.length,
+      completedWhole: 0,
+      completedPart: 0,
+      deniedOrFailed: 0,
+      withdrawn: 0,
+      open: 0,
+      meanDays: null,
+      medianDays: null,
+      completedLate: 0,
+      unproven: 0,
+    };
     const durations: number[] = [];
     for (const q of list) {
       if (q.verdict === 'Unproven') row.unproven++;
@@ -94,7 +108,11 @@ const COLUMNS: Array<[keyof MetricsRow, string]> = [
 export function renderMetrics(m: Metrics, format: 'md' | 'csv' | 'json'): string {
   if (format === 'json') return JSON.stringify(m, null, 2) + '\n';
   const cell = (v: MetricsRow[keyof MetricsRow]) => (v === null ? '' : String(v));
-  if (format === 'csv') return [COLUMNS.map(([k]) => k).join(','), ...m.rows.map((r) => COLUMNS.map(([k]) => cell(r[k])).join(','))].join('\n') + '\n';
+  if (format === 'csv')
+    return (
+      [COLUMNS.map(([k]) => k).join(','), ...m.rows.map((r) => COLUMNS.map(([k]) => cell(r[k])).join(','))].join('\n') +
+      '\n'
+    );
   return [
     `# Privacy request metrics ${m.year}`,
     '',

@@ -11,14 +11,32 @@ function approvalLine(a: ApprovalFinding | undefined): string {
   if (!a) return 'no approval found on the protected branch';
   const then = a.approved ? `approved (${a.mode}): ${a.reason}` : `NOT approved (${a.mode}): ${a.reason}`;
   const policy = a.policyFrom ? `; policy: lethe.yaml as of ${short(a.policyFrom)}` : '';
-  const signed = a.signed === undefined ? '' : a.signed ? '; approval commit signed by the approver' : '; approval commit not signed';
-  const today = a.approved ? (a.validToday ? '; also valid under today\'s policy' : `; not valid under today's policy (${a.todayReason})`) : '';
+  const signed =
+    a.signed === undefined
+      ? ''
+      : a.signed
+        ? '; approval commit signed by the approver'
+        : '; approval commit not signed';
+  const today = a.approved
+    ? a.validToday
+      ? "; also valid under today's policy"
+      : `; not valid under today's policy (${a.todayReason})`
+    : '';
   return `${then}${a.approvedAt ? ` at ${a.approvedAt}` : ''}${policy}${signed}${today}; evaluated at ${short(a.at)}`;
 }
 
 function statusLine(s: StatusChange): string {
   const phase = s.from && s.from !== s.phase ? `${s.from} -> ${s.phase}` : (s.phase ?? '(no valid status)');
-  const vendors = s.vendors.map((v) => `${v.vendor} ${v.phase}${v.outcome ? ` ${v.outcome}` : ''}${v.jobIds ? ` jobs ${v.jobIds.join(',')}` : ''}${v.evidence ? ` evidence ${Object.entries(v.evidence).map(([k, x]) => `${k}=${x}`).join(' ')}` : ''}`);
+  const vendors = s.vendors.map(
+    (v) =>
+      `${v.vendor} ${v.phase}${v.outcome ? ` ${v.outcome}` : ''}${v.jobIds ? ` jobs ${v.jobIds.join(',')}` : ''}${
+        v.evidence
+          ? ` evidence ${Object.entries(v.evidence)
+              .map(([k, x]) => `${k}=${x}`)
+              .join(' ')}`
+          : ''
+      }`,
+  );
   return `${s.time} ${short(s.commit)} [${s.signature}] ${phase}${vendors.length > 0 ? ` · ${vendors.join(' · ')}` : ''}`;
 }
 
@@ -36,9 +54,13 @@ export function renderText(r: AuditReport): string {
   for (const c of r.chain) out.push(`CHAIN: ${c.reason}`);
   for (const n of r.config) out.push(`config: ${n}`);
   for (const q of r.requests) {
-    out.push('', `${q.name}  ${q.verdict}  ${q.action ?? '?'} ${q.regulation ?? '?'}  received ${q.receivedAt ?? '?'}  due ${q.dueAt ?? '?'}`);
+    out.push(
+      '',
+      `${q.name}  ${q.verdict}  ${q.action ?? '?'} ${q.regulation ?? '?'}  received ${q.receivedAt ?? '?'}  due ${q.dueAt ?? '?'}`,
+    );
     out.push(`  outcome: ${q.outcome}`);
-    for (const m of q.manifest) out.push(`  manifest: ${m.date} ${short(m.commit)} ${m.merge ? 'merge' : m.change} ${m.path} by ${m.author}`);
+    for (const m of q.manifest)
+      out.push(`  manifest: ${m.date} ${short(m.commit)} ${m.merge ? 'merge' : m.change} ${m.path} by ${m.author}`);
     out.push(`  approval: ${approvalLine(q.approval)}`);
     for (const s of q.status) out.push(`  status: ${statusLine(s)}`);
     for (const n of q.notes) out.push(`  note: ${n}`);
@@ -53,14 +75,24 @@ export function renderMarkdown(r: AuditReport): string {
   const out = ['# Lethe audit', '', ...header(r).map((l) => `- ${md(l)}`)];
   if (r.chain.length > 0) out.push('', '## Status chain', '', ...r.chain.map((c) => `- ${md(c.reason)}`));
   if (r.config.length > 0) out.push('', '## lethe.yaml history', '', ...r.config.map((c) => `- ${md(c)}`));
-  out.push('', '## Requests', '', '| Request | Verdict | Action | Regulation | Received | Due | Outcome |', '|---|---|---|---|---|---|---|');
-  for (const q of r.requests) out.push(`| ${md(q.name)} | ${q.verdict} | ${q.action ?? ''} | ${q.regulation ?? ''} | ${q.receivedAt ?? ''} | ${q.dueAt ?? ''} | ${md(q.outcome)} |`);
+  out.push(
+    '',
+    '## Requests',
+    '',
+    '| Request | Verdict | Action | Regulation | Received | Due | Outcome |',
+    '|---|---|---|---|---|---|---|',
+  );
+  for (const q of r.requests)
+    out.push(
+      `| ${md(q.name)} | ${q.verdict} | ${q.action ?? ''} | ${q.regulation ?? ''} | ${q.receivedAt ?? ''} | ${q.dueAt ?? ''} | ${md(q.outcome)} |`,
+    );
   for (const q of r.requests) {
     out.push('', `### ${md(q.name)}: ${q.verdict}`, '');
     for (const reason of q.reasons) out.push(`- **Unproven:** ${md(reason)}`);
     for (const n of q.notes) out.push(`- Note: ${md(n)}`);
     out.push(`- Approval: ${md(approvalLine(q.approval))}`);
-    for (const m of q.manifest) out.push(`- Manifest: ${m.date} \`${short(m.commit)}\` ${m.merge ? 'merge' : m.change} by ${md(m.author)}`);
+    for (const m of q.manifest)
+      out.push(`- Manifest: ${m.date} \`${short(m.commit)}\` ${m.merge ? 'merge' : m.change} by ${md(m.author)}`);
     for (const s of q.status) out.push(`- Status: ${md(statusLine(s))}`);
   }
   return out.join('\n') + '\n';
@@ -82,11 +114,17 @@ export function renderHtml(r: AuditReport): string {
     .join('\n');
   const sections = r.requests
     .map((q) => {
-      const list = (items: string[], cls = '') => (items.length === 0 ? '' : `<ul${cls ? ` class="${cls}"` : ''}>${items.map((i) => `<li>${esc(i)}</li>`).join('')}</ul>`);
+      const list = (items: string[], cls = '') =>
+        items.length === 0
+          ? ''
+          : `<ul${cls ? ` class="${cls}"` : ''}>${items.map((i) => `<li>${esc(i)}</li>`).join('')}</ul>`;
       return [
         `<section id="r-${esc(q.name)}"><h3>${esc(q.name)} <span class="badge ${q.verdict.toLowerCase()}">${q.verdict}</span></h3>`,
         `<p>${esc(`${q.action ?? '?'} · ${q.regulation ?? '?'} · received ${q.receivedAt ?? '?'} · due ${q.dueAt ?? '?'} · ${q.outcome}`)}</p>`,
-        list(q.reasons.map((x) => `Unproven: ${x}`), 'reasons'),
+        list(
+          q.reasons.map((x) => `Unproven: ${x}`),
+          'reasons',
+        ),
         list(q.notes.map((x) => `Note: ${x}`)),
         `<h4>Approval</h4><p>${esc(approvalLine(q.approval))}</p>`,
         `<h4>Manifest history</h4>${list(q.manifest.map((m) => `${m.date} ${short(m.commit)} ${m.merge ? 'merge' : m.change} by ${m.author}`)) || '<p>none</p>'}`,
@@ -107,7 +145,9 @@ section{page-break-inside:avoid;border-top:1px solid #ddd}
 @media print{a{color:inherit;text-decoration:none}body{margin:0}}
 </style></head><body>
 <h1>Lethe audit</h1>
-${header(r).map((l) => `<p>${esc(l)}</p>`).join('\n')}
+${header(r)
+  .map((l) => `<p>${esc(l)}</p>`)
+  .join('\n')}
 ${r.chain.length > 0 ? `<h2>Status chain</h2><ul class="reasons">${r.chain.map((c) => `<li>${esc(c.reason)}</li>`).join('')}</ul>` : ''}
 ${r.config.length > 0 ? `<h2>lethe.yaml history</h2><ul>${r.config.map((c) => `<li>${esc(c)}</li>`).join('')}</ul>` : ''}
 <h2>Requests</h2>
@@ -121,7 +161,10 @@ ${sections}
 
 /** The header and one line per request (with its reasons): what the demo prints. */
 export function renderSummary(r: AuditReport): string {
-  return [...header(r), ...r.chain.map((c) => `CHAIN: ${c.reason}`), '', ...r.requests.map(renderRequestLine)].join('\n') + '\n';
+  return (
+    [...header(r), ...r.chain.map((c) => `CHAIN: ${c.reason}`), '', ...r.requests.map(renderRequestLine)].join('\n') +
+    '\n'
+  );
 }
 
 export function renderRequestLine(q: RequestAudit): string {

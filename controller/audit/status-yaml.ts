@@ -134,21 +134,30 @@ function readScalar(s: string): unknown {
 }
 
 /** YAML 1.2 core-schema scalars that a plain string must not look like. */
-const SPECIAL = /^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)|null|Null|NULL|~|true|True|TRUE|false|False|FALSE)$/;
+const SPECIAL =
+  /^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)|null|Null|NULL|~|true|True|TRUE|false|False|FALSE)$/;
 
 function isPlainString(s: string): boolean {
   return (
-    /^[^\s\-?:,[\]{}#&*!|>'"%@`]/.test(s) &&
-    !hasControlCharacter(s) &&
-    !/(: | #|:$|\s$)/.test(s) &&
-    !maybeSpecial(s)
+    /^[^\s\-?:,[\]{}#&*!|>'"%@`]/.test(s) && !hasControlCharacter(s) && !/(: | #|:$|\s$)/.test(s) && !maybeSpecial(s)
   );
 }
 
 /** SPECIAL, tested only for what can match it: every such scalar starts with one of these. */
 function maybeSpecial(s: string): boolean {
   const c = s.charCodeAt(0);
-  const candidate = c === 0x2b || c === 0x2d || c === 0x2e || (c >= 0x30 && c <= 0x39) || c === 0x7e || c === 0x6e || c === 0x4e || c === 0x74 || c === 0x54 || c === 0x66 || c === 0x46;
+  const candidate =
+    c === 0x2b ||
+    c === 0x2d ||
+    c === 0x2e ||
+    (c >= 0x30 && c <= 0x39) ||
+    c === 0x7e ||
+    c === 0x6e ||
+    c === 0x4e ||
+    c === 0x74 ||
+    c === 0x54 ||
+    c === 0x66 ||
+    c === 0x46;
   return candidate && SPECIAL.test(s);
 }
 

@@ -12,11 +12,18 @@ const STATUS_FILE = /^status\/([^/]+)\.yaml$/;
  * the controller's name without its signature, a version after which commits were dropped)
  * could claim a vendor job that never existed, or hide one that did.
  */
-export async function provenStatusFiles(dir: string, head: string, signingKey: string): Promise<{ proven: Set<string>; refused: Map<string, string> }> {
+export async function provenStatusFiles(
+  dir: string,
+  head: string,
+  signingKey: string,
+): Promise<{ proven: Set<string>; refused: Map<string, string> }> {
   const key = parseSshPublicKey(signingKey);
   // Newest first, along the first-parent chain, only the commits that changed status/.
   const commits = [...(await walkHistory(dir, [head], { firstParent: true, paths: [STATUS_DIR] })).values()];
-  const raw = await readObjects(dir, commits.map((c) => c.sha));
+  const raw = await readObjects(
+    dir,
+    commits.map((c) => c.sha),
+  );
   const proven = new Set<string>();
   const refused = new Map<string, string>();
   let chainIntact = true;

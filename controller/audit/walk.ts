@@ -51,8 +51,20 @@ export interface WalkOptions {
  * what a merge brought counts as its change). One process, however long the history, parsed
  * while git writes it.
  */
-export async function walkHistory(cwd: string, refs: string[], limit: WalkOptions = {}): Promise<Map<string, AuditCommit>> {
-  const args = ['log', '-z', '--raw', limit.renames ? '-M' : '--no-renames', '--no-abbrev', '--diff-merges=first-parent', `--format=${FORMAT}`];
+export async function walkHistory(
+  cwd: string,
+  refs: string[],
+  limit: WalkOptions = {},
+): Promise<Map<string, AuditCommit>> {
+  const args = [
+    'log',
+    '-z',
+    '--raw',
+    limit.renames ? '-M' : '--no-renames',
+    '--no-abbrev',
+    '--diff-merges=first-parent',
+    `--format=${FORMAT}`,
+  ];
   if (limit.firstParent) args.push('--first-parent');
   const commits = new Map<string, AuditCommit>();
   await streamRecords(cwd, [...args, ...refs, '--', ...(limit.paths ?? [])], '\x01', (record) => {
@@ -66,12 +78,21 @@ export async function walkHistory(cwd: string, refs: string[], limit: WalkOption
 function parseRecord(record: string): AuditCommit {
   const f = record.split('\0');
   const raw: RawChange[] = [];
-  const tokens = f.slice(FIELDS).map((t) => t.replace(/^\n/, '')).filter(Boolean);
+  const tokens = f
+    .slice(FIELDS)
+    .map((t) => t.replace(/^\n/, ''))
+    .filter(Boolean);
   for (let i = 0; i < tokens.length; ) {
     const [, , , , blob, status] = tokens[i]!.split(/[: ]/);
     const kind = status!.charAt(0);
     if (kind === 'R' || kind === 'C') {
-      raw.push({ status: kind, from: tokens[i + 1]!, path: tokens[i + 2]!, blob: blob!, score: Number(status!.slice(1)) });
+      raw.push({
+        status: kind,
+        from: tokens[i + 1]!,
+        path: tokens[i + 2]!,
+        blob: blob!,
+        score: Number(status!.slice(1)),
+      });
       i += 3;
     } else {
       raw.push({ status: kind, path: tokens[i + 1]!, blob: blob! });
@@ -101,7 +122,12 @@ function parseRecord(record: string): AuditCommit {
     subject: f[9]!,
     previous: first(f[10]),
     observed: first(f[11]),
-    approvedBy: f[12] ? f[12].split('\x1f').map((t) => t.trim()).filter(Boolean) : [],
+    approvedBy: f[12]
+      ? f[12]
+          .split('\x1f')
+          .map((t) => t.trim())
+          .filter(Boolean)
+      : [],
     changes,
     raw,
   };
@@ -150,7 +176,8 @@ function reachable(commits: Map<string, AuditCommit>, head: string, stop: Set<st
 /** The first-parent chain ending at `head`, oldest first. */
 export function firstParentChain(commits: Map<string, AuditCommit>, head: string): AuditCommit[] {
   const chain: AuditCommit[] = [];
-  for (let c = commits.get(head); c; c = c.parents[0] === undefined ? undefined : commits.get(c.parents[0])) chain.push(c);
+  for (let c = commits.get(head); c; c = c.parents[0] === undefined ? undefined : commits.get(c.parents[0]))
+    chain.push(c);
   return chain.reverse();
 }
 

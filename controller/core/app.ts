@@ -62,7 +62,10 @@ export interface ControllerOptions {
  * decisions are the cache. The token is read at every pass that needs a decision, so a
  * rotated or newly set one is picked up; an unreadable token decides nothing (retried).
  */
-function githubGates(env: Readonly<Record<string, string | undefined>>, make: ControllerOptions['githubApi'] = octokitReviewApi) {
+function githubGates(
+  env: Readonly<Record<string, string | undefined>>,
+  make: ControllerOptions['githubApi'] = octokitReviewApi,
+) {
   const gates = new Map<string, GitHubReviewGate>();
   return async (policy: LetheConfig['spec']['approval']): Promise<GitHubReviewGate | undefined> => {
     if (!policy.github) return undefined;
@@ -117,7 +120,11 @@ export function defaultDataDir(o: Pick<ControllerOptions, 'repo' | 'remote' | 'e
   if (configured) return resolve(configured);
   const id = o.repo ? resolve(o.repo) : (o.remote ?? '');
   const state = env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state');
-  return join(state, 'lethe', `${basename(id).replace(/\.git$/, '') || 'repo'}-${createHash('sha256').update(id).digest('hex').slice(0, 8)}`);
+  return join(
+    state,
+    'lethe',
+    `${basename(id).replace(/\.git$/, '') || 'repo'}-${createHash('sha256').update(id).digest('hex').slice(0, 8)}`,
+  );
 }
 
 /**
@@ -146,7 +153,8 @@ async function approvedConfig(tree: ApprovedTree, source: GitSource): Promise<Le
     return (await tree.at(head)).config;
   } catch (err) {
     // A root the operator pinned wrongly, or one history lost, refuses the start itself.
-    if (err instanceof LetheError && (err.code === 'TRUST_ROOT_NOT_ON_BRANCH' || err.code === 'TRUST_ROOT_LOST')) throw err;
+    if (err instanceof LetheError && (err.code === 'TRUST_ROOT_NOT_ON_BRANCH' || err.code === 'TRUST_ROOT_LOST'))
+      throw err;
     // No root of trust yet (or a broken one): the pass reports it with its code.
     return undefined;
   }
@@ -181,10 +189,14 @@ export async function openController(o: ControllerOptions): Promise<Controller> 
   const pinned = o.trustRoot ?? (env.LETHE_TRUST_ROOT || undefined);
   // The walk made here (read-only, from the cache when there is one) is handed to the
   // reconciler below: a start reads the history once.
-  const probeTree = new ApprovedTree(probe, new TrustRoot({ dataDir: bootstrapDir, branch, pinned, record: false, log: o.log }), {
-    cache: new ApprovedTreeCache(bootstrapDir, branch, false),
-    log: o.log,
-  });
+  const probeTree = new ApprovedTree(
+    probe,
+    new TrustRoot({ dataDir: bootstrapDir, branch, pinned, record: false, log: o.log }),
+    {
+      cache: new ApprovedTreeCache(bootstrapDir, branch, false),
+      log: o.log,
+    },
+  );
   const config = await approvedConfig(probeTree, probe);
   const dataDir = o.dataDir ? resolve(o.dataDir) : o.repo ? defaultDataDir(o, config?.spec.dataDir) : bootstrapDir;
   await mkdir(dataDir, { recursive: true });

@@ -5,7 +5,11 @@ import { isPlainObject, unwrapSchema, zodDef } from '../manifests/schema-walk.ts
 function sortedDeep(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortedDeep);
   if (!isPlainObject(value)) return value;
-  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortedDeep(value[k])]));
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, sortedDeep(value[k])]),
+  );
 }
 
 /**
@@ -28,12 +32,20 @@ function walk(schema: z.ZodType, value: unknown): unknown {
   }
   if (d.type === 'object' && isPlainObject(value) && d.shape) {
     const out: Record<string, unknown> = {};
-    for (const [key, field] of Object.entries(d.shape)) if (Object.hasOwn(value, key) && value[key] !== undefined) out[key] = walk(field, value[key]);
-    for (const key of Object.keys(value).filter((k) => !Object.hasOwn(d.shape!, k)).sort()) out[key] = sortedDeep(value[key]);
+    for (const [key, field] of Object.entries(d.shape))
+      if (Object.hasOwn(value, key) && value[key] !== undefined) out[key] = walk(field, value[key]);
+    for (const key of Object.keys(value)
+      .filter((k) => !Object.hasOwn(d.shape!, k))
+      .sort())
+      out[key] = sortedDeep(value[key]);
     return out;
   }
   if (d.type === 'record' && isPlainObject(value) && d.valueType) {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, walk(d.valueType!, value[k])]));
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, walk(d.valueType!, value[k])]),
+    );
   }
   if (d.type === 'array' && Array.isArray(value) && d.element) return value.map((v) => walk(d.element!, v));
   return sortedDeep(value);

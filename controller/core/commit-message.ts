@@ -25,8 +25,21 @@ export function commitMessage(changes: PhaseChange[], observedCommit: string): s
   const sorted = [...changes].sort((a, b) => a.name.localeCompare(b.name));
   const counts = new Map<RequestPhase, number>();
   for (const c of sorted) counts.set(c.to, (counts.get(c.to) ?? 0) + 1);
-  const order: RequestPhase[] = ['Completed', 'Failed', 'InProgress', 'Pending', 'AwaitingApproval', 'Invalid', 'Withdrawn'];
-  const subject = `lethe: ${order.filter((p) => counts.has(p)).map((p) => `${counts.get(p)} ${LABEL[p]}`).join(', ') || 'status updated'}`;
+  const order: RequestPhase[] = [
+    'Completed',
+    'Failed',
+    'InProgress',
+    'Pending',
+    'AwaitingApproval',
+    'Invalid',
+    'Withdrawn',
+  ];
+  const subject = `lethe: ${
+    order
+      .filter((p) => counts.has(p))
+      .map((p) => `${counts.get(p)} ${LABEL[p]}`)
+      .join(', ') || 'status updated'
+  }`;
   const body = sorted.map((c) => `- ${c.name}: ${c.from && c.from !== c.to ? `${c.from} -> ${c.to}` : c.to}`);
   const trailers = [
     ...sorted.map((c) => `Lethe-Request: ${c.name}`),

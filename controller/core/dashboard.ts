@@ -7,7 +7,8 @@ const DONE = new Set(['Completed', 'Skipped', 'Cancelled']);
 
 const condition = (s: PrivacyRequestStatus, type: string) => s.status.conditions.find((c) => c.type === type);
 const isTrue = (s: PrivacyRequestStatus, type: string) => condition(s, type)?.status === 'True';
-const stalledVendors = (s: PrivacyRequestStatus) => Object.entries(s.status.vendors).filter(([, v]) => v.phase === 'Stalled');
+const stalledVendors = (s: PrivacyRequestStatus) =>
+  Object.entries(s.status.vendors).filter(([, v]) => v.phase === 'Stalled');
 
 /** What needs a person most: Invalid and Stalled first, then overdue, then by due date. */
 function urgency(s: PrivacyRequestStatus): number {
@@ -74,10 +75,14 @@ export function statusReason(s: PrivacyRequestStatus): string {
     const hint = lookup(code)?.hint;
     return `stalled at ${vendor}: ${code}${hint ? ` — ${firstSentence(hint)}` : ''}${stalled.length > 1 ? ` (+${stalled.length - 1} more)` : ''}`;
   }
-  if (st.phase === 'AwaitingApproval') return `awaiting approval: ${st.approval?.reason ?? condition(s, 'Approved')?.message ?? 'not approved yet'}`;
+  if (st.phase === 'AwaitingApproval')
+    return `awaiting approval: ${st.approval?.reason ?? condition(s, 'Approved')?.message ?? 'not approved yet'}`;
   if (st.phase === 'Failed') {
     const failed = Object.entries(st.vendors).filter(([, v]) => v.phase === 'Failed');
-    return failed.map(([vendor, v]) => `failed at ${vendor}${v.lastError ? `: ${v.lastError.code}` : ''}`).join('; ') || 'failed';
+    return (
+      failed.map(([vendor, v]) => `failed at ${vendor}${v.lastError ? `: ${v.lastError.code}` : ''}`).join('; ') ||
+      'failed'
+    );
   }
   if (st.phase === 'Pending' || st.phase === 'InProgress') {
     const waits: string[] = [];
@@ -120,11 +125,15 @@ export function renderPendingSection(branch: string, pending: PendingReport[]): 
     '',
     '| Path | Change | Commit | Author | Would change | Why not approved |',
     '|---|---|---|---|---|---|',
-    ...pending.slice(0, MAX_PENDING_ROWS).map(
-      (p) =>
-        `| ${cell(p.path)} | ${p.change} | ${p.commit ? p.commit.slice(0, 12) : ''} | ${p.author ? cell(`${p.author.name} <${p.author.email}>`) : ''} | ${cell(p.fields.join(', ') || (p.change === 'edit' ? 'formatting only' : `${p.change === 'add' ? 'adds' : 'removes'} ${p.kind} ${p.name}`))} | ${cell(p.reason)} |`,
-    ),
-    ...(pending.length > MAX_PENDING_ROWS ? [`| … and ${pending.length - MAX_PENDING_ROWS} more (lethe plan lists all) | | | | | |`] : []),
+    ...pending
+      .slice(0, MAX_PENDING_ROWS)
+      .map(
+        (p) =>
+          `| ${cell(p.path)} | ${p.change} | ${p.commit ? p.commit.slice(0, 12) : ''} | ${p.author ? cell(`${p.author.name} <${p.author.email}>`) : ''} | ${cell(p.fields.join(', ') || (p.change === 'edit' ? 'formatting only' : `${p.change === 'add' ? 'adds' : 'removes'} ${p.kind} ${p.name}`))} | ${cell(p.reason)} |`,
+      ),
+    ...(pending.length > MAX_PENDING_ROWS
+      ? [`| … and ${pending.length - MAX_PENDING_ROWS} more (lethe plan lists all) | | | | | |`]
+      : []),
     '',
   ];
 }
@@ -150,22 +159,31 @@ function renderMisplacedSection(misplaced: Problem[]): string[] {
 /** status/README.md: a table that renders on any git host, with no timestamp to churn. */
 export function renderDashboard(
   statuses: PrivacyRequestStatus[],
-  extra: { branch: string; root?: string; pending: PendingReport[]; ignoredStatus: string[]; misplaced?: Problem[] } = { branch: 'main', pending: [], ignoredStatus: [] },
+  extra: { branch: string; root?: string; pending: PendingReport[]; ignoredStatus: string[]; misplaced?: Problem[] } = {
+    branch: 'main',
+    pending: [],
+    ignoredStatus: [],
+  },
   notes: RecordNotes = {},
 ): string {
   const rows = sortForDisplay(statuses).map((s) => {
     const overdue = isTrue(s, 'Overdue');
     const stalled = isTrue(s, 'Stalled');
-    const flags = [s.status.phase === 'Invalid' ? 'invalid' : '', stalled ? 'stalled' : '', overdue ? 'overdue' : ''].filter(Boolean).join(', ');
+    const flags = [s.status.phase === 'Invalid' ? 'invalid' : '', stalled ? 'stalled' : '', overdue ? 'overdue' : '']
+      .filter(Boolean)
+      .join(', ');
     return `| [${s.metadata.name}](${s.metadata.name}.yaml) | ${s.status.action ?? ''} | ${s.status.regulation ?? ''} | ${s.status.phase} | ${s.status.dueAt ?? ''} | ${vendorProgress(s)} | ${flags} | ${cell(statusReason(s))} |`;
   });
   const counts = new Map<string, number>();
   for (const s of statuses) counts.set(s.status.phase, (counts.get(s.status.phase) ?? 0) + 1);
-  const summary = [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([p, n]) => `${p}: ${n}`).join(' · ');
+  const summary = [...counts]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([p, n]) => `${p}: ${n}`)
+    .join(' · ');
   return [
     '# Privacy requests',
     '',
-    'Written by the Lethe controller from the request manifests and the vendors\' answers. Do not edit.',
+    "Written by the Lethe controller from the request manifests and the vendors' answers. Do not edit.",
     '',
     signingNote(notes),
     '',
@@ -206,7 +224,11 @@ export function renderStatusTable(statuses: PrivacyRequestStatus[]): string {
     cell(statusReason(s), 100).replace(/\\\|/g, '|'),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const fmt = (r: string[]) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [fmt(header), ...rows.map(fmt)].join('\n') + '\n';
 }
 
@@ -222,15 +244,21 @@ export function withHistoryRewritten(dashboard: string, branch: string, missing:
 /** `lethe status --explain NAME`: everything the status file says about one request, with fixes. */
 export function explainStatus(s: PrivacyRequestStatus): string {
   const st = s.status;
-  const lines = [`${s.metadata.name}: ${st.phase}${st.action ? ` (${st.action}, ${st.regulation ?? '?'})` : ''}${st.dueAt ? `, due ${st.dueAt}` : ''}`];
+  const lines = [
+    `${s.metadata.name}: ${st.phase}${st.action ? ` (${st.action}, ${st.regulation ?? '?'})` : ''}${st.dueAt ? `, due ${st.dueAt}` : ''}`,
+  ];
   const reason = statusReason(s);
   if (reason) lines.push(`  why: ${reason}`);
   if (st.source) lines.push(`  file: ${st.source}`);
   if (st.approval) {
     const a = st.approval;
     lines.push(`  approval (${a.mode}): ${a.approved ? 'approved' : 'NOT approved'} — ${a.reason}`);
-    if (a.approvers.length > 0) lines.push(`    approvers: ${a.approvers.map((p) => `${p.name} <${p.email}>`).join(', ')}`);
-    if (a.commit) lines.push(`    approval commit ${a.commit.slice(0, 12)}${a.specCommit ? `, content from ${a.specCommit.slice(0, 12)}` : ''}`);
+    if (a.approvers.length > 0)
+      lines.push(`    approvers: ${a.approvers.map((p) => `${p.name} <${p.email}>`).join(', ')}`);
+    if (a.commit)
+      lines.push(
+        `    approval commit ${a.commit.slice(0, 12)}${a.specCommit ? `, content from ${a.specCommit.slice(0, 12)}` : ''}`,
+      );
   }
   for (const e of st.errors ?? []) {
     lines.push(`  error ${e.file ?? ''}${e.line ? `:${e.line}:${e.column ?? 1}` : ''} ${e.code}: ${e.message}`);
@@ -238,17 +266,24 @@ export function explainStatus(s: PrivacyRequestStatus): string {
     if (hint) lines.push(`    fix: ${hint}`);
   }
   for (const [vendor, v] of Object.entries(st.vendors).sort(([a], [b]) => a.localeCompare(b))) {
-    lines.push(`  ${vendor}: ${v.phase}, step ${v.step}${v.outcome ? `, outcome ${v.outcome}` : ''}, ${v.attempts} submission${v.attempts === 1 ? '' : 's'}${v.jobIds ? `, jobs ${v.jobIds.join(', ')}` : ''}`);
+    lines.push(
+      `  ${vendor}: ${v.phase}, step ${v.step}${v.outcome ? `, outcome ${v.outcome}` : ''}, ${v.attempts} submission${v.attempts === 1 ? '' : 's'}${v.jobIds ? `, jobs ${v.jobIds.join(', ')}` : ''}`,
+    );
     if (v.lastError) {
       lines.push(`    last error ${v.lastError.code}: ${v.lastError.message}`);
       const entry = lookup(v.lastError.code);
-      if (entry) lines.push(`    fix: ${entry.hint}${entry.terminal ? ' (terminal: resumes when the request or the vendor connection changes)' : ''}`);
+      if (entry)
+        lines.push(
+          `    fix: ${entry.hint}${entry.terminal ? ' (terminal: resumes when the request or the vendor connection changes)' : ''}`,
+        );
     }
   }
   for (const c of st.conditions) {
     const entry = lookup(c.reason);
     lines.push(`  ${c.type}=${c.status} (${c.reason}, since ${c.lastTransitionTime}): ${c.message}`);
-    const attention = (c.type === 'Approved' && c.status === 'False') || ((c.type === 'Overdue' || c.type === 'Stalled') && c.status === 'True');
+    const attention =
+      (c.type === 'Approved' && c.status === 'False') ||
+      ((c.type === 'Overdue' || c.type === 'Stalled') && c.status === 'True');
     if (entry && attention) lines.push(`    what to do: ${entry.hint}`);
   }
   return lines.join('\n') + '\n';

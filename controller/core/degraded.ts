@@ -11,7 +11,12 @@ export const DEGRADED_RETRY_CAP_MS = 30 * 60_000;
  * `now`. Derived from `since` alone, so it needs no counter in the journal and a restart
  * keeps the backoff instead of hammering a vendor whose token expired.
  */
-export function degradedRetryAt(since: number, now: number, startMs = DEGRADED_RETRY_START_MS, capMs = DEGRADED_RETRY_CAP_MS): number {
+export function degradedRetryAt(
+  since: number,
+  now: number,
+  startMs = DEGRADED_RETRY_START_MS,
+  capMs = DEGRADED_RETRY_CAP_MS,
+): number {
   if (startMs <= 0) return now;
   let at = since + startMs;
   let interval = startMs;
@@ -28,7 +33,13 @@ export function degradedRetryAt(since: number, now: number, startMs = DEGRADED_R
  * Marks `vendor` degraded with `cause`, keeping the `since` of an outage already under way
  * (its backoff continues from there), and returns the previous entry, if any.
  */
-export function markDegraded(journal: Journal, vendor: string, cause: Pick<DegradedEntry, 'code' | 'message'>, now: number, retryStartMs?: number): DegradedEntry | undefined {
+export function markDegraded(
+  journal: Journal,
+  vendor: string,
+  cause: Pick<DegradedEntry, 'code' | 'message'>,
+  now: number,
+  retryStartMs?: number,
+): DegradedEntry | undefined {
   const previous = journal.data.degraded[vendor];
   const since = previous?.since ?? new Date(now).toISOString();
   journal.setDegraded(vendor, { ...cause, since, retryAt: degradedRetryAt(Date.parse(since), now, retryStartMs) });

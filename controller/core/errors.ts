@@ -18,7 +18,7 @@ export const coreErrors = defineErrors({
   },
   CREDENTIAL_UNREADABLE: {
     message: 'a vendor credential could not be resolved',
-    hint: 'Check the env: or file: references in vendors/<name>.yaml and the controller\'s environment; the vendor waits, nothing is lost.',
+    hint: "Check the env: or file: references in vendors/<name>.yaml and the controller's environment; the vendor waits, nothing is lost.",
   },
   RETRY_WINDOW_EXHAUSTED: {
     message: 'transient failures ({code}) went on for {hours} h, the whole retry window: the task stopped retrying',

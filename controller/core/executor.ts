@@ -113,9 +113,10 @@ function startCheckpoints(opts: ExecuteOptions, report: ExecuteReport): { stop()
   const tick = () => {
     if (running || opts.journal.revision === seen) return;
     seen = opts.journal.revision;
-    running = opts
-      .checkpoint!(report.unrecorded)
-      .catch((err: unknown) => opts.log.warn('status checkpoint failed; the next one retries', { code: describe(err).code }))
+    running = opts.checkpoint!(report.unrecorded)
+      .catch((err: unknown) =>
+        opts.log.warn('status checkpoint failed; the next one retries', { code: describe(err).code }),
+      )
       .finally(() => {
         running = undefined;
       });
@@ -137,7 +138,8 @@ function applyChanges(plan: Plan, opts: ExecuteOptions, report: ExecuteReport): 
     if (c.kind === 'create') journal.putTask(seedTask(c.request, c.vendor, c.action));
     const t = journal.task(c.key);
     if (!t) continue;
-    if (c.kind === 'skip') journal.putTask({ ...t, phase: 'Skipped', outcome: c.reason, completedAt: nowIso, withdrawn: true });
+    if (c.kind === 'skip')
+      journal.putTask({ ...t, phase: 'Skipped', outcome: c.reason, completedAt: nowIso, withdrawn: true });
     if (c.kind === 'withdraw') journal.putTask({ ...t, withdrawn: true, nextCheckAt: undefined });
     if (c.kind === 'requeue') {
       journal.putTask({
@@ -155,7 +157,12 @@ function applyChanges(plan: Plan, opts: ExecuteOptions, report: ExecuteReport): 
   }
 }
 
-async function runVendor(vendor: string, actions: PlannedAction[], opts: ExecuteOptions, report: ExecuteReport): Promise<void> {
+async function runVendor(
+  vendor: string,
+  actions: PlannedAction[],
+  opts: ExecuteOptions,
+  report: ExecuteReport,
+): Promise<void> {
   const runtime = opts.vendors.get(vendor);
   if (!runtime) return;
   const ctxFor = (keys: string[], dueAt: string) => makeSession(runtime, keys, dueAt, opts, report);
@@ -166,7 +173,8 @@ async function runVendor(vendor: string, actions: PlannedAction[], opts: Execute
       // A terminal, task-scoped answer (a configuration error such as a wrong URL) stalls
       // the tasks this pass would have advanced, so that they show the code; others wait.
       if (err instanceof LetheError && err.terminal && err.scope === 'task') {
-        for (const a of actions) if (a.kind === 'step') for (const key of a.keys) noteError(key, err, opts, report, false);
+        for (const a of actions)
+          if (a.kind === 'step') for (const key of a.keys) noteError(key, err, opts, report, false);
       } else degrade(vendor, err, opts);
       return;
     }
@@ -207,7 +215,9 @@ async function runAction(
     const key = action.keys[0]!;
     for (const [id, intent] of opts.journal.openIntentsFor(key)) {
       const open: OpenIntent = { name: intent.name, detail: intent.detail as OpenIntent['detail'], at: intent.at };
-      const result = await guarded(key, opts, report, () => driver.recover(ctx, taskInput(opts.journal.task(key)!, runtime, opts), open));
+      const result = await guarded(key, opts, report, () =>
+        driver.recover(ctx, taskInput(opts.journal.task(key)!, runtime, opts), open),
+      );
       if (result === undefined) {
         // The vendor cannot tell whether it acted: the intent is resolved as "needs
         // operator". It stays for the driver to read once the operator answers (a change of
@@ -249,12 +259,18 @@ async function runAction(
   for (const key of action.keys) await continueTask(key, runtime, opts, report);
 }
 
-async function continueTask(key: string, runtime: VendorRuntime, opts: ExecuteOptions, report: ExecuteReport): Promise<void> {
+async function continueTask(
+  key: string,
+  runtime: VendorRuntime,
+  opts: ExecuteOptions,
+  report: ExecuteReport,
+): Promise<void> {
   const driver = runtime.driver;
   const max = opts.maxStepsPerTask ?? 12;
   for (let i = 0; i < max && opts.now() < opts.deadline; i++) {
     const t = opts.journal.task(key);
-    if (!t || t.phase === 'Completed' || t.phase === 'Failed' || t.phase === 'Stalled' || t.nextCheckAt !== undefined) return;
+    if (!t || t.phase === 'Completed' || t.phase === 'Failed' || t.phase === 'Stalled' || t.nextCheckAt !== undefined)
+      return;
     if (opts.journal.openIntentsFor(key).length > 0) return;
     const session = makeSession(runtime, [key], opts.requests.get(t.request)?.dueAt ?? '', opts, report);
     const r = await guarded(key, opts, report, () => driver.step(session.ctx, taskInput(t, runtime, opts)));
@@ -264,7 +280,12 @@ async function continueTask(key: string, runtime: VendorRuntime, opts: ExecuteOp
   }
 }
 
-async function guarded(key: string, opts: ExecuteOptions, report: ExecuteReport, fn: () => Promise<StepResult>): Promise<StepResult | undefined> {
+async function guarded(
+  key: string,
+  opts: ExecuteOptions,
+  report: ExecuteReport,
+  fn: () => Promise<StepResult>,
+): Promise<StepResult | undefined> {
   const r = await guardedMany([key], opts, report, async () => [await fn()]);
   return r?.[0];
 }
@@ -288,7 +309,13 @@ async function guardedMany(
   }
 }
 
-function noteError(key: string, err: unknown, opts: ExecuteOptions, report: ExecuteReport, countAttempt: boolean): void {
+function noteError(
+  key: string,
+  err: unknown,
+  opts: ExecuteOptions,
+  report: ExecuteReport,
+  countAttempt: boolean,
+): void {
   const t = opts.journal.task(key);
   if (!t) return;
   const now = opts.now();
@@ -297,9 +324,17 @@ function noteError(key: string, err: unknown, opts: ExecuteOptions, report: Exec
   const stall = (lastError: { code: string; message: string }) => {
     const r = opts.requests.get(t.request);
     const v = opts.vendors.get(t.vendor);
-    opts.journal.putTask({ ...t, phase: 'Stalled', lastError, stalledOn: stallFingerprint(r, v), nextCheckAt: undefined, failingSince: undefined });
+    opts.journal.putTask({
+      ...t,
+      phase: 'Stalled',
+      lastError,
+      stalledOn: stallFingerprint(r, v),
+      nextCheckAt: undefined,
+      failingSince: undefined,
+    });
     // Once per state change: a task that stalls again the same way says nothing new.
-    if (t.phase !== 'Stalled' || t.lastError?.code !== lastError.code) opts.log.warn('task stalled', { task: key, code: lastError.code });
+    if (t.phase !== 'Stalled' || t.lastError?.code !== lastError.code)
+      opts.log.warn('task stalled', { task: key, code: lastError.code });
   };
   // A transient fault never settles a task, whatever a driver made of it: only a run of
   // them lasting the whole retry window does, and then for an operator, not as final.
@@ -317,7 +352,10 @@ function noteError(key: string, err: unknown, opts: ExecuteOptions, report: Exec
     return;
   }
   const attempts = countAttempt ? t.attempts + 1 : t.attempts;
-  const delay = err instanceof LetheError && err.options.retryAfterMs !== undefined ? err.options.retryAfterMs : opts.backoffMs(Math.max(1, attempts));
+  const delay =
+    err instanceof LetheError && err.options.retryAfterMs !== undefined
+      ? err.options.retryAfterMs
+      : opts.backoffMs(Math.max(1, attempts));
   // The last try falls at the window's end, so a vendor back by then is not missed.
   const wait = Math.max(0, Math.min(delay, RETRY_CAP_MS, failingSince + window - now));
   opts.journal.putTask({ ...t, attempts, lastError: { code, message }, nextCheckAt: now + wait, failingSince });
@@ -342,7 +380,13 @@ function degrade(vendor: string, err: unknown, opts: ExecuteOptions): void {
   if (previous?.code !== code) opts.log.warn('vendor degraded; its requests wait', { vendor, code, reason: message });
 }
 
-function apply(key: string, result: StepResult, opts: ExecuteOptions, report: ExecuteReport, runtime: VendorRuntime): void {
+function apply(
+  key: string,
+  result: StepResult,
+  opts: ExecuteOptions,
+  report: ExecuteReport,
+  runtime: VendorRuntime,
+): void {
   const t = opts.journal.task(key);
   if (!t) return;
   const nowMs = opts.now();
@@ -369,13 +413,33 @@ function apply(key: string, result: StepResult, opts: ExecuteOptions, report: Ex
       nextCheckAt: result.checkAfterMs === undefined ? undefined : nowMs + result.checkAfterMs,
     };
   } else if (result.kind === 'completed') {
-    next = { ...base, phase: result.outcome === 'Cancelled' ? 'Cancelled' : 'Completed', step: 'done', outcome: result.outcome, startedAt: t.startedAt ?? now, completedAt: now };
+    next = {
+      ...base,
+      phase: result.outcome === 'Cancelled' ? 'Cancelled' : 'Completed',
+      step: 'done',
+      outcome: result.outcome,
+      startedAt: t.startedAt ?? now,
+      completedAt: now,
+    };
   } else {
-    next = { ...base, phase: 'Failed', step: 'done', lastError: { code: result.code, message: result.message }, completedAt: now };
+    next = {
+      ...base,
+      phase: 'Failed',
+      step: 'done',
+      lastError: { code: result.code, message: result.message },
+      completedAt: now,
+    };
   }
   opts.journal.putTask(next);
   touch(report, key, opts);
-  if (next.phase !== t.phase) opts.log.info('task phase changed', { task: key, vendor: runtime.name, from: t.phase, to: next.phase, step: next.step });
+  if (next.phase !== t.phase)
+    opts.log.info('task phase changed', {
+      task: key,
+      vendor: runtime.name,
+      from: t.phase,
+      to: next.phase,
+      step: next.step,
+    });
   const degraded = opts.journal.clearDegraded(runtime.name);
   if (degraded) {
     opts.log.info('vendor connection recovered', { vendor: runtime.name, code: degraded.code, since: degraded.since });
@@ -408,7 +472,13 @@ interface Session {
   settle(): void;
 }
 
-function makeSession(runtime: VendorRuntime, keys: string[], dueAt: string, opts: ExecuteOptions, report: ExecuteReport): Session {
+function makeSession(
+  runtime: VendorRuntime,
+  keys: string[],
+  dueAt: string,
+  opts: ExecuteOptions,
+  report: ExecuteReport,
+): Session {
   const priority = dueAt ? Date.parse(`${dueAt}T00:00:00Z`) : Number.MAX_SAFE_INTEGER;
   const answered: string[] = [];
   // The intent of the non-idempotent call being made, journaled by the HTTP layer once the
@@ -420,10 +490,13 @@ function makeSession(runtime: VendorRuntime, keys: string[], dueAt: string, opts
       const intent = journalIntent;
       const { fence } = opts;
       // The lease is checked first: a controller that lost it neither journals nor sends.
-      const beforeSend = o.safe || (!intent && !fence) ? undefined : async () => {
-        await fence?.();
-        await intent?.();
-      };
+      const beforeSend =
+        o.safe || (!intent && !fence)
+          ? undefined
+          : async () => {
+              await fence?.();
+              await intent?.();
+            };
       return runtime.http.request({ priority, ...o, ...(beforeSend ? { beforeSend } : {}) });
     },
   };
@@ -478,4 +551,3 @@ function makeSession(runtime: VendorRuntime, keys: string[], dueAt: string, opts
 function isProvablyUndelivered(err: unknown): boolean {
   return err instanceof LetheError && err.maybeDelivered === false;
 }
-

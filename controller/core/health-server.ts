@@ -35,7 +35,13 @@ export async function startHealthServer(o: HealthServerOptions): Promise<{ url: 
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(coreErrors.error('METRICS_LISTEN_FAILED', { address: `${o.host}:${o.port}`, reason: err.code ?? 'error' }, { cause: err })),
+      reject(
+        coreErrors.error(
+          'METRICS_LISTEN_FAILED',
+          { address: `${o.host}:${o.port}`, reason: err.code ?? 'error' },
+          { cause: err },
+        ),
+      ),
     );
     server.listen(o.port, o.host, () => resolve());
   });

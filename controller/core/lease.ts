@@ -20,7 +20,8 @@ export function newHolder(): Holder {
   return { id: `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`, host: hostname(), pid: process.pid };
 }
 
-const stoppedWaiting = () => coreErrors.error('LEASE_HELD', { what: 'lease', holder: 'stopped while standing by for it' });
+const stoppedWaiting = () =>
+  coreErrors.error('LEASE_HELD', { what: 'lease', holder: 'stopped while standing by for it' });
 
 /** Whether a process of this host is alive (signal 0 probes without signalling). */
 function alive(pid: number): boolean {
@@ -32,7 +33,8 @@ function alive(pid: number): boolean {
   }
 }
 
-const describeHolder = (h: { host: string; pid: number; since?: string }) => `pid ${h.pid} on ${h.host}${h.since ? ` since ${h.since}` : ''}`;
+const describeHolder = (h: { host: string; pid: number; since?: string }) =>
+  `pid ${h.pid} on ${h.host}${h.since ? ` since ${h.since}` : ''}`;
 
 /**
  * The data directory's lock (proper-lockfile: an atomic mkdir whose mtime the holder
@@ -62,7 +64,9 @@ export class DataDirLock {
   }
 
   /** Takes the lock, or returns who holds it. */
-  async tryAcquire(onCompromised: (err: Error) => void): Promise<{ acquired: true } | { acquired: false; holder: string }> {
+  async tryAcquire(
+    onCompromised: (err: Error) => void,
+  ): Promise<{ acquired: true } | { acquired: false; holder: string }> {
     const options = {
       lockfilePath: join(this.dataDir, 'controller.lock'),
       stale: this.staleMs,
@@ -160,7 +164,13 @@ export class RemoteLease {
    * reach this clone. Undefined when the ref vanished meanwhile: look again.
    */
   private async read(): Promise<{ sha: string; record?: LeaseRecord } | undefined> {
-    const fetched = await git(this.dir, ['fetch', '--no-tags', '--quiet', 'origin', `+${LEASE_REF}:refs/lethe/observed-lease`]).then(
+    const fetched = await git(this.dir, [
+      'fetch',
+      '--no-tags',
+      '--quiet',
+      'origin',
+      `+${LEASE_REF}:refs/lethe/observed-lease`,
+    ]).then(
       () => true,
       () => false,
     );
@@ -188,16 +198,28 @@ export class RemoteLease {
       durationSeconds: Math.round(this.durationMs / 1000),
     };
     await git(this.dir, ['hash-object', '-t', 'tree', '-w', '--stdin']); // the empty tree, so the push can send it
-    const commit = await git(this.dir, ['commit-tree', EMPTY_TREE, '-m', JSON.stringify(record)], { env: identityEnv(this.identity) });
+    const commit = await git(this.dir, ['commit-tree', EMPTY_TREE, '-m', JSON.stringify(record)], {
+      env: identityEnv(this.identity),
+    });
     const push = await runGit(
       this.dir,
-      ['push', '--porcelain', '--no-verify', `--force-with-lease=${LEASE_REF}:${expected ?? ''}`, 'origin', `${commit}:${LEASE_REF}`],
+      [
+        'push',
+        '--porcelain',
+        '--no-verify',
+        `--force-with-lease=${LEASE_REF}:${expected ?? ''}`,
+        'origin',
+        `${commit}:${LEASE_REF}`,
+      ],
       { okCodes: [1, 128] },
     );
     if (push.code !== 0) {
       const out = push.stdout.toString('utf8') + push.stderr;
       if (/\[rejected\]|stale info|\[remote rejected\]|non-fast-forward|fetch first/.test(out)) return false;
-      throw coreErrors.error('LEASE_UNREACHABLE', { ref: LEASE_REF, reason: push.stderr.trim().split('\n')[0] ?? `git push exit ${push.code}` });
+      throw coreErrors.error('LEASE_UNREACHABLE', {
+        ref: LEASE_REF,
+        reason: push.stderr.trim().split('\n')[0] ?? `git push exit ${push.code}`,
+      });
     }
     this.mine = commit;
     this.acquiredAt = acquiredAt;
@@ -212,7 +234,8 @@ export class RemoteLease {
     const listed = await this.remoteSha();
     const acquiredAt = new Date(this.now()).toISOString();
     if (listed === undefined) return (await this.swap(undefined, acquiredAt)) ? { acquired: true } : this.tryAcquire();
-    if (listed === this.mine) return (await this.swap(listed, this.acquiredAt ?? acquiredAt)) ? { acquired: true } : this.tryAcquire();
+    if (listed === this.mine)
+      return (await this.swap(listed, this.acquiredAt ?? acquiredAt)) ? { acquired: true } : this.tryAcquire();
     const observed = await this.read();
     if (!observed) return this.tryAcquire();
     const { sha, record } = observed;
@@ -227,7 +250,9 @@ export class RemoteLease {
     if (expired && (await this.swap(sha, acquiredAt))) return { acquired: true };
     return {
       acquired: false,
-      holder: record ? describeHolder({ host: record.host, pid: record.pid, since: record.acquiredAt }) : 'an unreadable lease',
+      holder: record
+        ? describeHolder({ host: record.host, pid: record.pid, since: record.acquiredAt })
+        : 'an unreadable lease',
       expiresAt: record?.expiresAt,
     };
   }
@@ -241,7 +266,11 @@ export class RemoteLease {
   /** Deletes the ref if it is still ours, so a standby takes over at once. */
   async release(): Promise<void> {
     if (this.mine === undefined) return;
-    await runGit(this.dir, ['push', '--porcelain', '--no-verify', `--force-with-lease=${LEASE_REF}:${this.mine}`, 'origin', `:${LEASE_REF}`], { okCodes: [1, 128] });
+    await runGit(
+      this.dir,
+      ['push', '--porcelain', '--no-verify', `--force-with-lease=${LEASE_REF}:${this.mine}`, 'origin', `:${LEASE_REF}`],
+      { okCodes: [1, 128] },
+    );
     this.mine = undefined;
   }
 }
@@ -298,7 +327,9 @@ export class ControllerLease {
   }
 
   get held(): boolean {
-    return this.lost === undefined && this.lock.held && (this.remote === undefined || this.remote.renewedAt !== undefined);
+    return (
+      this.lost === undefined && this.lock.held && (this.remote === undefined || this.remote.renewedAt !== undefined)
+    );
   }
 
   private markLost(err: LetheError): void {
@@ -318,12 +349,18 @@ export class ControllerLease {
     for (;;) {
       if (!this.lock.held) {
         const local = await this.lock.tryAcquire((err) =>
-          this.markLost(coreErrors.error('LEASE_LOST', { reason: `the data directory lock was lost (${err.message})` })),
+          this.markLost(
+            coreErrors.error('LEASE_LOST', { reason: `the data directory lock was lost (${err.message})` }),
+          ),
         );
         if (!local.acquired) {
-          const err = coreErrors.error('LEASE_HELD', { what: `data directory ${this.o.dataDir}`, holder: local.holder });
+          const err = coreErrors.error('LEASE_HELD', {
+            what: `data directory ${this.o.dataDir}`,
+            holder: local.holder,
+          });
           if (!options.wait) throw err;
-          if (!announced) this.o.log.warn('standing by: another controller holds the lease', { code: err.code, reason: err.message });
+          if (!announced)
+            this.o.log.warn('standing by: another controller holds the lease', { code: err.code, reason: err.message });
           announced = true;
           await this.pause(options);
           continue;
@@ -339,17 +376,23 @@ export class ControllerLease {
           await this.lock.releaseLock();
           throw err;
         }
-        this.o.log.warn('lease: the remote cannot be reached; retrying', { code: err instanceof LetheError ? err.code : 'LEASE_UNREACHABLE' });
+        this.o.log.warn('lease: the remote cannot be reached; retrying', {
+          code: err instanceof LetheError ? err.code : 'LEASE_UNREACHABLE',
+        });
         await this.pause(options);
         continue;
       }
       if (remote.acquired) break;
-      const err = coreErrors.error('LEASE_HELD', { what: `remote lease ${LEASE_REF}`, holder: `${remote.holder}${remote.expiresAt ? `, expires ${remote.expiresAt} unless renewed` : ''}` });
+      const err = coreErrors.error('LEASE_HELD', {
+        what: `remote lease ${LEASE_REF}`,
+        holder: `${remote.holder}${remote.expiresAt ? `, expires ${remote.expiresAt} unless renewed` : ''}`,
+      });
       if (!options.wait) {
         await this.lock.releaseLock();
         throw err;
       }
-      if (!announced) this.o.log.warn('standing by: another controller holds the lease', { code: err.code, reason: err.message });
+      if (!announced)
+        this.o.log.warn('standing by: another controller holds the lease', { code: err.code, reason: err.message });
       announced = true;
       await this.pause(options);
     }
@@ -363,7 +406,9 @@ export class ControllerLease {
 
   private async pause(options: { pollMs?: number; signal?: AbortSignal }): Promise<void> {
     if (options.signal?.aborted) throw stoppedWaiting();
-    await sleep(options.pollMs ?? Math.min(5_000, Math.max(500, this.durationMs / 6)), undefined, { signal: options.signal }).catch(() => undefined);
+    await sleep(options.pollMs ?? Math.min(5_000, Math.max(500, this.durationMs / 6)), undefined, {
+      signal: options.signal,
+    }).catch(() => undefined);
     if (options.signal?.aborted) throw stoppedWaiting();
   }
 
@@ -373,10 +418,15 @@ export class ControllerLease {
     if (!this.remote) return;
     this.renewing ??= (async () => {
       try {
-        if (!(await this.remote!.renew())) this.markLost(coreErrors.error('LEASE_LOST', { reason: `another controller took the remote lease ${LEASE_REF}` }));
+        if (!(await this.remote!.renew()))
+          this.markLost(
+            coreErrors.error('LEASE_LOST', { reason: `another controller took the remote lease ${LEASE_REF}` }),
+          );
       } catch (err) {
         // Unreachable remote: the lease still holds until it is too old (see fence).
-        this.o.log.warn('lease renewal failed; retried', { code: err instanceof LetheError ? err.code : 'LEASE_UNREACHABLE' });
+        this.o.log.warn('lease renewal failed; retried', {
+          code: err instanceof LetheError ? err.code : 'LEASE_UNREACHABLE',
+        });
       } finally {
         this.renewing = undefined;
       }
@@ -395,10 +445,15 @@ export class ControllerLease {
     if (this.lost) throw this.lost;
     if (!this.lock.held) throw coreErrors.error('LEASE_LOST', { reason: 'the data directory lock is not held' });
     if (!this.remote) return;
-    const fresh = () => this.remote!.renewedAt !== undefined && this.now() - this.remote!.renewedAt < this.durationMs / 2;
+    const fresh = () =>
+      this.remote!.renewedAt !== undefined && this.now() - this.remote!.renewedAt < this.durationMs / 2;
     if (!fresh()) await this.renew();
     if (!fresh()) {
-      this.markLost(coreErrors.error('LEASE_LOST', { reason: `the remote lease ${LEASE_REF} could not be renewed within half its duration` }));
+      this.markLost(
+        coreErrors.error('LEASE_LOST', {
+          reason: `the remote lease ${LEASE_REF} could not be renewed within half its duration`,
+        }),
+      );
       throw this.lost!;
     }
   }

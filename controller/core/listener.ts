@@ -42,7 +42,10 @@ export function verifyGitLabToken(secret: string, header: string | undefined): b
  * created) is answered, other events are acknowledged and ignored. No `X-GitHub-Event`
  * header: a GitLab push or a plain trigger.
  */
-export function githubEvent(event: string | undefined, body: Buffer): { status: number; message: string; trigger?: string } {
+export function githubEvent(
+  event: string | undefined,
+  body: Buffer,
+): { status: number; message: string; trigger?: string } {
   if (event === undefined) return { status: 202, message: 'pass scheduled', trigger: 'push webhook' };
   let payload: unknown;
   try {
@@ -50,10 +53,12 @@ export function githubEvent(event: string | undefined, body: Buffer): { status: 
   } catch {
     return { status: 400, message: 'a GitHub webhook body must be JSON (content type application/json)' };
   }
-  if (typeof payload !== 'object' || payload === null) return { status: 400, message: 'a GitHub webhook body must be a JSON object' };
+  if (typeof payload !== 'object' || payload === null)
+    return { status: 400, message: 'a GitHub webhook body must be a JSON object' };
   if (event === 'ping') return { status: 200, message: 'pong' };
   if (event === 'push') return { status: 202, message: 'pass scheduled', trigger: 'push webhook' };
-  if (event === 'pull_request_review') return { status: 202, message: 'pass scheduled', trigger: 'pull request review webhook' };
+  if (event === 'pull_request_review')
+    return { status: 202, message: 'pass scheduled', trigger: 'pull request review webhook' };
   return { status: 202, message: `event ${event.slice(0, 40)} ignored` };
 }
 
@@ -62,7 +67,9 @@ export function githubEvent(event: string | undefined, body: Buffer): { status: 
  * that declares `callbackTask`, called when vendor-side work is ready) wake the loop. Polling stays the
  * fallback, so a lost webhook only costs time. Nothing a caller sends is logged.
  */
-export async function startListener(o: ListenerOptions): Promise<{ url: string; server: Server; close(): Promise<void> }> {
+export async function startListener(
+  o: ListenerOptions,
+): Promise<{ url: string; server: Server; close(): Promise<void> }> {
   const now = o.now ?? Date.now;
   const limit = o.perMinute ?? 60;
   const hits: number[] = [];
@@ -111,7 +118,8 @@ export async function startListener(o: ListenerOptions): Promise<{ url: string; 
       if (/"ref"\s*:\s*"refs\/lethe\//.test(body.toString('utf8'))) return reply(res, 202, 'ignored: not a branch');
       const event = req.headers['x-github-event'];
       const decision = githubEvent(Array.isArray(event) ? event[0] : event, body);
-      if (decision.status !== 202 || decision.trigger === undefined) return reply(res, decision.status, decision.message);
+      if (decision.status !== 202 || decision.trigger === undefined)
+        return reply(res, decision.status, decision.message);
       o.onTrigger(decision.trigger);
       return reply(res, 202, 'pass scheduled');
     }

@@ -13,7 +13,12 @@ const DONE_PHASES = new Set(['Completed', 'Failed', 'Withdrawn']);
  */
 export class ControllerMetrics {
   readonly registry = new Registry();
-  private readonly passes = new Counter({ name: 'lethe_passes_total', help: 'Reconcile passes, by result (ok, error).', labelNames: ['result'], registers: [this.registry] });
+  private readonly passes = new Counter({
+    name: 'lethe_passes_total',
+    help: 'Reconcile passes, by result (ok, error).',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
   private readonly passDuration = new Histogram({
     name: 'lethe_pass_duration_seconds',
     help: 'Duration of reconcile passes.',
@@ -22,7 +27,7 @@ export class ControllerMetrics {
   });
   private readonly calls = new Counter({
     name: 'lethe_vendor_calls_total',
-    help: 'Vendor HTTP requests sent (every attempt), by vendor, route (the driver\'s call label) and status (or network failure).',
+    help: "Vendor HTTP requests sent (every attempt), by vendor, route (the driver's call label) and status (or network failure).",
     labelNames: ['vendor', 'route', 'status'],
     registers: [this.registry],
   });
@@ -39,24 +44,71 @@ export class ControllerMetrics {
     buckets: [0.001, 0.01, 0.1, 0.5, 1, 5, 15, 60, 300],
     registers: [this.registry],
   });
-  private readonly tasks = new Gauge({ name: 'lethe_tasks', help: 'Vendor tasks in the journal by phase (open and final).', labelNames: ['phase'], registers: [this.registry] });
-  private readonly requests = new Gauge({ name: 'lethe_requests', help: 'Privacy requests by phase, as in status/.', labelNames: ['phase'], registers: [this.registry] });
-  private readonly overdue = new Gauge({ name: 'lethe_requests_overdue', help: 'Open requests past their due date.', registers: [this.registry] });
-  private readonly atRisk = new Gauge({ name: 'lethe_requests_at_risk', help: 'Open requests whose ETA falls within atRiskDays of their due date.', registers: [this.registry] });
-  private readonly stalled = new Gauge({ name: 'lethe_requests_stalled', help: 'Requests with the Stalled condition (a person must act).', registers: [this.registry] });
-  private readonly oldest = new Gauge({ name: 'lethe_oldest_open_request_age_seconds', help: 'Age of the oldest open request, from its receivedAt.', registers: [this.registry] });
+  private readonly tasks = new Gauge({
+    name: 'lethe_tasks',
+    help: 'Vendor tasks in the journal by phase (open and final).',
+    labelNames: ['phase'],
+    registers: [this.registry],
+  });
+  private readonly requests = new Gauge({
+    name: 'lethe_requests',
+    help: 'Privacy requests by phase, as in status/.',
+    labelNames: ['phase'],
+    registers: [this.registry],
+  });
+  private readonly overdue = new Gauge({
+    name: 'lethe_requests_overdue',
+    help: 'Open requests past their due date.',
+    registers: [this.registry],
+  });
+  private readonly atRisk = new Gauge({
+    name: 'lethe_requests_at_risk',
+    help: 'Open requests whose ETA falls within atRiskDays of their due date.',
+    registers: [this.registry],
+  });
+  private readonly stalled = new Gauge({
+    name: 'lethe_requests_stalled',
+    help: 'Requests with the Stalled condition (a person must act).',
+    registers: [this.registry],
+  });
+  private readonly oldest = new Gauge({
+    name: 'lethe_oldest_open_request_age_seconds',
+    help: 'Age of the oldest open request, from its receivedAt.',
+    registers: [this.registry],
+  });
   private readonly degraded = new Gauge({
     name: 'lethe_vendor_degraded_seconds',
     help: 'Per degraded vendor connection: seconds since it degraded (absent when healthy).',
     labelNames: ['vendor', 'code'],
     registers: [this.registry],
   });
-  private readonly degradedCount = new Gauge({ name: 'lethe_degraded_connections', help: 'Vendor connections currently degraded.', registers: [this.registry] });
+  private readonly degradedCount = new Gauge({
+    name: 'lethe_degraded_connections',
+    help: 'Vendor connections currently degraded.',
+    registers: [this.registry],
+  });
   /** Changes on the branch waiting for approval (PassReport.unapprovedChanges). */
-  private readonly unapproved = new Gauge({ name: 'lethe_unapproved_changes', help: 'Request or vendor changes on the branch that are not approved yet.', registers: [this.registry] });
-  private readonly lastSuccess = new Gauge({ name: 'lethe_last_successful_pass_timestamp_seconds', help: 'When the last pass succeeded (unix seconds).', registers: [this.registry] });
-  private readonly leaseHeld = new Gauge({ name: 'lethe_lease_held', help: '1 while this controller holds the single-writer lease.', registers: [this.registry] });
-  private readonly info = new Gauge({ name: 'lethe_build_info', help: 'Version of the running controller.', labelNames: ['version'], registers: [this.registry] });
+  private readonly unapproved = new Gauge({
+    name: 'lethe_unapproved_changes',
+    help: 'Request or vendor changes on the branch that are not approved yet.',
+    registers: [this.registry],
+  });
+  private readonly lastSuccess = new Gauge({
+    name: 'lethe_last_successful_pass_timestamp_seconds',
+    help: 'When the last pass succeeded (unix seconds).',
+    registers: [this.registry],
+  });
+  private readonly leaseHeld = new Gauge({
+    name: 'lethe_lease_held',
+    help: '1 while this controller holds the single-writer lease.',
+    registers: [this.registry],
+  });
+  private readonly info = new Gauge({
+    name: 'lethe_build_info',
+    help: 'Version of the running controller.',
+    labelNames: ['version'],
+    registers: [this.registry],
+  });
 
   /** Epoch ms of the last successful pass (for /readyz). */
   lastSuccessAt?: number;
@@ -65,7 +117,16 @@ export class ControllerMetrics {
     this.info.set({ version }, 1);
     for (const phase of REQUEST_PHASES) this.requests.set({ phase }, 0);
     for (const phase of VENDOR_PHASES) this.tasks.set({ phase }, 0);
-    for (const g of [this.overdue, this.atRisk, this.stalled, this.oldest, this.degradedCount, this.unapproved, this.leaseHeld]) g.set(0);
+    for (const g of [
+      this.overdue,
+      this.atRisk,
+      this.stalled,
+      this.oldest,
+      this.degradedCount,
+      this.unapproved,
+      this.leaseHeld,
+    ])
+      g.set(0);
   }
 
   passFailed(seconds: number): void {
@@ -74,7 +135,13 @@ export class ControllerMetrics {
   }
 
   /** After a successful pass: counters, and every gauge recomputed from the journal and status/. */
-  passSucceeded(seconds: number, at: number, report: PassReport, journal: JournalData, statuses: PrivacyRequestStatus[]): void {
+  passSucceeded(
+    seconds: number,
+    at: number,
+    report: PassReport,
+    journal: JournalData,
+    statuses: PrivacyRequestStatus[],
+  ): void {
     this.passes.inc({ result: 'ok' });
     this.passDuration.observe(seconds);
     this.lastSuccessAt = at;
@@ -109,7 +176,8 @@ export class ControllerMetrics {
 
     this.degraded.reset();
     const degraded = Object.entries(journal.degraded);
-    for (const [vendor, d] of degraded) this.degraded.set({ vendor, code: d.code }, Math.max(0, Math.floor((at - Date.parse(d.since)) / 1000)));
+    for (const [vendor, d] of degraded)
+      this.degraded.set({ vendor, code: d.code }, Math.max(0, Math.floor((at - Date.parse(d.since)) / 1000)));
     this.degradedCount.set(degraded.length);
 
     this.unapproved.set(report.unapprovedChanges);

@@ -1,6 +1,11 @@
 import { runGit } from '../git/exec.ts';
 import type { GitSource } from '../git/source.ts';
-import { MAX_MANIFEST_BYTES, misplacedCandidate, misplacedManifest, type MisplacedManifest } from '../manifests/index.ts';
+import {
+  MAX_MANIFEST_BYTES,
+  misplacedCandidate,
+  misplacedManifest,
+  type MisplacedManifest,
+} from '../manifests/index.ts';
 
 /** At most this many candidate files are read per head: a push of thousands of YAML files costs no more. */
 const MAX_CANDIDATES = 500;
@@ -15,7 +20,12 @@ interface BlobEntry {
  * `ls-tree` of one tree-ish, with blob sizes; paths are prefixed with `prefix`. `-r` lists
  * every blob below it.
  */
-async function listTree(dir: string, treeish: string, prefix: string, recursive: boolean): Promise<Array<BlobEntry & { type: string }>> {
+async function listTree(
+  dir: string,
+  treeish: string,
+  prefix: string,
+  recursive: boolean,
+): Promise<Array<BlobEntry & { type: string }>> {
   const { stdout } = await runGit(dir, ['ls-tree', '-z', '-l', ...(recursive ? ['-r'] : []), treeish]);
   const out: Array<BlobEntry & { type: string }> = [];
   for (const record of stdout.toString('utf8').split('\0')) {
@@ -66,12 +76,15 @@ export class MisplacedScan {
       }
       // Folders where no YAML file can be misplaced (status/, dot folders, requests/ whose
       // every YAML file is a request) are never listed; vendors/ may hold a nested one.
-      if (entry.type !== 'tree' || (entry.path !== 'vendors' && !misplacedCandidate(`${entry.path}/probe.yaml`))) continue;
+      if (entry.type !== 'tree' || (entry.path !== 'vendors' && !misplacedCandidate(`${entry.path}/probe.yaml`)))
+        continue;
       const key = `${entry.path}\0${entry.id}`;
       seen.add(key);
       let blobs = this.folders.get(key);
       if (!blobs) {
-        blobs = (await listTree(dir, entry.id, `${entry.path}/`, true)).filter((b) => b.type === 'blob' && misplacedCandidate(b.path));
+        blobs = (await listTree(dir, entry.id, `${entry.path}/`, true)).filter(
+          (b) => b.type === 'blob' && misplacedCandidate(b.path),
+        );
         this.folders.set(key, blobs);
       }
       candidates.push(...blobs);

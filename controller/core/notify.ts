@@ -18,13 +18,18 @@ export interface NotificationItem {
   vendors?: string[];
 }
 
-const on = (s: PrivacyRequestStatus, type: string) => s.status.conditions.some((c) => c.type === type && c.status === 'True');
+const on = (s: PrivacyRequestStatus, type: string) =>
+  s.status.conditions.some((c) => c.type === type && c.status === 'True');
 const FINAL_PHASES = new Set(['Completed', 'Failed', 'Withdrawn']);
 
 /** The events that hold for a request now. A notification is sent when one starts to hold. */
 export function eventsOf(s: PrivacyRequestStatus, plan: RequestPlan | undefined): NotificationItem[] {
   const base = { request: s.metadata.name, phase: s.status.phase, action: s.status.action, dueAt: s.status.dueAt };
-  const vendorsIn = (phase: string) => Object.entries(s.status.vendors).filter(([, v]) => v.phase === phase).map(([n]) => n).sort();
+  const vendorsIn = (phase: string) =>
+    Object.entries(s.status.vendors)
+      .filter(([, v]) => v.phase === phase)
+      .map(([n]) => n)
+      .sort();
   const out: NotificationItem[] = [];
   if (on(s, 'Stalled')) out.push({ ...base, event: 'Stalled', vendors: vendorsIn('Stalled') });
   if (s.status.phase === 'Failed') out.push({ ...base, event: 'Failed', vendors: vendorsIn('Failed') });
@@ -57,7 +62,13 @@ export function slackText(items: NotificationItem[]): string {
     UnapprovedChange: ':lock: Awaiting approval',
   };
   const lines = items.slice(0, 20).map((i) => {
-    const extra = [i.action, i.dueAt && `due ${i.dueAt}`, i.vendors?.length ? `vendors: ${i.vendors.join(', ')}` : undefined].filter(Boolean).join(' · ');
+    const extra = [
+      i.action,
+      i.dueAt && `due ${i.dueAt}`,
+      i.vendors?.length ? `vendors: ${i.vendors.join(', ')}` : undefined,
+    ]
+      .filter(Boolean)
+      .join(' · ');
     return `${label[i.event]}: ${i.request} (${i.phase}${extra ? ` · ${extra}` : ''})`;
   });
   if (items.length > 20) lines.push(`…and ${items.length - 20} more`);
@@ -110,13 +121,19 @@ export class Notifier {
   }
 
   /** After a pass: queue what started to hold, then deliver within the rate limit. */
-  async afterPass(config: Notifications | undefined, statuses: PrivacyRequestStatus[], plans: RequestPlan[]): Promise<void> {
+  async afterPass(
+    config: Notifications | undefined,
+    statuses: PrivacyRequestStatus[],
+    plans: RequestPlan[],
+  ): Promise<void> {
     if (!config) return;
     const byName = new Map(plans.map((p) => [p.name, p]));
     const current = statuses.flatMap((s) => eventsOf(s, byName.get(s.metadata.name)));
     const previous = await this.load();
     // The first time: what is already final is history, not news; what needs attention is announced.
-    const known = new Set(previous?.active ?? current.filter((i) => i.event === 'Completed' || i.event === 'Failed').map(key));
+    const known = new Set(
+      previous?.active ?? current.filter((i) => i.event === 'Completed' || i.event === 'Failed').map(key),
+    );
     const fresh = current.filter((i) => !known.has(key(i)));
     const targets: NotifierState['targets'] = {};
     for (const t of config.targets) {
@@ -129,7 +146,11 @@ export class Notifier {
     await this.save(state);
   }
 
-  private async deliver(target: NotificationTarget, queue: NotifierState['targets'][string], maxPerHour: number): Promise<void> {
+  private async deliver(
+    target: NotificationTarget,
+    queue: NotifierState['targets'][string],
+    maxPerHour: number,
+  ): Promise<void> {
     if (queue.pending.length === 0 || queue.sent.length >= maxPerHour) return;
     const items = queue.pending;
     try {
@@ -164,7 +185,11 @@ export class Notifier {
       this.o.log.info('notification sent', { target: target.name, events: items.length });
     } catch (err) {
       const code = err instanceof LetheError ? err.code : 'NOTIFY_FAILED';
-      this.o.log.warn('notification not delivered; retried after the next pass', { target: target.name, code, reason: err instanceof LetheError ? err.message : undefined });
+      this.o.log.warn('notification not delivered; retried after the next pass', {
+        target: target.name,
+        code,
+        reason: err instanceof LetheError ? err.message : undefined,
+      });
     }
   }
 }

@@ -1,7 +1,13 @@
 import { parse as parseYaml } from 'yaml';
 import { ResourceName } from '../../specs/index.ts';
 import type { ApprovedState, PendingChange } from '../git/approved-tree.ts';
-import { manifestKind, nameFromPath, type ManifestKind, type ParsedManifest, type RepositoryModel } from '../manifests/index.ts';
+import {
+  manifestKind,
+  nameFromPath,
+  type ManifestKind,
+  type ParsedManifest,
+  type RepositoryModel,
+} from '../manifests/index.ts';
 
 /** A pending change as people read it: which manifest, and which fields it would change. */
 export interface PendingReport extends PendingChange {
@@ -18,7 +24,8 @@ function differingFields(a: unknown, b: unknown, prefix: string, out: string[]):
   if (out.length >= MAX_FIELDS) return;
   const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   if (isMap(a) && isMap(b)) {
-    for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) differingFields(a[k], b[k], prefix ? `${prefix}.${k}` : k, out);
+    for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort())
+      differingFields(a[k], b[k], prefix ? `${prefix}.${k}` : k, out);
     return;
   }
   if (JSON.stringify(a) !== JSON.stringify(b)) out.push(prefix || '(whole file)');
@@ -53,13 +60,17 @@ export async function describePending(
     return { c, before, after, key: `${c.path}:${before}:${after}` };
   });
   const unknown = pairs.filter(({ key }) => !ctx.cache.has(key));
-  const texts = await ctx.readBlobs(unknown.flatMap(({ before, after }) => [before, after].filter((b): b is string => b !== undefined)));
+  const texts = await ctx.readBlobs(
+    unknown.flatMap(({ before, after }) => [before, after].filter((b): b is string => b !== undefined)),
+  );
   for (const { c, before, after, key } of unknown) {
     const afterDoc = parseLoosely(after === undefined ? undefined : texts.get(after));
     const fields: string[] = [];
     if (c.change === 'edit') differingFields(parseLoosely(texts.get(before!)), afterDoc, '', fields);
     const claimed = (afterDoc as { metadata?: { name?: unknown } } | undefined)?.metadata?.name;
-    const name = ctx.manifest(c.path)?.name ?? (ResourceName.safeParse(claimed).success ? (claimed as string) : nameFromPath(c.path));
+    const name =
+      ctx.manifest(c.path)?.name ??
+      (ResourceName.safeParse(claimed).success ? (claimed as string) : nameFromPath(c.path));
     ctx.cache.set(key, { name, fields });
   }
   return pairs.map(({ c, key }) => ({ ...c, kind: manifestKind(c.path)!, ...ctx.cache.get(key)! }));

@@ -58,7 +58,8 @@ const NEXT_WORDS: Record<string, string> = {
 
 /** One vendor's next step in words a DPO reads: "start", "call submit", "next check 2026-12-01 10:00 UTC". */
 function vendorNext(what: VendorNext): string {
-  if ('wait' in what) return `${WAIT_WORDS[what.wait] ?? what.wait}${what.until ? ` ${what.until.slice(0, 16).replace('T', ' ')} UTC` : ''}`;
+  if ('wait' in what)
+    return `${WAIT_WORDS[what.wait] ?? what.wait}${what.until ? ` ${what.until.slice(0, 16).replace('T', ' ')} UTC` : ''}`;
   return `${NEXT_WORDS[what.next] ?? what.next}${what.step ? ` ${what.step}` : ''}`;
 }
 
@@ -84,20 +85,29 @@ function isDone(row: PlanRow): boolean {
 }
 
 function sortRows(rows: PlanRow[]): PlanRow[] {
-  return [...rows].sort((a, b) => (a.plan?.dueAt ?? '9999').localeCompare(b.plan?.dueAt ?? '9999') || a.name.localeCompare(b.name));
+  return [...rows].sort(
+    (a, b) => (a.plan?.dueAt ?? '9999').localeCompare(b.plan?.dueAt ?? '9999') || a.name.localeCompare(b.name),
+  );
 }
 
 export function planAsText(r: PlanReport): string {
-  const lines = [`Plan for ${r.head.slice(0, 12)} at ${r.at}: ${plural(r.plan.actions.length, 'vendor action')}, nothing done yet.`];
+  const lines = [
+    `Plan for ${r.head.slice(0, 12)} at ${r.at}: ${plural(r.plan.actions.length, 'vendor action')}, nothing done yet.`,
+  ];
   for (const a of r.plan.actions) {
-    lines.push(`  ${a.kind.padEnd(8)} ${a.vendor.padEnd(14)} ${a.keys.map((k) => k.slice(0, k.lastIndexOf('/'))).join(', ')}${a.kind === 'step' ? ` (${a.step})` : ''}`);
+    lines.push(
+      `  ${a.kind.padEnd(8)} ${a.vendor.padEnd(14)} ${a.keys.map((k) => k.slice(0, k.lastIndexOf('/'))).join(', ')}${a.kind === 'step' ? ` (${a.step})` : ''}`,
+    );
   }
   lines.push('', 'Requests, earliest due first:');
   for (const row of sortRows(r.rows)) {
     const p = row.plan;
     const risk = p?.atRisk ? '  AT RISK' : '';
     const head = `  ${row.name.padEnd(16)} ${row.action.padEnd(8)} ${row.regulation.padEnd(5)} due ${p?.dueAt ?? '?'} eta ${p?.eta ?? '-'}${risk}`;
-    lines.push(head, `      ${row.approved ? vendorCell(p) || 'nothing to do' : `not approved: ${row.approvalReason}; ${nextCell(row)}`}`);
+    lines.push(
+      head,
+      `      ${row.approved ? vendorCell(p) || 'nothing to do' : `not approved: ${row.approvalReason}; ${nextCell(row)}`}`,
+    );
   }
   if (r.controlPlane && r.controlPlane.length > 0) {
     lines.push('', 'Control-plane changes awaiting approval (they act only once approved):');
@@ -106,7 +116,8 @@ export function planAsText(r: PlanReport): string {
   const { misplaced, invalid } = splitProblems(r.problems);
   if (misplaced.length > 0) {
     lines.push('', 'Manifests Lethe does not read (nothing is done for them until they are moved):');
-    for (const p of misplaced) lines.push(`  ${p.file}:${p.line}:${p.column} ${p.code} ${p.message}`, `      hint: ${p.hint}`);
+    for (const p of misplaced)
+      lines.push(`  ${p.file}:${p.line}:${p.column} ${p.code} ${p.message}`, `      hint: ${p.hint}`);
   }
   if (invalid.length > 0) {
     lines.push('', 'Invalid manifests (recorded as Invalid, never sent to a vendor):');
@@ -126,7 +137,10 @@ export function planAsText(r: PlanReport): string {
  * request in the wrong folder does not look like one with nothing to do.
  */
 function splitProblems(problems: Problem[]): { misplaced: Problem[]; invalid: Problem[] } {
-  return { misplaced: problems.filter((p) => p.code === 'MISPLACED_MANIFEST'), invalid: problems.filter((p) => p.code !== 'MISPLACED_MANIFEST') };
+  return {
+    misplaced: problems.filter((p) => p.code === 'MISPLACED_MANIFEST'),
+    invalid: problems.filter((p) => p.code !== 'MISPLACED_MANIFEST'),
+  };
 }
 
 /**
@@ -177,9 +191,17 @@ export function planAsMarkdown(r: PlanReport): string {
     );
   }
   if (invalid.length > 0) {
-    lines.push('', '<details><summary>Problems</summary>', '', ...invalid.map((p) => `- \`${p.file}:${p.line}:${p.column}\` ${p.code} ${esc(p.message)}`), '', '</details>');
+    lines.push(
+      '',
+      '<details><summary>Problems</summary>',
+      '',
+      ...invalid.map((p) => `- \`${p.file}:${p.line}:${p.column}\` ${p.code} ${esc(p.message)}`),
+      '',
+      '</details>',
+    );
   }
-  if (r.pending.length > 0) lines.push('', ...renderPendingSection(r.branch, r.pending).map((l) => l.replace(/^## /, '#### ')));
+  if (r.pending.length > 0)
+    lines.push('', ...renderPendingSection(r.branch, r.pending).map((l) => l.replace(/^## /, '#### ')));
   lines.push('', '_Nothing has been sent to any vendor. Lethe acts only on approved requests._');
   return lines.join('\n') + '\n';
 }
@@ -187,7 +209,17 @@ export function planAsMarkdown(r: PlanReport): string {
 export function planAsJson(r: PlanReport): string {
   return (
     JSON.stringify(
-      { head: r.head, at: r.at, actions: r.plan.actions, changes: r.plan.changes, requests: sortRows(r.rows), problems: r.problems, controlPlane: r.controlPlane ?? [], root: r.root, pending: r.pending },
+      {
+        head: r.head,
+        at: r.at,
+        actions: r.plan.actions,
+        changes: r.plan.changes,
+        requests: sortRows(r.rows),
+        problems: r.problems,
+        controlPlane: r.controlPlane ?? [],
+        root: r.root,
+        pending: r.pending,
+      },
       null,
       2,
     ) + '\n'

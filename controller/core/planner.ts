@@ -85,7 +85,10 @@ export interface RequestPlan {
   eta: string;
   atRisk: boolean;
   /** Per vendor: the next thing that happens, or why nothing happens. */
-  vendors: Record<string, { next: 'recover' | 'cancel' | 'step' | 'create'; step?: string } | { wait: WaitReason; until?: string }>;
+  vendors: Record<
+    string,
+    { next: 'recover' | 'cancel' | 'step' | 'create'; step?: string } | { wait: WaitReason; until?: string }
+  >;
 }
 
 export interface Plan {
@@ -156,7 +159,14 @@ export function plan(input: PlanInput): Plan {
     if (r && r.vendors.includes(t.vendor) && !r.approved) continue;
     if (t.stalledOn === stallFingerprint(r, vendors.get(t.vendor))) continue;
     changes.push({ kind: 'requeue', key });
-    effective.set(key, { ...t, phase: t.submissions > 0 ? 'InProgress' : 'Waiting', attempts: 0, nextCheckAt: undefined, stalledOn: undefined, failingSince: undefined });
+    effective.set(key, {
+      ...t,
+      phase: t.submissions > 0 ? 'InProgress' : 'Waiting',
+      attempts: 0,
+      nextCheckAt: undefined,
+      stalledOn: undefined,
+      failingSince: undefined,
+    });
   }
   for (const [key, t] of effective) {
     const r = requests.get(t.request);
@@ -190,7 +200,11 @@ export function plan(input: PlanInput): Plan {
     const first = [...keys].sort((a, b) => {
       const ra = requests.get(effective.get(a)!.request)!;
       const rb = requests.get(effective.get(b)!.request)!;
-      return ACTION_ORDER[ra.action] - ACTION_ORDER[rb.action] || byUrgency(ra, rb) || (ra.receivedAt < rb.receivedAt ? -1 : 1);
+      return (
+        ACTION_ORDER[ra.action] - ACTION_ORDER[rb.action] ||
+        byUrgency(ra, rb) ||
+        (ra.receivedAt < rb.receivedAt ? -1 : 1)
+      );
     })[0]!;
     holder.set(g, first);
   }
@@ -285,7 +299,11 @@ export function plan(input: PlanInput): Plan {
 
   // Recovery and cancellation first: they settle what is already at the vendors.
   const rank = { recover: 0, cancel: 1, step: 2 } as const;
-  actions.sort((a, b) => rank[a.kind] - rank[b.kind] || byUrgency({ dueAt: a.dueAt, name: a.keys[0]! }, { dueAt: b.dueAt, name: b.keys[0]! }));
+  actions.sort(
+    (a, b) =>
+      rank[a.kind] - rank[b.kind] ||
+      byUrgency({ dueAt: a.dueAt, name: a.keys[0]! }, { dueAt: b.dueAt, name: b.keys[0]! }),
+  );
 
   estimate(input, effective, requestPlans, callsPerTask);
   return { changes, actions, requests: [...requestPlans.values()] };
@@ -340,6 +358,9 @@ export function seedTask(request: string, vendor: string, action: Action): TaskR
   };
 }
 
-export function stallFingerprint(r: Pick<PlanRequest, 'fingerprint'> | undefined, v: Pick<PlanVendor, 'fingerprint'> | undefined): string {
+export function stallFingerprint(
+  r: Pick<PlanRequest, 'fingerprint'> | undefined,
+  v: Pick<PlanVendor, 'fingerprint'> | undefined,
+): string {
   return `${r?.fingerprint ?? ''}:${v?.fingerprint ?? ''}`;
 }

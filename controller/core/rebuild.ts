@@ -35,7 +35,13 @@ export function rebuildTasks(journal: Journal, statuses: PrivacyRequestStatus[],
         lastError: v.lastError && { code: v.lastError.code, message: v.lastError.message },
       });
       if (v.phase === 'InProgress' || v.phase === 'Waiting') {
-        journal.putIntent(`rebuilt:${key}`, { tasks: [key], vendor, name: REBUILT_INTENT, detail: { jobIds: v.jobIds ?? [] }, at });
+        journal.putIntent(`rebuilt:${key}`, {
+          tasks: [key],
+          vendor,
+          name: REBUILT_INTENT,
+          detail: { jobIds: v.jobIds ?? [] },
+          at,
+        });
       }
       rebuilt++;
     }
@@ -54,7 +60,13 @@ export function reopenAfterFallback(journal: Journal, now: number): number {
   let reopened = 0;
   for (const [key, t] of Object.entries(journal.data.tasks)) {
     if (open.has(key) || !(t.phase === 'InProgress' || t.phase === 'Waiting')) continue;
-    journal.putIntent(`rebuilt:${key}`, { tasks: [key], vendor: t.vendor, name: REBUILT_INTENT, detail: { jobIds: t.jobIds }, at });
+    journal.putIntent(`rebuilt:${key}`, {
+      tasks: [key],
+      vendor: t.vendor,
+      name: REBUILT_INTENT,
+      detail: { jobIds: t.jobIds },
+      at,
+    });
     reopened++;
   }
   return reopened;

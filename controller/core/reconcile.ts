@@ -21,9 +21,15 @@ function merge(checkpoints: Recorded[], last: Recorded): Recorded {
   return {
     ...(withCommit.length > 0 ? { commit: withCommit[withCommit.length - 1]!.commit } : {}),
     pushed: withCommit.length > 0 ? withCommit.every((r) => r.pushed) : last.pushed,
-    ...(last.pushError ? { pushError: last.pushError } : failed && !last.pushed ? { pushError: failed.pushError! } : {}),
+    ...(last.pushError
+      ? { pushError: last.pushError }
+      : failed && !last.pushed
+        ? { pushError: failed.pushError! }
+        : {}),
     changes: all.flatMap((r) => r.changes),
-    ...(all.find((r) => r.historyRewritten) ? { historyRewritten: all.find((r) => r.historyRewritten)!.historyRewritten } : {}),
+    ...(all.find((r) => r.historyRewritten)
+      ? { historyRewritten: all.find((r) => r.historyRewritten)!.historyRewritten }
+      : {}),
   };
 }
 
@@ -40,7 +46,12 @@ export class Reconciler {
   constructor(o: ReconcilerOptions) {
     this.memory = new PassMemory(o.salt);
     // The walk made at start-up (app.ts) when there is one, else a new one cached in the data directory.
-    const tree = o.approvedTree ?? new ApprovedTree(o.source, o.trust, { cache: new ApprovedTreeCache(o.dataDir, o.source.branch, o.trust.records), log: o.log });
+    const tree =
+      o.approvedTree ??
+      new ApprovedTree(o.source, o.trust, {
+        cache: new ApprovedTreeCache(o.dataDir, o.source.branch, o.trust.records),
+        log: o.log,
+      });
     this.deps = { ...o, tree };
   }
 
@@ -51,7 +62,10 @@ export class Reconciler {
    */
   async dryRun(options: { assumeApproved?: boolean } = {}): Promise<{ plan: Plan; snapshot: Snapshot }> {
     const snapshot = await this.snapshot(false);
-    const { plan } = await planInputStep(this.deps, this.memory, snapshot, { planning: true, assumeApproved: options.assumeApproved });
+    const { plan } = await planInputStep(this.deps, this.memory, snapshot, {
+      planning: true,
+      assumeApproved: options.assumeApproved,
+    });
     return { plan, snapshot };
   }
 
@@ -108,7 +122,14 @@ export class Reconciler {
     const sourced = await sourceStep(this.deps, this.memory, forPass);
     const approved = await approveStep(this.deps, this.memory, sourced);
     const dirty = requestsToRecord(this.deps, this.memory, sourced, approved);
-    return { ...approved, head: sourced.head, model: sourced.model, config: sourced.config, dirty, root: sourced.state.root };
+    return {
+      ...approved,
+      head: sourced.head,
+      model: sourced.model,
+      config: sourced.config,
+      dirty,
+      root: sourced.state.root,
+    };
   }
 
   /**
@@ -120,7 +141,8 @@ export class Reconciler {
     const d = this.deps;
     const declared = config.spec.identity.signingKey;
     if (this.memory.signer && this.memory.signer.declared === declared) return;
-    const signer = declared === undefined ? undefined : await findSigner(d.secretsDir ?? `${d.dataDir}/secrets`, declared);
+    const signer =
+      declared === undefined ? undefined : await findSigner(d.secretsDir ?? `${d.dataDir}/secrets`, declared);
     if (!signer) d.log.warn('status commits are not signed: lethe.yaml declares no spec.identity.signingKey');
     else d.log.info('signing status commits', { key: signer.publicKey.fingerprint });
     d.source.useSigner(signer);

@@ -85,7 +85,10 @@ export class Runner {
         } catch (err) {
           // Catalogue messages name paths and operations, never personal data.
           const known = asCatalogued(err);
-          log.error('pass failed; retrying later', known ? { code: known.code, message: known.message } : { code: 'CONTROLLER_ERROR' });
+          log.error(
+            'pass failed; retrying later',
+            known ? { code: known.code, message: known.message } : { code: 'CONTROLLER_ERROR' },
+          );
           this.o.onPassFailed?.(err, this.now() - started);
         }
         if (this.o.maxPasses !== undefined && this.passes >= this.o.maxPasses) break;
@@ -95,7 +98,9 @@ export class Runner {
         // Progress or rest: a pass that neither called a vendor nor changed a task is never
         // followed at once by another one that no outside event asked for.
         if (report && !report.progress) untilTask = Math.max(untilTask, this.o.idleGapMs ?? 1_000);
-        const sleep = report ? Math.min(untilCron, untilTask, this.o.maxSleepMs ?? Infinity) : (this.o.errorBackoffMs ?? 30_000);
+        const sleep = report
+          ? Math.min(untilCron, untilTask, this.o.maxSleepMs ?? Infinity)
+          : (this.o.errorBackoffMs ?? 30_000);
         if (this.pending.size === 0 && !this.stopping) await this.sleep(sleep);
         if (this.pending.size === 0) this.pending.add(untilTask <= untilCron ? 'task due' : 'schedule');
       }
@@ -140,7 +145,8 @@ export class Runner {
     this.watcher.on('all', async () => {
       // The controller's own status commit moves the ref too: that must not start a pass.
       const head = await this.o.controller.source.remoteHead().catch(() => undefined);
-      if (head !== undefined && (head === this.lastOwnHead || head === this.o.controller.reconciler.lastOwnCommit)) return;
+      if (head !== undefined && (head === this.lastOwnHead || head === this.o.controller.reconciler.lastOwnCommit))
+        return;
       this.trigger('commit');
     });
     await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));

@@ -76,7 +76,9 @@ export function computeStatus(input: StatusInput): PrivacyRequestStatus {
   const completedAt = final ? latest(Object.values(input.tasks).map((t) => t.completedAt)) : undefined;
   const dueAt = input.request?.dueAt ?? prev?.dueAt;
   const stalled = Object.entries(vendors).filter(([, s]) => s.phase === 'Stalled');
-  const overdue = dueAt !== undefined && (final ? (completedAt ?? '').slice(0, 10) > dueAt : phase !== 'Invalid' && phase !== 'Withdrawn' && today > dueAt);
+  const overdue =
+    dueAt !== undefined &&
+    (final ? (completedAt ?? '').slice(0, 10) > dueAt : phase !== 'Invalid' && phase !== 'Withdrawn' && today > dueAt);
 
   const wanted: Array<Omit<Condition, 'lastTransitionTime'>> = [
     input.approval
@@ -86,7 +88,12 @@ export function computeStatus(input: StatusInput): PrivacyRequestStatus {
           reason: input.approval.approved ? 'Approved' : 'NotApproved',
           message: input.approval.reason,
         }
-      : { type: 'Approved', status: 'Unknown', reason: phase === 'Invalid' ? 'Invalid' : 'NotEvaluated', message: 'approval not evaluated' },
+      : {
+          type: 'Approved',
+          status: 'Unknown',
+          reason: phase === 'Invalid' ? 'Invalid' : 'NotEvaluated',
+          message: 'approval not evaluated',
+        },
     {
       type: 'Ready',
       status: phase === 'Completed' ? 'True' : 'False',
@@ -99,17 +106,22 @@ export function computeStatus(input: StatusInput): PrivacyRequestStatus {
       reason: overdue ? (final ? 'CompletedLate' : 'PastDue') : final ? 'CompletedOnTime' : 'WithinDeadline',
       message: dueAt ? `due ${dueAt}` : 'no due date (invalid request)',
     },
-    input.locked ? {
-      type: 'Stalled',
-      status: 'True',
-      reason: 'SubjectLocked',
-      message: `${input.locked.code}: ${input.locked.message}`,
-    } : {
-      type: 'Stalled',
-      status: stalled.length > 0 ? 'True' : 'False',
-      reason: stalled.length > 0 ? 'TerminalError' : 'NoTerminalError',
-      message: stalled.length > 0 ? stalled.map(([v, s]) => `${v}: ${s.lastError?.code ?? 'error'}`).join('; ') : 'no vendor needs attention',
-    },
+    input.locked
+      ? {
+          type: 'Stalled',
+          status: 'True',
+          reason: 'SubjectLocked',
+          message: `${input.locked.code}: ${input.locked.message}`,
+        }
+      : {
+          type: 'Stalled',
+          status: stalled.length > 0 ? 'True' : 'False',
+          reason: stalled.length > 0 ? 'TerminalError' : 'NoTerminalError',
+          message:
+            stalled.length > 0
+              ? stalled.map(([v, s]) => `${v}: ${s.lastError?.code ?? 'error'}`).join('; ')
+              : 'no vendor needs attention',
+        },
   ];
   // Present only while there is one: the drift signal an operator alerts on.
   if (input.pendingChange !== undefined) {
@@ -187,7 +199,11 @@ function degradedMessage(d: { message?: string }): string {
   return d.message ? `vendor degraded (${d.message}); the request waits` : 'vendor degraded; the request waits';
 }
 
-function readyMessage(phase: RequestPhase, vendors: Record<string, VendorTaskStatus>, waits: StatusInput['waits']): string {
+function readyMessage(
+  phase: RequestPhase,
+  vendors: Record<string, VendorTaskStatus>,
+  waits: StatusInput['waits'],
+): string {
   const all = Object.values(vendors);
   const done = all.filter((s) => s.phase === 'Completed' || s.phase === 'Skipped' || s.phase === 'Cancelled').length;
   const waiting = Object.entries(waits ?? {})
@@ -198,7 +214,10 @@ function readyMessage(phase: RequestPhase, vendors: Record<string, VendorTaskSta
 }
 
 function latest(values: Array<string | undefined>): string | undefined {
-  return values.filter((v): v is string => v !== undefined).sort().at(-1);
+  return values
+    .filter((v): v is string => v !== undefined)
+    .sort()
+    .at(-1);
 }
 
 function sortRecord(r: Record<string, string>): Record<string, string> {

@@ -9,7 +9,10 @@ import type { VendorWiring } from './reconcile.ts';
 
 /** Where the connection keeps its credential references: as its driver declares, else `spec.credentials` as is. */
 function credentialRefs(driver: AnyDriver, spec: VendorSpec): Record<string, CredentialRef> {
-  return driver.credentials?.(spec) ?? Object.fromEntries(Object.entries(spec.credentials ?? {}).map(([k, ref]) => [k, { ref }]));
+  return (
+    driver.credentials?.(spec) ??
+    Object.fromEntries(Object.entries(spec.credentials ?? {}).map(([k, ref]) => [k, { ref }]))
+  );
 }
 
 /** Every http(s) origin written in the connection's spec: where its credentials may go. */
@@ -66,7 +69,13 @@ export class HttpWiring implements VendorWiring {
     return { key: `${spec.type}:${credentialFingerprint(Object.values(secrets))}`, windows };
   }
 
-  http(vendor: string, spec: VendorSpec, windows: RateWindow[], secrets: Record<string, string>, driver: AnyDriver): VendorHttp {
+  http(
+    vendor: string,
+    spec: VendorSpec,
+    windows: RateWindow[],
+    secrets: Record<string, string>,
+    driver: AnyDriver,
+  ): VendorHttp {
     const http = this.layer.vendor({
       vendor,
       limit: this.limit(spec, windows, secrets),
@@ -81,7 +90,13 @@ export class HttpWiring implements VendorWiring {
    * The planner asks once per queued task: one simulation of the limiter per second serves
    * all of them (ETAs are whole days; a second of staleness changes none).
    */
-  drainMs(_vendor: string, spec: VendorSpec, windows: RateWindow[], secrets: Record<string, string>, calls: number): number {
+  drainMs(
+    _vendor: string,
+    spec: VendorSpec,
+    windows: RateWindow[],
+    secrets: Record<string, string>,
+    calls: number,
+  ): number {
     const limiter = this.layer.limiter(this.limit(spec, windows, secrets), spec.concurrency);
     const need = calls + limiter.waiting;
     if (need <= 0) return 0;

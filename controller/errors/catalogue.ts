@@ -25,7 +25,10 @@ export function catalogue(): Array<{ source: string; table: ErrorTable }> {
 
 /** An error code (any case) or a condition reason of a status file (`PastDue`, `pastdue`). */
 export function lookup(code: string): (ErrorEntry & { code: string; source: string }) | undefined {
-  for (const { source, table } of [...catalogue(), { source: 'condition reason', table: CONDITION_REASONS as ErrorTable }]) {
+  for (const { source, table } of [
+    ...catalogue(),
+    { source: 'condition reason', table: CONDITION_REASONS as ErrorTable },
+  ]) {
     const key = code in table ? code : Object.keys(table).find((k) => k.toLowerCase() === code.toLowerCase());
     const entry = key === undefined ? undefined : table[key];
     if (entry) return { ...entry, code: key!, source };

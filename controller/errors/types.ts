@@ -78,13 +78,15 @@ export interface ErrorSet<T extends ErrorTable> {
 
 /** Declares a module's error table (message template, fix hint, terminal flag per code). */
 export function defineErrors<const T extends ErrorTable>(table: T): ErrorSet<T> {
-  const message = (code: keyof T & string, details: ErrorDetails = {}): string => fillMessage(table[code]!.message, details);
+  const message = (code: keyof T & string, details: ErrorDetails = {}): string =>
+    fillMessage(table[code]!.message, details);
   const terminal = (code: keyof T & string): boolean => table[code]!.terminal ?? false;
   return {
     table,
     message,
     hint: (code, details = {}) => fillMessage(table[code]!.hint, details),
     terminal,
-    error: (code, details = {}, options = {}) => new LetheError(code, message(code, details), { ...options, terminal: terminal(code) }),
+    error: (code, details = {}, options = {}) =>
+      new LetheError(code, message(code, details), { ...options, terminal: terminal(code) }),
   };
 }

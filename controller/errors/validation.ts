@@ -88,7 +88,7 @@ export const validationErrors = defineErrors({
   },
   CREDENTIAL_REF_REFUSED: {
     message: '{path}: {detail}',
-    hint: 'Name a variable of the vendor\'s own (not LETHE_*), or a file in the controller\'s secrets directory (file:NAME, relative to --secrets-dir / LETHE_SECRETS_DIR / $CREDENTIALS_DIRECTORY / <data dir>/secrets). Only this connection waits until it is fixed.',
+    hint: "Name a variable of the vendor's own (not LETHE_*), or a file in the controller's secrets directory (file:NAME, relative to --secrets-dir / LETHE_SECRETS_DIR / $CREDENTIALS_DIRECTORY / <data dir>/secrets). Only this connection waits until it is fixed.",
   },
   NAME_MISMATCH: {
     message: 'metadata.name "{name}" does not match the file name "{expected}"',

@@ -112,8 +112,10 @@ function isIndex(v: unknown): v is ExportIndex {
     Array.isArray(files) &&
     files.every(
       (f: unknown) =>
-        typeof f === 'object' && f !== null &&
-        typeof (f as ExportIndexEntry).name === 'string' && NAME.test((f as ExportIndexEntry).name) &&
+        typeof f === 'object' &&
+        f !== null &&
+        typeof (f as ExportIndexEntry).name === 'string' &&
+        NAME.test((f as ExportIndexEntry).name) &&
         Number.isInteger((f as ExportIndexEntry).bytes) &&
         typeof (f as ExportIndexEntry).sha256 === 'string',
     )
@@ -139,7 +141,12 @@ export async function verifyExport(dir: string): Promise<ExportProblem[]> {
       continue;
     }
     const actual = sha256(content);
-    if (actual !== entry.sha256) problems.push({ kind: 'hash', file: entry.name, detail: `sha256 ${actual.slice(0, 12)}…, index says ${entry.sha256.slice(0, 12)}…` });
+    if (actual !== entry.sha256)
+      problems.push({
+        kind: 'hash',
+        file: entry.name,
+        detail: `sha256 ${actual.slice(0, 12)}…, index says ${entry.sha256.slice(0, 12)}…`,
+      });
   }
   const listed = new Set([INDEX_FILE, ...index.files.map((f) => f.name)]);
   for (const entry of (await readdir(dir)).sort()) {
@@ -160,7 +167,10 @@ export async function listRequestExports(dataDir: string, request: string): Prom
   const root = join(dataDir, 'exports', request);
   let vendors: string[];
   try {
-    vendors = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    vendors = (await readdir(root, { withFileTypes: true }))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
   } catch {
     return [];
   }

@@ -50,7 +50,8 @@ function parseIdentity(value: string): Person | undefined {
 
 /** Whether `change` leaves `path` with `blob` (null: leaves it absent). */
 function writes(change: RawChange, path: string, blob: string | null): boolean {
-  if (blob === null) return (change.status === 'D' && change.path === path) || (change.status === 'R' && change.from === path);
+  if (blob === null)
+    return (change.status === 'D' && change.path === path) || (change.status === 'R' && change.from === path);
   return change.path === path && change.blob === blob && change.status !== 'D';
 }
 
@@ -94,7 +95,10 @@ export function judgeArrival(arrival: Arrival, policy: ApprovalPolicy, controlle
   const contentWriters = arrival.writers.filter((c) => !(isMerge && c.sha === commit.sha));
   const spec = contentWriters.find((c) => c.sha !== commit.sha && wrote(c, path, blob)) ?? commit;
   const base = { commit: commit.sha, specCommit: spec.sha };
-  const fail = (reason: string): Verdict => ({ evidence: { approved: false, mode: policy.mode, approvers: [], ...base, reason }, signers: [] });
+  const fail = (reason: string): Verdict => ({
+    evidence: { approved: false, mode: policy.mode, approvers: [], ...base, reason },
+    signers: [],
+  });
   let listed = approversOf.get(policy);
   if (!listed) {
     listed = new Map(policy.approvers.map((a) => [key(a.email), a]));
@@ -122,29 +126,41 @@ export function judgeArrival(arrival: Arrival, policy: ApprovalPolicy, controlle
   const merged = policy.mode === 'merge' || policy.mode === 'github-review';
   if (merged) {
     if (!isMerge) {
-      return fail(`${what} reached ${branch} in ${short(commit.sha)} without a merge commit (direct push, squash or rebase merge); no approver recorded`);
+      return fail(
+        `${what} reached ${branch} in ${short(commit.sha)} without a merge commit (direct push, squash or rebase merge); no approver recorded`,
+      );
     }
     const fromSide = contentWriters.some((c) => wrote(c, path, blob));
     if (!fromSide) {
-      return fail(`merge commit ${short(commit.sha)} itself wrote the current content of ${path} (not from the merged branch); nobody reviewed it`);
+      return fail(
+        `merge commit ${short(commit.sha)} itself wrote the current content of ${path} (not from the merged branch); nobody reviewed it`,
+      );
     }
     consider({ name: commit.authorName, email: commit.authorEmail });
-    if (counted.length === 0) return fail(`merged into ${branch} in ${short(commit.sha)}, but the merger ${refused[0]}`);
+    if (counted.length === 0)
+      return fail(`merged into ${branch} in ${short(commit.sha)}, but the merger ${refused[0]}`);
     // A trailer in a merge message is text: hosts copy pull-request descriptions into it, so
     // anyone who opens a pull request can write one. It is the merger's own statement only
     // when the merger signed the commit.
     if (policy.requireSignedCommits) for (const p of trailers) consider(p);
-    else if (trailers.length > 0) refused.push('Approved-by trailers in an unsigned merge message (text anyone could have written, e.g. copied from a pull-request description)');
+    else if (trailers.length > 0)
+      refused.push(
+        'Approved-by trailers in an unsigned merge message (text anyone could have written, e.g. copied from a pull-request description)',
+      );
   } else {
     for (const p of trailers) consider(p);
   }
 
   const approved = counted.length >= policy.minApprovals;
-  const how = merged ? `merged into ${branch} in ${short(commit.sha)} by ${who(counted[0]!)}` : `${short(commit.sha)} on ${branch}`;
+  const how = merged
+    ? `merged into ${branch} in ${short(commit.sha)} by ${who(counted[0]!)}`
+    : `${short(commit.sha)} on ${branch}`;
   const others = counted.slice(merged ? 1 : 0);
   const extra = others.length > 0 ? ` approved by ${others.map(who).join(', ')}` : '';
   const notCounted = refused.length > 0 ? `; not counted: ${refused.join('; ')}` : '';
-  const reason = approved ? `${how}${extra}` : `${how} has ${counted.length} of ${policy.minApprovals} required approvals${notCounted}`;
+  const reason = approved
+    ? `${how}${extra}`
+    : `${how} has ${counted.length} of ${policy.minApprovals} required approvals${notCounted}`;
   return {
     evidence: {
       approved,
@@ -162,14 +178,27 @@ export function judgeArrival(arrival: Arrival, policy: ApprovalPolicy, controlle
 export function checkSignature(verdict: Verdict, signature: Signature | undefined): ApprovalEvidence {
   const evidence = verdict.evidence;
   const good = signature?.status === 'G';
-  const matches = good && verdict.signers.some((a) => a.signingKey !== undefined && signature.keys.some((k) => k.toLowerCase().endsWith(a.signingKey!.toLowerCase())));
+  const matches =
+    good &&
+    verdict.signers.some(
+      (a) =>
+        a.signingKey !== undefined && signature.keys.some((k) => k.toLowerCase().endsWith(a.signingKey!.toLowerCase())),
+    );
   if (!evidence.approved) return { ...evidence, signed: matches };
   if (matches) return { ...evidence, signed: true };
   const at = short(evidence.commit!);
   const reason = good
     ? `approval commit ${at} is signed by a key that is not an approving approver's signingKey`
     : `approval commit ${at} has no good signature, and the policy requires signed commits`;
-  return { approved: false, mode: evidence.mode, approvers: evidence.approvers, commit: evidence.commit, specCommit: evidence.specCommit, signed: false, reason };
+  return {
+    approved: false,
+    mode: evidence.mode,
+    approvers: evidence.approvers,
+    commit: evidence.commit,
+    specCommit: evidence.specCommit,
+    signed: false,
+    reason,
+  };
 }
 
 /**
@@ -193,10 +222,23 @@ export function writersByPath(members: readonly CommitInfo[]): Map<string, Commi
   return byPath;
 }
 
-function decide(index: HistoryIndex, path: string, input: ApprovalInput, writersOf: (commit: string) => Map<string, CommitInfo[]>): Verdict {
+function decide(
+  index: HistoryIndex,
+  path: string,
+  input: ApprovalInput,
+  writersOf: (commit: string) => Map<string, CommitInfo[]>,
+): Verdict {
   const intro = index.introduction(path);
   if (!intro) {
-    return { evidence: { approved: false, mode: input.policy.mode, approvers: [], reason: `${path} is not on ${input.policy.protectedBranch} at ${short(input.head)}` }, signers: [] };
+    return {
+      evidence: {
+        approved: false,
+        mode: input.policy.mode,
+        approvers: [],
+        reason: `${path} is not on ${input.policy.protectedBranch} at ${short(input.head)}`,
+      },
+      signers: [],
+    };
   }
   const commit = index.commit(intro.commit)!;
   const writers = writersOf(commit.sha).get(intro.path) ?? [];
@@ -209,12 +251,18 @@ function decide(index: HistoryIndex, path: string, input: ApprovalInput, writers
  * controller's desired state is the approved tree (approved-tree.ts), which judges every
  * change under the policy in force before it.
  */
-export async function evaluateApprovals(git: Pick<GitSource, 'dir' | 'history'>, paths: string[], input: ApprovalInput): Promise<Map<string, ApprovalEvidence>> {
+export async function evaluateApprovals(
+  git: Pick<GitSource, 'dir' | 'history'>,
+  paths: string[],
+  input: ApprovalInput,
+): Promise<Map<string, ApprovalEvidence>> {
   const index = await git.history(input.head);
   if (input.policy.mode === 'github-review') {
     if (input.github) return input.github.evaluate(index, paths, input);
     const reason = 'github-review mode without a GitHub client (approval.github in lethe.yaml); not approved';
-    return new Map(paths.map((p) => [p, { approved: false, mode: 'github-review', approvers: [], retry: true, reason }]));
+    return new Map(
+      paths.map((p) => [p, { approved: false, mode: 'github-review', approvers: [], retry: true, reason }]),
+    );
   }
   const byCommit = new Map<string, Map<string, CommitInfo[]>>();
   const writersOf = (sha: string) => {
@@ -233,10 +281,17 @@ export async function evaluateApprovals(git: Pick<GitSource, 'dir' | 'history'>,
   }
   const shas = [...verdicts.values()].flatMap((d) => (d.evidence.approved ? [d.evidence.commit!] : []));
   const signatures = await readSignatures(git.dir, shas);
-  for (const [path, verdict] of verdicts) result.set(path, checkSignature(verdict, verdict.evidence.commit ? signatures.get(verdict.evidence.commit) : undefined));
+  for (const [path, verdict] of verdicts)
+    result.set(
+      path,
+      checkSignature(verdict, verdict.evidence.commit ? signatures.get(verdict.evidence.commit) : undefined),
+    );
   return result;
 }
 
-export async function evaluateApproval(git: GitSource, input: ApprovalInput & { path: string }): Promise<ApprovalEvidence> {
+export async function evaluateApproval(
+  git: GitSource,
+  input: ApprovalInput & { path: string },
+): Promise<ApprovalEvidence> {
   return (await evaluateApprovals(git, [input.path], input)).get(input.path)!;
 }

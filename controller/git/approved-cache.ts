@@ -19,7 +19,9 @@ const FORMAT = 1;
  * and the root of trust (which fixes the first lethe.yaml, hence every policy after it).
  */
 export function policyFingerprint(branch: string, root: string): string {
-  return createHash('sha256').update(JSON.stringify(['lethe-approved-tree', APPROVAL_RULES_VERSION, branch, root])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(['lethe-approved-tree', APPROVAL_RULES_VERSION, branch, root]))
+    .digest('hex');
 }
 
 const Sha = z.string().regex(/^[0-9a-f]{40,64}$/);
@@ -106,7 +108,12 @@ export class ApprovedTreeCache {
           configBlob: f.configBlob,
           approved: new Map(f.approved.map(([path, blob, e]) => [path, { blob, evidence: evidenceAt(e) }])),
           current: new Map(f.current),
-          refused: new Map(f.refused.map(([path, commit, author, blob, e]) => [path, { commit, author, blob, evidence: evidenceAt(e) }])),
+          refused: new Map(
+            f.refused.map(([path, commit, author, blob, e]) => [
+              path,
+              { commit, author, blob, evidence: evidenceAt(e) },
+            ]),
+          ),
         },
       };
     } catch {

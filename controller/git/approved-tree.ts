@@ -94,7 +94,15 @@ function operations(commit: CommitInfo): Op[] {
 
 /** Evidence objects that say the same thing are one object (a merge approves its files with one). */
 function evidenceKey(e: ApprovalEvidence): string {
-  return [e.approved, e.commit, e.specCommit, e.signed, e.approvedAt, e.reason, ...e.approvers.map((p) => `${p.name}<${p.email}>`)].join('\0');
+  return [
+    e.approved,
+    e.commit,
+    e.specCommit,
+    e.signed,
+    e.approvedAt,
+    e.reason,
+    ...e.approvers.map((p) => `${p.name}<${p.email}>`),
+  ].join('\0');
 }
 
 /**
@@ -113,7 +121,8 @@ async function readRange(dir: string, head: string, since: string): Promise<Rang
   if (head === since) return { commits: new Map(), chain: [], continues: true };
   const commits = await readCommits(dir, [head, `^${since}`]);
   const chain: string[] = [];
-  for (let sha: string | undefined = head; sha !== undefined && commits.has(sha); sha = commits.get(sha)!.parents[0]) chain.push(sha);
+  for (let sha: string | undefined = head; sha !== undefined && commits.has(sha); sha = commits.get(sha)!.parents[0])
+    chain.push(sha);
   chain.reverse();
   const continues = chain.length > 0 && commits.get(chain[0]!)!.parents[0] === since;
   return { commits, chain, continues };
@@ -134,7 +143,9 @@ class GitBranchView implements BranchView {
   ) {}
 
   private all(): Promise<Set<string>> {
-    this.chain ??= git(this.dir, ['rev-list', '--first-parent', this.head, '--']).then((out) => new Set(out.split('\n').filter(Boolean)));
+    this.chain ??= git(this.dir, ['rev-list', '--first-parent', this.head, '--']).then(
+      (out) => new Set(out.split('\n').filter(Boolean)),
+    );
     return this.chain;
   }
 
@@ -224,7 +235,12 @@ export class ApprovedTree {
       // The root's tree and the history after it are read side by side.
       [s, range] = await Promise.all([this.fromRoot(root), readRange(dir, head, root)]);
       this.saved = undefined;
-      if (!range.continues) throw gitErrors.error('TRUST_ROOT_LOST', { root: root.slice(0, 12), file: this.trust.path, branch: this.trust.branch });
+      if (!range.continues)
+        throw gitErrors.error('TRUST_ROOT_LOST', {
+          root: root.slice(0, 12),
+          file: this.trust.path,
+          branch: this.trust.branch,
+        });
     }
     this.state = s;
     const changed = await this.walk(s, range);
@@ -238,18 +254,33 @@ export class ApprovedTree {
     const cache = this.options.cache;
     if (!cache) return undefined;
     const found = await cache.read(root);
-    if (found.kind === 'unusable') this.options.log?.warn('approved-tree cache ignored, rebuilding from git', { file: cache.path, reason: found.reason });
+    if (found.kind === 'unusable')
+      this.options.log?.warn('approved-tree cache ignored, rebuilding from git', {
+        file: cache.path,
+        reason: found.reason,
+      });
     if (found.kind !== 'ok') return undefined;
     const w = found.walk;
     // The cache only saves time: git decides whether its commit is still this branch's.
     if (w.commit !== head && !(await view.contains(w.commit))) {
-      this.options.log?.warn('approved-tree cache ignored, rebuilding from git', { file: cache.path, reason: 'its commit is not on the branch' });
+      this.options.log?.warn('approved-tree cache ignored, rebuilding from git', {
+        file: cache.path,
+        reason: 'its commit is not on the branch',
+      });
       return undefined;
     }
     const config = await this.readConfig(w.configBlob);
     if (!config) return undefined;
     this.saved = { commit: w.commit, walked: 0, dirty: false };
-    return { root, head: w.commit, approved: w.approved, current: w.current, refused: w.refused, config, configBlob: w.configBlob };
+    return {
+      root,
+      head: w.commit,
+      approved: w.approved,
+      current: w.current,
+      refused: w.refused,
+      config,
+      configBlob: w.configBlob,
+    };
   }
 
   private async readConfig(blob: string): Promise<LetheConfig | undefined> {
@@ -315,7 +346,13 @@ export class ApprovedTree {
     return changed;
   }
 
-  private async apply(s: WalkState, commit: CommitInfo, ops: Op[], writers: Map<string, CommitInfo[]>, signatures: Map<string, Signature> | undefined): Promise<void> {
+  private async apply(
+    s: WalkState,
+    commit: CommitInfo,
+    ops: Op[],
+    writers: Map<string, CommitInfo[]>,
+    signatures: Map<string, Signature> | undefined,
+  ): Promise<void> {
     const policy = s.config.spec.approval;
     const identity = s.config.spec.identity;
     const author = { name: commit.authorName, email: commit.authorEmail };
@@ -329,8 +366,14 @@ export class ApprovedTree {
     };
     let configChanged = false;
     for (const op of ops) {
-      const verdict = judgeArrival({ commit, writers: writers.get(op.path) ?? [], path: op.path, blob: op.blob }, policy, identity);
-      const evidence = intern(policy.requireSignedCommits ? checkSignature(verdict, signatures?.get(commit.sha)) : verdict.evidence);
+      const verdict = judgeArrival(
+        { commit, writers: writers.get(op.path) ?? [], path: op.path, blob: op.blob },
+        policy,
+        identity,
+      );
+      const evidence = intern(
+        policy.requireSignedCommits ? checkSignature(verdict, signatures?.get(commit.sha)) : verdict.evidence,
+      );
       if (op.blob === null) s.current.delete(op.path);
       else s.current.set(op.path, op.blob);
       if (evidence.approved) {
@@ -369,12 +412,22 @@ export class ApprovedTree {
       return;
     }
     try {
-      await cache.write({ root: s.root, commit: s.head, configBlob: s.configBlob, approved: s.approved, current: s.current, refused: s.refused });
+      await cache.write({
+        root: s.root,
+        commit: s.head,
+        configBlob: s.configBlob,
+        approved: s.approved,
+        current: s.current,
+        refused: s.refused,
+      });
       this.saved = { commit: s.head, walked: 0, dirty: false };
     } catch (err) {
       // Tried again after the next governed change or CACHE_REFRESH_COMMITS commits, not every pass.
       this.saved = { commit: prev?.commit ?? '', walked: 0, dirty: false };
-      this.options.log?.warn('approved-tree cache not written; the next start walks the history again', { file: cache.path, code: (err as { code?: string }).code });
+      this.options.log?.warn('approved-tree cache not written; the next start walks the history again', {
+        file: cache.path,
+        code: (err as { code?: string }).code,
+      });
     }
   }
 }

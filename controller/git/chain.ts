@@ -14,7 +14,10 @@ export const PREVIOUS_TRAILER = 'Lethe-Previous-Status';
 
 /** Puts `Lethe-Previous-Status: <previous>` into the message's trailer block (replacing any). */
 export function withPrevious(message: string, previous: string | undefined): string {
-  const lines = message.replace(/\n+$/, '').split('\n').filter((l) => !l.startsWith(`${PREVIOUS_TRAILER}:`));
+  const lines = message
+    .replace(/\n+$/, '')
+    .split('\n')
+    .filter((l) => !l.startsWith(`${PREVIOUS_TRAILER}:`));
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   if (previous === undefined) return lines.join('\n') + '\n';
   // A trailer block is the last paragraph (after a blank line) when all its lines are `Key: value`.

@@ -3,7 +3,8 @@ import { defineErrors } from '../errors/types.ts';
 /** What can go wrong between the controller and the privacy repository. */
 export const gitErrors = defineErrors({
   GIT_SOURCE_CONFIG: {
-    message: 'the repository source is misconfigured: give exactly one of repo (a local working copy) or remote (a URL)',
+    message:
+      'the repository source is misconfigured: give exactly one of repo (a local working copy) or remote (a URL)',
     hint: 'Give exactly one of --repo DIR (a local working copy) or --remote URL.',
     terminal: true,
   },
@@ -18,7 +19,8 @@ export const gitErrors = defineErrors({
     terminal: true,
   },
   GIT_BRANCH_MISSING: {
-    message: 'branch {branch} does not exist in {where}; {branches}. Pass --branch NAME, or set approval.protectedBranch in lethe.yaml',
+    message:
+      'branch {branch} does not exist in {where}; {branches}. Pass --branch NAME, or set approval.protectedBranch in lethe.yaml',
     hint: 'Pass --branch NAME (the branch holding the approved requests) or set approval.protectedBranch in lethe.yaml; a detached commit needs a branch: git checkout -B <name>.',
     terminal: true,
   },
@@ -36,12 +38,13 @@ export const gitErrors = defineErrors({
     terminal: true,
   },
   GIT_STATUS_DIRTY: {
-    message: 'status/ has uncommitted changes in {dir}; the controller writes nothing until they are committed or discarded',
+    message:
+      'status/ has uncommitted changes in {dir}; the controller writes nothing until they are committed or discarded',
     hint: 'status/ is written by Lethe only: discard the local edits (git checkout -- status/) and run again.',
   },
   GIT_REBASE_REFUSED: {
     message: 'local commit {sha} is not replayed: {reason}',
-    hint: 'Someone committed in the controller\'s own clone: inspect <data dir>/repo and reset it to origin.',
+    hint: "Someone committed in the controller's own clone: inspect <data dir>/repo and reset it to origin.",
     terminal: true,
   },
   GIT_PUSH_REJECTED: {
@@ -67,8 +70,9 @@ export const gitErrors = defineErrors({
     terminal: true,
   },
   STATUS_HISTORY_REWRITTEN: {
-    message: 'the last status commit this controller pushed ({missing}) is no longer on {branch}: force-push or rewritten history; status writing stopped',
-    hint: 'Find who rewrote the branch (the git host\'s audit log; <data dir>/repo keeps refs/lethe/before-rewrite/<branch>), restore the dropped commits if you can (push that ref), then run `lethe audit --all` and, to accept the history as it is, delete <data dir>/status-chain.json. See docs/audit.md.',
+    message:
+      'the last status commit this controller pushed ({missing}) is no longer on {branch}: force-push or rewritten history; status writing stopped',
+    hint: "Find who rewrote the branch (the git host's audit log; <data dir>/repo keeps refs/lethe/before-rewrite/<branch>), restore the dropped commits if you can (push that ref), then run `lethe audit --all` and, to accept the history as it is, delete <data dir>/status-chain.json. See docs/audit.md.",
     terminal: true,
   },
   AUDIT_REF_MISSING: {
@@ -81,7 +85,8 @@ export const gitErrors = defineErrors({
     terminal: true,
   },
   TRUST_ROOT_LOST: {
-    message: 'the root of trust {root} recorded in {file} is no longer in the history of {branch} (history rewritten?): nothing is acted on',
+    message:
+      'the root of trust {root} recorded in {file} is no longer in the history of {branch} (history rewritten?): nothing is acted on',
     hint: 'Someone rewrote the protected branch (force-push). Nothing is acted on until an operator inspects the history and pins a root again with --trust-root <sha> (the pin replaces trust-root.json in the data directory).',
     terminal: true,
   },

@@ -26,11 +26,16 @@ export interface GitResult {
  * would prompt for a passphrase in a service.
  */
 const FIXED_CONFIG = [
-  '-c', 'core.quotePath=false',
-  '-c', 'log.showSignature=false',
-  '-c', 'commit.gpgSign=false',
-  '-c', 'i18n.logOutputEncoding=UTF-8',
-  '-c', 'color.ui=never',
+  '-c',
+  'core.quotePath=false',
+  '-c',
+  'log.showSignature=false',
+  '-c',
+  'commit.gpgSign=false',
+  '-c',
+  'i18n.logOutputEncoding=UTF-8',
+  '-c',
+  'color.ui=never',
 ];
 
 /** Runs git in `cwd`. The error message carries the subcommand and git's stderr, never stdin. */
@@ -45,11 +50,19 @@ export function runGit(cwd: string, args: string[], options: GitRunOptions = {})
     const err: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', (cause) => reject(gitErrors.error('GIT_FAILED', { command: args[0] ?? '', reason: 'it could not start' }, { cause })));
+    child.on('error', (cause) =>
+      reject(gitErrors.error('GIT_FAILED', { command: args[0] ?? '', reason: 'it could not start' }, { cause })),
+    );
     child.on('close', (code) => {
       const result = { code: code ?? 128, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') };
       if (result.code === 0 || options.okCodes?.includes(result.code)) resolve(result);
-      else reject(gitErrors.error('GIT_FAILED', { command: args[0] ?? '', reason: `exit ${result.code}: ${result.stderr.trim()}` }));
+      else
+        reject(
+          gitErrors.error('GIT_FAILED', {
+            command: args[0] ?? '',
+            reason: `exit ${result.code}: ${result.stderr.trim()}`,
+          }),
+        );
     });
     child.stdin.on('error', () => undefined); // git may exit before reading all input; close reports it
     child.stdin.end(options.input ?? '');
@@ -61,7 +74,11 @@ export function runGit(cwd: string, args: string[], options: GitRunOptions = {})
  * parsed while git still writes it, a `cat-file --batch` fed while that walk runs.
  */
 export function spawnGit(cwd: string, args: string[]): ChildProcessWithoutNullStreams {
-  return spawn('git', [...FIXED_CONFIG, ...args], { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  return spawn('git', [...FIXED_CONFIG, ...args], {
+    cwd,
+    env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
 }
 
 /**
@@ -70,7 +87,11 @@ export function spawnGit(cwd: string, args: string[]): ChildProcessWithoutNullSt
  */
 export function streamGit(cwd: string, args: string[], onText: (text: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('git', [...FIXED_CONFIG, ...args], { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('git', [...FIXED_CONFIG, ...args], {
+      cwd,
+      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const decoder = new StringDecoder('utf8');
     const err: Buffer[] = [];
     let failed: unknown;
@@ -84,10 +105,18 @@ export function streamGit(cwd: string, args: string[], onText: (text: string) =>
       }
     });
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', (cause) => reject(gitErrors.error('GIT_FAILED', { command: args[0] ?? '', reason: 'it could not start' }, { cause })));
+    child.on('error', (cause) =>
+      reject(gitErrors.error('GIT_FAILED', { command: args[0] ?? '', reason: 'it could not start' }, { cause })),
+    );
     child.on('close', (code) => {
       if (failed !== undefined) return reject(failed);
-      if (code !== 0) return reject(gitErrors.error('GIT_FAILED', { command: args[0] ?? '', reason: `exit ${code ?? 128}: ${Buffer.concat(err).toString('utf8').trim()}` }));
+      if (code !== 0)
+        return reject(
+          gitErrors.error('GIT_FAILED', {
+            command: args[0] ?? '',
+            reason: `exit ${code ?? 128}: ${Buffer.concat(err).toString('utf8').trim()}`,
+          }),
+        );
       try {
         onText(decoder.end());
         resolve();

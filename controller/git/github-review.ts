@@ -42,12 +42,27 @@ export interface GitHubReviewApi {
 }
 
 /** GitHub through @octokit/rest: pagination included, answers reduced to what the decision reads. */
-export function octokitReviewApi(o: { repository: string; token: string; apiUrl?: string; request?: { fetch?: typeof fetch } }): GitHubReviewApi {
+export function octokitReviewApi(o: {
+  repository: string;
+  token: string;
+  apiUrl?: string;
+  request?: { fetch?: typeof fetch };
+}): GitHubReviewApi {
   const [owner, repo] = o.repository.split('/') as [string, string];
-  const octokit = new Octokit({ auth: o.token, baseUrl: o.apiUrl ?? 'https://api.github.com', request: { retries: 0, ...o.request }, log: { debug() {}, info() {}, warn() {}, error() {} } });
+  const octokit = new Octokit({
+    auth: o.token,
+    baseUrl: o.apiUrl ?? 'https://api.github.com',
+    request: { retries: 0, ...o.request },
+    log: { debug() {}, info() {}, warn() {}, error() {} },
+  });
   return {
     async pullsForCommit(sha) {
-      const data = await octokit.paginate(octokit.rest.repos.listPullRequestsAssociatedWithCommit, { owner, repo, commit_sha: sha, per_page: 100 });
+      const data = await octokit.paginate(octokit.rest.repos.listPullRequestsAssociatedWithCommit, {
+        owner,
+        repo,
+        commit_sha: sha,
+        per_page: 100,
+      });
       return data.map((p) => ({
         number: p.number,
         base: p.base.ref,
@@ -58,12 +73,31 @@ export function octokitReviewApi(o: { repository: string; token: string; apiUrl?
       }));
     },
     async reviews(pull) {
-      const data = await octokit.paginate(octokit.rest.pulls.listReviews, { owner, repo, pull_number: pull, per_page: 100 });
-      return data.map((r) => ({ user: r.user?.login, state: r.state, commitId: r.commit_id ?? undefined, submittedAt: r.submitted_at ?? undefined }));
+      const data = await octokit.paginate(octokit.rest.pulls.listReviews, {
+        owner,
+        repo,
+        pull_number: pull,
+        per_page: 100,
+      });
+      return data.map((r) => ({
+        user: r.user?.login,
+        state: r.state,
+        commitId: r.commit_id ?? undefined,
+        submittedAt: r.submitted_at ?? undefined,
+      }));
     },
     async pullCommits(pull) {
-      const data = await octokit.paginate(octokit.rest.pulls.listCommits, { owner, repo, pull_number: pull, per_page: 100 });
-      return data.map((c) => ({ authorLogin: c.author?.login, committerLogin: c.committer?.login, authorEmail: c.commit.author?.email }));
+      const data = await octokit.paginate(octokit.rest.pulls.listCommits, {
+        owner,
+        repo,
+        pull_number: pull,
+        per_page: 100,
+      });
+      return data.map((c) => ({
+        authorLogin: c.author?.login,
+        committerLogin: c.committer?.login,
+        authorEmail: c.commit.author?.email,
+      }));
     },
     async blobAt(path, ref) {
       try {
@@ -96,7 +130,11 @@ export class GitHubReviewGate {
 
   constructor(private readonly api: GitHubReviewApi) {}
 
-  async evaluate(index: HistoryIndex, paths: string[], input: { head: string; policy: ApprovalPolicy; controllerIdentity: Identity }): Promise<Map<string, ApprovalEvidence>> {
+  async evaluate(
+    index: HistoryIndex,
+    paths: string[],
+    input: { head: string; policy: ApprovalPolicy; controllerIdentity: Identity },
+  ): Promise<Map<string, ApprovalEvidence>> {
     const out = new Map<string, ApprovalEvidence>();
     for (const path of paths) {
       const decided = await this.decide(index, path, input).catch((err: unknown) => apiFailure(err));
@@ -105,21 +143,33 @@ export class GitHubReviewGate {
     return out;
   }
 
-  private async decide(index: HistoryIndex, path: string, input: { head: string; policy: ApprovalPolicy; controllerIdentity: Identity }): Promise<Decided> {
+  private async decide(
+    index: HistoryIndex,
+    path: string,
+    input: { head: string; policy: ApprovalPolicy; controllerIdentity: Identity },
+  ): Promise<Decided> {
     const { policy } = input;
     const branch = policy.protectedBranch;
     const intro = index.introduction(path);
-    if (!intro) return { approved: false, approvers: [], reason: `${path} is not on ${branch} at ${short(input.head)}` };
+    if (!intro)
+      return { approved: false, approvers: [], reason: `${path} is not on ${branch} at ${short(input.head)}` };
     const key = `${intro.commit}:${intro.path}:${intro.blob}:${JSON.stringify(policy)}`;
     const cached = this.decided.get(key);
     if (cached) return cached;
 
     const base = { commit: intro.commit, specCommit: intro.commit };
-    const pulls = (await this.api.pullsForCommit(intro.commit)).filter((p) => p.mergedAt !== undefined && p.base === branch);
+    const pulls = (await this.api.pullsForCommit(intro.commit)).filter(
+      (p) => p.mergedAt !== undefined && p.base === branch,
+    );
     // A merge or squash names its commit; a rebase merge's commits are associated with the pull request too.
     const pull = pulls.find((p) => p.mergeCommitSha === intro.commit) ?? pulls[0];
     if (!pull) {
-      return this.keep(key, { approved: false, approvers: [], ...base, reason: `${intro.path} reached ${branch} in ${short(intro.commit)} without a merged pull request (direct push); no review to count` });
+      return this.keep(key, {
+        approved: false,
+        approvers: [],
+        ...base,
+        reason: `${intro.path} reached ${branch} in ${short(intro.commit)} without a merged pull request (direct push); no review to count`,
+      });
     }
     const at = { ...base, pullRequest: pull.number };
     const reviewed = await this.api.blobAt(intro.path, pull.headSha);
@@ -134,7 +184,11 @@ export class GitHubReviewGate {
 
     const approvers = new Map(policy.approvers.filter((a) => a.github).map((a) => [a.github!.toLowerCase(), a]));
     const commits = await this.api.pullCommits(pull.number);
-    const authors = new Set<string>([lower(pull.user), ...commits.flatMap((c) => [lower(c.authorLogin), lower(c.committerLogin)])].filter((x): x is string => x !== undefined));
+    const authors = new Set<string>(
+      [lower(pull.user), ...commits.flatMap((c) => [lower(c.authorLogin), lower(c.committerLogin)])].filter(
+        (x): x is string => x !== undefined,
+      ),
+    );
     const authorEmails = new Set(commits.map((c) => lower(c.authorEmail)).filter((x): x is string => x !== undefined));
     const controller = input.controllerIdentity.email.toLowerCase();
 
@@ -154,26 +208,45 @@ export class GitHubReviewGate {
     for (const [login, r] of last) {
       const approver = approvers.get(login)!;
       if (r.state !== 'APPROVED') continue;
-      if (r.commitId !== pull.headSha) refused.push(`${login} approved ${short(r.commitId ?? '?')}, not the head ${short(pull.headSha)} (commits were pushed after the approval)`);
-      else if (authors.has(login) || authorEmails.has(approver.email.toLowerCase())) refused.push(`${login} authored the content`);
+      if (r.commitId !== pull.headSha)
+        refused.push(
+          `${login} approved ${short(r.commitId ?? '?')}, not the head ${short(pull.headSha)} (commits were pushed after the approval)`,
+        );
+      else if (authors.has(login) || authorEmails.has(approver.email.toLowerCase()))
+        refused.push(`${login} authored the content`);
       else if (approver.email.toLowerCase() === controller) refused.push(`${login} is the controller's own identity`);
       else counted.push({ name: approver.name ?? login, email: approver.email, login });
     }
     for (const r of reviews) {
       const login = lower(r.user);
-      if (r.state === 'APPROVED' && login !== undefined && !approvers.has(login) && !refused.some((x) => x.startsWith(`${login} `))) refused.push(`${login} is not a listed approver`);
+      if (
+        r.state === 'APPROVED' &&
+        login !== undefined &&
+        !approvers.has(login) &&
+        !refused.some((x) => x.startsWith(`${login} `))
+      )
+        refused.push(`${login} is not a listed approver`);
     }
     const who = counted.map((c) => `${c.login} (${c.name})`).join(', ');
     const notCounted = refused.length > 0 ? `; not counted: ${[...new Set(refused)].join('; ')}` : '';
     const evidence = { approvers: counted.map(({ name, email }) => ({ name, email })), ...at };
     if (blocking.length > 0) {
-      return this.keep(key, { approved: false, ...evidence, reason: `pull request #${pull.number}: ${blocking.join(', ')} requested changes after approving or without approving${notCounted}` });
+      return this.keep(key, {
+        approved: false,
+        ...evidence,
+        reason: `pull request #${pull.number}: ${blocking.join(', ')} requested changes after approving or without approving${notCounted}`,
+      });
     }
     const approved = counted.length >= policy.minApprovals;
     const reason = approved
       ? `pull request #${pull.number} merged into ${branch} in ${short(intro.commit)}, approved on ${short(pull.headSha)} by ${who}${notCounted}`
       : `pull request #${pull.number} has ${counted.length} of ${policy.minApprovals} required approvals on its head ${short(pull.headSha)}${notCounted}`;
-    return this.keep(key, { approved, ...evidence, ...(approved ? { approvedAt: new Date(Date.parse(pull.mergedAt!)).toISOString() } : {}), reason });
+    return this.keep(key, {
+      approved,
+      ...evidence,
+      ...(approved ? { approvedAt: new Date(Date.parse(pull.mergedAt!)).toISOString() } : {}),
+      reason,
+    });
   }
 
   private keep(key: string, d: Decided): Decided {
@@ -186,5 +259,10 @@ export class GitHubReviewGate {
 function apiFailure(err: unknown): Decided {
   const status = (err as { status?: unknown })?.status;
   const detail = err instanceof LetheError ? err.code : typeof status === 'number' ? `HTTP ${status}` : 'no answer';
-  return { approved: false, approvers: [], retry: true, reason: `GITHUB_API_ERROR: ${gitErrors.message('GITHUB_API_ERROR', { detail })}; retried next pass` };
+  return {
+    approved: false,
+    approvers: [],
+    retry: true,
+    reason: `GITHUB_API_ERROR: ${gitErrors.message('GITHUB_API_ERROR', { detail })}; retried next pass`,
+  };
 }

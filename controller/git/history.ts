@@ -36,7 +36,8 @@ export interface Introduction {
   blob: string;
 }
 
-const FORMAT = '%x01%H%x00%P%x00%an%x00%ae%x00%cn%x00%ce%x00%ct%x00%(trailers:key=Approved-by,valueonly,separator=%x1f)%x00';
+const FORMAT =
+  '%x01%H%x00%P%x00%an%x00%ae%x00%cn%x00%ce%x00%ct%x00%(trailers:key=Approved-by,valueonly,separator=%x1f)%x00';
 
 /** `git log` arguments for commits with their first-parent diffs, in the form parseCommit reads. */
 export const LOG_ARGS = ['log', '-z', '--raw', '-M', '--no-abbrev', '--diff-merges=first-parent', `--format=${FORMAT}`];
@@ -46,12 +47,21 @@ export function parseCommit(record: string): CommitInfo {
   const fields = record.split('\0');
   const [sha, parents, authorName, authorEmail, committerName, committerEmail, time, trailers] = fields;
   const changes: RawChange[] = [];
-  const tokens = fields.slice(8).map((t) => t.replace(/^\n/, '')).filter(Boolean);
+  const tokens = fields
+    .slice(8)
+    .map((t) => t.replace(/^\n/, ''))
+    .filter(Boolean);
   for (let i = 0; i < tokens.length; ) {
     const [, , , , blob, status] = tokens[i]!.split(/[: ]/);
     const kind = status!.charAt(0);
     if (kind === 'R' || kind === 'C') {
-      changes.push({ status: kind, from: tokens[i + 1]!, path: tokens[i + 2]!, blob: blob!, score: Number(status!.slice(1)) });
+      changes.push({
+        status: kind,
+        from: tokens[i + 1]!,
+        path: tokens[i + 2]!,
+        blob: blob!,
+        score: Number(status!.slice(1)),
+      });
       i += 3;
     } else {
       changes.push({ status: kind, path: tokens[i + 1]!, blob: blob! });
@@ -66,7 +76,12 @@ export function parseCommit(record: string): CommitInfo {
     committerName: committerName!,
     committerEmail: committerEmail!,
     time: Number(time),
-    approvedBy: trailers ? trailers.split('\x1f').map((t) => t.trim()).filter(Boolean) : [],
+    approvedBy: trailers
+      ? trailers
+          .split('\x1f')
+          .map((t) => t.trim())
+          .filter(Boolean)
+      : [],
     changes,
     entry: -1,
   };
@@ -157,7 +172,8 @@ export class HistoryIndex {
     const read = this.readLog ?? (async (r: string[]) => parseLog(await git(this.cwd, [...LOG_ARGS, ...r, '--'])));
     const fresh = new Map((await read(range)).map((c) => [c.sha, c]));
     const chain: string[] = [];
-    for (let sha: string | undefined = head; sha !== undefined && fresh.has(sha); sha = fresh.get(sha)!.parents[0]) chain.push(sha);
+    for (let sha: string | undefined = head; sha !== undefined && fresh.has(sha); sha = fresh.get(sha)!.parents[0])
+      chain.push(sha);
     const reached = fresh.get(chain[chain.length - 1] ?? '')?.parents[0];
     if (this.builtHead !== undefined && reached !== this.builtHead) {
       // The old head is not on the new first-parent chain (history rewritten, or main was
@@ -215,7 +231,13 @@ export interface Signature {
 export async function readSignatures(cwd: string, shas: string[]): Promise<Map<string, Signature>> {
   const result = new Map<string, Signature>();
   if (shas.length === 0) return result;
-  const out = await git(cwd, ['log', '--no-walk=unsorted', '--format=%H%x1f%G?%x1f%GF%x1f%GP%x1f%GK%x1e', ...new Set(shas), '--']);
+  const out = await git(cwd, [
+    'log',
+    '--no-walk=unsorted',
+    '--format=%H%x1f%G?%x1f%GF%x1f%GP%x1f%GK%x1e',
+    ...new Set(shas),
+    '--',
+  ]);
   for (const record of out.split('\x1e')) {
     const [sha, status, ...keys] = record.trim().split('\x1f');
     if (sha && status) result.set(sha, { status, keys: keys.filter(Boolean) });

@@ -31,7 +31,12 @@ export async function hashBlobs(cwd: string, contents: string[]): Promise<string
   const ids = contents.map(blobId);
   if (ids.length === 0) return ids;
   const check = await git(cwd, ['cat-file', '--batch-check=%(objectname)'], { input: ids.join('\n') + '\n' });
-  const missing = new Set(check.split('\n').filter((line) => line.endsWith(' missing')).map((line) => line.split(' ')[0]!));
+  const missing = new Set(
+    check
+      .split('\n')
+      .filter((line) => line.endsWith(' missing'))
+      .map((line) => line.split(' ')[0]!),
+  );
   if (missing.size === 0) return ids;
   const chunks: Buffer[] = [];
   const queued = new Set<string>();
@@ -56,7 +61,9 @@ export async function editTree(cwd: string, base: string, changes: TreeChange[])
   const env = { GIT_INDEX_FILE: join(dir, 'index') };
   try {
     await git(cwd, ['read-tree', base], { env });
-    const lines = changes.map((c) => (c.blob === null ? `0 ${NULL_ID}\t${c.path}` : `${c.mode ?? '100644'} ${c.blob}\t${c.path}`));
+    const lines = changes.map((c) =>
+      c.blob === null ? `0 ${NULL_ID}\t${c.path}` : `${c.mode ?? '100644'} ${c.blob}\t${c.path}`,
+    );
     if (lines.length > 0) await git(cwd, ['update-index', '--index-info'], { env, input: lines.join('\n') + '\n' });
     return await git(cwd, ['write-tree'], { env });
   } finally {

@@ -52,19 +52,30 @@ export async function pushWithRetry(
     const tip = await resolve(cwd, local);
     if (!tip) throw gitErrors.error('GIT_BRANCH_MISSING', { branch, where: 'the controller clone' });
     if (tip === (await resolve(cwd, tracking))) return { pushed: true };
-    const push = await runGit(cwd, ['push', '--porcelain', '--no-verify', 'origin', `${local}:${local}`], { okCodes: [1, 128] });
+    const push = await runGit(cwd, ['push', '--porcelain', '--no-verify', 'origin', `${local}:${local}`], {
+      okCodes: [1, 128],
+    });
     if (push.code === 0) {
       await git(cwd, ['update-ref', tracking, tip]);
       return { pushed: true };
     }
     const output = push.stdout.toString('utf8') + push.stderr;
     if (!REJECTED.test(output)) {
-      error = { code: 'GIT_PUSH_FAILED', message: gitErrors.message('GIT_PUSH_FAILED', { branch, reason: push.stderr.trim().split('\n')[0] ?? '' }) };
+      error = {
+        code: 'GIT_PUSH_FAILED',
+        message: gitErrors.message('GIT_PUSH_FAILED', { branch, reason: push.stderr.trim().split('\n')[0] ?? '' }),
+      };
       continue;
     }
-    error = { code: 'GIT_PUSH_REJECTED', message: gitErrors.message('GIT_PUSH_REJECTED', { branch, attempts: attempt + 1 }) };
+    error = {
+      code: 'GIT_PUSH_REJECTED',
+      message: gitErrors.message('GIT_PUSH_REJECTED', { branch, attempts: attempt + 1 }),
+    };
     if (!options.rebase) {
-      return { pushed: false, error: { code: 'GIT_PUSH_NEEDS_PULL', message: gitErrors.message('GIT_PUSH_NEEDS_PULL', { branch }) } };
+      return {
+        pushed: false,
+        error: { code: 'GIT_PUSH_NEEDS_PULL', message: gitErrors.message('GIT_PUSH_NEEDS_PULL', { branch }) },
+      };
     }
     const fetch = await runGit(cwd, ['fetch', '--no-tags', 'origin', `+${local}:${tracking}`], { okCodes: [1, 128] });
     if (fetch.code !== 0) continue;
@@ -73,7 +84,8 @@ export async function pushWithRetry(
       const rebased = await replayStatusCommits(cwd, upstream, tip, identity, false, options.signer);
       await git(cwd, ['update-ref', local, rebased, tip]);
     } catch (cause) {
-      if (cause instanceof LetheError && cause.code === 'GIT_REBASE_REFUSED') return { pushed: false, error: { code: cause.code, message: cause.message } };
+      if (cause instanceof LetheError && cause.code === 'GIT_REBASE_REFUSED')
+        return { pushed: false, error: { code: cause.code, message: cause.message } };
       throw cause;
     }
   }

@@ -25,7 +25,8 @@ async function statusChanges(cwd: string, parent: string, sha: string): Promise<
   for (let i = 0; i + 1 < tokens.length; i += 2) {
     const [, , mode, , blob, status] = tokens[i]!.split(/[: ]/);
     const path = tokens[i + 1]!;
-    if (!isStatusPath(path)) throw gitErrors.error('GIT_REBASE_REFUSED', { sha, reason: `it changes ${path} outside status/` });
+    if (!isStatusPath(path))
+      throw gitErrors.error('GIT_REBASE_REFUSED', { sha, reason: `it changes ${path} outside status/` });
     changes.push(status === 'D' ? { path, blob: null } : { path, blob: blob!, mode: mode! });
   }
   return changes;

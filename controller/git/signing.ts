@@ -29,14 +29,16 @@ export function parseSshPublicKey(line: string): SshPublicKey | undefined {
   const blob = Buffer.from(match[1]!, 'base64');
   const reader = new WireReader(blob);
   try {
-    if (reader.string().toString('latin1') !== 'ssh-ed25519' || reader.string().length !== 32 || !reader.done()) return undefined;
+    if (reader.string().toString('latin1') !== 'ssh-ed25519' || reader.string().length !== 32 || !reader.done())
+      return undefined;
   } catch {
     return undefined;
   }
   return { blob, fingerprint: fingerprintOf(blob) };
 }
 
-export const fingerprintOf = (blob: Buffer): string => `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+export const fingerprintOf = (blob: Buffer): string =>
+  `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
 
 /**
  * Verification keys by wire blob: an audit checks thousands of commits signed by one or two
@@ -48,7 +50,10 @@ function verifierFor(keyBlob: Buffer, raw32: Buffer): { key: KeyObject; fingerpr
   const id = keyBlob.toString('base64');
   let found = verifiers.get(id);
   if (!found) {
-    found = { key: createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw32.toString('base64url') }, format: 'jwk' }), fingerprint: fingerprintOf(keyBlob) };
+    found = {
+      key: createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw32.toString('base64url') }, format: 'jwk' }),
+      fingerprint: fingerprintOf(keyBlob),
+    };
     if (verifiers.size >= 256) verifiers.clear();
     verifiers.set(id, found);
   }
@@ -113,7 +118,8 @@ export function checkCommitSignature(raw: Buffer): SignatureCheck {
   if (!armored) return { status: 'unsupported', detail: 'the signature is not an SSH signature (OpenPGP or X.509)' };
   try {
     const r = new WireReader(Buffer.from(armored[1]!.replace(/\s+/g, ''), 'base64'));
-    if (r.bytes(6).toString('latin1') !== 'SSHSIG' || r.uint32() !== 1) return { status: 'bad', detail: 'not an SSHSIG v1 signature' };
+    if (r.bytes(6).toString('latin1') !== 'SSHSIG' || r.uint32() !== 1)
+      return { status: 'bad', detail: 'not an SSHSIG v1 signature' };
     const keyBlob = r.string();
     const namespace = r.string().toString('latin1');
     const reserved = r.string();
@@ -125,12 +131,20 @@ export function checkCommitSignature(raw: Buffer): SignatureCheck {
     if (hashAlg !== 'sha512' && hashAlg !== 'sha256') return { status: 'bad', detail: `unknown hash ${hashAlg}` };
     const keyReader = new WireReader(keyBlob);
     const keyType = keyReader.string().toString('latin1');
-    if (keyType !== 'ssh-ed25519' || sigType !== 'ssh-ed25519') return { status: 'unsupported', detail: `key type ${keyType}: only ssh-ed25519 is verified` };
+    if (keyType !== 'ssh-ed25519' || sigType !== 'ssh-ed25519')
+      return { status: 'unsupported', detail: `key type ${keyType}: only ssh-ed25519 is verified` };
     const raw32 = keyReader.string();
     const digest = createHash(hashAlg).update(parts.payload).digest();
-    const signed = Buffer.concat([Buffer.from('SSHSIG', 'latin1'), wireString(namespace), wireString(reserved), wireString(hashAlg), wireString(digest)]);
+    const signed = Buffer.concat([
+      Buffer.from('SSHSIG', 'latin1'),
+      wireString(namespace),
+      wireString(reserved),
+      wireString(hashAlg),
+      wireString(digest),
+    ]);
     const verifier = verifierFor(keyBlob, raw32);
-    if (!verify(null, signed, verifier.key, signature)) return { status: 'bad', detail: 'the signature does not match the commit (altered after signing)' };
+    if (!verify(null, signed, verifier.key, signature))
+      return { status: 'bad', detail: 'the signature does not match the commit (altered after signing)' };
     return { status: 'good', key: { blob: Buffer.from(keyBlob), fingerprint: verifier.fingerprint } };
   } catch {
     return { status: 'bad', detail: 'the signature cannot be decoded' };

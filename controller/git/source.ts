@@ -62,7 +62,9 @@ export async function repositoryRoot(dir: string): Promise<string> {
 }
 
 function branchList(names: string[]): string {
-  return names.length > 0 ? `branches here: ${names.slice(0, 10).join(', ')}` : 'the repository has no branch yet (make a first commit)';
+  return names.length > 0
+    ? `branches here: ${names.slice(0, 10).join(', ')}`
+    : 'the repository has no branch yet (make a first commit)';
 }
 
 export type ChangedPaths = { changed: string[]; deleted: string[] } | 'all';
@@ -176,8 +178,15 @@ export class GitSource {
       const heads = await this.remoteHeads();
       if (!heads.has(this.branch)) {
         const all = await git(this.dir, ['ls-remote', '--heads', 'origin']).catch(() => '');
-        const names = all.split('\n').filter(Boolean).map((l) => l.slice(l.indexOf('refs/heads/') + 11));
-        throw gitErrors.error('GIT_BRANCH_MISSING', { branch: this.branch, where: 'origin', branches: branchList(names) });
+        const names = all
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.slice(l.indexOf('refs/heads/') + 11));
+        throw gitErrors.error('GIT_BRANCH_MISSING', {
+          branch: this.branch,
+          where: 'origin',
+          branches: branchList(names),
+        });
       }
       for (const [branch, sha] of heads) {
         const tracking = `refs/remotes/origin/${branch}`;
@@ -207,7 +216,11 @@ export class GitSource {
   /** Names the branches that do exist, so the fix (--branch) is one copy away. */
   private async branchMissing(): Promise<LetheError> {
     const refs = this.mode === 'remote' ? 'refs/remotes/origin' : 'refs/heads';
-    const out = await git(this.dir, ['for-each-ref', `--format=%(refname:lstrip=${this.mode === 'remote' ? 3 : 2})`, refs]).catch(() => '');
+    const out = await git(this.dir, [
+      'for-each-ref',
+      `--format=%(refname:lstrip=${this.mode === 'remote' ? 3 : 2})`,
+      refs,
+    ]).catch(() => '');
     const names = out.split('\n').filter((b) => b !== '' && b !== 'HEAD');
     return gitErrors.error('GIT_BRANCH_MISSING', { branch: this.branch, where: this.dir, branches: branchList(names) });
   }
@@ -286,7 +299,18 @@ export class GitSource {
    * the branch now holds.
    */
   async lastWriters(commit: string, prefix: string): Promise<Map<string, string>> {
-    const out = await git(this.dir, ['log', '--first-parent', '--diff-merges=first-parent', '--no-renames', '--format=%x01%ce', '-z', '--name-only', commit, '--', prefix]);
+    const out = await git(this.dir, [
+      'log',
+      '--first-parent',
+      '--diff-merges=first-parent',
+      '--no-renames',
+      '--format=%x01%ce',
+      '-z',
+      '--name-only',
+      commit,
+      '--',
+      prefix,
+    ]);
     const writers = new Map<string, string>();
     for (const record of out.split('\x01')) {
       const [email, ...paths] = record.split('\0');
@@ -317,7 +341,11 @@ export class GitSource {
    * working copy, status/ in the working tree and index is updated to match the new commit;
    * if a person has uncommitted changes under status/, nothing is written (GIT_STATUS_DIRTY).
    */
-  async writeStatus(files: Map<string, string | null>, message: string, options: WriteOptions = {}): Promise<WriteResult> {
+  async writeStatus(
+    files: Map<string, string | null>,
+    message: string,
+    options: WriteOptions = {},
+  ): Promise<WriteResult> {
     assertStatusPaths(files.keys());
     const target = this.statusBranch;
     const ref = `refs/heads/${target}`;
@@ -330,7 +358,10 @@ export class GitSource {
     }
     const entries = [...files];
     const written = entries.filter(([, content]) => content !== null);
-    const ids = await hashBlobs(this.dir, written.map(([, content]) => content!));
+    const ids = await hashBlobs(
+      this.dir,
+      written.map(([, content]) => content!),
+    );
     const blobOf = new Map(written.map(([path], i) => [path, ids[i]!]));
     const changes: TreeChange[] = entries.map(([path]) => ({ path, blob: blobOf.get(path) ?? null }));
     const tree = await editTree(this.dir, base, changes);
@@ -338,7 +369,13 @@ export class GitSource {
     if (tree !== (await treeOf(this.dir, base))) {
       const previous = 'previous' in options ? options.previous : await lastStatusCommit(this.dir, base);
       const text = withPrevious(message, previous);
-      commit = await commitTree(this.dir, { tree, parents: [base], message: text, committer: this.options.identity, signer: this.signer });
+      commit = await commitTree(this.dir, {
+        tree,
+        parents: [base],
+        message: text,
+        committer: this.options.identity,
+        signer: this.signer,
+      });
       // Compare-and-swap: if anyone moved the branch meanwhile, fail rather than drop their commit.
       await git(this.dir, ['update-ref', ref, commit, current ?? '']);
       if (checkedOut) await this.syncWorkingTree(base, commit, files);
@@ -358,7 +395,11 @@ export class GitSource {
       const last = await lastStatusCommit(this.dir, ref);
       if (last) await this.chain.update(target, { pushed: last, written: last });
     }
-    return { ...(commit ? { commit } : {}), pushed: outcome.pushed, ...(outcome.error ? { pushError: outcome.error } : {}) };
+    return {
+      ...(commit ? { commit } : {}),
+      pushed: outcome.pushed,
+      ...(outcome.error ? { pushError: outcome.error } : {}),
+    };
   }
 
   /** Makes the checked-out status/ files and their index entries match the new commit. */
@@ -378,6 +419,7 @@ export class GitSource {
         }),
       );
     }
-    if (paths.length > 0) await git(this.dir, ['update-index', '--add', '--remove', '-z', '--stdin'], { input: paths.join('\0') + '\0' });
+    if (paths.length > 0)
+      await git(this.dir, ['update-index', '--add', '--remove', '-z', '--stdin'], { input: paths.join('\0') + '\0' });
   }
 }

@@ -56,7 +56,9 @@ export class TrustRoot {
 
   private async readRecorded(): Promise<string | undefined> {
     if (this.recorded === undefined) {
-      this.recorded = existsSync(this.path) ? ((JSON.parse(await readFile(this.path, 'utf8')) as { root?: string }).root ?? null) : null;
+      this.recorded = existsSync(this.path)
+        ? ((JSON.parse(await readFile(this.path, 'utf8')) as { root?: string }).root ?? null)
+        : null;
     }
     return this.recorded ?? undefined;
   }
@@ -64,7 +66,11 @@ export class TrustRoot {
   private async record(root: string): Promise<void> {
     this.recorded = root;
     if (!this.o.record) return;
-    await writeFile(this.path, JSON.stringify({ root, branch: this.o.branch, recordedAt: new Date().toISOString() }, null, 2) + '\n', { mode: 0o600 });
+    await writeFile(
+      this.path,
+      JSON.stringify({ root, branch: this.o.branch, recordedAt: new Date().toISOString() }, null, 2) + '\n',
+      { mode: 0o600 },
+    );
   }
 
   /** The root for the branch as `branch` shows it; throws when it cannot be trusted. */
@@ -80,7 +86,8 @@ export class TrustRoot {
       const root = found[0]!;
       this.pinnedRoot = root;
       if (recorded !== root) {
-        if (recorded !== undefined) this.o.log.warn('root of trust changed by the operator', { from: recorded, to: root });
+        if (recorded !== undefined)
+          this.o.log.warn('root of trust changed by the operator', { from: recorded, to: root });
         await this.record(root);
       }
       return root;

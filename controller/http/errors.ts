@@ -34,7 +34,7 @@ export const httpErrors = defineErrors({
   },
   HTTP_CROSS_ORIGIN_CREDENTIAL: {
     message: '{label}: refused to send a credential to {origin}, which is not an origin of this connection',
-    hint: 'Credentials go only to the origins in the vendor file (baseUrl and the like). A vendor answer or redirect pointing elsewhere is not followed with them; check the vendor file and the vendor\'s answer.',
+    hint: "Credentials go only to the origins in the vendor file (baseUrl and the like). A vendor answer or redirect pointing elsewhere is not followed with them; check the vendor file and the vendor's answer.",
     terminal: true,
   },
   HTTP_INVALID_REQUEST: {
@@ -94,8 +94,8 @@ export const httpErrors = defineErrors({
     terminal: true,
   },
   CREDENTIAL_ENV_FORBIDDEN: {
-    message: 'environment variable {name} is the controller\'s own setting (LETHE_*), not a vendor credential',
-    hint: 'A vendor file cannot read the controller\'s secrets (subject salt, webhook secret, ...). Give the vendor its own variable.',
+    message: "environment variable {name} is the controller's own setting (LETHE_*), not a vendor credential",
+    hint: "A vendor file cannot read the controller's secrets (subject salt, webhook secret, ...). Give the vendor its own variable.",
     terminal: true,
   },
   CREDENTIAL_PATH_OUTSIDE: {
@@ -105,11 +105,11 @@ export const httpErrors = defineErrors({
   },
   CREDENTIAL_ENV_MISSING: {
     message: 'environment variable {name} is not set',
-    hint: 'Export the variable in the controller\'s environment (systemd unit, container env, CI secret). Not terminal: the vendor is marked degraded, its requests wait, and the credential is read again every pass.',
+    hint: "Export the variable in the controller's environment (systemd unit, container env, CI secret). Not terminal: the vendor is marked degraded, its requests wait, and the credential is read again every pass.",
   },
   CREDENTIAL_FILE_UNREADABLE: {
     message: 'credential file {path} cannot be read ({reason})',
-    hint: 'Check the file exists in the secrets directory (relative paths resolve against it) and that the controller\'s user can read it.',
+    hint: "Check the file exists in the secrets directory (relative paths resolve against it) and that the controller's user can read it.",
   },
   CREDENTIAL_EMPTY: {
     message: 'credential {source} is empty',
@@ -149,7 +149,19 @@ export function statusError(response: HttpResponse, label: string, origin: strin
   const details = { label, origin, status: response.status };
   const s = response.status;
   const code: HttpErrorCode =
-    s === 429 ? 'HTTP_RATE_LIMITED' : s === 401 || s === 403 ? 'HTTP_UNAUTHORIZED' : s >= 500 ? 'HTTP_SERVER_ERROR' : 'HTTP_UNEXPECTED_STATUS';
+    s === 429
+      ? 'HTTP_RATE_LIMITED'
+      : s === 401 || s === 403
+        ? 'HTTP_UNAUTHORIZED'
+        : s >= 500
+          ? 'HTTP_SERVER_ERROR'
+          : 'HTTP_UNEXPECTED_STATUS';
   const retryAfterMs = response.retryAfterMs;
-  return new HttpError(code, httpErrors.message(code, details), s !== 429, response.attempts, retryAfterMs === undefined ? {} : { retryAfterMs });
+  return new HttpError(
+    code,
+    httpErrors.message(code, details),
+    s !== 429,
+    response.attempts,
+    retryAfterMs === undefined ? {} : { retryAfterMs },
+  );
 }

@@ -64,7 +64,11 @@ export class HttpLayer {
     const layer = new HttpLayer(options, rateLog);
     if (options.rateLogPath && rateLog.lost !== undefined && options.workedBefore) {
       layer.#startSpent = true;
-      options.log?.warn('rate log lost: every rate window counts as used up', { code: 'RATE_LOG_LOST', path: options.rateLogPath, reason: rateLog.lost });
+      options.log?.warn('rate log lost: every rate window counts as used up', {
+        code: 'RATE_LOG_LOST',
+        path: options.rateLogPath,
+        reason: rateLog.lost,
+      });
     }
     return layer;
   }

@@ -1,7 +1,15 @@
 import type { RateWindow } from '../../specs/index.ts';
 import type { RateLogSink, RateLogState } from '../../state/rate-log.ts';
 import { systemClock } from './clock.ts';
-import { drainSchedule, drainTimeMs, earliestAllowed, insertSorted, longestWindowMs, prune, type WindowLog } from './sliding-window.ts';
+import {
+  drainSchedule,
+  drainTimeMs,
+  earliestAllowed,
+  insertSorted,
+  longestWindowMs,
+  prune,
+  type WindowLog,
+} from './sliding-window.ts';
 import type { Clock } from './types.ts';
 
 /**
@@ -85,7 +93,8 @@ export class RateLimiter {
   #pumping = false;
 
   constructor(options: RateLimiterOptions) {
-    if (options.windows.length === 0) throw new RangeError(`rate limiter ${options.key}: at least one window is required`);
+    if (options.windows.length === 0)
+      throw new RangeError(`rate limiter ${options.key}: at least one window is required`);
     this.key = options.key;
     this.windows = options.windows;
     this.marginMs = options.marginMs ?? DEFAULT_MARGIN_MS;
@@ -143,7 +152,8 @@ export class RateLimiter {
     // Waiters ahead can only push the slot later: fail now rather than at the deadline.
     // (Infinity means "unknown until an open call is sent", not "never".)
     const free = this.nextFreeAt(now);
-    if (deadline !== undefined && free !== Infinity && free > deadline) return Promise.reject(new RateLimitWaitError('deadline'));
+    if (deadline !== undefined && free !== Infinity && free > deadline)
+      return Promise.reject(new RateLimitWaitError('deadline'));
     return new Promise<Slot>((resolve, reject) => {
       const waiter: Waiter = {
         priority: options.priority ?? Infinity,

@@ -7,7 +7,8 @@
 export const REDACTED = '[redacted]';
 
 /** Headers whose values are credentials whatever the vendor calls them. */
-const SENSITIVE_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie|apitoken)$|token|secret|key|auth|passw/i;
+const SENSITIVE_HEADER =
+  /^(authorization|proxy-authorization|cookie|set-cookie|apitoken)$|token|secret|key|auth|passw/i;
 
 // Unicode letters and most of what RFC 5322 allows unquoted, plus the percent-encoded
 // forms an email takes in a URL (`%40` for `@`). `/ = ? & { } |` are left out on purpose:
@@ -38,7 +39,10 @@ export function isSensitiveHeader(name: string): boolean {
 }
 
 /** A copy of `headers` fit for a log line. */
-export function redactHeaders(headers: Record<string, string>, secrets: readonly string[] = []): Record<string, string> {
+export function redactHeaders(
+  headers: Record<string, string>,
+  secrets: readonly string[] = [],
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     out[name] = isSensitiveHeader(name) ? REDACTED : redact(value, secrets);
@@ -47,7 +51,10 @@ export function redactHeaders(headers: Record<string, string>, secrets: readonly
 }
 
 /** Log fields with every string (at any depth) redacted. */
-export function redactFields(fields: Record<string, unknown>, secrets: readonly string[] = []): Record<string, unknown> {
+export function redactFields(
+  fields: Record<string, unknown>,
+  secrets: readonly string[] = [],
+): Record<string, unknown> {
   const walk = (value: unknown): unknown => {
     if (typeof value === 'string') return redact(value, secrets);
     if (Array.isArray(value)) return value.map(walk);

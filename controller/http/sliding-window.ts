@@ -47,7 +47,13 @@ export function earliestAllowed(windows: readonly RateWindow[], log: WindowLog, 
  * only be later, so this is a lower bound exactly when calls are still in flight).
  * O(n * windows): one simulation serves every queue position.
  */
-export function drainSchedule(windows: readonly RateWindow[], log: WindowLog, n: number, now: number, marginMs: number): number[] {
+export function drainSchedule(
+  windows: readonly RateWindow[],
+  log: WindowLog,
+  n: number,
+  now: number,
+  marginMs: number,
+): number[] {
   const sent = [...log.sent, ...Array<number>(log.open).fill(now)];
   const sim: WindowLog = { sent, open: 0, pausedUntil: log.pausedUntil };
   const offsets: number[] = [];
@@ -61,7 +67,13 @@ export function drainSchedule(windows: readonly RateWindow[], log: WindowLog, n:
 }
 
 /** Time from `now` until the n-th of n further calls may be sent (see drainSchedule). */
-export function drainTimeMs(windows: readonly RateWindow[], log: WindowLog, n: number, now: number, marginMs: number): number {
+export function drainTimeMs(
+  windows: readonly RateWindow[],
+  log: WindowLog,
+  n: number,
+  now: number,
+  marginMs: number,
+): number {
   return n <= 0 ? 0 : drainSchedule(windows, log, n, now, marginMs)[n - 1]!;
 }
 

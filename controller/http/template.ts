@@ -39,7 +39,12 @@ function encode(value: string, context: TemplateContext, field: string, placehol
 }
 
 /** `field` names the template in errors, e.g. `queries.delete[0].url`. */
-export function renderTemplate(template: string, values: Readonly<Record<string, string>>, context: TemplateContext, field: string): string {
+export function renderTemplate(
+  template: string,
+  values: Readonly<Record<string, string>>,
+  context: TemplateContext,
+  field: string,
+): string {
   let out = '';
   let i = 0;
   while (i < template.length) {
@@ -51,13 +56,24 @@ export function renderTemplate(template: string, values: Readonly<Record<string,
       out += '}';
       i += 2;
     } else if (c === '}') {
-      throw templateError('TEMPLATE_SYNTAX', { field, problem: 'unmatched "}" (write "}}" for a literal brace)', position: i });
+      throw templateError('TEMPLATE_SYNTAX', {
+        field,
+        problem: 'unmatched "}" (write "}}" for a literal brace)',
+        position: i,
+      });
     } else if (c === '{') {
       const end = template.indexOf('}', i + 1);
-      if (end < 0) throw templateError('TEMPLATE_SYNTAX', { field, problem: 'unclosed "{" (write "{{" for a literal brace)', position: i });
+      if (end < 0)
+        throw templateError('TEMPLATE_SYNTAX', {
+          field,
+          problem: 'unclosed "{" (write "{{" for a literal brace)',
+          position: i,
+        });
       const name = template.slice(i + 1, end);
-      if (!NAME.test(name)) throw templateError('TEMPLATE_SYNTAX', { field, problem: 'invalid placeholder name', position: i });
-      if (!Object.hasOwn(values, name)) throw templateError('TEMPLATE_UNKNOWN_PLACEHOLDER', { field, placeholder: name });
+      if (!NAME.test(name))
+        throw templateError('TEMPLATE_SYNTAX', { field, problem: 'invalid placeholder name', position: i });
+      if (!Object.hasOwn(values, name))
+        throw templateError('TEMPLATE_UNKNOWN_PLACEHOLDER', { field, placeholder: name });
       out += encode(values[name]!, context, field, name);
       i = end + 1;
     } else {

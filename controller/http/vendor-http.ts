@@ -46,13 +46,19 @@ function encodeBody(body: unknown, headers: Record<string, string>): string | Bu
   if (body === undefined) return undefined;
   if (typeof body === 'string' || Buffer.isBuffer(body)) return body;
   if (body instanceof Uint8Array) return Buffer.from(body);
-  if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+  if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type'))
+    headers['content-type'] = 'application/json';
   return JSON.stringify(body);
 }
 
 const AUTH_HEADER = /auth|token|key|secret|cookie|session|password/i;
 
-function carriesCredential(href: string, headers: Record<string, string>, body: string | Buffer | undefined, secrets: readonly string[]): boolean {
+function carriesCredential(
+  href: string,
+  headers: Record<string, string>,
+  body: string | Buffer | undefined,
+  secrets: readonly string[],
+): boolean {
   if (Object.keys(headers).some((h) => AUTH_HEADER.test(h))) return true;
   const text = [href, ...Object.values(headers), body === undefined ? '' : body.toString('utf8')].join('\n');
   return secrets.some((s) => s.length > 0 && (text.includes(s) || text.includes(Buffer.from(s).toString('base64'))));
@@ -79,13 +85,23 @@ export function createVendorHttp(options: VendorHttpOptions): VendorHttp {
         url = new URL(call.url);
       } catch {
         // The URL itself is not quoted: it may carry an email in its query.
-        throw new HttpError('HTTP_INVALID_REQUEST', redact(httpErrors.message('HTTP_INVALID_REQUEST', { label, problem: 'invalid URL' }), secrets), false, 0);
+        throw new HttpError(
+          'HTTP_INVALID_REQUEST',
+          redact(httpErrors.message('HTTP_INVALID_REQUEST', { label, problem: 'invalid URL' }), secrets),
+          false,
+          0,
+        );
       }
       const origin = url.origin;
       const headers = { ...call.headers };
       const body = encodeBody(call.body, headers);
       if (options.origins && !options.origins.includes(origin) && carriesCredential(url.href, headers, body, secrets)) {
-        throw new HttpError('HTTP_CROSS_ORIGIN_CREDENTIAL', redact(httpErrors.message('HTTP_CROSS_ORIGIN_CREDENTIAL', { label, origin }), secrets), false, 0);
+        throw new HttpError(
+          'HTTP_CROSS_ORIGIN_CREDENTIAL',
+          redact(httpErrors.message('HTTP_CROSS_ORIGIN_CREDENTIAL', { label, origin }), secrets),
+          false,
+          0,
+        );
       }
       const start = clock.now();
       const deadline = call.deadline ?? start + policy.maxTotalMs;
@@ -94,8 +110,18 @@ export function createVendorHttp(options: VendorHttpOptions): VendorHttp {
       let delivered = false;
       let attempts = 0;
 
-      const fail = (code: HttpErrorCode, details: Record<string, string | number>, extra: { retryAfterMs?: number } = {}): HttpError =>
-        new HttpError(code, redact(httpErrors.message(code, { label, origin, attempts, ...details }), secrets), delivered, attempts, extra);
+      const fail = (
+        code: HttpErrorCode,
+        details: Record<string, string | number>,
+        extra: { retryAfterMs?: number } = {},
+      ): HttpError =>
+        new HttpError(
+          code,
+          redact(httpErrors.message(code, { label, origin, attempts, ...details }), secrets),
+          delivered,
+          attempts,
+          extra,
+        );
       const wait = async (ms: number): Promise<void> => {
         await clock.sleep(ms, call.signal);
         if (call.signal?.aborted) throw fail('HTTP_ABORTED', {});
@@ -107,7 +133,8 @@ export function createVendorHttp(options: VendorHttpOptions): VendorHttp {
         try {
           slot = await limiter.acquire({ priority: call.priority, signal: call.signal, deadline });
         } catch (err) {
-          if (err instanceof RateLimitWaitError) throw fail(err.reason === 'deadline' ? 'HTTP_DEADLINE_EXCEEDED' : 'HTTP_ABORTED', {});
+          if (err instanceof RateLimitWaitError)
+            throw fail(err.reason === 'deadline' ? 'HTTP_DEADLINE_EXCEEDED' : 'HTTP_ABORTED', {});
           // The rate log could not be written, so nothing was sent.
           throw new HttpError('RATE_LOG_WRITE_FAILED', redact((err as Error).message, secrets), delivered, attempts);
         }
@@ -153,10 +180,16 @@ export function createVendorHttp(options: VendorHttpOptions): VendorHttp {
           // A 429 was refused unprocessed; any other answer means the vendor saw the call.
           if (status !== 429) delivered = true;
           const retryAfterMs =
-            status === 429 || status === 503 ? parseRetryAfter(result.headers['retry-after'], now, MAX_PAUSE_MS) : undefined;
+            status === 429 || status === 503
+              ? parseRetryAfter(result.headers['retry-after'], now, MAX_PAUSE_MS)
+              : undefined;
           if (status === 429) limiter.pause(now + (retryAfterMs ?? shortestWindowMs));
           const response = toResponse(result, attempts, retryAfterMs, label);
-          if (!isRetryable({ kind: 'response', status }, call.safe, call.retryStatuses) || attempts >= policy.maxAttempts) return response;
+          if (
+            !isRetryable({ kind: 'response', status }, call.safe, call.retryStatuses) ||
+            attempts >= policy.maxAttempts
+          )
+            return response;
           if (retryAfterMs !== undefined && retryAfterMs > policy.retryAfterCapMs) return response;
           const delay = retryAfterMs ?? backoffDelayMs(attempts - 1, policy.baseDelayMs, policy.maxDelayMs, random);
           if (now + delay >= deadline) return response;
@@ -201,8 +234,20 @@ function toError(
   }
 }
 
-function toResponse(r: Extract<AttemptResult, { kind: 'response' }>, attempts: number, retryAfterMs: number | undefined, label: string): HttpResponse {
-  return httpResponse({ status: r.status, headers: r.headers, body: r.body, attempts, label, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+function toResponse(
+  r: Extract<AttemptResult, { kind: 'response' }>,
+  attempts: number,
+  retryAfterMs: number | undefined,
+  label: string,
+): HttpResponse {
+  return httpResponse({
+    status: r.status,
+    headers: r.headers,
+    body: r.body,
+    attempts,
+    label,
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  });
 }
 
 /** An answer as drivers see it; also what test doubles of VendorHttp return. */
@@ -221,7 +266,12 @@ export function httpResponse(init: {
       return JSON.parse(body.toString('utf8')) as T;
     } catch {
       // Never the body itself: it may hold personal data.
-      throw new HttpError('HTTP_MALFORMED_BODY', httpErrors.message('HTTP_MALFORMED_BODY', { label, status, bytes: body.length }), true, attempts);
+      throw new HttpError(
+        'HTTP_MALFORMED_BODY',
+        httpErrors.message('HTTP_MALFORMED_BODY', { label, status, bytes: body.length }),
+        true,
+        attempts,
+      );
     }
   }
   return {
@@ -236,8 +286,19 @@ export function httpResponse(init: {
       const result = schema.safeParse(json());
       if (result.success) return result.data;
       // Field paths only (array indexes folded): issue messages may quote the value.
-      const paths = [...new Set(result.error.issues.map((i) => i.path.map((p) => (typeof p === 'number' ? '[]' : String(p))).join('.') || '(root)'))];
-      throw new HttpError('HTTP_SCHEMA_MISMATCH', httpErrors.message('HTTP_SCHEMA_MISMATCH', { label, status, paths: paths.slice(0, 5).join(', ') }), true, attempts);
+      const paths = [
+        ...new Set(
+          result.error.issues.map(
+            (i) => i.path.map((p) => (typeof p === 'number' ? '[]' : String(p))).join('.') || '(root)',
+          ),
+        ),
+      ];
+      throw new HttpError(
+        'HTTP_SCHEMA_MISMATCH',
+        httpErrors.message('HTTP_SCHEMA_MISMATCH', { label, status, paths: paths.slice(0, 5).join(', ') }),
+        true,
+        attempts,
+      );
     },
   };
 }

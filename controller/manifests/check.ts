@@ -1,4 +1,10 @@
-import { sealedEpoch, type Action, type LetheConfig, type PrivacyRequest, type VendorConnection } from '../../specs/index.ts';
+import {
+  sealedEpoch,
+  type Action,
+  type LetheConfig,
+  type PrivacyRequest,
+  type VendorConnection,
+} from '../../specs/index.ts';
 import type { DriverTable } from '../contracts/driver.ts';
 import { subjectValues } from '../subjects/sealed.ts';
 import { KIND_PLACES, nameFromPath } from './kinds.ts';
@@ -54,14 +60,19 @@ export function placeFor(m: MisplacedManifest): string {
  * Cross-checks a set of parsed manifests against what the controller's drivers can do (the
  * same table the pass uses). Pure: the same input always gives the same model.
  */
-export function checkRepository(parsed: readonly ParsedManifest[], drivers: DriverTable, misplaced: readonly MisplacedManifest[] = []): RepositoryModel {
+export function checkRepository(
+  parsed: readonly ParsedManifest[],
+  drivers: DriverTable,
+  misplaced: readonly MisplacedManifest[] = [],
+): RepositoryModel {
   const byPath = [...parsed].sort((a, b) => a.path.localeCompare(b.path));
   const configs = byPath.filter((m): m is Of<'LetheConfig'> => m.kind === 'LetheConfig');
   const vendorFiles = byPath.filter((m): m is Of<'VendorConnection'> => m.kind === 'VendorConnection');
   const requestFiles = byPath.filter((m): m is Of<'PrivacyRequest'> => m.kind === 'PrivacyRequest');
 
   const extra = new Map<string, Problem[]>(byPath.map((m) => [m.path, []]));
-  const add = (m: ParsedManifest, p: Problem) => extra.get(m.path)!.push(m.name === undefined ? p : { ...p, name: m.name });
+  const add = (m: ParsedManifest, p: Problem) =>
+    extra.get(m.path)!.push(m.name === undefined ? p : { ...p, name: m.name });
   flagDuplicates(vendorFiles, add);
   flagDuplicates(requestFiles, add);
   const valid = (m: ParsedManifest) => m.value !== undefined && extra.get(m.path)!.length === 0;
@@ -76,7 +87,14 @@ export function checkRepository(parsed: readonly ParsedManifest[], drivers: Driv
   const problems: Problem[] = [];
   if (configs.length === 0) problems.push(problem('CONFIG_MISSING', 'lethe.yaml', { line: 1, column: 1 }));
   for (const m of misplaced) {
-    problems.push(problem('MISPLACED_MANIFEST', m.path, { line: m.line, column: 1 }, { kind: m.kind, place: KIND_PLACES[m.kind], path: m.path, target: placeFor(m) }));
+    problems.push(
+      problem(
+        'MISPLACED_MANIFEST',
+        m.path,
+        { line: m.line, column: 1 },
+        { kind: m.kind, place: KIND_PLACES[m.kind], path: m.path, target: placeFor(m) },
+      ),
+    );
   }
 
   const config = configs.find(valid)?.value;
@@ -106,7 +124,10 @@ function flagDuplicates(files: readonly ParsedManifest[], add: (m: ParsedManifes
   for (const [name, same] of byName) {
     if (same.length < 2) continue;
     for (const m of same) {
-      const other = same.filter((o) => o !== m).map((o) => o.path).join(', ');
+      const other = same
+        .filter((o) => o !== m)
+        .map((o) => o.path)
+        .join(', ');
       add(m, problem('DUPLICATE_NAME', m.path, locate(m.index, ['metadata', 'name']), { name, other }));
     }
   }
@@ -118,11 +139,16 @@ function supports(drivers: DriverTable, entry: VendorEntry, action: Action): boo
   return (driver.supportedActions?.(spec) ?? driver.actions).includes(action);
 }
 
-function resolveVendors(request: PrivacyRequest, vendors: ReadonlyMap<string, VendorEntry>, drivers: DriverTable): string[] {
+function resolveVendors(
+  request: PrivacyRequest,
+  vendors: ReadonlyMap<string, VendorEntry>,
+  drivers: DriverTable,
+): string[] {
   const { action } = request.spec;
-  const names = request.spec.vendors === 'all'
-    ? [...vendors].filter(([, v]) => supports(drivers, v, action)).map(([n]) => n)
-    : request.spec.vendors;
+  const names =
+    request.spec.vendors === 'all'
+      ? [...vendors].filter(([, v]) => supports(drivers, v, action)).map(([n]) => n)
+      : request.spec.vendors;
   return [...new Set(names)].sort();
 }
 
@@ -152,7 +178,9 @@ function checkVendors(
       const invalidFile = invalidVendors.get(vendor);
       if (entry) {
         if (!supports(drivers, entry, action)) {
-          report(problem('VENDOR_ACTION_UNSUPPORTED', m.path, at(path), { ...values, type: entry.connection.spec.type }));
+          report(
+            problem('VENDOR_ACTION_UNSUPPORTED', m.path, at(path), { ...values, type: entry.connection.spec.type }),
+          );
         }
       } else if (invalidFile !== undefined) {
         report(problem('VENDOR_INVALID', m.path, at(path), { ...values, file: invalidFile }));
@@ -170,7 +198,9 @@ function checkVendors(
     const entry = vendors.get(vendor);
     if (!addressed.has(vendor)) {
       if (entry || !invalidVendors.has(vendor)) {
-        report(problem('IDENTIFIER_VENDOR_NOT_IN_REQUEST', m.path, at(base, 'key'), { path: displayPath(base), vendor }));
+        report(
+          problem('IDENTIFIER_VENDOR_NOT_IN_REQUEST', m.path, at(base, 'key'), { path: displayPath(base), vendor }),
+        );
       }
       continue;
     }
@@ -193,7 +223,12 @@ function checkVendors(
 }
 
 /** Sealed values name a declared epoch, one per request; plain values only where lethe.yaml allows them. */
-function checkSealing(m: ParsedManifest, request: PrivacyRequest, config: LetheConfig, report: (p: Problem) => void): void {
+function checkSealing(
+  m: ParsedManifest,
+  request: PrivacyRequest,
+  config: LetheConfig,
+  report: (p: Problem) => void,
+): void {
   const policy = config.spec.subjects;
   const declared = new Set((policy?.epochs ?? []).map((e) => e.id));
   let first: string | undefined;
@@ -206,7 +241,8 @@ function checkSealing(m: ParsedManifest, request: PrivacyRequest, config: LetheC
       continue;
     }
     if (!declared.has(epoch)) report(problem('SUBJECT_EPOCH_UNKNOWN', m.path, at, { path: shown, epoch }));
-    else if (first !== undefined && epoch !== first) report(problem('SUBJECT_EPOCH_MIXED', m.path, at, { path: shown, epoch, first }));
+    else if (first !== undefined && epoch !== first)
+      report(problem('SUBJECT_EPOCH_MIXED', m.path, at, { path: shown, epoch, first }));
     first ??= epoch;
   }
 }

@@ -21,6 +21,9 @@ export function jsonSchemaOf(file: SchemaFile): JsonSchema {
 
 export function exportJsonSchemas(): Map<SchemaFile, string> {
   return new Map(
-    (Object.keys(SCHEMA_FILES) as SchemaFile[]).map((file) => [file, JSON.stringify(jsonSchemaOf(file), null, 2) + '\n']),
+    (Object.keys(SCHEMA_FILES) as SchemaFile[]).map((file) => [
+      file,
+      JSON.stringify(jsonSchemaOf(file), null, 2) + '\n',
+    ]),
   );
 }

@@ -16,7 +16,8 @@ export async function listManifestPaths(dir: string): Promise<string[]> {
     });
     for (const entry of entries) {
       const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
-      if (entry.isDirectory() && (path === 'vendors' || path === 'requests' || path.startsWith('requests/'))) await walk(path);
+      if (entry.isDirectory() && (path === 'vendors' || path === 'requests' || path.startsWith('requests/')))
+        await walk(path);
       else if (entry.isFile() && manifestKind(path) !== undefined) out.push(path);
     }
   }
@@ -55,7 +56,9 @@ export function misplacedCandidate(path: string): boolean {
 /** The manifest kind a candidate's text declares, with the line of its `kind:`; undefined for any other YAML. */
 export function misplacedManifest(path: string, text: string): MisplacedManifest | undefined {
   const m = /^kind:[ \t]*["']?(PrivacyRequest|VendorConnection|LetheConfig)["']?[ \t]*$/m.exec(text);
-  return m ? { path, kind: m[1] as MisplacedManifest['kind'], line: text.slice(0, m.index).split('\n').length } : undefined;
+  return m
+    ? { path, kind: m[1] as MisplacedManifest['kind'], line: text.slice(0, m.index).split('\n').length }
+    : undefined;
 }
 
 /**
@@ -82,7 +85,10 @@ export async function findMisplacedManifests(dir: string): Promise<MisplacedMani
 }
 
 /** For the CLI: validates the working tree (the controller reads the same paths from git). */
-export async function loadRepositoryFromDisk(dir: string, drivers: DriverTable): Promise<{ parsed: ParsedManifest[]; model: RepositoryModel }> {
+export async function loadRepositoryFromDisk(
+  dir: string,
+  drivers: DriverTable,
+): Promise<{ parsed: ParsedManifest[]; model: RepositoryModel }> {
   const paths = await listManifestPaths(dir);
   const parsed = await Promise.all(paths.map(async (path) => parseManifest(path, await readCapped(join(dir, path)))));
   return { parsed, model: checkRepository(parsed, drivers, await findMisplacedManifests(dir)) };

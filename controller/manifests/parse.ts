@@ -1,5 +1,12 @@
 import type { z } from 'zod';
-import { CredentialRef, IsoDate, ResourceName, type LetheConfig, type PrivacyRequest, type VendorConnection } from '../../specs/index.ts';
+import {
+  CredentialRef,
+  IsoDate,
+  ResourceName,
+  type LetheConfig,
+  type PrivacyRequest,
+  type VendorConnection,
+} from '../../specs/index.ts';
 import type { ValidationCode } from '../errors/validation.ts';
 import { KIND_PLACES, MANIFEST_SCHEMAS, manifestKind, nameFromPath, type ManifestKind } from './kinds.ts';
 import { problem, type Problem } from './problem.ts';
@@ -41,13 +48,22 @@ export function parseManifest(path: string, text: string): ParsedManifest {
   const name = nameResult.success ? nameResult.data : undefined;
   const finish = (value?: unknown): ParsedManifest => {
     const named = name === undefined ? problems : problems.map((p) => ({ ...p, name }));
-    return { path, kind, name, value: named.length === 0 ? value : undefined, problems: named, index: source.index } as ParsedManifest;
+    return {
+      path,
+      kind,
+      name,
+      value: named.length === 0 ? value : undefined,
+      problems: named,
+      index: source.index,
+    } as ParsedManifest;
   };
   if (data === undefined) return finish();
 
   const declaredKind = valueAt(data, ['kind']);
   if (typeof declaredKind === 'string' && declaredKind !== kind) {
-    problems.push(problem('WRONG_KIND', path, locate(source.index, ['kind']), { expected: kind, place: KIND_PLACES[kind] }));
+    problems.push(
+      problem('WRONG_KIND', path, locate(source.index, ['kind']), { expected: kind, place: KIND_PLACES[kind] }),
+    );
     return finish();
   }
   const schema: z.ZodType = MANIFEST_SCHEMAS[kind];
@@ -57,13 +73,24 @@ export function parseManifest(path: string, text: string): ParsedManifest {
     return finish();
   }
   if (kind !== 'LetheConfig' && name !== undefined && name !== nameFromPath(path)) {
-    problems.push(problem('NAME_MISMATCH', path, locate(source.index, ['metadata', 'name']), { name, expected: nameFromPath(path) }));
+    problems.push(
+      problem('NAME_MISMATCH', path, locate(source.index, ['metadata', 'name']), {
+        name,
+        expected: nameFromPath(path),
+      }),
+    );
   }
   return finish(result.data);
 }
 
 /** Maps one zod issue to located problems; the detail text is zod's (the schemas own the wording). */
-function fromIssue(issue: z.core.$ZodIssue, schema: z.ZodType, data: unknown, file: string, index: NodeIndex): Problem[] {
+function fromIssue(
+  issue: z.core.$ZodIssue,
+  schema: z.ZodType,
+  data: unknown,
+  file: string,
+  index: NodeIndex,
+): Problem[] {
   const path = issue.path.filter((s): s is PathSegment => typeof s !== 'symbol');
   const shown = displayPath(path);
   const value = valueAt(data, path);
@@ -73,38 +100,66 @@ function fromIssue(issue: z.core.$ZodIssue, schema: z.ZodType, data: unknown, fi
   if (issue.code === 'unrecognized_keys') {
     const allowed = allowedKeys(schema, path, data);
     return issue.keys.map((key) => {
-      const p = problem('UNKNOWN_FIELD', file, locate(index, [...path, key], 'key'), { path: displayPath([...path, key]), key });
+      const p = problem('UNKNOWN_FIELD', file, locate(index, [...path, key], 'key'), {
+        path: displayPath([...path, key]),
+        key,
+      });
       const guess = closest(key, allowed);
       return guess === undefined ? p : { ...p, hint: `did you mean "${guess}"? ${p.hint}` };
     });
   }
   const parent = valueAt(data, path.slice(0, -1));
-  const missing = value === undefined && path.length > 0 && typeof parent === 'object' && parent !== null && !Object.hasOwn(parent, String(path.at(-1)));
+  const missing =
+    value === undefined &&
+    path.length > 0 &&
+    typeof parent === 'object' &&
+    parent !== null &&
+    !Object.hasOwn(parent, String(path.at(-1)));
   if (missing) return [problem('MISSING_FIELD', file, locate(index, path.slice(0, -1)), { path: shown })];
   // `subject:` with nothing under it is null to YAML: what is missing is the fields, not "an object".
   if (value === null && issue.code === 'invalid_type' && issue.expected === 'object') {
     const required = requiredKeys(schema, path, data);
-    if (required.length > 0) return required.map((key) => problem('MISSING_FIELD', file, at, { path: displayPath([...path, key]) }));
+    if (required.length > 0)
+      return required.map((key) => problem('MISSING_FIELD', file, at, { path: displayPath([...path, key]) }));
   }
 
   const leaf = leafSchema(schema, path, data);
-  if (isSchema(leaf, IsoDate)) return [problem('INVALID_DATE', file, at, { path: shown, detail: issue.code === 'invalid_type' ? typeDetail('a date written as a quoted string "YYYY-MM-DD"', value) : detail })];
+  if (isSchema(leaf, IsoDate))
+    return [
+      problem('INVALID_DATE', file, at, {
+        path: shown,
+        detail:
+          issue.code === 'invalid_type' ? typeDetail('a date written as a quoted string "YYYY-MM-DD"', value) : detail,
+      }),
+    ];
   if (isSchema(leaf, CredentialRef) && typeof value === 'string') {
     // A well-formed reference refused for what it names (LETHE_*, outside the secrets
     // directory) is no typo: its own refusal is reported below.
     const fixed = referenceTypo(value);
-    if (fixed !== undefined && fixed !== value) return [problem('CREDENTIAL_REF_MALFORMED', file, at, { path: shown, fixed })];
+    if (fixed !== undefined && fixed !== value)
+      return [problem('CREDENTIAL_REF_MALFORMED', file, at, { path: shown, fixed })];
   }
   if (isSchema(leaf, ResourceName) && issue.code === 'invalid_format' && typeof value === 'string') {
     const p = problem('INVALID_FORMAT', file, at, { path: shown, detail });
-    const guess = value.trim().toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
-    return [guess !== '' && ResourceName.safeParse(guess).success ? { ...p, hint: `did you mean "${guess}"? Names are lowercase. ${p.hint}` } : p];
+    const guess = value
+      .trim()
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '');
+    return [
+      guess !== '' && ResourceName.safeParse(guess).success
+        ? { ...p, hint: `did you mean "${guess}"? Names are lowercase. ${p.hint}` }
+        : p,
+    ];
   }
 
   let code: ValidationCode;
   switch (issue.code) {
     case 'invalid_type': {
-      const p = problem('INVALID_TYPE', file, at, { path: shown, detail: typeDetail(EXPECTED[issue.expected] ?? issue.expected, value) });
+      const p = problem('INVALID_TYPE', file, at, {
+        path: shown,
+        detail: typeDetail(EXPECTED[issue.expected] ?? issue.expected, value),
+      });
       return [issue.expected === 'array' && typeof value === 'string' ? { ...p, hint: listHint(path.at(-1)) } : p];
     }
     case 'invalid_value':
@@ -151,12 +206,19 @@ function listHint(key: PathSegment | undefined): string {
 /** "must be a list ..., not text": names the kind of value found, never the value itself. */
 function typeDetail(expected: string, value: unknown): string {
   const found =
-    value === null || value === undefined ? 'empty' :
-    Array.isArray(value) ? 'a list' :
-    typeof value === 'object' ? 'a mapping' :
-    typeof value === 'string' ? 'text' :
-    typeof value === 'number' ? 'a number' :
-    typeof value === 'boolean' ? 'true/false' : typeof value;
+    value === null || value === undefined
+      ? 'empty'
+      : Array.isArray(value)
+        ? 'a list'
+        : typeof value === 'object'
+          ? 'a mapping'
+          : typeof value === 'string'
+            ? 'text'
+            : typeof value === 'number'
+              ? 'a number'
+              : typeof value === 'boolean'
+                ? 'true/false'
+                : typeof value;
   return `must be ${expected}, not ${found}`;
 }
 

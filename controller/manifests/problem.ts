@@ -32,8 +32,13 @@ export function problem(
 }
 
 export function compareProblems(a: Problem, b: Problem): number {
-  return a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.code.localeCompare(b.code) ||
-    a.message.localeCompare(b.message);
+  return (
+    a.file.localeCompare(b.file) ||
+    a.line - b.line ||
+    a.column - b.column ||
+    a.code.localeCompare(b.code) ||
+    a.message.localeCompare(b.message)
+  );
 }
 
 /** The first line is exactly `path:line:col CODE message`, so editors and CI annotate it. */
@@ -42,6 +47,13 @@ export function formatText(problems: readonly Problem[]): string {
 }
 
 export function formatJson(problems: readonly Problem[]): string {
-  const rows = problems.map(({ file, line, column, code, message, hint }) => ({ file, line, column, code, message, hint }));
+  const rows = problems.map(({ file, line, column, code, message, hint }) => ({
+    file,
+    line,
+    column,
+    code,
+    message,
+    hint,
+  }));
   return JSON.stringify(rows, null, 2) + '\n';
 }

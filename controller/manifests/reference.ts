@@ -28,14 +28,21 @@ function rows(s: JsonSchema, prefix: string, out: Row[]): Row[] {
     const field = asSchema(raw);
     const path = prefix === '' ? key : `${prefix}.${key}`;
     if (Array.isArray(field.oneOf)) continue;
-    out.push({ path, type: typeOf(field), required: required.has(key), default: field.default, description: field.description as string | undefined });
+    out.push({
+      path,
+      type: typeOf(field),
+      required: required.has(key),
+      default: field.default,
+      description: field.description as string | undefined,
+    });
     if (field.properties) rows(field, path, out);
     const items = asSchema(field.items);
     if (field.type === 'array' && items.properties) rows(items, `${path}[]`, out);
     const values = asSchema(field.additionalProperties);
     if (field.type === 'object' && values.properties) rows(values, `${path}.<name>`, out);
     const nested = asSchema(values.additionalProperties);
-    if (values.type === 'array' && asSchema(values.items).properties) rows(asSchema(values.items), `${path}.<name>[]`, out);
+    if (values.type === 'array' && asSchema(values.items).properties)
+      rows(asSchema(values.items), `${path}.<name>[]`, out);
     if (nested.properties) rows(nested, `${path}.<name>.<key>`, out);
   }
   return out;
@@ -46,7 +53,9 @@ function table(list: Row[]): string {
   const lines = ['| Field | Type | Required | Default | Description |', '|---|---|---|---|---|'];
   for (const r of list) {
     const def = r.default === undefined ? '' : `\`${JSON.stringify(r.default)}\``;
-    lines.push(`| \`${r.path}\` | ${r.type} | ${r.required ? 'yes' : 'no'} | ${cell(def)} | ${cell(r.description ?? '')} |`);
+    lines.push(
+      `| \`${r.path}\` | ${r.type} | ${r.required ? 'yes' : 'no'} | ${cell(def)} | ${cell(r.description ?? '')} |`,
+    );
   }
   return lines.join('\n');
 }

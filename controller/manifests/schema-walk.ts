@@ -34,7 +34,8 @@ export function unwrapSchema(schema: z.ZodType): z.ZodType {
   }
 }
 
-export const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The union member that describes `data`: by discriminator, else by the data's shape. */
 function pickOption(schema: z.ZodType, data: unknown): z.ZodType | undefined {
@@ -50,7 +51,7 @@ function pickOption(schema: z.ZodType, data: unknown): z.ZodType | undefined {
   }
   return options.find((o) => {
     const t = zodDef(unwrapSchema(o)).type;
-    return (t === 'object' || t === 'record') ? isPlainObject(data) : t === 'array' ? Array.isArray(data) : false;
+    return t === 'object' || t === 'record' ? isPlainObject(data) : t === 'array' ? Array.isArray(data) : false;
   });
 }
 
@@ -70,7 +71,14 @@ export function schemaAt(root: z.ZodType, path: readonly PathSegment[], data: un
     const current = s ? resolve(s, here) : undefined;
     if (!current) return undefined;
     const d = zodDef(current);
-    s = d.type === 'object' ? d.shape?.[String(seg)] : d.type === 'array' ? d.element : d.type === 'record' ? d.valueType : undefined;
+    s =
+      d.type === 'object'
+        ? d.shape?.[String(seg)]
+        : d.type === 'array'
+          ? d.element
+          : d.type === 'record'
+            ? d.valueType
+            : undefined;
     here = isPlainObject(here) || Array.isArray(here) ? (here as Record<string, unknown>)[String(seg)] : undefined;
   }
   return s;
@@ -88,7 +96,9 @@ export function requiredKeys(root: z.ZodType, path: readonly PathSegment[], data
   const s = schemaAt(root, path, data);
   const target = s ? resolve(s, valueAt(data, path)) : undefined;
   const shape = target ? (zodDef(target).shape ?? {}) : {};
-  return Object.entries(shape).filter(([, field]) => !['optional', 'default', 'prefault'].includes(zodDef(field).type)).map(([key]) => key);
+  return Object.entries(shape)
+    .filter(([, field]) => !['optional', 'default', 'prefault'].includes(zodDef(field).type))
+    .map(([key]) => key);
 }
 
 /** Whether `schema` is `target` or a copy of it (`.describe()` copies a schema but shares its definition). */

@@ -103,7 +103,8 @@ function indexNodes(
 ): Position | undefined {
   let firstAlias: Position | undefined;
   const note = (p: Position | undefined) => {
-    if (p && (!firstAlias || p.line < firstAlias.line || (p.line === firstAlias.line && p.column < firstAlias.column))) firstAlias = p;
+    if (p && (!firstAlias || p.line < firstAlias.line || (p.line === firstAlias.line && p.column < firstAlias.column)))
+      firstAlias = p;
   };
   if (path.length === 0) index.set(pathKey(path), { value: nodeStart(node, at) });
   if (isAlias(node)) return nodeStart(node, at);
@@ -119,7 +120,8 @@ function indexNodes(
         continue;
       }
       const valueNode = pair.value as Node | null;
-      const valuePos = valueNode?.range && !(isScalar(valueNode) && valueNode.value === null) ? nodeStart(valueNode, at) : keyPos;
+      const valuePos =
+        valueNode?.range && !(isScalar(valueNode) && valueNode.value === null) ? nodeStart(valueNode, at) : keyPos;
       index.set(pathKey(child), { value: valuePos, key: keyPos });
       if (valueNode) note(indexNodes(valueNode, child, index, issues, at));
     }

@@ -16,7 +16,8 @@ export async function epochRequests(source: GitSource, epoch: string): Promise<E
   const requestPaths = await source.listFiles(head, (p) => manifestKind(p) === 'PrivacyRequest');
   const marker = `age:${epoch}:`;
   const names = new Set<string>();
-  for (const [path, text] of await source.readFiles(head, requestPaths)) if (text.includes(marker)) names.add(nameFromPath(path));
+  for (const [path, text] of await source.readFiles(head, requestPaths))
+    if (text.includes(marker)) names.add(nameFromPath(path));
 
   const statuses = new Map<string, PrivacyRequestStatus['status']>();
   const statusPaths = await source.listFiles(statusHead, (p) => /^status\/[^/]+\.yaml$/.test(p));

@@ -15,7 +15,7 @@ export const subjectErrors = defineErrors({
   },
   SUBJECT_UNREADABLE: {
     message: 'request {request}: a sealed subject value does not open with the key of epoch {epoch}',
-    hint: 'The value was sealed to other keys, or damaged. Seal it again to the epoch\'s recipient (lethe new writes sealed values); the request waits and is tried again every pass.',
+    hint: "The value was sealed to other keys, or damaged. Seal it again to the epoch's recipient (lethe new writes sealed values); the request waits and is tried again every pass.",
   },
   SUBJECT_SEALED_INVALID: {
     message: 'request {request}: a sealed email address is not a valid email address once decrypted',
@@ -42,7 +42,8 @@ export const subjectErrors = defineErrors({
     terminal: true,
   },
   SHRED_WITHIN_RETENTION: {
-    message: 'epoch {epoch} cannot be shredded before {until}: request {request} finished on {finished} and is kept {retention}',
+    message:
+      'epoch {epoch} cannot be shredded before {until}: request {request} finished on {finished} and is kept {retention}',
     hint: 'spec.subjects.retention in lethe.yaml sets how long the subject stays readable after a request is final (for audits and disputes); shred after the date shown.',
     terminal: true,
   },
@@ -58,7 +59,7 @@ export const subjectErrors = defineErrors({
   },
   IDENTITY_CANNOT_OPEN: {
     message: 'request {request}: none of the given identities opens its sealed values (epoch {epoch})',
-    hint: 'Use the key listed for you under the epoch\'s reviewers in lethe.yaml; after an epoch is shredded its subjects cannot be read by anyone.',
+    hint: "Use the key listed for you under the epoch's reviewers in lethe.yaml; after an epoch is shredded its subjects cannot be read by anyone.",
     terminal: true,
   },
   SHOW_NOT_A_TERMINAL: {

@@ -12,7 +12,11 @@ import { resolveSecretsDir } from '../secrets-dir.ts';
  * order as the resolver of issue 14 (controller/secrets-dir.ts on its branch), kept here
  * until both meet on main.
  */
-export function subjectSecretsDir(o: { flag?: string; env: Readonly<Record<string, string | undefined>>; dataDir: string }): string {
+export function subjectSecretsDir(o: {
+  flag?: string;
+  env: Readonly<Record<string, string | undefined>>;
+  dataDir: string;
+}): string {
   // One secrets directory for every key the controller reads (issue 14's resolution).
   return resolveSecretsDir(o);
 }
@@ -23,11 +27,18 @@ export function epochKeyPath(secretsDir: string, epoch: string): string {
 
 /** The age identities (`AGE-SECRET-KEY-1...` lines) of an identity file's text. */
 export function identitiesIn(text: string): string[] {
-  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => /^AGE-SECRET-KEY-1[0-9A-Z]+$/.test(l));
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => /^AGE-SECRET-KEY-1[0-9A-Z]+$/.test(l));
 }
 
 /** A new epoch key: written once (never overwritten), readable by the controller's user only. */
-export async function createEpochKey(secretsDir: string, epoch: string, now: Date = new Date()): Promise<{ file: string; recipient: string }> {
+export async function createEpochKey(
+  secretsDir: string,
+  epoch: string,
+  now: Date = new Date(),
+): Promise<{ file: string; recipient: string }> {
   await mkdir(secretsDir, { recursive: true, mode: 0o700 });
   const file = epochKeyPath(secretsDir, epoch);
   const identity = await generateX25519Identity();
@@ -36,11 +47,14 @@ export async function createEpochKey(secretsDir: string, epoch: string, now: Dat
   try {
     handle = await open(file, 'wx', 0o600);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw subjectErrors.error('EPOCH_KEY_EXISTS', { epoch, file });
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+      throw subjectErrors.error('EPOCH_KEY_EXISTS', { epoch, file });
     throw err;
   }
   try {
-    await handle.writeFile(`# Lethe subject key, epoch ${epoch}, created ${now.toISOString()}\n# public key: ${recipient}\n${identity}\n`);
+    await handle.writeFile(
+      `# Lethe subject key, epoch ${epoch}, created ${now.toISOString()}\n# public key: ${recipient}\n${identity}\n`,
+    );
     await handle.sync();
   } finally {
     await handle.close();

@@ -22,15 +22,14 @@ export function currentEpoch(policy: SubjectsPolicy | undefined): KeyEpoch | und
   return policy?.epochs.at(-1);
 }
 
-const mapValues = async (
-  subject: SubjectFields,
-  f: (value: string) => Promise<string>,
-): Promise<SubjectFields> => {
+const mapValues = async (subject: SubjectFields, f: (value: string) => Promise<string>): Promise<SubjectFields> => {
   const emails = await Promise.all(subject.emails.map(f));
   if (subject.identifiers === undefined) return { emails };
   const identifiers: Record<string, Record<string, string>> = {};
   for (const [vendor, keys] of Object.entries(subject.identifiers)) {
-    identifiers[vendor] = Object.fromEntries(await Promise.all(Object.entries(keys).map(async ([k, v]) => [k, await f(v)] as const)));
+    identifiers[vendor] = Object.fromEntries(
+      await Promise.all(Object.entries(keys).map(async ([k, v]) => [k, await f(v)] as const)),
+    );
   }
   return { emails, identifiers };
 };
@@ -39,7 +38,10 @@ const mapValues = async (
  * What `lethe new` writes: every plain email and identifier sealed to the current epoch
  * (values already sealed are kept). Unchanged when lethe.yaml configures no epoch.
  */
-export async function encryptSubject(subject: SubjectFields, policy: SubjectsPolicy | undefined): Promise<SubjectFields> {
+export async function encryptSubject(
+  subject: SubjectFields,
+  policy: SubjectsPolicy | undefined,
+): Promise<SubjectFields> {
   const epoch = currentEpoch(policy);
   if (!epoch) return subject;
   return mapValues(subject, async (v) => (SEALED_VALUE.test(v) ? v : sealValue(v, epoch)));
@@ -47,16 +49,26 @@ export async function encryptSubject(subject: SubjectFields, policy: SubjectsPol
 
 /** Every value of a subject, with its display path (for validation and scans). */
 export function subjectValues(subject: SubjectFields): Array<{ path: Array<string | number>; value: string }> {
-  const out: Array<{ path: Array<string | number>; value: string }> = subject.emails.map((value, i) => ({ path: ['spec', 'subject', 'emails', i], value }));
+  const out: Array<{ path: Array<string | number>; value: string }> = subject.emails.map((value, i) => ({
+    path: ['spec', 'subject', 'emails', i],
+    value,
+  }));
   for (const [vendor, keys] of Object.entries(subject.identifiers ?? {})) {
-    for (const [k, value] of Object.entries(keys)) out.push({ path: ['spec', 'subject', 'identifiers', vendor, k], value });
+    for (const [k, value] of Object.entries(keys))
+      out.push({ path: ['spec', 'subject', 'identifiers', vendor, k], value });
   }
   return out;
 }
 
 /** The epochs a subject's sealed values name, sorted (one, when lethe validate passed). */
 export function subjectEpochs(subject: SubjectFields): string[] {
-  return [...new Set(subjectValues(subject).map((v) => sealedEpoch(v.value)).filter((e): e is string => e !== undefined))].sort();
+  return [
+    ...new Set(
+      subjectValues(subject)
+        .map((v) => sealedEpoch(v.value))
+        .filter((e): e is string => e !== undefined),
+    ),
+  ].sort();
 }
 
 export function isSealedSubject(subject: SubjectFields): boolean {
@@ -83,7 +95,8 @@ export async function decryptSubject(
     let d = decrypters.get(epoch);
     if (!d) {
       const identities = await identitiesFor(epoch);
-      if (identities.length === 0) throw subjectErrors.error('SUBJECT_KEY_MISSING', { epoch, file: epochKeyFileName(epoch) });
+      if (identities.length === 0)
+        throw subjectErrors.error('SUBJECT_KEY_MISSING', { epoch, file: epochKeyFileName(epoch) });
       d = new Decrypter();
       for (const id of identities) d.addIdentity(id);
       decrypters.set(epoch, d);
@@ -96,7 +109,8 @@ export async function decryptSubject(
     }
   };
   const opened = await mapValues(subject, open);
-  if (opened.emails.some((e) => !Email.safeParse(e).success)) throw subjectErrors.error('SUBJECT_SEALED_INVALID', { request });
+  if (opened.emails.some((e) => !Email.safeParse(e).success))
+    throw subjectErrors.error('SUBJECT_SEALED_INVALID', { request });
   return opened;
 }
 

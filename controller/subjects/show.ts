@@ -32,7 +32,11 @@ export async function showRequest(repo: string, request: string, identities: str
     }
     throw err;
   }
-  const sealed = new Set(subjectValues(spec.subject).filter((v) => sealedEpoch(v.value) !== undefined).map((v) => v.path.join('.')));
+  const sealed = new Set(
+    subjectValues(spec.subject)
+      .filter((v) => sealedEpoch(v.value) !== undefined)
+      .map((v) => v.path.join('.')),
+  );
   const mark = (path: Array<string | number>) => (sealed.has(path.join('.')) ? '' : '  (plain in the repository)');
   const lines = [
     `${metadata.name} (${path}): ${spec.action}, ${spec.regulation}, received ${spec.receivedAt}` +
@@ -44,9 +48,13 @@ export async function showRequest(repo: string, request: string, identities: str
   if (ids.length > 0) {
     lines.push('  identifiers:');
     for (const [vendor, keys] of ids) {
-      for (const [k, v] of Object.entries(keys)) lines.push(`    ${vendor}.${k}: ${v}${mark(['spec', 'subject', 'identifiers', vendor, k])}`);
+      for (const [k, v] of Object.entries(keys))
+        lines.push(`    ${vendor}.${k}: ${v}${mark(['spec', 'subject', 'identifiers', vendor, k])}`);
     }
   }
-  lines.push(`  vendors: ${spec.vendors === 'all' ? 'all' : spec.vendors.join(', ')}`, `  justification: ${spec.justification}`);
+  lines.push(
+    `  vendors: ${spec.vendors === 'all' ? 'all' : spec.vendors.join(', ')}`,
+    `  justification: ${spec.justification}`,
+  );
   return { kind: 'shown', path, text: lines.join('\n') + '\n' };
 }

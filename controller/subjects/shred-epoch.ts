@@ -47,6 +47,9 @@ export async function shredEpoch(o: ShredOptions): Promise<ShredResult> {
   const keyDestroyed = o.recordOnly ? false : await destroyEpochKey(o.secretsDir, o.epoch);
   const recipient = o.config.spec.subjects?.epochs.find((e) => e.id === o.epoch)?.recipient;
   const record = shredRecord(o.epoch, recipient, requests, new Date(o.now), o.config.spec.subjects!.retention);
-  const write = await o.source.writeStatus(new Map([[shredRecordPath(o.epoch), record]]), shredMessage(o.epoch, requests.length));
+  const write = await o.source.writeStatus(
+    new Map([[shredRecordPath(o.epoch), record]]),
+    shredMessage(o.epoch, requests.length),
+  );
   return { requests, keyDestroyed, write };
 }

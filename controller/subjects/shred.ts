@@ -27,7 +27,9 @@ export function retentionEnd(finished: string, retention: string): Date {
   const d = new Date(finished);
   if (m[2] === 'day') return new Date(d.getTime() + n * 86_400_000);
   const months = m[2] === 'year' ? 12 * n : n;
-  const target = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + months, 1, d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()));
+  const target = new Date(
+    Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + months, 1, d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()),
+  );
   const lastDay = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
   target.setUTCDate(Math.min(d.getUTCDate(), lastDay));
   return target;
@@ -37,7 +39,12 @@ export function retentionEnd(finished: string, retention: string): Date {
  * Why the epoch may not be shredded now, or undefined when it may: it must be declared and
  * not current, and every request sealed to it final for longer than the retention. Pure.
  */
-export function shredRefusal(epoch: string, policy: SubjectsPolicy | undefined, requests: readonly EpochRequest[], now: number): LetheError | undefined {
+export function shredRefusal(
+  epoch: string,
+  policy: SubjectsPolicy | undefined,
+  requests: readonly EpochRequest[],
+  now: number,
+): LetheError | undefined {
   if (!policy?.epochs.some((e) => e.id === epoch)) return subjectErrors.error('EPOCH_UNKNOWN', { epoch });
   if (currentEpoch(policy)?.id === epoch) return subjectErrors.error('SHRED_CURRENT_EPOCH', { epoch });
   for (const r of [...requests].sort((a, b) => a.name.localeCompare(b.name))) {
@@ -65,7 +72,13 @@ export function shredRecordPath(epoch: string): string {
 }
 
 /** The record committed with the shredding: which epoch, when, which requests it held. No personal data. */
-export function shredRecord(epoch: string, recipient: string | undefined, requests: readonly EpochRequest[], now: Date, retention: string): string {
+export function shredRecord(
+  epoch: string,
+  recipient: string | undefined,
+  requests: readonly EpochRequest[],
+  now: Date,
+  retention: string,
+): string {
   return (
     '# Written by lethe shred. The private key of this epoch was destroyed: the sealed subjects of\n' +
     '# these requests can no longer be read by anyone holding only the repository and the keys left.\n' +
@@ -75,7 +88,11 @@ export function shredRecord(epoch: string, recipient: string | undefined, reques
         shreddedAt: now.toISOString(),
         recipient,
         retention,
-        requests: requests.map((r) => ({ name: r.name, phase: r.status?.phase, finishedAt: r.status ? finishedAt(r.status) : undefined })),
+        requests: requests.map((r) => ({
+          name: r.name,
+          phase: r.status?.phase,
+          finishedAt: r.status ? finishedAt(r.status) : undefined,
+        })),
       },
       { lineWidth: 0 },
     )

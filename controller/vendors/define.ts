@@ -6,7 +6,7 @@ import { defineErrors } from '../errors/types.ts';
 export const definitionErrors = defineErrors({
   DRIVER_DEFINITION_INVALID: {
     message: 'the driver registered for "{type}" is inconsistent: {problem}',
-    hint: 'A driver bug caught when the controller starts, before any vendor is called: fix the driver\'s definition (see docs/adding-a-vendor.md).',
+    hint: "A driver bug caught when the controller starts, before any vendor is called: fix the driver's definition (see docs/adding-a-vendor.md).",
     terminal: true,
   },
 });

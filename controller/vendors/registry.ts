@@ -31,5 +31,9 @@ export function createDriverTable(): DriverTable {
 
 /** The drivers' own error codes (and the registry's), for the catalogue. */
 export function driverErrors(): ErrorTable {
-  return Object.assign({}, definitionErrors.table, ...Object.values(createDriverTable()).map((d) => d.errors)) as ErrorTable;
+  return Object.assign(
+    {},
+    definitionErrors.table,
+    ...Object.values(createDriverTable()).map((d) => d.errors),
+  ) as ErrorTable;
 }

@@ -20,7 +20,12 @@ export const PEOPLE = {
  * Runs git as `person` (author and committer), independent of the machine's git config:
  * CI has no global identity and a developer's commit.gpgsign must not leak into demos.
  */
-export async function gitAs(cwd: string, person: Person | undefined, args: string[], extraEnv: Record<string, string> = {}): Promise<string> {
+export async function gitAs(
+  cwd: string,
+  person: Person | undefined,
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<string> {
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     GIT_CONFIG_GLOBAL: '/dev/null',

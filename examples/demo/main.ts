@@ -136,10 +136,18 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
     if (!o.quiet) process.stdout.write(line + '\n');
   };
 
-  const sandbox = await startSandbox({ port: o.port, timeScale, seed: o.seed, subjects: DEMO_SUBJECTS, faults: o.faults });
+  const sandbox = await startSandbox({
+    port: o.port,
+    timeScale,
+    seed: o.seed,
+    subjects: DEMO_SUBJECTS,
+    faults: o.faults,
+  });
   const root = mkdtempSync(join(tmpdir(), 'lethe-demo-'));
   const dataDir = join(root, 'data');
-  out(`Vendor sandbox on ${sandbox.url} (time scale ${timeScale}: vendor-side delays run ${Math.round(1 / timeScale)}x faster)`);
+  out(
+    `Vendor sandbox on ${sandbox.url} (time scale ${timeScale}: vendor-side delays run ${Math.round(1 / timeScale)}x faster)`,
+  );
 
   let repoDir: string;
   let origin: string | undefined;
@@ -175,14 +183,17 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
     const repo = await createScratchRepo({
       dir: join(root, 'repo'),
       rewriteVendor: pointAtSandbox(sandbox.config),
-      rewriteConfig: (text) => seal.rewriteConfig(text.replace(/(\n {2}identity:\n(?: {4}.*\n)*)/, `$1    signingKey: "${signingKey}"\n`)),
+      rewriteConfig: (text) =>
+        seal.rewriteConfig(text.replace(/(\n {2}identity:\n(?: {4}.*\n)*)/, `$1    signingKey: "${signingKey}"\n`)),
       rewriteRequest: seal.rewriteRequest,
       unapproved: [UNAPPROVED],
     });
     repoDir = repo.work;
     origin = repo.origin;
     out(`Scratch privacy repository: ${repo.root}`);
-    out(`  ${plural(repo.requests.size - 1, 'request')} proposed on branches by ${'Riley Requester'} and merged by the DPO;`);
+    out(
+      `  ${plural(repo.requests.size - 1, 'request')} proposed on branches by ${'Riley Requester'} and merged by the DPO;`,
+    );
     out(`  ${UNAPPROVED} pushed straight to main by a non-approver: it must stay AwaitingApproval.`);
     out('  Status commits are signed with an ed25519 key made for this run (lethe keygen), declared in lethe.yaml.');
     out('  Subject emails and identifiers are age-encrypted (lethe.yaml requires it): none is in git history.');
@@ -223,7 +234,13 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
     untilIdle: true,
     maxSleepMs: 1_000,
     onPass: (report, ms) => {
-      metrics.passSucceeded(ms / 1000, Date.now(), report, controller.journal.data, controller.reconciler.currentStatuses());
+      metrics.passSucceeded(
+        ms / 1000,
+        Date.now(),
+        report,
+        controller.journal.data,
+        controller.reconciler.currentStatuses(),
+      );
       progress.pass(report);
     },
     onPassFailed: (_err, ms) => metrics.passFailed(ms / 1000),
@@ -246,7 +263,9 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
   await controller.close();
   const scraped = await (await fetch(`${health.url}/metrics`)).text();
   await health.close();
-  out(`\nFinished in ${((Date.now() - started) / 1000).toFixed(0)} s after ${plural(runner.passes, 'pass', 'passes')}.\n`);
+  out(
+    `\nFinished in ${((Date.now() - started) / 1000).toFixed(0)} s after ${plural(runner.passes, 'pass', 'passes')}.\n`,
+  );
   out('Requests (as committed in status/):');
   out(renderStatusTable(statuses).trimEnd().replace(/^/gm, '  '));
   // A Stalled task waits for a person: say what stopped it and what to do (lethe explain CODE).
@@ -267,8 +286,17 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
   const dashboard = await gitAs(gitDir, undefined, ['show', 'HEAD:status/README.md']).catch(() => '');
   const pendingSection = /^## Unapproved changes on [\s\S]*?(?=^## |(?![\s\S]))/m.exec(dashboard)?.[0]?.trimEnd();
   if (pendingSection) out(`\n${pendingSection.replace(/^/gm, '  ')}`);
-  const vendorEditOk = o.repo !== undefined || (pendingSection?.includes(`| ${UNAPPROVED_VENDOR_EDIT} | edit |`) ?? false);
-  const history = await gitAs(gitDir, undefined, ['log', '--format=%h %ad %s', '--date=format:%H:%M:%S', '-n', '12', '--author=lethe', 'HEAD']);
+  const vendorEditOk =
+    o.repo !== undefined || (pendingSection?.includes(`| ${UNAPPROVED_VENDOR_EDIT} | edit |`) ?? false);
+  const history = await gitAs(gitDir, undefined, [
+    'log',
+    '--format=%h %ad %s',
+    '--date=format:%H:%M:%S',
+    '-n',
+    '12',
+    '--author=lethe',
+    'HEAD',
+  ]);
   out('\nStatus commits (git log --author=lethe):');
   out(history.replace(/^/gm, '  '));
 
@@ -285,7 +313,9 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
     for (const e of await listRequestExports(dataDir, s.metadata.name)) {
       exportsOk &&= e.problems.length === 0;
       const files = e.index?.files.length ?? 0;
-      out(`  ${s.metadata.name} ${e.vendor}: ${plural(files, 'file')} in ${e.dir} (${e.problems.length === 0 ? 'sha256 verified' : plural(e.problems.length, 'problem')})`);
+      out(
+        `  ${s.metadata.name} ${e.vendor}: ${plural(files, 'file')} in ${e.dir} (${e.problems.length === 0 ? 'sha256 verified' : plural(e.problems.length, 'problem')})`,
+      );
     }
   }
 
@@ -297,7 +327,9 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
   for (const [vendor, s] of Object.entries(stats)) {
     violations += s.rateLimitViolations;
     duplicates += s.duplicateSubmissions;
-    out(`  ${vendor.padEnd(12)} ${plural(s.calls, 'call').padStart(10)}, ${s.sent429} answered 429, ${plural(s.rateLimitViolations, 'rate-limit violation')}, ${plural(s.duplicateSubmissions, 'duplicate submission')}`);
+    out(
+      `  ${vendor.padEnd(12)} ${plural(s.calls, 'call').padStart(10)}, ${s.sent429} answered 429, ${plural(s.rateLimitViolations, 'rate-limit violation')}, ${plural(s.duplicateSubmissions, 'duplicate submission')}`,
+    );
   }
   await sandbox.stop();
 
@@ -308,13 +340,43 @@ export async function runDemo(argv: string[]): Promise<DemoResult> {
   const auditOk = o.repo !== undefined || report.unproven === 0;
 
   const approved = statuses.filter((s) => s.status.approval?.approved);
-  const result = { root, repoDir, origin, dataDir, logFile, statuses, stats, explanations, idle, metrics: scraped, passes: runner.passes };
+  const result = {
+    root,
+    repoDir,
+    origin,
+    dataDir,
+    logFile,
+    statuses,
+    stats,
+    explanations,
+    idle,
+    metrics: scraped,
+    passes: runner.passes,
+  };
   const final = approved.filter((s) => s.status.phase === 'Completed' || s.status.phase === 'Failed');
-  const unapprovedOk = o.repo !== undefined || statuses.find((s) => s.metadata.name === UNAPPROVED)?.status.phase === 'AwaitingApproval';
-  out(`\n${final.length}/${plural(approved.length, 'approved request')} final · ${plural(violations, 'rate-limit violation')} · ${plural(duplicates, 'duplicate submission')}`);
+  const unapprovedOk =
+    o.repo !== undefined || statuses.find((s) => s.metadata.name === UNAPPROVED)?.status.phase === 'AwaitingApproval';
+  out(
+    `\n${final.length}/${plural(approved.length, 'approved request')} final · ${plural(violations, 'rate-limit violation')} · ${plural(duplicates, 'duplicate submission')}`,
+  );
   out(`Controller log (JSON lines, no personal data): ${logFile}`);
-  out(`Explore the audit trail: git -C ${repoDir} pull -q && npm run lethe -- audit --repo ${repoDir} --all --format html --out audit.html`);
-  return { ...result, audit: report, exitCode: final.length === approved.length && violations === 0 && duplicates === 0 && exportsOk && unapprovedOk && auditOk && vendorEditOk ? 0 : 1 };
+  out(
+    `Explore the audit trail: git -C ${repoDir} pull -q && npm run lethe -- audit --repo ${repoDir} --all --format html --out audit.html`,
+  );
+  return {
+    ...result,
+    audit: report,
+    exitCode:
+      final.length === approved.length &&
+      violations === 0 &&
+      duplicates === 0 &&
+      exportsOk &&
+      unapprovedOk &&
+      auditOk &&
+      vendorEditOk
+        ? 0
+        : 1,
+  };
 }
 
 /** What `lethe keygen` does: an ed25519 key pair in the secrets directory; returns the public key line. */

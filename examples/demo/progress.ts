@@ -21,25 +21,36 @@ export class Progress {
 
   pass(report: PassReport): void {
     this.clearLine();
-    for (const t of Object.values(this.controller.journal.data.tasks).sort((a, b) => `${a.request}/${a.vendor}`.localeCompare(`${b.request}/${b.vendor}`))) {
+    for (const t of Object.values(this.controller.journal.data.tasks).sort((a, b) =>
+      `${a.request}/${a.vendor}`.localeCompare(`${b.request}/${b.vendor}`),
+    )) {
       const key = `${t.request}/${t.vendor}`;
       const now = `${t.phase}${t.outcome ? ` (${t.outcome})` : t.phase === 'InProgress' ? ` (${t.step})` : ''}`;
       if (this.tasks.get(key) !== now) {
-        this.out(`${this.stamp()}  ${t.request}  ${t.vendor.padEnd(12)} ${now}${t.lastError ? `  last error ${t.lastError.code}` : ''}`);
+        this.out(
+          `${this.stamp()}  ${t.request}  ${t.vendor.padEnd(12)} ${now}${t.lastError ? `  last error ${t.lastError.code}` : ''}`,
+        );
         this.tasks.set(key, now);
       }
     }
     for (const c of report.changes) {
       if (c.from !== c.to) this.out(`${this.stamp()}  ${c.name}  request      ${c.from ? `${c.from} -> ` : ''}${c.to}`);
     }
-    if (report.commit) this.out(`${this.stamp()}  status commit ${report.commit.slice(0, 10)}${report.pushed ? ' pushed to origin' : ''}`);
+    if (report.commit)
+      this.out(
+        `${this.stamp()}  status commit ${report.commit.slice(0, 10)}${report.pushed ? ' pushed to origin' : ''}`,
+      );
     this.statusLine();
   }
 
   private counts(): string {
     const by = new Map<string, number>();
-    for (const s of this.controller.reconciler.currentStatuses()) by.set(s.status.phase, (by.get(s.status.phase) ?? 0) + 1);
-    return [...by].sort(([a], [b]) => a.localeCompare(b)).map(([p, n]) => `${p} ${n}`).join(' · ');
+    for (const s of this.controller.reconciler.currentStatuses())
+      by.set(s.status.phase, (by.get(s.status.phase) ?? 0) + 1);
+    return [...by]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([p, n]) => `${p} ${n}`)
+      .join(' · ');
   }
 
   private statusLine(): void {

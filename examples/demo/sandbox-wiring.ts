@@ -29,7 +29,15 @@ export function pointAtSandbox(sb: SandboxConfig) {
       doc.setIn(['spec', 'pollIntervalSeconds'], 1);
     } else if (type === 'answerhub') {
       doc.setIn(['spec', 'baseUrl'], v.answerhub.baseUrl);
-      doc.setIn(['spec', 'scheduleWindow'], doc.createNode({ days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], startHour: 0, endHour: 24, leadMinutes: 0 }));
+      doc.setIn(
+        ['spec', 'scheduleWindow'],
+        doc.createNode({
+          days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
+          startHour: 0,
+          endHour: 24,
+          leadMinutes: 0,
+        }),
+      );
       doc.setIn(['spec', 'credentials', 'password'], 'env:ANSWERHUB_PASSWORD');
     }
     return String(doc);
@@ -82,7 +90,10 @@ export function useSandboxIds(_name: string, text: string): string {
   const emails = doc.getIn(['spec', 'subject', 'emails']) as { toJSON(): string[] } | undefined;
   const first = emails?.toJSON()[0];
   if (first && doc.hasIn(['spec', 'subject', 'identifiers', 'elasticpath', 'customerId'])) {
-    doc.setIn(['spec', 'subject', 'identifiers', 'elasticpath', 'customerId'], stableUuid('elasticpath-customer', first.toLowerCase()));
+    doc.setIn(
+      ['spec', 'subject', 'identifiers', 'elasticpath', 'customerId'],
+      stableUuid('elasticpath-customer', first.toLowerCase()),
+    );
   }
   return String(doc);
 }

@@ -65,7 +65,8 @@ export async function createScratchRepo(options: ScratchRepoOptions = {}): Promi
   for (const f of files.filter((f) => !f.startsWith('requests/') && !f.startsWith('status/'))) {
     await mkdir(dirname(join(work, f)), { recursive: true });
     let text = await readFile(join(from, f), 'utf8');
-    if (f.startsWith('vendors/') && options.rewriteVendor) text = options.rewriteVendor(basename(f).replace(/\.ya?ml$/, ''), text);
+    if (f.startsWith('vendors/') && options.rewriteVendor)
+      text = options.rewriteVendor(basename(f).replace(/\.ya?ml$/, ''), text);
     if (f === 'lethe.yaml' && options.rewriteConfig) text = options.rewriteConfig(text);
     await writeFile(join(work, f), text);
   }
@@ -75,7 +76,10 @@ export async function createScratchRepo(options: ScratchRepoOptions = {}): Promi
   const copyRequest = async (f: string) => {
     await mkdir(dirname(join(work, f)), { recursive: true });
     const text = await readFile(join(from, f), 'utf8');
-    await writeFile(join(work, f), options.rewriteRequest ? options.rewriteRequest(basename(f).replace(/\.ya?ml$/, ''), text) : text);
+    await writeFile(
+      join(work, f),
+      options.rewriteRequest ? options.rewriteRequest(basename(f).replace(/\.ya?ml$/, ''), text) : text,
+    );
   };
   const requests = new Map<string, string>();
   const unapproved = new Set(options.unapproved ?? []);
@@ -95,10 +99,22 @@ export async function createScratchRepo(options: ScratchRepoOptions = {}): Promi
     for (const f of batch) {
       await copyRequest(f);
       await gitAs(work, PEOPLE.requester, ['add', f]);
-      await gitAs(work, PEOPLE.requester, ['commit', '-q', '-m', `Add privacy request ${basename(f).replace(/\.ya?ml$/, '')}`]);
+      await gitAs(work, PEOPLE.requester, [
+        'commit',
+        '-q',
+        '-m',
+        `Add privacy request ${basename(f).replace(/\.ya?ml$/, '')}`,
+      ]);
     }
     await gitAs(work, undefined, ['checkout', '-q', 'main']);
-    await gitAs(work, PEOPLE.dpo, ['merge', '-q', '--no-ff', '-m', `Merge pull request #${i + 1} from ${branch}`, branch]);
+    await gitAs(work, PEOPLE.dpo, [
+      'merge',
+      '-q',
+      '--no-ff',
+      '-m',
+      `Merge pull request #${i + 1} from ${branch}`,
+      branch,
+    ]);
   }
   for (const name of unapproved) {
     const f = requests.get(name);

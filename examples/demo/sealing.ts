@@ -21,12 +21,20 @@ export interface DemoSealing {
   rewriteRequest(name: string, text: string): string;
 }
 
-export async function prepareSealing(o: { secretsDir: string; root: string; rewrite(name: string, text: string): string }): Promise<DemoSealing> {
+export async function prepareSealing(o: {
+  secretsDir: string;
+  root: string;
+  rewrite(name: string, text: string): string;
+}): Promise<DemoSealing> {
   const { recipient } = await createEpochKey(o.secretsDir, DEMO_EPOCH);
   const dpo = await generateX25519Identity();
   const dpoIdentityFile = join(o.root, 'dpo-age-identity.txt');
   await writeFile(dpoIdentityFile, `# the DPO's age key (reviewer of epoch ${DEMO_EPOCH})\n${dpo}\n`, { mode: 0o600 });
-  const epoch = { id: DEMO_EPOCH, recipient, reviewers: [{ name: 'Data Protection Officer', recipient: await identityToRecipient(dpo) }] };
+  const epoch = {
+    id: DEMO_EPOCH,
+    recipient,
+    reviewers: [{ name: 'Data Protection Officer', recipient: await identityToRecipient(dpo) }],
+  };
   const policy = SubjectsPolicy.parse({ requireEncryption: true, epochs: [epoch] });
   const dir = join(EXAMPLE_REPO, 'requests', '2026', '11');
   const sealed = new Map<string, string>();

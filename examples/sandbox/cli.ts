@@ -29,7 +29,9 @@ export async function run(argv: string[]): Promise<number> {
     return EXIT.usage;
   }
   if (values.help) {
-    process.stdout.write(`usage: ${usage}\nRuns local simulators of the vendor APIs (rate limits, async jobs, faults, call ledger) until Ctrl-C.\n`);
+    process.stdout.write(
+      `usage: ${usage}\nRuns local simulators of the vendor APIs (rate limits, async jobs, faults, call ledger) until Ctrl-C.\n`,
+    );
     return EXIT.ok;
   }
   const port = Number(values.port);
@@ -54,7 +56,11 @@ export async function run(argv: string[]): Promise<number> {
   const { config } = sandbox;
   const lines = [`Lethe vendor sandbox on ${config.url} (time-scale ${config.timeScale}, seed ${config.seed})`];
   for (const [name, v] of Object.entries(config.vendors)) lines.push(`  ${name.padEnd(12)} ${v.baseUrl}`);
-  lines.push(`  config       ${config.url}/_sandbox/config (credentials)`, `  stats        ${config.url}/_sandbox/stats`, 'Ctrl-C to stop.');
+  lines.push(
+    `  config       ${config.url}/_sandbox/config (credentials)`,
+    `  stats        ${config.url}/_sandbox/stats`,
+    'Ctrl-C to stop.',
+  );
   process.stdout.write(lines.join('\n') + '\n');
 
   await new Promise<void>((resolve) => {

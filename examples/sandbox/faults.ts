@@ -41,17 +41,26 @@ const FIVE_XX = [500, 502, 503] as const;
 /** `maestroqa:5xx=0.2,latency=50;elasticpath/erasure-create:lost=0.1;*:malformed=0.05` */
 export function parseFaultSpec(text: string): FaultSpec {
   const spec: FaultSpec = {};
-  for (const part of text.split(';').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const colon = part.indexOf(':');
     if (colon <= 0) throw new Error(`fault spec "${part}": expected TARGET:key=value,...`);
     const target = part.slice(0, colon).trim();
     const rule: FaultRule = spec[target] ?? {};
-    for (const kv of part.slice(colon + 1).split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const kv of part
+      .slice(colon + 1)
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const [key, value] = kv.split('=').map((s) => s.trim());
-      if (key === undefined || value === undefined || value === '') throw new Error(`fault spec "${kv}": expected key=value`);
+      if (key === undefined || value === undefined || value === '')
+        throw new Error(`fault spec "${kv}": expected key=value`);
       if (key === 'latency') {
         const range = value.split('-').map(Number);
-        if (range.some((n) => !Number.isFinite(n) || n < 0) || range.length > 2) throw new Error(`fault spec latency "${value}": expected MS or MIN-MAX`);
+        if (range.some((n) => !Number.isFinite(n) || n < 0) || range.length > 2)
+          throw new Error(`fault spec latency "${value}": expected MS or MIN-MAX`);
         rule.latency = range.length === 2 ? [range[0]!, range[1]!] : range[0]!;
       } else if (key === 'stormMs') {
         rule.stormMs = positive(key, value);
@@ -60,7 +69,9 @@ export function parseFaultSpec(text: string): FaultSpec {
         if (!(n >= 0 && n <= 1)) throw new Error(`fault spec ${key}=${value}: expected a fraction between 0 and 1`);
         rule[key as (typeof FRACTION_KEYS)[number]] = n;
       } else {
-        throw new Error(`fault spec: unknown key "${key}" (known: ${[...FRACTION_KEYS, 'latency', 'stormMs'].join(', ')})`);
+        throw new Error(
+          `fault spec: unknown key "${key}" (known: ${[...FRACTION_KEYS, 'latency', 'stormMs'].join(', ')})`,
+        );
       }
     }
     spec[target] = rule;
@@ -106,7 +117,8 @@ export class FaultEngine {
       ? Math.round(rule.latency[0] + uLatency * (rule.latency[1] - rule.latency[0]))
       : (rule.latency ?? 0);
     const status = FIVE_XX[Math.floor(uStatus * FIVE_XX.length)]!;
-    if ((this.#stormUntil.get(vendor) ?? -Infinity) > this.clock.now()) return { kind: 'storm', latencyMs, status: 429 };
+    if ((this.#stormUntil.get(vendor) ?? -Infinity) > this.clock.now())
+      return { kind: 'storm', latencyMs, status: 429 };
     let edge = 0;
     for (const kind of FRACTION_KEYS) {
       edge += rule[kind] ?? 0;

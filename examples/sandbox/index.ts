@@ -1,12 +1,27 @@
 import type { AddressInfo } from 'node:net';
 import { Scheduler, systemClock, type Clock } from './clock.ts';
-import { BASE_PATHS, DEFAULT_CREDENTIALS, DEFAULT_DELAYS, DEFAULT_LIMITS, DEFAULT_OUTCOMES, DEFAULT_TIME_SCALE } from './config.ts';
+import {
+  BASE_PATHS,
+  DEFAULT_CREDENTIALS,
+  DEFAULT_DELAYS,
+  DEFAULT_LIMITS,
+  DEFAULT_OUTCOMES,
+  DEFAULT_TIME_SCALE,
+} from './config.ts';
 import { FaultEngine, parseFaultSpec, type FaultSpec } from './faults.ts';
 import { Ledger, type LedgerEntry, type VendorStats } from './ledger.ts';
 import { FIXTURE_SUBJECTS, generatedSubjects, type SubjectFixture } from './population.ts';
 import { scaleWindows, SlidingWindowLimiter, type RateWindow } from './rate-limit.ts';
 import { createSandboxServer } from './server.ts';
-import { VENDORS, type SandboxCredentials, type SandboxDelays, type SandboxOutcomes, type VendorContext, type VendorName, type VendorSim } from './types.ts';
+import {
+  VENDORS,
+  type SandboxCredentials,
+  type SandboxDelays,
+  type SandboxOutcomes,
+  type VendorContext,
+  type VendorName,
+  type VendorSim,
+} from './types.ts';
 import { acme } from './vendors/acme.ts';
 import { answerhub } from './vendors/answerhub.ts';
 import { elasticpath } from './vendors/elasticpath.ts';
@@ -84,7 +99,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const faults = typeof options.faults === 'string' ? parseFaultSpec(options.faults) : (options.faults ?? {});
   const clock = options.clock ?? systemClock;
   const credentials = mergeCredentials(options.credentials);
-  const subjects = [...FIXTURE_SUBJECTS, ...(options.subjects ?? []), ...generatedSubjects(options.generatedSubjects ?? 0)];
+  const subjects = [
+    ...FIXTURE_SUBJECTS,
+    ...(options.subjects ?? []),
+    ...generatedSubjects(options.generatedSubjects ?? 0),
+  ];
   const scheduler = new Scheduler(clock, timeScale);
   const ledger = new Ledger();
   let origin = '';
@@ -100,7 +119,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     origin: () => origin,
     ledger,
   };
-  const vendors: VendorSim[] = [maestroqa(ctx), qualifio(ctx), elasticpath(ctx), answerhub(ctx), acme(ctx), mailchimp(ctx)];
+  const vendors: VendorSim[] = [
+    maestroqa(ctx),
+    qualifio(ctx),
+    elasticpath(ctx),
+    answerhub(ctx),
+    acme(ctx),
+    mailchimp(ctx),
+  ];
   const windows = Object.fromEntries(
     VENDORS.map((v) => [v, scaleWindows(options.limits?.[v] ?? DEFAULT_LIMITS[v], limitScale)]),
   ) as Record<VendorName, RateWindow[]>;

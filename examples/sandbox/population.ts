@@ -13,7 +13,13 @@ export interface SubjectFixture {
 
 const ALL: readonly VendorName[] = ['maestroqa', 'qualifio', 'elasticpath', 'answerhub', 'acme', 'mailchimp'];
 
-function fixture(first: string, last: string, n: number, vendors: readonly VendorName[], qualifioProfiles = 1): SubjectFixture {
+function fixture(
+  first: string,
+  last: string,
+  n: number,
+  vendors: readonly VendorName[],
+  qualifioProfiles = 1,
+): SubjectFixture {
   return {
     email: `${first}.${last}@example.com`,
     firstName: first[0]!.toUpperCase() + first.slice(1),
@@ -45,12 +51,21 @@ export function generatedSubjects(count: number): SubjectFixture[] {
   const out: SubjectFixture[] = [];
   for (let i = 1; i <= Math.min(count, 100_000); i++) {
     const id = String(i).padStart(4, '0');
-    out.push({ email: `bulk${id}@example.com`, firstName: 'Bulk', lastName: `Subject${id}`, phone: `+1-555-9${id}`, vendors: ALL });
+    out.push({
+      email: `bulk${id}@example.com`,
+      firstName: 'Bulk',
+      lastName: `Subject${id}`,
+      phone: `+1-555-9${id}`,
+      vendors: ALL,
+    });
   }
   return out;
 }
 
-export function presentAt(vendor: VendorName, subjects: readonly SubjectFixture[] = FIXTURE_SUBJECTS): SubjectFixture[] {
+export function presentAt(
+  vendor: VendorName,
+  subjects: readonly SubjectFixture[] = FIXTURE_SUBJECTS,
+): SubjectFixture[] {
   return subjects.filter((s) => s.vendors.includes(vendor));
 }
 

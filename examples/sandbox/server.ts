@@ -43,14 +43,24 @@ export function createSandboxServer(deps: ServerDeps): { server: Server; closeHu
     if (rawBody === null) return send(res, { status: 413, body: { error: 'request body too large' } });
 
     if (url.pathname.startsWith('/_sandbox/')) {
-      return send(res, deps.control(method, url.pathname) ?? { status: 404, body: { error: 'unknown sandbox control route' } });
+      return send(
+        res,
+        deps.control(method, url.pathname) ?? { status: 404, body: { error: 'unknown sandbox control route' } },
+      );
     }
     const vendor = deps.vendors.find((v) => url.pathname === v.prefix || url.pathname.startsWith(`${v.prefix}/`));
     if (!vendor) return send(res, ROUTE_NOT_FOUND);
 
     const path = url.pathname.slice(vendor.prefix.length);
     const matched = matchRoute(compiled.get(vendor)!, method, path);
-    const sreq: SandboxRequest = { method, path, query: url.searchParams, headers: req.headers, rawBody, params: matched?.params ?? {} };
+    const sreq: SandboxRequest = {
+      method,
+      path,
+      query: url.searchParams,
+      headers: req.headers,
+      rawBody,
+      params: matched?.params ?? {},
+    };
     const entry: Omit<LedgerEntry, 'seq'> = {
       at: deps.clock.now(),
       vendor: vendor.name,

@@ -14,7 +14,17 @@ import { ApprovedTree, pendingChanges } from '../../controller/git/approved-tree
 import { GitSource } from '../../controller/git/source.ts';
 import { TrustRoot } from '../../controller/git/trust-root.ts';
 import { gitAs, PEOPLE } from '../../examples/demo/git-as.ts';
-import { bulkRequests, letheConfigText, maestroqaYaml, result, round, tempDir, timed, type BenchContext, type BenchResult } from './lib.ts';
+import {
+  bulkRequests,
+  letheConfigText,
+  maestroqaYaml,
+  result,
+  round,
+  tempDir,
+  timed,
+  type BenchContext,
+  type BenchResult,
+} from './lib.ts';
 
 export async function benchApproval(ctx: BenchContext): Promise<BenchResult[]> {
   const n = ctx.quick ? 1_000 : 10_000;
@@ -41,7 +51,8 @@ export async function benchApproval(ctx: BenchContext): Promise<BenchResult[]> {
     await gitAs(work, undefined, ['checkout', '-q', 'main']);
     await gitAs(work, PEOPLE.dpo, ['merge', '-q', '--no-ff', '-m', `Merge ${branch}`, branch]);
   }
-  for (const [path, text] of requests.slice(0, edited)) await writeFile(join(work, path), text.replace('vendors:', '# edited\n  vendors:'));
+  for (const [path, text] of requests.slice(0, edited))
+    await writeFile(join(work, path), text.replace('vendors:', '# edited\n  vendors:'));
   await gitAs(work, PEOPLE.outsider, ['commit', '-q', '-am', 'Unapproved edits']);
   const head = await gitAs(work, undefined, ['rev-parse', 'HEAD']);
 
@@ -50,7 +61,12 @@ export async function benchApproval(ctx: BenchContext): Promise<BenchResult[]> {
   const walk = async (dataDir: string) => {
     await mkdir(dataDir, { recursive: true });
     const run = await timed(async () => {
-      const source = await GitSource.open({ repo: work, branch: 'main', dataDir, identity: { name: 'Lethe', email: 'lethe@localhost' } });
+      const source = await GitSource.open({
+        repo: work,
+        branch: 'main',
+        dataDir,
+        identity: { name: 'Lethe', email: 'lethe@localhost' },
+      });
       const trust = new TrustRoot({ dataDir, branch: 'main', record: true, log: { warn: () => {} } });
       return new ApprovedTree(source, trust, { cache: new ApprovedTreeCache(dataDir, 'main', true) }).at(head);
     });
@@ -76,7 +92,14 @@ export async function benchApproval(ctx: BenchContext): Promise<BenchResult[]> {
       cmp: '<=',
       // A fast walk that approved the wrong things is broken.
       valid: right(cold) && right(loose) && right(warm),
-      details: { requests: n, merges: n / perPr, approved: cold.approved, pending: cold.pending, looseObjectsMs: round(loose.ms, 0), warmStartMs: round(warm.ms, 0) },
+      details: {
+        requests: n,
+        merges: n / perPr,
+        approved: cold.approved,
+        pending: cold.pending,
+        looseObjectsMs: round(loose.ms, 0),
+        warmStartMs: round(warm.ms, 0),
+      },
     }),
   ];
 }

@@ -16,7 +16,20 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { GitSource } from '../../controller/git/source.ts';
 import { gitAs } from '../../examples/demo/git-as.ts';
-import { bulkRequests, createBenchRepo, elasticpathYaml, maestroqaYaml, median, pad, result, round, tempDir, timed, type BenchContext, type BenchResult } from './lib.ts';
+import {
+  bulkRequests,
+  createBenchRepo,
+  elasticpathYaml,
+  maestroqaYaml,
+  median,
+  pad,
+  result,
+  round,
+  tempDir,
+  timed,
+  type BenchContext,
+  type BenchResult,
+} from './lib.ts';
 import { NOWHERE } from './noop.ts';
 
 const run = promisify(execFile);
@@ -37,7 +50,7 @@ function statusText(i: number, phase: string, round: number): string {
     '  regulation: gdpr',
     '  receivedAt: 2026-11-20',
     '  dueAt: 2026-12-20',
-    `  subjectRef: sha256:${(i * 2654435761 % 2 ** 32).toString(16).padStart(8, '0')}${pad(i, 8)}`,
+    `  subjectRef: sha256:${((i * 2654435761) % 2 ** 32).toString(16).padStart(8, '0')}${pad(i, 8)}`,
     '  approval:',
     '    approved: true',
     '    approvers: [{ name: Data Protection Officer, email: dpo@example.com }]',
@@ -64,7 +77,8 @@ function statusFiles(n: number, phase: string, roundNo: number): Map<string, str
 async function writeTree(dir: string, files: Map<string, string>): Promise<void> {
   const entries = [...files];
   for (const d of new Set(entries.map(([p]) => dirname(join(dir, p))))) await mkdir(d, { recursive: true });
-  for (let i = 0; i < entries.length; i += 256) await Promise.all(entries.slice(i, i + 256).map(([p, t]) => writeFile(join(dir, p), t)));
+  for (let i = 0; i < entries.length; i += 256)
+    await Promise.all(entries.slice(i, i + 256).map(([p, t]) => writeFile(join(dir, p), t)));
 }
 
 /** The plain-git way: files into the working tree, add everything, commit. */
@@ -80,7 +94,13 @@ interface Compared {
 }
 
 /** Rounds of (controller writeStatus, plain git) on twin repositories; round r writes contents(r). */
-async function compare(root: string, n: number, rounds: number, base: Map<string, string> | undefined, contents: (r: number) => Map<string, string>): Promise<Compared> {
+async function compare(
+  root: string,
+  n: number,
+  rounds: number,
+  base: Map<string, string> | undefined,
+  contents: (r: number) => Map<string, string>,
+): Promise<Compared> {
   const work = await createBenchRepo({
     dir: join(root, 'repo'),
     vendors: { maestroqa: maestroqaYaml({ baseUrl: NOWHERE }), elasticpath: elasticpathYaml({ baseUrl: NOWHERE }) },
@@ -117,10 +137,16 @@ export async function benchCommit(ctx: BenchContext): Promise<BenchResult[]> {
   const changed = ctx.quick ? 200 : 1_000;
   const fresh = ctx.quick ? 500 : 10_000;
   const rounds = 3;
-  const a = await compare(await tempDir(ctx.tmp, 'commit'), changed, rounds, statusFiles(changed, 'InProgress', 0), (r) =>
-    statusFiles(changed, r % 2 === 0 ? 'Completed' : 'InProgress', r + 1),
+  const a = await compare(
+    await tempDir(ctx.tmp, 'commit'),
+    changed,
+    rounds,
+    statusFiles(changed, 'InProgress', 0),
+    (r) => statusFiles(changed, r % 2 === 0 ? 'Completed' : 'InProgress', r + 1),
   );
-  const b = await compare(await tempDir(ctx.tmp, 'commit-new'), fresh, rounds, undefined, () => statusFiles(fresh, 'AwaitingApproval', 0));
+  const b = await compare(await tempDir(ctx.tmp, 'commit-new'), fresh, rounds, undefined, () =>
+    statusFiles(fresh, 'AwaitingApproval', 0),
+  );
   return [
     result({
       name: 'commit',

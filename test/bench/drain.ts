@@ -47,7 +47,8 @@ const asSpec = (windows: SandboxConfig['vendors']['maestroqa']['rateLimits']): R
   windows.map((w) => ({ limit: w.limit, perSeconds: w.windowMs / 1000 }));
 
 /** Send time of the n-th of n calls from an empty log, each as early as the windows allow. */
-const drainMs = (windows: RateWindow[], n: number): number => drainTimeMs(windows, { sent: [], open: 0, pausedUntil: 0 }, n, 0, 0);
+const drainMs = (windows: RateWindow[], n: number): number =>
+  drainTimeMs(windows, { sent: [], open: 0, pausedUntil: 0 }, n, 0, 0);
 
 interface DrainRun {
   wallMs: number;
@@ -85,14 +86,25 @@ export async function runDrain(ctx: BenchContext, n: number, batched: boolean): 
     const work = await createBenchRepo({
       dir: `${root}/repo`,
       vendors: {
-        maestroqa: maestroqaYaml({ baseUrl: v.maestroqa.baseUrl, rateLimits: mqaWindows, pollIntervalSeconds: 0.1, maxPollIntervalSeconds: 0.2 }),
-        elasticpath: elasticpathYaml({ baseUrl: v.elasticpath.baseUrl, rateLimits: epWindows, pollIntervalSeconds: 0.05 }),
+        maestroqa: maestroqaYaml({
+          baseUrl: v.maestroqa.baseUrl,
+          rateLimits: mqaWindows,
+          pollIntervalSeconds: 0.1,
+          maxPollIntervalSeconds: 0.2,
+        }),
+        elasticpath: elasticpathYaml({
+          baseUrl: v.elasticpath.baseUrl,
+          rateLimits: epWindows,
+          pollIntervalSeconds: 0.05,
+        }),
       },
       approved: bulkRequests(n, ['maestroqa', 'elasticpath']),
     });
     // Baseline: the same driver without batching, so every email is one DELETE.
     const table = createDriverTable();
-    const drivers: DriverTable = batched ? table : { ...table, maestroqa: { ...table.maestroqa, batch: undefined, stepBatch: undefined } };
+    const drivers: DriverTable = batched
+      ? table
+      : { ...table, maestroqa: { ...table.maestroqa, batch: undefined, stepBatch: undefined } };
     const controller = await openController({
       repo: work,
       dataDir: `${root}/data`,
@@ -116,7 +128,10 @@ export async function runDrain(ctx: BenchContext, n: number, batched: boolean): 
       onPass: () => {
         const tasks = Object.values(controller.journal.data.tasks);
         // Drained and recorded: every task final and this pass's status commit written.
-        if (tasks.length === 2 * n && tasks.every((t) => t.phase === 'Completed' || t.phase === 'Failed' || t.phase === 'Stalled')) {
+        if (
+          tasks.length === 2 * n &&
+          tasks.every((t) => t.phase === 'Completed' || t.phase === 'Failed' || t.phase === 'Stalled')
+        ) {
           doneAt = nowMs();
           runner.stop();
         }
@@ -135,7 +150,12 @@ export async function runDrain(ctx: BenchContext, n: number, batched: boolean): 
     if (process.env.BENCH_DEBUG) {
       const t0 = sandbox.ledger()[0]?.at ?? 0;
       for (const e of sandbox.ledger()) ctx.log(`${e.at - t0} ${e.vendor} ${e.method} ${e.route} ${e.status}`);
-      ctx.log(logger.tail().filter((l) => l.includes('pass finished')).join('\n'));
+      ctx.log(
+        logger
+          .tail()
+          .filter((l) => l.includes('pass finished'))
+          .join('\n'),
+      );
     }
     if (doneAt === undefined) ctx.log(`  drain did not finish; last log lines:\n${logger.tail().slice(-5).join('\n')}`);
     return {
@@ -197,9 +217,15 @@ export async function benchDrain(ctx: BenchContext): Promise<BenchResult[]> {
   const batched = await runDrain(ctx, n, true);
   const unbatched = await runDrain(ctx, n, false);
   return [
-    toResult('drain', n, batched, `MaestroQA ${LIMIT_SCALE}/s + ${30 * LIMIT_SCALE}/min, Elastic Path ${25 * LIMIT_SCALE}/s; batches of ${MQA_BATCH}`, {
-      batchingSpeedup: round(unbatched.wallMs / batched.wallMs),
-    }),
+    toResult(
+      'drain',
+      n,
+      batched,
+      `MaestroQA ${LIMIT_SCALE}/s + ${30 * LIMIT_SCALE}/min, Elastic Path ${25 * LIMIT_SCALE}/s; batches of ${MQA_BATCH}`,
+      {
+        batchingSpeedup: round(unbatched.wallMs / batched.wallMs),
+      },
+    ),
     toResult('drain-unbatched', n, unbatched, 'baseline: MaestroQA max batch 1 (one DELETE per email)'),
     result({
       name: 'drain-status-lag',
@@ -209,7 +235,11 @@ export async function benchDrain(ctx: BenchContext): Promise<BenchResult[]> {
       target: 15,
       cmp: '<=',
       valid: batched.tasks === 2 * n,
-      details: { requests: n, statusLagMs: round(batched.statusLagMs, 0), unbatchedStatusLagMs: round(unbatched.statusLagMs, 0) },
+      details: {
+        requests: n,
+        statusLagMs: round(batched.statusLagMs, 0),
+        unbatchedStatusLagMs: round(unbatched.statusLagMs, 0),
+      },
       note: 'status checkpoints during a pass (every 5 s) bound what losing the data directory costs',
     }),
   ];

@@ -18,7 +18,22 @@ import { taskKey } from '../../state/journal.ts';
 import { startSandbox, subjectHash } from '../../examples/sandbox/index.ts';
 import { sandboxEnv } from '../../examples/demo/sandbox-wiring.ts';
 import { gitAs, PEOPLE } from '../../examples/demo/git-as.ts';
-import { bulkEmail, createBenchRepo, maestroqaYaml, median, pad, quietLogger, requestPath, requestYaml, result, round, tempDir, waitFor, type BenchContext, type BenchResult } from './lib.ts';
+import {
+  bulkEmail,
+  createBenchRepo,
+  maestroqaYaml,
+  median,
+  pad,
+  quietLogger,
+  requestPath,
+  requestYaml,
+  result,
+  round,
+  tempDir,
+  waitFor,
+  type BenchContext,
+  type BenchResult,
+} from './lib.ts';
 
 /** The requester's commit on top of main, without creating a branch ref (refs are watched). */
 async function proposal(work: string, path: string, text: string, name: string): Promise<string> {
@@ -30,7 +45,14 @@ async function proposal(work: string, path: string, text: string, name: string):
     await gitAs(work, undefined, ['read-tree', 'main'], env);
     await gitAs(work, undefined, ['update-index', '--add', '--cacheinfo', `100644,${blob},${path}`], env);
     const tree = await gitAs(work, undefined, ['write-tree'], env);
-    return await gitAs(work, PEOPLE.requester, ['commit-tree', tree, '-p', 'main', '-m', `Add privacy request ${name}`]);
+    return await gitAs(work, PEOPLE.requester, [
+      'commit-tree',
+      tree,
+      '-p',
+      'main',
+      '-m',
+      `Add privacy request ${name}`,
+    ]);
   } finally {
     await rm(indexDir, { recursive: true, force: true });
   }
@@ -39,16 +61,35 @@ async function proposal(work: string, path: string, text: string, name: string):
 export async function benchLatency(ctx: BenchContext): Promise<BenchResult[]> {
   const rounds = ctx.quick ? 3 : 10;
   // Limits scaled up so that the previous round's polls never hold the first call back.
-  const sandbox = await startSandbox({ port: 0, timeScale: 0.0001, limitScale: 20, generatedSubjects: rounds, outcomes: { maestroqaErrorRate: 0, elasticpathFailureRate: 0 } });
+  const sandbox = await startSandbox({
+    port: 0,
+    timeScale: 0.0001,
+    limitScale: 20,
+    generatedSubjects: rounds,
+    outcomes: { maestroqaErrorRate: 0, elasticpathFailureRate: 0 },
+  });
   const root = await tempDir(ctx.tmp, 'latency');
   const logger = quietLogger();
   const latencies: number[] = [];
   try {
     const work = await createBenchRepo({
       dir: `${root}/repo`,
-      vendors: { maestroqa: maestroqaYaml({ baseUrl: sandbox.config.vendors.maestroqa.baseUrl, pollIntervalSeconds: 0.05, maxPollIntervalSeconds: 0.1 }) },
+      vendors: {
+        maestroqa: maestroqaYaml({
+          baseUrl: sandbox.config.vendors.maestroqa.baseUrl,
+          pollIntervalSeconds: 0.05,
+          maxPollIntervalSeconds: 0.1,
+        }),
+      },
     });
-    const controller = await openController({ repo: work, dataDir: `${root}/data`, drivers: createDriverTable(), env: { ...sandboxEnv(sandbox.config), LETHE_SUBJECT_SALT: 'bench-salt' }, log: logger, push: false });
+    const controller = await openController({
+      repo: work,
+      dataDir: `${root}/data`,
+      drivers: createDriverTable(),
+      env: { ...sandboxEnv(sandbox.config), LETHE_SUBJECT_SALT: 'bench-salt' },
+      log: logger,
+      push: false,
+    });
     const runner = new Runner({ controller, log: logger, schedule: '0 0 1 1 *', watchRepo: work, maxSleepMs: 60_000 });
     const running = runner.start();
     try {
@@ -58,14 +99,25 @@ export async function benchLatency(ctx: BenchContext): Promise<BenchResult[]> {
         const email = bulkEmail(i);
         const path = requestPath(name);
         const commit = await proposal(work, path, requestYaml({ name, emails: [email], vendors: ['maestroqa'] }), name);
-        await gitAs(work, PEOPLE.dpo, ['merge', '-q', '--no-ff', '-m', `Merge pull request #${i} from requests/${name}`, commit]);
+        await gitAs(work, PEOPLE.dpo, [
+          'merge',
+          '-q',
+          '--no-ff',
+          '-m',
+          `Merge pull request #${i} from requests/${name}`,
+          commit,
+        ]);
         const merged = Date.now();
         const hash = subjectHash(email);
         let first: number | undefined;
-        await waitFor(() => {
-          first = sandbox.ledger().find((e) => e.method === 'DELETE' && e.subjects.includes(hash))?.at;
-          return first !== undefined;
-        }, 15_000, 2);
+        await waitFor(
+          () => {
+            first = sandbox.ledger().find((e) => e.method === 'DELETE' && e.subjects.includes(hash))?.at;
+            return first !== undefined;
+          },
+          15_000,
+          2,
+        );
         latencies.push(first! - merged);
         // Quiet before the next round: the task is final and its status commit is written.
         await waitFor(() => controller.journal.task(taskKey(name, 'maestroqa'))?.phase === 'Completed', 15_000);
@@ -88,7 +140,12 @@ export async function benchLatency(ctx: BenchContext): Promise<BenchResult[]> {
       unit: ' s',
       target: 1,
       cmp: '<=',
-      details: { rounds, medianMs: round(med, 0), minMs: round(Math.min(...latencies), 0), maxMs: round(Math.max(...latencies), 0) },
+      details: {
+        rounds,
+        medianMs: round(med, 0),
+        minMs: round(Math.min(...latencies), 0),
+        maxMs: round(Math.max(...latencies), 0),
+      },
       note: 'absolute budget; the ref watcher waits 50 ms for writes to settle (awaitWriteFinish)',
     }),
   ];

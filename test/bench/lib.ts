@@ -185,7 +185,14 @@ export async function createBenchRepo(o: BenchRepoOptions): Promise<string> {
     await gitAs(work, PEOPLE.requester, ['add', '-A']);
     await gitAs(work, PEOPLE.requester, ['commit', '-q', '-m', `Add ${o.approved.size} privacy requests`]);
     await gitAs(work, undefined, ['checkout', '-q', 'main']);
-    await gitAs(work, PEOPLE.dpo, ['merge', '-q', '--no-ff', '-m', 'Merge pull request #1 from requests/bench', 'requests/bench']);
+    await gitAs(work, PEOPLE.dpo, [
+      'merge',
+      '-q',
+      '--no-ff',
+      '-m',
+      'Merge pull request #1 from requests/bench',
+      'requests/bench',
+    ]);
   }
   if (o.unapproved && o.unapproved.size > 0) {
     await writeAll(work, o.unapproved);
@@ -264,5 +271,9 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
 }
 
 export function fmtMs(ms: number): string {
-  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`;
+  return ms >= 10_000
+    ? `${(ms / 1000).toFixed(1)} s`
+    : ms >= 1000
+      ? `${(ms / 1000).toFixed(2)} s`
+      : `${ms.toFixed(1)} ms`;
 }

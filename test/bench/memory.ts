@@ -12,7 +12,17 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { bulkRequests, createBenchRepo, elasticpathYaml, maestroqaYaml, result, round, tempDir, type BenchContext, type BenchResult } from './lib.ts';
+import {
+  bulkRequests,
+  createBenchRepo,
+  elasticpathYaml,
+  maestroqaYaml,
+  result,
+  round,
+  tempDir,
+  type BenchContext,
+  type BenchResult,
+} from './lib.ts';
 import { DUMMY_ENV, NOWHERE } from './noop.ts';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -43,7 +53,14 @@ async function child(args: string[]): Promise<void> {
   const { isFinal } = await import('../../controller/core/planner.ts');
   const { quietLogger } = await import('./lib.ts');
   if (mode === '--child') {
-    const controller = await openController({ repo: repo!, dataDir: dataDir!, drivers: createDriverTable(), env: DUMMY_ENV, log: quietLogger(), push: false });
+    const controller = await openController({
+      repo: repo!,
+      dataDir: dataDir!,
+      drivers: createDriverTable(),
+      env: DUMMY_ENV,
+      log: quietLogger(),
+      push: false,
+    });
     for (let i = 0; i < 2; i++) {
       const t0 = performance.now();
       await controller.reconciler.pass();

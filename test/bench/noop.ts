@@ -17,7 +17,20 @@
  */
 import { openController, type Controller } from '../../controller/core/app.ts';
 import { createDriverTable } from '../../controller/vendors/registry.ts';
-import { bulkRequests, createBenchRepo, elasticpathYaml, maestroqaYaml, median, quietLogger, result, round, tempDir, timed, type BenchContext, type BenchResult } from './lib.ts';
+import {
+  bulkRequests,
+  createBenchRepo,
+  elasticpathYaml,
+  maestroqaYaml,
+  median,
+  quietLogger,
+  result,
+  round,
+  tempDir,
+  timed,
+  type BenchContext,
+  type BenchResult,
+} from './lib.ts';
 
 /** Credentials resolve (so no vendor is degraded) but point nowhere: no call may happen. */
 export const DUMMY_ENV = {
@@ -40,7 +53,14 @@ export async function benchNoop(ctx: BenchContext): Promise<BenchResult[]> {
   });
   const logger = quietLogger();
   const open = (): Promise<Controller> =>
-    openController({ repo: work, dataDir: `${root}/data`, drivers: createDriverTable(), env: DUMMY_ENV, log: logger, push: false });
+    openController({
+      repo: work,
+      dataDir: `${root}/data`,
+      drivers: createDriverTable(),
+      env: DUMMY_ENV,
+      log: logger,
+      push: false,
+    });
 
   const first = await open();
   const firstPass = await timed(() => first.reconciler.pass());

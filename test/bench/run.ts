@@ -30,10 +30,20 @@ function describe(r: BenchResult): string {
 }
 
 function table(results: BenchResult[]): string {
-  const rows = results.map((r) => [r.name, r.figure, `${r.value}${r.unit}`, `${r.cmp} ${r.target}${r.unit}`, r.meets ? 'yes' : 'NO']);
+  const rows = results.map((r) => [
+    r.name,
+    r.figure,
+    `${r.value}${r.unit}`,
+    `${r.cmp} ${r.target}${r.unit}`,
+    r.meets ? 'yes' : 'NO',
+  ]);
   const head = ['benchmark', 'figure', 'value', 'target', 'meets'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
@@ -52,8 +62,15 @@ async function main(): Promise<number> {
   }
   const tmp = await newRunDir();
   const ctx: BenchContext = { quick, tmp, log: (line) => console.log(line) };
-  const machine = { nproc: cpus().length, memoryMB: Math.round(totalmem() / 2 ** 20), node: process.version, platform: `${process.platform}-${process.arch}` };
-  console.log(`Lethe benchmarks (${quick ? 'quick' : 'full'}) on ${machine.nproc} cores, ${machine.memoryMB} MB, node ${machine.node}`);
+  const machine = {
+    nproc: cpus().length,
+    memoryMB: Math.round(totalmem() / 2 ** 20),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  };
+  console.log(
+    `Lethe benchmarks (${quick ? 'quick' : 'full'}) on ${machine.nproc} cores, ${machine.memoryMB} MB, node ${machine.node}`,
+  );
   const results: BenchResult[] = [];
   const failures: { name: string; error: string }[] = [];
   const durations: Record<string, number> = {};
@@ -67,7 +84,11 @@ async function main(): Promise<number> {
         for (const r of await bench(ctx)) {
           results.push(r);
           console.log(`  ${describe(r)}`);
-          console.log(`    ${Object.entries(r.details).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+          console.log(
+            `    ${Object.entries(r.details)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(' ')}`,
+          );
           if (r.note) console.log(`    note: ${r.note}`);
         }
       } catch (err) {

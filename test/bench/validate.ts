@@ -9,7 +9,18 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { checkRepository, parseManifest, type ParsedManifest } from '../../controller/manifests/index.ts';
-import { bulkRequests, elasticpathYaml, letheConfigText, maestroqaYaml, median, nowMs, result, round, type BenchContext, type BenchResult } from './lib.ts';
+import {
+  bulkRequests,
+  elasticpathYaml,
+  letheConfigText,
+  maestroqaYaml,
+  median,
+  nowMs,
+  result,
+  round,
+  type BenchContext,
+  type BenchResult,
+} from './lib.ts';
 import { createDriverTable } from '../../controller/vendors/registry.ts';
 
 const DRIVERS = createDriverTable();
@@ -42,7 +53,10 @@ export async function benchValidate(ctx: BenchContext): Promise<BenchResult[]> {
   let problems = 0;
   // One untimed warm-up of each: JIT and zod's lazy schema compilation are not throughput.
   for (const [, text] of files.slice(0, 200)) parseYaml(text);
-  checkRepository(files.slice(0, 200).map(([p, t]) => parseManifest(p, t)), DRIVERS);
+  checkRepository(
+    files.slice(0, 200).map(([p, t]) => parseManifest(p, t)),
+    DRIVERS,
+  );
   for (let r = 0; r < rounds; r++) {
     let t0 = nowMs();
     for (const [, text] of files) parseYaml(text);
@@ -63,7 +77,14 @@ export async function benchValidate(ctx: BenchContext): Promise<BenchResult[]> {
       unit: 'x',
       target: 3,
       cmp: '<=',
-      details: { manifests: files.length, validateMs: round(v, 0), yamlParseMs: round(y, 0), perManifestUs: round((v / files.length) * 1000, 0), problems, rounds },
+      details: {
+        manifests: files.length,
+        validateMs: round(v, 0),
+        yamlParseMs: round(y, 0),
+        perManifestUs: round((v / files.length) * 1000, 0),
+        problems,
+        rounds,
+      },
     }),
   ];
 }

@@ -50,12 +50,22 @@ async function startPrism(spec: string, upstream: string): Promise<Prism> {
   await mkdir(join(CACHE, 'npm'), { recursive: true });
   const port = await freePort();
   const output: string[] = [];
-  const child = spawn('npx', ['--yes', PRISM, 'proxy', join(SPECS, spec), upstream, '--errors', '--host', '127.0.0.1', '--port', String(port)], {
-    env: { ...process.env, npm_config_cache: join(CACHE, 'npm'), npm_config_update_notifier: 'false', FORCE_COLOR: '0', NO_COLOR: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group: npx does not pass a signal on to the Prism it started.
-    detached: true,
-  });
+  const child = spawn(
+    'npx',
+    ['--yes', PRISM, 'proxy', join(SPECS, spec), upstream, '--errors', '--host', '127.0.0.1', '--port', String(port)],
+    {
+      env: {
+        ...process.env,
+        npm_config_cache: join(CACHE, 'npm'),
+        npm_config_update_notifier: 'false',
+        FORCE_COLOR: '0',
+        NO_COLOR: '1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: npx does not pass a signal on to the Prism it started.
+      detached: true,
+    },
+  );
   child.stdout!.on('data', (d) => output.push(String(d)));
   child.stderr!.on('data', (d) => output.push(String(d)));
   const deadline = Date.now() + 300_000;
@@ -80,13 +90,20 @@ async function startFront(routes: (path: string) => string, broken = false): Pro
     for await (const c of req) chunks.push(c as Buffer);
     const path = req.url ?? '/';
     if (broken && path.endsWith(`/erasure-requests/${BROKEN_ID}`)) {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { id: 42, type: 'not_an_erasure_request' } }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ data: { id: 42, type: 'not_an_erasure_request' } }));
       return;
     }
     const headers: Record<string, string> = {};
-    for (const h of ['authorization', 'content-type', 'accept']) if (req.headers[h]) headers[h] = String(req.headers[h]);
+    for (const h of ['authorization', 'content-type', 'accept'])
+      if (req.headers[h]) headers[h] = String(req.headers[h]);
     try {
-      const up = await fetch(routes(path) + path, { method: req.method, headers, body: chunks.length > 0 ? Buffer.concat(chunks) : undefined });
+      const up = await fetch(routes(path) + path, {
+        method: req.method,
+        headers,
+        body: chunks.length > 0 ? Buffer.concat(chunks) : undefined,
+      });
       const out: Record<string, string> = {};
       up.headers.forEach((v, k) => {
         if (k === 'content-type' || k === 'retry-after') out[k] = v;
@@ -120,8 +137,13 @@ describe('Elastic Path driver through Prism (proxy, --errors) on the vendor Open
     const upstream = sb.config.vendors.elasticpath.baseUrl;
     // Between Prism and the sandbox: passes everything through, except the self-check's id.
     upstreamTap = await startFront(() => upstream, true);
-    [auth, personal] = await Promise.all([startPrism('authentication.openapi.yaml', upstream), startPrism('personal-data.openapi.yaml', upstreamTap.url)]);
-    front = await startFront((path) => (path.startsWith('/oauth/') ? auth.url : path.startsWith('/v2/personal-data/') ? personal.url : upstream));
+    [auth, personal] = await Promise.all([
+      startPrism('authentication.openapi.yaml', upstream),
+      startPrism('personal-data.openapi.yaml', upstreamTap.url),
+    ]);
+    front = await startFront((path) =>
+      path.startsWith('/oauth/') ? auth.url : path.startsWith('/v2/personal-data/') ? personal.url : upstream,
+    );
   });
 
   after(async () => {
@@ -144,7 +166,16 @@ describe('Elastic Path driver through Prism (proxy, --errors) on the vendor Open
       ...extra,
     });
     const c = sb.config.vendors.elasticpath.credentials;
-    return drive({ driver: elasticPath.create(), vendor: 'elasticpath', spec, secrets: { clientId: String(c.clientId), clientSecret: String(c.clientSecret) }, requests, dataDir: dir, maxSleepMs: 200, maxPasses: 100 });
+    return drive({
+      driver: elasticPath.create(),
+      vendor: 'elasticpath',
+      spec,
+      secrets: { clientId: String(c.clientId), clientSecret: String(c.clientSecret) },
+      requests,
+      dataDir: dir,
+      maxSleepMs: 200,
+      maxPasses: 100,
+    });
   };
 
   it('self-check: Prism rejects a request that violates the OpenAPI (so a violation cannot pass unseen)', async () => {
@@ -154,7 +185,9 @@ describe('Elastic Path driver through Prism (proxy, --errors) on the vendor Open
       body: JSON.stringify({ nodata: true }),
     });
     assert.equal(res.status, 422, 'a body without the required `data` is a request violation');
-    const broken = await fetch(`${front.url}/v2/personal-data/erasure-requests/${BROKEN_ID}`, { headers: { authorization: 'Bearer x' } });
+    const broken = await fetch(`${front.url}/v2/personal-data/erasure-requests/${BROKEN_ID}`, {
+      headers: { authorization: 'Bearer x' },
+    });
     await broken.text();
     assert.ok(broken.status >= 500, `an answer that breaks the OpenAPI is a response violation (got ${broken.status})`);
     await new Promise((r) => setTimeout(r, 200));
@@ -170,13 +203,26 @@ describe('Elastic Path driver through Prism (proxy, --errors) on the vendor Open
       { name: 'c-none', action: 'erasure', emails: [nobody.email] },
     ]);
     assert.equal(customers.tasks['c-erase']!.outcome, 'Erased', JSON.stringify(customers.tasks['c-erase']!.lastError));
-    assert.equal(customers.tasks['c-none']!.outcome, 'NoDataHeld', JSON.stringify(customers.tasks['c-none']!.lastError));
-    const members = await run([{ name: 'm-erase', action: 'erasure', emails: [b!.email] }], { resourceType: 'account_member' });
+    assert.equal(
+      customers.tasks['c-none']!.outcome,
+      'NoDataHeld',
+      JSON.stringify(customers.tasks['c-none']!.lastError),
+    );
+    const members = await run([{ name: 'm-erase', action: 'erasure', emails: [b!.email] }], {
+      resourceType: 'account_member',
+    });
     assert.equal(members.tasks['m-erase']!.outcome, 'Erased', JSON.stringify(members.tasks['m-erase']!.lastError));
 
     const through = sb.ledger().filter((e) => e.vendor === 'elasticpath');
-    for (const route of ['/elasticpath/oauth/access_token', '/elasticpath/v2/personal-data/erasure-requests', '/elasticpath/v2/personal-data/erasure-requests/{id}']) {
-      assert.ok(through.some((e) => e.route === route), `the run went through ${route}`);
+    for (const route of [
+      '/elasticpath/oauth/access_token',
+      '/elasticpath/v2/personal-data/erasure-requests',
+      '/elasticpath/v2/personal-data/erasure-requests/{id}',
+    ]) {
+      assert.ok(
+        through.some((e) => e.route === route),
+        `the run went through ${route}`,
+      );
     }
     assert.deepEqual(violations(auth), [], 'authentication.openapi.yaml');
     assert.deepEqual(violations(personal), [], 'personal-data.openapi.yaml');

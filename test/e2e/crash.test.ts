@@ -13,10 +13,13 @@ const KILLS = Number(process.env.LETHE_CRASH_KILLS ?? 20);
 
 describe('SIGKILL at random moments', () => {
   let e: E2E;
-  before(async () => {
-    // Vendor work lasts about 45 s (MaestroQA's deep delete dominates), so every kill lands mid-run.
-    e = await startE2E({ timeScale: 0.05 });
-  }, { timeout: 60_000 });
+  before(
+    async () => {
+      // Vendor work lasts about 45 s (MaestroQA's deep delete dominates), so every kill lands mid-run.
+      e = await startE2E({ timeScale: 0.05 });
+    },
+    { timeout: 60_000 },
+  );
   after(async () => e.close(), { timeout: 60_000 });
 
   it(`loses nothing and submits nothing twice across ${KILLS} kills and restarts`, { timeout: 600_000 }, async (t) => {
@@ -25,7 +28,12 @@ describe('SIGKILL at random moments', () => {
     const output: string[] = [];
     const run = (killAfterMs?: number) =>
       new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-        const child = spawn(process.execPath, e.runArgs(), { env: { ...process.env, ...e.env }, stdio: ['ignore', 'pipe', 'pipe'], signal: t.signal, killSignal: 'SIGKILL' });
+        const child = spawn(process.execPath, e.runArgs(), {
+          env: { ...process.env, ...e.env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+          signal: t.signal,
+          killSignal: 'SIGKILL',
+        });
         child.stdout.on('data', (d) => output.push(String(d)));
         child.stderr.on('data', (d) => output.push(String(d)));
         const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
@@ -60,7 +68,9 @@ describe('SIGKILL at random moments', () => {
     // round trip of a MaestroQA or AnswerHub submission. Neither vendor can be asked whether it
     // took effect, so the task waits for an operator (lethe explain <code>), never resubmits.
     const files = await statusFiles(e.repo);
-    const statuses = [...files].filter(([p]) => p !== 'status/README.md').map(([, t]) => PrivacyRequestStatus.parse(parse(t)));
+    const statuses = [...files]
+      .filter(([p]) => p !== 'status/README.md')
+      .map(([, t]) => PrivacyRequestStatus.parse(parse(t)));
     assert.equal(statuses.length, 9, 'no status lost');
     for (const s of statuses) {
       if (s.metadata.name === UNAPPROVED) {
@@ -68,8 +78,13 @@ describe('SIGKILL at random moments', () => {
         continue;
       }
       for (const [vendor, v] of Object.entries(s.status.vendors)) {
-        const operatorNeeded = v.phase === 'Stalled' && ['MAESTROQA_SUBMISSION_UNCONFIRMED', 'ANSWERHUB_SCHEDULE_UNCONFIRMED'].includes(v.lastError?.code ?? '');
-        assert.ok(v.phase === 'Completed' || operatorNeeded, `${s.metadata.name}/${vendor}: ${v.phase} ${v.lastError?.code ?? ''}`);
+        const operatorNeeded =
+          v.phase === 'Stalled' &&
+          ['MAESTROQA_SUBMISSION_UNCONFIRMED', 'ANSWERHUB_SCHEDULE_UNCONFIRMED'].includes(v.lastError?.code ?? '');
+        assert.ok(
+          v.phase === 'Completed' || operatorNeeded,
+          `${s.metadata.name}/${vendor}: ${v.phase} ${v.lastError?.code ?? ''}`,
+        );
       }
     }
 
@@ -83,10 +98,17 @@ describe('SIGKILL at random moments', () => {
     const log = await history(e.repo);
     for (const c of log.filter((x) => x.author === 'lethe-bot@example.com')) {
       assert.ok(c.files.length > 0, `empty status commit ${c.sha}`);
-      assert.ok(c.files.every((f) => f.startsWith('status/')), `status commit ${c.sha} touched ${c.files.join(', ')}`);
+      assert.ok(
+        c.files.every((f) => f.startsWith('status/')),
+        `status commit ${c.sha} touched ${c.files.join(', ')}`,
+      );
       assert.match(c.message, /^lethe: /);
     }
-    for (const sha of humanCommits) assert.ok(log.some((c) => c.sha === sha), `human commit ${sha} survived unchanged`);
+    for (const sha of humanCommits)
+      assert.ok(
+        log.some((c) => c.sha === sha),
+        `human commit ${sha} survived unchanged`,
+      );
     await gitAs(e.repo.origin, undefined, ['fsck', '--strict', '--no-progress']);
 
     assert.deepEqual(

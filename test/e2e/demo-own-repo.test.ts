@@ -15,7 +15,9 @@ import { startSandbox } from '../../examples/sandbox/index.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const KEEP = '2026-11-0048'; // priya.nair at elasticpath: the quickest request of the examples
-const OMIT = Array.from({ length: 9 }, (_, i) => `2026-11-${String(42 + i).padStart(4, '0')}`).filter((n) => n !== KEEP);
+const OMIT = Array.from({ length: 9 }, (_, i) => `2026-11-${String(42 + i).padStart(4, '0')}`).filter(
+  (n) => n !== KEEP,
+);
 
 /** A free port the demo's sandbox can take, with the sandbox config the vendors must point at. */
 async function sandboxAtFixedPort() {
@@ -36,16 +38,38 @@ describe('npm start -- --repo DIR --port N (the demo on your own repository)', (
     delete process.env.LETHE_SUBJECT_SALT;
     try {
       const before = await gitAs(repo.work, undefined, ['rev-parse', 'HEAD']);
-      const copy = await runDemo(['--repo', repo.work, '--port', String(port), '--quiet', '--time-scale', '0.02', '--timeout-seconds', '90']);
+      const copy = await runDemo([
+        '--repo',
+        repo.work,
+        '--port',
+        String(port),
+        '--quiet',
+        '--time-scale',
+        '0.02',
+        '--timeout-seconds',
+        '90',
+      ]);
       assert.notEqual(copy.repoDir, repo.work, 'a scratch copy was used');
       assert.equal(await gitAs(repo.work, undefined, ['rev-parse', 'HEAD']), before, 'the repository is unchanged');
       assert.equal(copy.statuses.find((s) => s.metadata.name === KEEP)?.status.phase, 'Completed');
 
       process.env.LETHE_SUBJECT_SALT = 'the-team-salt';
-      const inPlace = await runDemo(['--repo', repo.work, '--port', String(port), '--quiet', '--time-scale', '0.02', '--timeout-seconds', '90']);
+      const inPlace = await runDemo([
+        '--repo',
+        repo.work,
+        '--port',
+        String(port),
+        '--quiet',
+        '--time-scale',
+        '0.02',
+        '--timeout-seconds',
+        '90',
+      ]);
       assert.equal(inPlace.repoDir, repo.work);
       assert.equal(inPlace.exitCode, 0);
-      const status = parseYaml(await gitAs(repo.work, undefined, ['show', `main:status/${KEEP}.yaml`])) as { status: { subjectRef: string; phase: string } };
+      const status = parseYaml(await gitAs(repo.work, undefined, ['show', `main:status/${KEEP}.yaml`])) as {
+        status: { subjectRef: string; phase: string };
+      };
       assert.equal(status.status.subjectRef, subjectRef('the-team-salt', ['priya.nair@example.com']));
       assert.equal(status.status.phase, 'Completed');
       const origin = await gitAs(repo.origin, undefined, ['rev-parse', 'main']);
@@ -61,11 +85,17 @@ describe('npm start -- --repo DIR --port N (the demo on your own repository)', (
   });
 
   it('bad flags are a usage error (exit 2) with the usage line, never a stack trace', () => {
-    const bad = spawnSync(process.execPath, ['--import', 'tsx', 'examples/demo/main.ts', '--port', 'abc'], { cwd: ROOT, encoding: 'utf8' });
+    const bad = spawnSync(process.execPath, ['--import', 'tsx', 'examples/demo/main.ts', '--port', 'abc'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--port abc is not valid\nusage: npm start -- /);
     assert.ok(!bad.stderr.includes('    at '), 'no stack trace');
-    const unknown = spawnSync(process.execPath, ['--import', 'tsx', 'examples/demo/main.ts', '--repository', 'x'], { cwd: ROOT, encoding: 'utf8' });
+    const unknown = spawnSync(process.execPath, ['--import', 'tsx', 'examples/demo/main.ts', '--repository', 'x'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     assert.equal(unknown.status, 2);
     assert.match(unknown.stderr, /Unknown option '--repository'/);
   });

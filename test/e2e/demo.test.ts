@@ -10,7 +10,9 @@ import { renderHtml, renderJson, renderText } from '../../controller/audit/rende
 import { leaked } from '../support/e2e.ts';
 
 describe('npm start (the demo) as a test', () => {
-  it('takes every approved request to a final phase at the five vendors, within limits, with an audit trail and no personal data', { timeout: 180_000 }, async () => {
+  it('takes every approved request to a final phase at the five vendors, within limits, with an audit trail and no personal data', {
+    timeout: 180_000,
+  }, async () => {
     const r = await runDemo(['--quiet', '--time-scale', '0.02', '--timeout-seconds', '150']);
     try {
       assert.equal(r.exitCode, 0);
@@ -21,7 +23,10 @@ describe('npm start (the demo) as a test', () => {
         if (name === UNAPPROVED) continue;
         assert.equal(s.status.phase, 'Completed', name);
         assert.equal(s.status.approval?.approvers[0]?.email, 'dpo@example.com');
-        assert.ok(Object.values(s.status.vendors).every((v) => v.phase === 'Completed' && v.completedAt), name);
+        assert.ok(
+          Object.values(s.status.vendors).every((v) => v.phase === 'Completed' && v.completedAt),
+          name,
+        );
         assert.equal(s.status.conditions.find((c) => c.type === 'Overdue')?.reason, 'CompletedOnTime');
       }
       // Every vendor was driven, within its limits, and nothing was submitted twice.
@@ -34,8 +39,17 @@ describe('npm start (the demo) as a test', () => {
 
       // The non-approver's vendor edit was ignored (MaestroQA was driven at its approved URL) and reported.
       const dashboard = await gitAs(r.origin!, undefined, ['show', 'main:status/README.md']);
-      assert.match(dashboard, new RegExp(`## Unapproved changes on main[\\s\\S]*\\| ${UNAPPROVED_VENDOR_EDIT} \\| edit \\| [0-9a-f]{12} \\| Sam Support <sam\\.support@example\\.com> \\| spec\\.baseUrl \\|`));
-      assert.ok(byName.get('2026-11-0042')?.status.conditions.some((c) => c.type === 'PendingChange' && c.message.includes(UNAPPROVED_VENDOR_EDIT)));
+      assert.match(
+        dashboard,
+        new RegExp(
+          `## Unapproved changes on main[\\s\\S]*\\| ${UNAPPROVED_VENDOR_EDIT} \\| edit \\| [0-9a-f]{12} \\| Sam Support <sam\\.support@example\\.com> \\| spec\\.baseUrl \\|`,
+        ),
+      );
+      assert.ok(
+        byName
+          .get('2026-11-0042')
+          ?.status.conditions.some((c) => c.type === 'PendingChange' && c.message.includes(UNAPPROVED_VENDOR_EDIT)),
+      );
 
       // The metrics scraped after the run agree with the statuses and the sandbox's ledger.
       const metric = (name: string) =>
@@ -48,8 +62,16 @@ describe('npm start (the demo) as a test', () => {
       assert.equal(metric('lethe_passes_total{result="ok"}'), r.passes);
       assert.equal(metric('lethe_requests_overdue'), 0);
       assert.equal(metric('lethe_tasks{phase="InProgress"}') + metric('lethe_tasks{phase="Waiting"}'), 0);
-      assert.equal(metric('lethe_vendor_calls_total'), Object.values(r.stats).reduce((n, st) => n + st.calls, 0), 'every vendor call counted once');
-      assert.equal(metric('lethe_vendor_rate_limited_total'), Object.values(r.stats).reduce((n, st) => n + st.sent429, 0), 'every 429 counted');
+      assert.equal(
+        metric('lethe_vendor_calls_total'),
+        Object.values(r.stats).reduce((n, st) => n + st.calls, 0),
+        'every vendor call counted once',
+      );
+      assert.equal(
+        metric('lethe_vendor_rate_limited_total'),
+        Object.values(r.stats).reduce((n, st) => n + st.sent429, 0),
+        'every 429 counted',
+      );
       assert.ok(!r.metrics.includes('@example.com'), 'no personal data in metrics');
 
       // The audit trail: status commits by the controller only touch status/, each names its requests.
@@ -58,10 +80,16 @@ describe('npm start (the demo) as a test', () => {
       const lethe = commits.filter((c) => c.startsWith('lethe-bot@example.com'));
       assert.ok(lethe.length >= 2);
       for (const c of lethe) {
-        const files = c.split('\x1f')[2]!.split('\n').filter((l) => l.startsWith('status/'));
+        const files = c
+          .split('\x1f')[2]!
+          .split('\n')
+          .filter((l) => l.startsWith('status/'));
         assert.ok(files.length > 0, 'no empty status commit');
         assert.match(c, /Lethe-Request: 2026-11-\d{4}/);
-        assert.ok(c.split('\n').filter((l) => /^[a-z]/.test(l) && !l.startsWith('status/') && l.includes('/')).length === 0, 'nothing outside status/');
+        assert.ok(
+          c.split('\n').filter((l) => /^[a-z]/.test(l) && !l.startsWith('status/') && l.includes('/')).length === 0,
+          'nothing outside status/',
+        );
       }
       const humans = commits.filter((c) => !c.startsWith('lethe-bot@example.com'));
       assert.ok(humans.some((c) => c.startsWith('dpo@example.com') && c.includes('Merge pull request')));
@@ -80,17 +108,22 @@ describe('npm start (the demo) as a test', () => {
 
       // Privacy: no subject email in status files, commit messages, the controller log or the journal.
       const statusTexts: Array<[string, string]> = [];
-      for (const p of (await gitAs(r.origin!, undefined, ['ls-tree', '-r', '--name-only', 'main', 'status/'])).split('\n').filter(Boolean)) {
+      for (const p of (await gitAs(r.origin!, undefined, ['ls-tree', '-r', '--name-only', 'main', 'status/']))
+        .split('\n')
+        .filter(Boolean)) {
         statusTexts.push([p, await gitAs(r.origin!, undefined, ['show', `main:${p}`])]);
       }
-      const found = leaked(DEMO_SUBJECTS.map((s) => s.email), [
-        ...statusTexts,
-        ['commit messages', lethe.join('\n')],
-        ['controller log', await readFile(r.logFile, 'utf8')],
-        ['journal', await readFile(join(r.dataDir, 'journal.json'), 'utf8')],
-        ['rate log', await readFile(join(r.dataDir, 'rate-log.json'), 'utf8')],
-        ['audit', renderText(r.audit) + renderJson(r.audit) + renderHtml(r.audit)],
-      ]);
+      const found = leaked(
+        DEMO_SUBJECTS.map((s) => s.email),
+        [
+          ...statusTexts,
+          ['commit messages', lethe.join('\n')],
+          ['controller log', await readFile(r.logFile, 'utf8')],
+          ['journal', await readFile(join(r.dataDir, 'journal.json'), 'utf8')],
+          ['rate log', await readFile(join(r.dataDir, 'rate-log.json'), 'utf8')],
+          ['audit', renderText(r.audit) + renderJson(r.audit) + renderHtml(r.audit)],
+        ],
+      );
       assert.deepEqual(found, []);
     } finally {
       await rm(r.root, { recursive: true, force: true });

@@ -27,7 +27,9 @@ const FAULTS = [
 ].join(';');
 
 describe('vendor faults', () => {
-  it('every approved request still converges, within limits and without a duplicate submission', { timeout: 300_000 }, async () => {
+  it('every approved request still converges, within limits and without a duplicate submission', {
+    timeout: 300_000,
+  }, async () => {
     const e = await startE2E({ faults: FAULTS, seed: 5, maxHangMs: 1_500 });
     const lines: string[] = [];
     try {
@@ -53,7 +55,11 @@ describe('vendor faults', () => {
       assert.ok(faults >= 20, `faults were injected (${faults})`);
       for (const s of statuses) {
         if (s.metadata.name === UNAPPROVED) continue;
-        assert.equal(s.status.phase, 'Completed', `${s.metadata.name}: ${JSON.stringify(Object.fromEntries(Object.entries(s.status.vendors).map(([v, t]) => [v, `${t.phase} ${t.lastError?.code ?? ''}`])))}`);
+        assert.equal(
+          s.status.phase,
+          'Completed',
+          `${s.metadata.name}: ${JSON.stringify(Object.fromEntries(Object.entries(s.status.vendors).map(([v, t]) => [v, `${t.phase} ${t.lastError?.code ?? ''}`])))}`,
+        );
       }
       for (const [vendor, st] of Object.entries(stats)) {
         assert.equal(st.rateLimitViolations, 0, `${vendor} rate-limit violations`);

@@ -17,10 +17,23 @@ interface Proc {
 }
 
 function runProcess(args: string[]): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/run-process.ts', ...args, '--log-format', 'json', '--metrics-listen', '127.0.0.1:0'], {
-    env: { ...process.env, ...TEST_ENV },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'test/support/run-process.ts',
+      ...args,
+      '--log-format',
+      'json',
+      '--metrics-listen',
+      '127.0.0.1:0',
+    ],
+    {
+      env: { ...process.env, ...TEST_ENV },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   const waiters: Array<() => void> = [];
   child.stderr!.on('data', (d) => {
@@ -42,7 +55,8 @@ function runProcess(args: string[]): Proc {
       const deadline = Date.now() + timeoutMs;
       while (!lines().some((l) => l.msg === msg)) {
         if (Date.now() > deadline) throw new Error(`no "${msg}" in: ${stderr.slice(-1500)}`);
-        if (child.exitCode !== null) throw new Error(`exited ${child.exitCode} before "${msg}": ${stderr.slice(-1500)}`);
+        if (child.exitCode !== null)
+          throw new Error(`exited ${child.exitCode} before "${msg}": ${stderr.slice(-1500)}`);
         await new Promise<void>((r) => {
           waiters.push(r);
           setTimeout(r, 200);
@@ -78,46 +92,57 @@ describe('single writer: the lease', () => {
   };
 
   for (const shared of [true, false]) {
-    it(shared ? 'two controllers on one data directory: one acts, the other exits or stands by and takes over after SIGKILL' : 'two controllers on one remote with different data directories: the remote lease decides', async () => {
-      const s = await scenario(vendor.url);
-      scenarios.push(s);
-      const dataB = shared ? s.dataDir : join(s.repo.root, 'data-b');
-      const base = ['run', '--remote', s.repo.origin, '--lease-seconds', '6', '--schedule', '*/1 * * * * *'];
-      const a = start([...base, '--data', s.dataDir]);
-      await a.waitFor('pass finished');
-      const submitted = vendor.submissions.size;
-      assert.ok(submitted >= 8, `the holder submitted the approved requests (${submitted})`);
+    it(
+      shared
+        ? 'two controllers on one data directory: one acts, the other exits or stands by and takes over after SIGKILL'
+        : 'two controllers on one remote with different data directories: the remote lease decides',
+      async () => {
+        const s = await scenario(vendor.url);
+        scenarios.push(s);
+        const dataB = shared ? s.dataDir : join(s.repo.root, 'data-b');
+        const base = ['run', '--remote', s.repo.origin, '--lease-seconds', '6', '--schedule', '*/1 * * * * *'];
+        const a = start([...base, '--data', s.dataDir]);
+        await a.waitFor('pass finished');
+        const submitted = vendor.submissions.size;
+        assert.ok(submitted >= 8, `the holder submitted the approved requests (${submitted})`);
 
-      // Without --wait-for-lease the second one refuses at once, naming the holder.
-      const refused = start([...base, '--data', dataB]);
-      assert.equal(await refused.exited, 3);
-      assert.match(refused.stderr(), /LEASE_HELD another controller holds the (data directory|remote lease).*pid \d+ on /);
+        // Without --wait-for-lease the second one refuses at once, naming the holder.
+        const refused = start([...base, '--data', dataB]);
+        assert.equal(await refused.exited, 3);
+        assert.match(
+          refused.stderr(),
+          /LEASE_HELD another controller holds the (data directory|remote lease).*pid \d+ on /,
+        );
 
-      const b = start([...base, '--data', dataB, '--wait-for-lease']);
-      await b.waitFor('standing by: another controller holds the lease');
-      await new Promise((r) => setTimeout(r, 2_500));
-      assert.ok(!b.lines().some((l) => l.msg === 'pass finished'), 'the standby does not act while the holder runs');
-      assert.ok(a.lines().filter((l) => l.msg === 'pass finished').length >= 2, 'the holder keeps acting');
+        const b = start([...base, '--data', dataB, '--wait-for-lease']);
+        await b.waitFor('standing by: another controller holds the lease');
+        await new Promise((r) => setTimeout(r, 2_500));
+        assert.ok(!b.lines().some((l) => l.msg === 'pass finished'), 'the standby does not act while the holder runs');
+        assert.ok(a.lines().filter((l) => l.msg === 'pass finished').length >= 2, 'the holder keeps acting');
 
-      a.child.kill('SIGKILL');
-      await a.exited;
-      await b.waitFor('lease acquired: taking over', 30_000);
-      const pollsBefore = vendor.calls.filter((c) => c.method === 'GET').length;
-      await b.waitFor('pass finished');
-      await new Promise((r) => setTimeout(r, 1_500));
-      assert.ok(vendor.calls.filter((c) => c.method === 'GET').length > pollsBefore, 'the new holder polls the work in progress');
-      assert.equal(duplicates(vendor), 0, 'no request submitted twice');
-      assert.equal(vendor.submissions.size, submitted, 'nothing submitted again after the takeover');
-      if (!shared) {
-        const lease = await gitAs(s.repo.origin, undefined, ['log', '-1', '--format=%B', 'refs/lethe/lease']);
-        assert.equal(JSON.parse(lease).pid, b.child.pid, 'the remote lease names the new holder');
-      }
-      b.child.kill('SIGTERM');
-      assert.equal(await b.exited, 0, b.stderr().slice(-800));
-      if (!shared) {
-        const refs = await gitAs(s.repo.origin, undefined, ['for-each-ref', '--format=%(refname)', 'refs/lethe/']);
-        assert.equal(refs, '', 'a clean stop releases the remote lease');
-      }
-    });
+        a.child.kill('SIGKILL');
+        await a.exited;
+        await b.waitFor('lease acquired: taking over', 30_000);
+        const pollsBefore = vendor.calls.filter((c) => c.method === 'GET').length;
+        await b.waitFor('pass finished');
+        await new Promise((r) => setTimeout(r, 1_500));
+        assert.ok(
+          vendor.calls.filter((c) => c.method === 'GET').length > pollsBefore,
+          'the new holder polls the work in progress',
+        );
+        assert.equal(duplicates(vendor), 0, 'no request submitted twice');
+        assert.equal(vendor.submissions.size, submitted, 'nothing submitted again after the takeover');
+        if (!shared) {
+          const lease = await gitAs(s.repo.origin, undefined, ['log', '-1', '--format=%B', 'refs/lethe/lease']);
+          assert.equal(JSON.parse(lease).pid, b.child.pid, 'the remote lease names the new holder');
+        }
+        b.child.kill('SIGTERM');
+        assert.equal(await b.exited, 0, b.stderr().slice(-800));
+        if (!shared) {
+          const refs = await gitAs(s.repo.origin, undefined, ['for-each-ref', '--format=%(refname)', 'refs/lethe/']);
+          assert.equal(refs, '', 'a clean stop releases the remote lease');
+        }
+      },
+    );
   }
 });

@@ -48,8 +48,21 @@ describe('lethe new', () => {
   it('allocates the next name, writes a quoted, valid manifest and commits it as the git user on request/<name>', async () => {
     const repo = await exampleRepo();
     const r = lethe(repo.work, [
-      'new', '--action', 'erasure', '--regulation', 'gdpr', '--email', 'jane.doe@example.com', '--email', 'j.doe@example.com',
-      '--vendor', 'maestroqa,elasticpath', '--received', '2026-11-28', '--justification', 'Art. 17 via ticket SUP-9',
+      'new',
+      '--action',
+      'erasure',
+      '--regulation',
+      'gdpr',
+      '--email',
+      'jane.doe@example.com',
+      '--email',
+      'j.doe@example.com',
+      '--vendor',
+      'maestroqa,elasticpath',
+      '--received',
+      '2026-11-28',
+      '--justification',
+      'Art. 17 via ticket SUP-9',
     ]);
     assert.equal(r.status, 0, r.stderr);
     const name = '2026-11-0051';
@@ -58,11 +71,15 @@ describe('lethe new', () => {
     assert.match(r.stdout, /Next: git push -u origin request\/2026-11-0051/);
 
     assert.equal(await gitAs(repo.work, undefined, ['rev-parse', '--abbrev-ref', 'HEAD']), `request/${name}`);
-    const [author, committer, subject] = (await gitAs(repo.work, undefined, ['log', '-1', '--format=%ae%n%ce%n%s'])).split('\n');
+    const [author, committer, subject] = (
+      await gitAs(repo.work, undefined, ['log', '-1', '--format=%ae%n%ce%n%s'])
+    ).split('\n');
     assert.equal(author, PEOPLE.requester.email);
     assert.equal(committer, PEOPLE.requester.email);
     assert.equal(subject, `Add privacy request ${name} (erasure, gdpr)`);
-    assert.deepEqual((await gitAs(repo.work, undefined, ['show', '--name-only', '--format=', 'HEAD'])).split('\n'), [path]);
+    assert.deepEqual((await gitAs(repo.work, undefined, ['show', '--name-only', '--format=', 'HEAD'])).split('\n'), [
+      path,
+    ]);
 
     const text = readFileSync(join(repo.work, path), 'utf8');
     assert.match(text, /receivedAt: "2026-11-28"/, 'dates are written quoted');
@@ -80,24 +97,69 @@ describe('lethe new', () => {
     await gitAs(repo.work, PEOPLE.outsider, ['commit', '-q', '--allow-empty', '-m', 'placeholder']);
     await gitAs(repo.work, undefined, ['checkout', '-q', 'main']);
     const r = lethe(repo.work, [
-      'new', '--action', 'access', '--regulation', 'ccpa', '--email', 'x@example.com', '--received', '2026-11-02',
-      '--justification', 'ticket 1', '--push',
+      'new',
+      '--action',
+      'access',
+      '--regulation',
+      'ccpa',
+      '--email',
+      'x@example.com',
+      '--received',
+      '2026-11-02',
+      '--justification',
+      'ticket 1',
+      '--push',
     ]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /request\/2026-11-0078/);
     assert.match(r.stdout, /Next: open a pull request from request\/2026-11-0078 into main/);
-    assert.ok((await gitAs(repo.origin, undefined, ['branch', '--list', 'request/2026-11-0078'])).includes('request/2026-11-0078'));
+    assert.ok(
+      (await gitAs(repo.origin, undefined, ['branch', '--list', 'request/2026-11-0078'])).includes(
+        'request/2026-11-0078',
+      ),
+    );
     // No vendor given: "all", quoted date, and a new month starts at 0001.
-    const text = await gitAs(repo.origin, undefined, ['show', 'request/2026-11-0078:requests/2026/11/2026-11-0078.yaml']);
+    const text = await gitAs(repo.origin, undefined, [
+      'show',
+      'request/2026-11-0078:requests/2026/11/2026-11-0078.yaml',
+    ]);
     assert.match(text, /vendors: all/);
-    const december = lethe(repo.work, ['new', '--action', 'optout', '--regulation', 'ccpa', '--email', 'y@example.com', '--received', '2026-12-01', '--justification', 'GPC', '--base', 'main']);
+    const december = lethe(repo.work, [
+      'new',
+      '--action',
+      'optout',
+      '--regulation',
+      'ccpa',
+      '--email',
+      'y@example.com',
+      '--received',
+      '2026-12-01',
+      '--justification',
+      'GPC',
+      '--base',
+      'main',
+    ]);
     assert.equal(december.status, 0, december.stderr);
     assert.match(december.stdout, /requests\/2026\/12\/2026-12-0001\.yaml/);
   });
 
   it('writes nothing when the request would be invalid, with a did-you-mean for the vendor', async () => {
     const repo = await exampleRepo();
-    const r = lethe(repo.work, ['new', '--action', 'erasure', '--regulation', 'gdpr', '--email', 'a@example.com', '--vendor', 'maestro', '--received', '2026-11-03', '--justification', 't']);
+    const r = lethe(repo.work, [
+      'new',
+      '--action',
+      'erasure',
+      '--regulation',
+      'gdpr',
+      '--email',
+      'a@example.com',
+      '--vendor',
+      'maestro',
+      '--received',
+      '2026-11-03',
+      '--justification',
+      't',
+    ]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /UNKNOWN_VENDOR/);
     assert.match(r.stderr, /did you mean "maestroqa"/);
@@ -111,18 +173,38 @@ describe('lethe new', () => {
     const secrets = mkdtempSync(join(tmpdir(), 'lethe-new-keys-'));
     const key = await createEpochKey(secrets, '2026Q4');
     const repo = await createScratchRepo({
-      rewriteConfig: (text) => `${text.trimEnd()}\n  subjects:\n    requireEncryption: true\n    epochs:\n      - id: 2026Q4\n        recipient: ${key.recipient}\n`,
+      rewriteConfig: (text) =>
+        `${text.trimEnd()}\n  subjects:\n    requireEncryption: true\n    epochs:\n      - id: 2026Q4\n        recipient: ${key.recipient}\n`,
     });
     repos.push(repo);
     await actAs(repo, PEOPLE.requester);
-    const r = lethe(repo.work, ['new', '--action', 'erasure', '--regulation', 'gdpr', '--email', 'sealed.subject@example.com', '--vendor', 'maestroqa', '--received', '2026-11-28', '--justification', 't']);
+    const r = lethe(repo.work, [
+      'new',
+      '--action',
+      'erasure',
+      '--regulation',
+      'gdpr',
+      '--email',
+      'sealed.subject@example.com',
+      '--vendor',
+      'maestroqa',
+      '--received',
+      '2026-11-28',
+      '--justification',
+      't',
+    ]);
     assert.equal(r.status, 0, r.stderr);
     const path = 'requests/2026/11/2026-11-0051.yaml';
     const text = readFileSync(join(repo.work, path), 'utf8');
     assert.ok(!text.includes('sealed.subject'), 'the file holds no plain email');
-    assert.ok(!(await gitAs(repo.work, undefined, ['log', '-p', '--all'])).includes('sealed.subject'), 'nor does any commit');
+    assert.ok(
+      !(await gitAs(repo.work, undefined, ['log', '-p', '--all'])).includes('sealed.subject'),
+      'nor does any commit',
+    );
     const sealed = PrivacyRequest.parse(parseYaml(text));
-    const opened = await decryptSubject('2026-11-0051', sealed.spec.subject, (epoch) => readEpochIdentities(secrets, epoch));
+    const opened = await decryptSubject('2026-11-0051', sealed.spec.subject, (epoch) =>
+      readEpochIdentities(secrets, epoch),
+    );
     assert.deepEqual(opened.emails, ['sealed.subject@example.com']);
     // The example requests are plain, so validate fails on them: never on the sealed one.
     const v = lethe(repo.work, ['validate']);
@@ -136,10 +218,32 @@ describe('lethe new', () => {
     const missing = lethe(repo.work, ['new', '--action', 'erasure']);
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /missing --regulation, --email, --justification \(not a terminal/);
-    const month = lethe(repo.work, ['new', '--action', 'erasure', '--regulation', 'gdpr', '--email', 'a@example.com', '--received', '2026-13-01', '--justification', 't']);
+    const month = lethe(repo.work, [
+      'new',
+      '--action',
+      'erasure',
+      '--regulation',
+      'gdpr',
+      '--email',
+      'a@example.com',
+      '--received',
+      '2026-13-01',
+      '--justification',
+      't',
+    ]);
     assert.equal(month.status, 2);
     assert.match(month.stderr, /month 13 is invalid/);
-    const action = lethe(repo.work, ['new', '--action', 'delete', '--regulation', 'gdpr', '--email', 'a@example.com', '--justification', 't']);
+    const action = lethe(repo.work, [
+      'new',
+      '--action',
+      'delete',
+      '--regulation',
+      'gdpr',
+      '--email',
+      'a@example.com',
+      '--justification',
+      't',
+    ]);
     assert.equal(action.status, 2);
     assert.match(action.stderr, /--action must be erasure, access, optout/);
     assert.equal(lethe(repo.work, ['new', '--bogus']).status, 2);
@@ -165,11 +269,33 @@ describe('lethe new', () => {
     const repo = await exampleRepo();
     await gitAs(repo.work, undefined, ['config', '--unset', 'user.name']);
     await gitAs(repo.work, undefined, ['config', '--unset', 'user.email']);
-    const r = lethe(repo.work, ['new', '--action', 'erasure', '--regulation', 'gdpr', '--email', 'a@example.com', '--received', '2026-11-03', '--justification', 't'], {
-      GIT_AUTHOR_NAME: '', GIT_AUTHOR_EMAIL: '', GIT_COMMITTER_NAME: '', GIT_COMMITTER_EMAIL: '', EMAIL: '',
-      // user.useConfigOnly makes git refuse to guess an identity from the host name.
-      GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'user.useConfigOnly', GIT_CONFIG_VALUE_0: 'true',
-    });
+    const r = lethe(
+      repo.work,
+      [
+        'new',
+        '--action',
+        'erasure',
+        '--regulation',
+        'gdpr',
+        '--email',
+        'a@example.com',
+        '--received',
+        '2026-11-03',
+        '--justification',
+        't',
+      ],
+      {
+        GIT_AUTHOR_NAME: '',
+        GIT_AUTHOR_EMAIL: '',
+        GIT_COMMITTER_NAME: '',
+        GIT_COMMITTER_EMAIL: '',
+        EMAIL: '',
+        // user.useConfigOnly makes git refuse to guess an identity from the host name.
+        GIT_CONFIG_COUNT: '1',
+        GIT_CONFIG_KEY_0: 'user.useConfigOnly',
+        GIT_CONFIG_VALUE_0: 'true',
+      },
+    );
     assert.equal(r.status, 3, r.stdout + r.stderr);
     assert.match(r.stderr, /GIT_IDENTITY_MISSING/);
     assert.match(r.stderr, /git config --global user.name/);
@@ -184,8 +310,20 @@ describe('a new privacy team, end to end', () => {
     try {
       await actAs(repo, PEOPLE.requester);
       const filed = lethe(repo.work, [
-        'new', '--action', 'erasure', '--regulation', 'other', '--email', 'priya.nair@example.com', '--vendor', 'elasticpath',
-        '--received', '2026-11-30', '--justification', 'LGPD request, ticket SUP-1', '--push',
+        'new',
+        '--action',
+        'erasure',
+        '--regulation',
+        'other',
+        '--email',
+        'priya.nair@example.com',
+        '--vendor',
+        'elasticpath',
+        '--received',
+        '2026-11-30',
+        '--justification',
+        'LGPD request, ticket SUP-1',
+        '--push',
       ]);
       assert.equal(filed.status, 0, filed.stderr);
       const name = '2026-11-0001';
@@ -197,14 +335,37 @@ describe('a new privacy team, end to end', () => {
       // The DPO merges the pull request (a merge commit, as the merge policy wants).
       await gitAs(repo.work, undefined, ['checkout', '-q', 'main']);
       await gitAs(repo.work, undefined, ['fetch', '-q', 'origin']);
-      await gitAs(repo.work, PEOPLE.dpo, ['merge', '-q', '--no-ff', '-m', `Merge pull request #1 from request/${name}`, `origin/request/${name}`]);
+      await gitAs(repo.work, PEOPLE.dpo, [
+        'merge',
+        '-q',
+        '--no-ff',
+        '-m',
+        `Merge pull request #1 from request/${name}`,
+        `origin/request/${name}`,
+      ]);
       await gitAs(repo.work, undefined, ['push', '-q', 'origin', 'main']);
 
       const run = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [join(ROOT, 'controller/cli/bin.mjs'), 'run', '--remote', repo.origin, '--data', dataDir, '--until-idle', '--schedule', '*/2 * * * * *', '--log-level', 'warn'], {
-          cwd: ROOT,
-          env: { ...process.env, ...env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
-        });
+        const child = spawn(
+          process.execPath,
+          [
+            join(ROOT, 'controller/cli/bin.mjs'),
+            'run',
+            '--remote',
+            repo.origin,
+            '--data',
+            dataDir,
+            '--until-idle',
+            '--schedule',
+            '*/2 * * * * *',
+            '--log-level',
+            'warn',
+          ],
+          {
+            cwd: ROOT,
+            env: { ...process.env, ...env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
+          },
+        );
         let stderr = '';
         child.stderr.on('data', (d) => (stderr += d));
         const timer = setTimeout(() => child.kill('SIGTERM'), 90_000);
@@ -215,7 +376,9 @@ describe('a new privacy team, end to end', () => {
       });
       assert.equal(run.code, 0, run.stderr);
 
-      const status = PrivacyRequestStatus.parse(parseYaml(await gitAs(repo.origin, undefined, ['show', `main:status/${name}.yaml`])));
+      const status = PrivacyRequestStatus.parse(
+        parseYaml(await gitAs(repo.origin, undefined, ['show', `main:status/${name}.yaml`])),
+      );
       assert.equal(status.status.phase, 'Completed');
       assert.equal(status.status.approval?.approvers[0]?.email, PEOPLE.dpo.email);
       assert.equal(status.status.vendors.elasticpath?.outcome, 'Erased');
@@ -225,19 +388,49 @@ describe('a new privacy team, end to end', () => {
       // A pull-request job: a fresh data directory (no journal), on the next request's branch.
       await gitAs(repo.work, undefined, ['pull', '-q', 'origin', 'main']);
       const next = lethe(repo.work, [
-        'new', '--action', 'erasure', '--regulation', 'gdpr', '--email', 'tom.baker@example.com', '--vendor', 'elasticpath',
-        '--received', '2026-11-30', '--justification', 'ticket SUP-2',
+        'new',
+        '--action',
+        'erasure',
+        '--regulation',
+        'gdpr',
+        '--email',
+        'tom.baker@example.com',
+        '--vendor',
+        'elasticpath',
+        '--received',
+        '2026-11-30',
+        '--justification',
+        'ticket SUP-2',
       ]);
       assert.equal(next.status, 0, next.stderr);
       await gitAs(repo.work, PEOPLE.requester, ['commit', '-q', '--allow-empty', '-m', 'nothing']);
       const vendorFile = join(repo.work, 'vendors/elasticpath.yaml');
       writeFileSync(vendorFile, readFileSync(vendorFile, 'utf8') + '# tuned for the new store\n');
       await gitAs(repo.work, PEOPLE.requester, ['commit', '-q', '-am', 'Tune elasticpath']);
-      const plan = lethe(repo.work, ['plan', '--format', 'md', '--repo', '.', '--branch', 'request/2026-11-0002', '--base', 'main', '--data', join(repo.root, 'pr-job')], env);
+      const plan = lethe(
+        repo.work,
+        [
+          'plan',
+          '--format',
+          'md',
+          '--repo',
+          '.',
+          '--branch',
+          'request/2026-11-0002',
+          '--base',
+          'main',
+          '--data',
+          join(repo.root, 'pr-job'),
+        ],
+        env,
+      );
       assert.equal(plan.status, 0, plan.stderr);
       assert.match(plan.stdout, /1 open request \(1 already final, not shown\)/);
       assert.ok(!plan.stdout.includes(`| ${name} |`), 'the completed request is not planned again');
-      assert.match(plan.stdout, /\| 2026-11-0002 \| erasure \| 2026-12-30 \| [0-9-]+ \| no: added or edited by this change[^|]+\| elasticpath: starts once approved \|/);
+      assert.match(
+        plan.stdout,
+        /\| 2026-11-0002 \| erasure \| 2026-12-30 \| [0-9-]+ \| no: added or edited by this change[^|]+\| elasticpath: starts once approved \|/,
+      );
       assert.match(plan.stdout, /Control-plane changes awaiting approval[\s\S]*- `vendors\/elasticpath.yaml` modified/);
       assert.ok(!plan.stdout.includes('AT RISK') && !plan.stdout.includes('at risk ⚠️'));
       assert.ok(!plan.stdout.includes('tom.baker') && !plan.stdout.includes('priya'));

@@ -19,9 +19,22 @@ describe('a vendor route failing on every call', () => {
     const lines: string[] = [];
     try {
       const log = createLogger({ level: 'info', format: 'json', write: (l) => lines.push(l) });
-      const controller = await openController({ remote: e.repo.origin, dataDir: e.dataDir, drivers: createDriverTable(), env: e.env, log, degradedRetryMs: 500 });
+      const controller = await openController({
+        remote: e.repo.origin,
+        dataDir: e.dataDir,
+        drivers: createDriverTable(),
+        env: e.env,
+        log,
+        degradedRetryMs: 500,
+      });
       let passes = 0;
-      const runner = new Runner({ controller, log, schedule: '*/2 * * * * *', untilIdle: true, onPass: () => passes++ });
+      const runner = new Runner({
+        controller,
+        log,
+        schedule: '*/2 * * * * *',
+        untilIdle: true,
+        onPass: () => passes++,
+      });
       let timedOut = false;
       const stop = setTimeout(() => {
         timedOut = true;
@@ -44,18 +57,24 @@ describe('a vendor route failing on every call', () => {
             assert.equal(v.phase, 'Stalled', `${s.metadata.name}/maestroqa`);
             assert.equal(v.lastError?.code, 'MAESTROQA_SUBMISSION_UNCONFIRMED');
             stalled++;
-          } else assert.equal(v.phase, 'Completed', `${s.metadata.name}/${vendor}: ${v.phase} ${v.lastError?.code ?? ''}`);
+          } else
+            assert.equal(v.phase, 'Completed', `${s.metadata.name}/${vendor}: ${v.phase} ${v.lastError?.code ?? ''}`);
         }
       }
       assert.ok(stalled >= 2, `MaestroQA tasks stalled (${stalled})`);
       // Their intents are resolved as "needs operator", kept for the driver to read.
       const open = Object.values(journal.intents);
-      assert.ok(open.length > 0 && open.every((i) => i.vendor === 'maestroqa' && i.needsOperator === true), JSON.stringify(open.map((i) => [i.vendor, i.needsOperator])));
+      assert.ok(
+        open.length > 0 && open.every((i) => i.vendor === 'maestroqa' && i.needsOperator === true),
+        JSON.stringify(open.map((i) => [i.vendor, i.needsOperator])),
+      );
 
       // Counted, not eyeballed: the spin made 3-8 passes a second and thousands of lines.
       const stallLines = lines.filter((l) => l.includes('"task stalled"')).length;
       const logLines = lines.length;
-      process.stdout.write(`# stall run: ${passes} passes, ${logLines} log lines, ${stallLines} "task stalled" lines in ${seconds.toFixed(1)} s\n`);
+      process.stdout.write(
+        `# stall run: ${passes} passes, ${logLines} log lines, ${stallLines} "task stalled" lines in ${seconds.toFixed(1)} s\n`,
+      );
       assert.equal(stallLines, stalled, 'one "task stalled" line per stalled task');
       assert.ok(passes <= seconds + 5, `passes are paced (${passes} in ${seconds.toFixed(1)} s)`);
       assert.ok(logLines <= 40 * passes, `log lines bounded (${logLines})`);
@@ -67,11 +86,25 @@ describe('a vendor route failing on every call', () => {
     }
   });
 
-  it("the demo with --faults 'maestroqa/delete:5xx=1' ends by itself, the affected requests Stalled and explained", { timeout: 180_000 }, async () => {
-    const r = await runDemo(['--quiet', '--time-scale', '0.02', '--timeout-seconds', '150', '--faults', 'maestroqa/delete:5xx=1']);
+  it("the demo with --faults 'maestroqa/delete:5xx=1' ends by itself, the affected requests Stalled and explained", {
+    timeout: 180_000,
+  }, async () => {
+    const r = await runDemo([
+      '--quiet',
+      '--time-scale',
+      '0.02',
+      '--timeout-seconds',
+      '150',
+      '--faults',
+      'maestroqa/delete:5xx=1',
+    ]);
     try {
       assert.equal(r.idle, true, 'not stopped by the timeout');
-      const stalled = r.statuses.flatMap((s) => Object.entries(s.status.vendors).filter(([, v]) => v.phase === 'Stalled').map(([vendor]) => `${s.metadata.name}/${vendor}`));
+      const stalled = r.statuses.flatMap((s) =>
+        Object.entries(s.status.vendors)
+          .filter(([, v]) => v.phase === 'Stalled')
+          .map(([vendor]) => `${s.metadata.name}/${vendor}`),
+      );
       assert.ok(stalled.length > 0 && stalled.every((k) => k.endsWith('/maestroqa')), stalled.join(', '));
       assert.equal(r.explanations.length, stalled.length);
       for (const line of r.explanations) assert.match(line, /MAESTROQA_SUBMISSION_UNCONFIRMED\. \S/);

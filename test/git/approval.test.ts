@@ -6,7 +6,24 @@ import { evaluateApproval, evaluateApprovals } from '../../controller/git/approv
 import { GitSource } from '../../controller/git/source.ts';
 import type { ApprovalPolicy } from '../../specs/lethe-config.ts';
 import { ApprovalEvidence } from '../../specs/status.ts';
-import { alice, bob, cleanup, commitFile, github, head, lethe, makeRepo, mallory, mergePr, openPr, policy, rita, sh, tempDir, write } from './helpers.ts';
+import {
+  alice,
+  bob,
+  cleanup,
+  commitFile,
+  github,
+  head,
+  lethe,
+  makeRepo,
+  mallory,
+  mergePr,
+  openPr,
+  policy,
+  rita,
+  sh,
+  tempDir,
+  write,
+} from './helpers.ts';
 
 after(cleanup);
 
@@ -156,7 +173,10 @@ describe('approval gate, merge mode', () => {
     mergePr(dir, 'req2', alice, alice, `Merge req2\n\nApproved-by: ${bob.name} <${bob.email}>\n`);
     const e = await evaluate(dir, 'requests/b.yaml', policy({ minApprovals: 2 }));
     assert.equal(e.approved, false, e.reason);
-    assert.deepEqual(e.approvers.map((a) => a.email), [alice.email]);
+    assert.deepEqual(
+      e.approvers.map((a) => a.email),
+      [alice.email],
+    );
     assert.match(e.reason, /1 of 2 required approvals; not counted: Approved-by trailers in an unsigned merge message/);
   });
 
@@ -190,17 +210,29 @@ describe('approval gate, trailer mode', () => {
   const trailerPolicy = (min: number) => policy({ mode: 'trailer', minApprovals: min });
   const squash = (dir: string, trailers: string[]) => {
     sh(dir, ['merge', '-q', '--squash', 'req']);
-    sh(dir, ['commit', '-q', '-m', `Add request\n\n${trailers.join('\n')}`, `--author=${rita.name} <${rita.email}>`], rita, github);
+    sh(
+      dir,
+      ['commit', '-q', '-m', `Add request\n\n${trailers.join('\n')}`, `--author=${rita.name} <${rita.email}>`],
+      rita,
+      github,
+    );
   };
 
   it('approves with two distinct approvers on a squash commit when two are required', async () => {
     const dir = makeRepo();
     openPr(dir, 'req', REQ, 'spec: 1\n');
-    squash(dir, [`Approved-by: ${alice.name} <${alice.email}>`, `Approved-by: ${bob.name} <${bob.email}>`, `Approved-by: Alice again <ALICE@corp.example>`]);
+    squash(dir, [
+      `Approved-by: ${alice.name} <${alice.email}>`,
+      `Approved-by: ${bob.name} <${bob.email}>`,
+      `Approved-by: Alice again <ALICE@corp.example>`,
+    ]);
     const e = await evaluate(dir, REQ, trailerPolicy(2));
     assert.equal(e.approved, true, e.reason);
     assert.equal(e.mode, 'trailer');
-    assert.deepEqual(e.approvers.map((a) => a.email), [alice.email, bob.email]);
+    assert.deepEqual(
+      e.approvers.map((a) => a.email),
+      [alice.email, bob.email],
+    );
   });
 
   it('rejects one approver when two are required, and does not count the author', async () => {
@@ -226,13 +258,19 @@ describe('batched evaluation', () => {
     const paths = Array.from({ length: 20 }, (_, i) => `requests/r${i}.yaml`);
     const input = { head: head(dir), policy: policy(), controllerIdentity: lethe };
     const all = await evaluateApprovals(git, paths, input);
-    assert.deepEqual(paths.map((p) => all.get(p)!.approved), paths.map((_, i) => i % 2 === 1));
+    assert.deepEqual(
+      paths.map((p) => all.get(p)!.approved),
+      paths.map((_, i) => i % 2 === 1),
+    );
     commitFile(dir, 'requests/r1.yaml', 'spec: edited\n', rita);
     const next = await evaluateApprovals(git, ['requests/r1.yaml', 'requests/r3.yaml'], { ...input, head: head(dir) });
     assert.equal(next.get('requests/r1.yaml')!.approved, false);
     assert.equal(next.get('requests/r3.yaml')!.approved, true);
     sh(dir, ['reset', '-q', '--hard', 'HEAD~3']);
-    const rewound = await evaluateApprovals(git, ['requests/r1.yaml', 'requests/r19.yaml'], { ...input, head: head(dir) });
+    const rewound = await evaluateApprovals(git, ['requests/r1.yaml', 'requests/r19.yaml'], {
+      ...input,
+      head: head(dir),
+    });
     assert.equal(rewound.get('requests/r1.yaml')!.approved, true);
     assert.equal(rewound.get('requests/r19.yaml')!.approved, false);
   });

@@ -7,12 +7,39 @@ import { APPROVED_TREE_CACHE_FILE, ApprovedTreeCache } from '../../controller/gi
 import { ApprovedTree, type ApprovedState } from '../../controller/git/approved-tree.ts';
 import { GitSource } from '../../controller/git/source.ts';
 import { TrustRoot } from '../../controller/git/trust-root.ts';
-import { alice, cleanup, commitFile, head, lethe, mallory, mergePr, openPr, rita, sh, tempDir, write, type Who } from './helpers.ts';
+import {
+  alice,
+  cleanup,
+  commitFile,
+  head,
+  lethe,
+  mallory,
+  mergePr,
+  openPr,
+  rita,
+  sh,
+  tempDir,
+  write,
+  type Who,
+} from './helpers.ts';
 
 after(cleanup);
 
 const config = (approvers: readonly Who[]) =>
-  ['apiVersion: lethe/v1', 'kind: LetheConfig', 'metadata:', '  name: t', 'spec:', '  approval:', '    approvers:', ...approvers.map((a) => `      - email: ${a.email}`), '  identity:', `    name: ${lethe.name}`, `    email: ${lethe.email}`, ''].join('\n');
+  [
+    'apiVersion: lethe/v1',
+    'kind: LetheConfig',
+    'metadata:',
+    '  name: t',
+    'spec:',
+    '  approval:',
+    '    approvers:',
+    ...approvers.map((a) => `      - email: ${a.email}`),
+    '  identity:',
+    `    name: ${lethe.name}`,
+    `    email: ${lethe.email}`,
+    '',
+  ].join('\n');
 
 function repo(): string {
   const dir = tempDir();
@@ -34,11 +61,23 @@ async function tree(dir: string, dataDir: string, o: { pinned?: string; warn?: s
 /** Everything a pass reads from the approved state, in a comparable form. */
 function view(s: ApprovedState) {
   const sorted = <V>(m: ReadonlyMap<string, V>) => [...m].sort(([a], [b]) => (a < b ? -1 : 1));
-  return { root: s.root, head: s.head, approved: sorted(s.approved), current: sorted(s.current), refused: sorted(s.refused), config: s.config };
+  return {
+    root: s.root,
+    head: s.head,
+    approved: sorted(s.approved),
+    current: sorted(s.current),
+    refused: sorted(s.refused),
+    config: s.config,
+  };
 }
 
 const cacheFile = (dataDir: string) => join(dataDir, APPROVED_TREE_CACHE_FILE);
-const readCache = (dataDir: string) => JSON.parse(readFileSync(cacheFile(dataDir), 'utf8')) as { commit: string; root: string; evidence: { reason: string }[] };
+const readCache = (dataDir: string) =>
+  JSON.parse(readFileSync(cacheFile(dataDir), 'utf8')) as {
+    commit: string;
+    root: string;
+    evidence: { reason: string }[];
+  };
 
 /** Marks every cached evidence: a result that carries the mark was continued from the cache. */
 function mark(dataDir: string): void {
@@ -56,16 +95,35 @@ type Step =
 
 const paths = ['requests/a.yaml', 'requests/b.yaml', 'requests/c.yaml', 'vendors/v.yaml', 'vendors/w.yaml'];
 const arbStep: fc.Arbitrary<Step> = fc.oneof(
-  fc.record({ kind: fc.constant('pr' as const), path: fc.constantFrom(...paths), content: fc.constantFrom('x: 1\n', 'x: 2\n', 'x: 3\n'), merger: fc.constantFrom(alice, mallory) }),
-  fc.record({ kind: fc.constant('push' as const), path: fc.constantFrom(...paths), content: fc.constantFrom('x: 1\n', 'x: 4\n'), who: fc.constantFrom(alice, mallory) }),
-  fc.record({ kind: fc.constant('delete' as const), path: fc.constantFrom(...paths), who: fc.constantFrom(alice, mallory) }),
-  fc.record({ kind: fc.constant('policy' as const), approvers: fc.constantFrom([alice], [alice, mallory], [mallory]), who: fc.constantFrom(alice, mallory) }),
+  fc.record({
+    kind: fc.constant('pr' as const),
+    path: fc.constantFrom(...paths),
+    content: fc.constantFrom('x: 1\n', 'x: 2\n', 'x: 3\n'),
+    merger: fc.constantFrom(alice, mallory),
+  }),
+  fc.record({
+    kind: fc.constant('push' as const),
+    path: fc.constantFrom(...paths),
+    content: fc.constantFrom('x: 1\n', 'x: 4\n'),
+    who: fc.constantFrom(alice, mallory),
+  }),
+  fc.record({
+    kind: fc.constant('delete' as const),
+    path: fc.constantFrom(...paths),
+    who: fc.constantFrom(alice, mallory),
+  }),
+  fc.record({
+    kind: fc.constant('policy' as const),
+    approvers: fc.constantFrom([alice], [alice, mallory], [mallory]),
+    who: fc.constantFrom(alice, mallory),
+  }),
 );
 
 let branches = 0;
 /** Plays one step; a step that would change nothing (git refuses an empty commit) is skipped. */
 function play(dir: string, step: Step): void {
-  const has = (path: string, content: string) => existsSync(join(dir, path)) && readFileSync(join(dir, path), 'utf8') === content;
+  const has = (path: string, content: string) =>
+    existsSync(join(dir, path)) && readFileSync(join(dir, path), 'utf8') === content;
   if ((step.kind === 'pr' || step.kind === 'push') && has(step.path, step.content)) return;
   if (step.kind === 'policy' && has('lethe.yaml', config(step.approvers))) return;
   if (step.kind === 'pr') {
@@ -91,20 +149,24 @@ function play(dir: string, step: Step): void {
 describe('approved-tree cache', () => {
   it('a start continued from the cache gives the same tree as a cold walk, over random histories (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(arbStep, { minLength: 1, maxLength: 6 }), fc.array(arbStep, { minLength: 0, maxLength: 6 }), async (before, later) => {
-        const dir = repo();
-        for (const step of before) play(dir, step);
-        const middle = head(dir);
-        const warmDir = tempDir();
-        await (await tree(dir, warmDir)).at(middle);
-        assert.equal(readCache(warmDir).commit, middle);
-        for (const step of later) play(dir, step);
-        const warm = await (await tree(dir, warmDir)).at(head(dir));
-        const cold = await (await tree(dir, tempDir())).at(head(dir));
-        assert.deepEqual(view(warm), view(cold));
-        // The cache now stands at the head (a governed change since, or the first walk to write it).
-        assert.equal(readCache(warmDir).commit, head(dir));
-      }),
+      fc.asyncProperty(
+        fc.array(arbStep, { minLength: 1, maxLength: 6 }),
+        fc.array(arbStep, { minLength: 0, maxLength: 6 }),
+        async (before, later) => {
+          const dir = repo();
+          for (const step of before) play(dir, step);
+          const middle = head(dir);
+          const warmDir = tempDir();
+          await (await tree(dir, warmDir)).at(middle);
+          assert.equal(readCache(warmDir).commit, middle);
+          for (const step of later) play(dir, step);
+          const warm = await (await tree(dir, warmDir)).at(head(dir));
+          const cold = await (await tree(dir, tempDir())).at(head(dir));
+          assert.deepEqual(view(warm), view(cold));
+          // The cache now stands at the head (a governed change since, or the first walk to write it).
+          assert.equal(readCache(warmDir).commit, head(dir));
+        },
+      ),
       { numRuns: 6 },
     );
   });
@@ -179,7 +241,13 @@ describe('approved-tree cache', () => {
     const dataDir = tempDir();
     const cold = await (await tree(dir, dataDir)).at(head(dir));
     const good = readFileSync(cacheFile(dataDir), 'utf8');
-    for (const broken of [good.slice(0, good.length / 2), '{}', 'null', good.replace('"format":1', '"format":2'), JSON.stringify({ ...JSON.parse(good), evidence: [] })]) {
+    for (const broken of [
+      good.slice(0, good.length / 2),
+      '{}',
+      'null',
+      good.replace('"format":1', '"format":2'),
+      JSON.stringify({ ...JSON.parse(good), evidence: [] }),
+    ]) {
       writeFileSync(cacheFile(dataDir), broken);
       const warn: string[] = [];
       const s = await (await tree(dir, dataDir, { warn })).at(head(dir));

@@ -5,7 +5,21 @@ import { after, describe, it } from 'node:test';
 import { ApprovedTree, pendingChanges } from '../../controller/git/approved-tree.ts';
 import { GitSource } from '../../controller/git/source.ts';
 import { TrustRoot, TRUST_ROOT_FILE } from '../../controller/git/trust-root.ts';
-import { alice, cleanup, commitFile, head, lethe, mallory, mergePr, openPr, rita, sh, tempDir, write, type Who } from './helpers.ts';
+import {
+  alice,
+  cleanup,
+  commitFile,
+  head,
+  lethe,
+  mallory,
+  mergePr,
+  openPr,
+  rita,
+  sh,
+  tempDir,
+  write,
+  type Who,
+} from './helpers.ts';
 
 after(cleanup);
 
@@ -41,7 +55,13 @@ function repo(): string {
 async function tree(dir: string, o: { pinned?: string; dataDir?: string; warn?: string[] } = {}) {
   const dataDir = o.dataDir ?? tempDir();
   const source = await GitSource.open({ repo: dir, branch: 'main', dataDir, identity: lethe });
-  const trust = new TrustRoot({ dataDir, branch: 'main', pinned: o.pinned, record: true, log: { warn: (m) => o.warn?.push(m) } });
+  const trust = new TrustRoot({
+    dataDir,
+    branch: 'main',
+    pinned: o.pinned,
+    record: true,
+    log: { warn: (m) => o.warn?.push(m) },
+  });
   return { t: new ApprovedTree(source, trust), dataDir };
 }
 
@@ -64,7 +84,11 @@ describe('approved tree', () => {
     assert.notEqual(s.approved.get('vendors/v.yaml')!.blob, s.current.get('vendors/v.yaml'));
     assert.deepEqual(
       pendingChanges(s).map((p) => `${p.path} ${p.change} ${p.author?.email}`),
-      ['requests/a.yaml delete mallory@corp.example', 'vendors/new.yaml add mallory@corp.example', 'vendors/v.yaml edit mallory@corp.example'],
+      [
+        'requests/a.yaml delete mallory@corp.example',
+        'vendors/new.yaml add mallory@corp.example',
+        'vendors/v.yaml edit mallory@corp.example',
+      ],
     );
     // An approved revert clears what is pending; the walk continues from where it was.
     sh(dir, ['checkout', '-q', '-b', 'fix', 'main']);
@@ -72,7 +96,10 @@ describe('approved tree', () => {
     sh(dir, ['checkout', '-q', 'main']);
     mergePr(dir, 'fix', alice);
     const next = await t.at(head(dir));
-    assert.deepEqual(pendingChanges(next).map((p) => p.path), ['requests/a.yaml', 'vendors/new.yaml']);
+    assert.deepEqual(
+      pendingChanges(next).map((p) => p.path),
+      ['requests/a.yaml', 'vendors/new.yaml'],
+    );
   });
 
   it('judges a lethe.yaml change by the policy before it: an attacker cannot make themselves an approver', async () => {
@@ -84,7 +111,10 @@ describe('approved tree', () => {
     mergePr(dir, 'good', alice);
     const { t } = await tree(dir);
     const s = await t.at(head(dir));
-    assert.deepEqual(s.config.spec.approval.approvers.map((a) => a.email), [alice.email]);
+    assert.deepEqual(
+      s.config.spec.approval.approvers.map((a) => a.email),
+      [alice.email],
+    );
     assert.equal(s.config.spec.approval.mode, 'merge');
     assert.ok(!s.approved.has('requests/m.yaml'));
     assert.match(s.refused.get('requests/m.yaml')!.evidence.reason, /mallory@corp\.example> is not a listed approver/);
@@ -97,7 +127,10 @@ describe('approved tree', () => {
     openPr(dir, 'later', 'requests/l.yaml', 'spec: l\n', rita);
     mergePr(dir, 'later', mallory);
     const s2 = await t.at(head(dir));
-    assert.ok(s2.approved.get('requests/l.yaml')?.evidence.approved, s2.refused.get('requests/l.yaml')?.evidence.reason);
+    assert.ok(
+      s2.approved.get('requests/l.yaml')?.evidence.approved,
+      s2.refused.get('requests/l.yaml')?.evidence.reason,
+    );
     assert.ok(!s2.approved.has('requests/m.yaml'), 'an earlier refusal is not approved retroactively');
   });
 

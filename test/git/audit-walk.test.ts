@@ -6,7 +6,20 @@ import { audit } from '../../controller/audit/audit.ts';
 import { ObjectReader } from '../../controller/audit/git-stream.ts';
 import { historyReader, walkHistory, type AuditCommit } from '../../controller/audit/walk.ts';
 import { HistoryIndex } from '../../controller/git/history.ts';
-import { alice, bob, cleanup, commitFile, head, makeRepo, mallory, mergePr, openPr, rita, sh, write } from './helpers.ts';
+import {
+  alice,
+  bob,
+  cleanup,
+  commitFile,
+  head,
+  makeRepo,
+  mallory,
+  mergePr,
+  openPr,
+  rita,
+  sh,
+  write,
+} from './helpers.ts';
 
 after(cleanup);
 
@@ -25,7 +38,16 @@ function richHistory(): { dir: string; mid: string; tip: string } {
   // A pure rename, approved by trailer.
   mkdirSync(join(dir, 'requests/archive'));
   sh(dir, ['mv', 'requests/a.yaml', 'requests/archive/a.yaml'], bob);
-  sh(dir, ['commit', '-q', '-m', 'Archive a\n\nApproved-by: Alice Approver <alice@corp.example>\nApproved-by: Bob Approver <bob@corp.example>'], bob);
+  sh(
+    dir,
+    [
+      'commit',
+      '-q',
+      '-m',
+      'Archive a\n\nApproved-by: Alice Approver <alice@corp.example>\nApproved-by: Bob Approver <bob@corp.example>',
+    ],
+    bob,
+  );
   // A rename with an edit, next to an unrelated change that sorts between the two paths.
   sh(dir, ['mv', 'requests/b.yaml', 'requests/z.yaml'], mallory);
   write(dir, 'requests/z.yaml', 'name: b\nsubject: two\nmore: lines\nto: keep\nit: similar\nand: edited\n');
@@ -51,7 +73,17 @@ function snapshot(index: HistoryIndex, paths: string[]): unknown {
   };
 }
 
-const PATHS = ['lethe.yaml', 'requests/a.yaml', 'requests/archive/a.yaml', 'requests/b.yaml', 'requests/z.yaml', 'requests/m.yaml', 'requests/c.yaml', 'requests/d.yaml', 'status/c.yaml'];
+const PATHS = [
+  'lethe.yaml',
+  'requests/a.yaml',
+  'requests/archive/a.yaml',
+  'requests/b.yaml',
+  'requests/z.yaml',
+  'requests/m.yaml',
+  'requests/c.yaml',
+  'requests/d.yaml',
+  'status/c.yaml',
+];
 
 describe('the audit reads the history once', () => {
   it('builds the approval history index from its own walk exactly as git log builds it, from scratch and incrementally', async () => {
@@ -72,7 +104,10 @@ describe('the audit reads the history once', () => {
     const archived = index.introduction('requests/archive/a.yaml')!;
     assert.equal(archived.path, 'requests/a.yaml');
     const renameCommit = [...commits.values()].find((c) => c.subject === 'Archive a')!;
-    assert.deepEqual(renameCommit.approvedBy, ['Alice Approver <alice@corp.example>', 'Bob Approver <bob@corp.example>']);
+    assert.deepEqual(renameCommit.approvedBy, [
+      'Alice Approver <alice@corp.example>',
+      'Bob Approver <bob@corp.example>',
+    ]);
   });
 
   it('lists each change with rename detection as git lists it without: the source deleted, the target added, in path order', async () => {
@@ -83,11 +118,14 @@ describe('the audit reads the history once', () => {
     const view = (c: AuditCommit) => ({ ...c, raw: undefined, changes: [...c.changes] });
     for (const [sha, commit] of without) assert.deepEqual(view(withRenames.get(sha)!), view(commit));
     const moved = [...withRenames.values()].find((c) => c.subject === 'Move b, add m')!;
-    assert.deepEqual([...moved.changes], [
-      ['requests/b.yaml', null],
-      ['requests/m.yaml', moved.changes.get('requests/m.yaml')],
-      ['requests/z.yaml', moved.changes.get('requests/z.yaml')],
-    ]);
+    assert.deepEqual(
+      [...moved.changes],
+      [
+        ['requests/b.yaml', null],
+        ['requests/m.yaml', moved.changes.get('requests/m.yaml')],
+        ['requests/z.yaml', moved.changes.get('requests/z.yaml')],
+      ],
+    );
     assert.ok(moved.raw.some((r) => r.status === 'R' && r.from === 'requests/b.yaml' && r.path === 'requests/z.yaml'));
   });
 
@@ -110,12 +148,22 @@ describe('the audit reads the history once', () => {
 
   it('reports a ref that names no commit (a missing branch, a blob, a range, an option) as AUDIT_REF_MISSING', async () => {
     const { dir } = richHistory();
-    await assert.rejects(audit({ dir, ref: 'no-such-branch' }), (err: Error & { code?: string }) => err.code === 'AUDIT_REF_MISSING');
+    await assert.rejects(
+      audit({ dir, ref: 'no-such-branch' }),
+      (err: Error & { code?: string }) => err.code === 'AUDIT_REF_MISSING',
+    );
     const blob = sh(dir, ['rev-parse', 'HEAD:lethe.yaml']);
-    await assert.rejects(audit({ dir, ref: blob }), (err: Error & { code?: string }) => err.code === 'AUDIT_REF_MISSING');
+    await assert.rejects(
+      audit({ dir, ref: blob }),
+      (err: Error & { code?: string }) => err.code === 'AUDIT_REF_MISSING',
+    );
     // Not a ref but options or ranges: refused as before, never handed to git log as such.
     for (const ref of [`HEAD~1..HEAD`, '^HEAD', 'HEAD^@', `--output=${join(dir, 'leak')}`]) {
-      await assert.rejects(audit({ dir, ref }), (err: Error & { code?: string }) => err.code === 'AUDIT_REF_MISSING', ref);
+      await assert.rejects(
+        audit({ dir, ref }),
+        (err: Error & { code?: string }) => err.code === 'AUDIT_REF_MISSING',
+        ref,
+      );
     }
     assert.equal(existsSync(join(dir, 'leak')), false);
     assert.equal((await audit({ dir, ref: 'HEAD~1' })).statusHead, head(dir, 'HEAD~1'));

@@ -11,7 +11,23 @@ import { renderStatus } from '../../controller/core/status.ts';
 import { findSigner } from '../../controller/git/signing.ts';
 import { GitSource } from '../../controller/git/source.ts';
 import type { RequestPhase, VendorTaskStatus } from '../../specs/index.ts';
-import { alice, bob, cleanup, commitFile, head, lethe, makeKey, mallory, mergePr, openPr, rita, sh, tempDir, write, type Who } from './helpers.ts';
+import {
+  alice,
+  bob,
+  cleanup,
+  commitFile,
+  head,
+  lethe,
+  makeKey,
+  mallory,
+  mergePr,
+  openPr,
+  rita,
+  sh,
+  tempDir,
+  write,
+  type Who,
+} from './helpers.ts';
 
 after(cleanup);
 
@@ -34,9 +50,18 @@ function config(approvers: Who[], signingKey?: string): string {
 }
 
 const COMPLETED: Record<string, VendorTaskStatus> = {
-  acme: { phase: 'Completed', step: 'done', jobIds: ['job-17'], outcome: 'Erased', attempts: 1, completedAt: '2026-01-10T00:00:00.000Z' },
+  acme: {
+    phase: 'Completed',
+    step: 'done',
+    jobIds: ['job-17'],
+    outcome: 'Erased',
+    attempts: 1,
+    completedAt: '2026-01-10T00:00:00.000Z',
+  },
 };
-const RUNNING: Record<string, VendorTaskStatus> = { acme: { phase: 'InProgress', step: 'polling', jobIds: ['job-17'], attempts: 1 } };
+const RUNNING: Record<string, VendorTaskStatus> = {
+  acme: { phase: 'InProgress', step: 'polling', jobIds: ['job-17'], attempts: 1 },
+};
 
 function statusYaml(name: string, phase: RequestPhase, vendors: Record<string, VendorTaskStatus>): string {
   return renderStatus({
@@ -50,7 +75,12 @@ function statusYaml(name: string, phase: RequestPhase, vendors: Record<string, V
       regulation: 'gdpr',
       receivedAt: '2026-01-02',
       dueAt: '2026-02-02',
-      approval: { approved: phase !== 'AwaitingApproval', mode: 'merge', approvers: [], reason: 'as the controller saw it' },
+      approval: {
+        approved: phase !== 'AwaitingApproval',
+        mode: 'merge',
+        approvers: [],
+        reason: 'as the controller saw it',
+      },
       conditions: [],
       vendors,
       ...(phase === 'Completed' ? { completedAt: '2026-01-10T00:00:00.000Z' } : {}),
@@ -70,13 +100,22 @@ async function repo(options: { signed?: boolean } = {}): Promise<Repo> {
   const key = makeKey();
   const dir = tempDir();
   sh(dir, ['init', '-q', '-b', 'main']);
-  commitFile(dir, 'lethe.yaml', config([alice, bob], options.signed === false ? undefined : key.pub), alice, 'Set up Lethe');
+  commitFile(
+    dir,
+    'lethe.yaml',
+    config([alice, bob], options.signed === false ? undefined : key.pub),
+    alice,
+    'Set up Lethe',
+  );
   openPr(dir, 'r1', 'requests/r1.yaml', 'spec: r1\n');
   mergePr(dir, 'r1', alice);
   const source = await GitSource.open({ repo: dir, branch: 'main', dataDir: tempDir(), identity: lethe });
   if (options.signed !== false) source.useSigner(await findSigner(key.dir, key.pub));
   const record = async (name: string, phase: RequestPhase, vendors = phase === 'Completed' ? COMPLETED : RUNNING) => {
-    const r = await source.writeStatus(new Map([[`status/${name}.yaml`, statusYaml(name, phase, vendors)]]), commitMessage([{ name, to: phase }], head(dir)));
+    const r = await source.writeStatus(
+      new Map([[`status/${name}.yaml`, statusYaml(name, phase, vendors)]]),
+      commitMessage([{ name, to: phase }], head(dir)),
+    );
     return r.commit!;
   };
   await record('r1', 'InProgress');
@@ -92,30 +131,52 @@ describe('lethe audit', () => {
     const report = await audit({ dir });
     const r1 = find(report, 'r1');
     assert.equal(r1.verdict, 'Proven', r1.reasons.join('\n'));
-    assert.deepEqual(r1.status.map((s) => [s.phase, s.signature]), [['InProgress', 'good'], ['Completed', 'good']]);
+    assert.deepEqual(
+      r1.status.map((s) => [s.phase, s.signature]),
+      [
+        ['InProgress', 'good'],
+        ['Completed', 'good'],
+      ],
+    );
     assert.equal(r1.approval?.approved, true);
     assert.deepEqual(r1.approval?.approvers, [`${alice.name} <${alice.email}>`]);
-    assert.deepEqual(r1.manifest.map((m) => [m.change, m.merge, m.author]), [
-      ['added', false, `${rita.name} <${rita.email}>`],
-      ['modified', true, `${alice.name} <${alice.email}>`],
-    ]);
+    assert.deepEqual(
+      r1.manifest.map((m) => [m.change, m.merge, m.author]),
+      [
+        ['added', false, `${rita.name} <${rita.email}>`],
+        ['modified', true, `${alice.name} <${alice.email}>`],
+      ],
+    );
     assert.match(r1.outcome, /^Completed on 2026-01-10, 23 day\(s\) before the due date 2026-02-02$/);
     assert.equal(report.chain.length, 0);
     // The same verdict from git itself: an allowed-signers file with the declared key.
     const allowed = join(tempDir(), 'allowed');
     writeFileSync(allowed, `${lethe.email} namespaces="git" ${key.pub}\n`);
     for (const s of r1.status) {
-      const v = spawnSync('git', ['-c', `gpg.ssh.allowedSignersFile=${allowed}`, 'verify-commit', s.commit], { cwd: dir });
+      const v = spawnSync('git', ['-c', `gpg.ssh.allowedSignersFile=${allowed}`, 'verify-commit', s.commit], {
+        cwd: dir,
+      });
       assert.equal(v.status, 0, v.stderr.toString());
     }
     // A status commit altered after signing (same signature, other bytes) fails both checks.
-    const raw = sh(dir, ['cat-file', 'commit', r1.status[1]!.commit]).replace('Lethe-Phase: r1=Completed', 'Lethe-Phase: r1=Failed');
-    const forged = spawnSync('git', ['hash-object', '-w', '-t', 'commit', '--stdin'], { cwd: dir, input: raw + '\n' }).stdout.toString().trim();
+    const raw = sh(dir, ['cat-file', 'commit', r1.status[1]!.commit]).replace(
+      'Lethe-Phase: r1=Completed',
+      'Lethe-Phase: r1=Failed',
+    );
+    const forged = spawnSync('git', ['hash-object', '-w', '-t', 'commit', '--stdin'], { cwd: dir, input: raw + '\n' })
+      .stdout.toString()
+      .trim();
     sh(dir, ['update-ref', 'refs/heads/forged', forged]);
-    assert.notEqual(spawnSync('git', ['-c', `gpg.ssh.allowedSignersFile=${allowed}`, 'verify-commit', forged], { cwd: dir }).status, 0);
+    assert.notEqual(
+      spawnSync('git', ['-c', `gpg.ssh.allowedSignersFile=${allowed}`, 'verify-commit', forged], { cwd: dir }).status,
+      0,
+    );
     const tampered = find(await audit({ dir, ref: 'forged' }), 'r1');
     assert.equal(tampered.verdict, 'Unproven');
-    assert.match(tampered.reasons.join('\n'), /has a signature that does not verify: the signature does not match the commit \(altered after signing\)/);
+    assert.match(
+      tampered.reasons.join('\n'),
+      /has a signature that does not verify: the signature does not match the commit \(altered after signing\)/,
+    );
   });
 
   it('finds a hand-edited status file and names the commit and its author', async () => {
@@ -127,7 +188,12 @@ describe('lethe audit', () => {
     const r1 = find(await audit({ dir }), 'r1');
     assert.equal(r1.verdict, 'Unproven');
     assert.equal(r1.reasons.length, 1, r1.reasons.join('\n'));
-    assert.match(r1.reasons[0]!, new RegExp(`^status/r1\\.yaml changed in ${hand.slice(0, 12)} \\(.*\\) by Mallory <mallory@corp\\.example>: has no signature, though lethe\\.yaml declares the controller key SHA256:`));
+    assert.match(
+      r1.reasons[0]!,
+      new RegExp(
+        `^status/r1\\.yaml changed in ${hand.slice(0, 12)} \\(.*\\) by Mallory <mallory@corp\\.example>: has no signature, though lethe\\.yaml declares the controller key SHA256:`,
+      ),
+    );
   });
 
   it("finds a status commit made under the controller's name without its signature", async () => {
@@ -136,7 +202,10 @@ describe('lethe audit', () => {
     sh(dir, ['commit', '-q', '-am', `lethe: 1 failed\n\nLethe-Previous-Status: ${head(dir)}`], lethe);
     const r1 = find(await audit({ dir }), 'r1');
     assert.equal(r1.verdict, 'Unproven');
-    assert.match(r1.reasons.join('\n'), /by Lethe <lethe@corp\.example>: has no signature, though lethe\.yaml declares the controller key/);
+    assert.match(
+      r1.reasons.join('\n'),
+      /by Lethe <lethe@corp\.example>: has no signature, though lethe\.yaml declares the controller key/,
+    );
     assert.equal(r1.status.at(-1)?.signature, 'none');
   });
 
@@ -152,8 +221,11 @@ describe('lethe audit', () => {
     assert.equal(r1.verdict, 'Unproven');
     assert.equal(r1.status.length, 2);
     assert.ok(r1.status.every((s) => s.signature === 'none'));
-    assert.equal(report.chain.length, 1, "the first status commit had no predecessor");
-    assert.match(report.chain[0]!.reason, /names [0-9a-f]{12} as the previous status commit, which is not in this history: status commits were dropped \(force-push\) or rewritten/);
+    assert.equal(report.chain.length, 1, 'the first status commit had no predecessor');
+    assert.match(
+      report.chain[0]!.reason,
+      /names [0-9a-f]{12} as the previous status commit, which is not in this history: status commits were dropped \(force-push\) or rewritten/,
+    );
     assert.match(r1.reasons.join('\n'), /status history broken: status commit [0-9a-f]{12} .* not in this history/);
   });
 
@@ -164,11 +236,24 @@ describe('lethe audit', () => {
     sh(dir, ['reset', '-q', '--hard', kept], mallory);
     const rewritten = await source.historyRewritten();
     assert.deepEqual(rewritten, { branch: 'main', missing: dropped });
-    await source.writeStatus(new Map([['status/README.md', '> **HistoryRewritten**\n']]), 'lethe: status history rewritten\n', { previous: rewritten!.missing, remember: false });
-    assert.deepEqual(await source.historyRewritten(), rewritten, 'the alarm commit does not make the rewrite acceptable');
+    await source.writeStatus(
+      new Map([['status/README.md', '> **HistoryRewritten**\n']]),
+      'lethe: status history rewritten\n',
+      { previous: rewritten!.missing, remember: false },
+    );
+    assert.deepEqual(
+      await source.historyRewritten(),
+      rewritten,
+      'the alarm commit does not make the rewrite acceptable',
+    );
     const report = await audit({ dir });
     assert.equal(report.chain.length, 1);
-    assert.match(report.chain[0]!.reason, new RegExp(`names ${dropped.slice(0, 12)} as the previous status commit, which is not in this history: status commits were dropped \\(force-push\\) or rewritten`));
+    assert.match(
+      report.chain[0]!.reason,
+      new RegExp(
+        `names ${dropped.slice(0, 12)} as the previous status commit, which is not in this history: status commits were dropped \\(force-push\\) or rewritten`,
+      ),
+    );
     const r1 = find(report, 'r1');
     assert.equal(r1.verdict, 'Unproven');
     assert.match(r1.reasons.join('\n'), /^status history broken: /m);
@@ -184,7 +269,10 @@ describe('lethe audit', () => {
     const r1 = find(report, 'r1');
     assert.equal(r1.verdict, 'Proven', r1.reasons.join('\n'));
     assert.equal(r1.approval?.validToday, false);
-    assert.match(r1.notes.join('\n'), /approval valid under the policy in force then; today's policy would not accept it \(.*Alice Approver <alice@corp\.example> is not a listed approver/);
+    assert.match(
+      r1.notes.join('\n'),
+      /approval valid under the policy in force then; today's policy would not accept it \(.*Alice Approver <alice@corp\.example> is not a listed approver/,
+    );
   });
 
   it('marks a request acted on without a valid approval Unproven, and one merely not approved Proven with a note', async () => {
@@ -196,16 +284,23 @@ describe('lethe audit', () => {
     const report = await audit({ dir });
     const r2 = find(report, 'r2');
     assert.equal(r2.verdict, 'Unproven');
-    assert.match(r2.reasons.join('\n'), /^acted on without a valid approval: requests\/r2\.yaml reached main in [0-9a-f]{12} without a merge commit/m);
+    assert.match(
+      r2.reasons.join('\n'),
+      /^acted on without a valid approval: requests\/r2\.yaml reached main in [0-9a-f]{12} without a merge commit/m,
+    );
     const r3 = find(report, 'r3');
     assert.equal(r3.verdict, 'Proven', r3.reasons.join('\n'));
     assert.match(r3.notes.join('\n'), /^not approved: .*nothing was done for it$/m);
     // The CLI: exit 1 when any selected request is Unproven, 0 for a proven selection.
-    const cli = (args: string[]) => spawnSync(process.execPath, ['controller/cli/bin.mjs', 'audit', '--repo', dir, ...args], { encoding: 'utf8' });
+    const cli = (args: string[]) =>
+      spawnSync(process.execPath, ['controller/cli/bin.mjs', 'audit', '--repo', dir, ...args], { encoding: 'utf8' });
     assert.equal(cli(['--all']).status, 1);
     const proven = cli(['r1', 'r3', '--format', 'json']);
     assert.equal(proven.status, 0, proven.stderr);
-    assert.deepEqual(JSON.parse(proven.stdout).requests.map((q: RequestAudit) => q.verdict), ['Proven', 'Proven']);
+    assert.deepEqual(
+      JSON.parse(proven.stdout).requests.map((q: RequestAudit) => q.verdict),
+      ['Proven', 'Proven'],
+    );
   });
 
   it('reports unsigned operation, and a signing key changed without approval as not the controller key', async () => {
@@ -214,16 +309,26 @@ describe('lethe audit', () => {
     assert.equal(u.verdict, 'Unproven');
     assert.match(u.reasons[0]!, /is not signed: no spec\.identity\.signingKey was declared \(unsigned operation\)/);
     assert.equal((await audit({ dir: unsigned.dir })).signing.unsignedStatusCommits, 2);
-    const listing = spawnSync(process.execPath, ['controller/cli/bin.mjs', 'status', '--repo', unsigned.dir], { encoding: 'utf8' });
+    const listing = spawnSync(process.execPath, ['controller/cli/bin.mjs', 'status', '--repo', unsigned.dir], {
+      encoding: 'utf8',
+    });
     assert.match(listing.stdout, /^Status commits are not signed \(no spec\.identity\.signingKey in lethe\.yaml\)/m);
 
     const { dir, source } = await repo();
     const attacker = makeKey('mallory');
     commitFile(dir, 'lethe.yaml', config([alice, bob], attacker.pub), mallory, 'rotate key');
     source.useSigner(await findSigner(attacker.dir, attacker.pub));
-    await source.writeStatus(new Map([['status/r1.yaml', statusYaml('r1', 'Completed', { acme: { ...COMPLETED.acme!, jobIds: ['job-00'] } })]]), commitMessage([{ name: 'r1', to: 'Completed' }], head(dir)));
+    await source.writeStatus(
+      new Map([
+        ['status/r1.yaml', statusYaml('r1', 'Completed', { acme: { ...COMPLETED.acme!, jobIds: ['job-00'] } })],
+      ]),
+      commitMessage([{ name: 'r1', to: 'Completed' }], head(dir)),
+    );
     const report = await audit({ dir });
-    assert.match(report.config.join('\n'), /lethe\.yaml change in [0-9a-f]{12} \(signing key\) is not approved under the policy in force, so it is ignored: .*without a merge commit/);
+    assert.match(
+      report.config.join('\n'),
+      /lethe\.yaml change in [0-9a-f]{12} \(signing key\) is not approved under the policy in force, so it is ignored: .*without a merge commit/,
+    );
     const r1 = find(report, 'r1');
     assert.equal(r1.verdict, 'Unproven');
     assert.match(r1.reasons.join('\n'), /is signed by SHA256:\S+, not by the controller key in force SHA256:/);
@@ -233,13 +338,28 @@ describe('lethe audit', () => {
     const key = makeKey();
     const dir = tempDir();
     sh(dir, ['init', '-q', '-b', 'main']);
-    commitFile(dir, 'lethe.yaml', `${config([alice, bob], key.pub)}  statusBranch: lethe-status\n`, alice, 'Set up Lethe');
+    commitFile(
+      dir,
+      'lethe.yaml',
+      `${config([alice, bob], key.pub)}  statusBranch: lethe-status\n`,
+      alice,
+      'Set up Lethe',
+    );
     openPr(dir, 'r1', 'requests/r1.yaml', 'spec: r1\n');
     mergePr(dir, 'r1', alice);
-    const source = await GitSource.open({ repo: dir, branch: 'main', statusBranch: 'lethe-status', dataDir: tempDir(), identity: lethe });
+    const source = await GitSource.open({
+      repo: dir,
+      branch: 'main',
+      statusBranch: 'lethe-status',
+      dataDir: tempDir(),
+      identity: lethe,
+    });
     source.useSigner(await findSigner(key.dir, key.pub));
     for (const phase of ['InProgress', 'Completed'] as const) {
-      await source.writeStatus(new Map([['status/r1.yaml', statusYaml('r1', phase, phase === 'Completed' ? COMPLETED : RUNNING)]]), commitMessage([{ name: 'r1', to: phase }], head(dir, 'main')));
+      await source.writeStatus(
+        new Map([['status/r1.yaml', statusYaml('r1', phase, phase === 'Completed' ? COMPLETED : RUNNING)]]),
+        commitMessage([{ name: 'r1', to: phase }], head(dir, 'main')),
+      );
     }
     commitFile(dir, 'notes.md', 'later work on main\n', bob);
     const report = await audit({ dir, ref: 'lethe-status' });
@@ -263,12 +383,24 @@ describe('lethe audit', () => {
     const metrics = computeMetrics(report, 2026);
     const gdpr = metrics.rows.find((r) => r.action === 'erasure' && r.regulation === 'gdpr')!;
     assert.deepEqual(
-      [gdpr.received, gdpr.completedWhole, gdpr.open, gdpr.meanDays, gdpr.medianDays, gdpr.completedLate, gdpr.unproven],
+      [
+        gdpr.received,
+        gdpr.completedWhole,
+        gdpr.open,
+        gdpr.meanDays,
+        gdpr.medianDays,
+        gdpr.completedLate,
+        gdpr.unproven,
+      ],
       [2, 1, 1, 8, 8, 0, 0],
     );
     assert.equal(computeMetrics(report, 2025).rows.length, 0);
     assert.match(renderMetrics(metrics, 'csv'), /^action,regulation,received,completedWhole,/);
-    const cli = spawnSync(process.execPath, ['controller/cli/bin.mjs', 'audit', '--metrics', '--year', '2026', '--format', 'csv', '--repo', dir], { encoding: 'utf8' });
+    const cli = spawnSync(
+      process.execPath,
+      ['controller/cli/bin.mjs', 'audit', '--metrics', '--year', '2026', '--format', 'csv', '--repo', dir],
+      { encoding: 'utf8' },
+    );
     assert.equal(cli.status, 0, cli.stderr);
     assert.equal(cli.stdout, renderMetrics(metrics, 'csv'));
   });

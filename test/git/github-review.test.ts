@@ -4,7 +4,20 @@ import { GitHubReviewGate, octokitReviewApi } from '../../controller/git/github-
 import { HistoryIndex } from '../../controller/git/history.ts';
 import type { ApprovalPolicy } from '../../specs/lethe-config.ts';
 import { startFakeGitHub, type FakeGitHub, type FakePull } from '../support/fake-github.ts';
-import { alice, bob, cleanup, commitFile, github, head, makeRepo, mallory, rita, sh, tempDir, write } from './helpers.ts';
+import {
+  alice,
+  bob,
+  cleanup,
+  commitFile,
+  github,
+  head,
+  makeRepo,
+  mallory,
+  rita,
+  sh,
+  tempDir,
+  write,
+} from './helpers.ts';
 
 // Review histories modelled on what GitHub records (login, state, commit_id, submitted_at).
 const TOKEN = 'ghp_test_token';
@@ -94,10 +107,19 @@ function pull(over: Partial<FakePull> & Pick<FakePull, 'headSha' | 'mergeCommitS
   return p;
 }
 
-async function decide(p: ApprovalPolicy = policy(), gate = new GitHubReviewGate(octokitReviewApi({ repository: 'acme/privacy', token: TOKEN, apiUrl: gh.url }))) {
+async function decide(
+  p: ApprovalPolicy = policy(),
+  gate = new GitHubReviewGate(octokitReviewApi({ repository: 'acme/privacy', token: TOKEN, apiUrl: gh.url })),
+) {
   const index = new HistoryIndex(dir);
   await index.update(head(dir));
-  return (await gate.evaluate(index, [PATH], { head: head(dir), policy: p, controllerIdentity: { name: 'Lethe', email: 'lethe@corp.example' } })).get(PATH)!;
+  return (
+    await gate.evaluate(index, [PATH], {
+      head: head(dir),
+      policy: p,
+      controllerIdentity: { name: 'Lethe', email: 'lethe@corp.example' },
+    })
+  ).get(PATH)!;
 }
 
 describe('github-review approval', { timeout: 120_000 }, () => {
@@ -137,7 +159,10 @@ describe('github-review approval', { timeout: 120_000 }, () => {
     pull({
       headSha,
       mergeCommitSha: merged,
-      commits: [{ login: logins.rita, email: rita.email }, { login: logins.alice, email: alice.email }],
+      commits: [
+        { login: logins.rita, email: rita.email },
+        { login: logins.alice, email: alice.email },
+      ],
       reviews: [{ login: logins.alice, state: 'APPROVED', commitId: headSha, at: at() }],
     });
     const e = await decide();
@@ -152,7 +177,11 @@ describe('github-review approval', { timeout: 120_000 }, () => {
     const second = commitFile(dir, PATH, 'kind: PrivacyRequest\nspec: {v: 2, vendors: all}\n', rita);
     sh(dir, ['checkout', '-q', 'main']);
     const merged = squash(second);
-    pull({ headSha: second, mergeCommitSha: merged, reviews: [{ login: logins.alice, state: 'APPROVED', commitId: first, at: at() }] });
+    pull({
+      headSha: second,
+      mergeCommitSha: merged,
+      reviews: [{ login: logins.alice, state: 'APPROVED', commitId: first, at: at() }],
+    });
     const e = await decide();
     assert.equal(e.approved, false);
     assert.match(e.reason, /0 of 1 required approvals.*alice-dpo approved .*not the head/);
@@ -200,17 +229,29 @@ describe('github-review approval', { timeout: 120_000 }, () => {
   it('never approves on an API error; the decision is retried and then made', async () => {
     const headSha = propose();
     const merged = squash(headSha);
-    pull({ headSha, mergeCommitSha: merged, reviews: [{ login: logins.alice, state: 'APPROVED', commitId: headSha, at: at() }] });
+    pull({
+      headSha,
+      mergeCommitSha: merged,
+      reviews: [{ login: logins.alice, state: 'APPROVED', commitId: headSha, at: at() }],
+    });
     const gate = new GitHubReviewGate(octokitReviewApi({ repository: 'acme/privacy', token: TOKEN, apiUrl: gh.url }));
     // The outage hits the first, second, third or fourth call of the decision.
-    for (const [skip, status] of [[0, 502], [1, 500], [2, 403], [3, 503]] as const) {
+    for (const [skip, status] of [
+      [0, 502],
+      [1, 500],
+      [2, 403],
+      [3, 503],
+    ] as const) {
       gh.failNext(1, status, skip);
       const e = await decide(policy(), gate);
       assert.equal(e.approved, false, `${status} after ${skip} answers`);
       assert.equal(e.retry, true);
       assert.match(e.reason, new RegExp(`GITHUB_API_ERROR.*HTTP ${status}`));
     }
-    const wrongToken = await decide(policy(), new GitHubReviewGate(octokitReviewApi({ repository: 'acme/privacy', token: 'nope', apiUrl: gh.url })));
+    const wrongToken = await decide(
+      policy(),
+      new GitHubReviewGate(octokitReviewApi({ repository: 'acme/privacy', token: 'nope', apiUrl: gh.url })),
+    );
     assert.equal(wrongToken.approved, false);
     assert.equal(wrongToken.retry, true);
     const ok = await decide(policy(), gate);
@@ -226,13 +267,22 @@ describe('github-review approval', { timeout: 120_000 }, () => {
     const headSha = propose('kind: PrivacyRequest\nspec: {merged: true}\n');
     mainMoves();
     const merged = mergeCommit(headSha);
-    pull({ headSha, mergeCommitSha: merged, reviews: [{ login: logins.alice, state: 'APPROVED', commitId: headSha, at: at() }] });
+    pull({
+      headSha,
+      mergeCommitSha: merged,
+      reviews: [{ login: logins.alice, state: 'APPROVED', commitId: headSha, at: at() }],
+    });
     const e = await decide();
     assert.equal(e.approved, true, e.reason);
     assert.equal(e.commit, merged, 'the merge commit brought the content to main');
     assert.equal(e.pullRequest, 1);
     assert.deepEqual(e.approvers, [{ name: alice.name, email: alice.email }]);
-    assert.match(e.reason, new RegExp(`pull request #1 merged into main in ${merged.slice(0, 12)}, approved on ${headSha.slice(0, 12)} by alice-dpo`));
+    assert.match(
+      e.reason,
+      new RegExp(
+        `pull request #1 merged into main in ${merged.slice(0, 12)}, approved on ${headSha.slice(0, 12)} by alice-dpo`,
+      ),
+    );
 
     // A second pull request edits the request after Alice approved it: the approval is on an older head.
     sh(dir, ['checkout', '-q', '-b', 'pr-edit', 'main']);
@@ -241,11 +291,21 @@ describe('github-review approval', { timeout: 120_000 }, () => {
     sh(dir, ['checkout', '-q', 'main']);
     mainMoves();
     const merged2 = mergeCommit(pushedAfter);
-    pull({ headSha: pushedAfter, mergeCommitSha: merged2, associated: [merged2], reviews: [{ login: logins.alice, state: 'APPROVED', commitId: reviewed, at: at() }] });
+    pull({
+      headSha: pushedAfter,
+      mergeCommitSha: merged2,
+      associated: [merged2],
+      reviews: [{ login: logins.alice, state: 'APPROVED', commitId: reviewed, at: at() }],
+    });
     const stale = await decide();
     assert.equal(stale.approved, false);
     assert.equal(stale.pullRequest, 2);
-    assert.match(stale.reason, new RegExp(`0 of 1 required approvals on its head ${pushedAfter.slice(0, 12)}.*alice-dpo approved ${reviewed.slice(0, 12)}, not the head`));
+    assert.match(
+      stale.reason,
+      new RegExp(
+        `0 of 1 required approvals on its head ${pushedAfter.slice(0, 12)}.*alice-dpo approved ${reviewed.slice(0, 12)}, not the head`,
+      ),
+    );
     await done();
   });
 
@@ -256,7 +316,11 @@ describe('github-review approval', { timeout: 120_000 }, () => {
       write(dir, PATH, 'kind: PrivacyRequest\nspec: {reviewed: false, vendors: all}\n');
       sh(dir, ['add', PATH]);
     });
-    pull({ headSha, mergeCommitSha: merged, reviews: [{ login: logins.alice, state: 'APPROVED', commitId: headSha, at: at() }] });
+    pull({
+      headSha,
+      mergeCommitSha: merged,
+      reviews: [{ login: logins.alice, state: 'APPROVED', commitId: headSha, at: at() }],
+    });
     const e = await decide();
     assert.equal(e.approved, false);
     assert.match(e.reason, /is not what pull request #1 had at its head/);
@@ -274,7 +338,12 @@ describe('github-review approval', { timeout: 120_000 }, () => {
     const rebased = rebaseMerge([c1, c2, c3]);
     assert.equal(sh(dir, ['log', '-1', '--format=%ae %ce', rebased[1]!]), `${rita.email} ${github.email}`);
     // GitHub's merge_commit_sha of a rebase merge is the last rebased commit; every rebased commit lists the pull request.
-    const p = pull({ headSha: c3, mergeCommitSha: rebased[2]!, associated: rebased, reviews: [{ login: logins.alice, state: 'APPROVED', commitId: c3, at: at() }] });
+    const p = pull({
+      headSha: c3,
+      mergeCommitSha: rebased[2]!,
+      associated: rebased,
+      reviews: [{ login: logins.alice, state: 'APPROVED', commitId: c3, at: at() }],
+    });
     const e = await decide();
     assert.equal(e.approved, true, e.reason);
     assert.equal(e.commit, rebased[1], 'the rebased commit that last changed the request is the one introducing it');
@@ -299,7 +368,11 @@ describe('github-review approval', { timeout: 120_000 }, () => {
     sh(dir, ['merge', '-q', '--squash', headSha], rita, github);
     commitFile(dir, PATH, 'kind: PrivacyRequest\nspec: {reviewed: false, swapped: true}\n', rita, 'Add request (#2)');
     const merged = head(dir);
-    pull({ headSha, mergeCommitSha: merged, reviews: [{ login: logins.alice, state: 'APPROVED', commitId: headSha, at: at() }] });
+    pull({
+      headSha,
+      mergeCommitSha: merged,
+      reviews: [{ login: logins.alice, state: 'APPROVED', commitId: headSha, at: at() }],
+    });
     const swapped = await decide();
     assert.equal(swapped.approved, false);
     assert.match(swapped.reason, /is not what pull request #1 had at its head/);
@@ -326,18 +399,48 @@ describe('github-review in the reconcile pass', { timeout: 120_000 }, () => {
     try {
       // The connection first, then the real lethe.yaml: that commit is the pinned root of trust
       // (makeRepo's placeholder lethe.yaml is no policy to start from).
-      commitFile(dir, 'vendors/maestroqa.yaml', 'apiVersion: lethe/v1\nkind: VendorConnection\nmetadata: { name: maestroqa }\nspec:\n  type: maestroqa\n  credentials: { apiToken: env:T }\n', alice);
-      const trustRoot = commitFile(dir, 'lethe.yaml', [
-        'apiVersion: lethe/v1', 'kind: LetheConfig', 'metadata: { name: t }', 'spec:', '  approval:', '    mode: github-review',
-        `    approvers: [{ email: ${alice.email}, github: ${logins.alice} }]`,
-        `    github: { repository: acme/privacy, token: env:GITHUB_REVIEW_TOKEN, apiUrl: "${gh.url}" }`, '',
-      ].join('\n'), alice);
-      const headSha = propose('apiVersion: lethe/v1\nkind: PrivacyRequest\nmetadata: { name: r1 }\nspec:\n  action: erasure\n  regulation: gdpr\n  receivedAt: "2026-11-20"\n  subject: { emails: [a@example.com] }\n  vendors: all\n  justification: t\n');
+      commitFile(
+        dir,
+        'vendors/maestroqa.yaml',
+        'apiVersion: lethe/v1\nkind: VendorConnection\nmetadata: { name: maestroqa }\nspec:\n  type: maestroqa\n  credentials: { apiToken: env:T }\n',
+        alice,
+      );
+      const trustRoot = commitFile(
+        dir,
+        'lethe.yaml',
+        [
+          'apiVersion: lethe/v1',
+          'kind: LetheConfig',
+          'metadata: { name: t }',
+          'spec:',
+          '  approval:',
+          '    mode: github-review',
+          `    approvers: [{ email: ${alice.email}, github: ${logins.alice} }]`,
+          `    github: { repository: acme/privacy, token: env:GITHUB_REVIEW_TOKEN, apiUrl: "${gh.url}" }`,
+          '',
+        ].join('\n'),
+        alice,
+      );
+      const headSha = propose(
+        'apiVersion: lethe/v1\nkind: PrivacyRequest\nmetadata: { name: r1 }\nspec:\n  action: erasure\n  regulation: gdpr\n  receivedAt: "2026-11-20"\n  subject: { emails: [a@example.com] }\n  vendors: all\n  justification: t\n',
+      );
       const merged = squash(headSha);
-      pull({ headSha, mergeCommitSha: merged, reviews: [{ login: logins.alice, state: 'APPROVED', commitId: headSha, at: at() }] });
+      pull({
+        headSha,
+        mergeCommitSha: merged,
+        reviews: [{ login: logins.alice, state: 'APPROVED', commitId: headSha, at: at() }],
+      });
 
       const open = (env: Record<string, string>) =>
-        openController({ repo: dir, dataDir: tempDir(), trustRoot, drivers: createDriverTable(), env: { LETHE_SUBJECT_SALT: 's', ...env }, log: silentLogger, readOnly: true });
+        openController({
+          repo: dir,
+          dataDir: tempDir(),
+          trustRoot,
+          drivers: createDriverTable(),
+          env: { LETHE_SUBJECT_SALT: 's', ...env },
+          log: silentLogger,
+          readOnly: true,
+        });
       const noToken = await open({});
       const refused = (await noToken.reconciler.dryRun()).snapshot.approvals.get(PATH)!;
       assert.equal(refused.approved, false);

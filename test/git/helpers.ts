@@ -23,7 +23,13 @@ export const github: Who = { name: 'GitHub', email: 'noreply@github.com' };
 let clock = Date.parse('2026-01-01T00:00:00Z') / 1000;
 
 /** Runs git as `author` (and `committer`, default the author) at the next deterministic minute. */
-export function sh(cwd: string, args: string[], author: Who = rita, committer: Who = author, extraEnv: Record<string, string> = {}): string {
+export function sh(
+  cwd: string,
+  args: string[],
+  author: Who = rita,
+  committer: Who = author,
+  extraEnv: Record<string, string> = {},
+): string {
   clock += 60;
   const date = `${clock} +0000`;
   return execFileSync('git', ['-c', 'commit.gpgsign=false', ...args], {
@@ -82,7 +88,13 @@ export function openPr(dir: string, branch: string, path: string, content: strin
   sh(dir, ['checkout', '-q', 'main']);
 }
 
-export function mergePr(dir: string, branch: string, merger: Who, committer: Who = merger, message = `Merge ${branch}`): string {
+export function mergePr(
+  dir: string,
+  branch: string,
+  merger: Who,
+  committer: Who = merger,
+  message = `Merge ${branch}`,
+): string {
   sh(dir, ['merge', '-q', '--no-ff', '-m', message, branch], merger, committer);
   return sh(dir, ['rev-parse', 'HEAD']);
 }
@@ -105,6 +117,16 @@ export function policy(overrides: Partial<ApprovalPolicy> = {}): ApprovalPolicy 
 /** An ed25519 key pair as `lethe keygen` makes it: the directory holding it and the public key line. */
 export function makeKey(comment = 'lethe-status'): { dir: string; pub: string } {
   const dir = tempDir();
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', join(dir, 'lethe-status-signing-test')]);
+  execFileSync('ssh-keygen', [
+    '-q',
+    '-t',
+    'ed25519',
+    '-N',
+    '',
+    '-C',
+    comment,
+    '-f',
+    join(dir, 'lethe-status-signing-test'),
+  ]);
   return { dir, pub: readFileSync(join(dir, 'lethe-status-signing-test.pub'), 'utf8').trim() };
 }

@@ -13,7 +13,13 @@ const git = (cwd: string, ...args: string[]) =>
   execFileSync('git', args, {
     cwd,
     encoding: 'utf8',
-    env: { ...process.env, GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@localhost', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@localhost' },
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 'T',
+      GIT_AUTHOR_EMAIL: 't@localhost',
+      GIT_COMMITTER_NAME: 'T',
+      GIT_COMMITTER_EMAIL: 't@localhost',
+    },
   }).trim();
 
 /** A bare origin with one commit and `n` clones of it, as controllers on different machines have. */
@@ -47,7 +53,10 @@ describe('the remote lease (refs/lethe/lease, compare-and-swap)', () => {
       const leases = o.clones.map((dir, i) => new RemoteLease(dir, remoteHolder(i), 60_000, IDENTITY));
       const results = await Promise.all(leases.map((l) => l.tryAcquire()));
       assert.equal(results.filter((r) => r.acquired).length, 1, `round ${round}: ${JSON.stringify(results)}`);
-      const record = JSON.parse(git(o.bare, 'log', '-1', '--format=%B', LEASE_REF)) as { holder: string; expiresAt: string };
+      const record = JSON.parse(git(o.bare, 'log', '-1', '--format=%B', LEASE_REF)) as {
+        holder: string;
+        expiresAt: string;
+      };
       const winner = results.findIndex((r) => r.acquired);
       assert.equal(record.holder, remoteHolder(winner).id);
       for (const r of results) if (!r.acquired) assert.match(r.holder, /pid 1 on machine-\d/);
@@ -60,7 +69,15 @@ describe('the remote lease (refs/lethe/lease, compare-and-swap)', () => {
     let now = Date.parse('2026-12-02T10:00:00Z');
     const clock = () => now;
     const log = silentLogger;
-    const a = await ControllerLease.open({ dataDir: join(o.root, 'data-a'), remoteDir: o.clones[0], identity: IDENTITY, durationMs: 30_000, log, now: clock, holder: remoteHolder(0) });
+    const a = await ControllerLease.open({
+      dataDir: join(o.root, 'data-a'),
+      remoteDir: o.clones[0],
+      identity: IDENTITY,
+      durationMs: 30_000,
+      log,
+      now: clock,
+      holder: remoteHolder(0),
+    });
     mkdirSync(join(o.root, 'data-a'));
     await a.acquire();
     await a.fence();
@@ -73,7 +90,11 @@ describe('the remote lease (refs/lethe/lease, compare-and-swap)', () => {
     // The holder has not renewed for 20 s (> half the duration): its fence renews first.
     await a.fence();
     now += 29_000;
-    assert.equal((await b.tryAcquire()).acquired, false, 'not yet a whole duration since the standby saw the last renewal');
+    assert.equal(
+      (await b.tryAcquire()).acquired,
+      false,
+      'not yet a whole duration since the standby saw the last renewal',
+    );
     now += 31_000;
     assert.equal((await b.tryAcquire()).acquired, true, 'expired: the standby takes over');
 

@@ -14,7 +14,11 @@ after(() => {
 const keys = new Map<string, string>();
 
 function genKey(who: Who): string {
-  execFileSync('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', `${who.name} <${who.email}>`, 'ed25519', 'sign', 'never'], { stdio: 'ignore' });
+  execFileSync(
+    'gpg',
+    ['--batch', '--passphrase', '', '--quick-gen-key', `${who.name} <${who.email}>`, 'ed25519', 'sign', 'never'],
+    { stdio: 'ignore' },
+  );
   const colons = execFileSync('gpg', ['--batch', '--with-colons', '--list-keys', who.email], { encoding: 'utf8' });
   return /^fpr:+([0-9A-F]{40}):/m.exec(colons)![1]!;
 }
@@ -29,7 +33,11 @@ before(() => {
 });
 
 function signedMerge(dir: string, branch: string, merger: Who, key: string): void {
-  sh(dir, ['-c', `user.signingkey=${key}`, 'merge', '-q', '--no-ff', `-S${key}`, '-m', `Merge ${branch}`, branch], merger);
+  sh(
+    dir,
+    ['-c', `user.signingkey=${key}`, 'merge', '-q', '--no-ff', `-S${key}`, '-m', `Merge ${branch}`, branch],
+    merger,
+  );
 }
 
 async function evaluate(dir: string, signingKey: string) {

@@ -23,7 +23,14 @@ describe('writeStatus', () => {
   it('writes only under status/', async () => {
     const dir = makeRepo();
     const git = await GitSource.open({ repo: dir, branch: 'main', dataDir: tempDir(), identity: lethe });
-    for (const path of ['requests/x.yaml', 'status/../lethe.yaml', '/status/x.yaml', 'status/', 'status//x', 'status\\x']) {
+    for (const path of [
+      'requests/x.yaml',
+      'status/../lethe.yaml',
+      '/status/x.yaml',
+      'status/',
+      'status//x',
+      'status\\x',
+    ]) {
       await assert.rejects(git.writeStatus(new Map([[path, 'x']]), MESSAGE), { code: 'GIT_WRITE_OUTSIDE_STATUS' });
     }
     assert.equal(sh(dir, ['rev-list', '--count', 'HEAD']), '1');
@@ -32,12 +39,18 @@ describe('writeStatus', () => {
   it('makes one commit as the controller, keeps the message, and no empty commits', async () => {
     const dir = makeRepo();
     const git = await GitSource.open({ repo: dir, branch: 'main', dataDir: tempDir(), identity: lethe });
-    const files = new Map<string, string | null>([['status/a.yaml', 'phase: Pending\n'], ['status/b.yaml', 'phase: Pending\n']]);
+    const files = new Map<string, string | null>([
+      ['status/a.yaml', 'phase: Pending\n'],
+      ['status/b.yaml', 'phase: Pending\n'],
+    ]);
     const first = await git.writeStatus(files, MESSAGE);
     assert.ok(first.commit);
     assert.equal(first.pushed, false);
     assert.equal(head(dir), first.commit);
-    assert.equal(sh(dir, ['log', '-1', '--format=%an <%ae>|%cn <%ce>']), 'Lethe <lethe@corp.example>|Lethe <lethe@corp.example>');
+    assert.equal(
+      sh(dir, ['log', '-1', '--format=%an <%ae>|%cn <%ce>']),
+      'Lethe <lethe@corp.example>|Lethe <lethe@corp.example>',
+    );
     assert.equal(sh(dir, ['log', '-1', '--format=%B']), MESSAGE.trim());
     assert.equal(sh(dir, ['show', `${first.commit}:status/a.yaml`]), 'phase: Pending');
     assert.deepEqual(await git.writeStatus(files, MESSAGE), { pushed: false });
@@ -73,7 +86,13 @@ describe('writeStatus', () => {
   it('commits to a status branch without moving the protected branch', async () => {
     const dir = makeRepo();
     const main = head(dir);
-    const git = await GitSource.open({ repo: dir, branch: 'main', statusBranch: 'lethe-status', dataDir: tempDir(), identity: lethe });
+    const git = await GitSource.open({
+      repo: dir,
+      branch: 'main',
+      statusBranch: 'lethe-status',
+      dataDir: tempDir(),
+      identity: lethe,
+    });
     const first = await git.writeStatus(new Map([['status/a.yaml', '1\n']]), MESSAGE);
     const second = await git.writeStatus(new Map([['status/a.yaml', '2\n']]), MESSAGE);
     assert.equal(head(dir), main);
@@ -88,13 +107,25 @@ describe('writeStatus', () => {
 describe('pushing status', () => {
   it('rebases onto commits pushed meanwhile: both survive, the human commit is unchanged', async () => {
     const { work, origin } = withOrigin();
-    const git = await GitSource.open({ remote: origin, branch: 'main', dataDir: tempDir(), identity: lethe, pushRetry: fastRetry });
+    const git = await GitSource.open({
+      remote: origin,
+      branch: 'main',
+      dataDir: tempDir(),
+      identity: lethe,
+      pushRetry: fastRetry,
+    });
     await git.sync();
     commitFile(work, 'requests/new.yaml', 'n\n', bob);
     commitFile(work, 'status/a.yaml', 'a human wrote this\n', bob);
     sh(work, ['push', '-q', 'origin', 'main']);
     const human = head(work);
-    const result = await git.writeStatus(new Map([['status/a.yaml', 'phase: Pending\n'], ['status/b.yaml', 'phase: Pending\n']]), MESSAGE);
+    const result = await git.writeStatus(
+      new Map([
+        ['status/a.yaml', 'phase: Pending\n'],
+        ['status/b.yaml', 'phase: Pending\n'],
+      ]),
+      MESSAGE,
+    );
     assert.equal(result.pushed, true, JSON.stringify(result.pushError));
     const log = sh(origin, ['log', '--format=%H %ae %s', 'main']).split('\n');
     assert.equal(log.length, 4);
@@ -114,7 +145,13 @@ describe('pushing status', () => {
     const { commit } = await offline.writeStatus(new Map([['status/a.yaml', '1\n']]), MESSAGE);
     commitFile(work, 'requests/x.yaml', 'x\n', bob);
     sh(work, ['push', '-q', 'origin', 'main']);
-    const online = await GitSource.open({ remote: origin, branch: 'main', dataDir, identity: lethe, pushRetry: fastRetry });
+    const online = await GitSource.open({
+      remote: origin,
+      branch: 'main',
+      dataDir,
+      identity: lethe,
+      pushRetry: fastRetry,
+    });
     const synced = await online.sync();
     assert.notEqual(synced, commit);
     assert.equal(head(offline.dir, 'main~1'), head(work));
@@ -128,7 +165,14 @@ describe('pushing status', () => {
     sh(other, ['clone', '-q', origin, '.']);
     commitFile(other, 'requests/y.yaml', 'y\n', bob);
     sh(other, ['push', '-q', 'origin', 'main']);
-    const git = await GitSource.open({ repo: work, branch: 'main', dataDir: tempDir(), identity: lethe, push: true, pushRetry: fastRetry });
+    const git = await GitSource.open({
+      repo: work,
+      branch: 'main',
+      dataDir: tempDir(),
+      identity: lethe,
+      push: true,
+      pushRetry: fastRetry,
+    });
     const result = await git.writeStatus(new Map([['status/a.yaml', '1\n']]), MESSAGE);
     assert.equal(result.pushed, false);
     assert.equal(result.pushError?.code, 'GIT_PUSH_NEEDS_PULL');
@@ -137,7 +181,15 @@ describe('pushing status', () => {
 
   it('pushes a status branch from a local working copy', async () => {
     const { work, origin } = withOrigin();
-    const git = await GitSource.open({ repo: work, branch: 'main', statusBranch: 'lethe-status', dataDir: tempDir(), identity: lethe, push: true, pushRetry: fastRetry });
+    const git = await GitSource.open({
+      repo: work,
+      branch: 'main',
+      statusBranch: 'lethe-status',
+      dataDir: tempDir(),
+      identity: lethe,
+      push: true,
+      pushRetry: fastRetry,
+    });
     const result = await git.writeStatus(new Map([['status/a.yaml', '1\n']]), MESSAGE);
     assert.equal(result.pushed, true);
     assert.equal(head(origin, 'lethe-status'), result.commit);

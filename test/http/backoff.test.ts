@@ -20,20 +20,37 @@ describe('backoffDelayMs (full jitter)', () => {
       const d = backoffDelayMs(retry, 250, 10_000, () => 0.999999);
       assert.ok(Number.isFinite(d) && d <= 10_000 && d >= 9_990, `retry ${retry}: ${d}`);
     }
-    assert.equal(backoffDelayMs(5000, 0, 10_000, () => 0.5), 0, 'base 0 gives 0, not NaN');
-    assert.equal(backoffDelayMs(3, 100, 0, () => 0.5), 0, 'cap 0 gives 0');
+    assert.equal(
+      backoffDelayMs(5000, 0, 10_000, () => 0.5),
+      0,
+      'base 0 gives 0, not NaN',
+    );
+    assert.equal(
+      backoffDelayMs(3, 100, 0, () => 0.5),
+      0,
+      'cap 0 gives 0',
+    );
   });
 
   it('is deterministic for an injected random source, and spans the range', () => {
     const a = Array.from({ length: 10 }, (_, i) => backoffDelayMs(i, 100, 5_000, seeded(42)));
     const b = Array.from({ length: 10 }, (_, i) => backoffDelayMs(i, 100, 5_000, seeded(42)));
     assert.deepEqual(a, b);
-    assert.equal(backoffDelayMs(4, 100, 5_000, () => 0), 0);
-    assert.equal(backoffDelayMs(4, 100, 5_000, () => 0.5), 800);
+    assert.equal(
+      backoffDelayMs(4, 100, 5_000, () => 0),
+      0,
+    );
+    assert.equal(
+      backoffDelayMs(4, 100, 5_000, () => 0.5),
+      800,
+    );
   });
 
   it('clamps a misbehaving random source into [0, ceiling)', () => {
-    assert.equal(backoffDelayMs(2, 100, 5_000, () => -3), 0);
+    assert.equal(
+      backoffDelayMs(2, 100, 5_000, () => -3),
+      0,
+    );
     assert.ok(backoffDelayMs(2, 100, 5_000, () => 1) < 400);
     assert.ok(backoffDelayMs(2, 100, 5_000, () => 17) < 400);
   });
@@ -57,7 +74,10 @@ describe('parseRetryAfter', () => {
   it('reads HTTP dates in all three RFC 9110 forms', () => {
     assert.equal(parseRetryAfter('Fri, 20 Nov 2026 10:00:30 GMT', now, 60_000), 30_000);
     assert.equal(parseRetryAfter('Friday, 20-Nov-26 10:00:05 GMT', now, 60_000), 5_000);
-    assert.equal(parseRetryAfter('Fri Nov 20 10:00:10 2026', now - new Date(now).getTimezoneOffset() * 60_000, 60_000), 10_000);
+    assert.equal(
+      parseRetryAfter('Fri Nov 20 10:00:10 2026', now - new Date(now).getTimezoneOffset() * 60_000, 60_000),
+      10_000,
+    );
   });
   it('clamps past dates to 0 and long waits to the cap', () => {
     assert.equal(parseRetryAfter('Fri, 20 Nov 2026 09:00:00 GMT', now, 60_000), 0);

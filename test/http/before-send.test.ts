@@ -19,7 +19,11 @@ describe('beforeSend', () => {
   });
 
   it('runs once the rate-limit slot is granted, before the request reaches the vendor', async () => {
-    const http = layer.vendor({ vendor: 'v', limit: { key: 'bs', windows: [{ limit: 1, perSeconds: 1 }] }, secrets: [] });
+    const http = layer.vendor({
+      vendor: 'v',
+      limit: { key: 'bs', windows: [{ limit: 1, perSeconds: 1 }] },
+      secrets: [],
+    });
     const events: string[] = [];
     const call = (name: string) =>
       http.request({
@@ -32,15 +36,27 @@ describe('beforeSend', () => {
       });
     const started = Date.now();
     await Promise.all([call('first'), call('second')]);
-    assert.deepEqual(events, ['first: slot granted, 0 requests seen by the vendor', 'second: slot granted, 1 requests seen by the vendor']);
+    assert.deepEqual(events, [
+      'first: slot granted, 0 requests seen by the vendor',
+      'second: slot granted, 1 requests seen by the vendor',
+    ]);
     assert.ok(server.hits[1]!.at - started >= 1000, 'the second waited for its slot before beforeSend ran');
   });
 
   it('aborts the call without sending anything when it throws', async () => {
-    const http = layer.vendor({ vendor: 'v', limit: { key: 'bs2', windows: [{ limit: 10, perSeconds: 1 }] }, secrets: [] });
+    const http = layer.vendor({
+      vendor: 'v',
+      limit: { key: 'bs2', windows: [{ limit: 10, perSeconds: 1 }] },
+      secrets: [],
+    });
     const before = server.hits.length;
     await assert.rejects(
-      http.request({ method: 'POST', url: `${server.url}/x`, safe: false, beforeSend: async () => Promise.reject(new Error('journal full')) }),
+      http.request({
+        method: 'POST',
+        url: `${server.url}/x`,
+        safe: false,
+        beforeSend: async () => Promise.reject(new Error('journal full')),
+      }),
       /journal full/,
     );
     assert.equal(server.hits.length, before);

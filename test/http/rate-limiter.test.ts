@@ -11,7 +11,14 @@ const maestro = [
 ];
 
 /** Acquires, marks sent at grant time and releases: records when each call went out. */
-function call(limiter: RateLimiter, clock: ManualClock, out: number[], priority?: number, tag?: string, order?: string[]): Promise<void> {
+function call(
+  limiter: RateLimiter,
+  clock: ManualClock,
+  out: number[],
+  priority?: number,
+  tag?: string,
+  order?: string[],
+): Promise<void> {
   return limiter.acquire(priority === undefined ? {} : { priority }).then((slot) => {
     out.push(clock.now());
     if (tag !== undefined) order?.push(tag);
@@ -116,12 +123,20 @@ describe('RateLimiter (injected clock)', () => {
     const clock = new ManualClock();
     const limiter = new RateLimiter({ key: 'k', windows: [{ limit: 1, perSeconds: 10 }], clock, marginMs: 0 });
     (await limiter.acquire()).release();
-    await assert.rejects(limiter.acquire({ deadline: clock.now() + 5_000 }), (e: RateLimitWaitError) => e.reason === 'deadline');
+    await assert.rejects(
+      limiter.acquire({ deadline: clock.now() + 5_000 }),
+      (e: RateLimitWaitError) => e.reason === 'deadline',
+    );
     assert.equal(limiter.waiting, 0);
 
     const holder = new RateLimiter({ key: 'h', windows: [{ limit: 1, perSeconds: 1 }], clock, marginMs: 0 });
     (await holder.acquire()).release();
-    const queued = Array.from({ length: 3 }, () => holder.acquire({ deadline: clock.now() + 1_500 }).then((s) => (s.release(), 'ok'), (e: RateLimitWaitError) => e.reason));
+    const queued = Array.from({ length: 3 }, () =>
+      holder.acquire({ deadline: clock.now() + 1_500 }).then(
+        (s) => (s.release(), 'ok'),
+        (e: RateLimitWaitError) => e.reason,
+      ),
+    );
     await clock.advance(2_000);
     assert.deepEqual(await Promise.all(queued), ['ok', 'deadline', 'deadline']);
 

@@ -29,7 +29,13 @@ describe('RateLog (lowdb file)', () => {
     const persisted = JSON.parse(await readFile(path, 'utf8'));
     assert.equal(persisted.keys['maestroqa:ab12'].sent.length, 3);
 
-    const second = new RateLimiter({ key: 'maestroqa:ab12', windows, clock, marginMs: 0, sink: await RateLog.open(path, clock.now()) });
+    const second = new RateLimiter({
+      key: 'maestroqa:ab12',
+      windows,
+      clock,
+      marginMs: 0,
+      sink: await RateLog.open(path, clock.now()),
+    });
     const firstSent: number = persisted.keys['maestroqa:ab12'].sent[0];
     assert.ok(second.nextFreeAt() > clock.now());
     assert.equal(second.nextFreeAt(), firstSent + 60_000, 'the per-minute window is still full after the restart');
@@ -40,10 +46,22 @@ describe('RateLog (lowdb file)', () => {
   it('counts a call granted before a crash as sent at load time', async () => {
     const path = join(await tmp(), 'rate-log.json');
     const clock = new ManualClock(5_000_000);
-    const limiter = new RateLimiter({ key: 'k', windows, clock, marginMs: 0, sink: await RateLog.open(path, clock.now()) });
+    const limiter = new RateLimiter({
+      key: 'k',
+      windows,
+      clock,
+      marginMs: 0,
+      sink: await RateLog.open(path, clock.now()),
+    });
     await limiter.acquire(); // granted and persisted, then the process "dies" before sent()
     await clock.advance(30_000);
-    const reloaded = new RateLimiter({ key: 'k', windows, clock, marginMs: 0, sink: await RateLog.open(path, clock.now()) });
+    const reloaded = new RateLimiter({
+      key: 'k',
+      windows,
+      clock,
+      marginMs: 0,
+      sink: await RateLog.open(path, clock.now()),
+    });
     assert.equal(reloaded.nextFreeAt(), clock.now() + 1_000);
   });
 
@@ -76,7 +94,11 @@ describe('RateLog (lowdb file)', () => {
       assert.ok(!log.lost!.includes('jane'), log.lost);
       assert.equal(log.load('k'), undefined);
     }
-    assert.equal((await readdir(dir)).filter((n) => n.includes('.unreadable-')).length >= 1, true, 'kept for a post-mortem');
+    assert.equal(
+      (await readdir(dir)).filter((n) => n.includes('.unreadable-')).length >= 1,
+      true,
+      'kept for a post-mortem',
+    );
     assert.equal((await RateLog.open(join(dir, 'absent.json'), 0)).lost, 'missing');
   });
 
@@ -107,8 +129,10 @@ describe('RateLog (lowdb file)', () => {
     const path = join(await tmp(), 'rate-log.json');
     const log = await RateLog.open(path, 0);
     await mkdir(path); // the atomic rename onto a directory fails, even for root
-    const err = (await log.save('k', { sent: [1], open: [], pausedUntil: 0, horizonMs: 1 }).catch((e: unknown) => e)) as LetheError;
+    const err = (await log
+      .save('k', { sent: [1], open: [], pausedUntil: 0, horizonMs: 1 })
+      .catch((e: unknown) => e)) as LetheError;
     assert.equal(err.code, 'RATE_LOG_WRITE_FAILED');
     assert.match(err.message, /EISDIR|EPERM|ENOTEMPTY/);
-});
+  });
 });

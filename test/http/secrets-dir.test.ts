@@ -17,7 +17,8 @@ writeFileSync(join(root, 'outside'), 'outside-secret\n');
 symlinkSync(join(root, 'outside'), join(dir, 'escape'));
 symlinkSync(join(dir, 'token'), join(dir, 'alias'));
 
-const read = (ref: string, env: Record<string, string> = {}) => resolveCredential(ref, env, (p) => readSecretFile(dir, p));
+const read = (ref: string, env: Record<string, string> = {}) =>
+  resolveCredential(ref, env, (p) => readSecretFile(dir, p));
 
 describe('secrets directory', () => {
   it('resolves --secrets-dir, then LETHE_SECRETS_DIR, then $CREDENTIALS_DIRECTORY, then <data dir>/secrets', () => {
@@ -36,7 +37,13 @@ describe('secrets directory', () => {
   });
 
   it('refuses absolute paths elsewhere, "..", and symlinks leading out, naming the path and never the content', async () => {
-    for (const ref of ['file:/etc/passwd', `file:${join(root, 'outside')}`, 'file:../outside', 'file:sub/../../outside', 'file:escape']) {
+    for (const ref of [
+      'file:/etc/passwd',
+      `file:${join(root, 'outside')}`,
+      'file:../outside',
+      'file:sub/../../outside',
+      'file:escape',
+    ]) {
       await assert.rejects(read(ref), (err: Error & { code?: string }) => {
         assert.equal(err.code, 'CREDENTIAL_PATH_OUTSIDE', ref);
         assert.ok(!err.message.includes('outside-secret') && !err.message.includes('root:'), ref);
@@ -45,9 +52,13 @@ describe('secrets directory', () => {
     }
   });
 
-  it('refuses env: references to the controller\'s own LETHE_* settings', async () => {
-    await assert.rejects(read('env:LETHE_SUBJECT_SALT', { LETHE_SUBJECT_SALT: 'salt' }), { code: 'CREDENTIAL_ENV_FORBIDDEN' });
-    await assert.rejects(read('env:lethe_webhook_secret', { lethe_webhook_secret: 's' }), { code: 'CREDENTIAL_ENV_FORBIDDEN' });
+  it("refuses env: references to the controller's own LETHE_* settings", async () => {
+    await assert.rejects(read('env:LETHE_SUBJECT_SALT', { LETHE_SUBJECT_SALT: 'salt' }), {
+      code: 'CREDENTIAL_ENV_FORBIDDEN',
+    });
+    await assert.rejects(read('env:lethe_webhook_secret', { lethe_webhook_secret: 's' }), {
+      code: 'CREDENTIAL_ENV_FORBIDDEN',
+    });
     assert.equal(await read('env:VENDOR_TOKEN', { VENDOR_TOKEN: 'v' }), 'v');
   });
 
@@ -65,9 +76,18 @@ describe('secrets directory', () => {
       '',
     ].join('\n');
     const m = parseManifest('vendors/maestroqa.yaml', text);
-    assert.deepEqual(m.problems.map((p) => `${p.file}:${p.line} ${p.code}`), ['vendors/maestroqa.yaml:9 CREDENTIAL_REF_REFUSED']);
-    const dotted = parseManifest('vendors/maestroqa.yaml', text.replace('env:LETHE_SUBJECT_SALT', 'file:../../etc/passwd'));
-    assert.deepEqual(dotted.problems.map((p) => `${p.line} ${p.code}`), ['9 CREDENTIAL_REF_REFUSED']);
+    assert.deepEqual(
+      m.problems.map((p) => `${p.file}:${p.line} ${p.code}`),
+      ['vendors/maestroqa.yaml:9 CREDENTIAL_REF_REFUSED'],
+    );
+    const dotted = parseManifest(
+      'vendors/maestroqa.yaml',
+      text.replace('env:LETHE_SUBJECT_SALT', 'file:../../etc/passwd'),
+    );
+    assert.deepEqual(
+      dotted.problems.map((p) => `${p.line} ${p.code}`),
+      ['9 CREDENTIAL_REF_REFUSED'],
+    );
     assert.match(dotted.problems[0]!.message, /"\.\." is refused/);
   });
 });

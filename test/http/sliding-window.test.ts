@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RateWindow } from '../../specs/index.ts';
-import { drainSchedule, drainTimeMs, earliestAllowed, insertSorted, prune, type WindowLog } from '../../controller/http/sliding-window.ts';
+import {
+  drainSchedule,
+  drainTimeMs,
+  earliestAllowed,
+  insertSorted,
+  prune,
+  type WindowLog,
+} from '../../controller/http/sliding-window.ts';
 import { maxInWindow, seeded } from './helpers.ts';
 
 const maestro: RateWindow[] = [
@@ -13,7 +20,9 @@ const log = (sent: number[], open = 0, pausedUntil = 0): WindowLog => ({ sent, o
 /** The definition, checked point by point. */
 function allowedAt(windows: RateWindow[], l: WindowLog, t: number, margin: number): boolean {
   if (t < l.pausedUntil) return false;
-  return windows.every((w) => l.sent.filter((s) => s > t - (w.perSeconds * 1000 + margin) && s <= t).length + l.open < w.limit);
+  return windows.every(
+    (w) => l.sent.filter((s) => s > t - (w.perSeconds * 1000 + margin) && s <= t).length + l.open < w.limit,
+  );
 }
 
 describe('earliestAllowed', () => {
@@ -47,7 +56,9 @@ describe('earliestAllowed', () => {
         perSeconds: (1 + Math.floor(rand() * 20)) / 10,
       }));
       const now = 5_000;
-      const sent = Array.from({ length: Math.floor(rand() * 8) }, () => now - Math.floor(rand() * 2_500)).sort((a, b) => a - b);
+      const sent = Array.from({ length: Math.floor(rand() * 8) }, () => now - Math.floor(rand() * 2_500)).sort(
+        (a, b) => a - b,
+      );
       const l = log(sent, Math.floor(rand() * 2), rand() < 0.2 ? now + Math.floor(rand() * 500) : 0);
       const margin = Math.floor(rand() * 3) * 5;
       const got = earliestAllowed(windows, l, now, margin);
@@ -105,15 +116,27 @@ describe('drainSchedule', () => {
     const cases: Array<[RateWindow[], WindowLog, number]> = [
       [maestro, log([]), 0],
       [maestro, log([9_500, 9_900], 1, 10_200), 10_000],
-      [[{ limit: 3, perSeconds: 1 }, { limit: 5, perSeconds: 4 }], log([0, 100]), 200],
+      [
+        [
+          { limit: 3, perSeconds: 1 },
+          { limit: 5, perSeconds: 4 },
+        ],
+        log([0, 100]),
+        200,
+      ],
       [[{ limit: 25, perSeconds: 1 }], log([], 3), 5_000],
     ];
     for (const [windows, l, now] of cases) {
       for (const margin of [0, 50]) {
         const schedule = drainSchedule(windows, l, 70, now, margin);
         assert.equal(schedule.length, 70);
-        schedule.forEach((offset, i) => assert.equal(offset, drainTimeMs(windows, l, i + 1, now, margin), `k=${i + 1}`));
-        assert.ok(schedule.every((x, i) => i === 0 || x >= schedule[i - 1]!), 'never decreasing');
+        schedule.forEach((offset, i) =>
+          assert.equal(offset, drainTimeMs(windows, l, i + 1, now, margin), `k=${i + 1}`),
+        );
+        assert.ok(
+          schedule.every((x, i) => i === 0 || x >= schedule[i - 1]!),
+          'never decreasing',
+        );
       }
     }
     assert.deepEqual(drainSchedule(maestro, log([]), 0, 0, 0), []);

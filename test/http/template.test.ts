@@ -4,7 +4,6 @@ import { bodyContext, renderRequest, renderTemplate } from '../../controller/htt
 import type { LetheError } from '../../controller/errors/types.ts';
 import { HOSTILE_EMAILS } from './helpers.ts';
 
-
 const code = (fn: () => unknown): string => {
   try {
     fn();
@@ -16,8 +15,19 @@ const code = (fn: () => unknown): string => {
 
 describe('renderTemplate', () => {
   it('substitutes and unescapes the seed example', () => {
-    assert.equal(renderTemplate('{{\\"email\\": \\"{email}\\"}}'.replaceAll('\\"', '"'), { email: 'jane@example.com' }, 'json', 'b'), '{"email": "jane@example.com"}');
-    assert.equal(renderTemplate('Basic {credentials}', { credentials: 'dXNlcjpwYXNz' }, 'header', 'h'), 'Basic dXNlcjpwYXNz');
+    assert.equal(
+      renderTemplate(
+        '{{\\"email\\": \\"{email}\\"}}'.replaceAll('\\"', '"'),
+        { email: 'jane@example.com' },
+        'json',
+        'b',
+      ),
+      '{"email": "jane@example.com"}',
+    );
+    assert.equal(
+      renderTemplate('Basic {credentials}', { credentials: 'dXNlcjpwYXNz' }, 'header', 'h'),
+      'Basic dXNlcjpwYXNz',
+    );
     assert.equal(renderTemplate('no placeholders', {}, 'raw', 'r'), 'no placeholders');
     assert.equal(renderTemplate('', {}, 'raw', 'r'), '');
     assert.equal(renderTemplate('{{}}{{{a}}}', { a: 'x' }, 'raw', 'r'), '{}{x}');
@@ -60,7 +70,10 @@ describe('renderTemplate', () => {
         assert.ok(!e.message.includes('Injected') && !e.message.includes(bad));
       }
     }
-    assert.equal(code(() => renderTemplate('a\nb', {}, 'header', 'h')), 'TEMPLATE_HEADER_INJECTION');
+    assert.equal(
+      code(() => renderTemplate('a\nb', {}, 'header', 'h')),
+      'TEMPLATE_HEADER_INJECTION',
+    );
     assert.equal(renderTemplate('{v}', { v: 'tab\tok' }, 'header', 'h'), 'tab\tok');
   });
 
@@ -74,13 +87,23 @@ describe('renderTemplate', () => {
       assert.match(e.message, /emial/);
       assert.ok(!e.message.includes('jane'));
     }
-    assert.equal(code(() => renderTemplate('{toString}', {}, 'raw', 'r')), 'TEMPLATE_UNKNOWN_PLACEHOLDER');
-    assert.equal(code(() => renderTemplate('{__proto__}', {}, 'raw', 'r')), 'TEMPLATE_UNKNOWN_PLACEHOLDER');
+    assert.equal(
+      code(() => renderTemplate('{toString}', {}, 'raw', 'r')),
+      'TEMPLATE_UNKNOWN_PLACEHOLDER',
+    );
+    assert.equal(
+      code(() => renderTemplate('{__proto__}', {}, 'raw', 'r')),
+      'TEMPLATE_UNKNOWN_PLACEHOLDER',
+    );
   });
 
   it('reports syntax errors with positions', () => {
     for (const bad of ['{', 'a{b', '}', 'a}b', '{}', '{ email }', '{1x}', '{a-b}', '{{{', '{a}}']) {
-      assert.equal(code(() => renderTemplate(bad, { a: 'x', email: 'e' }, 'raw', 'r')), 'TEMPLATE_SYNTAX', bad);
+      assert.equal(
+        code(() => renderTemplate(bad, { a: 'x', email: 'e' }, 'raw', 'r')),
+        'TEMPLATE_SYNTAX',
+        bad,
+      );
     }
   });
 

@@ -19,16 +19,37 @@ async function listen(server: Server): Promise<number> {
 }
 
 describe('TLS verification and proxies', () => {
-  it('verifies TLS by default and skips verification only where the vendor config says so', { skip: !hasOpenssl && 'openssl missing' }, async () => {
+  it('verifies TLS by default and skips verification only where the vendor config says so', {
+    skip: !hasOpenssl && 'openssl missing',
+  }, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lethe-tls-'));
-    const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1']);
+    const gen = spawnSync('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+    ]);
     assert.equal(gen.status, 0, String(gen.stderr));
-    const server = createHttpsServer({ key: await readFile(join(dir, 'key.pem')), cert: await readFile(join(dir, 'cert.pem')) }, (_req, res) => res.end('{"ok":true}'));
+    const server = createHttpsServer(
+      { key: await readFile(join(dir, 'key.pem')), cert: await readFile(join(dir, 'cert.pem')) },
+      (_req, res) => res.end('{"ok":true}'),
+    );
     const port = await listen(server);
     const layer = await HttpLayer.open({ retry: { baseDelayMs: 1 } });
     try {
       const strict = layer.vendor({ vendor: 'strict', limit, secrets: [] });
-      const err = await strict.request({ method: 'POST', url: `https://127.0.0.1:${port}/`, safe: false }).catch((e: unknown) => e);
+      const err = await strict
+        .request({ method: 'POST', url: `https://127.0.0.1:${port}/`, safe: false })
+        .catch((e: unknown) => e);
       assert.ok(err instanceof HttpError);
       assert.equal(err.code, 'HTTP_TLS');
       assert.equal(err.terminal, true);
@@ -38,7 +59,11 @@ describe('TLS verification and proxies', () => {
       const lax = layer.vendor({ vendor: 'lax', limit, secrets: [], verifyTls: false });
       assert.equal((await lax.request({ method: 'GET', url: `https://127.0.0.1:${port}/`, safe: true })).status, 200);
       // Per call, as DataGrail's per-query verify_ssl.
-      assert.equal((await strict.request({ method: 'GET', url: `https://127.0.0.1:${port}/`, safe: true, verifyTls: false })).status, 200);
+      assert.equal(
+        (await strict.request({ method: 'GET', url: `https://127.0.0.1:${port}/`, safe: true, verifyTls: false }))
+          .status,
+        200,
+      );
     } finally {
       await layer.close();
       server.closeAllConnections();
@@ -66,7 +91,11 @@ describe('TLS verification and proxies', () => {
     const layer = await HttpLayer.open({ proxy: { httpProxy: `http://127.0.0.1:${proxyPort}`, noProxy: '127.0.0.1' } });
     try {
       const http = layer.vendor({ vendor: 'proxied', limit, secrets: [] });
-      const viaProxy = await http.request({ method: 'GET', url: `http://vendor.lethe-test.invalid:${targetPort}/x`, safe: true });
+      const viaProxy = await http.request({
+        method: 'GET',
+        url: `http://vendor.lethe-test.invalid:${targetPort}/x`,
+        safe: true,
+      });
       assert.equal(viaProxy.status, 200);
       assert.equal(tunnels, 1);
       const direct = await http.request({ method: 'GET', url: `http://127.0.0.1:${targetPort}/y`, safe: true });

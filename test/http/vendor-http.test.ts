@@ -7,7 +7,15 @@ import { renderRequest } from '../../controller/http/template.ts';
 import type { Clock, VendorHttp } from '../../controller/http/types.ts';
 import { createVendorHttp, httpResponse } from '../../controller/http/vendor-http.ts';
 import { z } from 'zod';
-import { capturingLogger, HOSTILE_EMAILS, seeded, startServer, VirtualClock, type CapturingLogger, type TestServer } from './helpers.ts';
+import {
+  capturingLogger,
+  HOSTILE_EMAILS,
+  seeded,
+  startServer,
+  VirtualClock,
+  type CapturingLogger,
+  type TestServer,
+} from './helpers.ts';
 
 const SECRET = 'sk_live_5up3r-s3cret+token';
 const EMAIL = 'jane.doe+privacy@example.com';
@@ -15,7 +23,10 @@ const EMAIL = 'jane.doe+privacy@example.com';
 let server: TestServer;
 let dispatchers: Dispatchers;
 /** Per path: how many answers of each kind, then 200. */
-const script = new Map<string, (n: number, res: import('node:http').ServerResponse, req: import('node:http').IncomingMessage) => boolean>();
+const script = new Map<
+  string,
+  (n: number, res: import('node:http').ServerResponse, req: import('node:http').IncomingMessage) => boolean
+>();
 
 before(async () => {
   server = await startServer((req, res, hit) => {
@@ -34,7 +45,11 @@ after(async () => {
   await server.close();
 });
 
-function vendor(clock: Clock = new VirtualClock(), log?: CapturingLogger, windows = [{ limit: 1_000, perSeconds: 1 }]): { http: VendorHttp; limiter: RateLimiter } {
+function vendor(
+  clock: Clock = new VirtualClock(),
+  log?: CapturingLogger,
+  windows = [{ limit: 1_000, perSeconds: 1 }],
+): { http: VendorHttp; limiter: RateLimiter } {
   const limiter = new RateLimiter({ key: 'test', windows, clock });
   const http = createVendorHttp({
     vendor: 'acme',
@@ -71,7 +86,12 @@ describe('retries by safety', () => {
 
   it('never repeats an unsafe call that reached the vendor: the 5xx is returned', async () => {
     script.set('/unsafe503', (_n, res) => (res.writeHead(503).end(), true));
-    const r = await vendor().http.request({ method: 'DELETE', url: `${server.url}/unsafe503`, safe: false, body: { emails: ['a@example.com'] } });
+    const r = await vendor().http.request({
+      method: 'DELETE',
+      url: `${server.url}/unsafe503`,
+      safe: false,
+      body: { emails: ['a@example.com'] },
+    });
     assert.equal(r.status, 503);
     assert.equal(r.attempts, 1);
     assert.equal(hitsOf('/unsafe503'), 1);
@@ -79,20 +99,35 @@ describe('retries by safety', () => {
 
   it('retries extra statuses for safe calls only, and returns other statuses untouched', async () => {
     script.set('/conflict', (n, res) => n < 2 && (res.writeHead(409).end(), true));
-    const safe = await vendor().http.request({ method: 'GET', url: `${server.url}/conflict`, safe: true, retryStatuses: [409] });
+    const safe = await vendor().http.request({
+      method: 'GET',
+      url: `${server.url}/conflict`,
+      safe: true,
+      retryStatuses: [409],
+    });
     assert.equal(safe.status, 200);
     script.set('/conflict2', (_n, res) => (res.writeHead(409).end(), true));
-    const unsafe = await vendor().http.request({ method: 'POST', url: `${server.url}/conflict2`, safe: false, retryStatuses: [409] });
+    const unsafe = await vendor().http.request({
+      method: 'POST',
+      url: `${server.url}/conflict2`,
+      safe: false,
+      retryStatuses: [409],
+    });
     assert.equal(unsafe.status, 409);
     assert.equal(hitsOf('/conflict2'), 1);
     script.set('/notfound', (_n, res) => (res.writeHead(404).end(), true));
-    assert.equal((await vendor().http.request({ method: 'GET', url: `${server.url}/notfound`, safe: true })).status, 404);
+    assert.equal(
+      (await vendor().http.request({ method: 'GET', url: `${server.url}/notfound`, safe: true })).status,
+      404,
+    );
     assert.equal(hitsOf('/notfound'), 1);
   });
 
   it('does not retry an unsafe call whose connection broke after sending; says it may have arrived', async () => {
     script.set('/reset', (_n, res) => (res.socket?.destroy(), true));
-    const err = await failing(vendor().http.request({ method: 'POST', url: `${server.url}/reset`, safe: false, body: 'x' }));
+    const err = await failing(
+      vendor().http.request({ method: 'POST', url: `${server.url}/reset`, safe: false, body: 'x' }),
+    );
     assert.equal(err.code, 'HTTP_NETWORK');
     assert.equal(err.maybeDelivered, true);
     assert.equal(hitsOf('/reset'), 1);
@@ -107,7 +142,9 @@ describe('retries by safety', () => {
   });
 
   it('retries an unsafe call that provably never left (connection refused)', async () => {
-    const err = await failing(vendor().http.request({ method: 'DELETE', url: 'http://127.0.0.1:1/users', safe: false }));
+    const err = await failing(
+      vendor().http.request({ method: 'DELETE', url: 'http://127.0.0.1:1/users', safe: false }),
+    );
     assert.equal(err.code, 'HTTP_NETWORK');
     assert.match(err.message, /ECONNREFUSED/);
     assert.equal(err.attempts, 3);
@@ -124,16 +161,26 @@ describe('429 and Retry-After', () => {
     const r = await http.request({ method: 'DELETE', url: `${server.url}/429s`, safe: false });
     assert.equal(r.status, 200);
     assert.equal(hitsOf('/429s'), 2);
-    assert.ok(clock.slept.some((ms) => ms >= 3_000), String(clock.slept));
+    assert.ok(
+      clock.slept.some((ms) => ms >= 3_000),
+      String(clock.slept),
+    );
     assert.ok(limiter.nextFreeAt() <= clock.now());
   });
 
   it('honours Retry-After as an HTTP date on 503 for a safe call', async () => {
     const clock = new VirtualClock();
-    script.set('/503date', (n, res) => n < 2 && (res.writeHead(503, { 'retry-after': new Date(clock.now() + 10_000).toUTCString() }).end(), true));
+    script.set(
+      '/503date',
+      (n, res) =>
+        n < 2 && (res.writeHead(503, { 'retry-after': new Date(clock.now() + 10_000).toUTCString() }).end(), true),
+    );
     const r = await vendor(clock).http.request({ method: 'GET', url: `${server.url}/503date`, safe: true });
     assert.equal(r.status, 200);
-    assert.ok(clock.slept.some((ms) => ms >= 9_000 && ms <= 10_000), String(clock.slept));
+    assert.ok(
+      clock.slept.some((ms) => ms >= 9_000 && ms <= 10_000),
+      String(clock.slept),
+    );
   });
 
   it('returns the 429 once retries are exhausted, or at once when Retry-After exceeds the cap', async () => {
@@ -174,7 +221,9 @@ describe('bounds', () => {
       return true;
     });
     for (const path of ['/big', '/bigchunked']) {
-      const err = await failing(vendor().http.request({ method: 'GET', url: `${server.url}${path}`, safe: true, maxResponseBytes: 2_000 }));
+      const err = await failing(
+        vendor().http.request({ method: 'GET', url: `${server.url}${path}`, safe: true, maxResponseBytes: 2_000 }),
+      );
       assert.equal(err.code, 'HTTP_RESPONSE_TOO_LARGE');
       assert.equal(err.attempts, 1, 'not retried');
     }
@@ -184,7 +233,10 @@ describe('bounds', () => {
     script.set('/html', (_n, res) => (res.writeHead(200).end(`<html>${EMAIL}</html>`), true));
     const r = await vendor().http.request({ method: 'GET', url: `${server.url}/html`, safe: true });
     assert.equal(r.text(), `<html>${EMAIL}</html>`);
-    assert.throws(() => r.json(), (e: HttpError) => e.code === 'HTTP_MALFORMED_BODY' && !e.message.includes(EMAIL));
+    assert.throws(
+      () => r.json(),
+      (e: HttpError) => e.code === 'HTTP_MALFORMED_BODY' && !e.message.includes(EMAIL),
+    );
   });
 
   it('gives up before sending when the limiter cannot serve the call before its deadline', async () => {
@@ -192,7 +244,9 @@ describe('bounds', () => {
     const { http } = vendor(clock, undefined, [{ limit: 1, perSeconds: 60 }]);
     await http.request({ method: 'GET', url: `${server.url}/first`, safe: true });
     const before = hitsOf('/second');
-    const err = await failing(http.request({ method: 'POST', url: `${server.url}/second`, safe: false, deadline: clock.now() + 5_000 }));
+    const err = await failing(
+      http.request({ method: 'POST', url: `${server.url}/second`, safe: false, deadline: clock.now() + 5_000 }),
+    );
     assert.equal(err.code, 'HTTP_DEADLINE_EXCEEDED');
     assert.equal(err.maybeDelivered, false);
     assert.equal(hitsOf('/second'), before);
@@ -200,10 +254,21 @@ describe('bounds', () => {
 
   it('sends objects as JSON and strings as they are', async () => {
     const { http } = vendor();
-    const j = await http.request({ method: 'DELETE', url: `${server.url}/json`, safe: false, body: { emails: ['x@example.com'], auditLabel: 'r-1' } });
+    const j = await http.request({
+      method: 'DELETE',
+      url: `${server.url}/json`,
+      safe: false,
+      body: { emails: ['x@example.com'], auditLabel: 'r-1' },
+    });
     assert.deepEqual(JSON.parse(j.json<{ body: string }>().body), { emails: ['x@example.com'], auditLabel: 'r-1' });
     assert.equal(server.hits.at(-1)!.headers['content-type'], 'application/json');
-    const s = await http.request({ method: 'POST', url: `${server.url}/raw`, safe: false, body: 'a=1', headers: { 'content-type': 'text/plain' } });
+    const s = await http.request({
+      method: 'POST',
+      url: `${server.url}/raw`,
+      safe: false,
+      body: 'a=1',
+      headers: { 'content-type': 'text/plain' },
+    });
     assert.equal(s.json<{ body: string }>().body, 'a=1');
   });
 });
@@ -213,7 +278,11 @@ describe('templating round trip and redaction', () => {
     const { http } = vendor();
     for (const email of [...HOSTILE_EMAILS, 'new\nline@example.com']) {
       const req = renderRequest(
-        { url: `${server.url}/rt/{email}?email={email}&x=1`, headers: { apitoken: '{credentials}', 'Content-Type': 'application/json' }, body: '{{"email": "{email}"}}' },
+        {
+          url: `${server.url}/rt/{email}?email={email}&x=1`,
+          headers: { apitoken: '{credentials}', 'Content-Type': 'application/json' },
+          body: '{{"email": "{email}"}}',
+        },
         { email, credentials: SECRET },
         'queries.delete[0]',
       );
@@ -239,9 +308,30 @@ describe('templating round trip and redaction', () => {
     script.set('/leakhang', () => true);
     script.set('/leakbody', (_n, res) => (res.writeHead(200).end(`not json ${SECRET} ${EMAIL}`), true));
     const calls: (() => Promise<unknown>)[] = [
-      () => http.request({ method: 'GET', url: `${server.url}/leak503/${enc}?email=${enc}&t=${SECRET}`, headers, safe: true }),
-      () => http.request({ method: 'DELETE', url: `${server.url}/leakreset?email=${EMAIL}`, headers, body: { email: EMAIL }, safe: false }),
-      () => http.request({ method: 'GET', url: `${server.url}/leakhang?email=${enc}`, headers, safe: true, timeoutMs: 50, label: `lookup ${EMAIL}` }),
+      () =>
+        http.request({
+          method: 'GET',
+          url: `${server.url}/leak503/${enc}?email=${enc}&t=${SECRET}`,
+          headers,
+          safe: true,
+        }),
+      () =>
+        http.request({
+          method: 'DELETE',
+          url: `${server.url}/leakreset?email=${EMAIL}`,
+          headers,
+          body: { email: EMAIL },
+          safe: false,
+        }),
+      () =>
+        http.request({
+          method: 'GET',
+          url: `${server.url}/leakhang?email=${enc}`,
+          headers,
+          safe: true,
+          timeoutMs: 50,
+          label: `lookup ${EMAIL}`,
+        }),
       () => http.request({ method: 'GET', url: `http://127.0.0.1:1/x?email=${enc}`, headers, safe: false }),
       () => http.request({ method: 'GET', url: `not a url ${EMAIL} ${SECRET}`, safe: true }),
       () => http.request({ method: 'GET', url: `${server.url}/leakbody`, headers, safe: true }).then((r) => r.json()),
@@ -274,11 +364,18 @@ describe('HttpResponse.parse', () => {
   it('names the field paths of a mismatch, never the value, and is retryable', () => {
     assert.throws(
       () => answer('{"status":"alice@example.com"}').parse(Shape),
-      (e: HttpError) => e.code === 'HTTP_SCHEMA_MISMATCH' && !e.terminal && /\(status\)/.test(e.message) && !e.message.includes('alice'),
+      (e: HttpError) =>
+        e.code === 'HTTP_SCHEMA_MISMATCH' &&
+        !e.terminal &&
+        /\(status\)/.test(e.message) &&
+        !e.message.includes('alice'),
     );
   });
 
   it('turns a body that is not JSON into HTTP_MALFORMED_BODY', () => {
-    assert.throws(() => answer('<html>Not Found</html>').parse(Shape), (e: HttpError) => e.code === 'HTTP_MALFORMED_BODY' && !e.message.includes('html'));
+    assert.throws(
+      () => answer('<html>Not Found</html>').parse(Shape),
+      (e: HttpError) => e.code === 'HTTP_MALFORMED_BODY' && !e.message.includes('html'),
+    );
   });
 });

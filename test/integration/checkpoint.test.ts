@@ -16,19 +16,29 @@ function slowDrivers(): DriverTable {
   const table = testDriverTable();
   const sleep = () => new Promise((r) => setTimeout(r, STEP_MS));
   for (const [type, d] of Object.entries(table) as Array<[keyof DriverTable, Driver]>) {
-    table[type] = { ...d, step: async (ctx: Parameters<Driver['step']>[0], task: Parameters<Driver['step']>[1]) => (await sleep(), d.step(ctx, task)) } as never;
+    table[type] = {
+      ...d,
+      step: async (ctx: Parameters<Driver['step']>[0], task: Parameters<Driver['step']>[1]) => (
+        await sleep(), d.step(ctx, task)
+      ),
+    } as never;
   }
   return table;
 }
 
 describe('status checkpoints during a long pass', () => {
   let vendor: TestVendor;
-  before(async () => {
-    vendor = await startTestVendor();
-  }, { timeout: 60_000 });
+  before(
+    async () => {
+      vendor = await startTestVendor();
+    },
+    { timeout: 60_000 },
+  );
   after(async () => vendor.close(), { timeout: 60_000 });
 
-  it('commits the answers of a long pass to git while the pass still runs, with a bounded lag', { timeout: 120_000 }, async () => {
+  it('commits the answers of a long pass to git while the pass still runs, with a bounded lag', {
+    timeout: 120_000,
+  }, async () => {
     const s = await scenario(vendor.url);
     try {
       const lines: string[] = [];
@@ -58,15 +68,29 @@ describe('status checkpoints during a long pass', () => {
       await c.close();
 
       assert.ok(passMs > 3 * STEP_MS, `the pass was long (${passMs} ms)`);
-      assert.ok(Math.max(...seenDuringPass) >= 1, `a status commit reached origin before the pass ended (${JSON.stringify(seenDuringPass)})`);
+      assert.ok(
+        Math.max(...seenDuringPass) >= 1,
+        `a status commit reached origin before the pass ended (${JSON.stringify(seenDuringPass)})`,
+      );
       const commits = (await originLog(s.repo)).slice(0, (await originLog(s.repo)).length - before);
-      assert.ok(commits.every((x) => x.author === 'lethe-bot@example.com' && x.subject.startsWith('lethe: ')), 'only status commits');
-      assert.deepEqual(lines.filter((l) => l.includes('checkpoint failed')), []);
+      assert.ok(
+        commits.every((x) => x.author === 'lethe-bot@example.com' && x.subject.startsWith('lethe: ')),
+        'only status commits',
+      );
+      assert.deepEqual(
+        lines.filter((l) => l.includes('checkpoint failed')),
+        [],
+      );
       assert.ok(report.changes.length > 0 && report.commit === (await originLog(s.repo))[0]!.sha);
       // Every change waited at most a checkpoint interval plus two commits and pushes: the
       // issue's bound is 15 s (git alone takes seconds on a loaded CI machine).
-      assert.ok(c.reconciler.maxStatusLagMs > 0 && c.reconciler.maxStatusLagMs < 15_000, `lag ${c.reconciler.maxStatusLagMs} ms`);
-      process.stdout.write(`# pass ${passMs} ms, ${commits.length} status commits, longest answer-to-commit lag ${c.reconciler.maxStatusLagMs} ms\n`);
+      assert.ok(
+        c.reconciler.maxStatusLagMs > 0 && c.reconciler.maxStatusLagMs < 15_000,
+        `lag ${c.reconciler.maxStatusLagMs} ms`,
+      );
+      process.stdout.write(
+        `# pass ${passMs} ms, ${commits.length} status commits, longest answer-to-commit lag ${c.reconciler.maxStatusLagMs} ms\n`,
+      );
     } finally {
       await removeScratchRepo(s.repo);
     }

@@ -51,12 +51,23 @@ describe('a missing credential does not make lethe run spin', () => {
     let scaledFrom: number | undefined;
     const now = () => (scaledFrom === undefined ? Date.now() : scaledFrom + (Date.now() - scaledFrom) * scale);
     const log = createLogger({ level: 'info', format: 'json', write: (l) => lines.push(l) });
-    const c = await openController({ remote: s.repo.origin, dataDir: s.dataDir, drivers: testDriverTable(), env, push: true, log, now });
+    const c = await openController({
+      remote: s.repo.origin,
+      dataDir: s.dataDir,
+      drivers: testDriverTable(),
+      env,
+      push: true,
+      log,
+      now,
+    });
     try {
       // First let every other vendor finish: what is left is the degraded connection alone.
       for (let i = 0; i < 30; i++) {
         await c.reconciler.pass();
-        const open = Object.values(c.journal.data.tasks).filter((t) => t.vendor !== 'maestroqa' && !['Completed', 'Failed', 'Skipped', 'Cancelled', 'Stalled'].includes(t.phase));
+        const open = Object.values(c.journal.data.tasks).filter(
+          (t) =>
+            t.vendor !== 'maestroqa' && !['Completed', 'Failed', 'Skipped', 'Cancelled', 'Stalled'].includes(t.phase),
+        );
         if (open.length === 0) break;
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -70,11 +81,17 @@ describe('a missing credential does not make lethe run spin', () => {
       clearInterval(timer);
 
       const during = lines.slice(settledLines).map((l) => JSON.parse(l) as { msg: string });
-      assert.ok(runner.passes >= 2 && runner.passes <= 4, `passes in two minutes: ${runner.passes} (start, the retries at +60 s and +180 s)`);
+      assert.ok(
+        runner.passes >= 2 && runner.passes <= 4,
+        `passes in two minutes: ${runner.passes} (start, the retries at +60 s and +180 s)`,
+      );
       assert.ok(during.length <= 2 * runner.passes + 2, `log lines in two minutes: ${during.length}`);
       const named = lines.filter((l) => l.includes('MAESTROQA_API_TOKEN'));
       assert.equal(named.length, 1, 'the missing variable is named once, when the connection degraded');
-      assert.match(named[0]!, /"vendor":"maestroqa","code":"CREDENTIAL_ENV_MISSING","reason":"environment variable MAESTROQA_API_TOKEN is not set"/);
+      assert.match(
+        named[0]!,
+        /"vendor":"maestroqa","code":"CREDENTIAL_ENV_MISSING","reason":"environment variable MAESTROQA_API_TOKEN is not set"/,
+      );
       assert.ok(!lines.some((l) => l.includes('test-token')), 'no credential value in the log');
     } finally {
       await c.close();

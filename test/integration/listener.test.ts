@@ -19,7 +19,9 @@ describe('webhook and callback listener', () => {
     assert.equal(verifyGitLabToken(SECRET, undefined), false);
   });
 
-  it('starts a pass for a signed push, refuses unsigned ones, wakes on callbacks, and rate-limits', { timeout: 60_000 }, async () => {
+  it('starts a pass for a signed push, refuses unsigned ones, wakes on callbacks, and rate-limits', {
+    timeout: 60_000,
+  }, async () => {
     const triggers: string[] = [];
     const callbacks: string[] = [];
     let now = 1_000_000;
@@ -55,7 +57,12 @@ describe('webhook and callback listener', () => {
 
   it('refuses every webhook when no secret is configured', { timeout: 60_000 }, async () => {
     const triggers: string[] = [];
-    const l = await startListener({ host: '127.0.0.1', port: 0, onTrigger: (r) => triggers.push(r), log: silentLogger });
+    const l = await startListener({
+      host: '127.0.0.1',
+      port: 0,
+      onTrigger: (r) => triggers.push(r),
+      log: silentLogger,
+    });
     try {
       const res = await fetch(`${l.url}/webhook`, { method: 'POST', body: '{}', headers: { 'x-gitlab-token': '' } });
       assert.equal(res.status, 401);
@@ -65,12 +72,22 @@ describe('webhook and callback listener', () => {
     }
   });
 
-  it('does not start a pass for the controller\'s own lease renewals (refs/lethe/*), even signed', async () => {
+  it("does not start a pass for the controller's own lease renewals (refs/lethe/*), even signed", async () => {
     const triggers: string[] = [];
-    const l = await startListener({ host: '127.0.0.1', port: 0, webhookSecret: SECRET, onTrigger: (r) => triggers.push(r), log: silentLogger });
+    const l = await startListener({
+      host: '127.0.0.1',
+      port: 0,
+      webhookSecret: SECRET,
+      onTrigger: (r) => triggers.push(r),
+      log: silentLogger,
+    });
     try {
       const body = '{"ref": "refs/lethe/lease","before":"0","after":"1"}';
-      const res = await fetch(`${l.url}/webhook`, { method: 'POST', body, headers: { 'x-hub-signature-256': sign(body) } });
+      const res = await fetch(`${l.url}/webhook`, {
+        method: 'POST',
+        body,
+        headers: { 'x-hub-signature-256': sign(body) },
+      });
       assert.equal(res.status, 202);
       assert.match(await res.text(), /ignored/);
       assert.deepEqual(triggers, []);

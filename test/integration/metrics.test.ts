@@ -16,7 +16,13 @@ import { startTestVendor, type TestVendor } from '../support/test-vendor.ts';
 function sample(text: string, selector: string): number {
   return text
     .split('\n')
-    .filter((l) => !l.startsWith('#') && (l.startsWith(selector + ' ') || l.startsWith(selector + '{') || (selector.includes('{') && l.startsWith(selector.slice(0, -1) + ','))))
+    .filter(
+      (l) =>
+        !l.startsWith('#') &&
+        (l.startsWith(selector + ' ') ||
+          l.startsWith(selector + '{') ||
+          (selector.includes('{') && l.startsWith(selector.slice(0, -1) + ','))),
+    )
     .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
@@ -68,11 +74,16 @@ describe('/metrics, /healthz and /readyz after a run', () => {
         schedule: '0 0 1 1 *',
         maxPasses: 60,
         maxSleepMs: 50,
-        onPass: (report, ms) => metrics.passSucceeded(ms / 1000, Date.now(), report, c.journal.data, c.reconciler.currentStatuses()),
+        onPass: (report, ms) =>
+          metrics.passSucceeded(ms / 1000, Date.now(), report, c.journal.data, c.reconciler.currentStatuses()),
         onPassFailed: (_e, ms) => metrics.passFailed(ms / 1000),
       });
       const stopWhenDone = setInterval(() => {
-        const open = Object.values(c.journal.data.tasks).filter((t) => t.vendor !== 'user-service' && !['Completed', 'Failed', 'Skipped', 'Cancelled', 'Stalled'].includes(t.phase));
+        const open = Object.values(c.journal.data.tasks).filter(
+          (t) =>
+            t.vendor !== 'user-service' &&
+            !['Completed', 'Failed', 'Skipped', 'Cancelled', 'Stalled'].includes(t.phase),
+        );
         if (runner.passes > 0 && open.length === 0) runner.stop();
       }, 20);
       await runner.start();
@@ -91,16 +102,32 @@ describe('/metrics, /healthz and /readyz after a run', () => {
       assert.equal(sample(m.text, 'lethe_requests{phase="Completed"}'), phases('Completed'));
       assert.equal(sample(m.text, 'lethe_requests'), statuses.length);
       const tasks = Object.values(c.journal.data.tasks);
-      assert.equal(sample(m.text, 'lethe_tasks{phase="Completed"}'), tasks.filter((t) => t.phase === 'Completed').length);
+      assert.equal(
+        sample(m.text, 'lethe_tasks{phase="Completed"}'),
+        tasks.filter((t) => t.phase === 'Completed').length,
+      );
       assert.equal(sample(m.text, 'lethe_tasks'), tasks.length);
       // Every request the test vendor received was counted once, by route and status.
       assert.equal(sample(m.text, 'lethe_vendor_calls_total'), vendor.calls.length);
-      const submits = m.text.split('\n').filter((l) => l.startsWith('lethe_vendor_calls_total{') && l.includes('vendor="maestroqa"') && l.includes('route="test.submit"'));
-      assert.equal(submits.reduce((n, l) => n + Number(l.split(' ').pop()), 0), vendor.calls.filter((x) => x.method === 'POST' && x.body.includes('/maestroqa"')).length);
+      const submits = m.text
+        .split('\n')
+        .filter(
+          (l) =>
+            l.startsWith('lethe_vendor_calls_total{') &&
+            l.includes('vendor="maestroqa"') &&
+            l.includes('route="test.submit"'),
+        );
+      assert.equal(
+        submits.reduce((n, l) => n + Number(l.split(' ').pop()), 0),
+        vendor.calls.filter((x) => x.method === 'POST' && x.body.includes('/maestroqa"')).length,
+      );
       assert.ok(submits.length > 0 && submits.every((l) => l.includes('status="201"')));
       assert.equal(sample(m.text, 'lethe_vendor_rate_limited_total'), 0);
       assert.equal(sample(m.text, 'lethe_degraded_connections'), 1);
-      assert.ok(/lethe_vendor_degraded_seconds\{vendor="user-service",code="CREDENTIAL_ENV_MISSING"\} \d+/.test(m.text), 'the degraded connection, named with its cause');
+      assert.ok(
+        /lethe_vendor_degraded_seconds\{vendor="user-service",code="CREDENTIAL_ENV_MISSING"\} \d+/.test(m.text),
+        'the degraded connection, named with its cause',
+      );
       assert.equal(sample(m.text, 'lethe_lease_held'), 1);
       assert.equal(sample(m.text, 'lethe_unapproved_changes'), 1);
       assert.ok(sample(m.text, 'lethe_last_successful_pass_timestamp_seconds') > Date.now() / 1000 - 120);
@@ -115,16 +142,29 @@ describe('/metrics, /healthz and /readyz after a run', () => {
 
 describe('examples/deploy/prometheus-rules.yaml', () => {
   it('alerts on Overdue, AT RISK, Stalled, degraded > 1 h, unapproved changes and no pass for 15 min, with metrics that exist', async () => {
-    const rules = parse(await readFile(new URL('../../examples/deploy/prometheus-rules.yaml', import.meta.url), 'utf8')) as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> };
+    const rules = parse(
+      await readFile(new URL('../../examples/deploy/prometheus-rules.yaml', import.meta.url), 'utf8'),
+    ) as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> };
     const all = rules.groups.flatMap((g) => g.rules);
-    for (const name of ['LetheRequestOverdue', 'LetheRequestAtRisk', 'LetheRequestStalled', 'LetheVendorDegraded', 'LetheUnapprovedChange', 'LetheNoSuccessfulPass']) {
-      assert.ok(all.some((r) => r.alert === name), name);
+    for (const name of [
+      'LetheRequestOverdue',
+      'LetheRequestAtRisk',
+      'LetheRequestStalled',
+      'LetheVendorDegraded',
+      'LetheUnapprovedChange',
+      'LetheNoSuccessfulPass',
+    ]) {
+      assert.ok(
+        all.some((r) => r.alert === name),
+        name,
+      );
     }
     assert.match(all.find((r) => r.alert === 'LetheVendorDegraded')!.expr, /> 3600/);
     assert.match(all.find((r) => r.alert === 'LetheNoSuccessfulPass')!.expr, /> 900/);
     const exposed = new Set((await new ControllerMetrics('test').registry.getMetricsAsJSON()).map((m) => m.name));
     for (const r of all) {
-      for (const [metric] of r.expr.matchAll(/lethe_[a-z_]+/g)) assert.ok(exposed.has(metric), `${r.alert} uses ${metric}, which the controller exposes`);
+      for (const [metric] of r.expr.matchAll(/lethe_[a-z_]+/g))
+        assert.ok(exposed.has(metric), `${r.alert} uses ${metric}, which the controller exposes`);
     }
   });
 });

@@ -15,7 +15,8 @@ import { originFile, scenario, TEST_ENV, type Scenario } from '../support/scenar
 import { startTestVendor, type TestVendor } from '../support/test-vendor.ts';
 
 const BIN = fileURLToPath(new URL('../../controller/cli/bin.mjs', import.meta.url));
-const lethe = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...TEST_ENV } });
+const lethe = (args: string[]) =>
+  spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...TEST_ENV } });
 
 const MISPLACED_EMAIL = 'misplaced.person@example.com';
 
@@ -60,7 +61,9 @@ describe('a request manifest outside requests/', () => {
   let s: Scenario;
   before(async () => {
     vendor = await startTestVendor();
-    s = await scenario(vendor.url, { omit: ['2026-11-0044', '2026-11-0045', '2026-11-0046', '2026-11-0047', '2026-11-0048', '2026-11-0049'] });
+    s = await scenario(vendor.url, {
+      omit: ['2026-11-0044', '2026-11-0045', '2026-11-0046', '2026-11-0047', '2026-11-0048', '2026-11-0049'],
+    });
   });
   after(async () => {
     await vendor.close();
@@ -81,24 +84,42 @@ describe('a request manifest outside requests/', () => {
     const dashboard = await originFile(s.repo, 'status/README.md');
     const section = dashboard.slice(dashboard.indexOf('## Manifests Lethe does not read'));
     assert.ok(dashboard.includes('## Manifests Lethe does not read'), dashboard);
-    assert.match(section, /^- request\/2026\/11\/2026-11-0060\.yaml:3: this file is a PrivacyRequest, but Lethe reads PrivacyRequest manifests only from requests\/: it is ignored\. .*git mv request\/2026\/11\/2026-11-0060\.yaml requests\/2026\/11\/2026-11-0060\.yaml/m);
-    assert.match(section, /^- 2026-11-0061\.yaml:3: .*git mv 2026-11-0061\.yaml requests\/2026\/11\/2026-11-0061\.yaml/m);
+    assert.match(
+      section,
+      /^- request\/2026\/11\/2026-11-0060\.yaml:3: this file is a PrivacyRequest, but Lethe reads PrivacyRequest manifests only from requests\/: it is ignored\. .*git mv request\/2026\/11\/2026-11-0060\.yaml requests\/2026\/11\/2026-11-0060\.yaml/m,
+    );
+    assert.match(
+      section,
+      /^- 2026-11-0061\.yaml:3: .*git mv 2026-11-0061\.yaml requests\/2026\/11\/2026-11-0061\.yaml/m,
+    );
     assert.match(section, /^- inbox\/\(name withheld: it contains "@"\):3: /m);
     assert.doesNotMatch(dashboard, /jane\.doe|mkdocs/);
 
     // One warning per file with the catalogue code, not one per pass.
-    const warnings = s.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.code === 'MISPLACED_MANIFEST');
-    assert.deepEqual(warnings.map((w) => [w.level, w.file]), [
-      ['warn', '2026-11-0061.yaml'],
-      ['warn', 'inbox/(name withheld: it contains "@")'],
-      ['warn', 'request/2026/11/2026-11-0060.yaml'],
-    ]);
-    assert.match(String(warnings[2]!.hint), /git mv request\/2026\/11\/2026-11-0060\.yaml requests\/2026\/11\/2026-11-0060\.yaml/);
+    const warnings = s.logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.code === 'MISPLACED_MANIFEST');
+    assert.deepEqual(
+      warnings.map((w) => [w.level, w.file]),
+      [
+        ['warn', '2026-11-0061.yaml'],
+        ['warn', 'inbox/(name withheld: it contains "@")'],
+        ['warn', 'request/2026/11/2026-11-0060.yaml'],
+      ],
+    );
+    assert.match(
+      String(warnings[2]!.hint),
+      /git mv request\/2026\/11\/2026-11-0060\.yaml requests\/2026\/11\/2026-11-0060\.yaml/,
+    );
     assert.ok(!s.logs.join('\n').includes('jane.doe'));
 
     // Never acted on: no status, no vendor call, the subject unheard of; the others go on.
     for (const name of ['2026-11-0060', '2026-11-0061', '2026-11-0062']) {
-      assert.equal(spawnSync('git', ['cat-file', '-e', `main:status/${name}.yaml`], { cwd: s.repo.origin }).status, 128, `a status for ${name}`);
+      assert.equal(
+        spawnSync('git', ['cat-file', '-e', `main:status/${name}.yaml`], { cwd: s.repo.origin }).status,
+        128,
+        `a status for ${name}`,
+      );
       assert.ok(![...vendor.submissions.keys()].some((k) => k.startsWith(`${name}/`)), `a vendor call for ${name}`);
     }
     assert.ok(!vendor.emails.has(MISPLACED_EMAIL));
@@ -114,13 +135,20 @@ describe('a request manifest outside requests/', () => {
     assert.doesNotMatch(plan.stdout, /Invalid manifests/);
     const md = lethe(['plan', '--format', 'md', '--remote', s.repo.origin, '--data', join(s.repo.root, 'plan-data')]);
     assert.equal(md.status, 0, md.stderr);
-    assert.match(md.stdout, /\*\*Manifests Lethe does not read\*\*[\s\S]*- `2026-11-0061\.yaml:3` MISPLACED_MANIFEST .*git mv 2026-11-0061\.yaml requests\/2026\/11\/2026-11-0061\.yaml/);
+    assert.match(
+      md.stdout,
+      /\*\*Manifests Lethe does not read\*\*[\s\S]*- `2026-11-0061\.yaml:3` MISPLACED_MANIFEST .*git mv 2026-11-0061\.yaml requests\/2026\/11\/2026-11-0061\.yaml/,
+    );
     for (const out of [plan.stdout, md.stdout]) assert.doesNotMatch(out, /jane\.doe|2026-11-0060 +access/);
   });
 
   it('moved as the hint says and merged, it is an ordinary request and the dashboard no longer lists it', async () => {
     await mergeByDpo(s, 'requests/move-misfiled', async () => {
-      await gitAs(s.repo.work, PEOPLE.requester, ['mv', 'request/2026/11/2026-11-0060.yaml', 'requests/2026/11/2026-11-0060.yaml']);
+      await gitAs(s.repo.work, PEOPLE.requester, [
+        'mv',
+        'request/2026/11/2026-11-0060.yaml',
+        'requests/2026/11/2026-11-0060.yaml',
+      ]);
     });
     await passes(s, 8);
     const status = await originFile(s.repo, 'status/2026-11-0060.yaml');

@@ -23,7 +23,11 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
  * once the prompt text has appeared on the terminal, in order; resolves with the exit code
  * and everything the terminal showed.
  */
-function onTerminal(cwd: string, args: string[], dialogue: Array<[RegExp, string]>): Promise<{ code: number | null; screen: string; asked: string[] }> {
+function onTerminal(
+  cwd: string,
+  args: string[],
+  dialogue: Array<[RegExp, string]>,
+): Promise<{ code: number | null; screen: string; asked: string[] }> {
   const command = [process.execPath, BIN, 'new', ...args].map(quote).join(' ');
   const child = spawn(SCRIPT, ['-qec', command, '/dev/null'], {
     cwd,
@@ -64,19 +68,29 @@ after(async () => {
 describe('lethe new on a terminal', () => {
   it('asks for every missing field, takes the defaults on Enter, and writes, validates and commits the manifest as the git user', async () => {
     assert.ok(SCRIPT, 'util-linux script is needed to give the CLI a pseudo-terminal');
-    const repo = await createScratchRepo({ omit: ['2026-11-0044', '2026-11-0045', '2026-11-0046', '2026-11-0047', '2026-11-0048', '2026-11-0049'] });
+    const repo = await createScratchRepo({
+      omit: ['2026-11-0044', '2026-11-0045', '2026-11-0046', '2026-11-0047', '2026-11-0048', '2026-11-0049'],
+    });
     repos.push(repo);
-    for (const [k, v] of [['user.name', PEOPLE.requester.name], ['user.email', PEOPLE.requester.email], ['commit.gpgsign', 'false']]) {
+    for (const [k, v] of [
+      ['user.name', PEOPLE.requester.name],
+      ['user.email', PEOPLE.requester.email],
+      ['commit.gpgsign', 'false'],
+    ]) {
       await gitAs(repo.work, undefined, ['config', k!, v!]);
     }
 
-    const run = await onTerminal(repo.work, ['--vendor', 'maestroqa'], [
-      [/action \(erasure, access, optout\): $/, 'erasure'],
-      [/regulation \(gdpr, ccpa, other\): $/, 'gdpr'],
-      [/subject email addresses \(comma-separated\): $/, 'typed.subject@example.com, second.address@example.com'],
-      [/received on \(YYYY-MM-DD\) \[\d{4}-\d{2}-\d{2}\]: $/, '2026-11-27'],
-      [/justification \(ticket reference, legal basis; no personal data\): $/, 'Art. 17 via ticket SUP-501'],
-    ]);
+    const run = await onTerminal(
+      repo.work,
+      ['--vendor', 'maestroqa'],
+      [
+        [/action \(erasure, access, optout\): $/, 'erasure'],
+        [/regulation \(gdpr, ccpa, other\): $/, 'gdpr'],
+        [/subject email addresses \(comma-separated\): $/, 'typed.subject@example.com, second.address@example.com'],
+        [/received on \(YYYY-MM-DD\) \[\d{4}-\d{2}-\d{2}\]: $/, '2026-11-27'],
+        [/justification \(ticket reference, legal basis; no personal data\): $/, 'Art. 17 via ticket SUP-501'],
+      ],
+    );
     assert.equal(run.code, 0, run.screen);
     assert.equal(run.asked.length, 5, `not every question was asked:\n${run.screen}`);
     assert.doesNotMatch(run.screen, /vendors \(/, '--vendor was given: not asked');
@@ -101,11 +115,15 @@ describe('lethe new on a terminal', () => {
     // Back on main, nothing given but the email: Enter takes "all" vendors and today's date.
     await gitAs(repo.work, undefined, ['checkout', '-q', 'main']);
     const today = new Date().toISOString().slice(0, 10);
-    const defaults = await onTerminal(repo.work, ['--email', 'other.subject@example.com', '--action', 'access', '--regulation', 'ccpa'], [
-      [/vendors \(comma-separated names of vendors\/\*\.yaml, or all\) \[all\]: $/, ''],
-      [/received on \(YYYY-MM-DD\) \[\d{4}-\d{2}-\d{2}\]: $/, ''],
-      [/justification \(ticket reference, legal basis; no personal data\): $/, 'CCPA access, ticket SUP-502'],
-    ]);
+    const defaults = await onTerminal(
+      repo.work,
+      ['--email', 'other.subject@example.com', '--action', 'access', '--regulation', 'ccpa'],
+      [
+        [/vendors \(comma-separated names of vendors\/\*\.yaml, or all\) \[all\]: $/, ''],
+        [/received on \(YYYY-MM-DD\) \[\d{4}-\d{2}-\d{2}\]: $/, ''],
+        [/justification \(ticket reference, legal basis; no personal data\): $/, 'CCPA access, ticket SUP-502'],
+      ],
+    );
     assert.equal(defaults.code, 0, defaults.screen);
     const created = /Created (requests\/\S+\.yaml)/.exec(defaults.screen)?.[1];
     assert.ok(created, defaults.screen);
@@ -116,10 +134,14 @@ describe('lethe new on a terminal', () => {
 
     // A wrong answer is refused with the usage message; nothing is written.
     await gitAs(repo.work, undefined, ['checkout', '-q', 'main']);
-    const wrong = await onTerminal(repo.work, ['--email', 'x@example.com', '--vendor', 'maestroqa', '--received', '2026-11-27', '--justification', 't'], [
-      [/action \(erasure, access, optout\): $/, 'erase'],
-      [/regulation \(gdpr, ccpa, other\): $/, 'gdpr'],
-    ]);
+    const wrong = await onTerminal(
+      repo.work,
+      ['--email', 'x@example.com', '--vendor', 'maestroqa', '--received', '2026-11-27', '--justification', 't'],
+      [
+        [/action \(erasure, access, optout\): $/, 'erase'],
+        [/regulation \(gdpr, ccpa, other\): $/, 'gdpr'],
+      ],
+    );
     assert.equal(wrong.code, 2, wrong.screen);
     assert.match(wrong.screen, /--action must be erasure, access, optout/);
     assert.equal(await gitAs(repo.work, undefined, ['rev-parse', '--abbrev-ref', 'HEAD']), 'main');

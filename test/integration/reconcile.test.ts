@@ -21,7 +21,9 @@ async function settle(s: Scenario, maxPasses = 20): Promise<number> {
   try {
     for (let i = 0; i < maxPasses; i++) {
       const r = await c.reconciler.pass();
-      const open = Object.values(c.journal.data.tasks).filter((t) => !['Completed', 'Failed', 'Skipped', 'Cancelled', 'Stalled'].includes(t.phase));
+      const open = Object.values(c.journal.data.tasks).filter(
+        (t) => !['Completed', 'Failed', 'Skipped', 'Cancelled', 'Stalled'].includes(t.phase),
+      );
       if (open.length === 0 && r.plan.actions.length === 0) return i + 1;
       await new Promise((res) => setTimeout(res, 60));
     }
@@ -34,7 +36,9 @@ async function settle(s: Scenario, maxPasses = 20): Promise<number> {
 /** Every place a subject email must never appear: status files, commit messages, logs, the journal. */
 async function assertNoSubjectEmails(s: Scenario, emails: string[]): Promise<void> {
   assert.ok(emails.length >= 8, 'the example repository has subjects');
-  const statusFiles = (await gitAs(s.repo.origin, undefined, ['ls-tree', '-r', '--name-only', 'main', 'status/'])).split('\n').filter(Boolean);
+  const statusFiles = (await gitAs(s.repo.origin, undefined, ['ls-tree', '-r', '--name-only', 'main', 'status/']))
+    .split('\n')
+    .filter(Boolean);
   const texts = [
     ...(await Promise.all(statusFiles.map((f) => originFile(s.repo, f)))),
     (await originLog(s.repo)).map((c) => `${c.subject}\n${c.body}`).join('\n'),
@@ -48,15 +52,23 @@ async function assertNoSubjectEmails(s: Scenario, emails: string[]): Promise<voi
 
 describe('reconcile on a real repository (test driver)', () => {
   let vendor: TestVendor;
-  before(async () => {
-    vendor = await startTestVendor();
-  }, { timeout: 60_000 });
-  after(async () => {
-    await vendor.close();
-  }, { timeout: 60_000 });
+  before(
+    async () => {
+      vendor = await startTestVendor();
+    },
+    { timeout: 60_000 },
+  );
+  after(
+    async () => {
+      await vendor.close();
+    },
+    { timeout: 60_000 },
+  );
   beforeEach(() => vendor.reset(), { timeout: 60_000 });
 
-  it('records approved and unapproved requests, one commit per pass that changed something, none otherwise', { timeout: 60_000 }, async () => {
+  it('records approved and unapproved requests, one commit per pass that changed something, none otherwise', {
+    timeout: 60_000,
+  }, async () => {
     const s = await scenario(vendor.url, { unapproved: [UNAPPROVED] });
     try {
       const before = await originLog(s.repo);
@@ -74,11 +86,17 @@ describe('reconcile on a real repository (test driver)', () => {
       assert.equal(unapproved.status.phase, 'AwaitingApproval');
       assert.equal(unapproved.status.approval?.approved, false);
       assert.match(unapproved.status.approval!.reason, /without a merge commit|no approver/i);
-      assert.ok(![...vendor.submissions.keys()].some((k) => k.startsWith(`${UNAPPROVED}/`)), 'no vendor call for an unapproved request');
+      assert.ok(
+        ![...vendor.submissions.keys()].some((k) => k.startsWith(`${UNAPPROVED}/`)),
+        'no vendor call for an unapproved request',
+      );
 
       const approved = await statusOf(s, '2026-11-0042');
       assert.equal(approved.status.approval?.approved, true);
-      assert.deepEqual(approved.status.approval?.approvers.map((a) => a.email), ['dpo@example.com']);
+      assert.deepEqual(
+        approved.status.approval?.approvers.map((a) => a.email),
+        ['dpo@example.com'],
+      );
       assert.ok(['InProgress', 'Completed'].includes(approved.status.phase));
 
       await settle(s);
@@ -87,7 +105,10 @@ describe('reconcile on a real repository (test driver)', () => {
       assert.equal(final.status.phase, 'Completed');
       assert.ok(Object.values(final.status.vendors).every((v) => v.phase === 'Completed' && v.jobIds?.length === 1));
       assert.equal((await statusOf(s, UNAPPROVED)).status.phase, 'AwaitingApproval');
-      assert.ok([...vendor.submissions.values()].every((n) => n === 1), 'one submission per request and vendor');
+      assert.ok(
+        [...vendor.submissions.values()].every((n) => n === 1),
+        'one submission per request and vendor',
+      );
 
       // A pass that learns nothing writes nothing.
       const c2 = await s.open();
@@ -107,8 +128,12 @@ describe('reconcile on a real repository (test driver)', () => {
     const s = await scenario(vendor.url, { omit: ['2026-11-0044', '2026-11-0045'] });
     try {
       const w = s.repo.work;
-      const src = (name: string) => readFile(join('examples/privacy-repo', s.repo.requests.get(name) ?? `requests/2026/11/${name}.yaml`), 'utf8');
-      for (const [name, merger] of [['2026-11-0044', PEOPLE.outsider], ['2026-11-0045', PEOPLE.dpo]] as const) {
+      const src = (name: string) =>
+        readFile(join('examples/privacy-repo', s.repo.requests.get(name) ?? `requests/2026/11/${name}.yaml`), 'utf8');
+      for (const [name, merger] of [
+        ['2026-11-0044', PEOPLE.outsider],
+        ['2026-11-0045', PEOPLE.dpo],
+      ] as const) {
         await gitAs(w, undefined, ['checkout', '-q', '-b', `req-${name}`, 'main']);
         await writeFile(join(w, `requests/2026/11/${name}.yaml`), await src(name));
         // The DPO authoring their own request cannot also approve it.
@@ -127,13 +152,17 @@ describe('reconcile on a real repository (test driver)', () => {
       const self = await statusOf(s, '2026-11-0045');
       assert.equal(self.status.phase, 'AwaitingApproval');
       assert.match(self.status.approval!.reason, /author/i);
-      assert.ok(![...vendor.submissions.keys()].some((k) => k.startsWith('2026-11-0044/') || k.startsWith('2026-11-0045/')));
+      assert.ok(
+        ![...vendor.submissions.keys()].some((k) => k.startsWith('2026-11-0044/') || k.startsWith('2026-11-0045/')),
+      );
     } finally {
       await removeScratchRepo(s.repo);
     }
   });
 
-  it('keeps running an approved request under its approved spec when an unapproved edit lands, and reports the edit', { timeout: 60_000 }, async () => {
+  it('keeps running an approved request under its approved spec when an unapproved edit lands, and reports the edit', {
+    timeout: 60_000,
+  }, async () => {
     vendor.pollsToFinish = 1000;
     const s = await scenario(vendor.url);
     try {
@@ -143,7 +172,10 @@ describe('reconcile on a real repository (test driver)', () => {
       assert.equal((await statusOf(s, '2026-11-0048')).status.approval?.approved, true);
       const path = s.repo.requests.get('2026-11-0048')!;
       const text = await readFile(join(s.repo.work, path), 'utf8');
-      await writeFile(join(s.repo.work, path), text.replace(/justification: .*/, 'justification: "edited after approval"'));
+      await writeFile(
+        join(s.repo.work, path),
+        text.replace(/justification: .*/, 'justification: "edited after approval"'),
+      );
       await gitAs(s.repo.work, PEOPLE.requester, ['commit', '-q', '-am', 'Edit request']);
       await gitAs(s.repo.work, PEOPLE.requester, ['pull', '-q', '--rebase', 'origin', 'main']);
       await gitAs(s.repo.work, undefined, ['push', '-q', 'origin', 'main']);
@@ -157,9 +189,18 @@ describe('reconcile on a real repository (test driver)', () => {
       const pending = edited.status.conditions.find((c) => c.type === 'PendingChange');
       assert.equal(pending?.status, 'True');
       assert.match(pending!.message, /unapproved edit of requests\/.*2026-11-0048\.yaml \(spec\.justification\)/);
-      assert.ok(r.plan.actions.some((a) => a.keys.some((k) => k.startsWith('2026-11-0048/'))), 'the approved request keeps being worked on');
-      assert.ok(vendor.calls.slice(calls).every((call) => !call.body.includes('edited after approval')), 'never with the unapproved spec');
-      assert.match(await gitAs(s.repo.origin, undefined, ['show', 'main:status/README.md']), /## Unapproved changes on main[\s\S]*2026-11-0048\.yaml \| edit/);
+      assert.ok(
+        r.plan.actions.some((a) => a.keys.some((k) => k.startsWith('2026-11-0048/'))),
+        'the approved request keeps being worked on',
+      );
+      assert.ok(
+        vendor.calls.slice(calls).every((call) => !call.body.includes('edited after approval')),
+        'never with the unapproved spec',
+      );
+      assert.match(
+        await gitAs(s.repo.origin, undefined, ['show', 'main:status/README.md']),
+        /## Unapproved changes on main[\s\S]*2026-11-0048\.yaml \| edit/,
+      );
     } finally {
       vendor.pollsToFinish = 1;
       await removeScratchRepo(s.repo);
@@ -184,8 +225,14 @@ describe('reconcile on a real repository (test driver)', () => {
       await c2.close();
       const st = await statusOf(s, '2026-11-0048');
       assert.equal(st.status.phase, 'InProgress');
-      assert.ok(tasks.length > 0 && tasks.every((t) => t.phase !== 'Skipped' && t.phase !== 'Cancelled'), JSON.stringify(tasks.map((t) => t.phase)));
-      assert.match(st.status.conditions.find((c) => c.type === 'PendingChange')?.message ?? '', /unapproved delete of requests\/.*2026-11-0048\.yaml/);
+      assert.ok(
+        tasks.length > 0 && tasks.every((t) => t.phase !== 'Skipped' && t.phase !== 'Cancelled'),
+        JSON.stringify(tasks.map((t) => t.phase)),
+      );
+      assert.match(
+        st.status.conditions.find((c) => c.type === 'PendingChange')?.message ?? '',
+        /unapproved delete of requests\/.*2026-11-0048\.yaml/,
+      );
     } finally {
       vendor.pollsToFinish = 1;
       await removeScratchRepo(s.repo);
@@ -244,7 +291,10 @@ describe('reconcile on a real repository (test driver)', () => {
       const humanSha = await pushed!;
       assert.ok(r.pushed, 'the status commit was pushed after a rebase');
       const log = await originLog(s.repo);
-      assert.ok(log.some((e) => e.sha === humanSha), 'the human commit is on origin, unchanged');
+      assert.ok(
+        log.some((e) => e.sha === humanSha),
+        'the human commit is on origin, unchanged',
+      );
       assert.equal(log[0]!.author, 'lethe-bot@example.com');
       assert.ok((await originFile(s.repo, 'status/2026-11-0042.yaml')).includes('2026-11-0042'));
     } finally {
@@ -253,7 +303,9 @@ describe('reconcile on a real repository (test driver)', () => {
     }
   });
 
-  it('rebuilds from status/ in git when the journal is lost, without submitting again', { timeout: 60_000 }, async () => {
+  it('rebuilds from status/ in git when the journal is lost, without submitting again', {
+    timeout: 60_000,
+  }, async () => {
     vendor.pollsToFinish = 3;
     const s = await scenario(vendor.url, { omit: ['2026-11-0044', '2026-11-0046'] });
     try {
@@ -264,8 +316,12 @@ describe('reconcile on a real repository (test driver)', () => {
       await rm(join(s.dataDir, 'journal.json'));
       assert.ok(!(await readdir(s.dataDir)).includes('journal.json'));
       await settle(s);
-      for (const [label, n] of vendor.submissions) assert.equal(n, before.get(label) ?? n, `no second submission for ${label}`);
-      assert.ok([...vendor.submissions.values()].every((n) => n === 1), JSON.stringify([...vendor.submissions]));
+      for (const [label, n] of vendor.submissions)
+        assert.equal(n, before.get(label) ?? n, `no second submission for ${label}`);
+      assert.ok(
+        [...vendor.submissions.values()].every((n) => n === 1),
+        JSON.stringify([...vendor.submissions]),
+      );
       assert.equal((await statusOf(s, '2026-11-0042')).status.phase, 'Completed');
     } finally {
       vendor.pollsToFinish = 1;

@@ -10,7 +10,9 @@ async function settle(s: Scenario, maxPasses = 20): Promise<void> {
   try {
     for (let i = 0; i < maxPasses; i++) {
       const r = await c.reconciler.pass();
-      const open = Object.values(c.journal.data.tasks).filter((t) => !['Completed', 'Failed', 'Skipped', 'Cancelled', 'Stalled'].includes(t.phase));
+      const open = Object.values(c.journal.data.tasks).filter(
+        (t) => !['Completed', 'Failed', 'Skipped', 'Cancelled', 'Stalled'].includes(t.phase),
+      );
       if (open.length === 0 && r.plan.actions.length === 0) return;
       await new Promise((res) => setTimeout(res, 60));
     }
@@ -45,7 +47,11 @@ describe('byte-identical restarts', () => {
         await c.close();
       }
     }
-    assert.deepEqual((await originLog(s.repo)).map((c) => c.sha), settled.map((c) => c.sha), 'origin unchanged');
+    assert.deepEqual(
+      (await originLog(s.repo)).map((c) => c.sha),
+      settled.map((c) => c.sha),
+      'origin unchanged',
+    );
     assert.equal(vendor.calls.length, callsBefore, 'no vendor call for finished work');
   });
 });

@@ -67,7 +67,12 @@ async function examples(): Promise<Map<string, string>> {
  */
 async function sealedRepo(
   vendorUrl: string,
-  o: { seal: (name: string) => boolean; requireEncryption?: boolean; edit?: (name: string, text: string) => string; signed?: boolean },
+  o: {
+    seal: (name: string) => boolean;
+    requireEncryption?: boolean;
+    edit?: (name: string, text: string) => string;
+    signed?: boolean;
+  },
 ): Promise<Sealed> {
   const root = await mkdtemp(join(tmpdir(), 'lethe-sealed-'));
   const secrets = join(root, 'secrets');
@@ -85,8 +90,16 @@ async function sealedRepo(
   const reviewerOld = await generateX25519Identity();
   const reviewerCurrent = await generateX25519Identity();
   const epochs = [
-    { id: OLD, recipient: old.recipient, reviewers: [{ name: 'DPO', recipient: await identityToRecipient(reviewerOld) }] },
-    { id: CURRENT, recipient: current.recipient, reviewers: [{ name: 'DPO', recipient: await identityToRecipient(reviewerCurrent) }] },
+    {
+      id: OLD,
+      recipient: old.recipient,
+      reviewers: [{ name: 'DPO', recipient: await identityToRecipient(reviewerOld) }],
+    },
+    {
+      id: CURRENT,
+      recipient: current.recipient,
+      reviewers: [{ name: 'DPO', recipient: await identityToRecipient(reviewerCurrent) }],
+    },
   ];
   const sealing = SubjectsPolicy.parse({ epochs: [epochs[0]] });
   const texts = new Map<string, string>();
@@ -101,13 +114,21 @@ async function sealedRepo(
     `    requireEncryption: ${o.requireEncryption ?? false}`,
     '    retention: 24 months',
     '    epochs:',
-    ...epochs.flatMap((e) => [`      - id: ${e.id}`, `        recipient: ${e.recipient}`, '        reviewers:', `          - name: DPO`, `            recipient: ${e.reviewers[0]!.recipient}`]),
+    ...epochs.flatMap((e) => [
+      `      - id: ${e.id}`,
+      `        recipient: ${e.recipient}`,
+      '        reviewers:',
+      `          - name: DPO`,
+      `            recipient: ${e.reviewers[0]!.recipient}`,
+    ]),
   ].join('\n');
   const repo = await createScratchRepo({
     dir: join(root, 'repo'),
     rewriteVendor: pointVendorsAt(vendorUrl),
     rewriteConfig: (text) => {
-      const declared = signingKey ? text.replace(/(\n {2}identity:\n(?: {4}.*\n)*)/, `$1    signingKey: "${signingKey}"\n`) : text;
+      const declared = signingKey
+        ? text.replace(/(\n {2}identity:\n(?: {4}.*\n)*)/, `$1    signingKey: "${signingKey}"\n`)
+        : text;
       assert.ok(!signingKey || declared.includes(signingKey), 'lethe.yaml declares the signing key');
       return `${declared.trimEnd()}\n${subjects}\n`;
     },
@@ -151,7 +172,8 @@ async function passes(s: Sealed, n: number, until?: (c: Controller) => boolean):
   }
 }
 
-const settled = (c: Controller) => Object.values(c.journal.data.tasks).every((t) => ['Completed', 'Failed', 'Skipped', 'Cancelled'].includes(t.phase));
+const settled = (c: Controller) =>
+  Object.values(c.journal.data.tasks).every((t) => ['Completed', 'Failed', 'Skipped', 'Cancelled'].includes(t.phase));
 
 async function statusOf(s: Sealed, name: string): Promise<PrivacyRequestStatus> {
   return PrivacyRequestStatus.parse(parse(await originFile(s.repo, `status/${name}.yaml`)));
@@ -159,19 +181,26 @@ async function statusOf(s: Sealed, name: string): Promise<PrivacyRequestStatus> 
 
 /** Every text where a subject must never appear: status files, commit messages, the log, the journal. */
 async function assertNoSubject(s: Sealed): Promise<void> {
-  const files = (await gitAs(s.repo.origin, undefined, ['ls-tree', '-r', '--name-only', 'main', 'status/'])).split('\n').filter(Boolean);
+  const files = (await gitAs(s.repo.origin, undefined, ['ls-tree', '-r', '--name-only', 'main', 'status/']))
+    .split('\n')
+    .filter(Boolean);
   const texts = [
     ...(await Promise.all(files.map((f) => originFile(s.repo, f)))),
     (await originLog(s.repo)).map((c) => `${c.subject}\n${c.body}`).join('\n'),
     s.logs.join('\n'),
     await readFile(join(s.dataDir, 'journal.json'), 'utf8'),
-  ].join('\n').toLowerCase();
+  ]
+    .join('\n')
+    .toLowerCase();
   for (const e of s.emails) assert.ok(!texts.includes(e.toLowerCase()), 'a subject email leaked');
 }
 
 /** Every object of a repository (blobs and commit messages of every ref, and unreachable ones), as text. */
 async function wholeHistory(gitDir: string): Promise<string> {
-  const { stdout } = await promisify(execFile)('git', ['cat-file', '--batch-all-objects', '--batch'], { cwd: gitDir, maxBuffer: 256 * 1024 * 1024 });
+  const { stdout } = await promisify(execFile)('git', ['cat-file', '--batch-all-objects', '--batch'], {
+    cwd: gitDir,
+    maxBuffer: 256 * 1024 * 1024,
+  });
   return stdout;
 }
 
@@ -204,11 +233,17 @@ describe('sealed subjects on a real repository', () => {
     assert.equal(plain.status.phase, 'Completed');
     assert.equal(sealed.status.subjectEpoch, OLD);
     assert.equal(plain.status.subjectEpoch, undefined);
-    assert.equal(sealed.status.subjectRef, subjectRef(TEST_ENV.LETHE_SUBJECT_SALT, ['sam.rivera@example.com', 's.rivera@example.com']));
+    assert.equal(
+      sealed.status.subjectRef,
+      subjectRef(TEST_ENV.LETHE_SUBJECT_SALT, ['sam.rivera@example.com', 's.rivera@example.com']),
+    );
     for (const [v, erasure] of Object.entries(sealed.status.vendors)) {
       const access = plain.status.vendors[v];
       if (!access) continue;
-      assert.ok(erasure.startedAt! >= access.completedAt!, `${v}: the erasure started before the access of the same subject finished`);
+      assert.ok(
+        erasure.startedAt! >= access.completedAt!,
+        `${v}: the erasure started before the access of the same subject finished`,
+      );
     }
     const jane = await statusOf(s, '2026-11-0042');
     assert.equal(jane.status.phase, 'Completed');
@@ -224,7 +259,10 @@ describe('sealed subjects on a real repository', () => {
     roots.push(join(s.repo.root, '..'));
     const shown = await showRequest(s.repo.work, '2026-11-0042', [s.reviewerOld]);
     assert.equal(shown.kind, 'shown');
-    assert.match(shown.kind === 'shown' ? shown.text : '', /jane\.doe@example\.com[\s\S]*elasticpath\.customerId: 6c1b2f0e/);
+    assert.match(
+      shown.kind === 'shown' ? shown.text : '',
+      /jane\.doe@example\.com[\s\S]*elasticpath\.customerId: 6c1b2f0e/,
+    );
     assert.match(shown.kind === 'shown' ? shown.text : '', /sealed to epoch 2026Q3/);
     const plain = await showRequest(s.repo.work, '2026-11-0043', [s.reviewerOld]);
     assert.match(plain.kind === 'shown' ? plain.text : '', /marc\.dupont@example\.com {2}\(plain in the repository\)/);
@@ -256,14 +294,25 @@ describe('sealed subjects on a real repository', () => {
     const backup = join(s.repo.root, '..', 'backup.key');
     await rename(keyFile, backup);
 
-    await passes(s, 6, (c) => Object.values(c.journal.data.tasks).filter((t) => t.request !== '2026-11-0042').every((t) => t.phase === 'Completed'));
+    await passes(s, 6, (c) =>
+      Object.values(c.journal.data.tasks)
+        .filter((t) => t.request !== '2026-11-0042')
+        .every((t) => t.phase === 'Completed'),
+    );
     const locked = await statusOf(s, '2026-11-0042');
     assert.equal(locked.status.phase, 'Pending');
     const stalled = locked.status.conditions.find((c) => c.type === 'Stalled')!;
     assert.deepEqual([stalled.status, stalled.reason], ['True', 'SubjectLocked']);
     assert.match(stalled.message, /^SUBJECT_KEY_MISSING: .*2026Q3/);
-    assert.ok(Object.values(locked.status.vendors).every((v) => v.lastError?.code === 'SUBJECT_KEY_MISSING' && v.attempts === 0));
-    assert.ok(![...vendor.submissions.keys()].some((l) => l.startsWith('2026-11-0042/')), 'no vendor call for a locked request');
+    assert.ok(
+      Object.values(locked.status.vendors).every(
+        (v) => v.lastError?.code === 'SUBJECT_KEY_MISSING' && v.attempts === 0,
+      ),
+    );
+    assert.ok(
+      ![...vendor.submissions.keys()].some((l) => l.startsWith('2026-11-0042/')),
+      'no vendor call for a locked request',
+    );
     assert.equal((await statusOf(s, '2026-11-0043')).status.phase, 'Completed', 'the other requests proceed');
 
     // Shredding now is refused: the epoch has an open request.
@@ -274,7 +323,9 @@ describe('sealed subjects on a real repository', () => {
     const refuse = async (now: number) => {
       const c = await s.open();
       try {
-        return await shredEpoch({ source: c.source, config, secretsDir: s.secrets, epoch: OLD, now }).catch((e: unknown) => e);
+        return await shredEpoch({ source: c.source, config, secretsDir: s.secrets, epoch: OLD, now }).catch(
+          (e: unknown) => e,
+        );
       } finally {
         await c.close();
       }
@@ -291,54 +342,105 @@ describe('sealed subjects on a real repository', () => {
     assert.equal(vendor.submissions.get('2026-11-0042/maestroqa'), 1);
 
     assert.equal(((await refuse(Date.now())) as LetheError).code, 'SHRED_WITHIN_RETENTION');
-    const cli = lethe(['shred', '--epoch', OLD, '--remote', s.repo.origin, '--data', s.dataDir], { ...TEST_ENV, LETHE_SECRETS_DIR: s.secrets });
+    const cli = lethe(['shred', '--epoch', OLD, '--remote', s.repo.origin, '--data', s.dataDir], {
+      ...TEST_ENV,
+      LETHE_SECRETS_DIR: s.secrets,
+    });
     assert.equal(cli.status, 1, cli.stderr);
     assert.match(cli.stderr, /refused: SHRED_WITHIN_RETENTION .*request 2026-11-0042/);
     assert.equal((await readEpochIdentities(s.secrets, OLD)).length, 1, 'a refused shred leaves the key');
     // 25 months later, the operator runs lethe shred (a real process whose clock is moved on).
     const shredLater = () =>
-      spawnSync(process.execPath, ['--import', LATER_CLOCK, BIN, 'shred', '--epoch', OLD, '--remote', s.repo.origin, '--data', s.dataDir], {
-        encoding: 'utf8',
-        env: { ...process.env, ...TEST_ENV, LETHE_SECRETS_DIR: s.secrets, LETHE_TEST_CLOCK_OFFSET_MS: String(25 * MONTH) },
-      });
+      spawnSync(
+        process.execPath,
+        ['--import', LATER_CLOCK, BIN, 'shred', '--epoch', OLD, '--remote', s.repo.origin, '--data', s.dataDir],
+        {
+          encoding: 'utf8',
+          env: {
+            ...process.env,
+            ...TEST_ENV,
+            LETHE_SECRETS_DIR: s.secrets,
+            LETHE_TEST_CLOCK_OFFSET_MS: String(25 * MONTH),
+          },
+        },
+      );
     // Without the private half of the declared signing key, nothing is destroyed and nothing
     // is committed: an unsigned record would read as a forgery to every audit.
-    const signingFile = (await readdir(s.secrets)).find((f) => f.startsWith('lethe-status-signing') && !f.endsWith('.pub'))!;
+    const signingFile = (await readdir(s.secrets)).find(
+      (f) => f.startsWith('lethe-status-signing') && !f.endsWith('.pub'),
+    )!;
     const headBefore = (await originLog(s.repo))[0]!.sha;
     await rename(join(s.secrets, signingFile), join(s.repo.root, signingFile));
     const unsignable = shredLater();
     assert.notEqual(unsignable.status, 0);
     assert.match(unsignable.stderr, /STATUS_SIGNING_KEY_MISSING/);
-    assert.equal((await readEpochIdentities(s.secrets, OLD)).length, 1, 'the epoch key is left when the record cannot be signed');
+    assert.equal(
+      (await readEpochIdentities(s.secrets, OLD)).length,
+      1,
+      'the epoch key is left when the record cannot be signed',
+    );
     assert.equal((await originLog(s.repo))[0]!.sha, headBefore, 'nothing committed');
     await rename(join(s.repo.root, signingFile), join(s.secrets, signingFile));
     const later = shredLater();
     assert.equal(later.status, 0, `refused after the retention: ${later.stderr}`);
-    assert.match(later.stdout, /Epoch 2026Q3 shredded: its key was destroyed; 1 request\(s\) recorded in commit [0-9a-f]{40}, pushed/);
+    assert.match(
+      later.stdout,
+      /Epoch 2026Q3 shredded: its key was destroyed; 1 request\(s\) recorded in commit [0-9a-f]{40}, pushed/,
+    );
     assert.deepEqual(await readEpochIdentities(s.secrets, OLD), [], 'the key is gone');
 
     const shredCommit = (await originLog(s.repo))[0]!;
     assert.match(shredCommit.body, /^Lethe-Shredded: 2026Q3$/m);
-    assert.match(shredCommit.body, /^Lethe-Previous-Status: [0-9a-f]{40}$/m, 'the shred commit is a link of the status chain');
+    assert.match(
+      shredCommit.body,
+      /^Lethe-Previous-Status: [0-9a-f]{40}$/m,
+      'the shred commit is a link of the status chain',
+    );
     // Signed by the controller key lethe.yaml declares, as git itself checks it.
     const allowed = join(s.repo.root, 'allowed_signers');
     await writeFile(allowed, `lethe namespaces="git" ${s.signingKey}\n`);
-    const verify = (sha: string) => spawnSync('git', ['-c', `gpg.ssh.allowedSignersFile=${allowed}`, 'verify-commit', sha], { cwd: s.repo.origin, encoding: 'utf8' });
+    const verify = (sha: string) =>
+      spawnSync('git', ['-c', `gpg.ssh.allowedSignersFile=${allowed}`, 'verify-commit', sha], {
+        cwd: s.repo.origin,
+        encoding: 'utf8',
+      });
     assert.equal(verify(shredCommit.sha).status, 0, `git verify-commit: ${verify(shredCommit.sha).stderr}`);
-    assert.equal((await gitAs(s.repo.origin, undefined, ['-c', `gpg.ssh.allowedSignersFile=${allowed}`, 'log', '-1', '--format=%G?', shredCommit.sha])).trim(), 'G');
-    const record = parse(await originFile(s.repo, 'status/epochs/2026Q3.yaml')) as { requests: Array<{ name: string; phase: string }> };
-    assert.deepEqual(record.requests.map((r) => [r.name, r.phase]), [['2026-11-0042', 'Completed']]);
+    assert.equal(
+      (
+        await gitAs(s.repo.origin, undefined, [
+          '-c',
+          `gpg.ssh.allowedSignersFile=${allowed}`,
+          'log',
+          '-1',
+          '--format=%G?',
+          shredCommit.sha,
+        ])
+      ).trim(),
+      'G',
+    );
+    const record = parse(await originFile(s.repo, 'status/epochs/2026Q3.yaml')) as {
+      requests: Array<{ name: string; phase: string }>;
+    };
+    assert.deepEqual(
+      record.requests.map((r) => [r.name, r.phase]),
+      [['2026-11-0042', 'Completed']],
+    );
 
     // The reviewer of 2026Q3 destroys their key of the epoch with it (docs/privacy.md); what
     // is left: the controller's key of 2026Q4 and the reviewer's key of 2026Q4.
     const left = [...(await readEpochIdentities(s.secrets, CURRENT)), s.reviewerCurrent];
     const fresh = join(s.repo.root, 'fresh');
     await gitAs(s.repo.root, undefined, ['clone', '-q', '--mirror', s.repo.origin, fresh]);
-    const sealedValues = [...new Set((await wholeHistory(fresh)).match(new RegExp(SEALED_VALUE.source.slice(1, -1), 'g')) ?? [])];
+    const sealedValues = [
+      ...new Set((await wholeHistory(fresh)).match(new RegExp(SEALED_VALUE.source.slice(1, -1), 'g')) ?? []),
+    ];
     assert.ok(sealedValues.length >= 2, 'the history holds the sealed values');
     for (const value of sealedValues) {
       const err = await decryptSubject('probe', { emails: [value] }, async () => left).catch((e: unknown) => e);
-      assert.ok(err instanceof LetheError && err.code === 'SUBJECT_UNREADABLE', 'a sealed value of a shredded epoch opened');
+      assert.ok(
+        err instanceof LetheError && err.code === 'SUBJECT_UNREADABLE',
+        'a sealed value of a shredded epoch opened',
+      );
     }
     assert.ok(!(await wholeHistory(fresh)).includes('jane.doe@example.com'));
 
@@ -356,18 +458,36 @@ describe('sealed subjects on a real repository', () => {
     const auditClone = join(s.repo.root, 'audit-clone');
     await gitAs(s.repo.root, undefined, ['clone', '-q', s.repo.origin, auditClone]);
     const noKeys = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LETHE_')));
-    const audited = spawnSync(process.execPath, [BIN, 'audit', '2026-11-0042', '--repo', auditClone], { encoding: 'utf8', env: noKeys });
+    const audited = spawnSync(process.execPath, [BIN, 'audit', '2026-11-0042', '--repo', auditClone], {
+      encoding: 'utf8',
+      env: noKeys,
+    });
     assert.equal(audited.status, 0, audited.stdout + audited.stderr);
     assert.match(audited.stdout, /2026-11-0042[^\n]*Proven/);
     assert.match(audited.stdout, /^Verdicts: 1 Proven, 0 Unproven$/m);
-    const asJson = spawnSync(process.execPath, [BIN, 'audit', '--all', '--format', 'json', '--repo', auditClone], { encoding: 'utf8', env: noKeys });
-    const report = JSON.parse(asJson.stdout) as { requests: Array<{ name: string; verdict: string; reasons: string[] }>; chain: Array<{ reason: string }>; signing: { unsignedStatusCommits: number; statusCommits: number } };
-    assert.equal(asJson.status, 0, report.requests.filter((q) => q.verdict !== 'Proven').map((q) => `${q.name}: ${q.reasons.join('; ')}`).join('\n'));
+    const asJson = spawnSync(process.execPath, [BIN, 'audit', '--all', '--format', 'json', '--repo', auditClone], {
+      encoding: 'utf8',
+      env: noKeys,
+    });
+    const report = JSON.parse(asJson.stdout) as {
+      requests: Array<{ name: string; verdict: string; reasons: string[] }>;
+      chain: Array<{ reason: string }>;
+      signing: { unsignedStatusCommits: number; statusCommits: number };
+    };
+    assert.equal(
+      asJson.status,
+      0,
+      report.requests
+        .filter((q) => q.verdict !== 'Proven')
+        .map((q) => `${q.name}: ${q.reasons.join('; ')}`)
+        .join('\n'),
+    );
     assert.deepEqual(report.chain, [], 'no break in the status chain');
     assert.equal(report.signing.unsignedStatusCommits, 0);
-    assert.ok(report.signing.statusCommits >= 3, 'the shred commit and the controller\'s are audited as status commits');
+    assert.ok(report.signing.statusCommits >= 3, "the shred commit and the controller's are audited as status commits");
     for (const text of [audited.stdout, audited.stderr, asJson.stdout, asJson.stderr]) {
-      for (const e of s.emails) assert.ok(!text.toLowerCase().includes(e.toLowerCase()), 'the audit output names a subject');
+      for (const e of s.emails)
+        assert.ok(!text.toLowerCase().includes(e.toLowerCase()), 'the audit output names a subject');
     }
   });
 
@@ -388,17 +508,24 @@ describe('sealed subjects on a real repository', () => {
     for (const dir of [s.repo.origin, s.repo.work]) {
       const history = (await wholeHistory(dir)).toLowerCase();
       assert.ok(history.includes('age:2026q3:'), 'the scan sees the request files');
-      for (const e of s.emails) assert.ok(!history.includes(e.toLowerCase()), `a subject email is in the history of ${basename(dir)}`);
+      for (const e of s.emails)
+        assert.ok(!history.includes(e.toLowerCase()), `a subject email is in the history of ${basename(dir)}`);
     }
     await assertNoSubject(s);
 
     // lethe validate reports a plain value at file:line once encryption is required.
     assert.equal(lethe(['validate', '--repo', s.repo.work]).status, 0);
     const file = join(s.repo.work, 'requests/2026/11/2026-11-0043.yaml');
-    await writeFile(file, (await readFile(file, 'utf8')).replace(/emails:\n\s+- "?age:\S+/, 'emails:\n      - "marc.dupont@example.com"'));
+    await writeFile(
+      file,
+      (await readFile(file, 'utf8')).replace(/emails:\n\s+- "?age:\S+/, 'emails:\n      - "marc.dupont@example.com"'),
+    );
     const r = lethe(['validate', '--repo', s.repo.work]);
     assert.equal(r.status, 1);
-    assert.match(r.stdout, /^requests\/2026\/11\/2026-11-0043\.yaml:\d+:\d+ SUBJECT_NOT_ENCRYPTED spec\.subject\.emails\[0\]/m);
+    assert.match(
+      r.stdout,
+      /^requests\/2026\/11\/2026-11-0043\.yaml:\d+:\d+ SUBJECT_NOT_ENCRYPTED spec\.subject\.emails\[0\]/m,
+    );
     assert.doesNotMatch(r.stdout, /marc/);
   });
 });

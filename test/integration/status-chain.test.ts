@@ -55,7 +55,9 @@ describe('signed, chained status commits (controller)', () => {
   beforeEach(() => vendor.reset());
 
   it('signs every status commit with the declared key, chains them, and the audit proves the completed requests', async () => {
-    const s = await signedScenario(vendor, { omit: ['2026-11-0044', '2026-11-0046', '2026-11-0047', '2026-11-0048', '2026-11-0049'] });
+    const s = await signedScenario(vendor, {
+      omit: ['2026-11-0044', '2026-11-0046', '2026-11-0047', '2026-11-0048', '2026-11-0049'],
+    });
     try {
       await passes(s, 4);
       const log = (await originLog(s.repo)).filter((c) => c.subject.startsWith('lethe:'));
@@ -64,7 +66,10 @@ describe('signed, chained status commits (controller)', () => {
         const previous = /^Lethe-Previous-Status: ([0-9a-f]{40})$/m.exec(c.body)?.[1];
         assert.equal(previous, log[i + 1]?.sha, `status commit ${i} names the one before it`);
       }
-      assert.match(await originFile(s.repo, 'status/README.md'), /Status commits are signed by the controller key SHA256:/);
+      assert.match(
+        await originFile(s.repo, 'status/README.md'),
+        /Status commits are signed by the controller key SHA256:/,
+      );
       const report = await audit({ dir: s.repo.origin });
       assert.equal(report.signing.unsignedStatusCommits, 0);
       for (const q of report.requests) assert.equal(q.verdict, 'Proven', `${q.name}: ${q.reasons.join('; ')}`);
@@ -76,7 +81,9 @@ describe('signed, chained status commits (controller)', () => {
 
   it('stops writing after a force-push dropped its status commits: HistoryRewritten on the dashboard, an error logged, the break in the audit', async () => {
     vendor.pollsToFinish = 3;
-    const s = await signedScenario(vendor, { omit: ['2026-11-0044', '2026-11-0046', '2026-11-0047', '2026-11-0048', '2026-11-0049'] });
+    const s = await signedScenario(vendor, {
+      omit: ['2026-11-0044', '2026-11-0046', '2026-11-0047', '2026-11-0048', '2026-11-0049'],
+    });
     try {
       await passes(s, 1);
       const [dropped, ...rest] = (await originLog(s.repo)).map((c) => c.sha);
@@ -84,15 +91,26 @@ describe('signed, chained status commits (controller)', () => {
       await gitAs(s.repo.origin, PEOPLE.outsider, ['update-ref', 'refs/heads/main', rest[0]!]);
       const [report] = await passes(s, 1);
       assert.deepEqual(report!.historyRewritten, { branch: 'main', missing: dropped });
-      assert.ok(s.logs.some((l) => l.includes('"level":"error"') && l.includes('STATUS_HISTORY_REWRITTEN')), 'an error is logged');
+      assert.ok(
+        s.logs.some((l) => l.includes('"level":"error"') && l.includes('STATUS_HISTORY_REWRITTEN')),
+        'an error is logged',
+      );
       const dashboard = await originFile(s.repo, 'status/README.md');
-      assert.match(dashboard, new RegExp(`^> \\*\\*HistoryRewritten\\*\\*: the last status commit this controller pushed \\(${dropped}\\) is no longer on main`));
+      assert.match(
+        dashboard,
+        new RegExp(
+          `^> \\*\\*HistoryRewritten\\*\\*: the last status commit this controller pushed \\(${dropped}\\) is no longer on main`,
+        ),
+      );
       const head = (await originLog(s.repo))[0]!.sha;
       await passes(s, 4);
       assert.ok([...vendor.calls].filter((c) => c.method === 'GET').length >= 3, 'vendor work went on');
       assert.equal((await originLog(s.repo))[0]!.sha, head, 'nothing more is written');
       const audited = await audit({ dir: s.repo.origin });
-      assert.match(audited.chain.map((c) => c.reason).join('\n'), new RegExp(`names ${dropped!.slice(0, 12)} as the previous status commit, which is not in this history`));
+      assert.match(
+        audited.chain.map((c) => c.reason).join('\n'),
+        new RegExp(`names ${dropped!.slice(0, 12)} as the previous status commit, which is not in this history`),
+      );
       assert.ok(audited.requests.every((q) => q.verdict === 'Unproven'));
     } finally {
       await removeScratchRepo(s.repo);
@@ -101,7 +119,9 @@ describe('signed, chained status commits (controller)', () => {
 
   it('rebuilds a lost journal only from proven status: a hand-pushed status file claiming a vendor job is ignored', async () => {
     vendor.pollsToFinish = 50;
-    const s = await signedScenario(vendor, { omit: ['2026-11-0044', '2026-11-0046', '2026-11-0047', '2026-11-0048', '2026-11-0049'] });
+    const s = await signedScenario(vendor, {
+      omit: ['2026-11-0044', '2026-11-0046', '2026-11-0047', '2026-11-0048', '2026-11-0049'],
+    });
     try {
       await passes(s, 1);
       // Mallory rewrites one in-flight status so that a rebuild would "recover" a job that is not ours.
@@ -119,8 +139,13 @@ describe('signed, chained status commits (controller)', () => {
         await c.reconciler.pass();
         const tasks = Object.values(c.journal.data.tasks).filter((t) => t.request === name);
         assert.ok(tasks.length > 0);
-        assert.ok(tasks.every((t) => !t.jobIds.includes('job-forged')), JSON.stringify(tasks.map((t) => t.jobIds)));
-        assert.ok(s.logs.some((l) => l.includes('journal rebuild ignores an unproven status file') && l.includes(name)));
+        assert.ok(
+          tasks.every((t) => !t.jobIds.includes('job-forged')),
+          JSON.stringify(tasks.map((t) => t.jobIds)),
+        );
+        assert.ok(
+          s.logs.some((l) => l.includes('journal rebuild ignores an unproven status file') && l.includes(name)),
+        );
         const ignored = s.logs.filter((l) => l.includes('journal rebuild ignores')).map((l) => JSON.parse(l).request);
         assert.deepEqual([...new Set(ignored)], [name], 'the signed statuses are still trusted');
       } finally {

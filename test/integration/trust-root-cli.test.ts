@@ -20,11 +20,21 @@ const lethe = (...args: string[]) =>
     timeout: 120_000,
   });
 
-test('a pinned root of trust off the branch refuses the start; lethe plan and lethe status show the root and the unapproved changes', { timeout: 240_000 }, async () => {
+test('a pinned root of trust off the branch refuses the start; lethe plan and lethe status show the root and the unapproved changes', {
+  timeout: 240_000,
+}, async () => {
   // Every vendor URL points at a closed local port: nothing may leave the machine.
   const repo = await createScratchRepo({
     rewriteVendor: (_name, text) => text.replace(/https?:\/\/[^\s"']+/g, 'http://127.0.0.1:9'),
-    omit: ['2026-11-0043', '2026-11-0044', '2026-11-0045', '2026-11-0046', '2026-11-0047', '2026-11-0049', '2026-11-0050'],
+    omit: [
+      '2026-11-0043',
+      '2026-11-0044',
+      '2026-11-0045',
+      '2026-11-0046',
+      '2026-11-0047',
+      '2026-11-0049',
+      '2026-11-0050',
+    ],
   });
   repos.push(repo);
   const data = join(repo.root, 'data');
@@ -43,10 +53,17 @@ test('a pinned root of trust off the branch refuses the start; lethe plan and le
   await gitAs(repo.work, PEOPLE.outsider, ['commit', '-q', '-m', 'Drop MaestroQA']);
   const plan = lethe('plan', '--repo', repo.work, '--data', data);
   assert.equal(plan.status, 0, plan.stderr);
-  assert.match(plan.stdout, /Unapproved changes on main \(not acted on; the approved versions stay in force\):\n {2}unapproved delete of vendors\/maestroqa\.yaml in [0-9a-f]{12} by Sam Support/);
+  assert.match(
+    plan.stdout,
+    /Unapproved changes on main \(not acted on; the approved versions stay in force\):\n {2}unapproved delete of vendors\/maestroqa\.yaml in [0-9a-f]{12} by Sam Support/,
+  );
   const setup = (await gitAs(repo.work, undefined, ['rev-list', '--max-parents=0', 'main'])).trim();
   assert.match(plan.stdout, new RegExp(`Root of trust: ${setup}`));
-  assert.match(plan.stdout, /2026-11-0042 .*\n.*maestroqa: start/, `the approved vendor is still planned:\n${plan.stdout}`);
+  assert.match(
+    plan.stdout,
+    /2026-11-0042 .*\n.*maestroqa: start/,
+    `the approved vendor is still planned:\n${plan.stdout}`,
+  );
 
   const once = lethe('reconcile', '--once', '--repo', repo.work, '--data', data, '--no-push');
   assert.ok(once.status === 0 || once.status === 1, once.stderr);

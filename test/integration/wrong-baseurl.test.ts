@@ -20,11 +20,23 @@ import { leaked, statusFiles } from '../support/e2e.ts';
  * Once an operator fixes the connection in git, the same tasks are retried and complete.
  */
 const KEEP = ['2026-11-0042', '2026-11-0048'];
-const ALL = ['2026-11-0042', '2026-11-0043', '2026-11-0044', '2026-11-0045', '2026-11-0046', '2026-11-0047', '2026-11-0048', '2026-11-0049', '2026-11-0050'];
+const ALL = [
+  '2026-11-0042',
+  '2026-11-0043',
+  '2026-11-0044',
+  '2026-11-0045',
+  '2026-11-0046',
+  '2026-11-0047',
+  '2026-11-0048',
+  '2026-11-0049',
+  '2026-11-0050',
+];
 const WRONG = { maestroqa: '/maestroqa/api/v2', elasticpath: '/elasticpath/v2' } as const;
 
 describe('wrong baseUrl, end to end', () => {
-  it('MaestroQA and Elastic Path stall with configuration codes, never Completed; fixing the connection completes them', { timeout: 180_000 }, async () => {
+  it('MaestroQA and Elastic Path stall with configuration codes, never Completed; fixing the connection completes them', {
+    timeout: 180_000,
+  }, async () => {
     const sandbox = await startSandbox({ port: 0, timeScale: 0.005, seed: 3, subjects: DEMO_SUBJECTS });
     const toSandbox = pointAtSandbox(sandbox.config);
     const wrong = (name: string, text: string): string => {
@@ -35,7 +47,11 @@ describe('wrong baseUrl, end to end', () => {
       }
       return String(doc);
     };
-    const repo = await createScratchRepo({ rewriteVendor: wrong, rewriteRequest: useSandboxIds, omit: ALL.filter((n) => !KEEP.includes(n)) });
+    const repo = await createScratchRepo({
+      rewriteVendor: wrong,
+      rewriteRequest: useSandboxIds,
+      omit: ALL.filter((n) => !KEEP.includes(n)),
+    });
     const dataDir = join(repo.root, 'data');
     const lines: string[] = [];
     const open = () =>
@@ -57,7 +73,13 @@ describe('wrong baseUrl, end to end', () => {
       try {
         for (let i = 0; i < maxPasses; i++) {
           await c.reconciler.pass();
-          if (c.reconciler.currentStatuses().filter((s) => KEEP.includes(s.metadata.name)).every(done)) return;
+          if (
+            c.reconciler
+              .currentStatuses()
+              .filter((s) => KEEP.includes(s.metadata.name))
+              .every(done)
+          )
+            return;
           await new Promise((r) => setTimeout(r, 250));
         }
       } finally {
@@ -75,11 +97,17 @@ describe('wrong baseUrl, end to end', () => {
         for (const [vendor, t] of Object.entries(s.status.vendors)) {
           assert.equal(t.phase, 'Stalled', `${name} ${vendor}`);
           assert.equal(t.outcome, undefined, `${name} ${vendor}: no outcome claimed`);
-          assert.equal(t.lastError?.code, vendor === 'maestroqa' ? 'MAESTROQA_NOT_FOUND' : 'ELASTICPATH_NOT_FOUND', `${name} ${vendor}`);
+          assert.equal(
+            t.lastError?.code,
+            vendor === 'maestroqa' ? 'MAESTROQA_NOT_FOUND' : 'ELASTICPATH_NOT_FOUND',
+            `${name} ${vendor}`,
+          );
         }
       }
       // Nothing reached a vendor route: every call hit a path no application serves.
-      const served = sandbox.ledger().filter((e) => (e.vendor === 'maestroqa' || e.vendor === 'elasticpath') && e.route !== '(unmatched)');
+      const served = sandbox
+        .ledger()
+        .filter((e) => (e.vendor === 'maestroqa' || e.vendor === 'elasticpath') && e.route !== '(unmatched)');
       assert.deepEqual(served, []);
 
       // The operator fixes both connections on main; the stalled tasks are retried.
@@ -91,7 +119,15 @@ describe('wrong baseUrl, end to end', () => {
       for (const [name, prefix] of Object.entries(WRONG)) {
         const file = join(work, 'vendors', `${name}.yaml`);
         const text = await readFile(file, 'utf8');
-        await writeFile(file, text.replace(sandbox.url + prefix, name === 'maestroqa' ? sandbox.config.vendors.maestroqa.baseUrl : sandbox.config.vendors.elasticpath.baseUrl));
+        await writeFile(
+          file,
+          text.replace(
+            sandbox.url + prefix,
+            name === 'maestroqa'
+              ? sandbox.config.vendors.maestroqa.baseUrl
+              : sandbox.config.vendors.elasticpath.baseUrl,
+          ),
+        );
       }
       await gitAs(work, PEOPLE.lead, ['commit', '-qam', 'Fix the MaestroQA and Elastic Path base URLs']);
       await gitAs(work, undefined, ['checkout', '-q', 'main']);
@@ -100,7 +136,11 @@ describe('wrong baseUrl, end to end', () => {
       await passUntil((s) => s.status.phase === 'Completed', 80);
       for (const name of KEEP) {
         const s = await statusOf(name);
-        assert.equal(s.status.phase, 'Completed', `${name}: ${JSON.stringify(Object.fromEntries(Object.entries(s.status.vendors).map(([v, t]) => [v, `${t.phase} ${t.lastError?.code ?? ''}`])))}`);
+        assert.equal(
+          s.status.phase,
+          'Completed',
+          `${name}: ${JSON.stringify(Object.fromEntries(Object.entries(s.status.vendors).map(([v, t]) => [v, `${t.phase} ${t.lastError?.code ?? ''}`])))}`,
+        );
         for (const t of Object.values(s.status.vendors)) assert.equal(t.outcome, 'Erased');
       }
       const stats = sandbox.stats();
@@ -110,7 +150,10 @@ describe('wrong baseUrl, end to end', () => {
       }
       const files = await statusFiles(repo);
       const emails = DEMO_SUBJECTS.map((s) => s.email);
-      assert.deepEqual(leaked(emails, [...[...files].map(([p, t]): [string, string] => [p, t]), ['log', lines.join('\n')]]), []);
+      assert.deepEqual(
+        leaked(emails, [...[...files].map(([p, t]): [string, string] => [p, t]), ['log', lines.join('\n')]]),
+        [],
+      );
     } finally {
       await sandbox.stop();
       await rm(repo.root, { recursive: true, force: true });

@@ -21,21 +21,44 @@ describe('npm pack + npm install -g gives a working lethe', () => {
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
   it('packs only what runs, installs globally, and runs from any directory', () => {
-    const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', tmp], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 }).trim().split('\n').pop()!;
+    const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', tmp], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+    })
+      .trim()
+      .split('\n')
+      .pop()!;
     assert.equal(packed, `lethe-${VERSION}.tgz`);
     const tarball = join(tmp, packed);
     const files = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).split('\n').filter(Boolean);
     assert.ok(files.includes('package/controller/cli/bin.mjs'));
     assert.ok(files.includes('package/examples/deploy/prometheus-rules.yaml'), 'the alert rules ship with the package');
-    assert.ok(files.includes('package/examples/sandbox/bin.mjs') && files.includes('package/examples/sandbox/index.ts'), 'lethe-sandbox runs the vendor sandbox');
-    assert.ok(!files.some((f) => /^package\/(test|node_modules|examples\/demo)\//.test(f)), 'no tests or demo in the package');
+    assert.ok(
+      files.includes('package/examples/sandbox/bin.mjs') && files.includes('package/examples/sandbox/index.ts'),
+      'lethe-sandbox runs the vendor sandbox',
+    );
+    assert.ok(
+      !files.some((f) => /^package\/(test|node_modules|examples\/demo)\//.test(f)),
+      'no tests or demo in the package',
+    );
 
     const prefix = join(tmp, 'prefix');
-    const install = spawnSync('npm', ['install', '-g', tarball, '--prefix', prefix, '--no-audit', '--no-fund'], { cwd: tmp, encoding: 'utf8', timeout: 240_000 });
+    const install = spawnSync('npm', ['install', '-g', tarball, '--prefix', prefix, '--no-audit', '--no-fund'], {
+      cwd: tmp,
+      encoding: 'utf8',
+      timeout: 240_000,
+    });
     assert.equal(install.status, 0, install.stderr);
     const lethe = join(prefix, 'bin', 'lethe');
 
-    const run = (args: string[], cwd: string) => spawnSync(lethe, args, { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, PATH: `${join(prefix, 'bin')}:${process.env.PATH}` } });
+    const run = (args: string[], cwd: string) =>
+      spawnSync(lethe, args, {
+        cwd,
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { ...process.env, PATH: `${join(prefix, 'bin')}:${process.env.PATH}` },
+      });
     const version = run(['--version'], tmp);
     assert.equal(version.status, 0, version.stderr);
     assert.equal(version.stdout.trim(), `lethe ${VERSION}`);
@@ -43,7 +66,11 @@ describe('npm pack + npm install -g gives a working lethe', () => {
     assert.equal(help.status, 0, help.stderr);
     assert.match(help.stdout, /lethe run .*--metrics-listen HOST:PORT/);
     assert.doesNotMatch(help.stdout, /sandbox/, 'the simulators are not a lethe subcommand');
-    const sandbox = spawnSync(join(prefix, 'bin', 'lethe-sandbox'), ['--help'], { cwd: tmp, encoding: 'utf8', timeout: 60_000 });
+    const sandbox = spawnSync(join(prefix, 'bin', 'lethe-sandbox'), ['--help'], {
+      cwd: tmp,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.equal(sandbox.status, 0, sandbox.stderr);
     assert.match(sandbox.stdout, /^usage: lethe-sandbox /);
 

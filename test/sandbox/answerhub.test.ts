@@ -17,11 +17,20 @@ describe('sandbox: AnswerHub', () => {
   /** A CSV as a file upload: multipart/form-data with a file part named `file`. */
   const multipart = (csv: string, disposition = 'form-data; name="file"; filename="users.csv"') =>
     `--${BOUNDARY}\r\nContent-Disposition: ${disposition}\r\nContent-Type: text/csv\r\n\r\n${csv}\r\n--${BOUNDARY}--\r\n`;
-  const ah = (method: string, path: string, init: { json?: unknown; body?: string; headers?: Record<string, string> } = {}) => {
+  const ah = (
+    method: string,
+    path: string,
+    init: { json?: unknown; body?: string; headers?: Record<string, string> } = {},
+  ) => {
     clock.advance(200);
     const body = init.body === undefined ? {} : { body: multipart(init.body) };
-    const type: Record<string, string> = init.body === undefined ? {} : { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` };
-    return call(sb, method, S + path, { ...init, ...body, headers: init.headers ?? { ...authHeaders(sb, 'answerhub'), ...type } });
+    const type: Record<string, string> =
+      init.body === undefined ? {} : { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` };
+    return call(sb, method, S + path, {
+      ...init,
+      ...body,
+      headers: init.headers ?? { ...authHeaders(sb, 'answerhub'), ...type },
+    });
   };
   const lookup = (email: string) => ah('GET', `/users/gdpr/${encodeURIComponent(email)}.json`);
   /** A distinct minute per call, so slot conflicts only happen where a test wants them. */
@@ -44,19 +53,39 @@ describe('sandbox: AnswerHub', () => {
       assert.ok(Number.isInteger(r.json.fileId));
     }
     for (const csv of ['', 'email', 'phone\n123', 'email,id\nx@example.com', 'id\nabc']) {
-      assert.equal((await ah('POST', '/users/gdpr/upload.json', { body: csv || ' ' })).status, 400, JSON.stringify(csv));
+      assert.equal(
+        (await ah('POST', '/users/gdpr/upload.json', { body: csv || ' ' })).status,
+        400,
+        JSON.stringify(csv),
+      );
     }
   });
 
   it('upload: only a file upload is accepted (a raw text/csv body, a part without filename or of another name: 400)', async () => {
     const post = (body: string, type: string) => {
       clock.advance(200);
-      return call(sb, 'POST', `${S}/users/gdpr/upload.json`, { body, headers: { ...authHeaders(sb, 'answerhub'), 'content-type': type } });
+      return call(sb, 'POST', `${S}/users/gdpr/upload.json`, {
+        body,
+        headers: { ...authHeaders(sb, 'answerhub'), 'content-type': type },
+      });
     };
     const csv = `email\n${u2!.email}`;
     assert.equal((await post(csv, 'text/csv')).status, 400, 'raw CSV body');
-    assert.equal((await post(multipart(csv, 'form-data; name="file"'), `multipart/form-data; boundary=${BOUNDARY}`)).status, 400, 'no filename');
-    assert.equal((await post(multipart(csv, 'form-data; name="users"; filename="u.csv"'), `multipart/form-data; boundary=${BOUNDARY}`)).status, 400, 'wrong field');
+    assert.equal(
+      (await post(multipart(csv, 'form-data; name="file"'), `multipart/form-data; boundary=${BOUNDARY}`)).status,
+      400,
+      'no filename',
+    );
+    assert.equal(
+      (
+        await post(
+          multipart(csv, 'form-data; name="users"; filename="u.csv"'),
+          `multipart/form-data; boundary=${BOUNDARY}`,
+        )
+      ).status,
+      400,
+      'wrong field',
+    );
     assert.equal((await post(multipart(csv), 'multipart/form-data')).status, 400, 'no boundary');
     assert.equal((await post(multipart(csv), `multipart/form-data; boundary=${BOUNDARY}`)).status, 201);
   });
@@ -65,7 +94,9 @@ describe('sandbox: AnswerHub', () => {
     const id = (await lookup(u1!.email)).json.id;
     const at = clock.now() + 5 * 60_000;
     const dupsBefore = sb.stats().answerhub.duplicateSubmissions;
-    const r = await ah('POST', '/jobs/gdpr/schedule.json', { json: { user: { id }, operations: ['anon-delete'], date: { timeStamp: at } } });
+    const r = await ah('POST', '/jobs/gdpr/schedule.json', {
+      json: { user: { id }, operations: ['anon-delete'], date: { timeStamp: at } },
+    });
     assert.equal(r.status, 201);
     assert.equal(r.json.status, 'PENDING');
     assert.equal(sb.stats().answerhub.duplicateSubmissions, dupsBefore, 'a first submission is no duplicate');
@@ -86,8 +117,11 @@ describe('sandbox: AnswerHub', () => {
     const d = new Date(clock.now() + 3 * 3600_000);
     const p = (n: number) => String(n).padStart(2, '0');
     const formatted = `${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}/${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}`;
-    const file = (await ah('POST', '/users/gdpr/upload.json', { body: `email\n${u3!.email}\n${u4!.email}` })).json.fileId;
-    const r = await ah('POST', '/jobs/gdpr/schedule.json', { json: { fileId: file, operations: ['suspend', 'anonymize'], date: { formatted } } });
+    const file = (await ah('POST', '/users/gdpr/upload.json', { body: `email\n${u3!.email}\n${u4!.email}` })).json
+      .fileId;
+    const r = await ah('POST', '/jobs/gdpr/schedule.json', {
+      json: { fileId: file, operations: ['suspend', 'anonymize'], date: { formatted } },
+    });
     assert.equal(r.status, 201);
     clock.advance(3 * 3600_000);
     assert.equal((await ah('GET', `/jobs/gdpr/${r.json.id}.json`)).json.status, 'FINISHED');
@@ -102,31 +136,55 @@ describe('sandbox: AnswerHub', () => {
     const cases: [string, unknown, RegExp][] = [
       ['a no user', { operations: ['suspend'], date: inMinutes() }, /No user selected/],
       ['b file id not specified', { fileId: '', operations: ['suspend'], date: inMinutes() }, /File ID not specified/],
-      ['c file id does not exist', { fileId: 9999, operations: ['suspend'], date: inMinutes() }, /File ID does not exist/],
+      [
+        'c file id does not exist',
+        { fileId: 9999, operations: ['suspend'], date: inMinutes() },
+        /File ID does not exist/,
+      ],
       ['d timeframe taken', { ...ok, date: taken }, /already scheduled/],
       ['e date not eligible', { ...ok, date: { timeStamp: clock.now() - 60_000 } }, /not eligible/],
       ['f empty operations', { user: { id }, operations: [], date: inMinutes() }, /Empty operations/],
-      ['g reassign user with two identifiers', { ...ok, date: inMinutes(), reassignUser: { id, username: 'piero' } }, /more than one way/],
-      ['h reassign user does not exist', { ...ok, date: inMinutes(), reassignUser: { username: 'piero' } }, /reassign user does not exist/],
+      [
+        'g reassign user with two identifiers',
+        { ...ok, date: inMinutes(), reassignUser: { id, username: 'piero' } },
+        /more than one way/,
+      ],
+      [
+        'h reassign user does not exist',
+        { ...ok, date: inMinutes(), reassignUser: { username: 'piero' } },
+        /reassign user does not exist/,
+      ],
     ];
     for (const [name, body, message] of cases) {
       const r = await ah('POST', '/jobs/gdpr/schedule.json', { json: body });
       assert.equal(r.status, 400, name);
       assert.match(r.json.message, message, name);
     }
-    assert.equal((await ah('POST', '/jobs/gdpr/schedule.json', { json: { ...ok, date: { formatted: '13/45/2026 10:00' } } })).status, 400);
+    assert.equal(
+      (await ah('POST', '/jobs/gdpr/schedule.json', { json: { ...ok, date: { formatted: '13/45/2026 10:00' } } }))
+        .status,
+      400,
+    );
   });
 
   it('get job: 404 unknown, 400 invalid id; delete: 200 pending, 404 already deleted, 422 finished, 400 invalid', async () => {
     assert.equal((await ah('GET', '/jobs/gdpr/9999.json')).status, 404);
     assert.equal((await ah('GET', '/jobs/gdpr/511s.json')).status, 400);
     const id = (await lookup(u2!.email)).json.id;
-    const job = (await ah('POST', '/jobs/gdpr/schedule.json', { json: { user: { id }, operations: ['suspend'], date: inMinutes() } })).json.id;
+    const job = (
+      await ah('POST', '/jobs/gdpr/schedule.json', {
+        json: { user: { id }, operations: ['suspend'], date: inMinutes() },
+      })
+    ).json.id;
     assert.equal((await ah('DELETE', `/jobs/gdpr/${job}.json`)).status, 200);
     assert.equal((await ah('DELETE', `/jobs/gdpr/${job}.json`)).status, 404);
     assert.equal((await ah('GET', `/jobs/gdpr/${job}.json`)).status, 404);
     assert.equal((await ah('DELETE', '/jobs/gdpr/511s.json')).status, 400);
-    const next = (await ah('POST', '/jobs/gdpr/schedule.json', { json: { user: { id }, operations: ['suspend'], date: { timeStamp: clock.now() + 60_000 } } })).json.id;
+    const next = (
+      await ah('POST', '/jobs/gdpr/schedule.json', {
+        json: { user: { id }, operations: ['suspend'], date: { timeStamp: clock.now() + 60_000 } },
+      })
+    ).json.id;
     clock.advance(120_000);
     assert.equal((await ah('DELETE', `/jobs/gdpr/${next}.json`)).status, 422);
   });

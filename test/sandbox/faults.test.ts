@@ -17,7 +17,8 @@ async function sequence(seed: number, spec: string, n: number): Promise<string[]
   const { sb } = await manualSandbox({ seed, faults: spec });
   try {
     const out = [];
-    for (let i = 0; i < n; i++) out.push(await outcome(sb, '/acme/v0/health-check', { headers: authHeaders(sb, 'acme') }));
+    for (let i = 0; i < n; i++)
+      out.push(await outcome(sb, '/acme/v0/health-check', { headers: authHeaders(sb, 'acme') }));
     return out;
   } finally {
     await sb.stop();
@@ -26,11 +27,14 @@ async function sequence(seed: number, spec: string, n: number): Promise<string[]
 
 describe('sandbox: fault injection', () => {
   it('parses the SPEC syntax and rejects bad specs', () => {
-    assert.deepEqual(parseFaultSpec('maestroqa:5xx=0.2,latency=50;elasticpath/erasure-create:lost=0.1;*:malformed=0.05,latency=10-20'), {
-      maestroqa: { '5xx': 0.2, latency: 50 },
-      'elasticpath/erasure-create': { lost: 0.1 },
-      '*': { malformed: 0.05, latency: [10, 20] },
-    });
+    assert.deepEqual(
+      parseFaultSpec('maestroqa:5xx=0.2,latency=50;elasticpath/erasure-create:lost=0.1;*:malformed=0.05,latency=10-20'),
+      {
+        maestroqa: { '5xx': 0.2, latency: 50 },
+        'elasticpath/erasure-create': { lost: 0.1 },
+        '*': { malformed: 0.05, latency: [10, 20] },
+      },
+    );
     assert.throws(() => parseFaultSpec('maestroqa'), /TARGET/);
     assert.throws(() => parseFaultSpec('maestroqa:5xx=2'), /fraction/);
     assert.throws(() => parseFaultSpec('maestroqa:boom=0.1'), /unknown key/);
@@ -53,7 +57,9 @@ describe('sandbox: fault injection', () => {
       const email = presentAt('acme')[0]!.email;
       const r = await call(sb, 'DELETE', '/acme/v0/users', { headers: authHeaders(sb, 'acme'), json: { email } });
       assert.ok([500, 502, 503].includes(r.status));
-      const access = await call(sb, 'GET', `/acme/v0/users?email=${encodeURIComponent(email)}`, { headers: authHeaders(sb, 'acme') });
+      const access = await call(sb, 'GET', `/acme/v0/users?email=${encodeURIComponent(email)}`, {
+        headers: authHeaders(sb, 'acme'),
+      });
       assert.equal(access.json.length, 2, 'the user is still there');
       assert.equal(sb.ledger()[0]!.fault, '5xx');
     } finally {
@@ -68,14 +74,23 @@ describe('sandbox: fault injection', () => {
       const h = authHeaders(sb, 'maestroqa');
       let seen: string;
       try {
-        seen = String((await call(sb, 'DELETE', '/maestroqa/api/v1/data-deletion-request', { headers: h, json: { emails: [email] } })).status);
+        seen = String(
+          (
+            await call(sb, 'DELETE', '/maestroqa/api/v1/data-deletion-request', {
+              headers: h,
+              json: { emails: [email] },
+            })
+          ).status,
+        );
       } catch {
         seen = 'reset';
       }
       assert.ok(seen === 'reset' || seen === '502', seen);
       clock.advance(1000);
       // The blind retry a naive client would make is a duplicate submission.
-      await outcome(sb, '/maestroqa/api/v1/data-deletion-check/1001', { headers: h }).then((s) => assert.equal(s, '200'));
+      await outcome(sb, '/maestroqa/api/v1/data-deletion-check/1001', { headers: h }).then((s) =>
+        assert.equal(s, '200'),
+      );
       clock.advance(1000);
       try {
         await call(sb, 'DELETE', '/maestroqa/api/v1/data-deletion-request', { headers: h, json: { emails: [email] } });
@@ -103,13 +118,18 @@ describe('sandbox: fault injection', () => {
   });
 
   it('reset, malformed, latency and 429 storms', async () => {
-    const { sb } = await manualSandbox({ faults: 'acme/health:reset=1;acme/access:malformed=1,latency=120;qualifio:storm=1,stormMs=5000' });
+    const { sb } = await manualSandbox({
+      faults: 'acme/health:reset=1;acme/access:malformed=1,latency=120;qualifio:storm=1,stormMs=5000',
+    });
     try {
       const h = authHeaders(sb, 'acme');
       assert.equal(await outcome(sb, '/acme/v0/health-check', { headers: h }), 'reset');
       const t0 = Date.now();
       const email = presentAt('acme')[1]!.email;
-      assert.equal(await outcome(sb, `/acme/v0/users?email=${encodeURIComponent(email)}`, { headers: h }), '200:malformed');
+      assert.equal(
+        await outcome(sb, `/acme/v0/users?email=${encodeURIComponent(email)}`, { headers: h }),
+        '200:malformed',
+      );
       assert.ok(Date.now() - t0 >= 100);
       const q = authHeaders(sb, 'qualifio');
       assert.equal(await outcome(sb, '/qualifio/v1/gdpr/rules?clientId=2449', { headers: q }), '429');

@@ -38,9 +38,13 @@ export async function manualSandbox(options: SandboxOptions = {}): Promise<{ sb:
   return { sb, clock };
 }
 
-export const basic = (user: string, pass: string): string => 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
+export const basic = (user: string, pass: string): string =>
+  'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
 
-export function authHeaders(sb: Sandbox, vendor: 'maestroqa' | 'qualifio' | 'answerhub' | 'acme'): Record<string, string> {
+export function authHeaders(
+  sb: Sandbox,
+  vendor: 'maestroqa' | 'qualifio' | 'answerhub' | 'acme',
+): Record<string, string> {
   const c = sb.config.vendors[vendor].credentials;
   if (vendor === 'maestroqa') return { apitoken: String(c.apiToken) };
   if (vendor === 'qualifio') return { 'x-api-token': String(c.apiToken) };
@@ -49,7 +53,11 @@ export function authHeaders(sb: Sandbox, vendor: 'maestroqa' | 'qualifio' | 'ans
 
 export async function epToken(sb: Sandbox): Promise<string> {
   const c = sb.config.vendors.elasticpath.credentials;
-  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: String(c.clientId), client_secret: String(c.clientSecret) });
+  const form = new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_id: String(c.clientId),
+    client_secret: String(c.clientSecret),
+  });
   const res = await call(sb, 'POST', '/elasticpath/oauth/access_token', {
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: form.toString(),

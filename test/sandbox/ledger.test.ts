@@ -8,12 +8,18 @@ describe('sandbox: ledger, stats, control API', () => {
     const { sb, clock } = await manualSandbox();
     try {
       const email = presentAt('answerhub')[0]!.email;
-      await call(sb, 'GET', `/answerhub/services/v2/users/gdpr/${encodeURIComponent(email)}.json`, { headers: authHeaders(sb, 'answerhub') });
+      await call(sb, 'GET', `/answerhub/services/v2/users/gdpr/${encodeURIComponent(email)}.json`, {
+        headers: authHeaders(sb, 'answerhub'),
+      });
       clock.advance(1000);
-      await call(sb, 'DELETE', '/maestroqa/api/v1/data-deletion-request', { headers: authHeaders(sb, 'maestroqa'), json: { emails: [presentAt('maestroqa')[0]!.email] } });
+      await call(sb, 'DELETE', '/maestroqa/api/v1/data-deletion-request', {
+        headers: authHeaders(sb, 'maestroqa'),
+        json: { emails: [presentAt('maestroqa')[0]!.email] },
+      });
       const res = await call(sb, 'GET', '/_sandbox/ledger');
       assert.equal(res.status, 200);
-      for (const s of FIXTURE_SUBJECTS) assert.ok(!res.text.toLowerCase().includes(s.email.split('@')[0]!), 'no email in the ledger');
+      for (const s of FIXTURE_SUBJECTS)
+        assert.ok(!res.text.toLowerCase().includes(s.email.split('@')[0]!), 'no email in the ledger');
       assert.equal(res.json[0].route, '/answerhub/services/v2/users/gdpr/{email}.json');
       assert.deepEqual(res.json[0].subjects, [subjectHash(email)]);
       assert.match(res.json[0].subjects[0], /^[0-9a-f]{16}$/);
@@ -31,7 +37,10 @@ describe('sandbox: ledger, stats, control API', () => {
       const mq = authHeaders(sb, 'maestroqa');
       const email = presentAt('maestroqa')[0]!.email;
       await call(sb, 'DELETE', '/maestroqa/api/v1/data-deletion-request', { headers: mq, json: { emails: [email] } });
-      const tooSoon = await call(sb, 'DELETE', '/maestroqa/api/v1/data-deletion-request', { headers: mq, json: { emails: [email] } });
+      const tooSoon = await call(sb, 'DELETE', '/maestroqa/api/v1/data-deletion-request', {
+        headers: mq,
+        json: { emails: [email] },
+      });
       assert.equal(tooSoon.status, 429);
       clock.advance(1000);
       await call(sb, 'DELETE', '/maestroqa/api/v1/data-deletion-request', { headers: mq, json: { emails: [email] } });
@@ -39,10 +48,20 @@ describe('sandbox: ledger, stats, control API', () => {
 
       const token = await epToken(sb);
       const h = { authorization: `Bearer ${token}` };
-      const cust = (await call(sb, 'GET', `/elasticpath/v2/customers?filter=eq(email,${presentAt('elasticpath')[0]!.email})`, { headers: h })).json.data[0].id;
+      const cust = (
+        await call(sb, 'GET', `/elasticpath/v2/customers?filter=eq(email,${presentAt('elasticpath')[0]!.email})`, {
+          headers: h,
+        })
+      ).json.data[0].id;
       const body = { data: { type: 'erasure_request', resource_type: 'customer', resource_id: cust } };
-      assert.equal((await call(sb, 'POST', '/elasticpath/v2/personal-data/erasure-requests', { headers: h, json: body })).status, 201);
-      assert.equal((await call(sb, 'POST', '/elasticpath/v2/personal-data/erasure-requests', { headers: h, json: body })).status, 201);
+      assert.equal(
+        (await call(sb, 'POST', '/elasticpath/v2/personal-data/erasure-requests', { headers: h, json: body })).status,
+        201,
+      );
+      assert.equal(
+        (await call(sb, 'POST', '/elasticpath/v2/personal-data/erasure-requests', { headers: h, json: body })).status,
+        201,
+      );
       await call(sb, 'GET', '/elasticpath/v2/customers', { headers: { authorization: 'Bearer expired' } });
 
       const stats = (await call(sb, 'GET', '/_sandbox/stats')).json;

@@ -42,7 +42,10 @@ describe('sandbox: MaestroQA', () => {
     assert.match(r.json.error, /at most 5/);
     assert.equal((await mq('DELETE', '/data-deletion-request', {})).status, 400);
     assert.equal((await mq('DELETE', '/data-deletion-request', { emails: [] })).status, 400);
-    assert.equal((await mq('DELETE', '/data-deletion-request', { emails: ['a@example.com'], auditLabel: 5 })).status, 400);
+    assert.equal(
+      (await mq('DELETE', '/data-deletion-request', { emails: ['a@example.com'], auditLabel: 5 })).status,
+      400,
+    );
   });
 
   it('5 emails is accepted', async () => {
@@ -58,9 +61,16 @@ describe('sandbox: MaestroQA', () => {
     assert.deepEqual((await mq('GET', `/data-deletion-check/${r.json.id}`)).json, { status: 'completed' });
   });
 
-  it('a path the API does not serve answers the web server\'s HTML 404, not vendor JSON', async () => {
-    for (const path of ['/maestroqa/api/v2/data-deletion-request', `${P}/data-deletion-requests`, `${P}/data-deletion-check`]) {
-      const r = await call(sb, 'DELETE', path, { headers: authHeaders(sb, 'maestroqa'), json: { emails: ['x@example.com'] } });
+  it("a path the API does not serve answers the web server's HTML 404, not vendor JSON", async () => {
+    for (const path of [
+      '/maestroqa/api/v2/data-deletion-request',
+      `${P}/data-deletion-requests`,
+      `${P}/data-deletion-check`,
+    ]) {
+      const r = await call(sb, 'DELETE', path, {
+        headers: authHeaders(sb, 'maestroqa'),
+        json: { emails: ['x@example.com'] },
+      });
       assert.equal(r.status, 404, path);
       assert.match(r.headers.get('content-type') ?? '', /^text\/html/);
       assert.equal(r.json, undefined, 'not JSON');
@@ -71,7 +81,12 @@ describe('sandbox: MaestroQA', () => {
   it('401 without or with a wrong apitoken; the token in the body is accepted', async () => {
     assert.equal((await mq('DELETE', '/data-deletion-request', { emails: ['x@example.com'] }, {})).status, 401);
     assert.equal((await mq('GET', '/data-deletion-check/1001', undefined, { apitoken: 'wrong' })).status, 401);
-    const viaBody = await mq('DELETE', '/data-deletion-request', { apiToken: sb.config.vendors.maestroqa.credentials.apiToken, emails: ['x@example.com'] }, {});
+    const viaBody = await mq(
+      'DELETE',
+      '/data-deletion-request',
+      { apiToken: sb.config.vendors.maestroqa.credentials.apiToken, emails: ['x@example.com'] },
+      {},
+    );
     assert.equal(viaBody.status, 200);
   });
 
@@ -85,10 +100,15 @@ describe('sandbox: MaestroQA', () => {
   it('errored: a configurable fraction of deep deletes fails', async () => {
     const { sb: sb2, clock: c2 } = await manualSandbox({ outcomes: { maestroqaErrorRate: 1 } });
     try {
-      const r = await call(sb2, 'DELETE', P + '/data-deletion-request', { headers: authHeaders(sb2, 'maestroqa'), json: { emails: [presentAt('maestroqa')[0]!.email] } });
+      const r = await call(sb2, 'DELETE', P + '/data-deletion-request', {
+        headers: authHeaders(sb2, 'maestroqa'),
+        json: { emails: [presentAt('maestroqa')[0]!.email] },
+      });
       assert.equal(r.status, 200);
       c2.advance(600_000);
-      const s = await call(sb2, 'GET', `${P}/data-deletion-check/${r.json.id}`, { headers: authHeaders(sb2, 'maestroqa') });
+      const s = await call(sb2, 'GET', `${P}/data-deletion-check/${r.json.id}`, {
+        headers: authHeaders(sb2, 'maestroqa'),
+      });
       assert.deepEqual(s.json, { status: 'errored' });
     } finally {
       await sb2.stop();

@@ -13,7 +13,9 @@ export class OpenApiValidator {
 
   constructor(file: string) {
     // JSON is YAML too, but GitHub's 13 MB description parses much faster as JSON.
-    this.doc = (file.endsWith('.json') ? JSON.parse(readFileSync(file, 'utf8')) : parse(readFileSync(file, 'utf8'))) as Schema;
+    this.doc = (
+      file.endsWith('.json') ? JSON.parse(readFileSync(file, 'utf8')) : parse(readFileSync(file, 'utf8'))
+    ) as Schema;
   }
 
   /** The JSON schema of one documented response, e.g. ('/v2/personal-data/erasure-requests', 'post', '201'). */
@@ -42,10 +44,12 @@ export class OpenApiValidator {
     if (value === null && schema.nullable === true) return errors;
     if (schema.type !== undefined) {
       const types: string[] = Array.isArray(schema.type) ? schema.type : [schema.type];
-      if (!types.some((t) => matchesType(value, t))) return [`${at}: expected ${types.join('|')}, got ${JSON.stringify(value)}`];
+      if (!types.some((t) => matchesType(value, t)))
+        return [`${at}: expected ${types.join('|')}, got ${JSON.stringify(value)}`];
     }
     if (schema.enum && !schema.enum.includes(value)) errors.push(`${at}: not in enum ${JSON.stringify(schema.enum)}`);
-    if (schema.const !== undefined && value !== schema.const) errors.push(`${at}: expected const ${JSON.stringify(schema.const)}`);
+    if (schema.const !== undefined && value !== schema.const)
+      errors.push(`${at}: expected const ${JSON.stringify(schema.const)}`);
     if (isObject(value)) {
       for (const key of schema.required ?? []) if (!(key in value)) errors.push(`${at}: missing required ${key}`);
       for (const [key, sub] of Object.entries<Schema>(schema.properties ?? {})) {

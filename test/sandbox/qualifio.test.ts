@@ -40,7 +40,8 @@ describe('sandbox: Qualifio', () => {
     clock.advance(200);
     return call(sb, method, `/qualifio/v1/gdpr${path}`, { headers, json });
   };
-  const profilesOf = async (email: string) => (await q('GET', `/profiles?clientId=${cid}&email=${encodeURIComponent(email)}`)).json as { id: number }[];
+  const profilesOf = async (email: string) =>
+    (await q('GET', `/profiles?clientId=${cid}&email=${encodeURIComponent(email)}`)).json as { id: number }[];
   const ruleBody = (ruleType: string, profiles: number[], extra: Record<string, unknown> = {}) => ({
     ruleType,
     clientId: cid,
@@ -61,21 +62,35 @@ describe('sandbox: Qualifio', () => {
     assert.equal((await q('GET', `/profiles?clientId=${cid}`)).status, 400);
     assert.equal((await q('GET', `/profiles?clientId=1&email=x%40example.com`)).status, 403);
     assert.equal((await q('GET', `/profiles?clientId=${cid}&email=x%40example.com`, undefined, {})).status, 401);
-    assert.equal((await q('GET', `/profiles?clientId=${cid}&email=x%40example.com`, undefined, { 'x-api-token': 'nope' })).status, 401);
+    assert.equal(
+      (await q('GET', `/profiles?clientId=${cid}&email=x%40example.com`, undefined, { 'x-api-token': 'nope' })).status,
+      401,
+    );
   });
 
   it('export: NEW -> validate -> APPROVED -> FINISHED with an archive, downloadable, callback called', async () => {
     const ids = (await profilesOf(bob.email)).map((p) => p.id);
     assert.equal(ids.length, 2);
-    const created = await q('POST', `/rules/exportData?clientId=${cid}`, ruleBody('GDPR_ExportData', ids, { callBackUrl: hookUrl }));
+    const created = await q(
+      'POST',
+      `/rules/exportData?clientId=${cid}`,
+      ruleBody('GDPR_ExportData', ids, { callBackUrl: hookUrl }),
+    );
     assert.equal(created.status, 200);
     assert.equal(created.json.ruleStatus.status, 'NEW');
     assert.match(created.json._id, /^[0-9a-f]{24}$/);
-    assert.deepEqual(created.json.ruleTypePayload.profiles.map((p: { crmId: number }) => p.crmId), ids);
+    assert.deepEqual(
+      created.json.ruleTypePayload.profiles.map((p: { crmId: number }) => p.crmId),
+      ids,
+    );
     const id = created.json._id as string;
 
     clock.advance(600_000);
-    assert.equal((await q('GET', `/rules/${id}?clientId=${cid}`)).json.ruleStatus.status, 'NEW', 'nothing happens before validation');
+    assert.equal(
+      (await q('GET', `/rules/${id}?clientId=${cid}`)).json.ruleStatus.status,
+      'NEW',
+      'nothing happens before validation',
+    );
     const v = await q('PUT', `/rules/${id}/validate?clientId=${cid}`, { dpo });
     assert.equal(v.status, 200);
     assert.equal(v.json.ruleStatus.status, 'APPROVED');
@@ -118,16 +133,37 @@ describe('sandbox: Qualifio', () => {
 
   it('rule create: 400 for a wrong ruleType, empty or unknown profiles, missing fields', async () => {
     const id = (await profilesOf(grace.email))[0]!.id;
-    assert.equal((await q('POST', `/rules/exportData?clientId=${cid}`, ruleBody('GDPR_ForgottenRight', [id]))).status, 400);
-    assert.equal((await q('POST', `/rules/forgottenRight?clientId=${cid}`, ruleBody('GDPR_ForgottenRight', []))).status, 400);
-    assert.equal((await q('POST', `/rules/forgottenRight?clientId=${cid}`, ruleBody('GDPR_ForgottenRight', [999999]))).status, 400);
-    assert.equal((await q('POST', `/rules/forgottenRight?clientId=${cid}`, { ruleType: 'GDPR_ForgottenRight', ruleTypePayload: { profiles: [id] } })).status, 400);
+    assert.equal(
+      (await q('POST', `/rules/exportData?clientId=${cid}`, ruleBody('GDPR_ForgottenRight', [id]))).status,
+      400,
+    );
+    assert.equal(
+      (await q('POST', `/rules/forgottenRight?clientId=${cid}`, ruleBody('GDPR_ForgottenRight', []))).status,
+      400,
+    );
+    assert.equal(
+      (await q('POST', `/rules/forgottenRight?clientId=${cid}`, ruleBody('GDPR_ForgottenRight', [999999]))).status,
+      400,
+    );
+    assert.equal(
+      (
+        await q('POST', `/rules/forgottenRight?clientId=${cid}`, {
+          ruleType: 'GDPR_ForgottenRight',
+          ruleTypePayload: { profiles: [id] },
+        })
+      ).status,
+      400,
+    );
     assert.equal((await q('POST', `/rules/forgottenRight`, ruleBody('GDPR_ForgottenRight', [id]))).status, 400);
   });
 
   it('forgottenRight: test:true erases nothing; a live rule removes every profile; duplicates counted', async () => {
     const ids = (await profilesOf(dan.email)).map((p) => p.id);
-    const dry = await q('POST', `/rules/forgottenRight?clientId=${cid}`, ruleBody('GDPR_ForgottenRight', ids, { ruleTypePayload: { profiles: ids, test: true } }));
+    const dry = await q(
+      'POST',
+      `/rules/forgottenRight?clientId=${cid}`,
+      ruleBody('GDPR_ForgottenRight', ids, { ruleTypePayload: { profiles: ids, test: true } }),
+    );
     assert.equal(dry.status, 200);
     assert.equal(dry.json.ruleTypePayload.test, true);
     await q('PUT', `/rules/${dry.json._id}/validate?clientId=${cid}`, { dpo });

@@ -59,7 +59,8 @@ describe('sandbox: rate limits (exact sliding windows)', () => {
       clock.advance(1000);
       const h = { authorization: `Bearer ${token}` };
       const results = [];
-      for (let i = 0; i < 26; i++) results.push((await call(sb, 'GET', '/elasticpath/v2/customers', { headers: h })).status);
+      for (let i = 0; i < 26; i++)
+        results.push((await call(sb, 'GET', '/elasticpath/v2/customers', { headers: h })).status);
       assert.deepEqual(results.slice(0, 25), Array(25).fill(200));
       const last = await call(sb, 'GET', '/elasticpath/v2/customers', { headers: h });
       assert.equal(results[25], 429);
@@ -74,10 +75,14 @@ describe('sandbox: rate limits (exact sliding windows)', () => {
   it('limitScale multiplies the counts; configurable limits for the others', async () => {
     const { sb } = await manualSandbox({ limitScale: 2, limits: { acme: [{ limit: 3, windowMs: 1000 }] } });
     try {
-      assert.deepEqual(sb.config.vendors.maestroqa.rateLimits, [{ limit: 2, windowMs: 1000 }, { limit: 60, windowMs: 60_000 }]);
+      assert.deepEqual(sb.config.vendors.maestroqa.rateLimits, [
+        { limit: 2, windowMs: 1000 },
+        { limit: 60, windowMs: 60_000 },
+      ]);
       const h = authHeaders(sb, 'acme');
       const statuses = [];
-      for (let i = 0; i < 7; i++) statuses.push((await call(sb, 'GET', '/acme/v0/health-check', { headers: h })).status);
+      for (let i = 0; i < 7; i++)
+        statuses.push((await call(sb, 'GET', '/acme/v0/health-check', { headers: h })).status);
       assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200, 429]);
     } finally {
       await sb.stop();

@@ -42,7 +42,8 @@ describe('documentation', () => {
         if (/^(https?:|mailto:)/.test(target) || target.startsWith('#')) continue;
         const path = resolve(ROOT, dirname(file), decodeURI(target.split('#')[0]!));
         const inside = !relative(ROOT, path).startsWith('..');
-        if (!inside || !existsSync(path)) broken.push(`${file} -> ${target}${inside ? '' : ' (outside the repository)'}`);
+        if (!inside || !existsSync(path))
+          broken.push(`${file} -> ${target}${inside ? '' : ' (outside the repository)'}`);
       }
     }
     assert.deepEqual(broken, []);

@@ -47,7 +47,8 @@ function moduleState(files: ReadonlyMap<string, string>): string[] {
   const found: string[] = [];
   for (const [path, source] of files) {
     source.split('\n').forEach((line, i) => {
-      if (/^(export )?(let|var)\s/.test(line) || /^(export )?const \w+(: [^=]+)? = new (Weak)?Map\b/.test(line)) found.push(`${path}:${i + 1}`);
+      if (/^(export )?(let|var)\s/.test(line) || /^(export )?const \w+(: [^=]+)? = new (Weak)?Map\b/.test(line))
+        found.push(`${path}:${i + 1}`);
     });
   }
   return found;
@@ -65,7 +66,10 @@ describe('driver registry', () => {
     ]);
     assert.equal(vendorMentions(synthetic, TYPES).length, 3);
     const state = new Map([
-      ['controller/vendors/acme/auth.ts', 'const tokens = new Map<string, string>();\nlet last = 0;\nconst OK = new Set([1]);'],
+      [
+        'controller/vendors/acme/auth.ts',
+        'const tokens = new Map<string, string>();\nlet last = 0;\nconst OK = new Set([1]);',
+      ],
     ]);
     assert.deepEqual(moduleState(state), ['controller/vendors/acme/auth.ts:1', 'controller/vendors/acme/auth.ts:2']);
   });
@@ -81,7 +85,8 @@ describe('driver registry', () => {
     const offending: string[] = [];
     for (const [path, source] of [...sources('controller/core'), ...sources('controller/cli')]) {
       for (const m of source.matchAll(/from\s*['"]([^'"]*\/vendors\/[^'"]*)['"]/g)) {
-        if (path.startsWith('controller/core/') || !m[1]!.endsWith('/vendors/registry.ts')) offending.push(`${path} -> ${m[1]}`);
+        if (path.startsWith('controller/core/') || !m[1]!.endsWith('/vendors/registry.ts'))
+          offending.push(`${path} -> ${m[1]}`);
       }
     }
     assert.deepEqual(offending, []);
@@ -105,7 +110,10 @@ describe('driver registry', () => {
   it('a driver that contradicts its definition is refused with a catalogue code', () => {
     const base = createDriverTable().qualifio;
     const wrongType = defineDriver('maestroqa', () => ({ ...base, type: 'qualifio' }) as never);
-    assert.throws(() => wrongType.create(), (err: unknown) => err instanceof LetheError && err.code === 'DRIVER_DEFINITION_INVALID' && err.terminal);
+    assert.throws(
+      () => wrongType.create(),
+      (err: unknown) => err instanceof LetheError && err.code === 'DRIVER_DEFINITION_INVALID' && err.terminal,
+    );
     const batchWithoutStep = defineDriver('qualifio', () => ({ ...base, batch: { step: 'start', max: 2 } }));
     assert.throws(() => batchWithoutStep.create(), /batch without stepBatch/);
   });
@@ -115,13 +123,18 @@ describe('driver registry', () => {
     const real = createDriverTable();
     const { model } = await loadRepositoryFromDisk(example, real);
     assert.deepEqual(model.problems, []);
-    const addressed = (m: typeof model) => [...m.requests.values()].filter((r) => r.vendors.includes('qualifio')).length;
+    const addressed = (m: typeof model) =>
+      [...m.requests.values()].filter((r) => r.vendors.includes('qualifio')).length;
     assert.ok(addressed(model) > 0);
     // The same repository against a table whose driver performs optout only.
     const optoutOnly = { ...real, qualifio: { ...real.qualifio, actions: ['optout'] as const } };
     const altered = (await loadRepositoryFromDisk(example, optoutOnly)).model;
     assert.ok(altered.problems.some((p) => p.code === 'VENDOR_ACTION_UNSUPPORTED'));
-    assert.ok([...altered.requests.values()].every((r) => !r.vendors.includes('qualifio') || r.request.spec.action === 'optout'));
+    assert.ok(
+      [...altered.requests.values()].every(
+        (r) => !r.vendors.includes('qualifio') || r.request.spec.action === 'optout',
+      ),
+    );
   });
 
   it('a callback wakes the task its driver names, and only a live one', async () => {

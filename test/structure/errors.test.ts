@@ -70,7 +70,8 @@ describe('every catalogue code through its factory', () => {
   it('the catalogue lists exactly the tables of the module error sets, plus the drivers', () => {
     const sources = catalogue().map((c) => c.source);
     assert.deepEqual(sources.sort(), [...Object.keys(SETS), 'vendors'].sort());
-    for (const { source, table } of catalogue()) if (source !== 'vendors') assert.equal(table, SETS[source]!.table, source);
+    for (const { source, table } of catalogue())
+      if (source !== 'vendors') assert.equal(table, SETS[source]!.table, source);
   });
 
   for (const [source, set] of Object.entries(SETS)) {
@@ -103,14 +104,19 @@ describe('every catalogue code through its factory', () => {
       if (!statSync(join(vendorsDir, folder)).isDirectory()) continue;
       const module = (await import(join(process.cwd(), file))) as Record<string, unknown>;
       const found = Object.values(module).filter(
-        (value): value is ErrorSet<ErrorTable> => typeof value === 'object' && value !== null && 'table' in value && 'error' in value,
+        (value): value is ErrorSet<ErrorTable> =>
+          typeof value === 'object' && value !== null && 'table' in value && 'error' in value,
       );
       assert.equal(found.length, 1, `${file}: exactly one defineErrors() set`);
       sets.push(found[0]!);
     }
     const declared = new Set(sets.flatMap((set) => Object.keys(set.table)));
     const listed = Object.keys(driverErrors()).filter((code) => !(code in definitionErrors.table));
-    assert.deepEqual([...declared].sort(), listed.sort(), 'the catalogue lists exactly the codes the vendor folders declare');
+    assert.deepEqual(
+      [...declared].sort(),
+      listed.sort(),
+      'the catalogue lists exactly the codes the vendor folders declare',
+    );
     assert.ok(declared.size > 20);
     for (const set of sets) {
       for (const [code, entry] of Object.entries(set.table)) {

@@ -85,9 +85,10 @@ function specifiers(source: string): string[] {
 /** A relative specifier as a repository-relative path; a bare one (package, node:) as is. */
 function resolveTarget(file: string, specifier: string): string {
   if (!specifier.startsWith('.')) return specifier;
-  return normalize(join(dirname(file), specifier)).split('\\').join('/');
+  return normalize(join(dirname(file), specifier))
+    .split('\\')
+    .join('/');
 }
-
 
 function violations(files: ReadonlyMap<string, string>, rules: readonly Rule[] = RULES): string[] {
   const found: string[] = [];
@@ -139,14 +140,24 @@ describe('import boundaries', () => {
       ['specs/common.ts', "import { readFileSync } from 'node:fs';\nimport { z } from 'zod';"],
       ['specs/status.ts', "import { git } from 'simple-git';"],
       ['controller/vendors/acme/index.ts', "import { REBUILT } from '../../core/rebuild.ts';"],
-      ['controller/vendors/acme.ts', "import { commit } from '../git/push.ts';\nimport { main } from '../cli/main.ts';"],
+      [
+        'controller/vendors/acme.ts',
+        "import { commit } from '../git/push.ts';\nimport { main } from '../cli/main.ts';",
+      ],
       ['controller/http/layer.ts', "import { DRIVERS } from '../vendors/registry.ts';"],
       ['state/journal.ts', "import { demo } from '../examples/demo/main.ts';"],
-      ['controller/core/app.ts', "import { DRIVERS } from '../vendors/registry.ts';\nimport type { Logger } from '../contracts/log.ts';"],
+      [
+        'controller/core/app.ts',
+        "import { DRIVERS } from '../vendors/registry.ts';\nimport type { Logger } from '../contracts/log.ts';",
+      ],
     ]);
     const found = violations(synthetic);
     assert.equal(found.length, 8, found.join('\n'));
-    for (const rule of RULES) assert.ok(found.some((v) => v.startsWith(rule.name)), `rule never fired: ${rule.name}`);
+    for (const rule of RULES)
+      assert.ok(
+        found.some((v) => v.startsWith(rule.name)),
+        `rule never fired: ${rule.name}`,
+      );
     assert.ok(!found.some((v) => v.includes('controller/core/app.ts')), 'core may import vendors and contracts');
   });
 
@@ -161,7 +172,11 @@ describe('import boundaries', () => {
     assert.ok(contracts.length >= 3);
     for (const [path, source] of contracts) {
       assert.doesNotMatch(source, /^import (?!type )/m, `${path}: a value import`);
-      assert.doesNotMatch(source, /^export (async )?(function|class)\b/m, `${path}: runtime code belongs outside contracts/`);
+      assert.doesNotMatch(
+        source,
+        /^export (async )?(function|class)\b/m,
+        `${path}: runtime code belongs outside contracts/`,
+      );
     }
   });
 });

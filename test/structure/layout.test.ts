@@ -37,7 +37,9 @@ describe('test layout', () => {
   });
 
   it('no test names a path outside the repository', () => {
-    const sources = files('test', (name) => /\.(ts|mts|js|mjs)$/.test(name)).filter((path) => !path.startsWith('test/structure/'));
+    const sources = files('test', (name) => /\.(ts|mts|js|mjs)$/.test(name)).filter(
+      (path) => !path.startsWith('test/structure/'),
+    );
     assert.ok(sources.length > 50);
     const offenders = sources.filter((path) => OUTSIDE.test(readFileSync(join(ROOT, path), 'utf8')));
     assert.deepEqual(offenders, [], 'copy what the test needs into test/fixtures/ with a note of its source');

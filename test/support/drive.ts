@@ -61,7 +61,10 @@ export interface DriveResult {
  * request) changes it, which is what requeues a Stalled task.
  */
 const specFingerprint = (r: DriveOptions['requests'][number]) =>
-  createHash('sha256').update(JSON.stringify([r.name, r.action, r.emails, r.identifiers ?? {}])).digest('hex').slice(0, 16);
+  createHash('sha256')
+    .update(JSON.stringify([r.name, r.action, r.emails, r.identifiers ?? {}]))
+    .digest('hex')
+    .slice(0, 16);
 
 export async function drive(o: DriveOptions): Promise<DriveResult> {
   const lines: string[] = [];
@@ -74,10 +77,19 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
   const journal = await Journal.open(join(o.dataDir, 'journal.json'));
   const dispatchers = o.dispatchers ?? new Dispatchers();
   const spec = o.spec;
-  const windows = spec.rateLimits ?? (o.driver.defaultRateLimits as (s: VendorSpec) => { limit: number; perSeconds: number }[])(spec);
+  const windows =
+    spec.rateLimits ?? (o.driver.defaultRateLimits as (s: VendorSpec) => { limit: number; perSeconds: number }[])(spec);
   const limiter = o.limiter ?? new RateLimiter({ key: o.vendor, windows });
   const http = createVendorHttp({ vendor: o.vendor, limiter, secrets: Object.values(o.secrets), dispatchers, log });
-  const runtime: VendorRuntime = { name: o.vendor, driver: o.driver, spec, http, secrets: o.secrets, concurrency: spec.concurrency ?? 4, fingerprint: 'fp' };
+  const runtime: VendorRuntime = {
+    name: o.vendor,
+    driver: o.driver,
+    spec,
+    http,
+    secrets: o.secrets,
+    concurrency: spec.concurrency ?? 4,
+    fingerprint: 'fp',
+  };
   const withdrawn = new Set(o.withdrawn ?? []);
   const live = o.requests.filter((r) => !withdrawn.has(r.name));
   const requests = new Map<string, RequestRuntime>(
@@ -90,7 +102,10 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
         justification: r.justification ?? `Request ${r.name}`,
         emails: r.emails,
         identifiers: r.identifiers ? { [o.vendor]: r.identifiers } : {},
-        approval: { approvers: r.approvers ?? ['Data Protection Officer <dpo@example.com>'], commit: '0123456789abcdef' },
+        approval: {
+          approvers: r.approvers ?? ['Data Protection Officer <dpo@example.com>'],
+          commit: '0123456789abcdef',
+        },
         fingerprint: specFingerprint(r),
         vendors: [o.vendor],
       },

@@ -24,7 +24,11 @@ export interface E2E {
 
 export async function startE2E(options: SandboxOptions = {}): Promise<E2E> {
   const sandbox = await startSandbox({ port: 0, timeScale: 0.02, seed: 11, subjects: DEMO_SUBJECTS, ...options });
-  const repo = await createScratchRepo({ rewriteVendor: pointAtSandbox(sandbox.config), rewriteRequest: useSandboxIds, unapproved: [UNAPPROVED] });
+  const repo = await createScratchRepo({
+    rewriteVendor: pointAtSandbox(sandbox.config),
+    rewriteRequest: useSandboxIds,
+    unapproved: [UNAPPROVED],
+  });
   const dataDir = join(repo.root, 'data');
   const emails = DEMO_SUBJECTS.map((s) => s.email).concat(['s.rivera@example.com']);
   return {
@@ -57,8 +61,15 @@ export async function startE2E(options: SandboxOptions = {}): Promise<E2E> {
 }
 
 /** Commits on origin/main, newest first, with the files each one touched. */
-export async function history(repo: ScratchRepo): Promise<Array<{ sha: string; author: string; message: string; files: string[]; parents: number }>> {
-  const out = await gitAs(repo.origin, undefined, ['log', '--format=%x1e%H%x1f%ae%x1f%P%x1f%B%x1f', '--name-only', 'main']);
+export async function history(
+  repo: ScratchRepo,
+): Promise<Array<{ sha: string; author: string; message: string; files: string[]; parents: number }>> {
+  const out = await gitAs(repo.origin, undefined, [
+    'log',
+    '--format=%x1e%H%x1f%ae%x1f%P%x1f%B%x1f',
+    '--name-only',
+    'main',
+  ]);
   return out
     .split('\x1e')
     .filter((r) => r.trim())
@@ -69,13 +80,18 @@ export async function history(repo: ScratchRepo): Promise<Array<{ sha: string; a
         author: author!,
         parents: parents!.trim().split(' ').filter(Boolean).length,
         message: message!,
-        files: (files ?? '').split('\n').map((f) => f.trim()).filter(Boolean),
+        files: (files ?? '')
+          .split('\n')
+          .map((f) => f.trim())
+          .filter(Boolean),
       };
     });
 }
 
 export async function statusFiles(repo: ScratchRepo): Promise<Map<string, string>> {
-  const paths = (await gitAs(repo.origin, undefined, ['ls-tree', '-r', '--name-only', 'main', 'status/'])).split('\n').filter(Boolean);
+  const paths = (await gitAs(repo.origin, undefined, ['ls-tree', '-r', '--name-only', 'main', 'status/']))
+    .split('\n')
+    .filter(Boolean);
   const out = new Map<string, string>();
   for (const p of paths) out.set(p, await gitAs(repo.origin, undefined, ['show', `main:${p}`]));
   return out;
@@ -86,7 +102,8 @@ export function leaked(emails: string[], texts: Array<[where: string, text: stri
   const found: string[] = [];
   for (const [where, text] of texts) {
     const lower = text.toLowerCase();
-    for (const e of emails) if (lower.includes(e.toLowerCase())) found.push(`${where} (${e.replace(/^(.).*@/, '$1…@')})`);
+    for (const e of emails)
+      if (lower.includes(e.toLowerCase())) found.push(`${where} (${e.replace(/^(.).*@/, '$1…@')})`);
   }
   return found;
 }

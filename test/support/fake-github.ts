@@ -10,7 +10,9 @@ import { OpenApiValidator } from '../sandbox/openapi-validator.ts';
  * (@octokit/openapi) with the fields of a scenario overridden, and every request and answer
  * is checked against that description: a shape the real API would not send fails the test.
  */
-const SPEC_FILE = fileURLToPath(new URL('../../node_modules/@octokit/openapi/generated/api.github.com.json', import.meta.url));
+const SPEC_FILE = fileURLToPath(
+  new URL('../../node_modules/@octokit/openapi/generated/api.github.com.json', import.meta.url),
+);
 let spec: OpenApiValidator | undefined;
 export function githubSpec(): OpenApiValidator {
   spec ??= new OpenApiValidator(SPEC_FILE);
@@ -33,7 +35,12 @@ export interface FakePull {
   user: string;
   /** The commits' GitHub logins (author) and emails. */
   commits: Array<{ login: string; email: string }>;
-  reviews: Array<{ login: string; state: 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED' | 'DISMISSED'; commitId: string; at: string }>;
+  reviews: Array<{
+    login: string;
+    state: 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED' | 'DISMISSED';
+    commitId: string;
+    at: string;
+  }>;
   /** Commits GitHub associates with this pull request (its merge commit, squash commit or rebased commits). */
   associated: string[];
 }
@@ -93,42 +100,63 @@ export async function startFakeGitHub(repoDir: string, token: string): Promise<F
     const parts = url.pathname.split('/');
     if (route[1].endsWith('/pulls') && route[1].includes('/commits/')) {
       const sha = parts[5]!;
-      return send(200, pulls.filter((p) => p.associated.includes(sha)).map((p) => {
-        const pr = example('pull-request-simple-items');
-        // GitHub's own example lists a team without its required `type`: no team was asked here.
-        Object.assign(pr, { number: p.number, merged_at: p.mergedAt, merge_commit_sha: p.mergeCommitSha, state: 'closed', requested_teams: [] });
-        pr.user.login = p.user;
-        pr.head.sha = p.headSha;
-        pr.base.ref = p.base ?? 'main';
-        return pr;
-      }));
+      return send(
+        200,
+        pulls
+          .filter((p) => p.associated.includes(sha))
+          .map((p) => {
+            const pr = example('pull-request-simple-items');
+            // GitHub's own example lists a team without its required `type`: no team was asked here.
+            Object.assign(pr, {
+              number: p.number,
+              merged_at: p.mergedAt,
+              merge_commit_sha: p.mergeCommitSha,
+              state: 'closed',
+              requested_teams: [],
+            });
+            pr.user.login = p.user;
+            pr.head.sha = p.headSha;
+            pr.base.ref = p.base ?? 'main';
+            return pr;
+          }),
+      );
     }
     const pull = pulls.find((p) => p.number === Number(parts[5]));
     if (route[1].endsWith('/reviews')) {
       if (!pull) return send(404, { message: 'Not Found' });
-      return send(200, pull.reviews.map((r, i) => {
-        const review = example('pull-request-review-items');
-        Object.assign(review, { id: 1000 + i, state: r.state, commit_id: r.commitId, submitted_at: r.at });
-        review.user.login = r.login;
-        return review;
-      }));
+      return send(
+        200,
+        pull.reviews.map((r, i) => {
+          const review = example('pull-request-review-items');
+          Object.assign(review, { id: 1000 + i, state: r.state, commit_id: r.commitId, submitted_at: r.at });
+          review.user.login = r.login;
+          return review;
+        }),
+      );
     }
     if (route[1].endsWith('/commits')) {
       if (!pull) return send(404, { message: 'Not Found' });
-      return send(200, pull.commits.map((c) => {
-        const commit = example('commit-items');
-        commit.author.login = c.login;
-        commit.committer.login = c.login;
-        commit.commit.author.email = c.email;
-        commit.commit.committer.email = c.email;
-        return commit;
-      }));
+      return send(
+        200,
+        pull.commits.map((c) => {
+          const commit = example('commit-items');
+          commit.author.login = c.login;
+          commit.committer.login = c.login;
+          commit.commit.author.email = c.email;
+          commit.commit.committer.email = c.email;
+          return commit;
+        }),
+      );
     }
     const path = decodeURIComponent(parts.slice(5).join('/'));
     const ref = url.searchParams.get('ref') ?? 'HEAD';
     let blob: string;
     try {
-      blob = execFileSync('git', ['rev-parse', `${ref}:${path}`], { cwd: repoDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      blob = execFileSync('git', ['rev-parse', `${ref}:${path}`], {
+        cwd: repoDir,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim();
     } catch {
       return send(404, { message: 'Not Found' });
     }
@@ -148,9 +176,10 @@ export async function startFakeGitHub(repoDir: string, token: string): Promise<F
       failStatus = status;
       skipBeforeFailing = skip;
     },
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -24,7 +24,9 @@ export async function rebuiltJournal(
           phase: 'InProgress',
           action: t.action,
           conditions: [],
-          vendors: { [t.vendor]: { phase: 'InProgress', step: t.step, jobIds: t.jobIds, attempts: t.submissions ?? 1 } },
+          vendors: {
+            [t.vendor]: { phase: 'InProgress', step: t.step, jobIds: t.jobIds, attempts: t.submissions ?? 1 },
+          },
         },
       },
     ],

@@ -57,7 +57,9 @@ export async function scenario(vendorUrl: string, options: ScratchRepoOptions = 
 }
 
 /** The origin's history, newest first: sha, author, subject. */
-export async function originLog(repo: ScratchRepo): Promise<Array<{ sha: string; author: string; subject: string; body: string }>> {
+export async function originLog(
+  repo: ScratchRepo,
+): Promise<Array<{ sha: string; author: string; subject: string; body: string }>> {
   const out = await gitAs(repo.origin, undefined, ['log', '--format=%H%x1f%ae%x1f%s%x1f%b%x1e', 'main']);
   return out
     .split('\x1e')
@@ -76,7 +78,9 @@ export async function originFile(repo: ScratchRepo, path: string): Promise<strin
 export async function exampleEmails(repo: ScratchRepo): Promise<string[]> {
   const emails = new Set<string>();
   for (const path of repo.requests.values()) {
-    const text = await readFile(join(repo.work, path), 'utf8').catch(async () => readFile(join(repo.work, '..', 'work', path), 'utf8'));
+    const text = await readFile(join(repo.work, path), 'utf8').catch(async () =>
+      readFile(join(repo.work, '..', 'work', path), 'utf8'),
+    );
     for (const m of text.matchAll(/[\w.+-]+@example\.com/g)) emails.add(m[0]);
   }
   return [...emails];

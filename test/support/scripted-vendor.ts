@@ -15,7 +15,12 @@ export type Answer =
   | { kind: 'timeout'; tag: string }
   | { kind: 'reset'; tag: string };
 
-export const json = (status: number, body: unknown, tag: string): Answer => ({ kind: 'response', status, json: body, tag });
+export const json = (status: number, body: unknown, tag: string): Answer => ({
+  kind: 'response',
+  status,
+  json: body,
+  tag,
+});
 export const html = (status: number, tag = `${status} html`): Answer => ({
   kind: 'response',
   status,
@@ -23,7 +28,13 @@ export const html = (status: number, tag = `${status} html`): Answer => ({
   body: '<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1></center><hr><center>nginx</center></body></html>',
   tag,
 });
-export const raw = (status: number, body: string, contentType: string, tag: string): Answer => ({ kind: 'response', status, body, contentType, tag });
+export const raw = (status: number, body: string, contentType: string, tag: string): Answer => ({
+  kind: 'response',
+  status,
+  body,
+  contentType,
+  tag,
+});
 export const TIMEOUT: Answer = { kind: 'timeout', tag: 'timeout' };
 export const RESET: Answer = { kind: 'reset', tag: 'reset' };
 
@@ -118,7 +129,8 @@ export async function runTask(o: {
     try {
       result = wasOpen ? await call.recover(ctx, task, wasOpen) : await call.step(ctx, task);
     } catch (err) {
-      if (err instanceof LetheError && err.terminal) return { phase: 'Stalled', code: err.code, jobIds: [...jobIds], evidence };
+      if (err instanceof LetheError && err.terminal)
+        return { phase: 'Stalled', code: err.code, jobIds: [...jobIds], evidence };
       if (!(err instanceof LetheError)) throw err;
       continue;
     }
@@ -127,10 +139,22 @@ export async function runTask(o: {
     for (const id of result.jobIds ?? []) jobIds.add(id);
     if ('evidence' in result && result.evidence) evidence = { ...evidence, ...result.evidence };
     if (result.kind === 'completed') {
-      return { phase: result.outcome === 'Cancelled' ? 'Cancelled' : 'Completed', outcome: result.outcome, jobIds: [...jobIds], evidence };
+      return {
+        phase: result.outcome === 'Cancelled' ? 'Cancelled' : 'Completed',
+        outcome: result.outcome,
+        jobIds: [...jobIds],
+        evidence,
+      };
     }
     if (result.kind === 'failed') return { phase: 'Failed', code: result.code, jobIds: [...jobIds], evidence };
-    task = { ...task, state: { step: result.step, data: result.data ?? task.state.data, submissions: result.submissions ?? task.state.submissions } };
+    task = {
+      ...task,
+      state: {
+        step: result.step,
+        data: result.data ?? task.state.data,
+        submissions: result.submissions ?? task.state.submissions,
+      },
+    };
   }
   return { phase: 'Pending', jobIds: [...jobIds], evidence };
 }

@@ -19,20 +19,45 @@ export function testDriver(type: VendorSpec['type']): AnyDriver {
   async function submit(ctx: DriverContext, task: TaskInput): Promise<StepResult> {
     const label = `${task.request}/${ctx.vendor}`;
     const res = await ctx.intent('submit', { label }, () =>
-      ctx.http.request({ method: 'POST', url: `${base(ctx)}/jobs`, headers: headers(ctx), body: { label, emails: task.subject.emails }, safe: false, label: 'test.submit' }),
+      ctx.http.request({
+        method: 'POST',
+        url: `${base(ctx)}/jobs`,
+        headers: headers(ctx),
+        body: { label, emails: task.subject.emails },
+        safe: false,
+        label: 'test.submit',
+      }),
     );
-    if (res.status === 401) throw new LetheError('TEST_UNAUTHORIZED', 'test vendor refused the token', { scope: 'vendor' });
+    if (res.status === 401)
+      throw new LetheError('TEST_UNAUTHORIZED', 'test vendor refused the token', { scope: 'vendor' });
     if (res.status !== 201) throw new LetheError('TEST_SUBMIT_FAILED', `test vendor answered ${res.status}`);
     const { id } = res.json<{ id: string }>();
-    return { kind: 'continue', step: 'poll', data: { id }, jobIds: [id], submissions: task.state.submissions + 1, checkAfterMs: 0 };
+    return {
+      kind: 'continue',
+      step: 'poll',
+      data: { id },
+      jobIds: [id],
+      submissions: task.state.submissions + 1,
+      checkAfterMs: 0,
+    };
   }
 
   async function poll(ctx: DriverContext, task: TaskInput): Promise<StepResult> {
     const id = String(task.state.data.id);
-    const res = await ctx.http.request({ method: 'GET', url: `${base(ctx)}/jobs/${encodeURIComponent(id)}`, headers: headers(ctx), safe: true, label: 'test.poll' });
+    const res = await ctx.http.request({
+      method: 'GET',
+      url: `${base(ctx)}/jobs/${encodeURIComponent(id)}`,
+      headers: headers(ctx),
+      safe: true,
+      label: 'test.poll',
+    });
     if (res.status !== 200) throw new LetheError('TEST_POLL_FAILED', `test vendor answered ${res.status}`);
     const { status } = res.json<{ status: string }>();
-    if (status === 'done') return { kind: 'completed', outcome: task.action === 'access' ? 'Exported' : task.action === 'optout' ? 'OptedOut' : 'Erased' };
+    if (status === 'done')
+      return {
+        kind: 'completed',
+        outcome: task.action === 'access' ? 'Exported' : task.action === 'optout' ? 'OptedOut' : 'Erased',
+      };
     return { kind: 'continue', step: 'poll', checkAfterMs: 50 };
   }
 
@@ -48,9 +73,22 @@ export function testDriver(type: VendorSpec['type']): AnyDriver {
       return task.state.step === 'start' ? submit(ctx, task) : poll(ctx, task);
     },
     async recover(ctx, task) {
-      const res = await ctx.http.request({ method: 'GET', url: `${base(ctx)}/jobs?label=${encodeURIComponent(`${task.request}/${ctx.vendor}`)}`, headers: headers(ctx), safe: true, label: 'test.find' });
+      const res = await ctx.http.request({
+        method: 'GET',
+        url: `${base(ctx)}/jobs?label=${encodeURIComponent(`${task.request}/${ctx.vendor}`)}`,
+        headers: headers(ctx),
+        safe: true,
+        label: 'test.find',
+      });
       const found = res.json<Array<{ id: string }>>();
-      if (found.length > 0) return { kind: 'continue', step: 'poll', data: { id: found[0]!.id }, jobIds: [found[0]!.id], submissions: Math.max(1, task.state.submissions) };
+      if (found.length > 0)
+        return {
+          kind: 'continue',
+          step: 'poll',
+          data: { id: found[0]!.id },
+          jobIds: [found[0]!.id],
+          submissions: Math.max(1, task.state.submissions),
+        };
       return { kind: 'continue', step: 'start' };
     },
   };

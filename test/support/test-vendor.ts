@@ -80,7 +80,11 @@ export async function startTestVendor(): Promise<TestVendor> {
     }
     if (req.method === 'GET' && url.pathname === '/jobs') {
       const label = url.searchParams.get('label');
-      return send(res, 200, [...jobs].filter(([, j]) => j.label === label).map(([id]) => ({ id })));
+      return send(
+        res,
+        200,
+        [...jobs].filter(([, j]) => j.label === label).map(([id]) => ({ id })),
+      );
     }
     const m = /^\/jobs\/([\w-]+)$/.exec(url.pathname);
     if (req.method === 'GET' && m) {

@@ -3,7 +3,14 @@ import { LetheError } from '../../controller/errors/types.ts';
 import { HttpError } from '../../controller/http/errors.ts';
 import type { CallOptions, HttpResponse, VendorHttp } from '../../controller/http/types.ts';
 import { httpResponse } from '../../controller/http/vendor-http.ts';
-import type { AnyDriver, DriverContext, OpenIntent, StepResult, TaskData, TaskInput } from '../../controller/contracts/driver.ts';
+import type {
+  AnyDriver,
+  DriverContext,
+  OpenIntent,
+  StepResult,
+  TaskData,
+  TaskInput,
+} from '../../controller/contracts/driver.ts';
 import type { Logger } from '../../controller/contracts/log.ts';
 import type { Action, VendorSpec } from '../../specs/index.ts';
 
@@ -43,11 +50,13 @@ const ODD = VARIANTS.filter((v) => v !== 'documented');
  */
 export const scriptArb: fc.Arbitrary<Variant[]> = fc.oneof(
   fc.array(fc.constantFrom(...VARIANTS), { maxLength: 14 }),
-  fc.array(fc.record({ at: fc.nat({ max: 11 }), variant: fc.constantFrom(...ODD) }), { minLength: 1, maxLength: 3 }).map((faults) => {
-    const script: Variant[] = Array.from({ length: 12 }, () => 'documented');
-    for (const f of faults) script[f.at] = f.variant;
-    return script;
-  }),
+  fc
+    .array(fc.record({ at: fc.nat({ max: 11 }), variant: fc.constantFrom(...ODD) }), { minLength: 1, maxLength: 3 })
+    .map((faults) => {
+      const script: Variant[] = Array.from({ length: 12 }, () => 'documented');
+      for (const f of faults) script[f.at] = f.variant;
+      return script;
+    }),
 );
 
 export type Reply =
@@ -55,7 +64,11 @@ export type Reply =
   /** The call failed on the wire; `delivered`: whether the vendor got (and acted on) it first. */
   | { fault: 'timeout' | 'reset'; delivered: boolean };
 
-export const HTML_404: Reply = { status: 404, text: '<!DOCTYPE html><html><body><h1>404 Not Found</h1></body></html>', contentType: 'text/html' };
+export const HTML_404: Reply = {
+  status: 404,
+  text: '<!DOCTYPE html><html><body><h1>404 Not Found</h1></body></html>',
+  contentType: 'text/html',
+};
 export const JSON_404: Reply = { status: 404, body: { error: 'Not Found' } };
 export const SERVER_ERROR: Reply = { status: 503, text: 'Service Unavailable', contentType: 'text/plain' };
 
@@ -86,7 +99,12 @@ export function scriptedHttp(handler: (call: CallOptions) => Reply | Promise<Rep
         const code = r.fault === 'timeout' ? 'HTTP_TIMEOUT' : 'HTTP_NETWORK';
         throw new HttpError(code, `${label}: ${r.fault}`, r.delivered, 1);
       }
-      const body = r.text !== undefined ? Buffer.from(r.text) : r.body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(r.body));
+      const body =
+        r.text !== undefined
+          ? Buffer.from(r.text)
+          : r.body === undefined
+            ? Buffer.alloc(0)
+            : Buffer.from(JSON.stringify(r.body));
       const contentType = r.contentType ?? (r.text !== undefined ? 'text/plain' : 'application/json');
       return httpResponse({ status: r.status, body, label, headers: { 'content-type': contentType } });
     },
@@ -137,7 +155,9 @@ export async function runTask(o: RunOptions): Promise<TaskEnd & { calls: CallOpt
   const ctx: DriverContext = {
     vendor: 'v',
     spec: o.spec as never,
-    http: { request: (c) => http.request({ ...c, ...(!c.safe && journalIntent ? { beforeSend: journalIntent } : {}) }) },
+    http: {
+      request: (c) => http.request({ ...c, ...(!c.safe && journalIntent ? { beforeSend: journalIntent } : {}) }),
+    },
     secrets: o.secrets,
     now: () => new Date(o.clock.now),
     log: silent,
@@ -175,9 +195,16 @@ export async function runTask(o: RunOptions): Promise<TaskEnd & { calls: CallOpt
     };
     let result: StepResult;
     try {
-      if (o.healthCheck && o.driver.healthCheck) await (o.driver.healthCheck as (c: DriverContext) => Promise<void>)(ctx);
+      if (o.healthCheck && o.driver.healthCheck)
+        await (o.driver.healthCheck as (c: DriverContext) => Promise<void>)(ctx);
       const recovering = open;
-      result = recovering ? await (o.driver.recover as (c: DriverContext, t: TaskInput, i: OpenIntent) => Promise<StepResult>)(ctx, task, recovering) : await (o.driver.step as (c: DriverContext, t: TaskInput) => Promise<StepResult>)(ctx, task);
+      result = recovering
+        ? await (o.driver.recover as (c: DriverContext, t: TaskInput, i: OpenIntent) => Promise<StepResult>)(
+            ctx,
+            task,
+            recovering,
+          )
+        : await (o.driver.step as (c: DriverContext, t: TaskInput) => Promise<StepResult>)(ctx, task);
       // Answered: the step's result and the intent's close reach the journal together.
       open = undefined;
     } catch (err) {
@@ -191,7 +218,11 @@ export async function runTask(o: RunOptions): Promise<TaskEnd & { calls: CallOpt
     Object.assign(evidence, 'evidence' in result ? result.evidence : undefined);
     if (result.kind === 'completed') return end({ phase: 'Completed', outcome: result.outcome });
     if (result.kind === 'failed') return end({ phase: 'Failed', code: result.code });
-    state = { step: result.step, data: result.data ?? state.data, submissions: result.submissions ?? state.submissions };
+    state = {
+      step: result.step,
+      data: result.data ?? state.data,
+      submissions: result.submissions ?? state.submissions,
+    };
     o.clock.now += Math.max(result.checkAfterMs ?? 0, 1);
   }
   return end({ phase: 'InProgress' });

@@ -6,7 +6,8 @@ import { pollDelay, MARGIN_MS, MAX_POLL_MS } from '../../controller/vendors/answ
 import { usersCsv } from '../../controller/vendors/answerhub/api.ts';
 import { httpResponse } from '../../controller/http/vendor-http.ts';
 
-const answer = (status: number, text: string) => httpResponse({ status, body: Buffer.from(text), label: 'answerhub.schedule' });
+const answer = (status: number, text: string) =>
+  httpResponse({ status, body: Buffer.from(text), label: 'answerhub.schedule' });
 /** The normalised error text of a JSON error body, as the driver reads it. */
 const textOf = (raw: string) => errorText(answer(400, raw));
 
@@ -17,7 +18,7 @@ test('each documented schedule 400 maps to its own code (sandbox wording and var
     ['No user selected', 'ANSWERHUB_NO_USER_SELECTED'],
     ['File ID not specified', 'ANSWERHUB_FILE_ID_MISSING'],
     ['File ID does not exist', 'ANSWERHUB_FILE_NOT_FOUND'],
-    ['fileId doesn\'t exist', 'ANSWERHUB_FILE_NOT_FOUND'],
+    ["fileId doesn't exist", 'ANSWERHUB_FILE_NOT_FOUND'],
     ['There is a job already scheduled for that timeframe', 'ANSWERHUB_TIMEFRAME_TAKEN'],
     ['The selected date is not eligible', 'ANSWERHUB_DATE_NOT_ELIGIBLE'],
     ['Empty operations list was submitted', 'ANSWERHUB_EMPTY_OPERATIONS'],
@@ -28,8 +29,14 @@ test('each documented schedule 400 maps to its own code (sandbox wording and var
   ];
   for (const [message, code] of cases) assert.equal(classify('schedule', 400, body(message)), code, message);
   // Other body shapes: plain text, an `error` field.
-  assert.equal(classify('schedule', 400, textOf('HTTP/1.1 400 Bad Request: No user selected')), 'ANSWERHUB_NO_USER_SELECTED');
-  assert.equal(classify('schedule', 400, textOf(JSON.stringify({ error: 'THE SELECTED DATE IS NOT ELIGIBLE' }))), 'ANSWERHUB_DATE_NOT_ELIGIBLE');
+  assert.equal(
+    classify('schedule', 400, textOf('HTTP/1.1 400 Bad Request: No user selected')),
+    'ANSWERHUB_NO_USER_SELECTED',
+  );
+  assert.equal(
+    classify('schedule', 400, textOf(JSON.stringify({ error: 'THE SELECTED DATE IS NOT ELIGIBLE' }))),
+    'ANSWERHUB_DATE_NOT_ELIGIBLE',
+  );
   const codes = new Set(cases.map(([, c]) => c));
   assert.equal(codes.size, 9);
 });
@@ -67,8 +74,14 @@ test('errorText reads JSON fields, else the raw body', () => {
 
 test('pollDelay: scheduled time + margin while ahead, then growing and capped', () => {
   const now = 1_000_000;
-  assert.deepEqual(pollDelay(now, new Date(now + 60_000).toISOString(), 10_000), { checkAfterMs: 60_000 + MARGIN_MS, nextIntervalMs: 10_000 });
-  assert.deepEqual(pollDelay(now, new Date(now - 1).toISOString(), 10_000), { checkAfterMs: 10_000, nextIntervalMs: 20_000 });
+  assert.deepEqual(pollDelay(now, new Date(now + 60_000).toISOString(), 10_000), {
+    checkAfterMs: 60_000 + MARGIN_MS,
+    nextIntervalMs: 10_000,
+  });
+  assert.deepEqual(pollDelay(now, new Date(now - 1).toISOString(), 10_000), {
+    checkAfterMs: 10_000,
+    nextIntervalMs: 20_000,
+  });
   assert.deepEqual(pollDelay(now, undefined, MAX_POLL_MS), { checkAfterMs: MAX_POLL_MS, nextIntervalMs: MAX_POLL_MS });
 });
 

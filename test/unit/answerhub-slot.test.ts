@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { WEEKDAYS } from '../../specs/index.ts';
-import { dateField, formatDate, granularityMs, MIN_AHEAD_MS, nextSlot, type ScheduleWindow } from '../../controller/vendors/answerhub/slot.ts';
+import {
+  dateField,
+  formatDate,
+  granularityMs,
+  MIN_AHEAD_MS,
+  nextSlot,
+  type ScheduleWindow,
+} from '../../controller/vendors/answerhub/slot.ts';
 
 const MIN = 60_000;
 const all: ScheduleWindow = { days: [...WEEKDAYS], startHour: 0, endHour: 24, leadMinutes: 5 };
@@ -45,7 +52,10 @@ test('midnight: a window starting at 0 opens at 00:00 of the next allowed day', 
 test('leadMinutes crossing days', () => {
   assert.equal(slot('2026-01-05T23:00:00Z', { leadMinutes: 1440 }), '2026-01-06T23:00:00.000Z');
   assert.equal(slot('2026-01-05T23:30:00Z', { leadMinutes: 60, startHour: 0, endHour: 1 }), '2026-01-06T00:30:00.000Z');
-  assert.equal(slot('2026-01-05T23:30:00Z', { leadMinutes: 120, startHour: 0, endHour: 1 }), '2026-01-07T00:00:00.000Z');
+  assert.equal(
+    slot('2026-01-05T23:30:00Z', { leadMinutes: 120, startHour: 0, endHour: 1 }),
+    '2026-01-07T00:00:00.000Z',
+  );
 });
 
 test('weekday sets: weekend-only, a single day, skipping a whole week', () => {
@@ -60,7 +70,10 @@ test('weekday sets: weekend-only, a single day, skipping a whole week', () => {
 
 test('notBefore pushes the slot (the next try after a refusal), staying in the window', () => {
   assert.equal(slot('2026-01-05T10:00:00Z', {}, MIN, '2026-01-05T10:06:00Z'), '2026-01-05T10:06:00.000Z');
-  assert.equal(slot('2026-01-05T03:00:00Z', { startHour: 2, endHour: 4 }, MIN, '2026-01-05T04:00:00Z'), '2026-01-06T02:00:00.000Z');
+  assert.equal(
+    slot('2026-01-05T03:00:00Z', { startHour: 2, endHour: 4 }, MIN, '2026-01-05T04:00:00Z'),
+    '2026-01-06T02:00:00.000Z',
+  );
   assert.equal(slot('2026-01-05T10:00:00Z', {}, MIN, '2026-01-05T09:00:00Z'), '2026-01-05T10:05:00.000Z');
 });
 
@@ -77,7 +90,11 @@ test('every slot over a week of starting points is inside the window and after t
     // Earliest: one minute earlier is not a valid slot (either too soon or outside the window).
     const prev = s.getTime() - MIN;
     const p = new Date(prev);
-    const prevOk = prev >= t + 90 * MIN && p.getUTCHours() >= 3 && p.getUTCHours() < 7 && ['tue', 'thu', 'sat'].includes(WEEKDAYS[(p.getUTCDay() + 6) % 7]!);
+    const prevOk =
+      prev >= t + 90 * MIN &&
+      p.getUTCHours() >= 3 &&
+      p.getUTCHours() < 7 &&
+      ['tue', 'thu', 'sat'].includes(WEEKDAYS[(p.getUTCDay() + 6) % 7]!);
     assert.ok(!prevOk);
   }
 });

@@ -6,10 +6,19 @@ describe('apiproxy report flattening (seed 002 report_N.csv)', () => {
   it('the seed example: nested keys joined with _, array items suffixed _0, _1', () => {
     const files = reportFiles([
       { first_name: 'Peter', last_name: 'Gibbons', company: 'Initech', friends: ['Samir', 'Michael'] },
-      { address_type: 'Home', address: { street: '191 N. Lamar', city: 'Flander', state: 'Illinois', zip_code: '77070' } },
+      {
+        address_type: 'Home',
+        address: { street: '191 N. Lamar', city: 'Flander', state: 'Illinois', zip_code: '77070' },
+      },
     ]);
-    assert.deepEqual(files.map((f) => f.name), ['report_1.csv', 'report_2.csv']);
-    assert.equal(files[0]!.content.toString('utf8'), 'first_name, Peter\nlast_name, Gibbons\ncompany, Initech\nfriends_0, Samir\nfriends_1, Michael\n');
+    assert.deepEqual(
+      files.map((f) => f.name),
+      ['report_1.csv', 'report_2.csv'],
+    );
+    assert.equal(
+      files[0]!.content.toString('utf8'),
+      'first_name, Peter\nlast_name, Gibbons\ncompany, Initech\nfriends_0, Samir\nfriends_1, Michael\n',
+    );
     assert.equal(
       files[1]!.content.toString('utf8'),
       'address_type, Home\naddress_street, 191 N. Lamar\naddress_city, Flander\naddress_state, Illinois\naddress_zip_code, 77070\n',
@@ -61,7 +70,7 @@ describe('apiproxy report flattening (seed 002 report_N.csv)', () => {
   });
 
   it('unicode is written as UTF-8 without BOM, unquoted', () => {
-    const csv = toCsv({ 'prénom': 'Zoë', city: '東京', emoji: '🙂' });
+    const csv = toCsv({ prénom: 'Zoë', city: '東京', emoji: '🙂' });
     assert.equal(csv, 'prénom, Zoë\ncity, 東京\nemoji, 🙂\n');
     const bytes = reportFiles([{ city: '東京' }])[0]!.content;
     assert.notEqual(bytes[0], 0xef);
@@ -92,7 +101,10 @@ describe('apiproxy report flattening (seed 002 report_N.csv)', () => {
 
   it('report numbering runs across all objects given', () => {
     const objs: JsonObject[] = [{ a: 1 }, { b: 2 }, { c: 3 }];
-    assert.deepEqual(reportFiles(objs).map((f) => f.name), ['report_1.csv', 'report_2.csv', 'report_3.csv']);
+    assert.deepEqual(
+      reportFiles(objs).map((f) => f.name),
+      ['report_1.csv', 'report_2.csv', 'report_3.csv'],
+    );
     assert.deepEqual(reportFiles([]), []);
   });
 

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const lethe = (...args: string[]) => spawnSync(process.execPath, ['controller/cli/bin.mjs', ...args], { cwd: ROOT, encoding: 'utf8' });
+const lethe = (...args: string[]) =>
+  spawnSync(process.execPath, ['controller/cli/bin.mjs', ...args], { cwd: ROOT, encoding: 'utf8' });
 
 test('lethe validate: the example repository exits 0', () => {
   const r = lethe('validate', '--repo', 'examples/privacy-repo');
@@ -27,10 +28,10 @@ test('lethe validate --format json: an array of located problems', () => {
   const r = lethe('validate', '--repo', 'test/fixtures/mixed-repo', '--format', 'json');
   assert.equal(r.status, 1);
   const rows = JSON.parse(r.stdout) as { file: string; line: number; column: number; code: string }[];
-  assert.deepEqual(rows.map((p) => `${p.file}:${p.line}:${p.column} ${p.code}`), [
-    'requests/bad-vendor.yaml:11:13 UNKNOWN_VENDOR',
-    'requests/broken.yaml:6:11 INVALID_VALUE',
-  ]);
+  assert.deepEqual(
+    rows.map((p) => `${p.file}:${p.line}:${p.column} ${p.code}`),
+    ['requests/bad-vendor.yaml:11:13 UNKNOWN_VENDOR', 'requests/broken.yaml:6:11 INVALID_VALUE'],
+  );
   assert.deepEqual(Object.keys(rows[0]!), ['file', 'line', 'column', 'code', 'message', 'hint']);
 });
 

@@ -1,19 +1,32 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { explainStatus, renderDashboard, renderStatusTable, sortForDisplay, statusReason } from '../../controller/core/dashboard.ts';
+import {
+  explainStatus,
+  renderDashboard,
+  renderStatusTable,
+  sortForDisplay,
+  statusReason,
+} from '../../controller/core/dashboard.ts';
 import { seedTask } from '../../controller/core/planner.ts';
 import { computeStatus, type StatusInput } from '../../controller/core/status.ts';
 import type { ApprovalEvidence } from '../../specs/index.ts';
 import type { TaskRecord } from '../../state/journal.ts';
 
 const T0 = Date.parse('2026-11-25T10:00:00Z');
-const approved: ApprovalEvidence = { approved: true, mode: 'merge', approvers: [{ name: 'Dana DPO', email: 'dpo@example.com' }], commit: 'abc123', reason: 'merged by Dana DPO' };
+const approved: ApprovalEvidence = {
+  approved: true,
+  mode: 'merge',
+  approvers: [{ name: 'Dana DPO', email: 'dpo@example.com' }],
+  commit: 'abc123',
+  reason: 'merged by Dana DPO',
+};
 const selfMerged: ApprovalEvidence = {
   approved: false,
   mode: 'merge',
   approvers: [],
   commit: 'abc123',
-  reason: 'merged into main in abc123 has 0 of 1 required approvals; not counted: Riley <riley@example.com> authored the request',
+  reason:
+    'merged into main in abc123 has 0 of 1 required approvals; not counted: Riley <riley@example.com> authored the request',
 };
 
 function status(name: string, over: Partial<StatusInput> = {}) {
@@ -21,7 +34,14 @@ function status(name: string, over: Partial<StatusInput> = {}) {
     name,
     source: `requests/${name}.yaml`,
     now: T0,
-    request: { action: 'erasure', regulation: 'gdpr', receivedAt: '2026-11-20', dueAt: '2026-12-20', subjectRef: 'hmac-sha256:00', vendors: ['maestroqa', 'elasticpath'] },
+    request: {
+      action: 'erasure',
+      regulation: 'gdpr',
+      receivedAt: '2026-11-20',
+      dueAt: '2026-12-20',
+      subjectRef: 'hmac-sha256:00',
+      vendors: ['maestroqa', 'elasticpath'],
+    },
     approval: approved,
     tasks: {},
     withdrawn: false,
@@ -29,26 +49,62 @@ function status(name: string, over: Partial<StatusInput> = {}) {
     ...over,
   });
 }
-const task = (name: string, vendor: string, over: Partial<TaskRecord>): TaskRecord => ({ ...seedTask(name, vendor, 'erasure'), ...over });
+const task = (name: string, vendor: string, over: Partial<TaskRecord>): TaskRecord => ({
+  ...seedTask(name, vendor, 'erasure'),
+  ...over,
+});
 
 describe('dashboard reasons', () => {
   const invalid = status('a-invalid', {
     request: undefined,
     approval: undefined,
-    problems: [{ code: 'INVALID_DATE', message: 'spec.receivedAt: month 13 is invalid', file: 'requests/a-invalid.yaml', line: 8, column: 15 }],
+    problems: [
+      {
+        code: 'INVALID_DATE',
+        message: 'spec.receivedAt: month 13 is invalid',
+        file: 'requests/a-invalid.yaml',
+        line: 8,
+        column: 15,
+      },
+    ],
   });
-  const stalled = status('b-stalled', { tasks: { maestroqa: task('b-stalled', 'maestroqa', { phase: 'Stalled', step: 'submit', submissions: 1, lastError: { code: 'MAESTROQA_UNAUTHORIZED', message: 'the API token was refused' } }) } });
+  const stalled = status('b-stalled', {
+    tasks: {
+      maestroqa: task('b-stalled', 'maestroqa', {
+        phase: 'Stalled',
+        step: 'submit',
+        submissions: 1,
+        lastError: { code: 'MAESTROQA_UNAUTHORIZED', message: 'the API token was refused' },
+      }),
+    },
+  });
   const waiting = status('c-busy', { waits: { elasticpath: 'SubjectBusy' } });
   const unapproved = status('d-self-merged', { approval: selfMerged });
-  const degraded = status('e-degraded', { degraded: { maestroqa: { code: 'CREDENTIAL_ENV_MISSING', message: 'environment variable MAESTROQA_API_TOKEN (named by the vendor\'s credentials) is not set' } } });
+  const degraded = status('e-degraded', {
+    degraded: {
+      maestroqa: {
+        code: 'CREDENTIAL_ENV_MISSING',
+        message: "environment variable MAESTROQA_API_TOKEN (named by the vendor's credentials) is not set",
+      },
+    },
+  });
   const fine = status('f-fine');
 
   it('says why: first error, stalled code and fix, who merged and why it did not count, what it waits for', () => {
-    assert.equal(statusReason(invalid), 'requests/a-invalid.yaml:8:15 INVALID_DATE: spec.receivedAt: month 13 is invalid');
+    assert.equal(
+      statusReason(invalid),
+      'requests/a-invalid.yaml:8:15 INVALID_DATE: spec.receivedAt: month 13 is invalid',
+    );
     assert.match(statusReason(stalled), /^stalled at maestroqa: MAESTROQA_UNAUTHORIZED — \S/);
-    assert.equal(statusReason(waiting), 'waiting: elasticpath (another request of the same subject is under way there)');
+    assert.equal(
+      statusReason(waiting),
+      'waiting: elasticpath (another request of the same subject is under way there)',
+    );
     assert.match(statusReason(unapproved), /^awaiting approval: .*Riley <riley@example.com> authored the request$/);
-    assert.match(statusReason(degraded), /^waiting: maestroqa: vendor degraded \(environment variable MAESTROQA_API_TOKEN .*is not set\)/);
+    assert.match(
+      statusReason(degraded),
+      /^waiting: maestroqa: vendor degraded \(environment variable MAESTROQA_API_TOKEN .*is not set\)/,
+    );
     assert.equal(statusReason(fine), '');
   });
 
@@ -57,7 +113,11 @@ describe('dashboard reasons', () => {
     assert.deepEqual(order.slice(0, 2), ['a-invalid', 'b-stalled']);
     const md = renderDashboard([fine, waiting, unapproved, stalled, degraded, invalid]);
     assert.match(md, /\| Request \| Action \| Regulation \| Phase \| Due \| Vendors done \| Attention \| Reason \|/);
-    assert.ok(md.includes('| [a-invalid](a-invalid.yaml) |  |  | Invalid |  | 0/0 | invalid | requests/a-invalid.yaml:8:15 INVALID_DATE'));
+    assert.ok(
+      md.includes(
+        '| [a-invalid](a-invalid.yaml) |  |  | Invalid |  | 0/0 | invalid | requests/a-invalid.yaml:8:15 INVALID_DATE',
+      ),
+    );
     assert.ok(md.indexOf('a-invalid') < md.indexOf('b-stalled') && md.indexOf('b-stalled') < md.indexOf('f-fine'));
     const table = renderStatusTable([fine, invalid]);
     assert.match(table.split('\n')[0]!, /REASON$/);

@@ -23,7 +23,8 @@ function fakeHttp(slotGranted: () => Promise<void> = async () => {}): VendorHttp
   };
 }
 
-const submit = (ctx: DriverContext) => ctx.http.request({ method: 'POST', url: 'http://127.0.0.1:9/jobs', safe: false });
+const submit = (ctx: DriverContext) =>
+  ctx.http.request({ method: 'POST', url: 'http://127.0.0.1:9/jobs', safe: false });
 
 function runtime(driver: Driver, concurrency = 2, http: VendorHttp = fakeHttp()): VendorRuntime {
   return {
@@ -38,7 +39,17 @@ function runtime(driver: Driver, concurrency = 2, http: VendorHttp = fakeHttp())
 }
 
 function request(name: string): RequestRuntime {
-  return { name, action: 'erasure', dueAt: '2026-12-20', justification: 'j', emails: [`${name}@example.com`], identifiers: {}, approval: { approvers: [], commit: 'c' }, fingerprint: name, vendors: ['v1'] };
+  return {
+    name,
+    action: 'erasure',
+    dueAt: '2026-12-20',
+    justification: 'j',
+    emails: [`${name}@example.com`],
+    identifiers: {},
+    approval: { approvers: [], commit: 'c' },
+    fingerprint: name,
+    vendors: ['v1'],
+  };
 }
 
 const base: Omit<Driver, 'step' | 'recover'> = {
@@ -56,7 +67,16 @@ async function setup(names: string[], driver: Driver, http?: VendorHttp) {
   const requests = new Map(names.map((n) => [n, request(n)]));
   const p = plan({
     now: Date.now(),
-    requests: names.map((n) => ({ name: n, action: 'erasure', dueAt: '2026-12-20', receivedAt: '2026-11-20', subjectKeys: [n], vendors: ['v1'], approved: true, fingerprint: n })),
+    requests: names.map((n) => ({
+      name: n,
+      action: 'erasure',
+      dueAt: '2026-12-20',
+      receivedAt: '2026-11-20',
+      subjectKeys: [n],
+      vendors: ['v1'],
+      approved: true,
+      fingerprint: n,
+    })),
     tasks: [],
     openIntents: new Set(),
     vendors: new Map([['v1', { name: 'v1', available: true, fingerprint: 'vf', canCancel: false, drainMs: () => 0 }]]),

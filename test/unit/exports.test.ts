@@ -39,7 +39,10 @@ describe('exports store', () => {
 
   it('writes the files and an index.json of names, sizes and sha256 that matches them', async () => {
     const index = await writeExport(dir, files, new Date('2026-11-20T10:00:00Z'));
-    assert.deepEqual(index.files, files.map((f) => ({ name: f.name, bytes: f.content.length, sha256: sha256(f.content) })));
+    assert.deepEqual(
+      index.files,
+      files.map((f) => ({ name: f.name, bytes: f.content.length, sha256: sha256(f.content) })),
+    );
     assert.deepEqual(await readExportIndex(dir), index);
     assert.equal(index.writtenAt, '2026-11-20T10:00:00.000Z');
     assert.deepEqual((await readdir(dir)).sort(), ['index.json', 'report_1.csv', 'report_2.csv']);
@@ -61,16 +64,25 @@ describe('exports store', () => {
     await writeFile(join(dir, 'report_2.csv'), 'id\n');
     await writeFile(join(dir, 'notes.txt'), 'x');
     const problems = await verifyExport(dir);
-    assert.deepEqual(problems.map((p) => `${p.kind}:${p.file}`), ['hash:report_1.csv', 'size:report_2.csv', 'extra:notes.txt']);
+    assert.deepEqual(
+      problems.map((p) => `${p.kind}:${p.file}`),
+      ['hash:report_1.csv', 'size:report_2.csv', 'extra:notes.txt'],
+    );
     await rm(join(dir, 'report_1.csv'));
     assert.ok((await verifyExport(dir)).some((p) => p.kind === 'missing' && p.file === 'report_1.csv'));
     await rm(join(dir, 'index.json'));
-    assert.deepEqual((await verifyExport(dir)).map((p) => p.kind), ['index']);
+    assert.deepEqual(
+      (await verifyExport(dir)).map((p) => p.kind),
+      ['index'],
+    );
   });
 
   it('refuses names that are not plain file names, before writing anything', async () => {
     for (const name of ['../escape.csv', 'index.json', 'a/b.csv', '.hidden', '']) {
-      await assert.rejects(writeExport(dir, [{ name, content: Buffer.from('x') }]), (e: unknown) => e instanceof LetheError && e.code === 'EXPORT_INVALID_FILE_NAME');
+      await assert.rejects(
+        writeExport(dir, [{ name, content: Buffer.from('x') }]),
+        (e: unknown) => e instanceof LetheError && e.code === 'EXPORT_INVALID_FILE_NAME',
+      );
     }
     await assert.rejects(writeExport(dir, [files[0]!, files[0]!]), LetheError);
     assert.deepEqual(await readdir(dir), []);
@@ -79,19 +91,27 @@ describe('exports store', () => {
   it('lethe export (real process): prints the files per vendor; exit 0 when verified, 1 after tampering, 2 on usage errors', async () => {
     await writeExport(dir, files);
     await mkdir(join(data, 'exports', 'req-access', 'qualifio-main'), { recursive: true });
-    await writeExport(join(data, 'exports', 'req-access', 'qualifio-main'), [{ name: 'qualifio-abc.json', content: Buffer.from('{"profiles":[]}') }]);
+    await writeExport(join(data, 'exports', 'req-access', 'qualifio-main'), [
+      { name: 'qualifio-abc.json', content: Buffer.from('{"profiles":[]}') },
+    ]);
 
     const ok = lethe(['export', 'req-access', '--data', data]);
     assert.equal(ok.code, 0, ok.err);
     assert.match(ok.out, /^acme: .*exports\/req-access\/acme — verified$/m);
     assert.match(ok.out, /^qualifio-main: .* — verified$/m);
-    assert.match(ok.out, new RegExp(`report_1.csv  ${files[0]!.content.length} bytes  sha256 ${sha256(files[0]!.content)}`));
+    assert.match(
+      ok.out,
+      new RegExp(`report_1.csv  ${files[0]!.content.length} bytes  sha256 ${sha256(files[0]!.content)}`),
+    );
 
     const viaEnv = lethe(['export', 'req-access', '--json'], { LETHE_DATA_DIR: data });
     assert.equal(viaEnv.code, 0, viaEnv.err);
     const json = JSON.parse(viaEnv.out);
     assert.equal(json.ok, true);
-    assert.deepEqual(json.vendors.map((v: { vendor: string }) => v.vendor), ['acme', 'qualifio-main']);
+    assert.deepEqual(
+      json.vendors.map((v: { vendor: string }) => v.vendor),
+      ['acme', 'qualifio-main'],
+    );
 
     await writeFile(join(dir, 'report_2.csv'), 'tampered');
     const bad = lethe(['export', 'req-access', '--data', data]);

@@ -15,7 +15,12 @@ import { isoDateProblem } from '../../specs/index.ts';
 import { createDriverTable } from '../../controller/vendors/registry.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const lethe = (...args: string[]) => spawnSync(process.execPath, ['controller/cli/bin.mjs', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' } });
+const lethe = (...args: string[]) =>
+  spawnSync(process.execPath, ['controller/cli/bin.mjs', ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
+  });
 const temps: string[] = [];
 const temp = () => {
   const d = mkdtempSync(join(tmpdir(), 'lethe-errors-'));
@@ -43,13 +48,19 @@ describe('errors that help', () => {
 
   it('a request file outside requests/ is reported, not silently ignored', async () => {
     const dir = temp();
-    writeFileSync(join(dir, 'lethe.yaml'), 'apiVersion: lethe/v1\nkind: LetheConfig\nmetadata: { name: x }\nspec:\n  approval:\n    approvers: [{ email: dpo@example.com }]\n');
+    writeFileSync(
+      join(dir, 'lethe.yaml'),
+      'apiVersion: lethe/v1\nkind: LetheConfig\nmetadata: { name: x }\nspec:\n  approval:\n    approvers: [{ email: dpo@example.com }]\n',
+    );
     mkdirSync(join(dir, 'request'));
     writeFileSync(join(dir, 'request', '2026-11-0001.yaml'), '# oops\napiVersion: lethe/v1\nkind: PrivacyRequest\n');
     mkdirSync(join(dir, 'status'));
     writeFileSync(join(dir, 'status', 'x.yaml'), 'kind: PrivacyRequest\n');
     const { model } = await loadRepositoryFromDisk(dir, createDriverTable());
-    assert.deepEqual(model.problems.map((p) => `${p.file}:${p.line} ${p.code}`), ['request/2026-11-0001.yaml:3 MISPLACED_MANIFEST']);
+    assert.deepEqual(
+      model.problems.map((p) => `${p.file}:${p.line} ${p.code}`),
+      ['request/2026-11-0001.yaml:3 MISPLACED_MANIFEST'],
+    );
     assert.match(model.problems[0]!.message, /reads PrivacyRequest manifests only from requests\//);
     assert.match(model.problems[0]!.hint, /git mv request\/2026-11-0001\.yaml requests\/2026\/11\/2026-11-0001\.yaml/);
   });
@@ -59,17 +70,30 @@ describe('errors that help', () => {
       `apiVersion: lethe/v1\nkind: PrivacyRequest\nmetadata: { name: 2026-11-0001 }\nspec:\n  action: erasure\n  regulation: gdpr\n  receivedAt: "2026-11-20"\n  subject:\n    emails: ${emails}\n  vendors: all\n  justification: t\n`;
     for (const value of ['a@b.c', 'jane.doe@example.com', '"jane.doe@example.com, sam@example.com"']) {
       const parsed = parseManifest('requests/2026/11/2026-11-0001.yaml', text(value));
-      assert.deepEqual(parsed.problems.map((p) => [p.code, p.line, p.column]), [['INVALID_TYPE', 9, 13]], value);
+      assert.deepEqual(
+        parsed.problems.map((p) => [p.code, p.line, p.column]),
+        [['INVALID_TYPE', 9, 13]],
+        value,
+      );
       const [p] = parsed.problems;
       assert.equal(p!.message, 'spec.subject.emails: must be a list (write [a, b] or one "- a" per line), not text');
-      assert.equal(p!.hint, 'Make it a list, even of one: emails: [name@example.com], or one "- name@example.com" line per item under emails:.');
+      assert.equal(
+        p!.hint,
+        'Make it a list, even of one: emails: [name@example.com], or one "- name@example.com" line per item under emails:.',
+      );
       assert.doesNotMatch(`${p!.message} ${p!.hint}`, /at most 20|jane|sam@/);
     }
     // The list form it asks for is accepted.
     assert.deepEqual(parseManifest('requests/2026/11/2026-11-0001.yaml', text('[name@example.com]')).problems, []);
     // Counts still apply to lists.
-    const many = parseManifest('requests/2026/11/2026-11-0001.yaml', text(`[${Array.from({ length: 21 }, (_, i) => `p${i}@example.com`).join(', ')}]`));
-    assert.deepEqual(many.problems.map((p) => p.code), ['OUT_OF_RANGE']);
+    const many = parseManifest(
+      'requests/2026/11/2026-11-0001.yaml',
+      text(`[${Array.from({ length: 21 }, (_, i) => `p${i}@example.com`).join(', ')}]`),
+    );
+    assert.deepEqual(
+      many.problems.map((p) => p.code),
+      ['OUT_OF_RANGE'],
+    );
   });
 
   it('CREDENTIAL_ENV_MISSING names the variable, is not terminal, and the status says which variable', async () => {
@@ -81,8 +105,18 @@ describe('errors that help', () => {
     assert.equal(err.terminal, false);
     assert.notEqual(lookup('CREDENTIAL_ENV_MISSING')?.terminal, true);
     const s = computeStatus({
-      name: 'r', now: Date.parse('2026-11-20T00:00:00Z'), tasks: {}, withdrawn: false,
-      request: { action: 'erasure', regulation: 'gdpr', receivedAt: '2026-11-20', dueAt: '2026-12-20', subjectRef: 'x', vendors: ['maestroqa'] },
+      name: 'r',
+      now: Date.parse('2026-11-20T00:00:00Z'),
+      tasks: {},
+      withdrawn: false,
+      request: {
+        action: 'erasure',
+        regulation: 'gdpr',
+        receivedAt: '2026-11-20',
+        dueAt: '2026-12-20',
+        subjectRef: 'x',
+        vendors: ['maestroqa'],
+      },
       approval: { approved: true, mode: 'merge', approvers: [], reason: 'ok' },
       degraded: { maestroqa: { code: 'CREDENTIAL_ENV_MISSING', message: err.message } },
     });
@@ -111,11 +145,20 @@ describe('errors that help', () => {
     }
     assert.equal(lethe('reconcile', '--once', '--max-pass-seconds', 'abc').status, 2);
     const dir = temp();
-    writeFileSync(join(dir, 'lethe.yaml'), 'apiVersion: lethe/v1\nkind: LetheConfig\nmetadata: { name: x }\nspec:\n  approval:\n    approvers: [{ email: dpo@example.com }]\n');
+    writeFileSync(
+      join(dir, 'lethe.yaml'),
+      'apiVersion: lethe/v1\nkind: LetheConfig\nmetadata: { name: x }\nspec:\n  approval:\n    approvers: [{ email: dpo@example.com }]\n',
+    );
     mkdirSync(join(dir, 'vendors'));
-    writeFileSync(join(dir, 'vendors', 'maestroqa.yaml'), 'apiVersion: lethe/v1\nkind: VendorConnection\nmetadata: { name: maestroqa }\nspec:\n  type: maestroqa\n  credentials: { apiToken: env:T }\n');
+    writeFileSync(
+      join(dir, 'vendors', 'maestroqa.yaml'),
+      'apiVersion: lethe/v1\nkind: VendorConnection\nmetadata: { name: maestroqa }\nspec:\n  type: maestroqa\n  credentials: { apiToken: env:T }\n',
+    );
     mkdirSync(join(dir, 'requests'));
-    writeFileSync(join(dir, 'requests', 'r-1.yaml'), 'apiVersion: lethe/v1\nkind: PrivacyRequest\nmetadata: { name: r-1 }\nspec:\n  action: erasure\n  regulation: gdpr\n  receivedAt: "2026-11-20"\n  subject: { emails: [a@example.com] }\n  vendors: all\n  justification: t\n');
+    writeFileSync(
+      join(dir, 'requests', 'r-1.yaml'),
+      'apiVersion: lethe/v1\nkind: PrivacyRequest\nmetadata: { name: r-1 }\nspec:\n  action: erasure\n  regulation: gdpr\n  receivedAt: "2026-11-20"\n  subject: { emails: [a@example.com] }\n  vendors: all\n  justification: t\n',
+    );
     assert.equal(lethe('validate', '--repo', dir).stdout, 'ok: 1 vendor, 1 request\n');
   });
 });

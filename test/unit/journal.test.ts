@@ -16,9 +16,23 @@ describe('journal', () => {
       const j = await Journal.open(join(dir, 'journal.json'));
       assert.equal(j.fresh, true);
       for (let i = 0; i < 50; i++) j.putTask({ ...seedTask(`r${i}`, 'v', 'erasure'), data: { id: `job-${i}`, n: i } });
-      j.putApproval('requests/r1.yaml', { blob: 'b:p', evidence: { approved: true, mode: 'merge', approvers: [{ name: 'D', email: 'dpo@example.com' }], reason: 'merged' } });
+      j.putApproval('requests/r1.yaml', {
+        blob: 'b:p',
+        evidence: {
+          approved: true,
+          mode: 'merge',
+          approvers: [{ name: 'D', email: 'dpo@example.com' }],
+          reason: 'merged',
+        },
+      });
       j.setLastCommit('abc');
-      j.putIntent('i1', { tasks: ['r1/v'], vendor: 'v', name: 'submit', detail: { request: 'r1' }, at: '2026-11-25T00:00:00.000Z' });
+      j.putIntent('i1', {
+        tasks: ['r1/v'],
+        vendor: 'v',
+        name: 'submit',
+        detail: { request: 'r1' },
+        at: '2026-11-25T00:00:00.000Z',
+      });
       await j.flush();
       const first = await readFile(join(dir, 'journal.json'), 'utf8');
       assert.deepEqual(JSON.parse(first), JSON.parse(JSON.stringify(j.data)));
@@ -32,7 +46,11 @@ describe('journal', () => {
       assert.deepEqual(second.intents, {});
       const text = await readFile(join(dir, 'journal.json'), 'utf8');
       assert.equal(text, JSON.stringify(JSON.parse(text)) + '\n', 'compact, valid JSON');
-      assert.deepEqual(JSON.parse(text), JSON.parse(JSON.stringify(j.data)), 'the file is the journal, field for field');
+      assert.deepEqual(
+        JSON.parse(text),
+        JSON.parse(JSON.stringify(j.data)),
+        'the file is the journal, field for field',
+      );
       j.deleteTask('r3/v');
       j.deleteApproval('requests/r1.yaml');
       await j.flush();
@@ -56,7 +74,10 @@ describe('journal', () => {
     try {
       const path = join(dir, 'journal.json');
       await writeFile(path, '{"version":2}');
-      await assert.rejects(Journal.open(path), (err: LetheError) => err.code === 'JOURNAL_NEWER_VERSION' && err.message.includes(path));
+      await assert.rejects(
+        Journal.open(path),
+        (err: LetheError) => err.code === 'JOURNAL_NEWER_VERSION' && err.message.includes(path),
+      );
       assert.equal(await readFile(path, 'utf8'), '{"version":2}', 'left in place');
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -75,12 +96,21 @@ describe('journal durability', () => {
   };
   const logged = () => {
     const lines: Array<{ level: string; msg: string; fields: Record<string, unknown> }> = [];
-    const at = (level: string) => (msg: string, fields: Record<string, unknown> = {}) => lines.push({ level, msg, fields });
+    const at =
+      (level: string) =>
+      (msg: string, fields: Record<string, unknown> = {}) =>
+        lines.push({ level, msg, fields });
     return { lines, log: { info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') } };
   };
   const twoGenerations = async (path: string) => {
     const j = await Journal.open(path);
-    j.putTask({ ...seedTask('r1', 'v', 'erasure'), phase: 'InProgress', step: 'poll', submissions: 1, jobIds: ['job-1'] });
+    j.putTask({
+      ...seedTask('r1', 'v', 'erasure'),
+      phase: 'InProgress',
+      step: 'poll',
+      submissions: 1,
+      jobIds: ['job-1'],
+    });
     await j.flush();
     j.putTask({ ...seedTask('r2', 'v', 'erasure'), phase: 'Completed', step: 'done' });
     await j.flush();
@@ -158,7 +188,8 @@ describe('journal durability', () => {
         const fs: StateFs = {
           ...nodeFs,
           open: (async (p: string, flags?: string, mode?: number) => {
-            if (failing && String(p).endsWith('.tmp')) throw Object.assign(new Error(`${errno}: simulated`), { code: errno, syscall: 'open', path: p });
+            if (failing && String(p).endsWith('.tmp'))
+              throw Object.assign(new Error(`${errno}: simulated`), { code: errno, syscall: 'open', path: p });
             return nodeFs.open(p, flags, mode);
           }) as StateFs['open'],
         };
@@ -174,7 +205,11 @@ describe('journal durability', () => {
           assert.ok(lookup(code)?.hint, 'lethe explain knows it');
           return true;
         });
-        assert.equal(JournalData.parse(JSON.parse(await readFile(path, 'utf8'))).tasks['r1/v']?.phase, 'Waiting', 'the last good write is intact');
+        assert.equal(
+          JournalData.parse(JSON.parse(await readFile(path, 'utf8'))).tasks['r1/v']?.phase,
+          'Waiting',
+          'the last good write is intact',
+        );
         failing = false;
         await j.flush();
         assert.equal(JournalData.parse(JSON.parse(await readFile(path, 'utf8'))).tasks['r1/v']?.phase, 'Completed');

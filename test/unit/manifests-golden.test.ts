@@ -48,10 +48,16 @@ for (const name of cases) {
     if (process.env.UPDATE_GOLDEN === '1' || !existsSync(golden)) writeFileSync(golden, output);
     assert.equal(output, readFileSync(golden, 'utf8'));
 
-    assert.ok(model.problems.some((p) => overlay.has(p.file)), 'the case is rejected, located in its own files');
+    assert.ok(
+      model.problems.some((p) => overlay.has(p.file)),
+      'the case is rejected, located in its own files',
+    );
     for (const p of model.problems) assert.ok(p.line >= 1 && p.column >= 1);
     // Personal data and secrets never reach a message, whatever the file held.
-    const secrets = [...overlay.values()].flatMap((t) => [...(t.match(EMAIL) ?? []), ...(t.match(/SECRET-\w+|dXNlcjpodW50ZXIy/g) ?? [])]);
+    const secrets = [...overlay.values()].flatMap((t) => [
+      ...(t.match(EMAIL) ?? []),
+      ...(t.match(/SECRET-\w+|dXNlcjpodW50ZXIy/g) ?? []),
+    ]);
     for (const s of secrets) assert.ok(!output.includes(s), `output must not contain ${s}`);
     // The valid files beside the broken one still make it into the model.
     if (!model.problems.some((p) => p.file === 'requests/base-ok.yaml')) {

@@ -41,7 +41,10 @@ test('a mixed repository: valid files proceed, invalid ones are reported per fil
   assert.deepEqual([...model.vendors.keys()], ['maestroqa']);
   assert.deepEqual([...model.invalidRequests.keys()].sort(), ['requests/bad-vendor.yaml', 'requests/broken.yaml']);
   assert.equal(model.invalidRequests.get('requests/bad-vendor.yaml')?.name, 'bad-vendor');
-  assert.ok(model.problems.every((p) => !p.file.startsWith('status/')), 'status/ is never read');
+  assert.ok(
+    model.problems.every((p) => !p.file.startsWith('status/')),
+    'status/ is never read',
+  );
 });
 
 test('parseManifest is pure and locates problems; checkRepository reuses cached parses', () => {
@@ -51,13 +54,16 @@ test('parseManifest is pure and locates problems; checkRepository reuses cached 
   assert.equal(a.kind, 'PrivacyRequest');
   assert.equal(a.name, 'a');
   assert.equal(a.value, undefined);
-  assert.deepEqual(a.problems.map((p) => [p.line, p.column, p.code, p.name]), [
-    [6, 3, 'MISSING_FIELD', 'a'],
-    [6, 3, 'MISSING_FIELD', 'a'],
-    [6, 3, 'MISSING_FIELD', 'a'],
-    [6, 3, 'MISSING_FIELD', 'a'],
-    [6, 3, 'MISSING_FIELD', 'a'],
-  ]);
+  assert.deepEqual(
+    a.problems.map((p) => [p.line, p.column, p.code, p.name]),
+    [
+      [6, 3, 'MISSING_FIELD', 'a'],
+      [6, 3, 'MISSING_FIELD', 'a'],
+      [6, 3, 'MISSING_FIELD', 'a'],
+      [6, 3, 'MISSING_FIELD', 'a'],
+      [6, 3, 'MISSING_FIELD', 'a'],
+    ],
+  );
   const model = checkRepository([a], DRIVERS);
   assert.ok(model.problems.some((p) => p.code === 'CONFIG_MISSING'));
   assert.equal(model.invalidRequests.get('requests/a.yaml')?.problems.length, 5);
@@ -65,11 +71,17 @@ test('parseManifest is pure and locates problems; checkRepository reuses cached 
 
 test('files over the size cap are rejected before parsing', () => {
   const parsed = parseManifest('requests/big.yaml', `# ${'x'.repeat(MAX_MANIFEST_BYTES)}\n`);
-  assert.deepEqual(parsed.problems.map((p) => [p.file, p.line, p.column, p.code]), [['requests/big.yaml', 1, 1, 'FILE_TOO_LARGE']]);
+  assert.deepEqual(
+    parsed.problems.map((p) => [p.file, p.line, p.column, p.code]),
+    [['requests/big.yaml', 1, 1, 'FILE_TOO_LARGE']],
+  );
 });
 
 test('__proto__ keys never pollute objects', () => {
-  parseManifest('requests/p.yaml', 'apiVersion: lethe/v1\n__proto__: {polluted: true}\nspec: {constructor: {prototype: {polluted: true}}}\n');
+  parseManifest(
+    'requests/p.yaml',
+    'apiVersion: lethe/v1\n__proto__: {polluted: true}\nspec: {constructor: {prototype: {polluted: true}}}\n',
+  );
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
 });
 

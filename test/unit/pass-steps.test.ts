@@ -54,14 +54,27 @@ function model() {
     parseManifest('vendors/mq-us.yaml', vendor('mq-us')),
     parseManifest('requests/r1.yaml', request('r1')),
     parseManifest('requests/r2.yaml', request('r2')),
-    parseManifest('requests/bad.yaml', 'apiVersion: lethe/v1\nkind: PrivacyRequest\nmetadata: { name: bad }\nspec: {}\n'),
+    parseManifest(
+      'requests/bad.yaml',
+      'apiVersion: lethe/v1\nkind: PrivacyRequest\nmetadata: { name: bad }\nspec: {}\n',
+    ),
   ];
   const m = checkRepository(files, createDriverTable());
-  assert.deepEqual([...new Set(m.problems.map((p) => p.file))], ['requests/bad.yaml'], 'the fixture is valid but for bad.yaml');
+  assert.deepEqual(
+    [...new Set(m.problems.map((p) => p.file))],
+    ['requests/bad.yaml'],
+    'the fixture is valid but for bad.yaml',
+  );
   return m;
 }
 
-const approvedEvidence: ApprovalEvidence = { approved: true, mode: 'merge', approvers: [{ name: 'DPO', email: 'dpo@example.com' }], reason: 'merged', commit: 'c1' };
+const approvedEvidence: ApprovalEvidence = {
+  approved: true,
+  mode: 'merge',
+  approvers: [{ name: 'DPO', email: 'dpo@example.com' }],
+  reason: 'merged',
+  commit: 'c1',
+};
 const waiting: ApprovalEvidence = { approved: false, mode: 'merge', approvers: [], reason: 'not approved' };
 
 const dirs: string[] = [];
@@ -79,27 +92,55 @@ describe('requestsToRecord: which statuses the record step recomputes', () => {
     const d = { now: () => now, journal: j } as unknown as StepDeps;
     const mem = new PassMemory('salt');
     const m = model();
-    const sourced = (changedPaths: Sourced['changedPaths']): Sourced => ({ head: 'h', state: {} as Sourced['state'], changedPaths, model: m, config: m.config!, reused: false });
-    const approved = (pending: Array<[string, string]> = []): Approved => ({ approvals: new Map(), pending: [], pendingByRequest: new Map(pending) });
+    const sourced = (changedPaths: Sourced['changedPaths']): Sourced => ({
+      head: 'h',
+      state: {} as Sourced['state'],
+      changedPaths,
+      model: m,
+      config: m.config!,
+      reused: false,
+    });
+    const approved = (pending: Array<[string, string]> = []): Approved => ({
+      approvals: new Map(),
+      pending: [],
+      pendingByRequest: new Map(pending),
+    });
     const names = (s: Set<string>) => [...s].sort();
 
     assert.deepEqual(names(requestsToRecord(d, mem, sourced('all'), approved())), ['bad', 'r1', 'r2']);
     assert.deepEqual(names(requestsToRecord(d, mem, sourced(['requests/r2.yaml']), approved())), ['r2']);
-    assert.deepEqual(names(requestsToRecord(d, mem, sourced([]), approved([['r1', 'lethe.yaml changed']]))), ['r1'], 'a pending change appears');
-    assert.deepEqual(names(requestsToRecord(d, mem, sourced([]), approved([['r1', 'lethe.yaml changed']]))), [], 'and is not news twice');
+    assert.deepEqual(
+      names(requestsToRecord(d, mem, sourced([]), approved([['r1', 'lethe.yaml changed']]))),
+      ['r1'],
+      'a pending change appears',
+    );
+    assert.deepEqual(
+      names(requestsToRecord(d, mem, sourced([]), approved([['r1', 'lethe.yaml changed']]))),
+      [],
+      'and is not news twice',
+    );
     assert.deepEqual(names(requestsToRecord(d, mem, sourced([]), approved())), ['r1'], 'it goes away');
     assert.deepEqual(names(requestsToRecord(d, mem, sourced(['vendors/mq-us.yaml']), approved())), ['bad', 'r1', 'r2']);
     now += 86_400_000;
-    assert.deepEqual(names(requestsToRecord(d, mem, sourced([]), approved())), ['bad', 'r1', 'r2'], 'due dates move with the day');
+    assert.deepEqual(
+      names(requestsToRecord(d, mem, sourced([]), approved())),
+      ['bad', 'r1', 'r2'],
+      'due dates move with the day',
+    );
     mem.unrecordedSince.set('r2', now);
-    assert.deepEqual(names(requestsToRecord(d, mem, sourced([]), approved())), ['r2'], 'a status whose commit failed is written again');
+    assert.deepEqual(
+      names(requestsToRecord(d, mem, sourced([]), approved())),
+      ['r2'],
+      'a status whose commit failed is written again',
+    );
   });
 });
 
 describe('planInputStep: the plan from a snapshot, the journal and the wiring', () => {
   const wiring = (missing: string) => ({
     secrets: async (name: string) => {
-      if (name === missing) throw new LetheError('CREDENTIAL_ENV_MISSING', `environment variable MQ_US_TOKEN is not set`);
+      if (name === missing)
+        throw new LetheError('CREDENTIAL_ENV_MISSING', `environment variable MQ_US_TOKEN is not set`);
       return { apiToken: 'token' };
     },
     http: () => ({}) as never,
@@ -138,21 +179,29 @@ describe('planInputStep: the plan from a snapshot, the journal and the wiring', 
   it('starts the approved request at every vendor it can reach; the unapproved one waits; a vendor without credentials is degraded, named, and its task waits', async () => {
     const { j, d, snapshot, logs } = await setup('mq-us');
     const planned = await planInputStep(d, new PassMemory('salt'), snapshot);
-    const created = planned.plan.changes.filter((c) => c.kind === 'create').map((c) => c.key).sort();
+    const created = planned.plan.changes
+      .filter((c) => c.kind === 'create')
+      .map((c) => c.key)
+      .sort();
     assert.deepEqual(created, ['r1/mq-eu', 'r1/mq-us']);
     assert.deepEqual([...planned.vendors.keys()], ['mq-eu'], 'only a wired vendor can be called');
     assert.equal(planned.requests.get('r1')?.emails[0], 'r1@example.com');
     assert.equal(j.data.degraded['mq-us']?.code, 'CREDENTIAL_ENV_MISSING');
     assert.match(j.data.degraded['mq-us']?.message ?? '', /MQ_US_TOKEN/);
     assert.deepEqual(logs, ['vendor connection degraded: credentials unavailable; its requests wait']);
-    assert.deepEqual(planned.plan.requests.find((r) => r.name === 'r1')?.vendors['mq-us'], { wait: 'VendorUnavailable' });
+    assert.deepEqual(planned.plan.requests.find((r) => r.name === 'r1')?.vendors['mq-us'], {
+      wait: 'VendorUnavailable',
+    });
   });
 
   it('for lethe plan (no credentials in a pull-request job) nothing is degraded and the plan assumes the vendors are there', async () => {
     const { j, d, snapshot } = await setup('mq-us');
     const planned = await planInputStep(d, new PassMemory('salt'), snapshot, { planning: true, assumeApproved: true });
     assert.deepEqual(j.data.degraded, {});
-    const created = planned.plan.changes.filter((c) => c.kind === 'create').map((c) => c.key).sort();
+    const created = planned.plan.changes
+      .filter((c) => c.kind === 'create')
+      .map((c) => c.key)
+      .sort();
     assert.deepEqual(created, ['r1/mq-eu', 'r1/mq-us', 'r2/mq-eu', 'r2/mq-us']);
   });
 });

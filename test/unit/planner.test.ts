@@ -20,7 +20,10 @@ function req(name: string, over: Partial<PlanRequest> = {}): PlanRequest {
 }
 
 function vendor(name: string, over: Partial<PlanVendor> = {}): [string, PlanVendor] {
-  return [name, { name, available: true, fingerprint: `vf-${name}`, canCancel: false, drainMs: (n) => n * 1000, ...over }];
+  return [
+    name,
+    { name, available: true, fingerprint: `vf-${name}`, canCancel: false, drainMs: (n) => n * 1000, ...over },
+  ];
 }
 
 function task(request: string, vendorName: string, over: Partial<TaskRecord> = {}): TaskRecord {
@@ -31,13 +34,34 @@ const vendors = (...v: Array<[string, PlanVendor]>) => new Map(v.length ? v : [v
 
 describe('planner', () => {
   it('creates a task per approved request and vendor, and steps it at once', () => {
-    const p = plan({ now: NOW, requests: [req('a', { vendors: ['v1', 'v2'] })], tasks: [], openIntents: new Set(), vendors: vendors(vendor('v1'), vendor('v2')) });
-    assert.deepEqual(p.changes.map((c) => c.kind === 'create' && c.key), ['a/v1', 'a/v2']);
-    assert.deepEqual(p.actions.map((a) => [a.kind, a.keys]), [['step', ['a/v1']], ['step', ['a/v2']]]);
+    const p = plan({
+      now: NOW,
+      requests: [req('a', { vendors: ['v1', 'v2'] })],
+      tasks: [],
+      openIntents: new Set(),
+      vendors: vendors(vendor('v1'), vendor('v2')),
+    });
+    assert.deepEqual(
+      p.changes.map((c) => c.kind === 'create' && c.key),
+      ['a/v1', 'a/v2'],
+    );
+    assert.deepEqual(
+      p.actions.map((a) => [a.kind, a.keys]),
+      [
+        ['step', ['a/v1']],
+        ['step', ['a/v2']],
+      ],
+    );
   });
 
   it('never plans anything for an unapproved request', () => {
-    const p = plan({ now: NOW, requests: [req('a', { approved: false })], tasks: [], openIntents: new Set(), vendors: vendors() });
+    const p = plan({
+      now: NOW,
+      requests: [req('a', { approved: false })],
+      tasks: [],
+      openIntents: new Set(),
+      vendors: vendors(),
+    });
     assert.deepEqual(p.changes, []);
     assert.deepEqual(p.actions, []);
     assert.deepEqual(p.requests[0]!.vendors, {});
@@ -58,12 +82,19 @@ describe('planner', () => {
   it('orders actions by earliest due date first', () => {
     const p = plan({
       now: NOW,
-      requests: [req('late', { dueAt: '2026-12-30' }), req('early', { dueAt: '2026-12-01' }), req('mid', { dueAt: '2026-12-15' })],
+      requests: [
+        req('late', { dueAt: '2026-12-30' }),
+        req('early', { dueAt: '2026-12-01' }),
+        req('mid', { dueAt: '2026-12-15' }),
+      ],
       tasks: [],
       openIntents: new Set(),
       vendors: vendors(),
     });
-    assert.deepEqual(p.actions.map((a) => a.keys[0]), ['early/v1', 'mid/v1', 'late/v1']);
+    assert.deepEqual(
+      p.actions.map((a) => a.keys[0]),
+      ['early/v1', 'mid/v1', 'late/v1'],
+    );
   });
 
   it('runs an access request before an erasure of the same subject at the same vendor', () => {
@@ -77,7 +108,10 @@ describe('planner', () => {
       openIntents: new Set(),
       vendors: vendors(),
     });
-    assert.deepEqual(p.actions.map((a) => a.keys[0]), ['export/v1']);
+    assert.deepEqual(
+      p.actions.map((a) => a.keys[0]),
+      ['export/v1'],
+    );
     assert.deepEqual(p.requests.find((r) => r.name === 'erase')!.vendors.v1, { wait: 'SubjectBusy' });
   });
 
@@ -89,7 +123,10 @@ describe('planner', () => {
       openIntents: new Set(),
       vendors: vendors(),
     });
-    assert.deepEqual(p.actions.map((a) => a.keys[0]), ['erase/v1']);
+    assert.deepEqual(
+      p.actions.map((a) => a.keys[0]),
+      ['erase/v1'],
+    );
   });
 
   it('never interleaves two requests on one subject at one vendor, but does at different vendors', () => {
@@ -115,13 +152,25 @@ describe('planner', () => {
       openIntents: new Set(),
       vendors: vendors(),
     });
-    assert.deepEqual(p.actions.map((a) => a.keys[0]), ['b/v1']);
+    assert.deepEqual(
+      p.actions.map((a) => a.keys[0]),
+      ['b/v1'],
+    );
   });
 
   it('batches tasks waiting at the batch step up to the driver maximum', () => {
     const requests = Array.from({ length: 12 }, (_, i) => req(`r${String(i).padStart(2, '0')}`));
-    const p = plan({ now: NOW, requests, tasks: [], openIntents: new Set(), vendors: vendors(vendor('v1', { batch: { step: 'start', max: 5 } })) });
-    assert.deepEqual(p.actions.map((a) => a.keys.length), [5, 5, 2]);
+    const p = plan({
+      now: NOW,
+      requests,
+      tasks: [],
+      openIntents: new Set(),
+      vendors: vendors(vendor('v1', { batch: { step: 'start', max: 5 } })),
+    });
+    assert.deepEqual(
+      p.actions.map((a) => a.keys.length),
+      [5, 5, 2],
+    );
     assert.deepEqual(p.actions[0]!.keys, ['r00/v1', 'r01/v1', 'r02/v1', 'r03/v1', 'r04/v1']);
   });
 
@@ -129,19 +178,37 @@ describe('planner', () => {
     const p = plan({
       now: NOW,
       requests: [req('a'), req('b')],
-      tasks: [task('a', 'v1', { phase: 'InProgress', step: 'poll', submissions: 1 }), task('b', 'v1', { phase: 'InProgress', step: 'poll', submissions: 1 })],
+      tasks: [
+        task('a', 'v1', { phase: 'InProgress', step: 'poll', submissions: 1 }),
+        task('b', 'v1', { phase: 'InProgress', step: 'poll', submissions: 1 }),
+      ],
       openIntents: new Set(),
       vendors: vendors(vendor('v1', { batch: { step: 'start', max: 5 } })),
     });
-    assert.deepEqual(p.actions.map((a) => a.keys), [['a/v1'], ['b/v1']]);
+    assert.deepEqual(
+      p.actions.map((a) => a.keys),
+      [['a/v1'], ['b/v1']],
+    );
   });
 
   it('waits for nextCheckAt and reports until when', () => {
     const later = NOW + 60_000;
-    const p = plan({ now: NOW, requests: [req('a')], tasks: [task('a', 'v1', { phase: 'InProgress', step: 'poll', submissions: 1, nextCheckAt: later })], openIntents: new Set(), vendors: vendors() });
+    const p = plan({
+      now: NOW,
+      requests: [req('a')],
+      tasks: [task('a', 'v1', { phase: 'InProgress', step: 'poll', submissions: 1, nextCheckAt: later })],
+      openIntents: new Set(),
+      vendors: vendors(),
+    });
     assert.deepEqual(p.actions, []);
     assert.deepEqual(p.requests[0]!.vendors.v1, { wait: 'Scheduled', until: new Date(later).toISOString() });
-    const due = plan({ now: later, requests: [req('a')], tasks: [task('a', 'v1', { phase: 'InProgress', step: 'poll', submissions: 1, nextCheckAt: later })], openIntents: new Set(), vendors: vendors() });
+    const due = plan({
+      now: later,
+      requests: [req('a')],
+      tasks: [task('a', 'v1', { phase: 'InProgress', step: 'poll', submissions: 1, nextCheckAt: later })],
+      openIntents: new Set(),
+      vendors: vendors(),
+    });
     assert.equal(due.actions.length, 1);
   });
 
@@ -153,11 +220,23 @@ describe('planner', () => {
       openIntents: new Set(['a/v1']),
       vendors: vendors(),
     });
-    assert.deepEqual(p.actions.map((a) => [a.kind, a.keys[0]]), [['recover', 'a/v1'], ['step', 'b/v1']]);
+    assert.deepEqual(
+      p.actions.map((a) => [a.kind, a.keys[0]]),
+      [
+        ['recover', 'a/v1'],
+        ['step', 'b/v1'],
+      ],
+    );
   });
 
   it('holds all tasks of an unavailable vendor without dropping them', () => {
-    const p = plan({ now: NOW, requests: [req('a')], tasks: [], openIntents: new Set(), vendors: vendors(vendor('v1', { available: false })) });
+    const p = plan({
+      now: NOW,
+      requests: [req('a')],
+      tasks: [],
+      openIntents: new Set(),
+      vendors: vendors(vendor('v1', { available: false })),
+    });
     assert.equal(p.changes.length, 1, 'the task is still created');
     assert.deepEqual(p.actions, []);
     assert.deepEqual(p.requests[0]!.vendors.v1, { wait: 'VendorUnavailable' });
@@ -170,10 +249,22 @@ describe('planner', () => {
     const same = plan({ now: NOW, requests: [r], tasks: [stalled], openIntents: new Set(), vendors: vendors(v) });
     assert.deepEqual(same.actions, []);
     assert.deepEqual(same.changes, []);
-    const edited = plan({ now: NOW, requests: [{ ...r, fingerprint: 'changed' }], tasks: [stalled], openIntents: new Set(), vendors: vendors(v) });
+    const edited = plan({
+      now: NOW,
+      requests: [{ ...r, fingerprint: 'changed' }],
+      tasks: [stalled],
+      openIntents: new Set(),
+      vendors: vendors(v),
+    });
     assert.deepEqual(edited.changes, [{ kind: 'requeue', key: 'a/v1' }]);
     assert.equal(edited.actions.length, 1);
-    const reconfigured = plan({ now: NOW, requests: [r], tasks: [stalled], openIntents: new Set(), vendors: vendors(vendor('v1', { fingerprint: 'new' })) });
+    const reconfigured = plan({
+      now: NOW,
+      requests: [r],
+      tasks: [stalled],
+      openIntents: new Set(),
+      vendors: vendors(vendor('v1', { fingerprint: 'new' })),
+    });
     assert.deepEqual(reconfigured.changes, [{ kind: 'requeue', key: 'a/v1' }]);
   });
 
@@ -189,7 +280,10 @@ describe('planner', () => {
       { kind: 'skip', key: 'gone/v1', reason: 'Withdrawn' },
       { kind: 'withdraw', key: 'gone/v2' },
     ]);
-    assert.deepEqual(p.actions.map((a) => [a.kind, a.keys[0]]), [['step', 'gone/v2']]);
+    assert.deepEqual(
+      p.actions.map((a) => [a.kind, a.keys[0]]),
+      [['step', 'gone/v2']],
+    );
   });
 
   it('cancels withdrawn work where the driver can cancel', () => {
@@ -200,37 +294,74 @@ describe('planner', () => {
       openIntents: new Set(),
       vendors: vendors(vendor('v1', { canCancel: true })),
     });
-    assert.deepEqual(p.actions.map((a) => a.kind), ['cancel']);
+    assert.deepEqual(
+      p.actions.map((a) => a.kind),
+      ['cancel'],
+    );
   });
 
   it('treats a vendor removed from a request like a withdrawal for that vendor', () => {
-    const p = plan({ now: NOW, requests: [req('a', { vendors: ['v2'] })], tasks: [task('a', 'v1')], openIntents: new Set(), vendors: vendors(vendor('v1'), vendor('v2')) });
+    const p = plan({
+      now: NOW,
+      requests: [req('a', { vendors: ['v2'] })],
+      tasks: [task('a', 'v1')],
+      openIntents: new Set(),
+      vendors: vendors(vendor('v1'), vendor('v2')),
+    });
     assert.ok(p.changes.some((c) => c.kind === 'skip' && c.key === 'a/v1'));
     assert.ok(p.changes.some((c) => c.kind === 'create' && c.key === 'a/v2'));
   });
 
   it('plans nothing for final tasks', () => {
-    const p = plan({ now: NOW, requests: [req('a')], tasks: [task('a', 'v1', { phase: 'Completed', step: 'done' })], openIntents: new Set(), vendors: vendors() });
+    const p = plan({
+      now: NOW,
+      requests: [req('a')],
+      tasks: [task('a', 'v1', { phase: 'Completed', step: 'done' })],
+      openIntents: new Set(),
+      vendors: vendors(),
+    });
     assert.deepEqual(p.actions, []);
     assert.deepEqual(p.requests[0]!.vendors.v1, { wait: 'Final' });
   });
 
   it('computes ETAs from the calls ahead at each vendor and flags requests at risk', () => {
     const day = 24 * 3600 * 1000;
-    const requests = [req('a', { dueAt: '2026-11-25' }), req('b', { dueAt: '2026-11-26' }), req('c', { dueAt: '2026-11-26' })];
+    const requests = [
+      req('a', { dueAt: '2026-11-25' }),
+      req('b', { dueAt: '2026-11-26' }),
+      req('c', { dueAt: '2026-11-26' }),
+    ];
     // One call per day: a needs 3 calls (today+3d), b 6, c 9.
-    const p = plan({ now: NOW, requests, tasks: [], openIntents: new Set(), vendors: vendors(vendor('v1', { drainMs: (n) => n * day })) });
+    const p = plan({
+      now: NOW,
+      requests,
+      tasks: [],
+      openIntents: new Set(),
+      vendors: vendors(vendor('v1', { drainMs: (n) => n * day })),
+    });
     const byName = Object.fromEntries(p.requests.map((r) => [r.name, r]));
     assert.equal(byName.a!.eta, '2026-11-28');
     assert.equal(byName.b!.eta, '2026-12-01');
     assert.equal(byName.c!.eta, '2026-12-04');
     assert.ok(byName.a!.atRisk && byName.c!.atRisk);
-    const fast = plan({ now: NOW, requests, tasks: [], openIntents: new Set(), vendors: vendors(vendor('v1', { drainMs: () => 0 })) });
+    const fast = plan({
+      now: NOW,
+      requests,
+      tasks: [],
+      openIntents: new Set(),
+      vendors: vendors(vendor('v1', { drainMs: () => 0 })),
+    });
     assert.ok(fast.requests.every((r) => !r.atRisk));
   });
 
   it('is pure: the same input gives the same plan', () => {
-    const input = { now: NOW, requests: [req('a'), req('b', { subjectKeys: ['s-a'] })], tasks: [], openIntents: new Set<string>(), vendors: vendors() };
+    const input = {
+      now: NOW,
+      requests: [req('a'), req('b', { subjectKeys: ['s-a'] })],
+      tasks: [],
+      openIntents: new Set<string>(),
+      vendors: vendors(),
+    };
     assert.deepEqual(plan(input), plan(input));
   });
 });
@@ -239,33 +370,87 @@ describe('planner: withdrawal timing', () => {
   it('cancels at once when a request is withdrawn, then waits for nextCheckAt', () => {
     const later = NOW + 60_000;
     const fresh = task('gone', 'v1', { phase: 'InProgress', step: 'poll', submissions: 1, nextCheckAt: later });
-    const first = plan({ now: NOW, requests: [], tasks: [fresh], openIntents: new Set(), vendors: vendors(vendor('v1', { canCancel: true })) });
+    const first = plan({
+      now: NOW,
+      requests: [],
+      tasks: [fresh],
+      openIntents: new Set(),
+      vendors: vendors(vendor('v1', { canCancel: true })),
+    });
     assert.deepEqual(first.changes, [{ kind: 'withdraw', key: 'gone/v1' }]);
-    assert.deepEqual(first.actions.map((a) => a.kind), ['cancel']);
+    assert.deepEqual(
+      first.actions.map((a) => a.kind),
+      ['cancel'],
+    );
     const t = { ...fresh, withdrawn: true };
-    const early = plan({ now: NOW, requests: [], tasks: [t], openIntents: new Set(), vendors: vendors(vendor('v1', { canCancel: true })) });
+    const early = plan({
+      now: NOW,
+      requests: [],
+      tasks: [t],
+      openIntents: new Set(),
+      vendors: vendors(vendor('v1', { canCancel: true })),
+    });
     assert.deepEqual(early.actions, []);
-    const due = plan({ now: later, requests: [], tasks: [t], openIntents: new Set(), vendors: vendors(vendor('v1', { canCancel: true })) });
-    assert.deepEqual(due.actions.map((a) => a.kind), ['cancel']);
+    const due = plan({
+      now: later,
+      requests: [],
+      tasks: [t],
+      openIntents: new Set(),
+      vendors: vendors(vendor('v1', { canCancel: true })),
+    });
+    assert.deepEqual(
+      due.actions.map((a) => a.kind),
+      ['cancel'],
+    );
   });
 });
 
 describe('planner: vendors "all" and risk', () => {
   it('gives a finished `vendors: all` request no task at a vendor added later', () => {
     const done = task('a', 'v1', { phase: 'Completed', step: 'done' });
-    const later = plan({ now: NOW, requests: [req('a', { vendors: ['v1', 'v2'], vendorsFromAll: true })], tasks: [done], openIntents: new Set(), vendors: vendors(vendor('v1'), vendor('v2')) });
+    const later = plan({
+      now: NOW,
+      requests: [req('a', { vendors: ['v1', 'v2'], vendorsFromAll: true })],
+      tasks: [done],
+      openIntents: new Set(),
+      vendors: vendors(vendor('v1'), vendor('v2')),
+    });
     assert.deepEqual(later.changes, []);
     // An explicit list is the team's decision: a new vendor in it gets its task.
-    const explicit = plan({ now: NOW, requests: [req('a', { vendors: ['v1', 'v2'] })], tasks: [done], openIntents: new Set(), vendors: vendors(vendor('v1'), vendor('v2')) });
-    assert.deepEqual(explicit.changes.map((c) => c.key), ['a/v2']);
+    const explicit = plan({
+      now: NOW,
+      requests: [req('a', { vendors: ['v1', 'v2'] })],
+      tasks: [done],
+      openIntents: new Set(),
+      vendors: vendors(vendor('v1'), vendor('v2')),
+    });
+    assert.deepEqual(
+      explicit.changes.map((c) => c.key),
+      ['a/v2'],
+    );
     // While work is still open, `all` picks the new vendor up.
-    const open = plan({ now: NOW, requests: [req('a', { vendors: ['v1', 'v2'], vendorsFromAll: true })], tasks: [task('a', 'v1', { phase: 'InProgress', step: 'poll', submissions: 1 })], openIntents: new Set(), vendors: vendors(vendor('v1'), vendor('v2')) });
-    assert.deepEqual(open.changes.map((c) => c.key), ['a/v2']);
+    const open = plan({
+      now: NOW,
+      requests: [req('a', { vendors: ['v1', 'v2'], vendorsFromAll: true })],
+      tasks: [task('a', 'v1', { phase: 'InProgress', step: 'poll', submissions: 1 })],
+      openIntents: new Set(),
+      vendors: vendors(vendor('v1'), vendor('v2')),
+    });
+    assert.deepEqual(
+      open.changes.map((c) => c.key),
+      ['a/v2'],
+    );
   });
 
   it('flags a request at risk when its ETA falls within atRiskDays of the due date', () => {
     const day = 86_400_000;
-    const input = { now: NOW, requests: [req('a', { dueAt: '2026-11-30' })], tasks: [], openIntents: new Set<string>(), vendors: vendors(vendor('v1', { drainMs: () => 2 * day })) };
+    const input = {
+      now: NOW,
+      requests: [req('a', { dueAt: '2026-11-30' })],
+      tasks: [],
+      openIntents: new Set<string>(),
+      vendors: vendors(vendor('v1', { drainMs: () => 2 * day })),
+    };
     // ETA 2026-11-27: three days before the due date.
     assert.equal(plan({ ...input, atRiskDays: 2 }).requests[0]!.atRisk, false);
     assert.equal(plan({ ...input, atRiskDays: 3 }).requests[0]!.atRisk, false);

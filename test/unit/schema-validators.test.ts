@@ -10,7 +10,8 @@ import { renderRequestManifest } from '../../controller/manifests/render-request
 // Common validators (ajv-cli through js-yaml, Python's jsonschema through PyYAML) read YAML
 // 1.1, where a bare 2026-11-20 is a date object that JSON Schema calls "not a string".
 const REQUESTS = fileURLToPath(new URL('../../examples/privacy-repo/requests/2026/11/', import.meta.url));
-const asYaml11 = (text: string) => parse(text, { version: '1.1', customTags: ['timestamp'] }) as { spec: { receivedAt: unknown } };
+const asYaml11 = (text: string) =>
+  parse(text, { version: '1.1', customTags: ['timestamp'] }) as { spec: { receivedAt: unknown } };
 
 test('a bare date is a date object in YAML 1.1: the reason dates are quoted', () => {
   assert.ok(asYaml11('spec: { receivedAt: 2026-11-20 }').spec.receivedAt instanceof Date);
@@ -21,7 +22,14 @@ test('the example requests and lethe new write dates a YAML 1.1 reader keeps as 
     assert.equal(typeof asYaml11(readFileSync(join(REQUESTS, file), 'utf8')).spec.receivedAt, 'string', file);
   }
   const text = renderRequestManifest(
-    { name: '2026-11-0001', action: 'erasure', regulation: 'gdpr', receivedAt: '2026-11-20', vendors: 'all', justification: 'ticket' },
+    {
+      name: '2026-11-0001',
+      action: 'erasure',
+      regulation: 'gdpr',
+      receivedAt: '2026-11-20',
+      vendors: 'all',
+      justification: 'ticket',
+    },
     { emails: ['a@example.com'] },
   );
   assert.equal(asYaml11(text).spec.receivedAt, '2026-11-20');

@@ -15,7 +15,11 @@ test('committed JSON Schemas equal a fresh export', () => {
   assert.deepEqual(readdirSync(SCHEMAS).sort(), [...fresh.keys()].sort());
   for (const [file, text] of fresh) {
     if (update) writeFileSync(join(SCHEMAS, file), text);
-    assert.equal(readFileSync(join(SCHEMAS, file), 'utf8'), text, `${file} drifted: run lethe schema --out examples/privacy-repo/.schemas`);
+    assert.equal(
+      readFileSync(join(SCHEMAS, file), 'utf8'),
+      text,
+      `${file} drifted: run lethe schema --out examples/privacy-repo/.schemas`,
+    );
   }
 });
 
@@ -36,11 +40,15 @@ const request = {
 test('PrivacyRequest: accepts a minimal request, "all", and an extension', () => {
   assert.ok(PrivacyRequest.safeParse(request).success);
   assert.ok(PrivacyRequest.safeParse({ ...request, spec: { ...request.spec, vendors: 'all' } }).success);
-  assert.ok(PrivacyRequest.safeParse({ ...request, spec: { ...request.spec, extension: { reason: 'volume', months: 2 } } }).success);
+  assert.ok(
+    PrivacyRequest.safeParse({ ...request, spec: { ...request.spec, extension: { reason: 'volume', months: 2 } } })
+      .success,
+  );
 });
 
 test('PrivacyRequest: rejects what the schema forbids', () => {
-  const bad = (spec: Record<string, unknown>) => PrivacyRequest.safeParse({ ...request, spec: { ...request.spec, ...spec } }).success;
+  const bad = (spec: Record<string, unknown>) =>
+    PrivacyRequest.safeParse({ ...request, spec: { ...request.spec, ...spec } }).success;
   assert.equal(bad({ action: 'delete' }), false);
   assert.equal(bad({ receivedAt: '2026-02-29' }), false);
   assert.equal(bad({ vendors: [] }), false);

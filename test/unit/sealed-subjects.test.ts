@@ -54,14 +54,24 @@ describe('sealing and opening subject values', () => {
     const controller = await keyPair();
     const reviewer = await keyPair();
     const stranger = await keyPair();
-    const epoch: KeyEpoch = { id: '2026Q4', recipient: controller.recipient, reviewers: [{ name: 'DPO', recipient: reviewer.recipient }] };
-    const sealed = await encryptSubject({ emails: ['jane@example.com'], identifiers: { elasticpath: { customerId: 'c-42' } } }, { requireEncryption: false, retention: '24 months', epochs: [epoch] });
+    const epoch: KeyEpoch = {
+      id: '2026Q4',
+      recipient: controller.recipient,
+      reviewers: [{ name: 'DPO', recipient: reviewer.recipient }],
+    };
+    const sealed = await encryptSubject(
+      { emails: ['jane@example.com'], identifiers: { elasticpath: { customerId: 'c-42' } } },
+      { requireEncryption: false, retention: '24 months', epochs: [epoch] },
+    );
     assert.ok(sealed.emails.every(isSealed));
     assert.equal(sealedEpoch(sealed.emails[0]!), '2026Q4');
     assert.ok(!JSON.stringify(sealed).includes('jane') && !JSON.stringify(sealed).includes('c-42'));
     assert.deepEqual(subjectEpochs(sealed), ['2026Q4']);
     for (const who of [controller, reviewer]) {
-      assert.deepEqual(await decryptSubject('r1', sealed, async () => [who.identity]), { emails: ['jane@example.com'], identifiers: { elasticpath: { customerId: 'c-42' } } });
+      assert.deepEqual(await decryptSubject('r1', sealed, async () => [who.identity]), {
+        emails: ['jane@example.com'],
+        identifiers: { elasticpath: { customerId: 'c-42' } },
+      });
     }
     const err = await decryptSubject('r1', sealed, async () => [stranger.identity]).catch((e: unknown) => e);
     assert.ok(err instanceof LetheError && err.code === 'SUBJECT_UNREADABLE');
@@ -81,11 +91,14 @@ describe('sealing and opening subject values', () => {
     const k = await keyPair();
     const epoch = { id: 'e1', recipient: k.recipient };
     await fc.assert(
-      fc.asyncProperty(fc.emailAddress().filter((e) => SubjectEmail.safeParse(e).success), async (email) => {
-        const sealed = await sealValue(email, epoch);
-        assert.ok(isSealed(sealed) && !sealed.includes(email));
-        assert.deepEqual((await decryptSubject('r', { emails: [sealed] }, async () => [k.identity])).emails, [email]);
-      }),
+      fc.asyncProperty(
+        fc.emailAddress().filter((e) => SubjectEmail.safeParse(e).success),
+        async (email) => {
+          const sealed = await sealValue(email, epoch);
+          assert.ok(isSealed(sealed) && !sealed.includes(email));
+          assert.deepEqual((await decryptSubject('r', { emails: [sealed] }, async () => [k.identity])).emails, [email]);
+        },
+      ),
       { numRuns: 15 },
     );
   });
@@ -114,7 +127,14 @@ describe('sealing and opening subject values', () => {
     assert.doesNotMatch(text, /@example\.com/);
     const m = parseManifest('requests/r1.yaml', text);
     assert.deepEqual(m.problems, []);
-    assert.deepEqual((await decryptSubject('r1', m.kind === 'PrivacyRequest' ? m.value!.spec.subject : { emails: [] }, async () => [k.identity])).emails, ['jane@example.com', 'j.d@example.com']);
+    assert.deepEqual(
+      (
+        await decryptSubject('r1', m.kind === 'PrivacyRequest' ? m.value!.spec.subject : { emails: [] }, async () => [
+          k.identity,
+        ])
+      ).emails,
+      ['jane@example.com', 'j.d@example.com'],
+    );
   });
 });
 
@@ -123,14 +143,22 @@ describe('lethe validate with sealed and plain values side by side', () => {
     const k = await keyPair();
     const sealed = await sealValue('jane@example.com', { id: 'e1', recipient: k.recipient });
     const files = (requireEncryption: boolean) => [
-      parseManifest('lethe.yaml', config(`  subjects:\n    requireEncryption: ${requireEncryption}\n    epochs:\n      - id: e1\n        recipient: ${k.recipient}\n`)),
+      parseManifest(
+        'lethe.yaml',
+        config(
+          `  subjects:\n    requireEncryption: ${requireEncryption}\n    epochs:\n      - id: e1\n        recipient: ${k.recipient}\n`,
+        ),
+      ),
       parseManifest('vendors/maestroqa.yaml', vendor),
       parseManifest('requests/r1.yaml', request('r1', [sealed])),
       parseManifest('requests/r2.yaml', request('r2', ['bob@example.com', sealed])),
     ];
     assert.deepEqual(checkRepository(files(false), createDriverTable()).problems, []);
     const problems = checkRepository(files(true), createDriverTable()).problems;
-    assert.deepEqual(problems.map((p) => `${p.file}:${p.line}:${p.column} ${p.code}`), ['requests/r2.yaml:11:9 SUBJECT_NOT_ENCRYPTED']);
+    assert.deepEqual(
+      problems.map((p) => `${p.file}:${p.line}:${p.column} ${p.code}`),
+      ['requests/r2.yaml:11:9 SUBJECT_NOT_ENCRYPTED'],
+    );
     assert.doesNotMatch(JSON.stringify(problems), /bob@/);
     assert.ok(checkRepository(files(true), createDriverTable()).invalidRequests.has('requests/r2.yaml'));
   });
@@ -141,14 +169,23 @@ describe('lethe validate with sealed and plain values side by side', () => {
     const e2 = await sealValue('b@example.com', { id: 'e2', recipient: k.recipient });
     const e9 = await sealValue('c@example.com', { id: 'e9', recipient: k.recipient });
     const files = [
-      parseManifest('lethe.yaml', config(`  subjects:\n    epochs:\n      - id: e1\n        recipient: ${k.recipient}\n      - id: e2\n        recipient: ${k.recipient}\n`)),
+      parseManifest(
+        'lethe.yaml',
+        config(
+          `  subjects:\n    epochs:\n      - id: e1\n        recipient: ${k.recipient}\n      - id: e2\n        recipient: ${k.recipient}\n`,
+        ),
+      ),
       parseManifest('vendors/maestroqa.yaml', vendor),
       parseManifest('requests/r1.yaml', request('r1', [e1, e2])),
       parseManifest('requests/r2.yaml', request('r2', [e9])),
       parseManifest('requests/r3.yaml', request('r3', ['age:e1:not base64!'])),
     ];
     const problems = checkRepository(files, createDriverTable()).problems.map((p) => `${p.file} ${p.code}`);
-    assert.deepEqual(problems, ['requests/r1.yaml SUBJECT_EPOCH_MIXED', 'requests/r2.yaml SUBJECT_EPOCH_UNKNOWN', 'requests/r3.yaml INVALID_FORMAT']);
+    assert.deepEqual(problems, [
+      'requests/r1.yaml SUBJECT_EPOCH_MIXED',
+      'requests/r2.yaml SUBJECT_EPOCH_UNKNOWN',
+      'requests/r3.yaml INVALID_FORMAT',
+    ]);
   });
 });
 
@@ -176,12 +213,23 @@ describe('shredding rules', () => {
   });
 
   it('refuses while a request is open or not yet recorded, and within retention; accepts after', () => {
-    assert.equal(shredRefusal('old', policy, [done, { name: 'r2', status: status('InProgress', '2026-12-01T10:00:00.000Z') }], end + day)?.code, 'SHRED_REQUEST_OPEN');
+    assert.equal(
+      shredRefusal(
+        'old',
+        policy,
+        [done, { name: 'r2', status: status('InProgress', '2026-12-01T10:00:00.000Z') }],
+        end + day,
+      )?.code,
+      'SHRED_REQUEST_OPEN',
+    );
     assert.equal(shredRefusal('old', policy, [done, { name: 'r3' }], end + day)?.code, 'SHRED_REQUEST_OPEN');
     const within = shredRefusal('old', policy, [done], end - 1);
     assert.equal(within?.code, 'SHRED_WITHIN_RETENTION');
     assert.match(within!.message, /2028-12-01/);
-    assert.equal(shredRefusal('old', policy, [done, { name: 'w', status: status('Withdrawn', '2026-10-01T00:00:00.000Z') }], end), undefined);
+    assert.equal(
+      shredRefusal('old', policy, [done, { name: 'w', status: status('Withdrawn', '2026-10-01T00:00:00.000Z') }], end),
+      undefined,
+    );
   });
 
   it('retention adds calendar months, clamped to the end of a shorter month', () => {
@@ -193,16 +241,31 @@ describe('shredding rules', () => {
 
 describe('the planner and a locked request', () => {
   it('creates its tasks but makes no call for it, while another request of the same vendor proceeds', () => {
-    const vendors = new Map<string, PlanVendor>([['v', { name: 'v', available: true, fingerprint: 'f', canCancel: false, drainMs: () => 0 }]]);
-    const base = { action: 'erasure' as const, dueAt: '2026-12-20', receivedAt: '2026-11-20', vendors: ['v'], approved: true, fingerprint: 'x' };
+    const vendors = new Map<string, PlanVendor>([
+      ['v', { name: 'v', available: true, fingerprint: 'f', canCancel: false, drainMs: () => 0 }],
+    ]);
+    const base = {
+      action: 'erasure' as const,
+      dueAt: '2026-12-20',
+      receivedAt: '2026-11-20',
+      vendors: ['v'],
+      approved: true,
+      fingerprint: 'x',
+    };
     const p = plan({
       now: Date.parse('2026-11-21T00:00:00Z'),
-      requests: [{ ...base, name: 'locked', subjectKeys: [], locked: 'SUBJECT_KEY_MISSING' }, { ...base, name: 'open', subjectKeys: ['k'] }],
+      requests: [
+        { ...base, name: 'locked', subjectKeys: [], locked: 'SUBJECT_KEY_MISSING' },
+        { ...base, name: 'open', subjectKeys: ['k'] },
+      ],
       tasks: [],
       openIntents: new Set(),
       vendors,
     });
-    assert.deepEqual(p.actions.map((a) => a.keys), [['open/v']]);
+    assert.deepEqual(
+      p.actions.map((a) => a.keys),
+      [['open/v']],
+    );
     assert.deepEqual(p.requests.find((r) => r.name === 'locked')?.vendors.v, { wait: 'SubjectLocked' });
   });
 });
@@ -220,7 +283,9 @@ describe('the exports index and subject data', () => {
       assert.deepEqual(Object.keys(index).sort(), ['files', 'version', 'writtenAt']);
       assert.deepEqual(Object.keys(index.files[0]!).sort(), ['bytes', 'name', 'sha256']);
       assert.doesNotMatch(JSON.stringify(index), /jane/);
-      const err = await writeExport(dir, [{ name: 'jane@example.com.csv', content: Buffer.from('x') }]).catch((e: unknown) => e);
+      const err = await writeExport(dir, [{ name: 'jane@example.com.csv', content: Buffer.from('x') }]).catch(
+        (e: unknown) => e,
+      );
       assert.ok(err instanceof LetheError && err.code === 'EXPORT_INVALID_FILE_NAME');
       assert.doesNotMatch(err.message, /jane/);
     } finally {

@@ -24,7 +24,14 @@ function input(over: Partial<StatusInput> = {}): StatusInput {
     name: 'r1',
     source: 'requests/r1.yaml',
     now: T0,
-    request: { action: 'erasure', regulation: 'gdpr', receivedAt: '2026-11-20', dueAt: '2026-12-20', subjectRef: 'hmac-sha256:00', vendors: ['a', 'b'] },
+    request: {
+      action: 'erasure',
+      regulation: 'gdpr',
+      receivedAt: '2026-11-20',
+      dueAt: '2026-12-20',
+      subjectRef: 'hmac-sha256:00',
+      vendors: ['a', 'b'],
+    },
     approval: approved,
     tasks: {},
     withdrawn: false,
@@ -33,7 +40,10 @@ function input(over: Partial<StatusInput> = {}): StatusInput {
   };
 }
 
-const task = (vendor: string, over: Partial<TaskRecord>): TaskRecord => ({ ...seedTask('r1', vendor, 'erasure'), ...over });
+const task = (vendor: string, over: Partial<TaskRecord>): TaskRecord => ({
+  ...seedTask('r1', vendor, 'erasure'),
+  ...over,
+});
 const cond = (s: PrivacyRequestStatus, type: string) => s.status.conditions.find((c) => c.type === type)!;
 
 describe('status', () => {
@@ -43,18 +53,50 @@ describe('status', () => {
   });
 
   it('derives the request phase from the vendor tasks', () => {
-    assert.equal(computeStatus(input({ approval: { ...approved, approved: false, reason: 'no merge' } })).status.phase, 'AwaitingApproval');
+    assert.equal(
+      computeStatus(input({ approval: { ...approved, approved: false, reason: 'no merge' } })).status.phase,
+      'AwaitingApproval',
+    );
     assert.equal(computeStatus(input()).status.phase, 'Pending');
-    assert.equal(computeStatus(input({ tasks: { a: task('a', { phase: 'InProgress', step: 'poll', submissions: 1 }) } })).status.phase, 'InProgress');
+    assert.equal(
+      computeStatus(input({ tasks: { a: task('a', { phase: 'InProgress', step: 'poll', submissions: 1 }) } })).status
+        .phase,
+      'InProgress',
+    );
     const done = { phase: 'Completed' as const, step: 'done', completedAt: '2026-11-26T00:00:00.000Z' };
     assert.equal(computeStatus(input({ tasks: { a: task('a', done), b: task('b', done) } })).status.phase, 'Completed');
-    assert.equal(computeStatus(input({ tasks: { a: task('a', done), b: task('b', { phase: 'Failed', step: 'done' }) } })).status.phase, 'Failed');
-    assert.equal(computeStatus(input({ tasks: { a: task('a', done) } })).status.phase, 'InProgress', 'a finished, b has not started');
-    assert.equal(computeStatus(input({ request: undefined, source: undefined, withdrawn: true })).status.phase, 'Withdrawn');
-    const skipped = { phase: 'Skipped' as const, step: 'start', outcome: 'Withdrawn', completedAt: '2026-11-26T00:00:00.000Z' };
-    const cancelled = { phase: 'Cancelled' as const, step: 'done', outcome: 'Cancelled', completedAt: '2026-11-26T00:00:00.000Z' };
+    assert.equal(
+      computeStatus(input({ tasks: { a: task('a', done), b: task('b', { phase: 'Failed', step: 'done' }) } })).status
+        .phase,
+      'Failed',
+    );
+    assert.equal(
+      computeStatus(input({ tasks: { a: task('a', done) } })).status.phase,
+      'InProgress',
+      'a finished, b has not started',
+    );
+    assert.equal(
+      computeStatus(input({ request: undefined, source: undefined, withdrawn: true })).status.phase,
+      'Withdrawn',
+    );
+    const skipped = {
+      phase: 'Skipped' as const,
+      step: 'start',
+      outcome: 'Withdrawn',
+      completedAt: '2026-11-26T00:00:00.000Z',
+    };
+    const cancelled = {
+      phase: 'Cancelled' as const,
+      step: 'done',
+      outcome: 'Cancelled',
+      completedAt: '2026-11-26T00:00:00.000Z',
+    };
     const all = (over: Partial<TaskRecord>) => ({ a: task('a', over), b: task('b', over) });
-    assert.equal(computeStatus(input({ tasks: all(skipped) })).status.phase, 'Withdrawn', 'every vendor skipped: nothing was done');
+    assert.equal(
+      computeStatus(input({ tasks: all(skipped) })).status.phase,
+      'Withdrawn',
+      'every vendor skipped: nothing was done',
+    );
     assert.equal(computeStatus(input({ tasks: all(cancelled) })).status.phase, 'Withdrawn');
     const part = computeStatus(input({ tasks: { a: task('a', done), b: task('b', skipped) } }));
     assert.equal(part.status.phase, 'Withdrawn', 'Completed only when every vendor confirmed');
@@ -67,7 +109,13 @@ describe('status', () => {
     const first = computeStatus(input());
     const again = computeStatus(input({ now: T0 + 3_600_000, previous: first }));
     assert.equal(renderStatus(again), renderStatus(first));
-    const later = computeStatus(input({ now: T0 + 7_200_000, previous: again, tasks: { a: task('a', { phase: 'Stalled', step: 'submit', lastError: { code: 'E', message: 'm' } }) } }));
+    const later = computeStatus(
+      input({
+        now: T0 + 7_200_000,
+        previous: again,
+        tasks: { a: task('a', { phase: 'Stalled', step: 'submit', lastError: { code: 'E', message: 'm' } }) },
+      }),
+    );
     assert.equal(cond(later, 'Stalled').status, 'True');
     assert.equal(cond(later, 'Stalled').lastTransitionTime, new Date(T0 + 7_200_000).toISOString());
     assert.equal(cond(later, 'Approved').lastTransitionTime, new Date(T0).toISOString());
@@ -77,9 +125,18 @@ describe('status', () => {
     const late = Date.parse('2026-12-21T00:00:01Z');
     assert.equal(cond(computeStatus(input({ now: Date.parse('2026-12-20T23:59:59Z') })), 'Overdue').status, 'False');
     assert.equal(cond(computeStatus(input({ now: late })), 'Overdue').reason, 'PastDue');
-    const done = (at: string) => ({ a: task('a', { phase: 'Completed', step: 'done', completedAt: at }), b: task('b', { phase: 'Completed', step: 'done', completedAt: at }) });
-    assert.equal(cond(computeStatus(input({ now: late, tasks: done('2026-12-20T22:00:00.000Z') })), 'Overdue').reason, 'CompletedOnTime');
-    assert.equal(cond(computeStatus(input({ now: late, tasks: done('2026-12-21T00:00:00.000Z') })), 'Overdue').reason, 'CompletedLate');
+    const done = (at: string) => ({
+      a: task('a', { phase: 'Completed', step: 'done', completedAt: at }),
+      b: task('b', { phase: 'Completed', step: 'done', completedAt: at }),
+    });
+    assert.equal(
+      cond(computeStatus(input({ now: late, tasks: done('2026-12-20T22:00:00.000Z') })), 'Overdue').reason,
+      'CompletedOnTime',
+    );
+    assert.equal(
+      cond(computeStatus(input({ now: late, tasks: done('2026-12-21T00:00:00.000Z') })), 'Overdue').reason,
+      'CompletedLate',
+    );
   });
 
   it('shows a degraded vendor as the reason a task waits', () => {
@@ -93,7 +150,10 @@ describe('status', () => {
     const overdue = computeStatus(input({ name: 'z-overdue', now: Date.parse('2027-01-05T00:00:00Z') }));
     const md = renderDashboard([onTime, overdue]);
     assert.ok(md.indexOf('z-overdue') < md.indexOf('b-on-time'));
-    assert.match(md, /\| \[z-overdue\]\(z-overdue\.yaml\) \| erasure \| gdpr \| Pending \| 2026-12-20 \| 0\/2 \| overdue \|/);
+    assert.match(
+      md,
+      /\| \[z-overdue\]\(z-overdue\.yaml\) \| erasure \| gdpr \| Pending \| 2026-12-20 \| 0\/2 \| overdue \|/,
+    );
     assert.doesNotMatch(md, /\d{2}:\d{2}/);
   });
 

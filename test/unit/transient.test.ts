@@ -16,8 +16,27 @@ import { Journal, taskKey } from '../../state/journal.ts';
 
 const HOUR = 3_600_000;
 const vendor: PlanVendor = { name: 'v1', available: true, fingerprint: 'vf', canCancel: false, drainMs: () => 0 };
-const planRequest = { name: 'a', action: 'erasure' as const, dueAt: '2026-12-20', receivedAt: '2026-11-20', subjectKeys: ['a'], vendors: ['v1'], approved: true, fingerprint: 'fa' };
-const request: RequestRuntime = { name: 'a', action: 'erasure', dueAt: '2026-12-20', justification: 'j', emails: ['a@example.com'], identifiers: {}, approval: { approvers: [], commit: 'c' }, fingerprint: 'fa', vendors: ['v1'] };
+const planRequest = {
+  name: 'a',
+  action: 'erasure' as const,
+  dueAt: '2026-12-20',
+  receivedAt: '2026-11-20',
+  subjectKeys: ['a'],
+  vendors: ['v1'],
+  approved: true,
+  fingerprint: 'fa',
+};
+const request: RequestRuntime = {
+  name: 'a',
+  action: 'erasure',
+  dueAt: '2026-12-20',
+  justification: 'j',
+  emails: ['a@example.com'],
+  identifiers: {},
+  approval: { approvers: [], commit: 'c' },
+  fingerprint: 'fa',
+  vendors: ['v1'],
+};
 
 function runtime(driver: Partial<Driver>): VendorRuntime {
   const full = {
@@ -29,7 +48,15 @@ function runtime(driver: Partial<Driver>): VendorRuntime {
     configSchema: undefined as never,
     ...driver,
   };
-  return { name: 'v1', driver: full as unknown as AnyDriver, spec: {} as never, http: { request: async () => assert.fail('no call') }, secrets: {}, concurrency: 1, fingerprint: 'vf' };
+  return {
+    name: 'v1',
+    driver: full as unknown as AnyDriver,
+    spec: {} as never,
+    http: { request: async () => assert.fail('no call') },
+    secrets: {},
+    concurrency: 1,
+    fingerprint: 'vf',
+  };
 }
 
 /** A controller-less loop: plan, execute, as the reconciler does, with a clock the test moves. */
@@ -79,7 +106,10 @@ describe('transient faults are never final', () => {
       assert.equal(isTransient(new LetheError(code, 'x')), true, code);
       assert.ok(lookup(code), `${code} is in the catalogue`);
     }
-    const wrapped = new LetheError('VENDOR_ANSWER_MALFORMED', 'x', { terminal: true, cause: new LetheError('WRAP', 'y', { cause: transientHttp('HTTP_SCHEMA_MISMATCH') }) });
+    const wrapped = new LetheError('VENDOR_ANSWER_MALFORMED', 'x', {
+      terminal: true,
+      cause: new LetheError('WRAP', 'y', { cause: transientHttp('HTTP_SCHEMA_MISMATCH') }),
+    });
     assert.equal(isTransient(wrapped), true);
     assert.equal(isTransient(new LetheError('VENDOR_REJECTED', 'x', { terminal: true })), false);
     assert.equal(isTransient(new LetheError('VENDOR_SAYS_LATER', 'x', { terminal: true, transient: true })), true);
@@ -106,7 +136,8 @@ describe('transient faults are never final', () => {
               const f = faults[Math.min(i++, faults.length - 1)]!;
               const inner = transientHttp(f.code);
               if (f.shape === 'raw') throw inner;
-              if (f.shape === 'wrapped') throw new LetheError('VENDOR_ANSWER_BAD', 'bad answer', { terminal: true, cause: inner });
+              if (f.shape === 'wrapped')
+                throw new LetheError('VENDOR_ANSWER_BAD', 'bad answer', { terminal: true, cause: inner });
               throw new LetheError('VENDOR_BUSY', 'busy', { terminal: true, transient: true });
             },
           });
@@ -181,8 +212,25 @@ describe('transient faults are never final', () => {
       },
     });
     try {
-      h.journal.putTask({ request: 'a', vendor: 'v1', action: 'erasure', phase: 'InProgress', step: 'start', data: {}, submissions: 0, attempts: 0, jobIds: [], evidence: {} });
-      h.journal.putIntent('i1', { tasks: ['a/v1'], vendor: 'v1', name: 'submit', detail: {}, at: '2026-11-25T00:00:00Z' });
+      h.journal.putTask({
+        request: 'a',
+        vendor: 'v1',
+        action: 'erasure',
+        phase: 'InProgress',
+        step: 'start',
+        data: {},
+        submissions: 0,
+        attempts: 0,
+        jobIds: [],
+        evidence: {},
+      });
+      h.journal.putIntent('i1', {
+        tasks: ['a/v1'],
+        vendor: 'v1',
+        name: 'submit',
+        detail: {},
+        at: '2026-11-25T00:00:00Z',
+      });
       await h.pass();
       assert.equal(h.task().phase, 'Stalled');
       assert.equal(h.task().stalledOn, stallFingerprint(planRequest, vendor));
@@ -191,7 +239,10 @@ describe('transient faults are never final', () => {
         h.advance(10 * 60_000);
         const p = await h.pass();
         assert.deepEqual(p.actions, []);
-        assert.equal(p.requests[0]!.vendors.v1 && 'wait' in p.requests[0]!.vendors.v1 ? p.requests[0]!.vendors.v1.wait : undefined, 'Stalled');
+        assert.equal(
+          p.requests[0]!.vendors.v1 && 'wait' in p.requests[0]!.vendors.v1 ? p.requests[0]!.vendors.v1.wait : undefined,
+          'Stalled',
+        );
       }
       assert.equal(recoveries, 1);
       assert.equal(h.task().nextCheckAt, undefined, 'never due');

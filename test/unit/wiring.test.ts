@@ -10,7 +10,13 @@ describe('HttpWiring.drainMs', () => {
     let now = Date.parse('2026-11-25T10:00:00Z');
     const layer = await HttpLayer.open({ clock: { now: () => now, sleep: async () => {} } });
     try {
-      const wiring = new HttpWiring(layer, {}, '/nonexistent-secrets', () => {}, () => now);
+      const wiring = new HttpWiring(
+        layer,
+        {},
+        '/nonexistent-secrets',
+        () => {},
+        () => now,
+      );
       const spec = MaestroQaSpec.parse({ type: 'maestroqa', credentials: { apiToken: 'env:T' } });
       const windows = [{ limit: 1, perSeconds: 1 }];
       const secrets = { apiToken: 'secret-token' };
@@ -22,7 +28,8 @@ describe('HttpWiring.drainMs', () => {
         return original(n, at);
       });
       // One pass asks for growing queue positions: a few simulations, each at most twice the need.
-      for (const calls of [1, 3, 5, 9, 12]) assert.equal(wiring.drainMs('m', spec, windows, secrets, calls), (calls - 1) * 1_000 + (calls - 1) * 50);
+      for (const calls of [1, 3, 5, 9, 12])
+        assert.equal(wiring.drainMs('m', spec, windows, secrets, calls), (calls - 1) * 1_000 + (calls - 1) * 50);
       assert.ok(sizes.length <= 4 && Math.max(...sizes) <= 24, JSON.stringify(sizes));
       // A long-running controller asks every pass: the schedule must not grow with time.
       sizes.length = 0;
@@ -31,7 +38,10 @@ describe('HttpWiring.drainMs', () => {
         wiring.drainMs('m', spec, windows, secrets, 3);
       }
       assert.equal(sizes.length, 60);
-      assert.ok(sizes.every((n) => n === 3), `sizes stayed at the need: ${JSON.stringify(sizes.slice(-3))}`);
+      assert.ok(
+        sizes.every((n) => n === 3),
+        `sizes stayed at the need: ${JSON.stringify(sizes.slice(-3))}`,
+      );
     } finally {
       await layer.close();
     }

@@ -7,7 +7,17 @@ import { classify, errorText } from '../../controller/vendors/answerhub/errors.t
 import { answerHubDriver } from '../../controller/vendors/answerhub/index.ts';
 import type { AnyDriver } from '../../controller/contracts/driver.ts';
 import { AnswerHubSpec } from '../../specs/index.ts';
-import { HTML_404, JSON_404, runTask, Script, scriptArb, SERVER_ERROR, SUCCESS, type Reply, type Variant } from '../support/truth-table.ts';
+import {
+  HTML_404,
+  JSON_404,
+  runTask,
+  Script,
+  scriptArb,
+  SERVER_ERROR,
+  SUCCESS,
+  type Reply,
+  type Variant,
+} from '../support/truth-table.ts';
 
 /**
  * AnswerHub truth table (seed 004): the user lookup, the schedule call and the job look are
@@ -22,11 +32,22 @@ function fakeAnswerHub(script: Script, userKnown: boolean) {
   let scheduled = 0;
   const meanings: Array<{ route: string; meaning: string }> = [];
   const mean = (route: string, meaning: string) => meanings.push({ route, meaning });
-  const pluginError = (status: number, message: string, code: number | string = status): Reply => ({ status, body: { code, message } });
+  const pluginError = (status: number, message: string, code: number | string = status): Reply => ({
+    status,
+    body: { code, message },
+  });
 
   function handler(call: CallOptions, now: number): Reply {
     const path = new URL(call.url).pathname;
-    const name = /\/users\/gdpr\/upload\.json$/.test(path) ? 'upload' : /\/users\/gdpr\//.test(path) ? 'lookup' : /schedule\.json$/.test(path) ? 'schedule' : call.method === 'GET' ? 'job-get' : 'job-delete';
+    const name = /\/users\/gdpr\/upload\.json$/.test(path)
+      ? 'upload'
+      : /\/users\/gdpr\//.test(path)
+        ? 'lookup'
+        : /schedule\.json$/.test(path)
+          ? 'schedule'
+          : call.method === 'GET'
+            ? 'job-get'
+            : 'job-delete';
     const v = script.next(name);
     const generic: Partial<Record<Variant, Reply>> = {
       'route-404-html': HTML_404,
@@ -51,8 +72,9 @@ function fakeAnswerHub(script: Script, userKnown: boolean) {
       return fault(false);
     }
     if (name === 'schedule') {
-      if (v === 'not-found') return mean('schedule', 'refused'), pluginError(400, 'No user selected');
-      if (v === 'unknown-word') return mean('schedule', 'refused'), pluginError(400, 'Something unforeseen happened', 'GDPR-17');
+      if (v === 'not-found') return (mean('schedule', 'refused'), pluginError(400, 'No user selected'));
+      if (v === 'unknown-word')
+        return (mean('schedule', 'refused'), pluginError(400, 'Something unforeseen happened', 'GDPR-17'));
       const body = call.body as { date: { timeStamp: number } };
       const id = String(100 + ++scheduled);
       jobs.set(id, { slot: body.date.timeStamp, status: 'PENDING' });
@@ -65,7 +87,7 @@ function fakeAnswerHub(script: Script, userKnown: boolean) {
     if (name === 'job-get') {
       const id = /\/(\d+)\.json$/.exec(path)?.[1] ?? '';
       const job = jobs.get(id);
-      if (!job || v === 'not-found') return mean('job-get', 'noise'), pluginError(404, 'Job does not exist');
+      if (!job || v === 'not-found') return (mean('job-get', 'noise'), pluginError(404, 'Job does not exist'));
       if (job.status === 'PENDING' && now >= job.slot) {
         job.status = 'FINISHED';
         userExists = false;
@@ -86,7 +108,8 @@ function fakeAnswerHub(script: Script, userKnown: boolean) {
   return { handler, meanings, scheduled: () => scheduled, jobs };
 }
 
-const spec = (baseUrl = 'https://answers.example.com') => AnswerHubSpec.parse({ type: 'answerhub', baseUrl, credentials: { username: 'env:U', password: 'env:P' } });
+const spec = (baseUrl = 'https://answers.example.com') =>
+  AnswerHubSpec.parse({ type: 'answerhub', baseUrl, credentials: { username: 'env:U', password: 'env:P' } });
 
 describe('AnswerHub truth table (fast-check)', () => {
   it('erasure: success only on the documented answers; at most one job scheduled', async () => {
@@ -96,16 +119,28 @@ describe('AnswerHub truth table (fast-check)', () => {
         const vendor = fakeAnswerHub(script, known);
         const clock = { now: Date.UTC(2026, 0, 5, 10) };
         const end = await runTask({
-          driver: answerHubDriver as AnyDriver, spec: spec(), secrets: { username: 'admin', password: 'pw' }, action: 'erasure', emails: ['subject@example.com'],
-          handler: (c) => vendor.handler(c, clock.now), clock,
+          driver: answerHubDriver as AnyDriver,
+          spec: spec(),
+          secrets: { username: 'admin', password: 'pw' },
+          action: 'erasure',
+          emails: ['subject@example.com'],
+          handler: (c) => vendor.handler(c, clock.now),
+          clock,
         });
         assert.ok(vendor.scheduled() <= 1, `jobs scheduled: ${vendor.scheduled()}`);
         assert.notEqual(end.phase, 'Failed', `never Failed (${end.code})`);
         if (end.outcome !== undefined) assert.ok(SUCCESS.has(end.outcome), `outcome ${end.outcome}`);
         const decisive = vendor.meanings.filter((m) => m.route === 'job-get' || m.route === 'lookup').at(-1)?.meaning;
         if (end.outcome === 'Erased') {
-          assert.ok(decisive === 'finished' || (decisive === 'no-user' && end.evidence.confirmedBy !== undefined), `Erased on ${decisive}`);
-          if (decisive === 'finished') assert.deepEqual([...vendor.jobs.values()].map((j) => j.status), ['FINISHED']);
+          assert.ok(
+            decisive === 'finished' || (decisive === 'no-user' && end.evidence.confirmedBy !== undefined),
+            `Erased on ${decisive}`,
+          );
+          if (decisive === 'finished')
+            assert.deepEqual(
+              [...vendor.jobs.values()].map((j) => j.status),
+              ['FINISHED'],
+            );
         }
         if (end.outcome === 'NoDataHeld') {
           assert.equal(vendor.scheduled(), 0);
@@ -118,11 +153,20 @@ describe('AnswerHub truth table (fast-check)', () => {
   });
 
   it('a wrong baseUrl (every route a web server 404): Stalled with ANSWERHUB_ENDPOINT_NOT_FOUND, nothing scheduled', async () => {
-    for (const page of [HTML_404, JSON_404, { status: 405, text: 'Method Not Allowed', contentType: 'text/plain' } as Reply]) {
+    for (const page of [
+      HTML_404,
+      JSON_404,
+      { status: 405, text: 'Method Not Allowed', contentType: 'text/plain' } as Reply,
+    ]) {
       const methods: string[] = [];
       const end = await runTask({
-        driver: answerHubDriver as AnyDriver, spec: spec('https://answers.example.com/wrong'), secrets: { username: 'a', password: 'b' }, action: 'erasure', emails: ['s@example.com'],
-        handler: (c) => (methods.push(c.method), page), clock: { now: 0 },
+        driver: answerHubDriver as AnyDriver,
+        spec: spec('https://answers.example.com/wrong'),
+        secrets: { username: 'a', password: 'b' },
+        action: 'erasure',
+        emails: ['s@example.com'],
+        handler: (c) => (methods.push(c.method), page),
+        clock: { now: 0 },
       });
       assert.equal(end.phase, 'Stalled');
       assert.equal(end.code, 'ANSWERHUB_ENDPOINT_NOT_FOUND');
@@ -144,8 +188,14 @@ const EIGHT: Array<[string, string]> = [
 ];
 
 describe('AnswerHub schedule errors (fast-check)', () => {
-  const classified = (raw: string) => classify('schedule', 400, errorText(httpResponse({ status: 400, body: Buffer.from(raw), label: 'answerhub.schedule' })));
-  const recase = (s: string, flips: boolean[]) => [...s].map((c, i) => (flips[i % flips.length] ? c.toUpperCase() : c.toLowerCase())).join('');
+  const classified = (raw: string) =>
+    classify(
+      'schedule',
+      400,
+      errorText(httpResponse({ status: 400, body: Buffer.from(raw), label: 'answerhub.schedule' })),
+    );
+  const recase = (s: string, flips: boolean[]) =>
+    [...s].map((c, i) => (flips[i % flips.length] ? c.toUpperCase() : c.toLowerCase())).join('');
 
   it('each of the eight keeps its code whatever the case, punctuation, field or wrapping', () => {
     fc.assert(
@@ -168,12 +218,25 @@ describe('AnswerHub schedule errors (fast-check)', () => {
     fc.assert(
       fc.property(fc.stringMatching(/^[a-z ]{0,40}$/), (words) => {
         const code = classified(JSON.stringify({ code: 'E1', message: words }));
-        const matching = EIGHT.filter(([w]) => classified(JSON.stringify({ message: w })) !== undefined && words.includes(w.toLowerCase()));
-        if (matching.length === 0 && !/user|file|schedul|time ?frame|eligible|operation|reassign/.test(words)) assert.equal(code, 'ANSWERHUB_SCHEDULE_REJECTED');
+        const matching = EIGHT.filter(
+          ([w]) => classified(JSON.stringify({ message: w })) !== undefined && words.includes(w.toLowerCase()),
+        );
+        if (matching.length === 0 && !/user|file|schedul|time ?frame|eligible|operation|reassign/.test(words))
+          assert.equal(code, 'ANSWERHUB_SCHEDULE_REJECTED');
       }),
     );
     // Two documented wordings in one message: ambiguous.
-    assert.equal(classified(JSON.stringify({ message: 'The selected date is not eligible; there is a job already scheduled for that timeframe' })), 'ANSWERHUB_SCHEDULE_REJECTED');
-    assert.equal(classified(JSON.stringify({ message: 'Operation failed: quota exceeded' })), 'ANSWERHUB_SCHEDULE_REJECTED');
+    assert.equal(
+      classified(
+        JSON.stringify({
+          message: 'The selected date is not eligible; there is a job already scheduled for that timeframe',
+        }),
+      ),
+      'ANSWERHUB_SCHEDULE_REJECTED',
+    );
+    assert.equal(
+      classified(JSON.stringify({ message: 'Operation failed: quota exceeded' })),
+      'ANSWERHUB_SCHEDULE_REJECTED',
+    );
   });
 });

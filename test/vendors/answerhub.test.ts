@@ -33,18 +33,47 @@ const secrets = (sb: Sandbox) => ({
   username: String(sb.config.vendors.answerhub.credentials.username),
   password: String(sb.config.vendors.answerhub.credentials.password),
 });
-const req = (name: string, emails: string[], identifiers?: Record<string, string>): DriveRequest => ({ name, action: 'erasure', emails, ...(identifiers ? { identifiers } : {}) });
+const req = (name: string, emails: string[], identifiers?: Record<string, string>): DriveRequest => ({
+  name,
+  action: 'erasure',
+  emails,
+  ...(identifiers ? { identifiers } : {}),
+});
 
 type Extra = Partial<Parameters<typeof drive>[0]>;
-async function run(sb: Sandbox, dir: string, requests: DriveRequest[], extra: Extra = {}, specExtra: Record<string, unknown> = {}): Promise<DriveResult> {
-  return drive({ driver: answerHubDriver, vendor: VENDOR, spec: spec(sb, specExtra), secrets: secrets(sb), requests, dataDir: dir, maxSleepMs: 500, maxPasses: 120, ...extra });
+async function run(
+  sb: Sandbox,
+  dir: string,
+  requests: DriveRequest[],
+  extra: Extra = {},
+  specExtra: Record<string, unknown> = {},
+): Promise<DriveResult> {
+  return drive({
+    driver: answerHubDriver,
+    vendor: VENDOR,
+    spec: spec(sb, specExtra),
+    secrets: secrets(sb),
+    requests,
+    dataDir: dir,
+    maxSleepMs: 500,
+    maxPasses: 120,
+    ...extra,
+  });
 }
 
-async function sbCall(sb: Sandbox, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+async function sbCall(
+  sb: Sandbox,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: any }> {
   const c = sb.config.vendors.answerhub.credentials;
   const res = await fetch(sb.url + S + path, {
     method,
-    headers: { authorization: 'Basic ' + Buffer.from(`${c.username}:${c.password}`).toString('base64'), 'content-type': 'application/json' },
+    headers: {
+      authorization: 'Basic ' + Buffer.from(`${c.username}:${c.password}`).toString('base64'),
+      'content-type': 'application/json',
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.text();
@@ -58,8 +87,13 @@ const TEMPLATES = {
   'job-delete': ['DELETE', '/jobs/gdpr/{id}'],
 } as const;
 const routes = (sb: Sandbox, call: keyof typeof TEMPLATES) =>
-  sb.ledger().filter((e) => e.vendor === VENDOR && e.method === TEMPLATES[call][0] && e.route.includes(TEMPLATES[call][1]));
-const atStep = (step: string, ...names: string[]) => (t: Record<string, TaskRecord>) => names.every((n) => t[n]?.step === step && (t[n]?.jobIds.length ?? 0) > 0);
+  sb
+    .ledger()
+    .filter((e) => e.vendor === VENDOR && e.method === TEMPLATES[call][0] && e.route.includes(TEMPLATES[call][1]));
+const atStep =
+  (step: string, ...names: string[]) =>
+  (t: Record<string, TaskRecord>) =>
+    names.every((n) => t[n]?.step === step && (t[n]?.jobIds.length ?? 0) > 0);
 
 /** The executor names the phase Cancelled only for tasks it marked withdrawn; the outcome is what the driver decides. */
 function assertCancelled(t: TaskRecord): void {
@@ -71,7 +105,8 @@ function assertCancelled(t: TaskRecord): void {
 async function assertNoEmails(dir: string, result: DriveResult, emails: string[]): Promise<void> {
   const journal = await readFile(join(dir, 'journal.json'), 'utf8');
   const texts = [journal, JSON.stringify(result.tasks), result.log.join('\n')];
-  for (const email of emails) for (const t of texts) assert.ok(!t.toLowerCase().includes(email.toLowerCase()), 'an email leaked');
+  for (const email of emails)
+    for (const t of texts) assert.ok(!t.toLowerCase().includes(email.toLowerCase()), 'an email leaked');
 }
 
 describe('answerhub driver against the sandbox', { concurrency: true }, () => {
@@ -89,8 +124,15 @@ describe('answerhub driver against the sandbox', { concurrency: true }, () => {
     assert.equal(one.evidence.operation, 'anon-delete');
     assert.equal(one.evidence.jobStatus, 'finished');
     assert.equal(routes(sb, 'upload').length, 0);
-    assert.deepEqual(routes(sb, 'schedule').map((e) => e.status), [201]);
-    assert.equal((await sbCall(sb, 'GET', `/users/gdpr/${encodeURIComponent(alice!)}.json`)).status, 422, 'the user is gone');
+    assert.deepEqual(
+      routes(sb, 'schedule').map((e) => e.status),
+      [201],
+    );
+    assert.equal(
+      (await sbCall(sb, 'GET', `/users/gdpr/${encodeURIComponent(alice!)}.json`)).status,
+      422,
+      'the user is gone',
+    );
     const job = await sbCall(sb, 'GET', `/jobs/gdpr/${one.jobIds[0]}.json`);
     assert.equal(job.json.status, 'FINISHED');
     assert.deepEqual(job.json.operations, ['anon-delete']);
@@ -116,7 +158,10 @@ describe('answerhub driver against the sandbox', { concurrency: true }, () => {
     const r = await run(sb, dir, [req('ah-mp-1', [dan!]), req('ah-mp-2', [frank!])]);
     assert.equal(r.tasks['ah-mp-1']!.outcome, 'Erased');
     assert.equal(r.tasks['ah-mp-2']!.outcome, 'Erased');
-    assert.deepEqual(routes(sb, 'upload').map((e) => e.status), [201]);
+    assert.deepEqual(
+      routes(sb, 'upload').map((e) => e.status),
+      [201],
+    );
     assert.equal(sb.stats().answerhub.duplicateSubmissions, 0);
   });
 
@@ -133,8 +178,14 @@ describe('answerhub driver against the sandbox', { concurrency: true }, () => {
     }
     const jobIds = new Set(Object.values(r.tasks).flatMap((t) => t.jobIds));
     assert.equal(jobIds.size, 1);
-    assert.deepEqual(routes(sb, 'upload').map((e) => e.status), [201]);
-    assert.deepEqual(routes(sb, 'schedule').map((e) => e.status), [201]);
+    assert.deepEqual(
+      routes(sb, 'upload').map((e) => e.status),
+      [201],
+    );
+    assert.deepEqual(
+      routes(sb, 'schedule').map((e) => e.status),
+      [201],
+    );
     const job = await sbCall(sb, 'GET', `/jobs/gdpr/${[...jobIds][0]}.json`);
     assert.equal(job.json.fileId, 1);
     assert.equal(job.json.status, 'FINISHED');
@@ -148,7 +199,13 @@ describe('answerhub driver against the sandbox', { concurrency: true }, () => {
   it('formatted dates: a minute-aligned MM/dd/yyyy HH:mm job with the configured operation', async () => {
     const sb = await sandbox();
     const dir = await dataDir();
-    const r = await run(sb, dir, [req('ah-fmt', [leo!])], { stopWhen: atStep('poll', 'ah-fmt') }, { dateFormat: 'formatted', erasureOperation: 'anonymize' });
+    const r = await run(
+      sb,
+      dir,
+      [req('ah-fmt', [leo!])],
+      { stopWhen: atStep('poll', 'ah-fmt') },
+      { dateFormat: 'formatted', erasureOperation: 'anonymize' },
+    );
     const t = r.tasks['ah-fmt']!;
     const job = await sbCall(sb, 'GET', `/jobs/gdpr/${t.jobIds[0]}.json`);
     assert.equal(job.json.date.timeStamp % 60_000, 0);
@@ -165,10 +222,20 @@ describe('answerhub driver against the sandbox', { concurrency: true }, () => {
     // Occupy the two minutes the driver will try first (formatted dates are minute slots).
     const m = Math.ceil((Date.now() + 5_000) / 60_000) * 60_000;
     for (const [i, user] of ['danokafor', 'frankmuller'].entries()) {
-      const res = await sbCall(sb, 'POST', '/jobs/gdpr/schedule.json', { user: { username: user }, operations: ['suspend'], date: { timeStamp: m + i * 60_000 } });
+      const res = await sbCall(sb, 'POST', '/jobs/gdpr/schedule.json', {
+        user: { username: user },
+        operations: ['suspend'],
+        date: { timeStamp: m + i * 60_000 },
+      });
       assert.equal(res.status, 201);
     }
-    const r = await run(sb, dir, [req('ah-taken', [jack!])], { stopWhen: atStep('poll', 'ah-taken') }, { dateFormat: 'formatted' });
+    const r = await run(
+      sb,
+      dir,
+      [req('ah-taken', [jack!])],
+      { stopWhen: atStep('poll', 'ah-taken') },
+      { dateFormat: 'formatted' },
+    );
     const t = r.tasks['ah-taken']!;
     const job = await sbCall(sb, 'GET', `/jobs/gdpr/${t.jobIds[0]}.json`);
     assert.ok(job.json.date.timeStamp >= m + 120_000 && job.json.date.timeStamp <= m + 180_000);
@@ -185,12 +252,17 @@ describe('answerhub driver against the sandbox', { concurrency: true }, () => {
     const ahead = await sandbox({ clock: new ManualClock(Date.now() + 70_000), limits });
     const dir1 = await dataDir();
     const r1 = await run(ahead, dir1, [req('ah-late', [ines!])], { stopWhen: atStep('poll', 'ah-late') });
-    assert.deepEqual(routes(ahead, 'schedule').map((e) => e.status), [400, 400, 201]);
+    assert.deepEqual(
+      routes(ahead, 'schedule').map((e) => e.status),
+      [400, 400, 201],
+    );
     assert.equal(r1.tasks['ah-late']!.jobIds.length, 1);
     // An hour ahead: no slot of the bounded search is eligible.
     const far = await sandbox({ clock: new ManualClock(Date.now() + 3_600_000), limits });
     const dir2 = await dataDir();
-    const r2 = await run(far, dir2, [req('ah-never', [ines!])], { stopWhen: (t) => t['ah-never']?.phase === 'Stalled' });
+    const r2 = await run(far, dir2, [req('ah-never', [ines!])], {
+      stopWhen: (t) => t['ah-never']?.phase === 'Stalled',
+    });
     const t = r2.tasks['ah-never']!;
     assert.equal(t.phase, 'Stalled');
     assert.equal(t.lastError?.code, 'ANSWERHUB_DATE_NOT_ELIGIBLE');
@@ -206,7 +278,10 @@ describe('answerhub driver against the sandbox', { concurrency: true }, () => {
     const stalled = (n: string) => (t: Record<string, TaskRecord>) => t[n]?.phase === 'Stalled';
     const r = await run(sb, dir, [req('ah-ghost', [alice!], { userId: '99999' })], { stopWhen: stalled('ah-ghost') });
     assert.equal(r.tasks['ah-ghost']!.lastError?.code, 'ANSWERHUB_NO_USER_SELECTED');
-    assert.deepEqual(routes(sb, 'schedule').map((e) => e.status), [400]);
+    assert.deepEqual(
+      routes(sb, 'schedule').map((e) => e.status),
+      [400],
+    );
     assert.equal(routes(sb, 'lookup').length, 0, 'an identifier needs no lookup');
     const dir2 = await dataDir();
     const r2 = await run(sb, dir2, [req('ah-badid', [alice!], { userId: 'abc' })], { stopWhen: stalled('ah-badid') });
@@ -228,9 +303,16 @@ describe('answerhub driver against the sandbox', { concurrency: true }, () => {
     const r2 = await run(sb, dir, requests, { withdrawn: ['ah-wd'] }, specExtra);
     const t = r2.tasks['ah-wd']!;
     assertCancelled(t);
-    assert.deepEqual(routes(sb, 'job-delete').map((e) => e.status), [200]);
+    assert.deepEqual(
+      routes(sb, 'job-delete').map((e) => e.status),
+      [200],
+    );
     assert.equal((await sbCall(sb, 'GET', `/jobs/gdpr/${jobId}.json`)).status, 404);
-    assert.equal((await sbCall(sb, 'GET', `/users/gdpr/${encodeURIComponent(jack!)}.json`)).status, 200, 'the user was not erased');
+    assert.equal(
+      (await sbCall(sb, 'GET', `/users/gdpr/${encodeURIComponent(jack!)}.json`)).status,
+      200,
+      'the user was not erased',
+    );
     await assertNoEmails(dir, r2, [jack!]);
   });
 
@@ -244,7 +326,10 @@ describe('answerhub driver against the sandbox', { concurrency: true }, () => {
     const r2 = await run(sb, dir, requests, { withdrawn: ['ah-gone'] }, specExtra);
     assertCancelled(r2.tasks['ah-gone']!);
     assert.match(r2.tasks['ah-gone']!.evidence.withdrawal!, /ANSWERHUB_JOB_NOT_FOUND/);
-    assert.deepEqual(routes(sb, 'job-delete').map((e) => e.status), [200, 404]);
+    assert.deepEqual(
+      routes(sb, 'job-delete').map((e) => e.status),
+      [200, 404],
+    );
     await assertNoEmails(dir, r2, [leo!]);
   });
 
@@ -254,17 +339,21 @@ describe('answerhub driver against the sandbox', { concurrency: true }, () => {
     const requests = [req('ah-late-wd', [frank!])];
     const r1 = await run(sb, dir, requests, { stopWhen: atStep('poll', 'ah-late-wd') });
     const jobId = r1.tasks['ah-late-wd']!.jobIds[0]!;
-    for (let i = 0; i < 100 && (await sbCall(sb, 'GET', `/jobs/gdpr/${jobId}.json`)).json.status !== 'FINISHED'; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && (await sbCall(sb, 'GET', `/jobs/gdpr/${jobId}.json`)).json.status !== 'FINISHED'; i++)
+      await new Promise((r) => setTimeout(r, 100));
     const r2 = await run(sb, dir, requests, { withdrawn: ['ah-late-wd'] });
     const t = r2.tasks['ah-late-wd']!;
     assert.equal(t.phase, 'Completed');
     assert.equal(t.outcome, 'Erased');
     assert.match(t.evidence.withdrawal!, /too late/);
-    assert.deepEqual(routes(sb, 'job-delete').map((e) => e.status), [422]);
+    assert.deepEqual(
+      routes(sb, 'job-delete').map((e) => e.status),
+      [422],
+    );
     await assertNoEmails(dir, r2, [frank!]);
   });
 
-  it('withdrawing one request of a shared bulk job does not cancel the others\' job', async () => {
+  it("withdrawing one request of a shared bulk job does not cancel the others' job", async () => {
     const sb = await sandbox();
     const dir = await dataDir();
     const requests = [req('ah-share-a', [alice!]), req('ah-share-b', [ines!])];
@@ -298,14 +387,20 @@ describe('answerhub driver against the sandbox', { concurrency: true }, () => {
           task,
         ),
     };
-    const r1 = await run(sb, dir, requests, { driver: crashing, stopWhen: (t) => t['ah-crash']?.lastError?.code === 'SIMULATED_CRASH' });
+    const r1 = await run(sb, dir, requests, {
+      driver: crashing,
+      stopWhen: (t) => t['ah-crash']?.lastError?.code === 'SIMULATED_CRASH',
+    });
     assert.equal(Object.keys(r1.journal.data.intents).length, 1, 'the schedule intent is still open');
     const r2 = await run(sb, dir, requests);
     const t = r2.tasks['ah-crash']!;
     assert.equal(t.phase, 'Completed');
     assert.equal(t.outcome, 'Erased');
     assert.match(t.evidence.confirmedBy!, /no AnswerHub user/);
-    assert.deepEqual(routes(sb, 'schedule').map((e) => e.status), [201]);
+    assert.deepEqual(
+      routes(sb, 'schedule').map((e) => e.status),
+      [201],
+    );
     assert.equal(sb.stats().answerhub.duplicateSubmissions, 0);
     await assertNoEmails(dir, r2, [dan!]);
   });
@@ -314,7 +409,13 @@ describe('answerhub driver against the sandbox', { concurrency: true }, () => {
     const sb = await sandbox({ faults: 'answerhub/schedule:lost=1' });
     const dir = await dataDir();
     const specExtra = { erasureOperation: 'suspend' };
-    const r1 = await run(sb, dir, [req('ah-susp', [jack!])], { stopWhen: (t) => t['ah-susp']?.phase === 'Stalled' }, specExtra);
+    const r1 = await run(
+      sb,
+      dir,
+      [req('ah-susp', [jack!])],
+      { stopWhen: (t) => t['ah-susp']?.phase === 'Stalled' },
+      specExtra,
+    );
     const t1 = r1.tasks['ah-susp']!;
     assert.equal(t1.lastError?.code, 'ANSWERHUB_SCHEDULE_UNCONFIRMED');
     assert.equal(routes(sb, 'schedule').length, 1, 'never resubmitted');
@@ -335,13 +436,21 @@ describe('answerhub driver against the sandbox', { concurrency: true }, () => {
     const first = await run(sb, dir, [requests[0]!], { stopWhen: atStep('poll', 'ah-rebuilt') });
     const jobIds = first.tasks['ah-rebuilt']!.jobIds;
     const fresh = await dataDir();
-    for (const [name, step, ids] of [['ah-rebuilt', 'poll', jobIds], ['ah-rebuilt-nojob', 'schedule', []]] as const) {
+    for (const [name, step, ids] of [
+      ['ah-rebuilt', 'poll', jobIds],
+      ['ah-rebuilt-nojob', 'schedule', []],
+    ] as const) {
       await rebuiltJournal(fresh, { request: name, vendor: VENDOR, action: 'erasure', step, jobIds: [...ids] });
     }
-    const r = await run(sb, fresh, requests, { stopWhen: (t) => t['ah-rebuilt']?.phase === 'Completed' && t['ah-rebuilt-nojob']?.phase === 'Stalled' });
+    const r = await run(sb, fresh, requests, {
+      stopWhen: (t) => t['ah-rebuilt']?.phase === 'Completed' && t['ah-rebuilt-nojob']?.phase === 'Stalled',
+    });
     assert.equal(r.tasks['ah-rebuilt']!.outcome, 'Erased');
     assert.equal(r.tasks['ah-rebuilt-nojob']!.lastError?.code, 'ANSWERHUB_SCHEDULE_UNCONFIRMED');
-    assert.deepEqual(routes(sb, 'schedule').map((e) => e.status), [201]);
+    assert.deepEqual(
+      routes(sb, 'schedule').map((e) => e.status),
+      [201],
+    );
     await assertNoEmails(fresh, r, [alice!, ines!]);
   });
 });

@@ -9,7 +9,17 @@ import type { CallOptions } from '../../controller/http/types.ts';
 import { apiProxyDriver } from '../../controller/vendors/apiproxy/index.ts';
 import type { AnyDriver } from '../../controller/contracts/driver.ts';
 import { ApiProxySpec } from '../../specs/index.ts';
-import { HTML_404, JSON_404, runTask, Script, scriptArb, SERVER_ERROR, SUCCESS, type Reply, type Variant } from '../support/truth-table.ts';
+import {
+  HTML_404,
+  JSON_404,
+  runTask,
+  Script,
+  scriptArb,
+  SERVER_ERROR,
+  SUCCESS,
+  type Reply,
+  type Variant,
+} from '../support/truth-table.ts';
 
 /**
  * API Proxy truth table (seed 002, the seed's own connection object): the test, access,
@@ -30,7 +40,15 @@ function fakeApi(script: Script, present: boolean) {
 
   function handler(call: CallOptions): Reply {
     const path = new URL(call.url).pathname;
-    const name = path.endsWith('/health-check') ? 'test' : path.endsWith('/optout') ? 'optout' : call.method === 'DELETE' ? 'delete' : path.includes('get-phone') ? 'identifiers' : 'access';
+    const name = path.endsWith('/health-check')
+      ? 'test'
+      : path.endsWith('/optout')
+        ? 'optout'
+        : call.method === 'DELETE'
+          ? 'delete'
+          : path.includes('get-phone')
+            ? 'identifiers'
+            : 'access';
     const v: Variant = script.next(name);
     const generic: Partial<Record<Variant, Reply>> = {
       'route-404-html': HTML_404,
@@ -68,19 +86,23 @@ function fakeApi(script: Script, present: boolean) {
         // A JSON 404 on a query that lists 404 is, by DataGrail's contract ("the status code is
         // the only signal"), the API's "no such subject": Lethe cannot tell it from a gateway's.
         // The test queries catch a wrong base URL; an HTML page is always refused.
-        if (v === 'route-404-json') return mean(name, 'no-subject'), JSON_404;
+        if (v === 'route-404-json') return (mean(name, 'no-subject'), JSON_404);
         const before = subject;
         const act = () => {
           processed[name]!++;
           if (name === 'delete') subject = false;
           else optedOut = true;
         };
-        if (v === 'not-found') return mean(name, 'no-subject'), { status: 404, body: { error: 'no such user' } };
+        if (v === 'not-found') return (mean(name, 'no-subject'), { status: 404, body: { error: 'no such user' } });
         act();
-        if (v === 'documented') return mean(name, before ? 'done' : 'no-subject'), before ? { status: 200, body: {} } : { status: 404, body: { error: 'no such user' } };
-        if (v === 'ok-unexpected') return mean(name, 'done'), { status: 200, text: 'done' };
-        if (v === 'ok-partial') return mean(name, 'noise'), { status: 202, text: '' };
-        if (v === 'unknown-word') return mean(name, 'noise'), { status: 409, body: { error: 'conflict' } };
+        if (v === 'documented')
+          return (
+            mean(name, before ? 'done' : 'no-subject'),
+            before ? { status: 200, body: {} } : { status: 404, body: { error: 'no such user' } }
+          );
+        if (v === 'ok-unexpected') return (mean(name, 'done'), { status: 200, text: 'done' });
+        if (v === 'ok-partial') return (mean(name, 'noise'), { status: 202, text: '' });
+        if (v === 'unknown-word') return (mean(name, 'noise'), { status: 409, body: { error: 'conflict' } });
         mean(name, 'noise');
         return fault(true);
       }
@@ -90,7 +112,12 @@ function fakeApi(script: Script, present: boolean) {
 }
 
 const spec = (text = SEED) =>
-  ApiProxySpec.parse({ type: 'apiproxy', connection: JSON.parse(text), credentials: { credentials: 'env:C' }, jobTimeoutSeconds: BUDGET_S });
+  ApiProxySpec.parse({
+    type: 'apiproxy',
+    connection: JSON.parse(text),
+    credentials: { credentials: 'env:C' },
+    jobTimeoutSeconds: BUDGET_S,
+  });
 
 describe('API Proxy truth table (fast-check)', () => {
   let dir: string;
@@ -106,22 +133,39 @@ describe('API Proxy truth table (fast-check)', () => {
           const script = new Script(variants);
           const api = fakeApi(script, present);
           const end = await runTask({
-            driver: apiProxyDriver as AnyDriver, spec: spec(), secrets: { credentials: 'dXNlcjpwdw==' }, action, emails: ['subject@example.com'],
-            handler: api.handler, clock: { now: Date.UTC(2026, 0, 5) }, healthCheck: true, exportDir: dir, maxSteps: 60,
+            driver: apiProxyDriver as AnyDriver,
+            spec: spec(),
+            secrets: { credentials: 'dXNlcjpwdw==' },
+            action,
+            emails: ['subject@example.com'],
+            handler: api.handler,
+            clock: { now: Date.UTC(2026, 0, 5) },
+            healthCheck: true,
+            exportDir: dir,
+            maxSteps: 60,
           });
           const route = action === 'erasure' ? 'delete' : action;
           const last = api.meanings.filter((m) => m.route === route).at(-1)?.meaning;
           if (end.outcome !== undefined) assert.ok(SUCCESS.has(end.outcome), `outcome ${end.outcome}`);
-          const confirmedByAccess = /confirmed by the access queries/.test(end.evidence.queries ?? '') && api.meanings.filter((m) => m.route === 'access').at(-1)?.meaning === 'empty';
-          if (end.outcome === 'Erased' || end.outcome === 'OptedOut') assert.ok(last === 'done' || last === 'no-subject' || confirmedByAccess, `${end.outcome} on ${last}`);
+          const confirmedByAccess =
+            /confirmed by the access queries/.test(end.evidence.queries ?? '') &&
+            api.meanings.filter((m) => m.route === 'access').at(-1)?.meaning === 'empty';
+          if (end.outcome === 'Erased' || end.outcome === 'OptedOut')
+            assert.ok(last === 'done' || last === 'no-subject' || confirmedByAccess, `${end.outcome} on ${last}`);
           if (end.outcome === 'Exported') assert.equal(last, 'data');
           if (end.outcome === 'NoDataHeld') assert.equal(last, 'empty');
-          if (action === 'erasure') assert.ok(api.processed.delete! <= 1, `a processed delete was sent again (${api.processed.delete})`);
+          if (action === 'erasure')
+            assert.ok(api.processed.delete! <= 1, `a processed delete was sent again (${api.processed.delete})`);
           // Failed only when the API answered a status neither list names; Stalled only on configuration or contract errors.
           if (end.phase === 'Failed') assert.equal(end.code, 'APIPROXY_UNEXPECTED_STATUS');
-          if (end.phase === 'Stalled') assert.ok(['APIPROXY_ENDPOINT_NOT_FOUND', 'APIPROXY_ACCESS_MALFORMED'].includes(end.code!), end.code);
+          if (end.phase === 'Stalled')
+            assert.ok(['APIPROXY_ENDPOINT_NOT_FOUND', 'APIPROXY_ACCESS_MALFORMED'].includes(end.code!), end.code);
           // Each attempt may use all the time left of the job budget, never a flat 30 s.
-          for (const c of end.calls) assert.ok(c.timeoutMs !== undefined && c.timeoutMs > 30_000 && c.timeoutMs <= BUDGET_S * 1000, `timeoutMs ${c.timeoutMs}`);
+          for (const c of end.calls)
+            assert.ok(
+              c.timeoutMs !== undefined && c.timeoutMs > 30_000 && c.timeoutMs <= BUDGET_S * 1000,
+              `timeoutMs ${c.timeoutMs}`,
+            );
           if (variants.every((v) => v === 'documented')) assert.equal(end.phase, 'Completed');
         }),
         { numRuns: 250 },
@@ -131,12 +175,25 @@ describe('API Proxy truth table (fast-check)', () => {
 
   it('one transient fault on the action query (5xx, reset, timeout, lost answer, truncated body) never makes the task Failed or Stalled', async () => {
     for (const action of ['erasure', 'access', 'optout'] as const) {
-      for (const fault of ['server-error', 'reset', 'timeout', 'lost', ...(action === 'access' ? ['ok-partial'] : [])] as Variant[]) {
+      for (const fault of [
+        'server-error',
+        'reset',
+        'timeout',
+        'lost',
+        ...(action === 'access' ? ['ok-partial'] : []),
+      ] as Variant[]) {
         const script = new Script(['documented', fault]);
         const api = fakeApi(script, true);
         const end = await runTask({
-          driver: apiProxyDriver as AnyDriver, spec: spec(), secrets: { credentials: 'x' }, action, emails: ['s@example.com'],
-          handler: api.handler, clock: { now: 0 }, healthCheck: true, exportDir: dir,
+          driver: apiProxyDriver as AnyDriver,
+          spec: spec(),
+          secrets: { credentials: 'x' },
+          action,
+          emails: ['s@example.com'],
+          handler: api.handler,
+          clock: { now: 0 },
+          healthCheck: true,
+          exportDir: dir,
         });
         assert.equal(end.phase, 'Completed', `${action} after ${fault}: ${end.phase} ${end.code ?? ''}`);
         if (action === 'erasure') assert.equal(api.processed.delete, 1, `${fault}: one delete processed`);
@@ -147,8 +204,14 @@ describe('API Proxy truth table (fast-check)', () => {
   it('a wrong base URL in every query (a web server 404 page): Stalled with APIPROXY_ENDPOINT_NOT_FOUND, no delete sent', async () => {
     const methods: string[] = [];
     const end = await runTask({
-      driver: apiProxyDriver as AnyDriver, spec: spec(SEED.replaceAll('https://api.acme.com', 'https://api.acme.com/wrong')), secrets: { credentials: 'x' }, action: 'erasure', emails: ['s@example.com'],
-      handler: (c) => (methods.push(c.method), HTML_404), clock: { now: 0 }, healthCheck: true,
+      driver: apiProxyDriver as AnyDriver,
+      spec: spec(SEED.replaceAll('https://api.acme.com', 'https://api.acme.com/wrong')),
+      secrets: { credentials: 'x' },
+      action: 'erasure',
+      emails: ['s@example.com'],
+      handler: (c) => (methods.push(c.method), HTML_404),
+      clock: { now: 0 },
+      healthCheck: true,
     });
     assert.equal(end.phase, 'Stalled');
     assert.equal(end.code, 'APIPROXY_ENDPOINT_NOT_FOUND');

@@ -4,7 +4,14 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { absentAt, presentAt, startSandbox, subjectHash, type Sandbox, type SubjectFixture } from '../../examples/sandbox/index.ts';
+import {
+  absentAt,
+  presentAt,
+  startSandbox,
+  subjectHash,
+  type Sandbox,
+  type SubjectFixture,
+} from '../../examples/sandbox/index.ts';
 import { SEED_EXAMPLE_EMAIL } from '../../examples/sandbox/vendors/acme.ts';
 import { ApiProxySpec } from '../../specs/index.ts';
 import { readExportIndex } from '../../controller/exports/index.ts';
@@ -35,7 +42,12 @@ function seedConnection(sb: Sandbox): Connection {
 }
 
 function specOf(connection: Connection, extra: Record<string, unknown> = {}) {
-  return ApiProxySpec.parse({ type: 'apiproxy', connection, credentials: { credentials: 'env:ACME_CREDENTIALS' }, ...extra });
+  return ApiProxySpec.parse({
+    type: 'apiproxy',
+    connection,
+    credentials: { credentials: 'env:ACME_CREDENTIALS' },
+    ...extra,
+  });
 }
 
 const driver = apiProxyDriver as AnyDriver;
@@ -58,7 +70,16 @@ async function run(
 ) {
   const dir = opts.dir ?? (await dataDir());
   const secrets = opts.secrets ?? secretsOf(sb);
-  const result = await drive({ driver, vendor: VENDOR, spec, secrets, requests, dataDir: dir, maxPasses: opts.maxPasses ?? 10, maxSleepMs: 300 });
+  const result = await drive({
+    driver,
+    vendor: VENDOR,
+    spec,
+    secrets,
+    requests,
+    dataDir: dir,
+    maxPasses: opts.maxPasses ?? 10,
+    maxSleepMs: 300,
+  });
   await assertNoPersonalData(result, dir, requests);
   return { ...result, dir };
 }
@@ -67,10 +88,13 @@ async function run(
 async function assertNoPersonalData(result: DriveResult, dir: string, requests: DriveRequest[]): Promise<void> {
   const journal = await readFile(join(dir, 'journal.json'), 'utf8');
   const haystacks = [JSON.stringify(result.tasks), journal, result.log.join('\n')].map((s) => s.toLowerCase());
-  const needles = requests.flatMap((r) => r.emails).flatMap((e) => [e, encodeURIComponent(e), JSON.stringify(e).slice(1, -1)]);
+  const needles = requests
+    .flatMap((r) => r.emails)
+    .flatMap((e) => [e, encodeURIComponent(e), JSON.stringify(e).slice(1, -1)]);
   const phones = [...presentAt('acme'), ...extraSubjects].map((s) => s.phone);
   for (const n of [...needles, ...phones]) {
-    for (const h of haystacks) assert.ok(!h.includes(n.toLowerCase()), 'personal data found in task records, journal or log');
+    for (const h of haystacks)
+      assert.ok(!h.includes(n.toLowerCase()), 'personal data found in task records, journal or log');
   }
 }
 
@@ -96,18 +120,30 @@ describe('apiproxy driver against the sandbox (seed 002)', () => {
 
   it('the seed connection object loads unchanged (before and after pointing it at the sandbox)', () => {
     const original = ApiProxySpec.parse({ type: 'apiproxy', connection: JSON.parse(SEED_TEXT) });
-    assert.deepEqual(original.connection.capabilities, ['privacy/access', 'privacy/delete', 'privacy/optout', 'privacy/identifiers']);
+    assert.deepEqual(original.connection.capabilities, [
+      'privacy/access',
+      'privacy/delete',
+      'privacy/optout',
+      'privacy/identifiers',
+    ]);
     assert.equal(original.jobTimeoutSeconds, 300);
     assert.deepEqual(apiProxyDriver.supportedActions!(original), ['access', 'erasure', 'optout']);
     assert.deepEqual(apiProxyDriver.defaultRateLimits(original), [{ limit: 5, perSeconds: 1 }]);
     const spec = specOf(seedConnection(sb));
     assert.equal(spec.connection.queries.delete![0]!.body, '{{"email": "{email}"}}');
-    assert.deepEqual(apiProxyDriver.supportedActions!(specOf({ ...seedConnection(sb), queries: { test: seedConnection(sb).queries.test } })), []);
+    assert.deepEqual(
+      apiProxyDriver.supportedActions!(
+        specOf({ ...seedConnection(sb), queries: { test: seedConnection(sb).queries.test } }),
+      ),
+      [],
+    );
   });
 
   it('access: the seed example response becomes report_1.csv and report_2.csv, byte for byte', async () => {
     sb.reset();
-    const r = await run(sb, specOf(seedConnection(sb)), [{ name: 'acc-seed', action: 'access', emails: [SEED_EXAMPLE_EMAIL] }]);
+    const r = await run(sb, specOf(seedConnection(sb)), [
+      { name: 'acc-seed', action: 'access', emails: [SEED_EXAMPLE_EMAIL] },
+    ]);
     const t = r.tasks['acc-seed']!;
     assert.equal(t.phase, 'Completed');
     assert.equal(t.outcome, 'Exported');
@@ -122,7 +158,10 @@ describe('apiproxy driver against the sandbox (seed 002)', () => {
       assert.deepEqual(got, await readFile(golden), `${name} differs from the golden file`);
     }
     const index = await readExportIndex(dir);
-    assert.deepEqual(index?.files.map((f) => f.name), ['report_1.csv', 'report_2.csv']);
+    assert.deepEqual(
+      index?.files.map((f) => f.name),
+      ['report_1.csv', 'report_2.csv'],
+    );
     // The health check ran first, then access; the email reached the API intact.
     const order = sb.ledger().map((e) => e.route);
     assert.ok(order.indexOf('/acme/v0/health-check') < order.indexOf('/acme/v0/users'));
@@ -131,19 +170,29 @@ describe('apiproxy driver against the sandbox (seed 002)', () => {
 
   it('access: nobody known -> NoDataHeld, nothing written', async () => {
     sb.reset();
-    const r = await run(sb, specOf(seedConnection(sb)), [{ name: 'acc-none', action: 'access', emails: [absent[0]!.email] }]);
+    const r = await run(sb, specOf(seedConnection(sb)), [
+      { name: 'acc-none', action: 'access', emails: [absent[0]!.email] },
+    ]);
     assert.equal(r.tasks['acc-none']!.outcome, 'NoDataHeld');
     assert.equal(existsSync(exportDir(r.dir, 'acc-none')), false);
   });
 
   it('access with several emails: queries run once per email, reports numbered across them', async () => {
     sb.reset();
-    const r = await run(sb, specOf(seedConnection(sb)), [{ name: 'acc-multi', action: 'access', emails: [SEED_EXAMPLE_EMAIL, absent[0]!.email, present[0]!.email] }]);
+    const r = await run(sb, specOf(seedConnection(sb)), [
+      { name: 'acc-multi', action: 'access', emails: [SEED_EXAMPLE_EMAIL, absent[0]!.email, present[0]!.email] },
+    ]);
     const t = r.tasks['acc-multi']!;
     assert.equal(t.outcome, 'Exported');
     assert.equal(t.evidence?.queries, '3 ok (200,200,200)');
     const dir = exportDir(r.dir, 'acc-multi');
-    assert.deepEqual((await readdir(dir)).sort(), ['index.json', 'report_1.csv', 'report_2.csv', 'report_3.csv', 'report_4.csv']);
+    assert.deepEqual((await readdir(dir)).sort(), [
+      'index.json',
+      'report_1.csv',
+      'report_2.csv',
+      'report_3.csv',
+      'report_4.csv',
+    ]);
     assert.deepEqual(await readFile(join(dir, 'report_2.csv')), await readFile(new URL('report_2.csv', FIXTURES)));
     assert.match(await readFile(join(dir, 'report_3.csv'), 'utf8'), /^user_id, [0-9a-f-]{36}\nfirst_name, Alice\n/);
   });
@@ -175,9 +224,12 @@ describe('apiproxy driver against the sandbox (seed 002)', () => {
     assert.equal(r.tasks['opt-known']!.outcome, 'OptedOut');
     assert.equal(r.tasks['opt-known']!.evidence?.queries, '1 ok (200)');
     assert.equal(r.tasks['opt-unknown']!.evidence?.queries, '1 ok (404)');
-    const res = await fetch(`${sb.config.vendors.acme.baseUrl}/v0/users?email=${encodeURIComponent(present[0]!.email)}`, {
-      headers: { authorization: `Basic ${secretsOf(sb).credentials}` },
-    });
+    const res = await fetch(
+      `${sb.config.vendors.acme.baseUrl}/v0/users?email=${encodeURIComponent(present[0]!.email)}`,
+      {
+        headers: { authorization: `Basic ${secretsOf(sb).credentials}` },
+      },
+    );
     assert.equal(((await res.json()) as Array<{ marketing_opt_out?: boolean }>)[0]!.marketing_opt_out, true);
   });
 
@@ -188,7 +240,9 @@ describe('apiproxy driver against the sandbox (seed 002)', () => {
     assert.deepEqual(calls(sb, 'GET', '/users')[0]!.subjects, [subjectHash(HOSTILE)]);
     const report = await readFile(join(exportDir(r.dir, 'acc-hostile'), 'report_1.csv'), 'utf8');
     assert.ok(report.includes(`email, "${HOSTILE.replaceAll('"', '""')}"\n`));
-    const d = await run(sb, specOf(seedConnection(sb)), [{ name: 'del-hostile', action: 'erasure', emails: [HOSTILE] }]);
+    const d = await run(sb, specOf(seedConnection(sb)), [
+      { name: 'del-hostile', action: 'erasure', emails: [HOSTILE] },
+    ]);
     // 200, not 404: the API found the subject from the exact JSON-escaped value.
     assert.equal(d.tasks['del-hostile']!.evidence?.queries, '1 ok (200)');
     assert.deepEqual(calls(sb, 'DELETE', '/users')[0]!.subjects, [subjectHash(HOSTILE)]);
@@ -220,14 +274,20 @@ describe('apiproxy driver against the sandbox (seed 002)', () => {
     assert.equal(r.tasks['del-ids']!.evidence?.queries, '2 ok (200,404)');
     assert.equal(r.tasks['del-noids']!.evidence?.queries, '1 ok (404); 1 skipped (no identifier value)');
     assert.equal(calls(sb, 'GET', '/identifiers/get-phone').length, 2);
-    assert.equal(sb.stats().acme.duplicateSubmissions, 1, 'the second query of the config deletes the same user again, by design of this config');
+    assert.equal(
+      sb.stats().acme.duplicateSubmissions,
+      1,
+      'the second query of the config deletes the same user again, by design of this config',
+    );
   });
 
   it('unknown placeholder: Stalled with APIPROXY_UNKNOWN_PLACEHOLDER naming it, nothing sent', async () => {
     sb.reset();
     const c = seedConnection(sb);
     c.queries.optout[0].url += '?id={user_id}';
-    const r = await run(sb, specOf(c), [{ name: 'opt-ph', action: 'optout', emails: [present[0]!.email] }], { maxPasses: 2 });
+    const r = await run(sb, specOf(c), [{ name: 'opt-ph', action: 'optout', emails: [present[0]!.email] }], {
+      maxPasses: 2,
+    });
     const t = r.tasks['opt-ph']!;
     assert.equal(t.phase, 'Stalled');
     assert.equal(t.lastError?.code, 'APIPROXY_UNKNOWN_PLACEHOLDER');
@@ -239,7 +299,9 @@ describe('apiproxy driver against the sandbox (seed 002)', () => {
     sb.reset();
     const c = seedConnection(sb);
     c.queries.test[0].url = c.queries.test[0].url.replace('health-check', 'health-check-gone');
-    const r = await run(sb, specOf(c), [{ name: 'del-sick', action: 'erasure', emails: [present[0]!.email] }], { maxPasses: 2 });
+    const r = await run(sb, specOf(c), [{ name: 'del-sick', action: 'erasure', emails: [present[0]!.email] }], {
+      maxPasses: 2,
+    });
     const t = r.tasks['del-sick']!;
     assert.equal(t.phase, 'Stalled');
     assert.equal(t.lastError?.code, 'APIPROXY_ENDPOINT_NOT_FOUND');
@@ -249,8 +311,15 @@ describe('apiproxy driver against the sandbox (seed 002)', () => {
 
   it('a wrong base URL in every query: Stalled with APIPROXY_ENDPOINT_NOT_FOUND, never Completed, nothing sent but the test query', async () => {
     sb.reset();
-    const wrong = JSON.parse(SEED_TEXT.replaceAll('https://api.acme.com', `${sb.config.vendors.acme.baseUrl}/v9`)) as Connection;
-    const r = await run(sb, specOf(wrong), [{ name: 'del-wrong-base', action: 'erasure', emails: [present[0]!.email] }], { maxPasses: 3 });
+    const wrong = JSON.parse(
+      SEED_TEXT.replaceAll('https://api.acme.com', `${sb.config.vendors.acme.baseUrl}/v9`),
+    ) as Connection;
+    const r = await run(
+      sb,
+      specOf(wrong),
+      [{ name: 'del-wrong-base', action: 'erasure', emails: [present[0]!.email] }],
+      { maxPasses: 3 },
+    );
     const t = r.tasks['del-wrong-base']!;
     assert.equal(t.phase, 'Stalled');
     assert.equal(t.lastError?.code, 'APIPROXY_ENDPOINT_NOT_FOUND');
@@ -260,7 +329,12 @@ describe('apiproxy driver against the sandbox (seed 002)', () => {
   it('wrong credentials: the health check fails, the vendor is degraded', async () => {
     sb.reset();
     const secrets = { credentials: Buffer.from('lethe:wrong').toString('base64') };
-    const r = await run(sb, specOf(seedConnection(sb)), [{ name: 'del-badcred', action: 'erasure', emails: [present[0]!.email] }], { maxPasses: 2, secrets });
+    const r = await run(
+      sb,
+      specOf(seedConnection(sb)),
+      [{ name: 'del-badcred', action: 'erasure', emails: [present[0]!.email] }],
+      { maxPasses: 2, secrets },
+    );
     assert.equal(r.journal.data.degraded[VENDOR]?.code, 'APIPROXY_UNHEALTHY');
     assert.equal(r.tasks['del-badcred']!.phase, 'Waiting');
     assert.equal(calls(sb, 'DELETE', '/users').length, 0);
@@ -285,11 +359,16 @@ describe('apiproxy driver against the sandbox (seed 002)', () => {
     const c = seedConnection(sb);
     // The second access query answers a JSON object, not an array.
     c.queries.access.push({ ...c.queries.access[0], url: c.queries.test[0].url });
-    const r = await run(sb, specOf(c), [{ name: 'acc-bad', action: 'access', emails: [SEED_EXAMPLE_EMAIL] }], { maxPasses: 2 });
+    const r = await run(sb, specOf(c), [{ name: 'acc-bad', action: 'access', emails: [SEED_EXAMPLE_EMAIL] }], {
+      maxPasses: 2,
+    });
     const t = r.tasks['acc-bad']!;
     assert.equal(t.phase, 'Waiting');
     assert.equal(t.lastError?.code, 'APIPROXY_ACCESS_MALFORMED');
-    assert.match(t.lastError!.message, /apiproxy\.access\[1\] answered status 200 with JSON that is not an array of objects/);
+    assert.match(
+      t.lastError!.message,
+      /apiproxy\.access\[1\] answered status 200 with JSON that is not an array of objects/,
+    );
     // At most once per pass: asked again, never taken as an answer.
     const asked = calls(sb, 'GET', '/users').length;
     assert.ok(asked >= 1 && asked <= 2, `${asked} calls`);
@@ -306,10 +385,18 @@ describe('apiproxy driver against the sandbox (seed 002)', () => {
       approval: { approvers: [], commit: '' },
       state: { step: 'start', data: { rebuiltFromStatus: true }, submissions: 0 },
     };
-    const res = await apiProxyDriver.recover({} as never, task, { name: 'journal-rebuilt', detail: { jobIds: [] }, at: '' });
+    const res = await apiProxyDriver.recover({} as never, task, {
+      name: 'journal-rebuilt',
+      detail: { jobIds: [] },
+      at: '',
+    });
     assert.equal(res.kind, 'continue');
     assert.deepEqual(res.kind === 'continue' && res.data, {});
-    const withdrawn = await apiProxyDriver.cancel!({} as never, { ...task, subject: { emails: [], identifiers: {} }, state: { step: 'start', data: { answered: { '0.0': [200] } }, submissions: 1 } });
+    const withdrawn = await apiProxyDriver.cancel!({} as never, {
+      ...task,
+      subject: { emails: [], identifiers: {} },
+      state: { step: 'start', data: { answered: { '0.0': [200] } }, submissions: 1 },
+    });
     assert.equal(withdrawn.kind === 'completed' && withdrawn.outcome, 'Cancelled');
   });
 });
@@ -352,7 +439,11 @@ describe('apiproxy driver: slow, failing and retrying APIs', () => {
     const requests = [{ name: 'del-slow', action: 'erasure' as const, emails: [present[0]!.email] }];
     const first = await run(sb, specOf(c, { jobTimeoutSeconds: 1 }), requests, { dir, maxPasses: 1 });
     assert.equal(first.tasks['del-slow']!.lastError?.code, 'APIPROXY_JOB_TIMEOUT');
-    assert.equal(Object.values(first.journal.data.intents).length, 1, 'the delete may have been processed: its intent stays open');
+    assert.equal(
+      Object.values(first.journal.data.intents).length,
+      1,
+      'the delete may have been processed: its intent stays open',
+    );
     // Let the sandbox finish the call the client gave up on.
     await new Promise((resolve) => setTimeout(resolve, 600));
     const second = await run(sb, specOf(c, { jobTimeoutSeconds: 5 }), requests, { dir });
@@ -373,19 +464,30 @@ describe('apiproxy driver: slow, failing and retrying APIs', () => {
       { ...c.queries.identifiers.primary_phone_number[0] },
       { ...c.queries.optout[0], fail_retry_response_codes: [500, 502, 503] },
     ];
-    const r = await run(sb, specOf(c), [{ name: 'del-retry', action: 'erasure', emails: [present[0]!.email] }], { maxPasses: 4 });
+    const r = await run(sb, specOf(c), [{ name: 'del-retry', action: 'erasure', emails: [present[0]!.email] }], {
+      maxPasses: 4,
+    });
     const t = r.tasks['del-retry']!;
     assert.notEqual(t.phase, 'Failed');
     assert.equal(t.lastError?.code, 'APIPROXY_RETRY_STATUS');
     assert.deepEqual(t.data, { answered: { '0.0': [200] } });
     const optouts = calls(sb, 'PUT', '/users/optout').length;
     assert.ok(optouts >= 3, `optout retried (${optouts})`);
-    assert.equal(calls(sb, 'GET', '/identifiers/get-phone').length, 1, 'delete[0] was answered once and never sent again');
+    assert.equal(
+      calls(sb, 'GET', '/identifiers/get-phone').length,
+      1,
+      'delete[0] was answered once and never sent again',
+    );
   });
 
   it('a 5xx in neither list (departure from DataGrail): transient APIPROXY_SERVER_ERROR, retried with backoff, never Failed or Stalled', async () => {
     sb.reset();
-    const r = await run(sb, specOf(seedConnection(sb)), [{ name: 'opt-500', action: 'optout', emails: [present[0]!.email] }], { maxPasses: 3 });
+    const r = await run(
+      sb,
+      specOf(seedConnection(sb)),
+      [{ name: 'opt-500', action: 'optout', emails: [present[0]!.email] }],
+      { maxPasses: 3 },
+    );
     const t = r.tasks['opt-500']!;
     assert.equal(t.phase, 'InProgress');
     assert.equal(t.lastError?.code, 'APIPROXY_SERVER_ERROR');
@@ -398,7 +500,9 @@ describe('apiproxy driver: slow, failing and retrying APIs', () => {
     const c = seedConnection(sb);
     c.queries.optout[0].url += '?phone={primary_phone_number}';
     c.queries.optout[0].fail_retry_response_codes = [500, 502, 503];
-    const r = await run(sb, specOf(c), [{ name: 'opt-ids', action: 'optout', emails: [present[0]!.email] }], { maxPasses: 2 });
+    const r = await run(sb, specOf(c), [{ name: 'opt-ids', action: 'optout', emails: [present[0]!.email] }], {
+      maxPasses: 2,
+    });
     assert.equal(r.tasks['opt-ids']!.lastError?.code, 'HTTP_MALFORMED_BODY');
     assert.notEqual(r.tasks['opt-ids']!.phase, 'Stalled');
     assert.notEqual(r.tasks['opt-ids']!.phase, 'Failed');
@@ -409,7 +513,13 @@ describe('apiproxy driver: slow, failing and retrying APIs', () => {
 describe('apiproxy driver: reads answered with a retry code', () => {
   let sb: Sandbox;
   before(async () => {
-    sb = await startSandbox({ port: 0, timeScale: 0.01, seed: 3, subjects: extraSubjects, faults: 'acme/access:5xx=0.5' });
+    sb = await startSandbox({
+      port: 0,
+      timeScale: 0.01,
+      seed: 3,
+      subjects: extraSubjects,
+      faults: 'acme/access:5xx=0.5',
+    });
   });
   after(() => sb.stop());
 
@@ -421,21 +531,44 @@ describe('apiproxy driver: reads answered with a retry code', () => {
     const statuses = calls(sb, 'GET', '/users').map((e) => e.status);
     assert.ok(statuses.length > 1 && statuses.some((s) => s >= 500), `retried: ${statuses.join(',')}`);
     assert.equal(statuses.at(-1), 200);
-    assert.deepEqual(await readFile(join(exportDir(r.dir, 'acc-retry'), 'report_1.csv')), await readFile(new URL('report_1.csv', FIXTURES)));
+    assert.deepEqual(
+      await readFile(join(exportDir(r.dir, 'acc-retry'), 'report_1.csv')),
+      await readFile(new URL('report_1.csv', FIXTURES)),
+    );
   });
 });
 
 describe('apiproxy access answers: shape checks', () => {
-  const q: Query = { field: 'queries.access[0]', label: 'apiproxy.access[0]', query: { url: 'http://x', verb: 'GET', verify_ssl: 'true', valid_response_codes: [200, 404], fail_retry_response_codes: [] } };
-  const answer = (status: number, text: string): HttpResponse => httpResponse({ status, body: Buffer.from(text), label: 'apiproxy.access[0]' });
-  const malformed = (status: number, text: string, problem: RegExp, code = 'APIPROXY_ACCESS_MALFORMED', terminal = true) =>
-    assert.throws(() => objectsOf(q, answer(status, text), 'APIPROXY_ACCESS_MALFORMED'), (e: Error & { code?: string; terminal?: boolean }) => {
-      assert.equal(e.code, code);
-      assert.equal(e.terminal, terminal);
-      assert.match(e.message, problem);
-      assert.ok(!e.message.includes('secret'), 'the body is never quoted');
-      return true;
-    });
+  const q: Query = {
+    field: 'queries.access[0]',
+    label: 'apiproxy.access[0]',
+    query: {
+      url: 'http://x',
+      verb: 'GET',
+      verify_ssl: 'true',
+      valid_response_codes: [200, 404],
+      fail_retry_response_codes: [],
+    },
+  };
+  const answer = (status: number, text: string): HttpResponse =>
+    httpResponse({ status, body: Buffer.from(text), label: 'apiproxy.access[0]' });
+  const malformed = (
+    status: number,
+    text: string,
+    problem: RegExp,
+    code = 'APIPROXY_ACCESS_MALFORMED',
+    terminal = true,
+  ) =>
+    assert.throws(
+      () => objectsOf(q, answer(status, text), 'APIPROXY_ACCESS_MALFORMED'),
+      (e: Error & { code?: string; terminal?: boolean }) => {
+        assert.equal(e.code, code);
+        assert.equal(e.terminal, terminal);
+        assert.match(e.message, problem);
+        assert.ok(!e.message.includes('secret'), 'the body is never quoted');
+        return true;
+      },
+    );
 
   it('not JSON (a truncated body, a page): retried as HTTP_MALFORMED_BODY; not an array of objects: terminal; body never quoted', () => {
     malformed(200, '<html>secret', /not valid JSON/, 'HTTP_MALFORMED_BODY', false);
@@ -451,6 +584,8 @@ describe('apiproxy access answers: shape checks', () => {
     assert.deepEqual(objectsOf(q, answer(404, '{"error": "not found"}'), 'APIPROXY_ACCESS_MALFORMED'), []);
     assert.deepEqual(objectsOf(q, answer(204, ''), 'APIPROXY_ACCESS_MALFORMED'), []);
     assert.deepEqual(objectsOf(q, answer(200, '[]'), 'APIPROXY_ACCESS_MALFORMED'), []);
-    assert.deepEqual(objectsOf(q, answer(200, '[{"a": {"b": [1]}}]'), 'APIPROXY_ACCESS_MALFORMED'), [{ a: { b: [1] } }]);
+    assert.deepEqual(objectsOf(q, answer(200, '[{"a": {"b": [1]}}]'), 'APIPROXY_ACCESS_MALFORMED'), [
+      { a: { b: [1] } },
+    ]);
   });
 });

@@ -16,7 +16,12 @@ import { drive, type DriveRequest, type DriveResult } from '../support/drive.ts'
 
 const VENDOR = 'elasticpath';
 // 30 s nominal erasure -> 30 ms; the token lives 3.6 s.
-const { sandbox, dataDir } = vendorTestResources('ep', { timeScale: 0.001, seed: 11, generatedSubjects: 80, outcomes: { elasticpathFailureRate: 0 } });
+const { sandbox, dataDir } = vendorTestResources('ep', {
+  timeScale: 0.001,
+  seed: 11,
+  generatedSubjects: 80,
+  outcomes: { elasticpathFailureRate: 0 },
+});
 
 const spec = (sb: Sandbox, extra: Record<string, unknown> = {}) =>
   ElasticPathSpec.parse({
@@ -32,10 +37,30 @@ const secrets = (sb: Sandbox) => ({
   clientSecret: String(sb.config.vendors.elasticpath.credentials.clientSecret),
 });
 const bulk = (n: number) => `bulk${String(n).padStart(4, '0')}@example.com`;
-const req = (name: string, emails: string[], identifiers?: Record<string, string>): DriveRequest => ({ name, action: 'erasure', emails, ...(identifiers ? { identifiers } : {}) });
+const req = (name: string, emails: string[], identifiers?: Record<string, string>): DriveRequest => ({
+  name,
+  action: 'erasure',
+  emails,
+  ...(identifiers ? { identifiers } : {}),
+});
 
-function run(sb: Sandbox, dir: string, requests: DriveRequest[], extra: Partial<Parameters<typeof drive>[0]> = {}): Promise<DriveResult> {
-  return drive({ driver: elasticPath.create(), vendor: VENDOR, spec: spec(sb), secrets: secrets(sb), requests, dataDir: dir, maxSleepMs: 200, maxPasses: 200, ...extra });
+function run(
+  sb: Sandbox,
+  dir: string,
+  requests: DriveRequest[],
+  extra: Partial<Parameters<typeof drive>[0]> = {},
+): Promise<DriveResult> {
+  return drive({
+    driver: elasticPath.create(),
+    vendor: VENDOR,
+    spec: spec(sb),
+    secrets: secrets(sb),
+    requests,
+    dataDir: dir,
+    maxSleepMs: 200,
+    maxPasses: 200,
+    ...extra,
+  });
 }
 
 async function assertNoEmails(dir: string, result: DriveResult, emails: string[]): Promise<void> {
@@ -54,18 +79,42 @@ const UUID = /^[0-9a-f-]{36}$/;
 async function foreignErasure(sb: Sandbox, email: string): Promise<string> {
   const base = sb.config.vendors.elasticpath.baseUrl;
   const s = secrets(sb);
-  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: s.clientId, client_secret: s.clientSecret });
-  const tok = await (await fetch(`${base}/oauth/access_token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form })).json();
+  const form = new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_id: s.clientId,
+    client_secret: s.clientSecret,
+  });
+  const tok = await (
+    await fetch(`${base}/oauth/access_token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form,
+    })
+  ).json();
   const auth = { authorization: `Bearer ${tok.data.access_token}` };
-  const found = await (await fetch(`${base}/v2/customers?filter=${encodeURIComponent(`eq(email,${email})`)}`, { headers: auth })).json();
-  const body = JSON.stringify({ data: { type: 'erasure_request', resource_type: 'customer', resource_id: found.data[0].id } });
-  const created = await (await fetch(`${base}/v2/personal-data/erasure-requests`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body })).json();
+  const found = await (
+    await fetch(`${base}/v2/customers?filter=${encodeURIComponent(`eq(email,${email})`)}`, { headers: auth })
+  ).json();
+  const body = JSON.stringify({
+    data: { type: 'erasure_request', resource_type: 'customer', resource_id: found.data[0].id },
+  });
+  const created = await (
+    await fetch(`${base}/v2/personal-data/erasure-requests`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body,
+    })
+  ).json();
   return created.data.id as string;
 }
 
-const OPENAPI = parse(readFileSync(new URL('../fixtures/vendor-specs/elasticpath/personal-data.openapi.yaml', import.meta.url), 'utf8'));
+const OPENAPI = parse(
+  readFileSync(new URL('../fixtures/vendor-specs/elasticpath/personal-data.openapi.yaml', import.meta.url), 'utf8'),
+);
 /** The documented example of the erasure listing: requests for other resources (accounts, an address). */
-const LIST_EXAMPLE = OPENAPI.paths['/v2/personal-data/erasure-requests'].get.responses['200'].content['application/json'].examples.postErasureRequest.value;
+const LIST_EXAMPLE =
+  OPENAPI.paths['/v2/personal-data/erasure-requests'].get.responses['200'].content['application/json'].examples
+    .postErasureRequest.value;
 
 const mocks: Array<{ close(): void }> = [];
 after(() => mocks.forEach((m) => m.close()));
@@ -89,7 +138,9 @@ async function listingMock(upstream: string, passThrough = 0): Promise<string> {
     const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined;
     try {
       const up = await fetch(upstream + (req.url ?? '/'), { method: req.method, headers, body });
-      res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/json' }).end(Buffer.from(await up.arrayBuffer()));
+      res
+        .writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/json' })
+        .end(Buffer.from(await up.arrayBuffer()));
     } catch {
       // The sandbox's lost-response fault: lose ours too.
       res.destroy();
@@ -141,8 +192,22 @@ describe('Elastic Path driver', () => {
     const sb = await sandbox();
     const dir = await dataDir();
     const base = sb.config.vendors.elasticpath.baseUrl;
-    const tok = await (await fetch(`${base}/oauth/access_token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'client_credentials', client_id: secrets(sb).clientId, client_secret: secrets(sb).clientSecret }) })).json();
-    const found = await (await fetch(`${base}/v2/customers?filter=${encodeURIComponent(`eq(email,${bulk(2)})`)}`, { headers: { authorization: `Bearer ${tok.data.access_token}` } })).json();
+    const tok = await (
+      await fetch(`${base}/oauth/access_token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: secrets(sb).clientId,
+          client_secret: secrets(sb).clientSecret,
+        }),
+      })
+    ).json();
+    const found = await (
+      await fetch(`${base}/v2/customers?filter=${encodeURIComponent(`eq(email,${bulk(2)})`)}`, {
+        headers: { authorization: `Bearer ${tok.data.access_token}` },
+      })
+    ).json();
     sb.reset();
     const result = await run(sb, dir, [req('e-id', [bulk(2)], { customerId: found.data[0].id })]);
     assert.equal(result.tasks['e-id']!.outcome, 'Erased');
@@ -168,7 +233,15 @@ describe('Elastic Path driver', () => {
     const sb = await sandbox({ outcomes: { elasticpathFailureRate: 1 } });
     const dir = await dataDir();
     const emails = [bulk(4)];
-    const result = await drive({ driver: elasticPath.create(), vendor: VENDOR, spec: spec(sb, { maxAttempts: 2 }), secrets: secrets(sb), requests: [req('e-fail', emails)], dataDir: dir, maxSleepMs: 200 });
+    const result = await drive({
+      driver: elasticPath.create(),
+      vendor: VENDOR,
+      spec: spec(sb, { maxAttempts: 2 }),
+      secrets: secrets(sb),
+      requests: [req('e-fail', emails)],
+      dataDir: dir,
+      maxSleepMs: 200,
+    });
     const t = result.tasks['e-fail']!;
     assert.equal(t.phase, 'Failed');
     assert.equal(t.lastError?.code, 'ELASTICPATH_ERASURE_FAILED');
@@ -207,7 +280,10 @@ describe('Elastic Path driver', () => {
     const sb = await sandbox();
     const dir = await dataDir();
     const requests = [req('e-auth', [bulk(7)])];
-    const bad = await run(sb, dir, requests, { secrets: { clientId: 'nope', clientSecret: 'wrong-secret' }, maxPasses: 3 });
+    const bad = await run(sb, dir, requests, {
+      secrets: { clientId: 'nope', clientSecret: 'wrong-secret' },
+      maxPasses: 3,
+    });
     const t = bad.tasks['e-auth']!;
     assert.ok(t.phase === 'Waiting' || t.phase === 'InProgress');
     assert.equal(t.lastError?.code, 'ELASTICPATH_UNAUTHORIZED');
@@ -234,7 +310,9 @@ describe('Elastic Path driver', () => {
     const sb = await sandbox({ delays: { elasticpathErasure: 300_000 } });
     const dir = await dataDir();
     const emails = [bulk(9)];
-    const first = await run(sb, dir, [req('e-rebuilt', emails)], { stopWhen: (tasks) => tasks['e-rebuilt']?.step === 'poll' });
+    const first = await run(sb, dir, [req('e-rebuilt', emails)], {
+      stopWhen: (tasks) => tasks['e-rebuilt']?.step === 'poll',
+    });
     const jobIds = first.tasks['e-rebuilt']!.jobIds;
     const fresh = await dataDir();
     await rebuiltJournal(fresh, { request: 'e-rebuilt', vendor: VENDOR, action: 'erasure', step: 'poll', jobIds });
@@ -249,7 +327,16 @@ describe('Elastic Path driver', () => {
     const sb = await sandbox();
     const dir = await dataDir();
     const emails = [bulk(10)];
-    const result = await drive({ driver: elasticPath.create(), vendor: VENDOR, spec: spec(sb, { resourceType: 'account_member' }), secrets: secrets(sb), requests: [req('e-member', emails)], dataDir: dir, maxSleepMs: 200, maxPasses: 200 });
+    const result = await drive({
+      driver: elasticPath.create(),
+      vendor: VENDOR,
+      spec: spec(sb, { resourceType: 'account_member' }),
+      secrets: secrets(sb),
+      requests: [req('e-member', emails)],
+      dataDir: dir,
+      maxSleepMs: 200,
+      maxPasses: 200,
+    });
     const t = result.tasks['e-member']!;
     assert.equal(t.outcome, 'Erased');
     assert.equal(route(sb, 'GET', '/v2/account-members').length, 1);
@@ -257,7 +344,10 @@ describe('Elastic Path driver', () => {
     const created = creates(sb);
     assert.equal(created.length, 1);
     assert.equal(created[0]!.status, 201);
-    assert.deepEqual((t.data.resources as Array<{ type: string }>).map((r) => r.type), ['account_member']);
+    assert.deepEqual(
+      (t.data.resources as Array<{ type: string }>).map((r) => r.type),
+      ['account_member'],
+    );
     assert.equal(sb.stats().elasticpath.duplicateSubmissions, 0);
     await assertNoEmails(dir, result, emails);
   });
@@ -266,8 +356,22 @@ describe('Elastic Path driver', () => {
     const sb = await sandbox();
     const dir = await dataDir();
     const base = sb.config.vendors.elasticpath.baseUrl;
-    const tok = await (await fetch(`${base}/oauth/access_token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'client_credentials', client_id: secrets(sb).clientId, client_secret: secrets(sb).clientSecret }) })).json();
-    const found = await (await fetch(`${base}/v2/account-members?filter=${encodeURIComponent(`eq(email,${bulk(11)})`)}`, { headers: { authorization: `Bearer ${tok.data.access_token}` } })).json();
+    const tok = await (
+      await fetch(`${base}/oauth/access_token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: secrets(sb).clientId,
+          client_secret: secrets(sb).clientSecret,
+        }),
+      })
+    ).json();
+    const found = await (
+      await fetch(`${base}/v2/account-members?filter=${encodeURIComponent(`eq(email,${bulk(11)})`)}`, {
+        headers: { authorization: `Bearer ${tok.data.access_token}` },
+      })
+    ).json();
     sb.reset();
     const result = await run(sb, dir, [req('e-member-id', [bulk(11)], { accountMemberId: found.data[0].id })]);
     assert.equal(result.tasks['e-member-id']!.outcome, 'Erased');
@@ -283,7 +387,16 @@ describe('Elastic Path driver', () => {
       const sb = await sandbox();
       const dir = await dataDir();
       const emails = [bulk(12)];
-      const result = await drive({ driver: elasticPath.create(), vendor: VENDOR, spec: spec(sb, { baseUrl: sb.url + path }), secrets: secrets(sb), requests: [req('e-wrong-url', emails)], dataDir: dir, maxSleepMs: 200, maxPasses: 6 });
+      const result = await drive({
+        driver: elasticPath.create(),
+        vendor: VENDOR,
+        spec: spec(sb, { baseUrl: sb.url + path }),
+        secrets: secrets(sb),
+        requests: [req('e-wrong-url', emails)],
+        dataDir: dir,
+        maxSleepMs: 200,
+        maxPasses: 6,
+      });
       const t = result.tasks['e-wrong-url']!;
       assert.equal(t.phase, 'Stalled');
       assert.equal(t.lastError?.code, 'ELASTICPATH_NOT_FOUND');
@@ -293,12 +406,21 @@ describe('Elastic Path driver', () => {
     });
   }
 
-  it('a store whose erasure listing holds other resources (the OpenAPI example) is never read as this customer\'s: Stalled, nothing adopted', async () => {
+  it("a store whose erasure listing holds other resources (the OpenAPI example) is never read as this customer's: Stalled, nothing adopted", async () => {
     const sb = await sandbox();
     const dir = await dataDir();
     const emails = [bulk(13)];
     const proxy = await listingMock(sb.config.vendors.elasticpath.baseUrl);
-    const result = await drive({ driver: elasticPath.create(), vendor: VENDOR, spec: spec(sb, { baseUrl: proxy }), secrets: secrets(sb), requests: [req('e-mock', emails)], dataDir: dir, maxSleepMs: 200, maxPasses: 6 });
+    const result = await drive({
+      driver: elasticPath.create(),
+      vendor: VENDOR,
+      spec: spec(sb, { baseUrl: proxy }),
+      secrets: secrets(sb),
+      requests: [req('e-mock', emails)],
+      dataDir: dir,
+      maxSleepMs: 200,
+      maxPasses: 6,
+    });
     const t = result.tasks['e-mock']!;
     assert.equal(t.phase, 'Stalled');
     assert.equal(t.lastError?.code, 'ELASTICPATH_ANSWER_MISMATCH');
@@ -313,7 +435,16 @@ describe('Elastic Path driver', () => {
     const emails = [bulk(14)];
     // The first list (before creating) is the store's own; every later one is the mock's.
     const proxy = await listingMock(sb.config.vendors.elasticpath.baseUrl, 1);
-    const result = await drive({ driver: elasticPath.create(), vendor: VENDOR, spec: spec(sb, { baseUrl: proxy }), secrets: secrets(sb), requests: [req('e-mock-recover', emails)], dataDir: dir, maxSleepMs: 200, maxPasses: 6 });
+    const result = await drive({
+      driver: elasticPath.create(),
+      vendor: VENDOR,
+      spec: spec(sb, { baseUrl: proxy }),
+      secrets: secrets(sb),
+      requests: [req('e-mock-recover', emails)],
+      dataDir: dir,
+      maxSleepMs: 200,
+      maxPasses: 6,
+    });
     const t = result.tasks['e-mock-recover']!;
     assert.equal(t.phase, 'Stalled');
     assert.equal(t.lastError?.code, 'ELASTICPATH_ANSWER_MISMATCH');
@@ -331,6 +462,10 @@ describe('Elastic Path driver', () => {
     assert.equal(stats.rateLimitViolations, 0);
     assert.equal(stats.duplicateSubmissions, 0);
     assert.equal(creates(sb).length, 50);
-    await assertNoEmails(dir, result, requests.flatMap((r) => r.emails));
+    await assertNoEmails(
+      dir,
+      result,
+      requests.flatMap((r) => r.emails),
+    );
   });
 });

@@ -6,7 +6,20 @@ import { parse } from 'yaml';
 import { elasticPath } from '../../controller/vendors/elasticpath/index.ts';
 import type { CallOptions } from '../../controller/http/types.ts';
 import { ElasticPathSpec } from '../../specs/index.ts';
-import { erasureTask, html, json, raw, RESET, runTask, scriptedHttp, sequence, SUCCESS_OUTCOMES, TIMEOUT, type Answer, type Exchange } from '../support/scripted-vendor.ts';
+import {
+  erasureTask,
+  html,
+  json,
+  raw,
+  RESET,
+  runTask,
+  scriptedHttp,
+  sequence,
+  SUCCESS_OUTCOMES,
+  TIMEOUT,
+  type Answer,
+  type Exchange,
+} from '../support/scripted-vendor.ts';
 
 /**
  * Elastic Path truth table (seed 003 + the vendor's OpenAPI). Decision points: token, the
@@ -27,8 +40,12 @@ const spec = ElasticPathSpec.parse({
 const EMAIL = 'subject.one@example.com';
 const CID = 'c0ffee00-0000-4000-8000-000000000001';
 const OTHER = 'deadbeef-0000-4000-8000-000000000002';
-const OPENAPI = parse(readFileSync(new URL('../fixtures/vendor-specs/elasticpath/personal-data.openapi.yaml', import.meta.url), 'utf8'));
-const LIST_EXAMPLE = OPENAPI.paths['/v2/personal-data/erasure-requests'].get.responses['200'].content['application/json'].examples.postErasureRequest.value;
+const OPENAPI = parse(
+  readFileSync(new URL('../fixtures/vendor-specs/elasticpath/personal-data.openapi.yaml', import.meta.url), 'utf8'),
+);
+const LIST_EXAMPLE =
+  OPENAPI.paths['/v2/personal-data/erasure-requests'].get.responses['200'].content['application/json'].examples
+    .postErasureRequest.value;
 
 const erasure = (id: string, status: string, resourceId = CID, resourceType = 'customer') => ({
   id,
@@ -40,29 +57,73 @@ const erasure = (id: string, status: string, resourceId = CID, resourceType = 'c
   created_at: '2026-12-01T00:00:00Z',
   updated_at: '2026-12-01T00:00:00Z',
 });
-const listOf = (...items: unknown[]) => ({ data: items, meta: { page: { limit: 100, offset: 0, current: 1, total: 1 }, results: { total: items.length } }, links: {} });
-const jsonApiError = (status: number) => json(status, { errors: [{ title: 'Error', status: String(status), detail: 'detail' }] }, `${status} json:api`);
-const requestId = fc.integer({ min: 1, max: 0xffffff }).map((n) => `e0000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`);
+const listOf = (...items: unknown[]) => ({
+  data: items,
+  meta: { page: { limit: 100, offset: 0, current: 1, total: 1 }, results: { total: items.length } },
+  links: {},
+});
+const jsonApiError = (status: number) =>
+  json(status, { errors: [{ title: 'Error', status: String(status), detail: 'detail' }] }, `${status} json:api`);
+const requestId = fc
+  .integer({ min: 1, max: 0xffffff })
+  .map((n) => `e0000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`);
 
 /** Answers that do not depend on the call; the get-by-id answers take the id asked for. */
 type Scripted = Answer | ((askedId: string) => Answer);
 
-const transport = fc.constantFrom<Answer>(html(200, '200 html'), raw(200, '', 'application/json', '200 empty'), html(404, '404 html (wrong route)'), html(502, '502 html'), jsonApiError(500), jsonApiError(503), TIMEOUT, RESET);
+const transport = fc.constantFrom<Answer>(
+  html(200, '200 html'),
+  raw(200, '', 'application/json', '200 empty'),
+  html(404, '404 html (wrong route)'),
+  html(502, '502 html'),
+  jsonApiError(500),
+  jsonApiError(503),
+  TIMEOUT,
+  RESET,
+);
 const arbitraryJson = (status: number, tag: string) => fc.jsonValue().map((v) => json(status, v, tag));
 
 const tokenAnswer: fc.Arbitrary<Answer> = fc.oneof(
-  { weight: 8, arbitrary: fc.constant(json(200, { data: { access_token: 'tok', token_type: 'Bearer', expires_in: 3600, identifier: 'client_credentials' } }, 'token ok')) },
-  fc.constantFrom<Answer>(json(200, { access_token: 'tok', expires_in: 3600 }, 'token flat'), json(200, { data: {} }, 'token no access_token'), jsonApiError(401), jsonApiError(400)),
+  {
+    weight: 8,
+    arbitrary: fc.constant(
+      json(
+        200,
+        { data: { access_token: 'tok', token_type: 'Bearer', expires_in: 3600, identifier: 'client_credentials' } },
+        'token ok',
+      ),
+    ),
+  },
+  fc.constantFrom<Answer>(
+    json(200, { access_token: 'tok', expires_in: 3600 }, 'token flat'),
+    json(200, { data: {} }, 'token no access_token'),
+    jsonApiError(401),
+    jsonApiError(400),
+  ),
   transport,
 );
 
 const lookupAnswer: fc.Arbitrary<Answer> = fc.oneof(
-  { weight: 5, arbitrary: fc.constant(json(200, listOf({ type: 'customer', id: CID, name: 'S', email: EMAIL }), 'lookup found')) },
+  {
+    weight: 5,
+    arbitrary: fc.constant(json(200, listOf({ type: 'customer', id: CID, name: 'S', email: EMAIL }), 'lookup found')),
+  },
   { weight: 2, arbitrary: fc.constant(json(200, listOf(), 'lookup empty')) },
   fc.constantFrom<Answer>(
     json(200, listOf({ type: 'customer', id: CID, name: 'S', email: EMAIL.toUpperCase() }), 'lookup found (case)'),
-    json(200, listOf({ type: 'customer', id: OTHER, name: 'X', email: 'someone.else@example.com' }), 'lookup other person'),
-    json(200, listOf({ type: 'customer', id: CID, name: 'S', email: EMAIL }, { type: 'customer', id: OTHER, name: 'X', email: 'x@example.com' }), 'lookup filter ignored'),
+    json(
+      200,
+      listOf({ type: 'customer', id: OTHER, name: 'X', email: 'someone.else@example.com' }),
+      'lookup other person',
+    ),
+    json(
+      200,
+      listOf(
+        { type: 'customer', id: CID, name: 'S', email: EMAIL },
+        { type: 'customer', id: OTHER, name: 'X', email: 'x@example.com' },
+      ),
+      'lookup filter ignored',
+    ),
     json(200, { data: [], meta: { results: { total: 3 } } }, 'lookup empty page, total 3'),
     json(200, { data: [] }, 'lookup no meta'),
     json(200, { data: [{ id: CID }], meta: { results: { total: 1 } } }, 'lookup partial item'),
@@ -99,7 +160,13 @@ const createAnswer: fc.Arbitrary<Answer> = fc.oneof(
   requestId.map((id) => json(201, { data: erasure(id, 'CREATED', OTHER) }, 'create other customer')),
   requestId.map((id) => json(200, { data: erasure(id, 'CREATED') }, 'create 200')),
   requestId.map((id) => json(201, { data: erasure(id, 'SUCCESS') }, 'create already SUCCESS')),
-  fc.constantFrom<Answer>(json(201, {}, 'create {}'), json(201, { data: { id: 'e1' } }, 'create partial'), jsonApiError(400), jsonApiError(404), jsonApiError(422)),
+  fc.constantFrom<Answer>(
+    json(201, {}, 'create {}'),
+    json(201, { data: { id: 'e1' } }, 'create partial'),
+    jsonApiError(400),
+    jsonApiError(404),
+    jsonApiError(422),
+  ),
   transport,
   arbitraryJson(201, 'create arbitrary json'),
 );
@@ -146,7 +213,12 @@ const kind = (e: { method: string; url: string }) => {
 let runs = 0;
 async function play(s: Script, identifiers: Record<string, string> = {}) {
   const log: Exchange[] = [];
-  const next = { token: sequence(s.token), lookup: sequence(s.lookup), list: sequence(s.list), create: sequence(s.create) };
+  const next = {
+    token: sequence(s.token),
+    lookup: sequence(s.lookup),
+    list: sequence(s.list),
+    create: sequence(s.create),
+  };
   let gets = 0;
   const answer = (call: CallOptions): Answer => {
     const k = kind(call);
@@ -170,12 +242,21 @@ async function play(s: Script, identifiers: Record<string, string> = {}) {
 }
 
 const body = (a: Answer): Record<string, any> | undefined =>
-  a.kind === 'response' && typeof a.json === 'object' && a.json !== null && !Array.isArray(a.json) ? (a.json as Record<string, any>) : undefined;
-const isOwn = (e: any) => e?.type === 'erasure_request' && e.resource_type === 'customer' && e.resource_id === CID && typeof e.id === 'string';
+  a.kind === 'response' && typeof a.json === 'object' && a.json !== null && !Array.isArray(a.json)
+    ? (a.json as Record<string, any>)
+    : undefined;
+const isOwn = (e: any) =>
+  e?.type === 'erasure_request' && e.resource_type === 'customer' && e.resource_id === CID && typeof e.id === 'string';
 /** A documented listing: every entry names the customer, with a result total. */
 const documentedList = (a: Answer) => {
   const b = body(a);
-  return a.kind === 'response' && a.status === 200 && Array.isArray(b?.data) && Number.isInteger(b?.meta?.results?.total) && b!.data.every(isOwn) ? (b!.data as any[]) : undefined;
+  return a.kind === 'response' &&
+    a.status === 200 &&
+    Array.isArray(b?.data) &&
+    Number.isInteger(b?.meta?.results?.total) &&
+    b!.data.every(isOwn)
+    ? (b!.data as any[])
+    : undefined;
 };
 /** The store's own word that this customer's erasure request succeeded. */
 function provesSuccess(e: Exchange): boolean {
@@ -183,14 +264,26 @@ function provesSuccess(e: Exchange): boolean {
   if (k === 'get') {
     const b = body(e.answer);
     const asked = decodeURIComponent(pathOf(e.url).slice(ERASURES.length + 1));
-    return e.answer.kind === 'response' && e.answer.status === 200 && isOwn(b?.data) && b!.data.id === asked && b!.data.status === 'SUCCESS';
+    return (
+      e.answer.kind === 'response' &&
+      e.answer.status === 200 &&
+      isOwn(b?.data) &&
+      b!.data.id === asked &&
+      b!.data.status === 'SUCCESS'
+    );
   }
   if (k === 'list') return (documentedList(e.answer) ?? []).some((x) => x.status === 'SUCCESS');
   return false;
 }
 const documentedEmptyLookup = (a: Answer) => {
   const b = body(a);
-  return a.kind === 'response' && a.status === 200 && Array.isArray(b?.data) && b!.data.length === 0 && b?.meta?.results?.total === 0;
+  return (
+    a.kind === 'response' &&
+    a.status === 200 &&
+    Array.isArray(b?.data) &&
+    b!.data.length === 0 &&
+    b?.meta?.results?.total === 0
+  );
 };
 const trail = (log: Exchange[]) => log.map((e) => `${kind(e)}: ${e.answer.tag}`).join(' | ');
 
@@ -203,7 +296,10 @@ describe('Elastic Path truth table', () => {
         if (end.outcome === undefined || !SUCCESS_OUTCOMES.has(end.outcome)) return;
         if (end.outcome === 'NoDataHeld') {
           seen.NoDataHeld++;
-          assert.ok(log.some((e) => kind(e) === 'lookup' && documentedEmptyLookup(e.answer)), `NoDataHeld without the documented empty lookup: ${trail(log)}`);
+          assert.ok(
+            log.some((e) => kind(e) === 'lookup' && documentedEmptyLookup(e.answer)),
+            `NoDataHeld without the documented empty lookup: ${trail(log)}`,
+          );
           assert.equal(log.filter((e) => kind(e) === 'create').length, 0);
           return;
         }
@@ -232,7 +328,11 @@ describe('Elastic Path truth table', () => {
             if (items && !items.some((x) => x.status === 'CREATED' || x.status === 'SUCCESS')) live = false;
           } else if (k === 'get' && a.kind === 'response') {
             const b = body(a);
-            if ((a.status === 200 && isOwn(b?.data) && b!.data.status === 'FAILURE') || (a.status === 404 && Array.isArray(b?.errors))) live = false;
+            if (
+              (a.status === 200 && isOwn(b?.data) && b!.data.status === 'FAILURE') ||
+              (a.status === 404 && Array.isArray(b?.errors))
+            )
+              live = false;
           }
         }
       }),
@@ -244,11 +344,23 @@ describe('Elastic Path truth table', () => {
     const example = json(200, LIST_EXAMPLE, 'example');
     const token = [json(200, { data: { access_token: 'tok', expires_in: 3600 } }, 'token')];
     const found = [json(200, listOf({ type: 'customer', id: CID, name: 'S', email: EMAIL }), 'found')];
-    const submit = await play({ token, lookup: found, list: [example], create: [json(201, { data: erasure('e1', 'CREATED') }, 'c')], get: [(id) => json(200, { data: erasure(id, 'SUCCESS') }, 'g')] });
+    const submit = await play({
+      token,
+      lookup: found,
+      list: [example],
+      create: [json(201, { data: erasure('e1', 'CREATED') }, 'c')],
+      get: [(id) => json(200, { data: erasure(id, 'SUCCESS') }, 'g')],
+    });
     assert.equal(submit.end.phase, 'Stalled');
     assert.equal(submit.end.code, 'ELASTICPATH_ANSWER_MISMATCH');
     assert.equal(submit.log.filter((e) => kind(e) === 'create').length, 0);
-    const recovery = await play({ token, lookup: found, list: [json(200, listOf(), 'empty'), example], create: [RESET], get: [(id) => json(200, { data: erasure(id, 'SUCCESS') }, 'g')] });
+    const recovery = await play({
+      token,
+      lookup: found,
+      list: [json(200, listOf(), 'empty'), example],
+      create: [RESET],
+      get: [(id) => json(200, { data: erasure(id, 'SUCCESS') }, 'g')],
+    });
     assert.equal(recovery.end.phase, 'Stalled');
     assert.equal(recovery.end.code, 'ELASTICPATH_ANSWER_MISMATCH');
     assert.equal(recovery.log.filter((e) => kind(e) === 'create').length, 1);

@@ -12,7 +12,13 @@ import { drive, type DriveRequest, type DriveResult } from '../support/drive.ts'
 
 const VENDOR = 'maestroqa';
 // 600 s nominal deep delete -> 60 ms; limits x10 so that 50 requests take seconds.
-const { sandbox, dataDir } = vendorTestResources('mqa', { timeScale: 0.0001, seed: 7, limitScale: 10, generatedSubjects: 120, outcomes: { maestroqaErrorRate: 0 } });
+const { sandbox, dataDir } = vendorTestResources('mqa', {
+  timeScale: 0.0001,
+  seed: 7,
+  limitScale: 10,
+  generatedSubjects: 120,
+  outcomes: { maestroqaErrorRate: 0 },
+});
 
 function spec(sb: Sandbox, extra: Record<string, unknown> = {}) {
   return MaestroQaSpec.parse({
@@ -30,25 +36,54 @@ function spec(sb: Sandbox, extra: Record<string, unknown> = {}) {
 }
 
 const secrets = (sb: Sandbox) => ({ apiToken: String(sb.config.vendors.maestroqa.credentials.apiToken) });
-const bulk = (from: number, n: number) => Array.from({ length: n }, (_, i) => `bulk${String(from + i).padStart(4, '0')}@example.com`);
-const req = (name: string, emails: string[], identifiers?: Record<string, string>): DriveRequest => ({ name, action: 'erasure', emails, ...(identifiers ? { identifiers } : {}) });
+const bulk = (from: number, n: number) =>
+  Array.from({ length: n }, (_, i) => `bulk${String(from + i).padStart(4, '0')}@example.com`);
+const req = (name: string, emails: string[], identifiers?: Record<string, string>): DriveRequest => ({
+  name,
+  action: 'erasure',
+  emails,
+  ...(identifiers ? { identifiers } : {}),
+});
 
-async function run(sb: Sandbox, dir: string, requests: DriveRequest[], extra: Partial<Parameters<typeof drive>[0]> = {}): Promise<DriveResult> {
-  return drive({ driver: maestroQa.create(), vendor: VENDOR, spec: spec(sb), secrets: secrets(sb), requests, dataDir: dir, maxSleepMs: 200, maxPasses: 200, ...extra });
+async function run(
+  sb: Sandbox,
+  dir: string,
+  requests: DriveRequest[],
+  extra: Partial<Parameters<typeof drive>[0]> = {},
+): Promise<DriveResult> {
+  return drive({
+    driver: maestroQa.create(),
+    vendor: VENDOR,
+    spec: spec(sb),
+    secrets: secrets(sb),
+    requests,
+    dataDir: dir,
+    maxSleepMs: 200,
+    maxPasses: 200,
+    ...extra,
+  });
 }
 
 /** Nothing Lethe keeps or prints may hold a subject email. */
 async function assertNoEmails(dir: string, result: DriveResult, emails: string[]): Promise<void> {
   const journal = await readFile(join(dir, 'journal.json'), 'utf8');
   const texts = [journal, JSON.stringify(result.tasks), result.log.join('\n')];
-  for (const email of emails) for (const t of texts) assert.ok(!t.toLowerCase().includes(email.toLowerCase()), 'a subject email leaked');
+  for (const email of emails)
+    for (const t of texts) assert.ok(!t.toLowerCase().includes(email.toLowerCase()), 'a subject email leaked');
 }
 
 /** What an operator's manifest edit does: the planner requeues the Stalled task. */
 async function requeue(dir: string, request: string): Promise<void> {
   const journal = await Journal.open(join(dir, 'journal.json'));
   const t = journal.task(taskKey(request, VENDOR))!;
-  journal.putTask({ ...t, phase: t.submissions > 0 ? 'InProgress' : 'Waiting', attempts: 0, nextCheckAt: undefined, stalledOn: undefined, lastError: undefined });
+  journal.putTask({
+    ...t,
+    phase: t.submissions > 0 ? 'InProgress' : 'Waiting',
+    attempts: 0,
+    nextCheckAt: undefined,
+    stalledOn: undefined,
+    lastError: undefined,
+  });
   await journal.flush();
 }
 
@@ -58,7 +93,13 @@ describe('MaestroQA driver', () => {
   it('packs requests into calls of at most 5 emails and erases them (12 + 7 emails)', async () => {
     const sb = await sandbox();
     const dir = await dataDir();
-    const requests = [req('r-a', bulk(1, 3)), req('r-b', bulk(4, 3)), req('r-c', bulk(7, 3)), req('r-d', bulk(10, 3)), req('r-big', bulk(13, 7))];
+    const requests = [
+      req('r-a', bulk(1, 3)),
+      req('r-b', bulk(4, 3)),
+      req('r-c', bulk(7, 3)),
+      req('r-d', bulk(10, 3)),
+      req('r-big', bulk(13, 7)),
+    ];
     const result = await run(sb, dir, requests);
     for (const r of requests) {
       const t = result.tasks[r.name]!;
@@ -72,13 +113,23 @@ describe('MaestroQA driver', () => {
     assert.equal(result.tasks['r-big']!.jobIds.length, 2, '7 emails need two calls');
     const calls = deletes(sb);
     assert.ok(calls.every((c) => c.subjects.length <= 5 && c.status === 200));
-    assert.equal(calls.reduce((n, c) => n + c.subjects.length, 0), 19);
+    assert.equal(
+      calls.reduce((n, c) => n + c.subjects.length, 0),
+      19,
+    );
     assert.ok(calls.length <= 6, `${calls.length} calls for 19 emails`);
-    assert.ok(calls.some((c) => c.subjects.length > 3), 'requests share calls');
+    assert.ok(
+      calls.some((c) => c.subjects.length > 3),
+      'requests share calls',
+    );
     const stats = sb.stats().maestroqa;
     assert.equal(stats.duplicateSubmissions, 0);
     assert.equal(stats.rateLimitViolations, 0);
-    await assertNoEmails(dir, result, requests.flatMap((r) => r.emails));
+    await assertNoEmails(
+      dir,
+      result,
+      requests.flatMap((r) => r.emails),
+    );
   });
 
   it('a subject MaestroQA does not know is Erased only on its documented proofs (confirmation true, then completed), never NoDataHeld', async () => {
@@ -118,7 +169,11 @@ describe('MaestroQA driver', () => {
       assert.equal(t.lastError?.code, 'MAESTROQA_NOT_FOUND');
       assert.match(t.lastError!.message, /text\/html/);
       assert.equal(t.outcome, undefined);
-      assert.equal(Object.keys(result.journal.data.intents).length, 0, 'a route 404 proves nothing was done: no open intent');
+      assert.equal(
+        Object.keys(result.journal.data.intents).length,
+        0,
+        'a route 404 proves nothing was done: no open intent',
+      );
       assert.equal(deletes(sb).filter((c) => c.status === 200).length, 0);
       await assertNoEmails(dir, result, emails);
     });
@@ -187,7 +242,9 @@ describe('MaestroQA driver', () => {
     const sb = await sandbox();
     const dir = await dataDir();
     const emails = bulk(60, 2);
-    const firstRun = await run(sb, dir, [req('r-rebuilt', emails)], { stopWhen: (tasks) => tasks['r-rebuilt']?.step === 'poll' });
+    const firstRun = await run(sb, dir, [req('r-rebuilt', emails)], {
+      stopWhen: (tasks) => tasks['r-rebuilt']?.step === 'poll',
+    });
     const jobIds = firstRun.tasks['r-rebuilt']!.jobIds;
     const fresh = await dataDir();
     await rebuiltJournal(fresh, { request: 'r-rebuilt', vendor: VENDOR, action: 'erasure', step: 'poll', jobIds });
@@ -225,6 +282,10 @@ describe('MaestroQA driver', () => {
     assert.equal(stats.rateLimitViolations, 0);
     assert.equal(stats.duplicateSubmissions, 0);
     assert.equal(deletes(sb).length, 10);
-    await assertNoEmails(dir, result, requests.flatMap((r) => r.emails));
+    await assertNoEmails(
+      dir,
+      result,
+      requests.flatMap((r) => r.emails),
+    );
   });
 });

@@ -3,7 +3,20 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { maestroQa } from '../../controller/vendors/maestroqa/index.ts';
 import { MaestroQaSpec } from '../../specs/index.ts';
-import { erasureTask, html, json, raw, RESET, runTask, scriptedHttp, sequence, SUCCESS_OUTCOMES, TIMEOUT, type Answer, type Exchange } from '../support/scripted-vendor.ts';
+import {
+  erasureTask,
+  html,
+  json,
+  raw,
+  RESET,
+  runTask,
+  scriptedHttp,
+  sequence,
+  SUCCESS_OUTCOMES,
+  TIMEOUT,
+  type Answer,
+  type Exchange,
+} from '../support/scripted-vendor.ts';
 
 /**
  * MaestroQA truth table (seed 000). Decision points: the deletion call and the deep-delete
@@ -94,7 +107,14 @@ const script = fc.record({
 
 /** The seed's success answer to the deletion call, judged on the exchange itself. */
 function documentedDeletion(a: Answer): string | undefined {
-  if (a.kind !== 'response' || a.status !== 200 || typeof a.json !== 'object' || a.json === null || Array.isArray(a.json)) return undefined;
+  if (
+    a.kind !== 'response' ||
+    a.status !== 200 ||
+    typeof a.json !== 'object' ||
+    a.json === null ||
+    Array.isArray(a.json)
+  )
+    return undefined;
   const body = a.json as Record<string, unknown>;
   if (body.confirmation !== true) return undefined;
   if (typeof body.id === 'string' && /^[A-Za-z0-9_-]+$/.test(body.id)) return body.id;
@@ -105,7 +125,9 @@ function documentedDeletion(a: Answer): string | undefined {
 const isCheck = (e: Exchange) => e.method === 'GET' && e.url.includes('/data-deletion-check/');
 const isDelete = (e: Exchange) => e.method === 'DELETE';
 const checkWord = (a: Answer): unknown =>
-  a.kind === 'response' && a.status === 200 && typeof a.json === 'object' && a.json !== null ? (a.json as { status?: unknown }).status : undefined;
+  a.kind === 'response' && a.status === 200 && typeof a.json === 'object' && a.json !== null
+    ? (a.json as { status?: unknown }).status
+    : undefined;
 
 /** A DELETE answered 400/401/403/404/429 provably did nothing; anything else may have. */
 const provablyRefused = (a: Answer) => a.kind === 'response' && [400, 401, 403, 404, 429].includes(a.status);
@@ -141,10 +163,17 @@ describe('MaestroQA truth table', () => {
         const proven = log.flatMap((e, i) => {
           const id = isDelete(e) ? documentedDeletion(e.answer) : undefined;
           if (id === undefined) return [];
-          const completed = log.slice(i + 1).some((c) => isCheck(c) && c.url.endsWith(`/${encodeURIComponent(id)}`) && checkWord(c.answer) === 'completed');
+          const completed = log
+            .slice(i + 1)
+            .some(
+              (c) => isCheck(c) && c.url.endsWith(`/${encodeURIComponent(id)}`) && checkWord(c.answer) === 'completed',
+            );
           return completed && end.jobIds.at(-1) === id ? [id] : [];
         });
-        assert.ok(proven.length > 0, `Erased without proof: ${log.map((e) => `${e.method} ${e.answer.tag}`).join(' | ')}`);
+        assert.ok(
+          proven.length > 0,
+          `Erased without proof: ${log.map((e) => `${e.method} ${e.answer.tag}`).join(' | ')}`,
+        );
         assert.match(end.evidence.deepDeletion ?? '', /"completed"/);
         assert.match(end.evidence.operationalDeletion ?? '', /confirmation true/);
       }),
@@ -174,11 +203,31 @@ describe('MaestroQA truth table', () => {
   it('wrong routes, undocumented 404s and unknown status words end Stalled with a code, not pending or complete', async () => {
     const cases: Array<[string, Answer[], Answer[], string]> = [
       ['404 html on delete', [html(404)], [json(200, { status: 'completed' }, 'ok')], 'MAESTROQA_NOT_FOUND'],
-      ['404 json on delete', [json(404, { error: 'No user found' }, '404')], [json(200, { status: 'completed' }, 'ok')], 'MAESTROQA_NOT_FOUND'],
+      [
+        '404 json on delete',
+        [json(404, { error: 'No user found' }, '404')],
+        [json(200, { status: 'completed' }, 'ok')],
+        'MAESTROQA_NOT_FOUND',
+      ],
       ['404 html on check', [json(200, { confirmation: true, id: '7' }, 'ok')], [html(404)], 'MAESTROQA_NOT_FOUND'],
-      ['unknown word', [json(200, { confirmation: true, id: '7' }, 'ok')], [json(200, { status: 'archived' }, 'word')], 'MAESTROQA_UNKNOWN_STATUS'],
-      ['not found word', [json(200, { confirmation: true, id: '7' }, 'ok')], [json(200, { status: 'not found' }, 'nf')], 'MAESTROQA_JOB_NOT_FOUND'],
-      ['confirmation false', [json(200, { confirmation: false, id: '7' }, 'unconfirmed')], [json(200, { status: 'completed' }, 'ok')], 'MAESTROQA_NOT_CONFIRMED'],
+      [
+        'unknown word',
+        [json(200, { confirmation: true, id: '7' }, 'ok')],
+        [json(200, { status: 'archived' }, 'word')],
+        'MAESTROQA_UNKNOWN_STATUS',
+      ],
+      [
+        'not found word',
+        [json(200, { confirmation: true, id: '7' }, 'ok')],
+        [json(200, { status: 'not found' }, 'nf')],
+        'MAESTROQA_JOB_NOT_FOUND',
+      ],
+      [
+        'confirmation false',
+        [json(200, { confirmation: false, id: '7' }, 'unconfirmed')],
+        [json(200, { status: 'completed' }, 'ok')],
+        'MAESTROQA_NOT_CONFIRMED',
+      ],
       ['lost answer', [RESET], [json(200, { status: 'completed' }, 'ok')], 'MAESTROQA_SUBMISSION_UNCONFIRMED'],
     ];
     for (const [name, deletes, checks, code] of cases) {
@@ -187,7 +236,10 @@ describe('MaestroQA truth table', () => {
       assert.equal(end.code, code, name);
       assert.equal(log.filter(isDelete).length, 1, name);
     }
-    const ok = await play({ deletes: [json(200, { confirmation: true, id: '7' }, 'ok')], checks: [json(200, { status: 'pending' }, 'p'), json(200, { status: 'completed' }, 'c')] });
+    const ok = await play({
+      deletes: [json(200, { confirmation: true, id: '7' }, 'ok')],
+      checks: [json(200, { status: 'pending' }, 'p'), json(200, { status: 'completed' }, 'c')],
+    });
     assert.equal(ok.end.outcome, 'Erased');
   });
 });

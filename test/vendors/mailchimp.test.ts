@@ -34,18 +34,37 @@ const spec = (sb: Sandbox, extra: Record<string, unknown> = {}) =>
 const secrets = (sb: Sandbox) => ({ apiKey: String(sb.config.vendors.mailchimp.credentials.apiKey) });
 const erase = (name: string, emails: string[]): DriveRequest => ({ name, action: 'erasure', emails });
 
-function run(sb: Sandbox, dir: string, requests: DriveRequest[], extra: Partial<Parameters<typeof drive>[0]> = {}, specExtra: Record<string, unknown> = {}): Promise<DriveResult> {
-  return drive({ driver: mailchimp.create(), vendor: VENDOR, spec: spec(sb, specExtra), secrets: secrets(sb), requests, dataDir: dir, maxSleepMs: 100, maxPasses: 40, ...extra });
+function run(
+  sb: Sandbox,
+  dir: string,
+  requests: DriveRequest[],
+  extra: Partial<Parameters<typeof drive>[0]> = {},
+  specExtra: Record<string, unknown> = {},
+): Promise<DriveResult> {
+  return drive({
+    driver: mailchimp.create(),
+    vendor: VENDOR,
+    spec: spec(sb, specExtra),
+    secrets: secrets(sb),
+    requests,
+    dataDir: dir,
+    maxSleepMs: 100,
+    maxPasses: 40,
+    ...extra,
+  });
 }
 
-const routes = (sb: Sandbox, name: string) => sb.ledger().filter((e) => e.vendor === 'mailchimp' && e.route.endsWith(name));
+const routes = (sb: Sandbox, name: string) =>
+  sb.ledger().filter((e) => e.vendor === 'mailchimp' && e.route.endsWith(name));
 const deletes = (sb: Sandbox) => routes(sb, '/actions/delete-permanent');
 const md5 = (email: string) => createHash('md5').update(email.toLowerCase()).digest('hex');
 
 /** What Mailchimp answers for a member now, asked straight at the sandbox. */
 async function memberStatus(sb: Sandbox, email: string): Promise<number> {
   const auth = `Basic ${Buffer.from(`anyone:${secrets(sb).apiKey}`).toString('base64')}`;
-  const res = await fetch(`${sb.config.vendors.mailchimp.baseUrl}/3.0/lists/${spec(sb).listId}/members/${md5(email)}`, { headers: { authorization: auth } });
+  const res = await fetch(`${sb.config.vendors.mailchimp.baseUrl}/3.0/lists/${spec(sb).listId}/members/${md5(email)}`, {
+    headers: { authorization: auth },
+  });
   await res.arrayBuffer();
   return res.status;
 }
@@ -64,15 +83,28 @@ describe('Mailchimp driver', () => {
   it('permanently deletes members whatever their status (archived included), and a subject not on the list is NoDataHeld', async () => {
     const sb = await sandbox();
     const dir = await dataDir();
-    const requests = [erase('mc-alice', [ALICE]), erase('mc-ines', [INES]), erase('mc-henry', [HENRY]), erase('mc-two', [BOB, CAROL])];
+    const requests = [
+      erase('mc-alice', [ALICE]),
+      erase('mc-ines', [INES]),
+      erase('mc-henry', [HENRY]),
+      erase('mc-two', [BOB, CAROL]),
+    ];
     const result = await run(sb, dir, requests);
     assert.equal(result.tasks['mc-alice']!.outcome, 'Erased');
-    assert.equal(result.tasks['mc-ines']!.outcome, 'Erased', 'an archived member still holds data: deleted permanently');
+    assert.equal(
+      result.tasks['mc-ines']!.outcome,
+      'Erased',
+      'an archived member still holds data: deleted permanently',
+    );
     assert.equal(result.tasks['mc-two']!.outcome, 'Erased');
     assert.equal(result.tasks['mc-henry']!.outcome, 'NoDataHeld');
     assert.match(result.tasks['mc-henry']!.evidence.lookup!, /audience a1b2c3d4e5 exists/);
-    assert.deepEqual(deletes(sb).map((e) => e.status), [204, 204, 204, 204]);
-    for (const email of [ALICE, INES, BOB, CAROL]) assert.equal(await memberStatus(sb, email), 404, 'gone from the audience');
+    assert.deepEqual(
+      deletes(sb).map((e) => e.status),
+      [204, 204, 204, 204],
+    );
+    for (const email of [ALICE, INES, BOB, CAROL])
+      assert.equal(await memberStatus(sb, email), 404, 'gone from the audience');
     assert.equal(sb.stats().mailchimp.duplicateSubmissions, 0);
     assert.equal(sb.stats().mailchimp.sent429, 0);
     await assertNoEmails(dir, result, [ALICE, INES, HENRY, BOB, CAROL]);
@@ -112,7 +144,13 @@ describe('Mailchimp driver', () => {
     it(`a wrong baseUrl (${what}) stalls with MAILCHIMP_ENDPOINT_NOT_FOUND, never NoDataHeld`, async () => {
       const sb = await sandbox();
       const dir = await dataDir();
-      const result = await run(sb, dir, [erase('mc-wrong-url', [HENRY]), erase('mc-wrong-url-2', [ALICE])], { maxPasses: 6 }, { baseUrl: baseUrl(sb) });
+      const result = await run(
+        sb,
+        dir,
+        [erase('mc-wrong-url', [HENRY]), erase('mc-wrong-url-2', [ALICE])],
+        { maxPasses: 6 },
+        { baseUrl: baseUrl(sb) },
+      );
       for (const name of ['mc-wrong-url', 'mc-wrong-url-2']) {
         const task = result.tasks[name]!;
         assert.equal(task.phase, 'Stalled', name);
@@ -152,7 +190,12 @@ describe('Mailchimp driver', () => {
     assert.equal(task.outcome, undefined);
     assert.equal(result.journal.data.degraded[VENDOR]?.code, 'MAILCHIMP_UNAUTHORIZED');
     assert.equal(deletes(sb).length, 0);
-    assert.ok(sb.ledger().filter((e) => e.vendor === 'mailchimp').every((e) => e.status === 401 && e.authOk === false));
+    assert.ok(
+      sb
+        .ledger()
+        .filter((e) => e.vendor === 'mailchimp')
+        .every((e) => e.status === 401 && e.authOk === false),
+    );
     assert.equal(await memberStatus(sb, ALICE), 200, 'the member is untouched');
   });
 
@@ -172,24 +215,51 @@ describe('Mailchimp driver', () => {
     const sb = await sandbox();
     // Carol was deleted before the crash (straight at the sandbox, as the lost pass did); Alice was not.
     const auth = `Basic ${Buffer.from(`x:${secrets(sb).apiKey}`).toString('base64')}`;
-    const gone = await fetch(`${sb.config.vendors.mailchimp.baseUrl}/3.0/lists/${spec(sb).listId}/members/${md5(CAROL)}/actions/delete-permanent`, { method: 'POST', headers: { authorization: auth } });
+    const gone = await fetch(
+      `${sb.config.vendors.mailchimp.baseUrl}/3.0/lists/${spec(sb).listId}/members/${md5(CAROL)}/actions/delete-permanent`,
+      { method: 'POST', headers: { authorization: auth } },
+    );
     assert.equal(gone.status, 204);
     const dir = await dataDir();
-    await rebuiltJournal(dir, { request: 'mc-rebuilt-gone', vendor: VENDOR, action: 'erasure', step: 'delete', jobIds: [] });
-    await rebuiltJournal(dir, { request: 'mc-rebuilt-left', vendor: VENDOR, action: 'erasure', step: 'delete', jobIds: [] });
+    await rebuiltJournal(dir, {
+      request: 'mc-rebuilt-gone',
+      vendor: VENDOR,
+      action: 'erasure',
+      step: 'delete',
+      jobIds: [],
+    });
+    await rebuiltJournal(dir, {
+      request: 'mc-rebuilt-left',
+      vendor: VENDOR,
+      action: 'erasure',
+      step: 'delete',
+      jobIds: [],
+    });
     const result = await run(sb, dir, [erase('mc-rebuilt-gone', [CAROL]), erase('mc-rebuilt-left', [ALICE])]);
     assert.equal(result.tasks['mc-rebuilt-gone']!.outcome, 'Erased');
     assert.match(result.tasks['mc-rebuilt-gone']!.evidence.recovery!, /journal rebuilt/);
     assert.equal(result.tasks['mc-rebuilt-left']!.outcome, 'Erased');
     assert.equal(await memberStatus(sb, ALICE), 404);
-    assert.deepEqual(deletes(sb).map((e) => e.status), [204, 204], 'one delete each, none repeated');
+    assert.deepEqual(
+      deletes(sb).map((e) => e.status),
+      [204, 204],
+      'one delete each, none repeated',
+    );
   });
 
   it('10 calls in flight at most: the simulator refuses the 11th with 429 problem+json, the driver never reaches it', async () => {
     const sb = await sandbox();
     const auth = `Basic ${Buffer.from(`x:${secrets(sb).apiKey}`).toString('base64')}`;
     const url = `${sb.config.vendors.mailchimp.baseUrl}/3.0/lists/${spec(sb).listId}/members/${md5(ALICE)}`;
-    const answers = await Promise.all(Array.from({ length: 40 }, () => fetch(url, { headers: { authorization: auth } }).then(async (r) => ({ status: r.status, type: r.headers.get('content-type'), body: await r.json() }))));
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        fetch(url, { headers: { authorization: auth } }).then(async (r) => ({
+          status: r.status,
+          type: r.headers.get('content-type'),
+          body: await r.json(),
+        })),
+      ),
+    );
     const refused = answers.filter((a) => a.status === 429);
     assert.ok(refused.length > 0, 'more than 10 simultaneous calls are refused');
     assert.match(refused[0]!.type ?? '', /^application\/problem\+json/);
@@ -205,7 +275,13 @@ describe('Mailchimp driver', () => {
   });
 
   it('the connection refuses more than 10 simultaneous calls as configuration', () => {
-    const parsed = MailchimpSpec.safeParse({ type: 'mailchimp', baseUrl: 'https://us21.api.mailchimp.com', listId: 'a1b2c3d4e5', credentials: { apiKey: 'env:K' }, concurrency: 11 });
+    const parsed = MailchimpSpec.safeParse({
+      type: 'mailchimp',
+      baseUrl: 'https://us21.api.mailchimp.com',
+      listId: 'a1b2c3d4e5',
+      credentials: { apiKey: 'env:K' },
+      concurrency: 11,
+    });
     assert.equal(parsed.success, false);
   });
 });

@@ -8,7 +8,17 @@ import type { CallOptions } from '../../controller/http/types.ts';
 import type { AnyDriver } from '../../controller/contracts/driver.ts';
 import { qualifioDriver } from '../../controller/vendors/qualifio/index.ts';
 import { QualifioSpec } from '../../specs/vendor-connection.ts';
-import { HTML_404, JSON_404, runTask, Script, scriptArb, SERVER_ERROR, SUCCESS, type Reply, type Variant } from '../support/truth-table.ts';
+import {
+  HTML_404,
+  JSON_404,
+  runTask,
+  Script,
+  scriptArb,
+  SERVER_ERROR,
+  SUCCESS,
+  type Reply,
+  type Variant,
+} from '../support/truth-table.ts';
 
 /**
  * Qualifio truth table (seed 001): every decision point (profile search, rule creation,
@@ -29,12 +39,20 @@ function fakeQualifio(script: Script, profiles: number[]) {
   const qualifio404: Reply = { status: 404, body: { statusCode: 404, error: 'Not Found', message: 'Rule not found' } };
 
   const ruleJson = (id: string, r: RuleState, status = r.status) => ({
-    ruleStatus: { status, updatedAt: '2022-01-31T16:08:42.128Z', isAuto: false, ...(status !== 'NEW' ? { acceptedBy: 7001 } : {}) },
+    ruleStatus: {
+      status,
+      updatedAt: '2022-01-31T16:08:42.128Z',
+      isAuto: false,
+      ...(status !== 'NEW' ? { acceptedBy: 7001 } : {}),
+    },
     _id: id,
     ...(status === 'FINISHED' && r.type === 'GDPR_ExportData' ? { archive: `a${id}` } : {}),
     ruleType: r.type,
     clientId: 2449,
-    ruleTypePayload: { profiles: profiles.map((p) => ({ crmId: p, crmKey: `x|y|subject${p}@example.com` })), test: r.test },
+    ruleTypePayload: {
+      profiles: profiles.map((p) => ({ crmId: p, crmKey: `x|y|subject${p}@example.com` })),
+      test: r.test,
+    },
     justification: r.justification,
     userId: 7001,
     __v: 0,
@@ -75,7 +93,11 @@ function fakeQualifio(script: Script, profiles: number[]) {
         if (v === 'documented') mean('profiles', profiles.length === 0 ? 'nobody' : 'found');
         else if (v === 'not-found') mean('profiles', 'nobody');
         else mean('profiles', 'noise');
-        if (v === 'documented') return { status: 200, body: profiles.map((id) => ({ id, email: `subject${id}@example.com`, firstName: 'x' })) };
+        if (v === 'documented')
+          return {
+            status: 200,
+            body: profiles.map((id) => ({ id, email: `subject${id}@example.com`, firstName: 'x' })),
+          };
         if (v === 'not-found') return { status: 200, body: [] };
         if (v === 'ok-unexpected') return { status: 200, body: { data: [] } };
         if (v === 'ok-partial') return { status: 200, body: [{ email: 'subject@example.com' }] };
@@ -83,13 +105,22 @@ function fakeQualifio(script: Script, profiles: number[]) {
         return fault(true);
       }
       case 'create': {
-        const body = JSON.parse(String(call.body === undefined ? '{}' : JSON.stringify(call.body))) as { ruleType: string; justification: string; ruleTypePayload: { test: boolean } };
+        const body = JSON.parse(String(call.body === undefined ? '{}' : JSON.stringify(call.body))) as {
+          ruleType: string;
+          justification: string;
+          ruleTypePayload: { test: boolean };
+        };
         if (v === 'not-found') {
           mean('create', 'noise');
           return { status: 400, body: { statusCode: 400, error: 'Bad Request', message: 'Unknown profile id' } };
         }
         const id = `61f807fd94efba00118${String(++created).padStart(5, '0')}`;
-        const rule = { type: body.ruleType, status: 'NEW', justification: body.justification, test: body.ruleTypePayload.test };
+        const rule = {
+          type: body.ruleType,
+          status: 'NEW',
+          justification: body.justification,
+          test: body.ruleTypePayload.test,
+        };
         rules.set(id, rule);
         mean('create', 'created');
         if (v === 'documented') return { status: 200, body: ruleJson(id, rule) };
@@ -116,7 +147,11 @@ function fakeQualifio(script: Script, profiles: number[]) {
         }
         if (v === 'documented') {
           mean(r.name, `${r.name}:${rule.status}`);
-          if (r.name === 'archive') return { status: 200, body: { _id: `a${r.id}`, clientId: 2449, url: 'https://api.qualif.io/v1/archive/x/y', download: [] } };
+          if (r.name === 'archive')
+            return {
+              status: 200,
+              body: { _id: `a${r.id}`, clientId: 2449, url: 'https://api.qualif.io/v1/archive/x/y', download: [] },
+            };
           return { status: 200, body: ruleJson(r.id!, rule) };
         }
         mean(r.name, 'noise');
@@ -130,20 +165,30 @@ function fakeQualifio(script: Script, profiles: number[]) {
         if (v === 'documented') return { status: 200, body: all };
         // A page of a longer list that does not hold the rule, an envelope, a partial rule.
         if (v === 'not-found' || v === 'unknown-word') return { status: 200, body: [] };
-        if (v === 'ok-unexpected') return { status: 200, body: { data: all.slice(0, 0), next: '/v1/gdpr/rules?page=2' } };
+        if (v === 'ok-unexpected')
+          return { status: 200, body: { data: all.slice(0, 0), next: '/v1/gdpr/rules?page=2' } };
         if (v === 'ok-partial') return { status: 200, body: [{ _id: 'x' }] };
         return fault(false);
       }
       default:
         mean('download', v === 'documented' ? 'archive' : 'noise');
-        return v === 'documented' ? { status: 200, text: '{"profiles":[]}', contentType: 'application/json' } : fault(false);
+        return v === 'documented'
+          ? { status: 200, text: '{"profiles":[]}', contentType: 'application/json' }
+          : fault(false);
     }
   }
   return { handler, rules, meanings, created: () => created };
 }
 
 const spec = (mode: 'live' | 'test' = 'live', baseUrl = 'https://api.qualif.io') =>
-  QualifioSpec.parse({ type: 'qualifio', baseUrl, clientId: 2449, dpoUserId: 7001, credentials: { apiToken: 'env:T' }, mode });
+  QualifioSpec.parse({
+    type: 'qualifio',
+    baseUrl,
+    clientId: 2449,
+    dpoUserId: 7001,
+    credentials: { apiToken: 'env:T' },
+    mode,
+  });
 
 describe('Qualifio truth table (fast-check)', () => {
   let dir: string;
@@ -159,8 +204,14 @@ describe('Qualifio truth table (fast-check)', () => {
           const script = new Script(variants);
           const vendor = fakeQualifio(script, profiles);
           const end = await runTask({
-            driver: qualifioDriver as AnyDriver, spec: spec(), secrets: { apiToken: 't' }, action, emails: ['subject@example.com'],
-            handler: vendor.handler, clock: { now: Date.UTC(2026, 0, 5) }, exportDir: dir,
+            driver: qualifioDriver as AnyDriver,
+            spec: spec(),
+            secrets: { apiToken: 't' },
+            action,
+            emails: ['subject@example.com'],
+            handler: vendor.handler,
+            clock: { now: Date.UTC(2026, 0, 5) },
+            exportDir: dir,
           });
           assert.ok(vendor.created() <= 1, `rules created: ${vendor.created()}`);
           assert.notEqual(end.phase, 'Failed', `a Qualifio task never fails outright (${end.code})`);
@@ -170,11 +221,20 @@ describe('Qualifio truth table (fast-check)', () => {
           }
           if (end.outcome === 'Erased') {
             assert.equal(vendor.meanings.filter((m) => m.route === 'get').at(-1)?.meaning, 'get:FINISHED');
-            assert.deepEqual([...vendor.rules.values()].map((r) => [r.type, r.status]), [['GDPR_ForgottenRight', 'FINISHED']]);
-            assert.ok(vendor.meanings.some((m) => m.meaning === 'validate:APPROVED' || m.meaning === 'validate:FINISHED'), 'a validation Qualifio approved');
+            assert.deepEqual(
+              [...vendor.rules.values()].map((r) => [r.type, r.status]),
+              [['GDPR_ForgottenRight', 'FINISHED']],
+            );
+            assert.ok(
+              vendor.meanings.some((m) => m.meaning === 'validate:APPROVED' || m.meaning === 'validate:FINISHED'),
+              'a validation Qualifio approved',
+            );
           }
           if (end.outcome === 'Exported') {
-            assert.deepEqual([...vendor.rules.values()].map((r) => [r.type, r.status]), [['GDPR_ExportData', 'FINISHED']]);
+            assert.deepEqual(
+              [...vendor.rules.values()].map((r) => [r.type, r.status]),
+              [['GDPR_ExportData', 'FINISHED']],
+            );
             assert.equal(vendor.meanings.filter((m) => m.route === 'download').at(-1)?.meaning, 'archive');
           }
           if (end.outcome !== undefined) assert.ok(SUCCESS.has(end.outcome), `outcome ${end.outcome}`);
@@ -188,15 +248,34 @@ describe('Qualifio truth table (fast-check)', () => {
 
   it('recovery after a lost creation: a listing that does not show the rule (paginated, odd, missing) stalls, never creates again', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom<Variant>('not-found', 'unknown-word', 'ok-unexpected', 'ok-partial', 'route-404-html', 'route-404-json', 'ok-html'), async (listing) => {
-        // profiles, the listing of start (no rule yet), the creation (answer lost), the listing of recover.
-        const script = new Script(['documented', 'documented', 'lost', listing]);
-        const vendor = fakeQualifio(script, [99]);
-        const end = await runTask({ driver: qualifioDriver as AnyDriver, spec: spec(), secrets: { apiToken: 't' }, action: 'erasure', emails: ['s@example.com'], handler: vendor.handler, clock: { now: 0 } });
-        assert.equal(vendor.created(), 1);
-        assert.equal(end.phase, 'Stalled');
-        assert.equal(end.code, 'QUALIFIO_CREATE_UNCONFIRMED');
-      }),
+      fc.asyncProperty(
+        fc.constantFrom<Variant>(
+          'not-found',
+          'unknown-word',
+          'ok-unexpected',
+          'ok-partial',
+          'route-404-html',
+          'route-404-json',
+          'ok-html',
+        ),
+        async (listing) => {
+          // profiles, the listing of start (no rule yet), the creation (answer lost), the listing of recover.
+          const script = new Script(['documented', 'documented', 'lost', listing]);
+          const vendor = fakeQualifio(script, [99]);
+          const end = await runTask({
+            driver: qualifioDriver as AnyDriver,
+            spec: spec(),
+            secrets: { apiToken: 't' },
+            action: 'erasure',
+            emails: ['s@example.com'],
+            handler: vendor.handler,
+            clock: { now: 0 },
+          });
+          assert.equal(vendor.created(), 1);
+          assert.equal(end.phase, 'Stalled');
+          assert.equal(end.code, 'QUALIFIO_CREATE_UNCONFIRMED');
+        },
+      ),
     );
   });
 
@@ -204,7 +283,15 @@ describe('Qualifio truth table (fast-check)', () => {
     const script = new Script(['documented', 'not-found' as Variant, 'documented', 'unknown-word']);
     // profiles, list (nothing), create, validate → REJECTED
     const vendor = fakeQualifio(script, [99]);
-    const end = await runTask({ driver: qualifioDriver as AnyDriver, spec: spec(), secrets: { apiToken: 't' }, action: 'erasure', emails: ['s@example.com'], handler: vendor.handler, clock: { now: 0 } });
+    const end = await runTask({
+      driver: qualifioDriver as AnyDriver,
+      spec: spec(),
+      secrets: { apiToken: 't' },
+      action: 'erasure',
+      emails: ['s@example.com'],
+      handler: vendor.handler,
+      clock: { now: 0 },
+    });
     assert.equal(end.phase, 'Stalled');
     assert.equal(end.code, 'QUALIFIO_VALIDATION_REFUSED');
     assert.match(end.errors.join(','), /QUALIFIO_VALIDATION_REFUSED/);
@@ -214,7 +301,11 @@ describe('Qualifio truth table (fast-check)', () => {
     for (const page of [HTML_404, JSON_404]) {
       const calls: string[] = [];
       const end = await runTask({
-        driver: qualifioDriver as AnyDriver, spec: spec('live', 'https://api.qualif.io/api/v2'), secrets: { apiToken: 't' }, action: 'erasure', emails: ['s@example.com'],
+        driver: qualifioDriver as AnyDriver,
+        spec: spec('live', 'https://api.qualif.io/api/v2'),
+        secrets: { apiToken: 't' },
+        action: 'erasure',
+        emails: ['s@example.com'],
         handler: (c) => {
           calls.push(c.method);
           return page;

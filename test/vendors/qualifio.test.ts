@@ -30,18 +30,40 @@ describe('Qualifio driver against the sandbox', () => {
   const driver = qualifioDriver as AnyDriver;
 
   const specOf = (extra: Record<string, unknown> = {}) =>
-    QualifioSpec.parse({ type: 'qualifio', baseUrl: sb.config.vendors.qualifio.baseUrl, clientId: 2449, dpoUserId: 7001, credentials: { apiToken: 'env:QUALIFIO_TOKEN' }, ...extra });
+    QualifioSpec.parse({
+      type: 'qualifio',
+      baseUrl: sb.config.vendors.qualifio.baseUrl,
+      clientId: 2449,
+      dpoUserId: 7001,
+      credentials: { apiToken: 'env:QUALIFIO_TOKEN' },
+      ...extra,
+    });
 
-  function run(requests: DriveOptions['requests'], extra: Partial<DriveOptions> = {}, spec = specOf()): Promise<DriveResult> {
+  function run(
+    requests: DriveOptions['requests'],
+    extra: Partial<DriveOptions> = {},
+    spec = specOf(),
+  ): Promise<DriveResult> {
     for (const r of requests) for (const e of r.emails) used.add(e);
-    return drive({ driver, vendor: VENDOR, spec, secrets: { apiToken: TOKEN }, requests, dataDir, maxSleepMs: 500, maxPasses: 40, ...extra });
+    return drive({
+      driver,
+      vendor: VENDOR,
+      spec,
+      secrets: { apiToken: TOKEN },
+      requests,
+      dataDir,
+      maxSleepMs: 500,
+      maxPasses: 40,
+      ...extra,
+    });
   }
 
   /** No subject email in task records, the journal, the harness log or error messages. */
   async function assertNoEmails(r: DriveResult): Promise<void> {
     const journal = await readFile(join(dataDir, 'journal.json'), 'utf8');
     const haystacks = [JSON.stringify(r.tasks), journal, r.log.join('\n')];
-    for (const h of haystacks) for (const e of used) assert.ok(!h.toLowerCase().includes(e.toLowerCase()), `an email leaked`);
+    for (const h of haystacks)
+      for (const e of used) assert.ok(!h.toLowerCase().includes(e.toLowerCase()), `an email leaked`);
     for (const h of haystacks) assert.ok(!h.includes(JUSTIFICATION), 'the justification leaked');
   }
 
@@ -52,14 +74,30 @@ describe('Qualifio driver against the sandbox', () => {
   async function eraseElsewhere(email: string): Promise<string> {
     const base = `${sb.config.vendors.qualifio.baseUrl}/v1/gdpr`;
     const headers = { 'x-api-token': TOKEN, 'content-type': 'application/json' };
-    const profiles = (await (await fetch(`${base}/profiles?clientId=2449&email=${encodeURIComponent(email)}`, { headers })).json()) as Array<{ id: number }>;
-    const body = { ruleType: 'GDPR_ForgottenRight', clientId: 2449, ruleTypePayload: { profiles: profiles.map((p) => p.id) }, justification: 'another tool', userId: 7001 };
-    const rule = (await (await fetch(`${base}/rules/forgottenRight?clientId=2449`, { method: 'POST', headers, body: JSON.stringify(body) })).json()) as { _id: string };
-    await fetch(`${base}/rules/${rule._id}/validate?clientId=2449`, { method: 'PUT', headers, body: JSON.stringify({ dpo: 7001 }) });
+    const profiles = (await (
+      await fetch(`${base}/profiles?clientId=2449&email=${encodeURIComponent(email)}`, { headers })
+    ).json()) as Array<{ id: number }>;
+    const body = {
+      ruleType: 'GDPR_ForgottenRight',
+      clientId: 2449,
+      ruleTypePayload: { profiles: profiles.map((p) => p.id) },
+      justification: 'another tool',
+      userId: 7001,
+    };
+    const rule = (await (
+      await fetch(`${base}/rules/forgottenRight?clientId=2449`, { method: 'POST', headers, body: JSON.stringify(body) })
+    ).json()) as { _id: string };
+    await fetch(`${base}/rules/${rule._id}/validate?clientId=2449`, {
+      method: 'PUT',
+      headers,
+      body: JSON.stringify({ dpo: 7001 }),
+    });
     // Slowly: this client shares the token's rate limit with Lethe.
     for (let i = 0; i < 40; i++) {
       await new Promise((res) => setTimeout(res, 250));
-      const got = (await (await fetch(`${base}/rules/${rule._id}?clientId=2449`, { headers })).json()) as { ruleStatus?: { status: string } };
+      const got = (await (await fetch(`${base}/rules/${rule._id}?clientId=2449`, { headers })).json()) as {
+        ruleStatus?: { status: string };
+      };
       if (got.ruleStatus?.status === 'FINISHED') return rule._id;
     }
     throw new Error('competing rule did not finish');
@@ -77,12 +115,23 @@ describe('Qualifio driver against the sandbox', () => {
   });
 
   it('access, one profile: rule created, validated on git approval, archive exported and indexed', async () => {
-    const r = await run([{ name: 'req-access-one', action: 'access', emails: [subject('alice')], justification: JUSTIFICATION, approvers: ['Dana DPO'] }]);
+    const r = await run([
+      {
+        name: 'req-access-one',
+        action: 'access',
+        emails: [subject('alice')],
+        justification: JUSTIFICATION,
+        approvers: ['Dana DPO'],
+      },
+    ]);
     const t = r.tasks['req-access-one']!;
     assert.equal(t.phase, 'Completed');
     assert.equal(t.outcome, 'Exported');
     assert.equal(t.jobIds.length, 1);
-    assert.match(t.evidence.qualifioValidation!, /^validated by dpo user 7001 on git approval by Dana DPO at commit 0123456$/);
+    assert.match(
+      t.evidence.qualifioValidation!,
+      /^validated by dpo user 7001 on git approval by Dana DPO at commit 0123456$/,
+    );
     const dir = join(dataDir, 'exports', 'req-access-one', VENDOR);
     assert.deepEqual(await verifyExport(dir), []);
     const index = await readExportIndex(dir);
@@ -114,7 +163,9 @@ describe('Qualifio driver against the sandbox', () => {
   });
 
   it('erasure: forgottenRight rule validated and finished, profiles gone', async () => {
-    const r = await run([{ name: 'req-erase', action: 'erasure', emails: [subject('grace')], justification: JUSTIFICATION }]);
+    const r = await run([
+      { name: 'req-erase', action: 'erasure', emails: [subject('grace')], justification: JUSTIFICATION },
+    ]);
     const t = r.tasks['req-erase']!;
     assert.equal(t.outcome, 'Erased');
     assert.ok(t.evidence.qualifioValidation);
@@ -126,7 +177,11 @@ describe('Qualifio driver against the sandbox', () => {
   });
 
   it('test mode: a dry-run rule (ruleTypePayload.test) erases nothing, outcome DryRun', async () => {
-    const r = await run([{ name: 'req-dry', action: 'erasure', emails: [subject('kim')] }], {}, specOf({ mode: 'test' }));
+    const r = await run(
+      [{ name: 'req-dry', action: 'erasure', emails: [subject('kim')] }],
+      {},
+      specOf({ mode: 'test' }),
+    );
     assert.equal(r.tasks['req-dry']!.outcome, 'DryRun');
     const live = await run([{ name: 'req-dry-live', action: 'erasure', emails: [subject('kim')] }]);
     assert.equal(live.tasks['req-dry-live']!.outcome, 'Erased', 'the dry run left the profiles in place');
@@ -139,9 +194,21 @@ describe('Qualifio driver against the sandbox', () => {
     const crashing: AnyDriver = {
       ...qualifioDriver,
       step: (ctx: DriverContext<'qualifio'>, task: TaskInput) =>
-        qualifioDriver.step({ ...ctx, intent: (name, detail, send) => ctx.intent(name, detail, async () => { await send(); throw new Error('crash'); }) }, task),
+        qualifioDriver.step(
+          {
+            ...ctx,
+            intent: (name, detail, send) =>
+              ctx.intent(name, detail, async () => {
+                await send();
+                throw new Error('crash');
+              }),
+          },
+          task,
+        ),
     } as AnyDriver;
-    const reqs = [{ name: 'req-crash', action: 'erasure' as const, emails: [subject('dan')], justification: JUSTIFICATION }];
+    const reqs = [
+      { name: 'req-crash', action: 'erasure' as const, emails: [subject('dan')], justification: JUSTIFICATION },
+    ];
     const first = await run(reqs, { driver: crashing, stopWhen: (t) => t['req-crash']?.lastError !== undefined });
     assert.equal(creates().length, 1);
     assert.equal(validates().length, 0);
@@ -153,27 +220,59 @@ describe('Qualifio driver against the sandbox', () => {
     assert.equal(validates().length, 1);
     assert.equal(sb.stats().qualifio.duplicateSubmissions, 0);
     assert.equal(t.jobIds.length, 1);
-    assert.ok(sb.ledger().some((e) => e.route.endsWith('/v1/gdpr/rules') && e.method === 'GET'), 'recovery listed the rules');
+    assert.ok(
+      sb.ledger().some((e) => e.route.endsWith('/v1/gdpr/rules') && e.method === 'GET'),
+      'recovery listed the rules',
+    );
     await assertNoEmails(second);
   });
 
-  it('more rules than one listing page: a lost creation is not found, the task stalls (never a second rule); the operator\'s ruleId resumes it', async () => {
+  it("more rules than one listing page: a lost creation is not found, the task stalls (never a second rule); the operator's ruleId resumes it", async () => {
     const base = `${sb.config.vendors.qualifio.baseUrl}/v1/gdpr`;
     const headers = { 'x-api-token': TOKEN, 'content-type': 'application/json' };
-    const kim = (await (await fetch(`${base}/profiles?clientId=2449&email=${encodeURIComponent(subject('kim'))}`, { headers })).json()) as Array<{ id: number }>;
+    const kim = (await (
+      await fetch(`${base}/profiles?clientId=2449&email=${encodeURIComponent(subject('kim'))}`, { headers })
+    ).json()) as Array<{ id: number }>;
     // Another tool's dry runs fill the listing's first page.
     for (let i = 0; i < 10; i++) {
       await new Promise((res) => setTimeout(res, 120));
-      const body = { ruleType: 'GDPR_ForgottenRight', clientId: 2449, ruleTypePayload: { profiles: [kim[0]!.id], test: true }, justification: `other tool ${i}`, userId: 7001 };
-      assert.equal((await fetch(`${base}/rules/forgottenRight?clientId=2449`, { method: 'POST', headers, body: JSON.stringify(body) })).status, 200);
+      const body = {
+        ruleType: 'GDPR_ForgottenRight',
+        clientId: 2449,
+        ruleTypePayload: { profiles: [kim[0]!.id], test: true },
+        justification: `other tool ${i}`,
+        userId: 7001,
+      };
+      assert.equal(
+        (
+          await fetch(`${base}/rules/forgottenRight?clientId=2449`, {
+            method: 'POST',
+            headers,
+            body: JSON.stringify(body),
+          })
+        ).status,
+        200,
+      );
     }
     const crashing: AnyDriver = {
       ...qualifioDriver,
       step: (ctx: DriverContext<'qualifio'>, task: TaskInput) =>
-        qualifioDriver.step({ ...ctx, intent: (name, detail, send) => ctx.intent(name, detail, async () => { await send(); throw new Error('crash'); }) }, task),
+        qualifioDriver.step(
+          {
+            ...ctx,
+            intent: (name, detail, send) =>
+              ctx.intent(name, detail, async () => {
+                await send();
+                throw new Error('crash');
+              }),
+          },
+          task,
+        ),
     } as AnyDriver;
     const mine = () => creates().filter((e) => e.subjects.length > 0 && e.status === 200).length - 10;
-    const reqs = [{ name: 'req-paged', action: 'erasure' as const, emails: [subject('dan')], justification: JUSTIFICATION }];
+    const reqs = [
+      { name: 'req-paged', action: 'erasure' as const, emails: [subject('dan')], justification: JUSTIFICATION },
+    ];
     await run(reqs, { driver: crashing, stopWhen: (t) => t['req-paged']?.lastError !== undefined });
     assert.equal(mine(), 1);
     const stalled = await run(reqs, { maxPasses: 3 });
@@ -182,7 +281,10 @@ describe('Qualifio driver against the sandbox', () => {
     assert.equal(t.lastError?.code, 'QUALIFIO_CREATE_UNCONFIRMED');
     assert.equal(mine(), 1, 'no second rule');
     // The operator finds the rule (here: page 2 of the listing) and names it.
-    const page2 = (await (await fetch(`${base}/rules?clientId=2449&page=2`, { headers })).json()) as Array<{ _id: string; justification: string }>;
+    const page2 = (await (await fetch(`${base}/rules?clientId=2449&page=2`, { headers })).json()) as Array<{
+      _id: string;
+      justification: string;
+    }>;
     const rule = page2.find((r) => r.justification.startsWith('[lethe:req-paged] '))!;
     const done = await run([{ ...reqs[0]!, identifiers: { ruleId: rule._id } }]);
     assert.equal(done.tasks['req-paged']!.outcome, 'Erased');
@@ -193,7 +295,9 @@ describe('Qualifio driver against the sandbox', () => {
   });
 
   it('journal lost before the status reached git: a fresh controller takes the rule up, never creates twice', async () => {
-    const reqs = [{ name: 'req-lost', action: 'access' as const, emails: [subject('dan')], justification: JUSTIFICATION }];
+    const reqs = [
+      { name: 'req-lost', action: 'access' as const, emails: [subject('dan')], justification: JUSTIFICATION },
+    ];
     await run(reqs, { stopWhen: (t) => t['req-lost']?.step === 'validate' || t['req-lost']?.step === 'poll' });
     assert.equal(creates().length, 1);
     // A new machine: no journal, and no status file recorded the rule.
@@ -210,8 +314,19 @@ describe('Qualifio driver against the sandbox', () => {
     try {
       used.add(subject('ines'));
       const r = await drive({
-        driver, vendor: VENDOR, secrets: { apiToken: TOKEN }, dataDir, maxSleepMs: 500, maxPasses: 40,
-        spec: QualifioSpec.parse({ type: 'qualifio', baseUrl: faulty.config.vendors.qualifio.baseUrl, clientId: 2449, dpoUserId: 7001, credentials: { apiToken: 'env:T' } }),
+        driver,
+        vendor: VENDOR,
+        secrets: { apiToken: TOKEN },
+        dataDir,
+        maxSleepMs: 500,
+        maxPasses: 40,
+        spec: QualifioSpec.parse({
+          type: 'qualifio',
+          baseUrl: faulty.config.vendors.qualifio.baseUrl,
+          clientId: 2449,
+          dpoUserId: 7001,
+          credentials: { apiToken: 'env:T' },
+        }),
         requests: [{ name: 'req-lost', action: 'access', emails: [subject('ines')] }],
       });
       assert.equal(r.tasks['req-lost']!.outcome, 'Exported');
@@ -233,7 +348,12 @@ describe('Qualifio driver against the sandbox', () => {
     const journal = await Journal.open(join(dataDir, 'journal.json'));
     const doc = {
       metadata: { name: 'req-rebuilt' },
-      status: { action: 'access', vendors: { [VENDOR]: { phase: 'InProgress', step: 'poll', jobIds: was.jobIds, attempts: 1, evidence: was.evidence } } },
+      status: {
+        action: 'access',
+        vendors: {
+          [VENDOR]: { phase: 'InProgress', step: 'poll', jobIds: was.jobIds, attempts: 1, evidence: was.evidence },
+        },
+      },
     };
     assert.equal(rebuildTasks(journal, [doc as never], Date.now()), 1);
     await journal.flush();
@@ -256,7 +376,11 @@ describe('Qualifio driver against the sandbox', () => {
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
     try {
       const base = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hooks/`;
-      const r = await run([{ name: 'req-callback', action: 'erasure', emails: [subject('alice')] }], {}, specOf({ callBackUrl: base }));
+      const r = await run(
+        [{ name: 'req-callback', action: 'erasure', emails: [subject('alice')] }],
+        {},
+        specOf({ callBackUrl: base }),
+      );
       assert.equal(r.tasks['req-callback']!.outcome, 'Erased');
       for (let i = 0; i < 50 && seen.length === 0; i++) await new Promise((res) => setTimeout(res, 20));
       assert.deepEqual(seen, ['GET /hooks/qualifio/qualifio-main/req-callback']);
@@ -271,7 +395,11 @@ describe('Qualifio driver against the sandbox', () => {
   it('a wrong baseUrl (a path the sandbox does not serve): Stalled with QUALIFIO_ENDPOINT_NOT_FOUND, never Completed, no rule', async () => {
     for (const [i, baseUrl] of [`${sb.config.vendors.qualifio.baseUrl}/api`, `${sb.url}/not-qualifio`].entries()) {
       const name = `req-wrong-base-${i}`;
-      const r = await run([{ name, action: 'erasure', emails: [subject('alice')] }], { maxPasses: 3 }, specOf({ baseUrl }));
+      const r = await run(
+        [{ name, action: 'erasure', emails: [subject('alice')] }],
+        { maxPasses: 3 },
+        specOf({ baseUrl }),
+      );
       assert.equal(r.tasks[name]!.phase, 'Stalled', baseUrl);
       assert.equal(r.tasks[name]!.lastError?.code, 'QUALIFIO_ENDPOINT_NOT_FOUND');
     }
@@ -284,12 +412,16 @@ describe('Qualifio driver against the sandbox', () => {
     const competing: AnyDriver = {
       ...qualifioDriver,
       step: async (ctx: DriverContext<'qualifio'>, task: TaskInput) => {
-        if (task.state.step === 'validate' && competitor.length === 0) competitor.push(await eraseElsewhere(email).catch((e: Error) => `failed: ${e.message}`));
+        if (task.state.step === 'validate' && competitor.length === 0)
+          competitor.push(await eraseElsewhere(email).catch((e: Error) => `failed: ${e.message}`));
         return qualifioDriver.step(ctx, task);
       },
     } as AnyDriver;
     const competitor: string[] = [];
-    const r = await run([{ name: 'req-rejected', action: 'erasure', emails: [email] }], { driver: competing, maxPasses: 4 });
+    const r = await run([{ name: 'req-rejected', action: 'erasure', emails: [email] }], {
+      driver: competing,
+      maxPasses: 4,
+    });
     const t = r.tasks['req-rejected']!;
     assert.doesNotMatch(competitor[0]!, /failed/);
     assert.equal(t.phase, 'Stalled');
@@ -301,7 +433,10 @@ describe('Qualifio driver against the sandbox', () => {
   });
 
   it('401: the vendor is degraded (vendor scope), the task waits, no rule created', async () => {
-    const r = await run([{ name: 'req-unauth', action: 'erasure', emails: [subject('alice')] }], { secrets: { apiToken: 'wrong-token' }, maxPasses: 2 });
+    const r = await run([{ name: 'req-unauth', action: 'erasure', emails: [subject('alice')] }], {
+      secrets: { apiToken: 'wrong-token' },
+      maxPasses: 2,
+    });
     const t = r.tasks['req-unauth']!;
     assert.equal(t.lastError?.code, 'QUALIFIO_UNAUTHORIZED');
     assert.ok(t.phase === 'Waiting' || t.phase === 'InProgress', `phase ${t.phase}`);
@@ -312,15 +447,26 @@ describe('Qualifio driver against the sandbox', () => {
   });
 
   it('400 on creation (unknown profile id): Stalled with QUALIFIO_BAD_REQUEST, intent closed; a malformed profileId is terminal too', async () => {
-    const r = await run([
-      { name: 'req-bad-profile', action: 'erasure', emails: [subject('henry')], identifiers: { profileId: '999999' } },
-    ], { maxPasses: 3 });
+    const r = await run(
+      [
+        {
+          name: 'req-bad-profile',
+          action: 'erasure',
+          emails: [subject('henry')],
+          identifiers: { profileId: '999999' },
+        },
+      ],
+      { maxPasses: 3 },
+    );
     const t = r.tasks['req-bad-profile']!;
     assert.equal(t.phase, 'Stalled');
     assert.equal(t.lastError?.code, 'QUALIFIO_BAD_REQUEST');
     assert.deepEqual(r.journal.data.intents, {}, 'a refused creation leaves no open intent');
     assert.equal(creates().length, 1);
-    const bad = await run([{ name: 'req-bad-id', action: 'erasure', emails: [subject('henry')], identifiers: { profileId: 'abc' } }], { maxPasses: 3 });
+    const bad = await run(
+      [{ name: 'req-bad-id', action: 'erasure', emails: [subject('henry')], identifiers: { profileId: 'abc' } }],
+      { maxPasses: 3 },
+    );
     assert.equal(bad.tasks['req-bad-id']!.lastError?.code, 'QUALIFIO_BAD_IDENTIFIER');
     await assertNoEmails(bad);
   });
@@ -331,7 +477,12 @@ describe('Qualifio driver against the sandbox', () => {
     const ctx: DriverContext<'qualifio'> = {
       vendor: VENDOR,
       spec: specOf(),
-      http: createVendorHttp({ vendor: VENDOR, rate: { key: VENDOR, windows: [{ limit: 5, perSeconds: 1 }] }, secrets: [TOKEN], dispatchers }),
+      http: createVendorHttp({
+        vendor: VENDOR,
+        rate: { key: VENDOR, windows: [{ limit: 5, perSeconds: 1 }] },
+        secrets: [TOKEN],
+        dispatchers,
+      }),
       secrets: { apiToken: TOKEN },
       now: () => new Date(),
       log: silent,
@@ -339,8 +490,12 @@ describe('Qualifio driver against the sandbox', () => {
       exportDir: () => Promise.reject(new Error('unused')),
     };
     const task: TaskInput = {
-      request: 'req-404', action: 'erasure', dueAt: '2026-12-31', justification: JUSTIFICATION,
-      subject: { emails: [subject('alice')], identifiers: {} }, approval: { approvers: ['Dana'], commit: 'abcdef0' },
+      request: 'req-404',
+      action: 'erasure',
+      dueAt: '2026-12-31',
+      justification: JUSTIFICATION,
+      subject: { emails: [subject('alice')], identifiers: {} },
+      approval: { approvers: ['Dana'], commit: 'abcdef0' },
       state: { step: 'validate', data: { ruleId: 'ffffffffffffffffffffffff' }, submissions: 1 },
     };
     try {
@@ -358,7 +513,8 @@ describe('Qualifio driver against the sandbox', () => {
   });
 
   it('every error code used is in the driver errors table', async () => {
-    const src = (await readFile(new URL('../../controller/vendors/qualifio/index.ts', import.meta.url), 'utf8')) +
+    const src =
+      (await readFile(new URL('../../controller/vendors/qualifio/index.ts', import.meta.url), 'utf8')) +
       (await readFile(new URL('../../controller/vendors/qualifio/api.ts', import.meta.url), 'utf8')) +
       (await readFile(new URL('../../controller/vendors/qualifio/errors.ts', import.meta.url), 'utf8'));
     for (const code of new Set(src.match(/QUALIFIO_[A-Z_]+(?=')/g) ?? [])) {
@@ -378,7 +534,15 @@ describe('Qualifio callback paths', () => {
     assert.deepEqual(parseQualifioCallback(new URL(url).pathname), { vendor: 'qualifio-eu', request: 'req-2026-0001' });
     assert.deepEqual(parseQualifioCallback('/qualifio/q/r?status=FINISHED'), { vendor: 'q', request: 'r' });
     assert.deepEqual(parseQualifioCallback('/qualifio/q/r/'), { vendor: 'q', request: 'r' });
-    for (const bad of ['/', '/qualifio/q', '/qualifio/q/r/extra', '/qualifio/Q/r', '/qualifio/../r', '/qualifio/q/r%2F..', '/other/q/r']) {
+    for (const bad of [
+      '/',
+      '/qualifio/q',
+      '/qualifio/q/r/extra',
+      '/qualifio/Q/r',
+      '/qualifio/../r',
+      '/qualifio/q/r%2F..',
+      '/other/q/r',
+    ]) {
       assert.equal(parseQualifioCallback(bad), undefined, bad);
     }
   });

@@ -8,7 +8,8 @@ import { EXIT, parseFlags } from '../main.ts';
 
 export const usage =
   'audit [NAME...|--all] [--repo DIR] [--ref REF] [--branch B] [--format text|md|json|html] [--out FILE] | audit --metrics --year YYYY [--format md|csv|json]';
-export const summary = 'Prove from a clone alone what was done for each request, on whose approval, and that the record is intact (exit 1 if any is Unproven); or yearly metrics.';
+export const summary =
+  'Prove from a clone alone what was done for each request, on whose approval, and that the record is intact (exit 1 if any is Unproven); or yearly metrics.';
 
 const FORMATS = ['text', 'md', 'json', 'html'] as const;
 const METRIC_FORMATS = ['md', 'csv', 'json'] as const;
@@ -45,10 +46,19 @@ export async function run(argv: string[]): Promise<number> {
   }
   const format = (values.format ?? 'text') as (typeof FORMATS)[number];
   if (!FORMATS.includes(format)) return usageError('--format is text, md, json or html');
-  if (values.all === (positionals.length > 0)) return usageError('give request names or --all');
-  const report = await run0(() => audit({ dir, ref: values.ref, branch: values.branch, names: values.all ? undefined : positionals }));
+  if (values.all === positionals.length > 0) return usageError('give request names or --all');
+  const report = await run0(() =>
+    audit({ dir, ref: values.ref, branch: values.branch, names: values.all ? undefined : positionals }),
+  );
   if (typeof report === 'number') return report;
-  const text = format === 'json' ? renderJson(report) : format === 'md' ? renderMarkdown(report) : format === 'html' ? renderHtml(report) : renderText(report);
+  const text =
+    format === 'json'
+      ? renderJson(report)
+      : format === 'md'
+        ? renderMarkdown(report)
+        : format === 'html'
+          ? renderHtml(report)
+          : renderText(report);
   return emit(text, values.out, report.unproven > 0 ? EXIT.invalid : EXIT.ok);
 }
 
@@ -57,7 +67,10 @@ async function run0<T>(f: () => Promise<T>): Promise<T | number> {
     return await f();
   } catch (err) {
     // Only LetheError messages are printed: they are built without personal data.
-    const what = err instanceof LetheError ? `${err.code} ${err.message}` : `CONTROLLER_ERROR ${err instanceof Error ? err.name : 'error'}`;
+    const what =
+      err instanceof LetheError
+        ? `${err.code} ${err.message}`
+        : `CONTROLLER_ERROR ${err instanceof Error ? err.name : 'error'}`;
     process.stderr.write(`lethe audit: ${what}\n`);
     return EXIT.error;
   }

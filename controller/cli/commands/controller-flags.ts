@@ -20,9 +20,12 @@ export const CONTROLLER_FLAGS = {
   'log-format': { type: 'string' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
-export const CONTROLLER_USAGE = '[--repo DIR | --remote URL] [--branch B] [--data DIR] [--trust-root SHA] [--secrets-dir DIR] [--push | --no-push] [--log-level debug|info|warn|error] [--log-format json|text]';
+export const CONTROLLER_USAGE =
+  '[--repo DIR | --remote URL] [--branch B] [--data DIR] [--trust-root SHA] [--secrets-dir DIR] [--push | --no-push] [--log-level debug|info|warn|error] [--log-format json|text]';
 
-type Values = { [K in keyof typeof CONTROLLER_FLAGS]?: (typeof CONTROLLER_FLAGS)[K]['type'] extends 'boolean' ? boolean : string };
+type Values = {
+  [K in keyof typeof CONTROLLER_FLAGS]?: (typeof CONTROLLER_FLAGS)[K]['type'] extends 'boolean' ? boolean : string;
+};
 
 export class UsageError extends Error {}
 
@@ -37,7 +40,9 @@ export function exitOnError(command: string, err: unknown): number {
     return EXIT.usage;
   }
   const known = asCatalogued(err);
-  const what = known ? `${known.code} ${known.message}` : `CONTROLLER_ERROR ${err instanceof Error ? err.name : 'error'}`;
+  const what = known
+    ? `${known.code} ${known.message}`
+    : `CONTROLLER_ERROR ${err instanceof Error ? err.name : 'error'}`;
   const hint = lookup(known ? known.code : 'CONTROLLER_ERROR')?.hint;
   process.stderr.write(`lethe ${command}: ${what}\n${hint ? `  hint: ${hint}\n` : ''}`);
   return EXIT.error;
@@ -45,7 +50,8 @@ export function exitOnError(command: string, err: unknown): number {
 
 export function loggerFrom(values: Values, defaultFormat: 'json' | 'text') {
   const level = (values['log-level'] ?? 'info') as Level;
-  if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`--log-level must be debug, info, warn or error`);
+  if (!['debug', 'info', 'warn', 'error'].includes(level))
+    throw new UsageError(`--log-level must be debug, info, warn or error`);
   const format = (values['log-format'] ?? defaultFormat) as 'json' | 'text';
   if (format !== 'json' && format !== 'text') throw new UsageError('--log-format must be json or text');
   return createLogger({ level, format });
@@ -59,16 +65,22 @@ export const LEASE_FLAGS = {
 
 export const LEASE_USAGE = '[--wait-for-lease] [--lease-seconds N]';
 
-export function leaseFrom(values: { 'wait-for-lease'?: boolean; 'lease-seconds'?: string }, signal?: AbortSignal): NonNullable<ControllerOptions['lease']> {
+export function leaseFrom(
+  values: { 'wait-for-lease'?: boolean; 'lease-seconds'?: string },
+  signal?: AbortSignal,
+): NonNullable<ControllerOptions['lease']> {
   const seconds = values['lease-seconds'] === undefined ? 60 : Number(values['lease-seconds']);
-  if (!Number.isFinite(seconds) || seconds < 3) throw new UsageError('--lease-seconds must be a number of seconds, at least 3');
+  if (!Number.isFinite(seconds) || seconds < 3)
+    throw new UsageError('--lease-seconds must be a number of seconds, at least 3');
   return { wait: values['wait-for-lease'] === true, durationMs: seconds * 1000, signal };
 }
 
 export async function controllerFrom(
   values: Values,
   log: ReturnType<typeof createLogger>,
-  extra: Pick<ControllerOptions, 'maxPassMs' | 'readOnly' | 'lease' | 'metrics'> & { drivers?: ControllerOptions['drivers'] } = {},
+  extra: Pick<ControllerOptions, 'maxPassMs' | 'readOnly' | 'lease' | 'metrics'> & {
+    drivers?: ControllerOptions['drivers'];
+  } = {},
 ): Promise<Controller> {
   if (values.repo && values.remote) throw new UsageError('give either --repo or --remote, not both');
   const repo = values.repo ?? (values.remote ? undefined : '.');

@@ -9,7 +9,8 @@ import { createEpochKey, epochKeyPath, subjectSecretsDir } from '../../subjects/
 import { EXIT, parseFlags } from '../main.ts';
 
 export const usage = 'epoch new <id> | epoch export <id> [--out FILE] [--repo DIR] [--data DIR] [--secrets-dir DIR]';
-export const summary = 'Create the controller\'s age key of a subject key epoch (printing the lethe.yaml line), or export it for backup.';
+export const summary =
+  "Create the controller's age key of a subject key epoch (printing the lethe.yaml line), or export it for backup.";
 
 /** The secrets directory as the controller of this repository resolves it. */
 async function secretsDirFor(values: { repo?: string; data?: string; 'secrets-dir'?: string }): Promise<string> {
@@ -37,7 +38,9 @@ export async function run(argv: string[]): Promise<number> {
     return EXIT.usage;
   }
   if (!EpochId.safeParse(epoch).success) {
-    process.stderr.write(`lethe epoch: "${epoch.slice(0, 40)}" is not an epoch id (letters, digits, ".", "_", "-"; for example 2026Q4)\n`);
+    process.stderr.write(
+      `lethe epoch: "${epoch.slice(0, 40)}" is not an epoch id (letters, digits, ".", "_", "-"; for example 2026Q4)\n`,
+    );
     return EXIT.usage;
   }
   const dir = await secretsDirFor(values);
@@ -76,7 +79,9 @@ export async function run(argv: string[]): Promise<number> {
     } finally {
       await handle.close();
     }
-    process.stdout.write(`Exported the key of epoch ${epoch} to ${resolve(values.out)} (mode 600). Whoever holds this copy can read the epoch's subjects until it is destroyed too.\n`);
+    process.stdout.write(
+      `Exported the key of epoch ${epoch} to ${resolve(values.out)} (mode 600). Whoever holds this copy can read the epoch's subjects until it is destroyed too.\n`,
+    );
     return EXIT.ok;
   } catch (err) {
     if (err instanceof LetheError) {

@@ -3,17 +3,21 @@ import { CONDITION_REASONS } from '../../errors/conditions.ts';
 import { EXIT, parseFlags } from '../main.ts';
 
 export const usage = 'explain CODE|REASON | explain --all';
-export const summary = 'Show what an error code or a condition reason (from a status file, log or lethe validate) means and how to fix it.';
+export const summary =
+  'Show what an error code or a condition reason (from a status file, log or lethe validate) means and how to fix it.';
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(argv, { all: { type: 'boolean' } });
   if (values.all) {
     for (const { source, table } of catalogue()) {
       for (const [code, e] of Object.entries(table).sort(([a], [b]) => a.localeCompare(b))) {
-        process.stdout.write(`${code} (${source}${e.terminal ? ', terminal' : ''})\n  ${e.message}\n  hint: ${e.hint}\n`);
+        process.stdout.write(
+          `${code} (${source}${e.terminal ? ', terminal' : ''})\n  ${e.message}\n  hint: ${e.hint}\n`,
+        );
       }
     }
-    for (const [reason, e] of Object.entries(CONDITION_REASONS)) process.stdout.write(`${reason} (condition reason)\n  ${e.message}\n  hint: ${e.hint}\n`);
+    for (const [reason, e] of Object.entries(CONDITION_REASONS))
+      process.stdout.write(`${reason} (condition reason)\n  ${e.message}\n  hint: ${e.hint}\n`);
     return EXIT.ok;
   }
   const [code] = positionals;
@@ -23,7 +27,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   const entry = lookup(code);
   if (!entry) {
-    process.stderr.write(`lethe explain: unknown code or reason ${code.slice(0, 60)}; lethe explain --all lists them\n`);
+    process.stderr.write(
+      `lethe explain: unknown code or reason ${code.slice(0, 60)}; lethe explain --all lists them\n`,
+    );
     return EXIT.invalid;
   }
   process.stdout.write(

@@ -5,7 +5,8 @@ import { EXIT, parseFlags } from '../main.ts';
 import { plural } from '../../plural.ts';
 
 export const usage = 'export <request> [--data DIR] [--json]';
-export const summary = 'Show where an access request\'s exported files are, per vendor, and verify their sha256 against index.json.';
+export const summary =
+  "Show where an access request's exported files are, per vendor, and verify their sha256 against index.json.";
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(argv, {
@@ -35,7 +36,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   const lines: string[] = [];
   for (const e of exports) {
-    lines.push(`${e.vendor}: ${e.dir} — ${e.problems.length === 0 ? 'verified' : plural(e.problems.length, 'problem')}`);
+    lines.push(
+      `${e.vendor}: ${e.dir} — ${e.problems.length === 0 ? 'verified' : plural(e.problems.length, 'problem')}`,
+    );
     for (const f of e.index?.files ?? []) lines.push(`  ${f.name}  ${f.bytes} bytes  sha256 ${f.sha256}`);
     for (const p of e.problems) lines.push(`  ! ${p.kind}: ${p.file} (${p.detail})`);
   }

@@ -10,18 +10,26 @@ import { KEY_FILE_PREFIX, parseSshPublicKey } from '../../git/signing.ts';
 import { EXIT, parseFlags } from '../main.ts';
 
 export const usage = 'keygen [--secrets-dir DIR] [--data DIR] [--repo DIR]';
-export const summary = 'Create the controller\'s status signing key (ed25519) in the secrets directory and print the lethe.yaml line that declares it.';
+export const summary =
+  "Create the controller's status signing key (ed25519) in the secrets directory and print the lethe.yaml line that declares it.";
 
 /**
  * Each key gets a new file name, so that during a rotation the old and the new key sit side
  * by side and the controller signs with whichever one the approved lethe.yaml declares.
  */
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, { 'secrets-dir': { type: 'string' }, data: { type: 'string' }, repo: { type: 'string' } });
+  const { values } = parseFlags(argv, {
+    'secrets-dir': { type: 'string' },
+    data: { type: 'string' },
+    repo: { type: 'string' },
+  });
   const dataDir = values.data ?? defaultDataDir({ repo: values.repo ?? '.' });
   const dir = subjectSecretsDir({ flag: values['secrets-dir'], env: process.env, dataDir });
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const file = join(dir, `${KEY_FILE_PREFIX}-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`);
+  const file = join(
+    dir,
+    `${KEY_FILE_PREFIX}-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`,
+  );
   if (existsSync(file)) {
     process.stderr.write(`lethe keygen: ${file} exists; not overwriting\n`);
     return EXIT.error;

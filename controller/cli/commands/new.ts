@@ -10,9 +10,23 @@ import { gitErrors } from '../../git/errors.ts';
 import { git } from '../../git/exec.ts';
 import { repositoryRoot } from '../../git/source.ts';
 import { lsTree, readBlobs } from '../../git/tree.ts';
-import { checkRepository, formatText, listManifestPaths, manifestKind, nameFromPath, parseManifest, type ParsedManifest } from '../../manifests/index.ts';
+import {
+  checkRepository,
+  formatText,
+  listManifestPaths,
+  manifestKind,
+  nameFromPath,
+  parseManifest,
+  type ParsedManifest,
+} from '../../manifests/index.ts';
 import { encryptSubject } from '../../subjects/sealed.ts';
-import { nextRequestName, renderRequestManifest, requestPath, type RequestFields, type SubjectFields } from '../../manifests/render-request.ts';
+import {
+  nextRequestName,
+  renderRequestManifest,
+  requestPath,
+  type RequestFields,
+  type SubjectFields,
+} from '../../manifests/render-request.ts';
 import { EXIT, parseFlags } from '../main.ts';
 import { exitOnError, UsageError } from './controller-flags.ts';
 import { createDriverTable } from '../../vendors/registry.ts';
@@ -20,7 +34,8 @@ import { createDriverTable } from '../../vendors/registry.ts';
 export const usage =
   'new --action erasure|access|optout --regulation gdpr|ccpa|other --email ADDRESS [--email ...] [--vendor NAME ...] [--received YYYY-MM-DD] ' +
   '[--justification TEXT] [--extension REASON [--extension-months N]] [--repo DIR] [--base BRANCH] [--push]';
-export const summary = 'File a request: next free name, requests/YYYY/MM/<name>.yaml, validated, committed on a new branch request/<name>.';
+export const summary =
+  'File a request: next free name, requests/YYYY/MM/<name>.yaml, validated, committed on a new branch request/<name>.';
 
 const FLAGS = {
   action: { type: 'string' },
@@ -41,7 +56,10 @@ const run$ = promisify(execFile);
 
 /** Asks for what the flags did not give, on a terminal only: a script gets a usage error instead. */
 class Prompter {
-  private rl = process.stdin.isTTY && process.stdout.isTTY ? createInterface({ input: process.stdin, output: process.stdout }) : undefined;
+  private rl =
+    process.stdin.isTTY && process.stdout.isTTY
+      ? createInterface({ input: process.stdin, output: process.stdout })
+      : undefined;
 
   get interactive(): boolean {
     return this.rl !== undefined;
@@ -58,14 +76,22 @@ class Prompter {
   }
 }
 
-const list = (values: string[] | undefined): string[] => (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+const list = (values: string[] | undefined): string[] =>
+  (values ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
 
 interface Gathered {
   fields: Omit<RequestFields, 'name'>;
   subject: SubjectFields;
 }
 
-async function gather(values: ReturnType<typeof parseFlags<typeof FLAGS>>['values'], prompt: Prompter, today: string): Promise<Gathered> {
+async function gather(
+  values: ReturnType<typeof parseFlags<typeof FLAGS>>['values'],
+  prompt: Prompter,
+  today: string,
+): Promise<Gathered> {
   const action = values.action ?? (await prompt.ask(`action (${ACTIONS.join(', ')})`));
   const regulation = values.regulation ?? (await prompt.ask(`regulation (${REGULATIONS.join(', ')})`));
   let emails = list(values.email);
@@ -77,7 +103,8 @@ async function gather(values: ReturnType<typeof parseFlags<typeof FLAGS>>['value
   }
   if (vendors !== 'all' && vendors.length === 1 && vendors[0] === 'all') vendors = 'all';
   const receivedAt = values.received ?? (await prompt.ask('received on (YYYY-MM-DD)', today)) ?? today;
-  const justification = values.justification ?? (await prompt.ask('justification (ticket reference, legal basis; no personal data)'));
+  const justification =
+    values.justification ?? (await prompt.ask('justification (ticket reference, legal basis; no personal data)'));
 
   const missing = [
     action === undefined ? '--action' : '',
@@ -85,19 +112,32 @@ async function gather(values: ReturnType<typeof parseFlags<typeof FLAGS>>['value
     emails.length === 0 ? '--email' : '',
     justification === undefined ? '--justification' : '',
   ].filter(Boolean);
-  if (missing.length > 0) throw new UsageError(`missing ${missing.join(', ')}${prompt.interactive ? '' : ' (not a terminal, so nothing was asked)'}`);
+  if (missing.length > 0)
+    throw new UsageError(
+      `missing ${missing.join(', ')}${prompt.interactive ? '' : ' (not a terminal, so nothing was asked)'}`,
+    );
   if (!(ACTIONS as readonly string[]).includes(action!)) throw new UsageError(`--action must be ${ACTIONS.join(', ')}`);
-  if (!(REGULATIONS as readonly string[]).includes(regulation!)) throw new UsageError(`--regulation must be ${REGULATIONS.join(', ')}`);
+  if (!(REGULATIONS as readonly string[]).includes(regulation!))
+    throw new UsageError(`--regulation must be ${REGULATIONS.join(', ')}`);
   const dateProblem = isoDateProblem(receivedAt);
   if (dateProblem) throw new UsageError(`--received: ${dateProblem}`);
   let extension: RequestFields['extension'];
   if (values.extension !== undefined) {
     const months = values['extension-months'] === undefined ? undefined : Number(values['extension-months']);
-    if (months !== undefined && !(months === 1 || months === 2)) throw new UsageError('--extension-months must be 1 or 2');
+    if (months !== undefined && !(months === 1 || months === 2))
+      throw new UsageError('--extension-months must be 1 or 2');
     extension = { reason: values.extension, ...(months === undefined ? {} : { months }) };
-  } else if (values['extension-months'] !== undefined) throw new UsageError('--extension-months needs --extension REASON');
+  } else if (values['extension-months'] !== undefined)
+    throw new UsageError('--extension-months needs --extension REASON');
   return {
-    fields: { action: action as Action, regulation: regulation as Regulation, receivedAt, vendors, justification: justification!, extension },
+    fields: {
+      action: action as Action,
+      regulation: regulation as Regulation,
+      receivedAt,
+      vendors,
+      justification: justification!,
+      extension,
+    },
     subject: { emails },
   };
 }
@@ -121,7 +161,8 @@ function protectedBranch(root: string): string {
   const file = join(root, 'lethe.yaml');
   if (!existsSync(file)) return 'main';
   try {
-    const branch = (parseYaml(readFileSync(file, 'utf8')) as { spec?: { approval?: { protectedBranch?: unknown } } })?.spec?.approval?.protectedBranch;
+    const branch = (parseYaml(readFileSync(file, 'utf8')) as { spec?: { approval?: { protectedBranch?: unknown } } })
+      ?.spec?.approval?.protectedBranch;
     return typeof branch === 'string' && branch !== '' ? branch : 'main';
   } catch {
     return 'main';
@@ -132,13 +173,19 @@ function protectedBranch(root: string): string {
 async function manifestsAt(root: string, base: string): Promise<ParsedManifest[]> {
   const tree = await lsTree(root, base);
   const paths = [...tree.keys()].filter((p) => manifestKind(p) !== undefined);
-  const blobs = await readBlobs(root, paths.map((p) => tree.get(p)!.id));
+  const blobs = await readBlobs(
+    root,
+    paths.map((p) => tree.get(p)!.id),
+  );
   return paths.map((p) => parseManifest(p, blobs.get(tree.get(p)!.id) ?? ''));
 }
 
 /** The problems of the new file, checked with the repository at `base` around it. */
 function problemsOf(atBase: readonly ParsedManifest[], path: string, text: string) {
-  const model = checkRepository([...atBase.filter((m) => m.path !== path), parseManifest(path, text)], createDriverTable());
+  const model = checkRepository(
+    [...atBase.filter((m) => m.path !== path), parseManifest(path, text)],
+    createDriverTable(),
+  );
   return model.problems.filter((p) => p.file === path);
 }
 
@@ -152,7 +199,14 @@ async function gitAsUser(root: string, args: string[]): Promise<string> {
     if (/Please tell me who you are|unable to auto-detect email|empty ident/i.test(stderr)) {
       throw gitErrors.error('GIT_IDENTITY_MISSING');
     }
-    throw gitErrors.error('GIT_FAILED', { command: args[0]!, reason: stderr.replace(/^fatal: /gm, '').trim().split('\n')[0] ?? '' });
+    throw gitErrors.error('GIT_FAILED', {
+      command: args[0]!,
+      reason:
+        stderr
+          .replace(/^fatal: /gm, '')
+          .trim()
+          .split('\n')[0] ?? '',
+    });
   }
 }
 
@@ -163,9 +217,13 @@ export async function run(argv: string[]): Promise<number> {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]!.slice(0, 40)}"`);
     const root = await repositoryRoot(resolve(values.repo ?? '.'));
     const base = values.base ?? protectedBranch(root);
-    const baseCommit = await git(root, ['rev-parse', '--verify', '-q', `refs/heads/${base}^{commit}`], { okCodes: [1] });
+    const baseCommit = await git(root, ['rev-parse', '--verify', '-q', `refs/heads/${base}^{commit}`], {
+      okCodes: [1],
+    });
     if (!baseCommit) {
-      throw new UsageError(`branch ${base} does not exist in ${root}; pass --base BRANCH (the branch approvers merge into, approval.protectedBranch)`);
+      throw new UsageError(
+        `branch ${base} does not exist in ${root}; pass --base BRANCH (the branch approvers merge into, approval.protectedBranch)`,
+      );
     }
     const { fields, subject } = await gather(values, prompt, new Date().toISOString().slice(0, 10));
     prompt.close();
@@ -189,7 +247,14 @@ export async function run(argv: string[]): Promise<number> {
     await writeFile(join(root, path), text, { flag: 'wx' });
     await gitAsUser(root, ['add', '--', path]);
     // The message names the request, never the subject: git history is kept forever.
-    await gitAsUser(root, ['commit', '-q', '-m', `Add privacy request ${name} (${fields.action}, ${fields.regulation})`, '--', path]);
+    await gitAsUser(root, [
+      'commit',
+      '-q',
+      '-m',
+      `Add privacy request ${name} (${fields.action}, ${fields.regulation})`,
+      '--',
+      path,
+    ]);
     const commit = await git(root, ['rev-parse', '--short=12', 'HEAD']);
     const remote = values.remote ?? 'origin';
     const lines = [`Created ${path} on branch ${branch} (commit ${commit}, from ${base}).`];
@@ -197,9 +262,13 @@ export async function run(argv: string[]): Promise<number> {
       await gitAsUser(root, ['push', '-q', '-u', remote, branch]);
       lines.push(`Pushed ${branch} to ${remote}.`, `Next: open a pull request from ${branch} into ${base}.`);
     } else {
-      lines.push(`Next: git push -u ${remote} ${branch}, then open a pull request into ${base} (or run lethe new with --push).`);
+      lines.push(
+        `Next: git push -u ${remote} ${branch}, then open a pull request into ${base} (or run lethe new with --push).`,
+      );
     }
-    lines.push('An approver listed in lethe.yaml who is not you approves it (merge or review, as the policy says); Lethe acts only after that.');
+    lines.push(
+      'An approver listed in lethe.yaml who is not you approves it (merge or review, as the policy says); Lethe acts only after that.',
+    );
     process.stdout.write(lines.join('\n') + '\n');
     return EXIT.ok;
   } catch (err) {

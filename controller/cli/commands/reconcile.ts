@@ -1,12 +1,26 @@
 import { EXIT, parseFlags } from '../main.ts';
-import { CONTROLLER_FLAGS, CONTROLLER_USAGE, controllerFrom, exitOnError, LEASE_FLAGS, LEASE_USAGE, leaseFrom, loggerFrom } from './controller-flags.ts';
+import {
+  CONTROLLER_FLAGS,
+  CONTROLLER_USAGE,
+  controllerFrom,
+  exitOnError,
+  LEASE_FLAGS,
+  LEASE_USAGE,
+  leaseFrom,
+  loggerFrom,
+} from './controller-flags.ts';
 import { plural } from '../../plural.ts';
 
 export const usage = `reconcile --once ${CONTROLLER_USAGE} ${LEASE_USAGE} [--max-pass-seconds N]`;
 export const summary = 'Run one reconcile pass: read, validate, approve, plan, call vendors, commit status.';
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, { ...CONTROLLER_FLAGS, ...LEASE_FLAGS, once: { type: 'boolean' }, 'max-pass-seconds': { type: 'string' } });
+  const { values } = parseFlags(argv, {
+    ...CONTROLLER_FLAGS,
+    ...LEASE_FLAGS,
+    once: { type: 'boolean' },
+    'max-pass-seconds': { type: 'string' },
+  });
   if (!values.once) {
     process.stderr.write('lethe reconcile: pass --once (use `lethe run` to keep reconciling)\n');
     return EXIT.usage;
@@ -27,12 +41,15 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(
       [
         `reconciled ${report.head.slice(0, 12)}: ${plural(report.plan.actions.length, 'action')}, ${plural(report.calls, 'vendor call')}`,
-        report.commit ? `status commit ${report.commit.slice(0, 12)}${report.pushed ? ' (pushed)' : ''}: ${plural(report.changes.length, 'request')} changed` : 'no status change',
+        report.commit
+          ? `status commit ${report.commit.slice(0, 12)}${report.pushed ? ' (pushed)' : ''}: ${plural(report.changes.length, 'request')} changed`
+          : 'no status change',
         `requests: ${count('Completed')} completed, ${count('InProgress') + count('Pending')} open, ${count('AwaitingApproval')} awaiting approval, ${count('Invalid')} invalid, ${count('Failed')} failed`,
         ...report.problems.map((p) => `${p.file}:${p.line}:${p.column} ${p.code} ${p.message}`),
       ].join('\n') + '\n',
     );
-    if (report.pushError) process.stderr.write(`lethe reconcile: status not pushed (${report.pushError.code}); the next pass retries\n`);
+    if (report.pushError)
+      process.stderr.write(`lethe reconcile: status not pushed (${report.pushError.code}); the next pass retries\n`);
     return report.problems.length > 0 || count('Failed') > 0 ? EXIT.invalid : EXIT.ok;
   } catch (err) {
     return exitOnError('reconcile', err);

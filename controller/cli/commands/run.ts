@@ -8,10 +8,21 @@ import { Runner } from '../../core/runner.ts';
 import { LetheError } from '../../errors/types.ts';
 import { VERSION } from '../../version.ts';
 import { EXIT, parseFlags } from '../main.ts';
-import { CONTROLLER_FLAGS, CONTROLLER_USAGE, controllerFrom, exitOnError, LEASE_FLAGS, LEASE_USAGE, leaseFrom, loggerFrom, UsageError } from './controller-flags.ts';
+import {
+  CONTROLLER_FLAGS,
+  CONTROLLER_USAGE,
+  controllerFrom,
+  exitOnError,
+  LEASE_FLAGS,
+  LEASE_USAGE,
+  leaseFrom,
+  loggerFrom,
+  UsageError,
+} from './controller-flags.ts';
 
 export const usage = `run ${CONTROLLER_USAGE} ${LEASE_USAGE} [--listen HOST:PORT] [--metrics-listen HOST:PORT] [--schedule CRON] [--until-idle] [--max-passes N] [--max-pass-seconds N]`;
-export const summary = 'Keep reconciling: on the cron schedule, on new commits, on webhooks and when vendor jobs are due. Serves /metrics, /healthz and /readyz.';
+export const summary =
+  'Keep reconciling: on the cron schedule, on new commits, on webhooks and when vendor jobs are due. Serves /metrics, /healthz and /readyz.';
 
 /** Default address of /metrics, /healthz and /readyz (9464: the port Prometheus exporters commonly use). */
 export const DEFAULT_METRICS_LISTEN = '127.0.0.1:9464';
@@ -69,8 +80,17 @@ export async function runController(argv: string[], drivers?: DriverTable): Prom
         return age > READY_WITHIN_MS ? `the last successful pass was ${Math.round(age / 1000)} s ago` : undefined;
       },
     });
-    log.info('serving metrics and health', { metrics: `${health.url}/metrics`, readyz: `${health.url}/readyz`, healthz: `${health.url}/healthz` });
-    controller = await controllerFrom(values, log, { maxPassMs: values['max-pass-seconds'] ? Number(values['max-pass-seconds']) * 1000 : undefined, lease, metrics, drivers });
+    log.info('serving metrics and health', {
+      metrics: `${health.url}/metrics`,
+      readyz: `${health.url}/readyz`,
+      healthz: `${health.url}/healthz`,
+    });
+    controller = await controllerFrom(values, log, {
+      maxPassMs: values['max-pass-seconds'] ? Number(values['max-pass-seconds']) * 1000 : undefined,
+      lease,
+      metrics,
+      drivers,
+    });
     let lost: LetheError | undefined;
     metrics.setLeaseHeld(true);
     controller.lease!.onLost = (err) => {
@@ -95,7 +115,9 @@ export async function runController(argv: string[], drivers?: DriverTable): Prom
         metrics.passSucceeded(ms / 1000, Date.now(), report, c.journal.data, statuses);
         // One notification round at a time, in pass order; the runner does not wait for it.
         notifying = notifying
-          .then(async () => notifier.afterPass((await c.reconciler.config())?.spec.notifications, statuses, report.plan.requests))
+          .then(async () =>
+            notifier.afterPass((await c.reconciler.config())?.spec.notifications, statuses, report.plan.requests),
+          )
           .catch(() => log.warn('notifications failed; retried after the next pass', { code: 'NOTIFY_FAILED' }));
       },
       onPassFailed: (_err, ms) => metrics.passFailed(ms / 1000),

@@ -9,7 +9,8 @@ import { showRequest } from '../../subjects/show.ts';
 import { EXIT, parseFlags } from '../main.ts';
 
 export const usage = 'show <request> [--repo DIR] [--identity FILE] [--stdout]';
-export const summary = 'Decrypt a request\'s subject with your own age key (--identity or LETHE_AGE_IDENTITY) and print it to the terminal, to check it before approving.';
+export const summary =
+  "Decrypt a request's subject with your own age key (--identity or LETHE_AGE_IDENTITY) and print it to the terminal, to check it before approving.";
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(argv, {

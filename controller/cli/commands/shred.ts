@@ -8,7 +8,8 @@ import { EXIT, parseFlags } from '../main.ts';
 import { CONTROLLER_FLAGS, CONTROLLER_USAGE, controllerFrom, exitOnError, loggerFrom } from './controller-flags.ts';
 
 export const usage = `shred --epoch ID [--secrets-dir DIR] [--record-only] ${CONTROLLER_USAGE}`;
-export const summary = 'Destroy a key epoch\'s private key once all its requests are final and past retention, and commit a Lethe-Shredded record.';
+export const summary =
+  "Destroy a key epoch's private key once all its requests are final and past retention, and commit a Lethe-Shredded record.";
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, {
@@ -26,17 +27,30 @@ export async function run(argv: string[]): Promise<number> {
     const log = loggerFrom(values, 'text');
     controller = await controllerFrom(values, log, { readOnly: true });
     const config = await controller.reconciler.config();
-    const secretsDir = subjectSecretsDir({ flag: values['secrets-dir'], env: process.env, dataDir: resolve(controller.dataDir) });
-    const result = await shredEpoch({ source: controller.source, config, secretsDir, epoch: values.epoch, now: Date.now(), recordOnly: values['record-only'] });
+    const secretsDir = subjectSecretsDir({
+      flag: values['secrets-dir'],
+      env: process.env,
+      dataDir: resolve(controller.dataDir),
+    });
+    const result = await shredEpoch({
+      source: controller.source,
+      config,
+      secretsDir,
+      epoch: values.epoch,
+      now: Date.now(),
+      recordOnly: values['record-only'],
+    });
     process.stdout.write(
       `Epoch ${values.epoch} shredded: ${result.keyDestroyed ? 'its key was destroyed' : 'recorded only (no key destroyed here)'}; ` +
         `${result.requests.length} request(s) recorded in commit ${result.write.commit ?? '(none)'}${result.write.pushed ? ', pushed' : ''}.\n` +
-        'Copies of the key made elsewhere (backups, lethe epoch export) and reviewers\' keys of this epoch must be destroyed too: see docs/privacy.md.\n',
+        "Copies of the key made elsewhere (backups, lethe epoch export) and reviewers' keys of this epoch must be destroyed too: see docs/privacy.md.\n",
     );
     return EXIT.ok;
   } catch (err) {
     if (err instanceof LetheError && (err.code.startsWith('SHRED_') || err.code === 'EPOCH_UNKNOWN')) {
-      process.stderr.write(`lethe shred: refused: ${err.code} ${err.message}\n  hint: ${lookup(err.code)?.hint ?? ''}\n`);
+      process.stderr.write(
+        `lethe shred: refused: ${err.code} ${err.message}\n  hint: ${lookup(err.code)?.hint ?? ''}\n`,
+      );
       return EXIT.invalid;
     }
     return exitOnError('shred', err);

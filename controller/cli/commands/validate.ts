@@ -20,7 +20,9 @@ export async function run(argv: string[]): Promise<number> {
   try {
     ({ model } = await loadRepositoryFromDisk(resolve(values.repo), createDriverTable()));
   } catch (err) {
-    process.stderr.write(`lethe validate: cannot read ${values.repo}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(
+      `lethe validate: cannot read ${values.repo}: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
     return EXIT.error;
   }
   const { problems } = model;

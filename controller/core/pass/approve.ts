@@ -41,22 +41,35 @@ export async function approveStep(d: StepDeps, m: PassMemory, s: Sourced): Promi
  * request that brought a request decide for requests (github-review.ts); a decision GitHub
  * could not give (`retry`) is asked again next pass, never approved.
  */
-async function approvalsOf(d: StepDeps, m: PassMemory, state: ApprovedState, head: string): Promise<Map<string, ApprovalEvidence>> {
+async function approvalsOf(
+  d: StepDeps,
+  m: PassMemory,
+  state: ApprovedState,
+  head: string,
+): Promise<Map<string, ApprovalEvidence>> {
   const out = new Map<string, ApprovalEvidence>();
   const requestPaths: string[] = [];
   for (const { manifest } of m.parsed.values()) {
     if (manifest.kind !== 'PrivacyRequest') continue;
     requestPaths.push(manifest.path);
-    const evidence =
-      state.approved.get(manifest.path)?.evidence ??
-      state.refused.get(manifest.path)?.evidence ??
-      { approved: false, mode: state.config.spec.approval.mode, approvers: [], reason: 'not approved' };
+    const evidence = state.approved.get(manifest.path)?.evidence ??
+      state.refused.get(manifest.path)?.evidence ?? {
+        approved: false,
+        mode: state.config.spec.approval.mode,
+        approvers: [],
+        reason: 'not approved',
+      };
     out.set(manifest.path, evidence);
   }
   const policy = state.config.spec.approval;
   if (policy.mode === 'github-review' && requestPaths.length > 0) {
     const github = await d.githubGate?.(policy);
-    const decided = await evaluateApprovals(d.source, requestPaths, { head, policy, controllerIdentity: state.config.spec.identity, github });
+    const decided = await evaluateApprovals(d.source, requestPaths, {
+      head,
+      policy,
+      controllerIdentity: state.config.spec.identity,
+      github,
+    });
     for (const [path, evidence] of decided) out.set(path, evidence);
   }
   return out;

@@ -11,7 +11,8 @@ import { subjectKey, subjectRef } from '../subject.ts';
 import { isSealedSubject, type SubjectFields } from '../../subjects/sealed.ts';
 import type { Snapshot } from './types.ts';
 
-export const hash = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
+export const hash = (value: unknown): string =>
+  createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
 
 export type OpenSubject = { fields: SubjectFields; keys: string[]; ref: string };
 
@@ -67,7 +68,10 @@ export class PassMemory {
   lastOwnCommit?: string;
 
   /** Due date and spec fingerprint of a request, computed once per spec object. */
-  derive(spec: PrivacyRequestSpec, other: LetheConfig['spec']['regulations']['other']): { dueAt: string; fingerprint: string } {
+  derive(
+    spec: PrivacyRequestSpec,
+    other: LetheConfig['spec']['regulations']['other'],
+  ): { dueAt: string; fingerprint: string } {
     let d = this.derived.get(spec);
     if (!d || d.other !== other) {
       d = { other, dueAt: dueDate(spec, other), fingerprint: hash(spec) };
@@ -84,7 +88,11 @@ export class PassMemory {
   }
 
   remember(subject: object, fields: SubjectFields): OpenSubject {
-    const d = { fields, keys: fields.emails.map((e) => subjectKey(this.salt, e)), ref: subjectRef(this.salt, fields.emails) };
+    const d = {
+      fields,
+      keys: fields.emails.map((e) => subjectKey(this.salt, e)),
+      ref: subjectRef(this.salt, fields.emails),
+    };
     this.subjects.set(subject, d);
     return d;
   }

@@ -44,7 +44,8 @@ export async function planInputStep(d: StepDeps, m: PassMemory, s: Snapshot, mod
       if (!mode.planning) credentialsMissing(d, name, err, now);
     }
     const degraded = journal.data.degraded[name];
-    const available = (secrets !== undefined || mode.planning === true) && !spec.disabled && (!degraded || degraded.retryAt <= now);
+    const available =
+      (secrets !== undefined || mode.planning === true) && !spec.disabled && (!degraded || degraded.retryAt <= now);
     if (secrets && degraded?.code.startsWith('CREDENTIAL_')) {
       journal.clearDegraded(name);
       d.log.info('vendor connection recovered', { vendor: name, code: degraded.code, since: degraded.since });
@@ -136,7 +137,8 @@ async function trustedStatuses(d: StepDeps, m: PassMemory, config: LetheConfig):
   const head = await d.source.statusHead();
   if (key === undefined || head === undefined) return all;
   const { proven, refused } = await provenStatusFiles(d.source.dir, head, key);
-  for (const [name, why] of refused) d.log.warn('journal rebuild ignores an unproven status file', { request: name, why });
+  for (const [name, why] of refused)
+    d.log.warn('journal rebuild ignores an unproven status file', { request: name, why });
   return all.filter((doc) => proven.has(doc.metadata.name));
 }
 
@@ -162,7 +164,14 @@ function credentialsMissing(d: StepDeps, vendor: string, err: unknown, now: numb
  * a key restored from backup resumes the work without any other step. A lock that comes
  * or goes makes the request's status due for rewriting.
  */
-async function openSubject(d: StepDeps, m: PassMemory, name: string, spec: PrivacyRequestSpec, wanted: boolean, s: Snapshot): Promise<OpenSubject | undefined> {
+async function openSubject(
+  d: StepDeps,
+  m: PassMemory,
+  name: string,
+  spec: PrivacyRequestSpec,
+  wanted: boolean,
+  s: Snapshot,
+): Promise<OpenSubject | undefined> {
   const known = m.subjectOf(spec);
   const before = m.locks.get(name)?.code;
   if (!known && wanted) {
@@ -175,7 +184,11 @@ async function openSubject(d: StepDeps, m: PassMemory, name: string, spec: Priva
       if (!(err instanceof LetheError)) throw err;
       m.locks.set(name, err);
       if (before !== err.code) {
-        d.log.warn('sealed subject cannot be opened; the request waits', { request: name, code: err.code, epoch: subjectEpochs(spec.subject).join(',') });
+        d.log.warn('sealed subject cannot be opened; the request waits', {
+          request: name,
+          code: err.code,
+          epoch: subjectEpochs(spec.subject).join(','),
+        });
         s.dirty.add(name);
       }
       return undefined;

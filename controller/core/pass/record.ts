@@ -20,7 +20,10 @@ export function requestsToRecord(d: StepDeps, m: PassMemory, s: Sourced, a: Appr
   const dirty = new Set<string>();
   const { changedPaths, model } = s;
   const today = new Date(d.now()).toISOString().slice(0, 10);
-  const everything = changedPaths === 'all' || m.lastDay !== today || changedPaths.some((p) => p === 'lethe.yaml' || p.startsWith('vendors/'));
+  const everything =
+    changedPaths === 'all' ||
+    m.lastDay !== today ||
+    changedPaths.some((p) => p === 'lethe.yaml' || p.startsWith('vendors/'));
   m.lastDay = today;
   if (everything) {
     for (const e of model.requests.values()) dirty.add(e.request.metadata.name);
@@ -53,7 +56,8 @@ export function requestsToRecord(d: StepDeps, m: PassMemory, s: Sourced, a: Appr
 export async function recordStep(d: StepDeps, m: PassMemory, s: Snapshot): Promise<Recorded> {
   const { journal } = d;
   const rewritten = await d.source.historyRewritten();
-  if (rewritten) return { ...(await raiseHistoryRewritten(d, rewritten, s.head)), changes: [], historyRewritten: rewritten };
+  if (rewritten)
+    return { ...(await raiseHistoryRewritten(d, rewritten, s.head)), changes: [], historyRewritten: rewritten };
   const now = d.now();
   const tasksByRequest = new Map<string, Record<string, TaskRecord>>();
   for (const t of Object.values(journal.data.tasks)) {
@@ -67,7 +71,13 @@ export async function recordStep(d: StepDeps, m: PassMemory, s: Snapshot): Promi
     if (!ResourceName.safeParse(name).success || s.model.requests.has(name)) continue;
     invalidByName.set(name, {
       path,
-      problems: inv.problems.map((p) => ({ code: p.code, message: p.message, file: p.file, line: p.line, column: p.column })),
+      problems: inv.problems.map((p) => ({
+        code: p.code,
+        message: p.message,
+        file: p.file,
+        line: p.line,
+        column: p.column,
+      })),
     });
   }
 
@@ -134,7 +144,13 @@ export async function recordStep(d: StepDeps, m: PassMemory, s: Snapshot): Promi
   }
   const dashboard = renderDashboard(
     [...m.statuses.values()].map((v) => v.doc),
-    { branch: d.source.branch, root: s.root, pending: s.pending, ignoredStatus: m.ignoredStatus, misplaced: s.model.problems.filter((p) => p.code === 'MISPLACED_MANIFEST') },
+    {
+      branch: d.source.branch,
+      root: s.root,
+      pending: s.pending,
+      ignoredStatus: m.ignoredStatus,
+      misplaced: s.model.problems.filter((p) => p.code === 'MISPLACED_MANIFEST'),
+    },
     { signedBy: d.source.signing?.publicKey.fingerprint },
   );
   if (files.size === 0 && dashboard === m.dashboard) {
@@ -164,7 +180,8 @@ export async function recordStep(d: StepDeps, m: PassMemory, s: Snapshot): Promi
   m.dashboard = dashboard;
   settle(result.commit !== undefined);
   if (result.commit) m.lastOwnCommit = result.commit;
-  if (result.commit) d.log.info('status committed', { commit: result.commit, requests: changes.length, pushed: result.pushed });
+  if (result.commit)
+    d.log.info('status committed', { commit: result.commit, requests: changes.length, pushed: result.pushed });
   if (result.pushError) d.log.warn('status push failed; retried next pass', { code: result.pushError.code });
   return { commit: result.commit, pushed: result.pushed, pushError: result.pushError, changes };
 }
@@ -175,9 +192,17 @@ export async function recordStep(d: StepDeps, m: PassMemory, s: Snapshot): Promi
  * HistoryRewritten condition on the dashboard and names the missing commit as its
  * predecessor (the audit then shows the break), and writes nothing more.
  */
-async function raiseHistoryRewritten(d: StepDeps, rewritten: HistoryRewritten, observed: string): Promise<Omit<Recorded, 'changes'>> {
+async function raiseHistoryRewritten(
+  d: StepDeps,
+  rewritten: HistoryRewritten,
+  observed: string,
+): Promise<Omit<Recorded, 'changes'>> {
   const { source, log } = d;
-  log.error('status history rewritten: status writing stopped', { code: 'STATUS_HISTORY_REWRITTEN', branch: rewritten.branch, missing: rewritten.missing });
+  log.error('status history rewritten: status writing stopped', {
+    code: 'STATUS_HISTORY_REWRITTEN',
+    branch: rewritten.branch,
+    missing: rewritten.missing,
+  });
   const head = await source.statusHead();
   const current = head ? ((await source.readFiles(head, ['status/README.md'])).get('status/README.md') ?? '') : '';
   if (current.startsWith(HISTORY_REWRITTEN_BANNER)) return { pushed: false };
@@ -190,10 +215,14 @@ async function raiseHistoryRewritten(d: StepDeps, rewritten: HistoryRewritten, o
     `Lethe-Observed-Commit: ${observed}`,
     '',
   ].join('\n');
-  const result = await source.writeStatus(new Map([['status/README.md', withHistoryRewritten(current, rewritten.branch, rewritten.missing)]]), message, {
-    previous: rewritten.missing,
-    remember: false,
-  });
+  const result = await source.writeStatus(
+    new Map([['status/README.md', withHistoryRewritten(current, rewritten.branch, rewritten.missing)]]),
+    message,
+    {
+      previous: rewritten.missing,
+      remember: false,
+    },
+  );
   return { commit: result.commit, pushed: result.pushed, pushError: result.pushError };
 }
 

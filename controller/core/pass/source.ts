@@ -24,17 +24,25 @@ export async function sourceStep(d: StepDeps, m: PassMemory, forPass: boolean): 
   m.misplaced = misplaced;
   // Nothing in the desired state changed (the controller's own status commits, a quiet
   // poll): the model of the last pass still holds.
-  const previous = Array.isArray(changedPaths) && changedPaths.length === 0 && !misplacedChanged ? m.lastSnapshot : undefined;
+  const previous =
+    Array.isArray(changedPaths) && changedPaths.length === 0 && !misplacedChanged ? m.lastSnapshot : undefined;
   const model = previous?.model ?? checkRepository(desiredManifests(m, state), d.drivers, misplaced);
   if (misplacedChanged) {
     // Once per change of the set, not every pass: the dashboard keeps saying it meanwhile.
     for (const p of model.problems.filter((q) => q.code === 'MISPLACED_MANIFEST')) {
-      d.log.warn('a manifest outside the places Lethe reads is ignored', { code: p.code, file: p.file, line: p.line, hint: p.hint });
+      d.log.warn('a manifest outside the places Lethe reads is ignored', {
+        code: p.code,
+        file: p.file,
+        line: p.line,
+        hint: p.hint,
+      });
     }
   }
   if (!model.config) {
     const first = model.problems.find((p) => p.file === 'lethe.yaml');
-    throw coreErrors.error('CONFIG_INVALID', { problem: first ? `${first.code} at ${first.line}:${first.column}` : 'no lethe.yaml on the branch' });
+    throw coreErrors.error('CONFIG_INVALID', {
+      problem: first ? `${first.code} at ${first.line}:${first.column}` : 'no lethe.yaml on the branch',
+    });
   }
   await loadStatuses(d, m, (await source.statusHead()) ?? head, model.config.spec.identity.email);
   return { head, state, changedPaths, model, config: model.config, reused: previous !== undefined };
@@ -47,9 +55,13 @@ export async function sourceStep(d: StepDeps, m: PassMemory, forPass: boolean): 
  */
 function desiredManifests(m: PassMemory, state: ApprovedState): ParsedManifest[] {
   const approvedNames = new Set<string>();
-  for (const [path, { manifest }] of m.parsed) if (state.approved.has(path) && manifest.name) approvedNames.add(`${manifest.kind}/${manifest.name}`);
+  for (const [path, { manifest }] of m.parsed)
+    if (state.approved.has(path) && manifest.name) approvedNames.add(`${manifest.kind}/${manifest.name}`);
   return [...m.parsed]
-    .filter(([path, { manifest }]) => state.approved.has(path) || !manifest.name || !approvedNames.has(`${manifest.kind}/${manifest.name}`))
+    .filter(
+      ([path, { manifest }]) =>
+        state.approved.has(path) || !manifest.name || !approvedNames.has(`${manifest.kind}/${manifest.name}`),
+    )
     .map(([, { manifest }]) => manifest);
 }
 
@@ -57,7 +69,8 @@ function desiredManifests(m: PassMemory, state: ApprovedState): ParsedManifest[]
 async function loadManifests(d: StepDeps, m: PassMemory, state: ApprovedState): Promise<string[] | 'all'> {
   const desired = new Map<string, string>();
   for (const [path, entry] of state.approved) desired.set(path, entry.blob);
-  for (const [path, blob] of state.current) if (!state.approved.has(path) && manifestKind(path) === 'PrivacyRequest') desired.set(path, blob);
+  for (const [path, blob] of state.current)
+    if (!state.approved.has(path) && manifestKind(path) === 'PrivacyRequest') desired.set(path, blob);
   const stale = [...desired].filter(([path, blob]) => m.parsed.get(path)?.blob !== blob);
   const texts = await d.source.readBlobs(stale.map(([, blob]) => blob));
   for (const [path, blob] of stale) m.parsed.set(path, { blob, manifest: parseManifest(path, texts.get(blob) ?? '') });
@@ -92,12 +105,18 @@ async function loadStatuses(d: StepDeps, m: PassMemory, head: string, identityEm
       continue;
     }
     const name = /^status\/([^/]+)\.yaml$/.exec(path)?.[1];
-    const doc = text !== undefined && name !== undefined && ResourceName.safeParse(name).success ? PrivacyRequestStatus.safeParse(parseYaml(text)) : undefined;
+    const doc =
+      text !== undefined && name !== undefined && ResourceName.safeParse(name).success
+        ? PrivacyRequestStatus.safeParse(parseYaml(text))
+        : undefined;
     if (doc?.success && doc.data.metadata.name === name) m.statuses.set(name, { text: text!, doc: doc.data });
     else m.ignoredStatus.push(path);
   }
   if (m.ignoredStatus.length > 0) {
-    d.log.warn('ignoring files under status/ that the controller did not write', { count: m.ignoredStatus.length, paths: m.ignoredStatus.slice(0, 20) });
+    d.log.warn('ignoring files under status/ that the controller did not write', {
+      count: m.ignoredStatus.length,
+      paths: m.ignoredStatus.slice(0, 20),
+    });
   }
   m.statusesLoaded = true;
 }

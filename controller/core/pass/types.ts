@@ -25,9 +25,21 @@ export type { DriverTable };
 export interface VendorWiring {
   /** Resolves the connection's credential references (where `driver` says they are); throws a LetheError naming the reference, never the value. */
   secrets(vendor: string, spec: VendorSpec, driver: AnyDriver): Promise<Record<string, string>>;
-  http(vendor: string, spec: VendorSpec, windows: RateWindow[], secrets: Record<string, string>, driver: AnyDriver): VendorHttp;
+  http(
+    vendor: string,
+    spec: VendorSpec,
+    windows: RateWindow[],
+    secrets: Record<string, string>,
+    driver: AnyDriver,
+  ): VendorHttp;
   /** Milliseconds this vendor's limiter needs for `calls` more calls (planner ETAs). */
-  drainMs(vendor: string, spec: VendorSpec, windows: RateWindow[], secrets: Record<string, string>, calls: number): number;
+  drainMs(
+    vendor: string,
+    spec: VendorSpec,
+    windows: RateWindow[],
+    secrets: Record<string, string>,
+    calls: number,
+  ): number;
 }
 
 export interface ReconcilerOptions {
@@ -128,4 +140,10 @@ export interface PlanMode {
 }
 
 /** Step 5, record: the status commit (if any) and the phase changes it holds. */
-export type Recorded = { commit?: string; pushed: boolean; pushError?: { code: string; message: string }; changes: PhaseChange[]; historyRewritten?: HistoryRewritten };
+export type Recorded = {
+  commit?: string;
+  pushed: boolean;
+  pushError?: { code: string; message: string };
+  changes: PhaseChange[];
+  historyRewritten?: HistoryRewritten;
+};

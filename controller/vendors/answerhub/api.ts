@@ -39,7 +39,11 @@ function auth(ctx: Ctx): Record<string, string> {
 
 /** Bad credentials concern the whole connection: it is degraded, no task fails. */
 function unauthorized(call: AnswerHubCall, res: HttpResponse): never {
-  throw answerHubErrors.error('ANSWERHUB_UNAUTHORIZED', { label: LABEL[call], status: res.status }, { scope: 'vendor', maybeDelivered: false });
+  throw answerHubErrors.error(
+    'ANSWERHUB_UNAUTHORIZED',
+    { label: LABEL[call], status: res.status },
+    { scope: 'vendor', maybeDelivered: false },
+  );
 }
 
 /**
@@ -50,7 +54,11 @@ function unauthorized(call: AnswerHubCall, res: HttpResponse): never {
 function unexpected(ctx: Ctx, call: AnswerHubCall, res: HttpResponse): never {
   const documents404 = call === 'job-get' || call === 'job-delete';
   if (res.status === 405 || (res.status === 404 && (!documents404 || !isPluginError(res)))) {
-    throw answerHubErrors.error('ANSWERHUB_ENDPOINT_NOT_FOUND', { label: LABEL[call], status: res.status }, { maybeDelivered: false });
+    throw answerHubErrors.error(
+      'ANSWERHUB_ENDPOINT_NOT_FOUND',
+      { label: LABEL[call], status: res.status },
+      { maybeDelivered: false },
+    );
   }
   throw statusError(res, LABEL[call], new URL(ctx.spec.baseUrl).origin);
 }
@@ -89,9 +97,15 @@ export const UPLOAD_FIELD = 'file';
  * A multipart/form-data body with one file part, as a browser or curl -F sends a file
  * upload (RFC 7578). The boundary is random, so no CSV content can end the part early.
  */
-export function multipartCsv(csv: string, boundary = `lethe-${randomBytes(16).toString('hex')}`): { body: Buffer; contentType: string } {
+export function multipartCsv(
+  csv: string,
+  boundary = `lethe-${randomBytes(16).toString('hex')}`,
+): { body: Buffer; contentType: string } {
   const head = `--${boundary}\r\nContent-Disposition: form-data; name="${UPLOAD_FIELD}"; filename="users.csv"\r\nContent-Type: text/csv\r\n\r\n`;
-  return { body: Buffer.concat([Buffer.from(head), Buffer.from(csv, 'utf8'), Buffer.from(`\r\n--${boundary}--\r\n`)]), contentType: `multipart/form-data; boundary=${boundary}` };
+  return {
+    body: Buffer.concat([Buffer.from(head), Buffer.from(csv, 'utf8'), Buffer.from(`\r\n--${boundary}--\r\n`)]),
+    contentType: `multipart/form-data; boundary=${boundary}`,
+  };
 }
 
 /** Uploads the CSV of a bulk job and returns its file id. Call inside an intent. */
@@ -107,7 +121,8 @@ export async function uploadUsers(ctx: Ctx, users: readonly UserRef[]): Promise<
   });
   const code = classify('upload', res.status, '');
   if (code === 'ANSWERHUB_UNAUTHORIZED') unauthorized('upload', res);
-  if (code === 'ANSWERHUB_UPLOAD_REJECTED') throw answerHubErrors.error(code, { label: LABEL.upload, users: users.length }, { maybeDelivered: false });
+  if (code === 'ANSWERHUB_UPLOAD_REJECTED')
+    throw answerHubErrors.error(code, { label: LABEL.upload, users: users.length }, { maybeDelivered: false });
   if (res.status !== 201) unexpected(ctx, 'upload', res);
   return res.parse(UploadAnswer).fileId;
 }
@@ -154,11 +169,21 @@ export async function getJob(ctx: Ctx, jobId: string): Promise<Job> {
   if (code) throw answerHubErrors.error(code, { label: LABEL['job-get'], jobId });
   if (res.status !== 200) unexpected(ctx, 'job-get', res);
   const job = res.parse(JobAnswer);
-  if (job.id !== undefined && job.id !== jobId) throw answerHubErrors.error('ANSWERHUB_UNEXPECTED_ANSWER', { label: LABEL['job-get'], status: res.status, field: `job ${jobId}` });
+  if (job.id !== undefined && job.id !== jobId)
+    throw answerHubErrors.error('ANSWERHUB_UNEXPECTED_ANSWER', {
+      label: LABEL['job-get'],
+      status: res.status,
+      field: `job ${jobId}`,
+    });
   const status = job.status.trim().toLowerCase();
-  if (status === 'finished') return { id: jobId, finished: true, ...(job.finishedAt ? { finishedAt: job.finishedAt } : {}) };
+  if (status === 'finished')
+    return { id: jobId, finished: true, ...(job.finishedAt ? { finishedAt: job.finishedAt } : {}) };
   if (NOT_YET.has(status)) return { id: jobId, finished: false };
-  throw answerHubErrors.error('ANSWERHUB_JOB_STATUS_UNKNOWN', { label: LABEL['job-get'], jobId, status: status.replace(/[^a-z_ -]/g, '').slice(0, 40) });
+  throw answerHubErrors.error('ANSWERHUB_JOB_STATUS_UNKNOWN', {
+    label: LABEL['job-get'],
+    jobId,
+    status: status.replace(/[^a-z_ -]/g, '').slice(0, 40),
+  });
 }
 
 export type DeleteAnswer = 'deleted' | 'ANSWERHUB_JOB_ALREADY_RAN' | 'ANSWERHUB_JOB_NOT_FOUND';

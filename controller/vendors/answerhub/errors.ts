@@ -40,7 +40,7 @@ export const answerHubErrors = defineErrors({
   },
   ANSWERHUB_DATE_NOT_ELIGIBLE: {
     message: '{label}: AnswerHub found none of {tries} dates from {slot} eligible (status 400)',
-    hint: 'Check the controller clock (NTP) against AnswerHub\'s, spec.dateFormat (formatted dates are UTC) and spec.scheduleWindow.',
+    hint: "Check the controller clock (NTP) against AnswerHub's, spec.dateFormat (formatted dates are UTC) and spec.scheduleWindow.",
     terminal: true,
   },
   ANSWERHUB_EMPTY_OPERATIONS: {
@@ -59,7 +59,8 @@ export const answerHubErrors = defineErrors({
     terminal: true,
   },
   ANSWERHUB_SCHEDULE_REJECTED: {
-    message: '{label}: AnswerHub rejected the job with a 400 Lethe does not recognise as one of the eight documented errors (vendor message code {vendorCode})',
+    message:
+      '{label}: AnswerHub rejected the job with a 400 Lethe does not recognise as one of the eight documented errors (vendor message code {vendorCode})',
     hint: 'Nothing was scheduled. Look the vendor message code up in the AnswerHub GDPR reference, and check spec.erasureOperation and the plugin version (2.3.1+). The task resumes when the request or connection changes.',
     terminal: true,
   },
@@ -78,7 +79,8 @@ export const answerHubErrors = defineErrors({
     hint: 'Not an error: the withdrawn request is tracked to the end of its job, and its status records that the cancellation came too late.',
   },
   ANSWERHUB_SCHEDULE_UNCONFIRMED: {
-    message: 'request {request}: a {operation} job was sent for {slot} but its answer was lost; AnswerHub cannot list jobs to confirm it',
+    message:
+      'request {request}: a {operation} job was sent for {slot} but its answer was lost; AnswerHub cannot list jobs to confirm it',
     hint: `Lethe never schedules blindly twice. Look for a GDPR job at that time in ${CONSOLE}: if it exists, set spec.subject.identifiers.<vendor>.jobId to its id (Lethe tracks it); if it does not, set jobId to "none" (Lethe schedules one).`,
     terminal: true,
   },
@@ -110,7 +112,6 @@ export const answerHubErrors = defineErrors({
 
 export type AnswerHubCode = keyof typeof answerHubErrors.table;
 
-
 /** The calls whose documented answers are classified. */
 export type AnswerHubCall = 'lookup' | 'upload' | 'schedule' | 'job-get' | 'job-delete';
 
@@ -124,7 +125,10 @@ function errorAnswer(res: HttpResponse): ErrorAnswer | undefined {
 
 /** Lower case, every run of other characters one space: wording, not punctuation, decides. */
 export function normalise(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim();
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, ' ')
+    .trim();
 }
 
 /**
@@ -133,7 +137,9 @@ export function normalise(text: string): string {
  */
 export function errorText(res: HttpResponse): string {
   const e = errorAnswer(res);
-  const parts = e ? [e.message, e.error, e.detail, e.errorMessage].filter((x): x is string => typeof x === 'string') : [];
+  const parts = e
+    ? [e.message, e.error, e.detail, e.errorMessage].filter((x): x is string => typeof x === 'string')
+    : [];
   return normalise(parts.length > 0 ? parts.join(' ') : res.body.subarray(0, 2000).toString('utf8'));
 }
 

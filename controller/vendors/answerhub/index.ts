@@ -27,9 +27,20 @@ const DEFAULT_RATE = { limit: 5, perSeconds: 1 };
 function override(ctx: Ctx, task: TaskInput): StepResult | undefined {
   const value = task.subject.identifiers.jobId?.trim();
   if (value === undefined || value === task.state.data.override) return undefined;
-  if (value === 'none') return { kind: 'continue', step: 'schedule', data: { override: value }, evidence: { operatorConfirmed: 'no job existed; scheduling anew' } };
+  if (value === 'none')
+    return {
+      kind: 'continue',
+      step: 'schedule',
+      data: { override: value },
+      evidence: { operatorConfirmed: 'no job existed; scheduling anew' },
+    };
   if (!/^\d+$/.test(value)) {
-    throw answerHubErrors.error('ANSWERHUB_BAD_IDENTIFIER', { request: task.request, vendor: ctx.vendor, key: 'jobId', expected: 'a numeric job id or "none"' });
+    throw answerHubErrors.error('ANSWERHUB_BAD_IDENTIFIER', {
+      request: task.request,
+      vendor: ctx.vendor,
+      key: 'jobId',
+      expected: 'a numeric job id or "none"',
+    });
   }
   return {
     kind: 'continue',
@@ -49,7 +60,14 @@ function scheduledResult(ctx: Ctx, task: TaskInput, jobId: string, slot: Date, s
   return {
     kind: 'continue',
     step: 'poll',
-    data: { ...carried(task), jobId, slot: slot.toISOString(), shared, pollIntervalMs: FIRST_POLL_MS, nextPollAt: slot.getTime() + MARGIN_MS },
+    data: {
+      ...carried(task),
+      jobId,
+      slot: slot.toISOString(),
+      shared,
+      pollIntervalMs: FIRST_POLL_MS,
+      nextPollAt: slot.getTime() + MARGIN_MS,
+    },
     checkAfterMs: Math.max(0, slot.getTime() - ctx.now().getTime()) + MARGIN_MS,
     jobIds: [jobId],
     submissions: task.state.submissions + 1,
@@ -61,7 +79,11 @@ function scheduledResult(ctx: Ctx, task: TaskInput, jobId: string, slot: Date, s
   };
 }
 
-const noData = (): StepResult => ({ kind: 'completed', outcome: 'NoDataHeld', evidence: { lookup: 'ANSWERHUB_USER_NOT_FOUND' } });
+const noData = (): StepResult => ({
+  kind: 'completed',
+  outcome: 'NoDataHeld',
+  evidence: { lookup: 'ANSWERHUB_USER_NOT_FOUND' },
+});
 
 async function step(ctx: Ctx, task: TaskInput): Promise<StepResult> {
   if (task.action !== 'erasure') {
@@ -108,8 +130,17 @@ async function scheduleAll(ctx: Ctx, tasks: TaskInput[]): Promise<StepResult[]> 
     }
   }
   if (pending.length > 0) {
-    const { jobId, slot } = await submit(ctx, pending.map((p) => p.task), [...users.values()]);
-    ctx.log.info('answerhub job scheduled', { vendor: ctx.vendor, jobId, requests: pending.length, slot: slot.toISOString() });
+    const { jobId, slot } = await submit(
+      ctx,
+      pending.map((p) => p.task),
+      [...users.values()],
+    );
+    ctx.log.info('answerhub job scheduled', {
+      vendor: ctx.vendor,
+      jobId,
+      requests: pending.length,
+      slot: slot.toISOString(),
+    });
     for (const { i, task } of pending) results[i] = scheduledResult(ctx, task, jobId, slot, pending.length);
   }
   return results.map((r) => r!);
@@ -133,7 +164,13 @@ async function recover(ctx: Ctx, task: TaskInput, intent: OpenIntent): Promise<S
     const jobIds = Array.isArray(detail.jobIds) ? detail.jobIds.filter((j): j is string => typeof j === 'string') : [];
     const jobId = jobIds.at(-1);
     // Sharing is unknown after a rebuild: shared 0 keeps a withdrawal from cancelling it.
-    if (jobId) return { kind: 'continue', step: 'poll', data: { jobId, shared: 0, pollIntervalMs: FIRST_POLL_MS }, jobIds: [jobId] };
+    if (jobId)
+      return {
+        kind: 'continue',
+        step: 'poll',
+        data: { jobId, shared: 0, pollIntervalMs: FIRST_POLL_MS },
+        jobIds: [jobId],
+      };
     if (task.state.step === 'start') return { kind: 'continue', step: 'start', data: {} };
     throw unconfirmed(task, ctx.spec.erasureOperation, undefined);
   }
@@ -176,10 +213,24 @@ async function cancel(ctx: Ctx, task: TaskInput): Promise<StepResult> {
     return poll(ctx, task, { data: { withdrawal: 'shared-job' }, evidence: { withdrawal: why } });
   }
   const answer = await deleteJob(ctx, jobId);
-  if (answer === 'deleted') return { kind: 'completed', outcome: 'Cancelled', jobIds: [jobId], evidence: { withdrawal: `job ${jobId} deleted before it ran` } };
-  if (answer === 'ANSWERHUB_JOB_NOT_FOUND') return { kind: 'completed', outcome: 'Cancelled', evidence: { withdrawal: `job ${jobId} no longer existed (ANSWERHUB_JOB_NOT_FOUND)` } };
+  if (answer === 'deleted')
+    return {
+      kind: 'completed',
+      outcome: 'Cancelled',
+      jobIds: [jobId],
+      evidence: { withdrawal: `job ${jobId} deleted before it ran` },
+    };
+  if (answer === 'ANSWERHUB_JOB_NOT_FOUND')
+    return {
+      kind: 'completed',
+      outcome: 'Cancelled',
+      evidence: { withdrawal: `job ${jobId} no longer existed (ANSWERHUB_JOB_NOT_FOUND)` },
+    };
   ctx.log.info('answerhub job already ran; tracking it to the end', { vendor: ctx.vendor, jobId, code: answer });
-  return poll(ctx, task, { data: { withdrawal: 'too-late' }, evidence: { withdrawal: 'too late: the job already ran or was running (ANSWERHUB_JOB_ALREADY_RAN)' } });
+  return poll(ctx, task, {
+    data: { withdrawal: 'too-late' },
+    evidence: { withdrawal: 'too late: the job already ran or was running (ANSWERHUB_JOB_ALREADY_RAN)' },
+  });
 }
 
 export const answerHubDriver: Driver<'answerhub'> = {

@@ -35,7 +35,10 @@ export const JobAnswer = z.looseObject({
  * never logged. `code` is the vendor's message code, safe to report when it is a short token.
  */
 export const ErrorAnswer = z.looseObject({
-  code: z.union([z.int(), z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/)]).optional().catch(undefined),
+  code: z
+    .union([z.int(), z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/)])
+    .optional()
+    .catch(undefined),
   message: z.string().optional().catch(undefined),
   error: z.string().optional().catch(undefined),
   detail: z.string().optional().catch(undefined),

@@ -40,7 +40,10 @@ function inWindow(ms: number, w: ScheduleWindow): boolean {
  * window (start hour inclusive, end hour exclusive, UTC weekdays). Pure.
  */
 export function nextSlot(now: Date, w: ScheduleWindow, stepMs: number, notBefore?: Date): Date {
-  const earliest = Math.max(now.getTime() + Math.max(w.leadMinutes * MINUTE, MIN_AHEAD_MS), notBefore?.getTime() ?? -Infinity);
+  const earliest = Math.max(
+    now.getTime() + Math.max(w.leadMinutes * MINUTE, MIN_AHEAD_MS),
+    notBefore?.getTime() ?? -Infinity,
+  );
   const t0 = Math.ceil(earliest / stepMs) * stepMs;
   if (inWindow(t0, w)) return new Date(t0);
   // Otherwise the next window opening: today's if still ahead, else a following day's.

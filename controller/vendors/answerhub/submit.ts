@@ -25,7 +25,8 @@ export async function resolveUsers(ctx: Ctx, task: TaskInput): Promise<UserRef[]
     return [{ id: Number(userId) }];
   }
   if (username !== undefined) {
-    if (!username.trim() || /[\r\n,"]/.test(username)) throw bad('username', 'a non-empty username without commas, quotes or line breaks');
+    if (!username.trim() || /[\r\n,"]/.test(username))
+      throw bad('username', 'a non-empty username without commas, quotes or line breaks');
     return [{ username: username.trim() }];
   }
   const ids = new Set<number>();
@@ -69,9 +70,18 @@ export async function submit(ctx: Ctx, tasks: readonly TaskInput[], users: reado
     refusal = answer.code;
     if (!MOVE_ON.has(refusal)) {
       const fileId = 'fileId' in target ? String(target.fileId) : '-';
-      throw answerHubErrors.error(refusal, { label: label('schedule'), fileId, vendorCode: answer.vendorCode }, { maybeDelivered: false });
+      throw answerHubErrors.error(
+        refusal,
+        { label: label('schedule'), fileId, vendorCode: answer.vendorCode },
+        { maybeDelivered: false },
+      );
     }
-    ctx.log.info('answerhub slot refused; trying the next one', { vendor: ctx.vendor, code: refusal, requests: requests.length, tries });
+    ctx.log.info('answerhub slot refused; trying the next one', {
+      vendor: ctx.vendor,
+      code: refusal,
+      requests: requests.length,
+      tries,
+    });
     slot = nextSlot(ctx.now(), scheduleWindow, step, new Date(slot.getTime() + SLOT_STEP_MS));
   }
   throw answerHubErrors.error(refusal, { label: label('schedule'), tries: MAX_SLOT_TRIES, slot: first.toISOString() });

@@ -17,19 +17,35 @@ const num = (v: unknown, fallback: number): number => (typeof v === 'number' && 
  * When to look again: at the scheduled time plus a margin while it is ahead, then at
  * growing intervals. Also returns the next interval to store.
  */
-export function pollDelay(nowMs: number, slotIso: unknown, intervalMs: number): { checkAfterMs: number; nextIntervalMs: number } {
+export function pollDelay(
+  nowMs: number,
+  slotIso: unknown,
+  intervalMs: number,
+): { checkAfterMs: number; nextIntervalMs: number } {
   const slot = typeof slotIso === 'string' ? Date.parse(slotIso) : NaN;
-  if (Number.isFinite(slot) && slot > nowMs) return { checkAfterMs: slot - nowMs + MARGIN_MS, nextIntervalMs: intervalMs };
+  if (Number.isFinite(slot) && slot > nowMs)
+    return { checkAfterMs: slot - nowMs + MARGIN_MS, nextIntervalMs: intervalMs };
   return { checkAfterMs: intervalMs, nextIntervalMs: Math.min(intervalMs * 2, MAX_POLL_MS) };
 }
 
 /** The poll step: the job's state decides; pending jobs are looked at again later. */
-export async function poll(ctx: Ctx, task: TaskInput, extra: { data?: TaskData; evidence?: Record<string, string> } = {}): Promise<StepResult> {
+export async function poll(
+  ctx: Ctx,
+  task: TaskInput,
+  extra: { data?: TaskData; evidence?: Record<string, string> } = {},
+): Promise<StepResult> {
   const data = { ...task.state.data, ...extra.data };
   const now = ctx.now().getTime();
   // Cancel actions of withdrawn tasks come every pass, whatever nextCheckAt said.
   const due = num(data.nextPollAt, 0);
-  if (due > now) return { kind: 'continue', step: 'poll', data, checkAfterMs: due - now, ...(extra.evidence ? { evidence: extra.evidence } : {}) };
+  if (due > now)
+    return {
+      kind: 'continue',
+      step: 'poll',
+      data,
+      checkAfterMs: due - now,
+      ...(extra.evidence ? { evidence: extra.evidence } : {}),
+    };
   const jobId = String(data.jobId);
   const job = await getJob(ctx, jobId);
   if (job.finished) {
@@ -80,9 +96,17 @@ export async function confirm(ctx: Ctx, task: TaskInput): Promise<StepResult> {
     return {
       kind: 'completed',
       outcome: 'Erased',
-      evidence: { jobId: 'unknown (schedule answer lost)', confirmedBy: 'no AnswerHub user has the subject email after the scheduled time' },
+      evidence: {
+        jobId: 'unknown (schedule answer lost)',
+        confirmedBy: 'no AnswerHub user has the subject email after the scheduled time',
+      },
     };
   }
   if (tries >= CONFIRM_TRIES) throw unconfirmed(task, operation, slot);
-  return { kind: 'continue', step: 'confirm', data: { ...task.state.data, confirmTries: tries }, checkAfterMs: FIRST_POLL_MS * 2 ** tries };
+  return {
+    kind: 'continue',
+    step: 'confirm',
+    data: { ...task.state.data, confirmTries: tries },
+    checkAfterMs: FIRST_POLL_MS * 2 ** tries,
+  };
 }

@@ -59,7 +59,11 @@ export async function send(ctx: Ctx, q: Query, r: Rendered, b: Budget, safe: boo
   } catch (err) {
     // An attempt may use all the time left, so its timeout is the job's timeout too.
     if (err instanceof HttpError && (err.code === 'HTTP_DEADLINE_EXCEEDED' || err.code === 'HTTP_TIMEOUT')) {
-      throw apiProxyErrors.error('APIPROXY_JOB_TIMEOUT', { kind: b.kind, seconds: b.seconds, label: q.label, cause: err.code }, { maybeDelivered: err.maybeDelivered, cause: err });
+      throw apiProxyErrors.error(
+        'APIPROXY_JOB_TIMEOUT',
+        { kind: b.kind, seconds: b.seconds, label: q.label, cause: err.code },
+        { maybeDelivered: err.maybeDelivered, cause: err },
+      );
     }
     throw err;
   }
@@ -96,13 +100,23 @@ export function throwIfRefused(q: Query, res: HttpResponse): void {
     return;
   }
   if (q.query.fail_retry_response_codes.includes(s) || s === 429) {
-    throw apiProxyErrors.error('APIPROXY_RETRY_STATUS', details, { maybeDelivered: false, ...(res.retryAfterMs === undefined ? {} : { retryAfterMs: res.retryAfterMs }) });
+    throw apiProxyErrors.error('APIPROXY_RETRY_STATUS', details, {
+      maybeDelivered: false,
+      ...(res.retryAfterMs === undefined ? {} : { retryAfterMs: res.retryAfterMs }),
+    });
   }
-  if (s === 401 || s === 403) throw apiProxyErrors.error('APIPROXY_UNAUTHORIZED', details, { scope: 'vendor', maybeDelivered: false });
+  if (s === 401 || s === 403)
+    throw apiProxyErrors.error('APIPROXY_UNAUTHORIZED', details, { scope: 'vendor', maybeDelivered: false });
   // Departure from DataGrail (only fail_retry_response_codes retry): a 5xx or 408 not listed
   // as valid is transient. The vendor may have acted, so a write's intent stays open.
-  if (s >= 500 || s === 408) throw apiProxyErrors.error('APIPROXY_SERVER_ERROR', details, res.retryAfterMs === undefined ? {} : { retryAfterMs: res.retryAfterMs });
-  if (s === 404 || s === 405) throw apiProxyErrors.error('APIPROXY_ENDPOINT_NOT_FOUND', details, { maybeDelivered: false });
+  if (s >= 500 || s === 408)
+    throw apiProxyErrors.error(
+      'APIPROXY_SERVER_ERROR',
+      details,
+      res.retryAfterMs === undefined ? {} : { retryAfterMs: res.retryAfterMs },
+    );
+  if (s === 404 || s === 405)
+    throw apiProxyErrors.error('APIPROXY_ENDPOINT_NOT_FOUND', details, { maybeDelivered: false });
 }
 
 /**
@@ -115,7 +129,11 @@ function parseAs<S extends z.ZodType>(q: Query, res: HttpResponse, schema: S, co
     return res.parse(schema);
   } catch (err) {
     if (err instanceof HttpError && err.code === 'HTTP_SCHEMA_MISMATCH') {
-      throw apiProxyErrors.error(code, { label: q.label, status: res.status, problem: `JSON that is not an array of objects (${err.message})` }, { cause: err });
+      throw apiProxyErrors.error(
+        code,
+        { label: q.label, status: res.status, problem: `JSON that is not an array of objects (${err.message})` },
+        { cause: err },
+      );
     }
     throw err;
   }

@@ -59,7 +59,7 @@ export const apiProxyErrors = defineErrors({
   },
   APIPROXY_ENDPOINT_NOT_FOUND: {
     message: '{label} answered status {status} from a web server, not the API (a route 404/405, or an HTML page)',
-    hint: 'A configuration error: the query URL does not reach the API (wrong host, path or version). Fix the query url in the connection; the task resumes when it changes. Nothing was reported done: an HTML page is never taken as the API\'s answer, even with a listed status.',
+    hint: "A configuration error: the query URL does not reach the API (wrong host, path or version). Fix the query url in the connection; the task resumes when it changes. Nothing was reported done: an HTML page is never taken as the API's answer, even with a listed status.",
     terminal: true,
   },
   APIPROXY_SERVER_ERROR: {
@@ -69,4 +69,3 @@ export const apiProxyErrors = defineErrors({
 });
 
 export type ApiProxyCode = keyof typeof apiProxyErrors.table;
-

@@ -84,7 +84,12 @@ function confirmedOf(data: TaskData): string[] {
 
 function cancelled(task: TaskInput): StepResult {
   const n = Object.keys(readAnswered(task.state.data.answered)).length;
-  return { kind: 'completed', outcome: 'Cancelled', data: {}, evidence: { cancelled: `withdrawn; ${n} queries had been answered (synchronous API: nothing pending)` } };
+  return {
+    kind: 'completed',
+    outcome: 'Cancelled',
+    data: {},
+    evidence: { cancelled: `withdrawn; ${n} queries had been answered (synchronous API: nothing pending)` },
+  };
 }
 
 async function runAccess(ctx: Ctx, task: TaskInput, units: Unit[]): Promise<StepResult> {
@@ -124,7 +129,13 @@ async function holdsNoData(ctx: Ctx, email: string): Promise<boolean> {
   return true;
 }
 
-async function runWrites(ctx: Ctx, task: TaskInput, kind: 'delete' | 'optout', units: Unit[], answered: Answered): Promise<StepResult> {
+async function runWrites(
+  ctx: Ctx,
+  task: TaskInput,
+  kind: 'delete' | 'optout',
+  units: Unit[],
+  answered: Answered,
+): Promise<StepResult> {
   const b = budget(ctx, kind);
   let sent = 0;
   let progressed = false;
@@ -135,7 +146,13 @@ async function runWrites(ctx: Ctx, task: TaskInput, kind: 'delete' | 'optout', u
     try {
       for (const [binding, call] of unit.calls.entries()) {
         sent++;
-        const detail = { request: task.request, query: unit.query.field, unit: unit.key, binding, answered: data().answered! };
+        const detail = {
+          request: task.request,
+          query: unit.query.field,
+          unit: unit.key,
+          binding,
+          answered: data().answered!,
+        };
         const res = await ctx.intent(`apiproxy.${kind}`, detail, async () => {
           const answer = await send(ctx, unit.query, call, b, false);
           throwIfRefused(unit.query, answer);
@@ -146,9 +163,14 @@ async function runWrites(ctx: Ctx, task: TaskInput, kind: 'delete' | 'optout', u
       }
     } catch (err) {
       const submissions = task.state.submissions + sent;
-      if (isQueryFailure(err)) return { kind: 'failed', code: err.code, message: err.message, data: data(), submissions };
+      if (isQueryFailure(err))
+        return { kind: 'failed', code: err.code, message: err.message, data: data(), submissions };
       if (!progressed) throw err;
-      ctx.log.warn('apiproxy: progress saved before retry', { request: task.request, vendor: ctx.vendor, code: (err as { code?: string }).code ?? 'DRIVER_ERROR' });
+      ctx.log.warn('apiproxy: progress saved before retry', {
+        request: task.request,
+        vendor: ctx.vendor,
+        code: (err as { code?: string }).code ?? 'DRIVER_ERROR',
+      });
       return { kind: 'continue', step: 'start', data: data(), submissions };
     }
     answered[unit.key] = codes;
@@ -168,7 +190,11 @@ async function step(ctx: Ctx, task: TaskInput): Promise<StepResult> {
   const connection = ctx.spec.connection;
   if (connection.mode === 'test') {
     // The test queries ran as this pass's health check; live queries never run in test mode.
-    return { kind: 'completed', outcome: 'TestModeOnly', evidence: { mode: `test: ${connection.queries.test.length} test queries ok, no ${task.action} query sent` } };
+    return {
+      kind: 'completed',
+      outcome: 'TestModeOnly',
+      evidence: { mode: `test: ${connection.queries.test.length} test queries ok, no ${task.action} query sent` },
+    };
   }
   const kind = KIND[task.action];
   if (queriesOf(connection, kind).length === 0) throw apiProxyErrors.error('APIPROXY_NO_QUERIES', { kind });
@@ -205,24 +231,41 @@ export const apiProxyDriver: Driver<'apiproxy'> = {
   step,
   async recover(ctx, task, intent): Promise<StepResult> {
     if (intent.name === REBUILT_INTENT) {
-      return { kind: 'continue', step: 'start', data: {}, evidence: { recovery: 'journal rebuilt: queries run again from the first (stateless and idempotent by the DataGrail contract)' } };
+      return {
+        kind: 'continue',
+        step: 'start',
+        data: {},
+        evidence: {
+          recovery:
+            'journal rebuilt: queries run again from the first (stateless and idempotent by the DataGrail contract)',
+        },
+      };
     }
     const answered = { ...readAnswered(intent.detail.answered), ...readAnswered(task.state.data.answered) };
     const unit = String(intent.detail.unit ?? '');
     const email = task.subject.emails[Number(unit.split('.')[0])];
-    if (intent.name === 'apiproxy.delete' && email !== undefined && queriesOf(ctx.spec.connection, 'access').length > 0 && (await holdsNoData(ctx, email))) {
+    if (
+      intent.name === 'apiproxy.delete' &&
+      email !== undefined &&
+      queriesOf(ctx.spec.connection, 'access').length > 0 &&
+      (await holdsNoData(ctx, email))
+    ) {
       return {
         kind: 'continue',
         step: 'start',
         data: { answered: { ...answered, [unit]: [] }, confirmed: [...confirmedOf(task.state.data), unit] },
-        evidence: { recovery: `answer to ${String(intent.detail.query)} lost; the access queries find no data left, so it was not sent again` },
+        evidence: {
+          recovery: `answer to ${String(intent.detail.query)} lost; the access queries find no data left, so it was not sent again`,
+        },
       };
     }
     return {
       kind: 'continue',
       step: 'start',
       data: { answered },
-      evidence: { recovery: `answer to ${String(intent.detail.query)} lost; only that query sent again (idempotent by the DataGrail contract)` },
+      evidence: {
+        recovery: `answer to ${String(intent.detail.query)} lost; only that query sent again (idempotent by the DataGrail contract)`,
+      },
     };
   },
   async cancel(_ctx, task): Promise<StepResult> {
@@ -235,7 +278,11 @@ export const apiProxyDriver: Driver<'apiproxy'> = {
     const b = budget(ctx, 'test');
     for (const [i, q] of tests.entries()) {
       const unhealthy = (problem: string, cause?: unknown) =>
-        apiProxyErrors.error('APIPROXY_UNHEALTHY', { index: i, vendor: ctx.vendor, problem }, { scope: 'vendor', cause });
+        apiProxyErrors.error(
+          'APIPROXY_UNHEALTHY',
+          { index: i, vendor: ctx.vendor, problem },
+          { scope: 'vendor', cause },
+        );
       let res: HttpResponse;
       try {
         res = await send(ctx, q, render(q, credentials === undefined ? {} : { credentials }), b, true);
@@ -245,7 +292,8 @@ export const apiProxyDriver: Driver<'apiproxy'> = {
       const status = res.status;
       const valid = q.query.valid_response_codes.includes(status);
       // A web server's answer at a wrong URL is a configuration error: the pass's tasks stall.
-      if ((!valid && (status === 404 || status === 405)) || isHtml(res)) throw apiProxyErrors.error('APIPROXY_ENDPOINT_NOT_FOUND', { label: q.label, status });
+      if ((!valid && (status === 404 || status === 405)) || isHtml(res))
+        throw apiProxyErrors.error('APIPROXY_ENDPOINT_NOT_FOUND', { label: q.label, status });
       if (!valid) throw unhealthy(`answered status ${status}`);
     }
   },

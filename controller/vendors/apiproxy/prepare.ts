@@ -1,6 +1,15 @@
 import type { DriverContext } from '../../contracts/driver.ts';
 import { budget, checkStatus, identifierValues, send, type Budget } from './api.ts';
-import { bindings, checkTemplates, identifierQueries, queriesOf, queryPlaceholders, render, type Query, type Rendered } from './queries.ts';
+import {
+  bindings,
+  checkTemplates,
+  identifierQueries,
+  queriesOf,
+  queryPlaceholders,
+  render,
+  type Query,
+  type Rendered,
+} from './queries.ts';
 
 type Ctx = DriverContext<'apiproxy'>;
 export type ActionKind = 'access' | 'delete' | 'optout';
@@ -26,13 +35,22 @@ export function unitKey(email: number, query: number): string {
  * configuration or on a substituted value fails here, before any delete or opt-out is sent.
  * The identifier values live in this function's result only (personal data: never persisted).
  */
-export async function prepare(ctx: Ctx, kind: ActionKind, emails: readonly string[], done: ReadonlySet<string>): Promise<Unit[]> {
+export async function prepare(
+  ctx: Ctx,
+  kind: ActionKind,
+  emails: readonly string[],
+  done: ReadonlySet<string>,
+): Promise<Unit[]> {
   const connection = ctx.spec.connection;
   const categories = Object.keys(connection.queries.identifiers ?? {}).filter((c) => !RESERVED.includes(c));
   const credentials = ctx.secrets.credentials;
   const queries = queriesOf(connection, kind);
   checkTemplates(queries, [...RESERVED, ...categories], credentials !== undefined);
-  checkTemplates(categories.flatMap((c) => identifierQueries(connection, c)), RESERVED, credentials !== undefined);
+  checkTemplates(
+    categories.flatMap((c) => identifierQueries(connection, c)),
+    RESERVED,
+    credentials !== undefined,
+  );
 
   let idBudget: Budget | undefined;
   const units: Unit[] = [];
@@ -51,7 +69,8 @@ export async function prepare(ctx: Ctx, kind: ActionKind, emails: readonly strin
       }
       identifiers.set(category, values);
     }
-    for (const { q, key } of pending) units.push({ key, query: q, calls: bindings(q.query, base, identifiers).map((b) => render(q, b)) });
+    for (const { q, key } of pending)
+      units.push({ key, query: q, calls: bindings(q.query, base, identifiers).map((b) => render(q, b)) });
   }
   return units;
 }

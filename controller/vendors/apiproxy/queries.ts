@@ -20,7 +20,11 @@ export interface Rendered {
 }
 
 export function queriesOf(connection: ApiProxyConnection, kind: QueryKind): Query[] {
-  return (connection.queries[kind] ?? []).map((query, i) => ({ field: `queries.${kind}[${i}]`, label: `apiproxy.${kind}[${i}]`, query }));
+  return (connection.queries[kind] ?? []).map((query, i) => ({
+    field: `queries.${kind}[${i}]`,
+    label: `apiproxy.${kind}[${i}]`,
+    query,
+  }));
 }
 
 export function identifierQueries(connection: ApiProxyConnection, category: string): Query[] {
@@ -74,7 +78,11 @@ export function checkTemplates(queries: readonly Query[], available: readonly st
           throw apiProxyErrors.error('APIPROXY_NO_CREDENTIALS', { field: where }, { scope: 'vendor' });
         }
         if (!available.includes(name)) {
-          throw apiProxyErrors.error('APIPROXY_UNKNOWN_PLACEHOLDER', { field: where, placeholder: `{${name}}`, available: available.map((n) => `{${n}}`).join(', ') });
+          throw apiProxyErrors.error('APIPROXY_UNKNOWN_PLACEHOLDER', {
+            field: where,
+            placeholder: `{${name}}`,
+            available: available.map((n) => `{${n}}`).join(', '),
+          });
         }
       }
     }
@@ -89,8 +97,10 @@ export function render(q: Query, values: Readonly<Record<string, string>>): Rend
   } catch (err) {
     if (!(err instanceof LetheError)) throw err;
     // The template layer's messages name fields and placeholders, never values.
-    if (err.code === 'TEMPLATE_HEADER_INJECTION') throw apiProxyErrors.error('APIPROXY_HEADER_INJECTION', { problem: err.message });
-    if (err.code === 'TEMPLATE_SYNTAX') throw apiProxyErrors.error('APIPROXY_TEMPLATE_INVALID', { problem: err.message });
+    if (err.code === 'TEMPLATE_HEADER_INJECTION')
+      throw apiProxyErrors.error('APIPROXY_HEADER_INJECTION', { problem: err.message });
+    if (err.code === 'TEMPLATE_SYNTAX')
+      throw apiProxyErrors.error('APIPROXY_TEMPLATE_INVALID', { problem: err.message });
     throw err;
   }
 }
@@ -99,7 +109,11 @@ export function render(q: Query, values: Readonly<Record<string, string>>): Rend
  * The value sets a query runs with: one per combination of the identifier values it uses.
  * Empty when a category it uses has no value (the API does not know the subject by it).
  */
-export function bindings(q: ApiProxyQuery, base: Readonly<Record<string, string>>, identifiers: ReadonlyMap<string, readonly string[]>): Array<Record<string, string>> {
+export function bindings(
+  q: ApiProxyQuery,
+  base: Readonly<Record<string, string>>,
+  identifiers: ReadonlyMap<string, readonly string[]>,
+): Array<Record<string, string>> {
   let out: Array<Record<string, string>> = [{ ...base }];
   for (const name of queryPlaceholders(q)) {
     const values = identifiers.get(name);

@@ -3,7 +3,14 @@ import { statusError } from '../../http/errors.ts';
 import type { HttpResponse } from '../../http/types.ts';
 import { baseUrl, call, documentedError, refused, type Ctx } from './auth.ts';
 import { elasticPathErrors } from './errors.ts';
-import { ERASURE_STATUSES, ErasureAnswer, ErasureList, ResourceList, type ErasureRequest, type ErasureStatus } from './schema.ts';
+import {
+  ERASURE_STATUSES,
+  ErasureAnswer,
+  ErasureList,
+  ResourceList,
+  type ErasureRequest,
+  type ErasureStatus,
+} from './schema.ts';
 
 export type ResourceType = 'customer' | 'account_member';
 
@@ -36,7 +43,8 @@ export function mismatch(call: string, what: string): LetheError {
   return elasticPathErrors.error('ELASTICPATH_ANSWER_MISMATCH', { call, what });
 }
 
-const isErasureStatus = (status: string): status is ErasureStatus => (ERASURE_STATUSES as readonly string[]).includes(status);
+const isErasureStatus = (status: string): status is ErasureStatus =>
+  (ERASURE_STATUSES as readonly string[]).includes(status);
 
 /** A status word is acted on only when it is one of the documented three. */
 function toErasure(e: ErasureRequest): Erasure {
@@ -45,12 +53,19 @@ function toErasure(e: ErasureRequest): Erasure {
     const word = /^[A-Z_]{1,32}$/.test(status) ? status : '(not a status word)';
     throw elasticPathErrors.error('ELASTICPATH_UNKNOWN_STATUS', { id: e.id, status: word });
   }
-  return { id: e.id, status, description: e.status_description ?? '', resourceType: e.resource_type, resourceId: e.resource_id };
+  return {
+    id: e.id,
+    status,
+    description: e.status_description ?? '',
+    resourceType: e.resource_type,
+    resourceId: e.resource_id,
+  };
 }
 
 export const OTHER_RESOURCE = 'a resource other than the one asked about';
 
-const belongsTo = (e: ErasureRequest, type: ResourceType, id: string) => e.resource_type === type && e.resource_id === id;
+const belongsTo = (e: ErasureRequest, type: ResourceType, id: string) =>
+  e.resource_type === type && e.resource_id === id;
 
 /**
  * Ids of the customers (or account members) holding one of the emails. Every listed
@@ -72,7 +87,8 @@ export async function findResources(ctx: Ctx, emails: string[]): Promise<string[
       const page = res.parse(ResourceList);
       if (page.data.some((r) => r.email.trim().toLowerCase() !== wanted)) throw mismatch(label, OTHER_RESOURCE);
       // "None" is proven only by an empty first page that also counts zero results.
-      if (offset === 0 && page.data.length === 0 && page.meta.results.total !== 0) throw mismatch(label, 'an empty page but a non-zero total');
+      if (offset === 0 && page.data.length === 0 && page.meta.results.total !== 0)
+        throw mismatch(label, 'an empty page but a non-zero total');
       for (const r of page.data) ids.add(r.id);
       if (page.data.length < PAGE || offset + page.data.length >= page.meta.results.total) break;
     }
@@ -123,7 +139,12 @@ export async function createErasure(ctx: Ctx, type: ResourceType, id: string): P
  */
 export async function getErasure(ctx: Ctx, id: string): Promise<Erasure | undefined> {
   const label = 'elasticpath.erasure-get';
-  const res = await call(ctx, { method: 'GET', url: `${baseUrl(ctx)}/v2/personal-data/erasure-requests/${encodeURIComponent(id)}`, safe: true, label });
+  const res = await call(ctx, {
+    method: 'GET',
+    url: `${baseUrl(ctx)}/v2/personal-data/erasure-requests/${encodeURIComponent(id)}`,
+    safe: true,
+    label,
+  });
   if (res.status === 404 && documentedError(res)) return undefined;
   expect(ctx, res, 200, label);
   const e = res.parse(ErasureAnswer).data;

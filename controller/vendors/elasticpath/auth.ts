@@ -41,9 +41,14 @@ function bodyKind(res: HttpResponse): string {
  */
 export function refused(ctx: Ctx, res: HttpResponse, call: string): LetheError | undefined {
   if (res.status === 401) {
-    return elasticPathErrors.error('ELASTICPATH_UNAUTHORIZED', { status: res.status }, { scope: 'vendor', maybeDelivered: false });
+    return elasticPathErrors.error(
+      'ELASTICPATH_UNAUTHORIZED',
+      { status: res.status },
+      { scope: 'vendor', maybeDelivered: false },
+    );
   }
-  if (res.status === 403) return elasticPathErrors.error('ELASTICPATH_FORBIDDEN', { call }, { scope: 'vendor', maybeDelivered: false });
+  if (res.status === 403)
+    return elasticPathErrors.error('ELASTICPATH_FORBIDDEN', { call }, { scope: 'vendor', maybeDelivered: false });
   if (res.status === 429) {
     const retry = res.retryAfterMs === undefined ? {} : { retryAfterMs: res.retryAfterMs };
     return elasticPathErrors.error('ELASTICPATH_RATE_LIMITED', { call }, { maybeDelivered: false, ...retry });
@@ -74,9 +79,14 @@ async function fetchToken(ctx: Ctx): Promise<string> {
     label: 'elasticpath.token',
   });
   if (res.status === 401 || res.status === 403 || (res.status === 400 && documentedError(res))) {
-    throw elasticPathErrors.error('ELASTICPATH_UNAUTHORIZED', { status: res.status }, { scope: 'vendor', maybeDelivered: false });
+    throw elasticPathErrors.error(
+      'ELASTICPATH_UNAUTHORIZED',
+      { status: res.status },
+      { scope: 'vendor', maybeDelivered: false },
+    );
   }
-  if (res.status !== 200) throw refused(ctx, res, 'elasticpath.token') ?? statusError(res, 'elasticpath.token', new URL(baseUrl(ctx)).origin);
+  if (res.status !== 200)
+    throw refused(ctx, res, 'elasticpath.token') ?? statusError(res, 'elasticpath.token', new URL(baseUrl(ctx)).origin);
   const data = res.parse(TokenAnswer);
   const token = data.access_token;
   const now = ctx.now().getTime();
@@ -102,7 +112,10 @@ async function bearer(ctx: Ctx, fresh: boolean): Promise<string> {
 /** An authenticated call; a 401 (token revoked or expired early) gets one fresh token. */
 export async function call(ctx: Ctx, options: CallOptions): Promise<HttpResponse> {
   const send = async (fresh: boolean) =>
-    ctx.http.request({ ...options, headers: { ...options.headers, authorization: `Bearer ${await bearer(ctx, fresh)}` } });
+    ctx.http.request({
+      ...options,
+      headers: { ...options.headers, authorization: `Bearer ${await bearer(ctx, fresh)}` },
+    });
   const res = await send(false);
   if (res.status !== 401) return res;
   ctx.tokens.delete(key(ctx));

@@ -1,7 +1,17 @@
 import { ElasticPathSpec } from '../../../specs/index.ts';
 import { REBUILT_INTENT } from '../../contracts/driver.ts';
 import type { Driver, DriverContext, OpenIntent, StepResult, TaskData, TaskInput } from '../../contracts/driver.ts';
-import { COLLECTION, createErasure, findResources, getErasure, listErasures, mismatch, OTHER_RESOURCE, type Erasure, type ResourceType } from './api.ts';
+import {
+  COLLECTION,
+  createErasure,
+  findResources,
+  getErasure,
+  listErasures,
+  mismatch,
+  OTHER_RESOURCE,
+  type Erasure,
+  type ResourceType,
+} from './api.ts';
 import { elasticPathErrors } from './errors.ts';
 import { regionUrl, type Ctx, type TokenCache } from './auth.ts';
 import { defineDriver } from '../define.ts';
@@ -17,7 +27,6 @@ import { defineDriver } from '../define.ts';
  * when there is none the call never took effect and `submit` creates it again. A journal
  * rebuilt from git reads each recorded request by id, then looks the subject up again.
  */
-
 
 interface Resource {
   type: ResourceType;
@@ -40,23 +49,41 @@ const firstWait = (ctx: Ctx) => Math.round(ctx.spec.pollIntervalSeconds * 1000);
 
 function readData(ctx: Ctx, task: TaskInput): EpData {
   const d = task.state.data as Partial<EpData>;
-  return { resources: Array.isArray(d.resources) ? d.resources.map((r) => ({ ...r })) : [], waitMs: d.waitMs ?? firstWait(ctx) };
+  return {
+    resources: Array.isArray(d.resources) ? d.resources.map((r) => ({ ...r })) : [],
+    waitMs: d.waitMs ?? firstWait(ctx),
+  };
 }
 
 function toData(d: EpData): TaskData {
-  return { resources: d.resources.map((r) => ({ type: r.type, id: r.id, state: r.state, request: r.request })), waitMs: d.waitMs };
+  return {
+    resources: d.resources.map((r) => ({ type: r.type, id: r.id, state: r.state, request: r.request })),
+    waitMs: d.waitMs,
+  };
 }
 
-const withdrawn = (task: TaskInput) => task.subject.emails.length === 0 && Object.keys(task.subject.identifiers).length === 0;
+const withdrawn = (task: TaskInput) =>
+  task.subject.emails.length === 0 && Object.keys(task.subject.identifiers).length === 0;
 
-function advance(task: TaskInput, d: EpData, extra: { jobIds?: string[]; evidence?: Record<string, string>; submissions?: number } = {}): StepResult {
+function advance(
+  task: TaskInput,
+  d: EpData,
+  extra: { jobIds?: string[]; evidence?: Record<string, string>; submissions?: number } = {},
+): StepResult {
   const find = d.resources.some((r) => r.state === 'find');
   if (find && !withdrawn(task)) return { kind: 'continue', step: 'submit', data: toData(d), ...extra };
-  if (d.resources.some((r) => r.state === 'pending')) return { kind: 'continue', step: 'poll', data: toData(d), checkAfterMs: d.waitMs, ...extra };
+  if (d.resources.some((r) => r.state === 'pending'))
+    return { kind: 'continue', step: 'poll', data: toData(d), checkAfterMs: d.waitMs, ...extra };
   // Withdrawn with a resource still to submit: nothing more may be sent.
   if (find) return { kind: 'completed', outcome: 'Cancelled', data: toData(d), ...extra };
   // Every resource reached `done` only on a SUCCESS the store gave for that very resource.
-  return { kind: 'completed', outcome: 'Erased', data: toData(d), ...extra, evidence: { ...extra.evidence, erasureStatus: 'SUCCESS' } };
+  return {
+    kind: 'completed',
+    outcome: 'Erased',
+    data: toData(d),
+    ...extra,
+    evidence: { ...extra.evidence, erasureStatus: 'SUCCESS' },
+  };
 }
 
 async function start(ctx: Ctx, task: TaskInput): Promise<StepResult> {
@@ -66,10 +93,21 @@ async function start(ctx: Ctx, task: TaskInput): Promise<StepResult> {
   if (customerId) given.push({ type: 'customer', id: customerId, state: 'find', request: null });
   if (accountMemberId) given.push({ type: 'account_member', id: accountMemberId, state: 'find', request: null });
   const resources =
-    given.length > 0 ? given : (await findResources(ctx, task.subject.emails)).map((id): Resource => ({ type: ctx.spec.resourceType, id, state: 'find', request: null }));
+    given.length > 0
+      ? given
+      : (await findResources(ctx, task.subject.emails)).map(
+          (id): Resource => ({ type: ctx.spec.resourceType, id, state: 'find', request: null }),
+        );
   if (resources.length === 0) {
     const path = COLLECTION[ctx.spec.resourceType];
-    return { kind: 'completed', outcome: 'NoDataHeld', data: {}, evidence: { lookup: `no ${ctx.spec.resourceType}: GET /v2/${path}?filter=eq(email,…) answered data [] and results.total 0 for every subject email` } };
+    return {
+      kind: 'completed',
+      outcome: 'NoDataHeld',
+      data: {},
+      evidence: {
+        lookup: `no ${ctx.spec.resourceType}: GET /v2/${path}?filter=eq(email,…) answered data [] and results.total 0 for every subject email`,
+      },
+    };
   }
   return advance(task, { resources, waitMs: firstWait(ctx) }, { evidence: { resources: String(resources.length) } });
 }
@@ -107,7 +145,9 @@ async function submit(ctx: Ctx, task: TaskInput): Promise<StepResult> {
       jobIds: [last.id],
     };
   }
-  const created = await ctx.intent('create', { request: task.request, resource: index }, () => createErasure(ctx, r.type, r.id));
+  const created = await ctx.intent('create', { request: task.request, resource: index }, () =>
+    createErasure(ctx, r.type, r.id),
+  );
   ctx.log.info('elasticpath erasure request created', { request: task.request, job: created.id });
   // The create answer only proves the request exists (documented: CREATED); its outcome is
   // what the poll reads, whatever status the 201 carried.
@@ -123,12 +163,17 @@ async function poll(ctx: Ctx, task: TaskInput): Promise<StepResult> {
   for (const r of d.resources) {
     if (r.state !== 'pending' || !r.request) continue;
     const e = await getErasure(ctx, r.request);
-    if (e && (e.resourceType !== r.type || e.resourceId !== r.id)) throw mismatch('elasticpath.erasure-get', OTHER_RESOURCE);
+    if (e && (e.resourceType !== r.type || e.resourceId !== r.id))
+      throw mismatch('elasticpath.erasure-get', OTHER_RESOURCE);
     if (e?.status === 'SUCCESS') r.state = 'done';
     else if (e && OPEN(e.status)) running = true;
     else {
       // FAILURE, or the store lost the request: `submit` lists again and decides.
-      ctx.log.warn('elasticpath erasure request not successful', { request: task.request, job: r.request, status: e?.status ?? 'not found' });
+      ctx.log.warn('elasticpath erasure request not successful', {
+        request: task.request,
+        job: r.request,
+        status: e?.status ?? 'not found',
+      });
       r.state = 'find';
     }
   }
@@ -150,13 +195,21 @@ async function rebuild(ctx: Ctx, task: TaskInput, intent: OpenIntent): Promise<S
     if (known?.state === 'done' || (known && r.state === 'find')) continue;
     byResource.set(r.id, r);
   }
-  if (task.subject.emails.length > 0 && !task.subject.identifiers.customerId && !task.subject.identifiers.accountMemberId) {
+  if (
+    task.subject.emails.length > 0 &&
+    !task.subject.identifiers.customerId &&
+    !task.subject.identifiers.accountMemberId
+  ) {
     for (const id of await findResources(ctx, task.subject.emails)) {
       if (!byResource.has(id)) byResource.set(id, { type: ctx.spec.resourceType, id, state: 'find', request: null });
     }
   }
   if (byResource.size === 0) return start(ctx, task);
-  return advance(task, { resources: [...byResource.values()], waitMs: firstWait(ctx) }, { submissions: Math.max(task.state.submissions, ids.length) });
+  return advance(
+    task,
+    { resources: [...byResource.values()], waitMs: firstWait(ctx) },
+    { submissions: Math.max(task.state.submissions, ids.length) },
+  );
 }
 
 async function recover(ctx: Ctx, task: TaskInput, intent: OpenIntent): Promise<StepResult> {

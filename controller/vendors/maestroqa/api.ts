@@ -39,7 +39,8 @@ function refusal(res: HttpResponse, call: string): LetheError | undefined {
     const retry = res.retryAfterMs === undefined ? {} : { retryAfterMs: res.retryAfterMs };
     return maestroQaErrors.error('MAESTROQA_RATE_LIMITED', { call }, { maybeDelivered: false, ...retry });
   }
-  if (res.status === 400) return maestroQaErrors.error('MAESTROQA_REJECTED', { call, status: 400 }, { maybeDelivered: false });
+  if (res.status === 400)
+    return maestroQaErrors.error('MAESTROQA_REJECTED', { call, status: 400 }, { maybeDelivered: false });
   return undefined;
 }
 

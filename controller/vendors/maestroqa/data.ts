@@ -37,11 +37,19 @@ export function readData(task: TaskInput, firstWaitMs: number): MaestroData {
     return { chunks: d.chunks.map((c) => ({ ...c })), waitMs: d.waitMs ?? firstWaitMs, used: [...(d.used ?? [])] };
   }
   const count = Math.max(1, emailChunks(task.subject.emails).length);
-  return { chunks: Array.from({ length: count }, () => ({ state: 'todo', job: null, tries: 0 })), waitMs: firstWaitMs, used: [] };
+  return {
+    chunks: Array.from({ length: count }, () => ({ state: 'todo', job: null, tries: 0 })),
+    waitMs: firstWaitMs,
+    used: [],
+  };
 }
 
 export function toData(d: MaestroData): TaskData {
-  return { chunks: d.chunks.map((c) => ({ state: c.state, job: c.job, tries: c.tries })), waitMs: d.waitMs, used: d.used };
+  return {
+    chunks: d.chunks.map((c) => ({ state: c.state, job: c.job, tries: c.tries })),
+    waitMs: d.waitMs,
+    used: d.used,
+  };
 }
 
 export function nextTodo(d: MaestroData): number {

@@ -30,7 +30,8 @@ export const maestroQaErrors = defineErrors({
     terminal: true,
   },
   MAESTROQA_SUBMISSION_UNCONFIRMED: {
-    message: 'request {request}: a deletion call (audit label {auditLabel}) may have reached MaestroQA, but its answer was lost',
+    message:
+      'request {request}: a deletion call (audit label {auditLabel}) may have reached MaestroQA, but its answer was lost',
     hint: 'MaestroQA cannot be asked about a submission. Look for the audit label in the MaestroQA audit log, then set spec.subject.identifiers.<vendor>.jobId in the request manifest to the job id found there, or to "none" if the label is absent (Lethe then submits again).',
     terminal: true,
   },
@@ -44,7 +45,8 @@ export const maestroQaErrors = defineErrors({
     hint: 'MaestroQA could not finish the daily deep delete after the bounded re-submissions (maxSubmissions). Report the job id to MaestroQA support; a new request manifest starts over.',
   },
   MAESTROQA_REBUILD_AMBIGUOUS: {
-    message: 'request {request}: the journal was rebuilt from git and {jobs} job ids cannot be matched to {chunks} email groups',
+    message:
+      'request {request}: the journal was rebuilt from git and {jobs} job ids cannot be matched to {chunks} email groups',
     hint: 'Set spec.subject.identifiers.<vendor>.jobId to the job still to follow, or "none" to submit again, after checking the MaestroQA audit log.',
     terminal: true,
   },

@@ -64,10 +64,17 @@ function cachedCheck(recentChecks: StatusCache, ctx: Ctx, id: string): Promise<D
  */
 function advance(d: MaestroData, extra: Extra = {}): StepResult {
   if (nextTodo(d) >= 0) return { kind: 'continue', step: 'start', data: toData(d), ...extra };
-  if (d.chunks.some((c) => c.state === 'pending')) return { kind: 'continue', step: 'poll', data: toData(d), checkAfterMs: d.waitMs, ...extra };
+  if (d.chunks.some((c) => c.state === 'pending'))
+    return { kind: 'continue', step: 'poll', data: toData(d), checkAfterMs: d.waitMs, ...extra };
   const jobs = d.chunks.map((c) => c.job).join(', ');
   const evidence = { deepDeletion: `GET /data-deletion-check: status "completed" (job ${jobs})` };
-  return { kind: 'completed', outcome: 'Erased', data: toData(d), ...extra, evidence: { ...extra.evidence, ...evidence } };
+  return {
+    kind: 'completed',
+    outcome: 'Erased',
+    data: toData(d),
+    ...extra,
+    evidence: { ...extra.evidence, ...evidence },
+  };
 }
 
 function erroredFailure(d: MaestroData, c: Chunk, submissions: number, why: string): StepResult {
@@ -79,7 +86,14 @@ function erroredFailure(d: MaestroData, c: Chunk, submissions: number, why: stri
   };
 }
 
-function recordAnswer(ctx: Ctx, task: TaskInput, d: MaestroData, k: number, answer: DeleteAnswer, auditLabel: string): StepResult {
+function recordAnswer(
+  ctx: Ctx,
+  task: TaskInput,
+  d: MaestroData,
+  k: number,
+  answer: DeleteAnswer,
+  auditLabel: string,
+): StepResult {
   const c = d.chunks[k]!;
   const evidence = { auditLabel };
   c.state = 'pending';
@@ -87,7 +101,14 @@ function recordAnswer(ctx: Ctx, task: TaskInput, d: MaestroData, k: number, answ
   c.tries++;
   d.waitMs = firstWait(ctx);
   const step = nextTodo(d) >= 0 ? 'start' : 'confirm';
-  return { kind: 'continue', step, data: toData(d), jobIds: [answer.id], submissions: task.state.submissions + 1, evidence };
+  return {
+    kind: 'continue',
+    step,
+    data: toData(d),
+    jobIds: [answer.id],
+    submissions: task.state.submissions + 1,
+    evidence,
+  };
 }
 
 /** Packs the due groups of emails into one call of at most 5 emails; the rest wait a slot. */
@@ -102,7 +123,8 @@ async function submitBatch(ctx: Ctx, tasks: TaskInput[]): Promise<StepResult[]> 
     if (k < 0) results[i] = advance(d);
     // Withdrawn (or emails removed): nothing left that may be sent.
     else if (!emails) results[i] = { kind: 'completed', outcome: 'Cancelled', data: toData(d) };
-    else if (count + emails.length > MAX_EMAILS) results[i] = { kind: 'continue', step: 'start', checkAfterMs: NEXT_CALL_MS };
+    else if (count + emails.length > MAX_EMAILS)
+      results[i] = { kind: 'continue', step: 'start', checkAfterMs: NEXT_CALL_MS };
     else {
       picks.push({ i, d, k, emails });
       count += emails.length;
@@ -112,7 +134,13 @@ async function submitBatch(ctx: Ctx, tasks: TaskInput[]): Promise<StepResult[]> 
   const requests = picks.map((p) => tasks[p.i]!.request);
   const auditLabel = `lethe:${requests.join(',')}`;
   const detail = { requests, chunks: picks.map((p) => p.k), auditLabel };
-  const answer = await ctx.intent('submit', detail, () => deleteEmails(ctx, picks.flatMap((p) => p.emails), auditLabel));
+  const answer = await ctx.intent('submit', detail, () =>
+    deleteEmails(
+      ctx,
+      picks.flatMap((p) => p.emails),
+      auditLabel,
+    ),
+  );
   ctx.log.info('maestroqa deletion submitted', { requests, job: answer.id });
   for (const p of picks) results[p.i] = recordAnswer(ctx, tasks[p.i]!, p.d, p.k, answer, auditLabel);
   return results;
@@ -165,8 +193,10 @@ async function poll(recentChecks: StatusCache, ctx: Ctx, task: TaskInput): Promi
     if (status === 'completed') c.state = 'done';
     else if (status === 'pending') pending = true;
     else if (status === 'errored') {
-      if (c.tries >= ctx.spec.maxSubmissions) return erroredFailure(d, c, task.state.submissions, `bound of ${ctx.spec.maxSubmissions} reached`);
-      if (task.subject.emails.length === 0) return erroredFailure(d, c, task.state.submissions, 'request withdrawn, not resubmitted');
+      if (c.tries >= ctx.spec.maxSubmissions)
+        return erroredFailure(d, c, task.state.submissions, `bound of ${ctx.spec.maxSubmissions} reached`);
+      if (task.subject.emails.length === 0)
+        return erroredFailure(d, c, task.state.submissions, 'request withdrawn, not resubmitted');
       ctx.log.warn('maestroqa deep delete errored; resubmitting', { request: task.request, job: c.job });
       c.state = 'todo';
     } else {
@@ -202,9 +232,19 @@ function rebuild(ctx: Ctx, task: TaskInput, intent: OpenIntent): StepResult {
   if (groups === 1) d.chunks = [{ state: 'pending', job: ids[ids.length - 1]!, tries: ids.length }];
   else if (ids.length === groups) d.chunks = ids.map((job) => ({ state: 'pending', job, tries: 1 }));
   else {
-    throw maestroQaErrors.error('MAESTROQA_REBUILD_AMBIGUOUS', { request: task.request, jobs: ids.length, chunks: groups });
+    throw maestroQaErrors.error('MAESTROQA_REBUILD_AMBIGUOUS', {
+      request: task.request,
+      jobs: ids.length,
+      chunks: groups,
+    });
   }
-  return { kind: 'continue', step: 'poll', data: toData(d), checkAfterMs: 0, submissions: Math.max(task.state.submissions, ids.length) };
+  return {
+    kind: 'continue',
+    step: 'poll',
+    data: toData(d),
+    checkAfterMs: 0,
+    submissions: Math.max(task.state.submissions, ids.length),
+  };
 }
 
 function recover(ctx: Ctx, task: TaskInput, intent: OpenIntent): Promise<StepResult> {

@@ -53,7 +53,12 @@ const titleOf = (problem: ProblemDetail | undefined) =>
  */
 export function refusal(ctx: Ctx, res: HttpResponse, call: string): LetheError | undefined {
   const status = res.status;
-  if (status === 401 || status === 403) return mailchimpErrors.error('MAILCHIMP_UNAUTHORIZED', { call, status }, { scope: 'vendor', maybeDelivered: false });
+  if (status === 401 || status === 403)
+    return mailchimpErrors.error(
+      'MAILCHIMP_UNAUTHORIZED',
+      { call, status },
+      { scope: 'vendor', maybeDelivered: false },
+    );
   if (status === 429) {
     const retry = res.retryAfterMs === undefined ? {} : { retryAfterMs: res.retryAfterMs };
     return mailchimpErrors.error('MAILCHIMP_RATE_LIMITED', { call }, { maybeDelivered: false, ...retry });
@@ -61,10 +66,19 @@ export function refusal(ctx: Ctx, res: HttpResponse, call: string): LetheError |
   if (status >= 500) return statusError(res, call, origin(ctx));
   const problem = problemOf(res);
   if ((status === 404 || status === 405) && !problem) {
-    return mailchimpErrors.error('MAILCHIMP_ENDPOINT_NOT_FOUND', { call, status, body: bodyKind(res) }, { maybeDelivered: false });
+    return mailchimpErrors.error(
+      'MAILCHIMP_ENDPOINT_NOT_FOUND',
+      { call, status, body: bodyKind(res) },
+      { maybeDelivered: false },
+    );
   }
   if (status === 404) return undefined;
-  if (status >= 400) return mailchimpErrors.error('MAILCHIMP_REJECTED', { call, status, title: titleOf(problem) }, { maybeDelivered: false });
+  if (status >= 400)
+    return mailchimpErrors.error(
+      'MAILCHIMP_REJECTED',
+      { call, status, title: titleOf(problem) },
+      { maybeDelivered: false },
+    );
   return undefined;
 }
 
@@ -80,14 +94,25 @@ export type Lookup = { present: true; status: string; raw: unknown } | { present
 export async function lookupMember(ctx: Ctx, email: string): Promise<Lookup> {
   const call = 'the member lookup';
   const hash = subscriberHash(email);
-  const res = await ctx.http.request({ method: 'GET', url: `${api(ctx)}/members/${hash}`, headers: headers(ctx), safe: true, label: 'mailchimp.member' });
+  const res = await ctx.http.request({
+    method: 'GET',
+    url: `${api(ctx)}/members/${hash}`,
+    headers: headers(ctx),
+    safe: true,
+    label: 'mailchimp.member',
+  });
   const refused = refusal(ctx, res, call);
   if (refused) throw refused;
   if (res.status === 404) return { present: false };
-  if (res.status !== 200) throw mailchimpErrors.error('MAILCHIMP_UNEXPECTED_ANSWER', { call, status: res.status }, { maybeDelivered: false });
+  if (res.status !== 200)
+    throw mailchimpErrors.error('MAILCHIMP_UNEXPECTED_ANSWER', { call, status: res.status }, { maybeDelivered: false });
   const member = res.parse(MemberAnswer);
   if (member.id !== hash || member.list_id !== ctx.spec.listId) {
-    throw mailchimpErrors.error('MAILCHIMP_ANSWER_MISMATCH', { call, what: member.id !== hash ? 'member' : 'audience' }, { maybeDelivered: false });
+    throw mailchimpErrors.error(
+      'MAILCHIMP_ANSWER_MISMATCH',
+      { call, what: member.id !== hash ? 'member' : 'audience' },
+      { maybeDelivered: false },
+    );
   }
   return { present: true, status: member.status, raw: res.json() };
 }
@@ -99,12 +124,25 @@ export async function lookupMember(ctx: Ctx, email: string): Promise<Lookup> {
  */
 export async function confirmList(ctx: Ctx): Promise<void> {
   const call = 'the audience lookup';
-  const res = await ctx.http.request({ method: 'GET', url: api(ctx), headers: headers(ctx), safe: true, label: 'mailchimp.list' });
+  const res = await ctx.http.request({
+    method: 'GET',
+    url: api(ctx),
+    headers: headers(ctx),
+    safe: true,
+    label: 'mailchimp.list',
+  });
   const refused = refusal(ctx, res, call);
   if (refused) throw refused;
-  if (res.status === 404) throw mailchimpErrors.error('MAILCHIMP_LIST_NOT_FOUND', { listId: ctx.spec.listId, status: 404 }, { scope: 'vendor', maybeDelivered: false });
-  if (res.status !== 200) throw mailchimpErrors.error('MAILCHIMP_UNEXPECTED_ANSWER', { call, status: res.status }, { maybeDelivered: false });
-  if (res.parse(ListAnswer).id !== ctx.spec.listId) throw mailchimpErrors.error('MAILCHIMP_ANSWER_MISMATCH', { call, what: 'audience' }, { maybeDelivered: false });
+  if (res.status === 404)
+    throw mailchimpErrors.error(
+      'MAILCHIMP_LIST_NOT_FOUND',
+      { listId: ctx.spec.listId, status: 404 },
+      { scope: 'vendor', maybeDelivered: false },
+    );
+  if (res.status !== 200)
+    throw mailchimpErrors.error('MAILCHIMP_UNEXPECTED_ANSWER', { call, status: res.status }, { maybeDelivered: false });
+  if (res.parse(ListAnswer).id !== ctx.spec.listId)
+    throw mailchimpErrors.error('MAILCHIMP_ANSWER_MISMATCH', { call, what: 'audience' }, { maybeDelivered: false });
 }
 
 /**

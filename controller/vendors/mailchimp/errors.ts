@@ -15,7 +15,7 @@ export const mailchimpErrors = defineErrors({
     hint: 'Check spec.listId (Audience > Settings > Audience name and defaults > Audience ID) and that the key belongs to the account of that audience. Without a known audience a missing member proves nothing, so nothing is reported. The connection is degraded until fixed.',
   },
   MAILCHIMP_ENDPOINT_NOT_FOUND: {
-    message: 'Mailchimp answered {call} with status {status} and {body}, not the API\'s problem+json error',
+    message: "Mailchimp answered {call} with status {status} and {body}, not the API's problem+json error",
     hint: 'A configuration error: baseUrl must be https://<dc>.api.mailchimp.com without /3.0 (Lethe appends it). A web server\'s page never counts as "no such member". Fix the VendorConnection; the task resumes when it changes.',
     terminal: true,
   },
@@ -34,7 +34,8 @@ export const mailchimpErrors = defineErrors({
     hint: 'Only 204 proves a permanent delete, only 200 with the member (or a problem+json 404) answers a member lookup. Lethe asks the member again and never counts this as done; if it persists, check baseUrl or report an API change.',
   },
   MAILCHIMP_DELETE_NOT_CONFIRMED: {
-    message: 'request {request}: Mailchimp answered 404 to the permanent delete of member {index}, yet still returns that member',
+    message:
+      'request {request}: Mailchimp answered 404 to the permanent delete of member {index}, yet still returns that member',
     hint: 'The two answers contradict each other, so Lethe claims nothing. Look the member up in the audience in Mailchimp; delete it permanently there or edit the request to retry.',
     terminal: true,
   },

@@ -1,5 +1,13 @@
 import { MailchimpSpec } from '../../../specs/index.ts';
-import { REBUILT_INTENT, type Driver, type DriverContext, type OpenIntent, type StepResult, type TaskData, type TaskInput } from '../../contracts/driver.ts';
+import {
+  REBUILT_INTENT,
+  type Driver,
+  type DriverContext,
+  type OpenIntent,
+  type StepResult,
+  type TaskData,
+  type TaskInput,
+} from '../../contracts/driver.ts';
 import { writeExport } from '../../exports/index.ts';
 import { defineDriver } from '../define.ts';
 import { confirmList, deletePermanent, lookupMember } from './api.ts';
@@ -28,7 +36,8 @@ interface ErasureData {
   absent: number;
 }
 
-const indexes = (v: unknown): number[] => (Array.isArray(v) ? v.filter((i): i is number => Number.isInteger(i) && i >= 0) : []);
+const indexes = (v: unknown): number[] =>
+  Array.isArray(v) ? v.filter((i): i is number => Number.isInteger(i) && i >= 0) : [];
 
 function readData(task: TaskInput): ErasureData {
   const d = task.state.data;
@@ -40,9 +49,17 @@ const toData = (d: ErasureData): TaskData => ({ todo: d.todo, deleted: d.deleted
 /** Nobody in the audience under any subject email: proven only once the audience itself answered. */
 async function nobodyFound(ctx: Ctx, task: TaskInput, rebuilt: boolean): Promise<StepResult> {
   await confirmList(ctx);
-  const evidence = { lookup: `GET member answered 404 (problem+json) for ${task.subject.emails.length} subject emails; audience ${ctx.spec.listId} exists` };
+  const evidence = {
+    lookup: `GET member answered 404 (problem+json) for ${task.subject.emails.length} subject emails; audience ${ctx.spec.listId} exists`,
+  };
   // After a rebuilt journal the task had got past `start`, so members had been found: gone now.
-  if (rebuilt) return { kind: 'completed', outcome: 'Erased', data: {}, evidence: { ...evidence, recovery: 'journal rebuilt; every member found earlier is absent' } };
+  if (rebuilt)
+    return {
+      kind: 'completed',
+      outcome: 'Erased',
+      data: {},
+      evidence: { ...evidence, recovery: 'journal rebuilt; every member found earlier is absent' },
+    };
   return { kind: 'completed', outcome: 'NoDataHeld', data: {}, evidence };
 }
 
@@ -53,7 +70,12 @@ async function findMembers(ctx: Ctx, task: TaskInput): Promise<number[]> {
 }
 
 function erased(d: ErasureData): StepResult {
-  return { kind: 'completed', outcome: 'Erased', data: {}, evidence: { deletePermanent: `${d.deleted} answered 204`, absentAfterDelete: String(d.absent) } };
+  return {
+    kind: 'completed',
+    outcome: 'Erased',
+    data: {},
+    evidence: { deletePermanent: `${d.deleted} answered 204`, absentAfterDelete: String(d.absent) },
+  };
 }
 
 async function startErasure(ctx: Ctx, task: TaskInput, rebuilt: boolean): Promise<StepResult> {
@@ -77,7 +99,8 @@ async function deleteMembers(ctx: Ctx, task: TaskInput): Promise<StepResult> {
     }
     const answer = await ctx.intent('delete-permanent', { index }, () => deletePermanent(ctx, email));
     if (answer === 'absent') {
-      if ((await lookupMember(ctx, email)).present) throw mailchimpErrors.error('MAILCHIMP_DELETE_NOT_CONFIRMED', { request: task.request, index });
+      if ((await lookupMember(ctx, email)).present)
+        throw mailchimpErrors.error('MAILCHIMP_DELETE_NOT_CONFIRMED', { request: task.request, index });
       d.absent++;
     } else d.deleted++;
     d.todo.shift();
@@ -92,9 +115,17 @@ async function access(ctx: Ctx, task: TaskInput): Promise<StepResult> {
     if (found.present) members.push(found.raw);
   }
   if (members.length === 0) return nobodyFound(ctx, task, false);
-  const files = members.map((member, i) => ({ name: `member_${i + 1}.json`, content: Buffer.from(`${JSON.stringify(member, null, 2)}\n`) }));
+  const files = members.map((member, i) => ({
+    name: `member_${i + 1}.json`,
+    content: Buffer.from(`${JSON.stringify(member, null, 2)}\n`),
+  }));
   const index = await writeExport(await ctx.exportDir(task.request), files, ctx.now());
-  return { kind: 'completed', outcome: 'Exported', data: {}, evidence: { members: String(index.files.length), source: `GET member, audience ${ctx.spec.listId}` } };
+  return {
+    kind: 'completed',
+    outcome: 'Exported',
+    data: {},
+    evidence: { members: String(index.files.length), source: `GET member, audience ${ctx.spec.listId}` },
+  };
 }
 
 /**
@@ -128,7 +159,8 @@ export function createMailchimpDriver(): Driver<'mailchimp'> {
     errors: mailchimpErrors.table,
     async step(ctx, task) {
       if (task.action === 'access') return access(ctx, task);
-      if (task.action !== 'erasure') throw mailchimpErrors.error('MAILCHIMP_UNSUPPORTED_ACTION', { request: task.request, action: task.action });
+      if (task.action !== 'erasure')
+        throw mailchimpErrors.error('MAILCHIMP_UNSUPPORTED_ACTION', { request: task.request, action: task.action });
       if (task.state.step === 'delete') return deleteMembers(ctx, task);
       return startErasure(ctx, task, false);
     },

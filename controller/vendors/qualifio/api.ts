@@ -4,7 +4,10 @@ import { answerError, qualifioErrors } from './errors.ts';
 import { ArchiveLocation, ProfileList, QualifioErrorBody, Rule, RuleList } from './schema.ts';
 
 /** The two rule types Lethe creates; the path segment of their creation route is the key. */
-export const RULE_TYPES = { access: { path: 'exportData', type: 'GDPR_ExportData' }, erasure: { path: 'forgottenRight', type: 'GDPR_ForgottenRight' } } as const;
+export const RULE_TYPES = {
+  access: { path: 'exportData', type: 'GDPR_ExportData' },
+  erasure: { path: 'forgottenRight', type: 'GDPR_ForgottenRight' },
+} as const;
 export type RuleType = (typeof RULE_TYPES)[keyof typeof RULE_TYPES]['type'];
 
 /** What Lethe keeps of a rule; everything else (incl. the profiles' crmKey, which holds the email) is dropped. */
@@ -31,8 +34,21 @@ function url(ctx: Ctx, path: string, query: Record<string, string> = {}): string
 
 const headers = (ctx: Ctx) => ({ 'x-api-token': ctx.secrets.apiToken ?? '', accept: 'application/json' });
 
-async function call(ctx: Ctx, method: string, path: string, label: string, opts: { query?: Record<string, string>; body?: unknown; safe: boolean }): Promise<HttpResponse> {
-  return ctx.http.request({ method, url: url(ctx, path, opts.query), headers: headers(ctx), body: opts.body, safe: opts.safe, label });
+async function call(
+  ctx: Ctx,
+  method: string,
+  path: string,
+  label: string,
+  opts: { query?: Record<string, string>; body?: unknown; safe: boolean },
+): Promise<HttpResponse> {
+  return ctx.http.request({
+    method,
+    url: url(ctx, path, opts.query),
+    headers: headers(ctx),
+    body: opts.body,
+    safe: opts.safe,
+    label,
+  });
 }
 
 function origin(ctx: Ctx): string {
@@ -52,7 +68,11 @@ function ruleNotFound(res: HttpResponse, label: string, ruleId: string): Error {
   try {
     res.parse(QualifioErrorBody);
   } catch {
-    return qualifioErrors.error('QUALIFIO_ENDPOINT_NOT_FOUND', { label, status: res.status }, { maybeDelivered: false });
+    return qualifioErrors.error(
+      'QUALIFIO_ENDPOINT_NOT_FOUND',
+      { label, status: res.status },
+      { maybeDelivered: false },
+    );
   }
   return qualifioErrors.error('QUALIFIO_RULE_NOT_FOUND', { label, ruleId });
 }
@@ -107,7 +127,10 @@ export async function createRule(ctx: Ctx, rule: NewRule): Promise<RuleView> {
   expect200(ctx, res, label);
   const created = toRuleView(res.parse(Rule));
   if (created.ruleType !== type || created.status !== 'NEW') {
-    throw qualifioErrors.error('QUALIFIO_UNEXPECTED_ANSWER', { label, field: `a NEW ${type} rule (got ${created.status} ${created.ruleType.replace(/[^A-Za-z_]/g, '').slice(0, 40)})` });
+    throw qualifioErrors.error('QUALIFIO_UNEXPECTED_ANSWER', {
+      label,
+      field: `a NEW ${type} rule (got ${created.status} ${created.ruleType.replace(/[^A-Za-z_]/g, '').slice(0, 40)})`,
+    });
   }
   return created;
 }
@@ -119,7 +142,10 @@ export async function createRule(ctx: Ctx, rule: NewRule): Promise<RuleView> {
  */
 export async function validateRule(ctx: Ctx, ruleId: string): Promise<RuleView> {
   const label = 'qualifio.validate';
-  const res = await call(ctx, 'PUT', `/rules/${encodeURIComponent(ruleId)}/validate`, label, { body: { dpo: ctx.spec.dpoUserId }, safe: true });
+  const res = await call(ctx, 'PUT', `/rules/${encodeURIComponent(ruleId)}/validate`, label, {
+    body: { dpo: ctx.spec.dpoUserId },
+    safe: true,
+  });
   if (res.status === 404) throw ruleNotFound(res, label, ruleId);
   expect200(ctx, res, label);
   return toRuleView(res.parse(Rule));
@@ -155,7 +181,13 @@ export async function listRules(ctx: Ctx): Promise<RuleView[] | undefined> {
 /** The archive's signed download URL (it needs no token). */
 export async function archiveUrl(ctx: Ctx, ruleId: string, archiveId: string): Promise<string> {
   const label = 'qualifio.archive-get';
-  const res = await call(ctx, 'GET', `/rules/${encodeURIComponent(ruleId)}/archive/${encodeURIComponent(archiveId)}`, label, { safe: true });
+  const res = await call(
+    ctx,
+    'GET',
+    `/rules/${encodeURIComponent(ruleId)}/archive/${encodeURIComponent(archiveId)}`,
+    label,
+    { safe: true },
+  );
   if (res.status === 404) throw ruleNotFound(res, label, ruleId);
   expect200(ctx, res, label);
   return res.parse(ArchiveLocation).url;
@@ -164,12 +196,30 @@ export async function archiveUrl(ctx: Ctx, ruleId: string, archiveId: string): P
 /** Archives hold every profile's data; 1 GiB bounds a runaway answer, not a real export. */
 const MAX_ARCHIVE_BYTES = 1024 * 1024 * 1024;
 
-export async function downloadArchive(ctx: Ctx, ruleId: string, signedUrl: string): Promise<{ content: Buffer; ext: string }> {
+export async function downloadArchive(
+  ctx: Ctx,
+  ruleId: string,
+  signedUrl: string,
+): Promise<{ content: Buffer; ext: string }> {
   const label = 'qualifio.archive-download';
-  const res = await ctx.http.request({ method: 'GET', url: signedUrl, safe: true, label, maxResponseBytes: MAX_ARCHIVE_BYTES, timeoutMs: 300_000 });
+  const res = await ctx.http.request({
+    method: 'GET',
+    url: signedUrl,
+    safe: true,
+    label,
+    maxResponseBytes: MAX_ARCHIVE_BYTES,
+    timeoutMs: 300_000,
+  });
   // A web page (a login or error page of an expired link) is not the archive.
-  const html = /^\s*text\/html\b/i.test(res.headers['content-type'] ?? '') || /^\s*<(!doctype html|html)\b/i.test(res.body.subarray(0, 64).toString('utf8'));
-  if (res.status !== 200 || html) throw qualifioErrors.error('QUALIFIO_DOWNLOAD_FAILED', { label, ruleId, status: html ? `${res.status} (an HTML page)` : res.status });
+  const html =
+    /^\s*text\/html\b/i.test(res.headers['content-type'] ?? '') ||
+    /^\s*<(!doctype html|html)\b/i.test(res.body.subarray(0, 64).toString('utf8'));
+  if (res.status !== 200 || html)
+    throw qualifioErrors.error('QUALIFIO_DOWNLOAD_FAILED', {
+      label,
+      ruleId,
+      status: html ? `${res.status} (an HTML page)` : res.status,
+    });
   return { content: res.body, ext: extension(res.headers) };
 }
 

@@ -40,7 +40,8 @@ export const qualifioErrors = defineErrors({
     hint: 'The signed archive URL may have expired; Lethe asks Qualifio for a fresh location and retries.',
   },
   QUALIFIO_CREATE_UNCONFIRMED: {
-    message: 'request {request}: a {ruleType} rule was sent but its answer was lost, and Qualifio offers no documented way to find it',
+    message:
+      'request {request}: a {ruleType} rule was sent but its answer was lost, and Qualifio offers no documented way to find it',
     hint: 'Lethe never creates a second rule blindly. In the Qualifio GDPR back office, look for a rule whose justification starts with [lethe:<request name>]: if there is one, set spec.subject.identifiers.<vendor>.ruleId to its id (Lethe validates and tracks it); if there is none, set ruleId to "none" (Lethe creates one).',
     terminal: true,
   },
@@ -68,7 +69,6 @@ export const qualifioErrors = defineErrors({
 
 export type QualifioCode = keyof typeof qualifioErrors.table;
 
-
 /**
  * Turns an answer Qualifio should not have given into the error the executor acts on.
  * Statuses that prove the call was refused (400, 401, 403, 429) say so with
@@ -76,12 +76,23 @@ export type QualifioCode = keyof typeof qualifioErrors.table;
  */
 export function answerError(res: HttpResponse, label: string, origin: string): LetheError {
   const s = res.status;
-  if (s === 401 || s === 403) return qualifioErrors.error('QUALIFIO_UNAUTHORIZED', { label, status: s }, { scope: 'vendor', maybeDelivered: false });
-  if (s === 400 || s === 422) return qualifioErrors.error('QUALIFIO_BAD_REQUEST', { label, status: s }, { maybeDelivered: false });
+  if (s === 401 || s === 403)
+    return qualifioErrors.error(
+      'QUALIFIO_UNAUTHORIZED',
+      { label, status: s },
+      { scope: 'vendor', maybeDelivered: false },
+    );
+  if (s === 400 || s === 422)
+    return qualifioErrors.error('QUALIFIO_BAD_REQUEST', { label, status: s }, { maybeDelivered: false });
   if (s === 429 || s >= 500) return statusError(res, label, origin);
   // No documented Qualifio call answers these: the route does not exist at this baseUrl.
-  if (s === 404 || s === 405) return qualifioErrors.error('QUALIFIO_ENDPOINT_NOT_FOUND', { label, status: s }, { maybeDelivered: false });
+  if (s === 404 || s === 405)
+    return qualifioErrors.error('QUALIFIO_ENDPOINT_NOT_FOUND', { label, status: s }, { maybeDelivered: false });
   // Any other client error is a refusal too, except a 408.
   const refused = s >= 400 && s < 500 && s !== 408;
-  return qualifioErrors.error('QUALIFIO_UNEXPECTED_STATUS', { label, status: s }, refused ? { maybeDelivered: false } : {});
+  return qualifioErrors.error(
+    'QUALIFIO_UNEXPECTED_STATUS',
+    { label, status: s },
+    refused ? { maybeDelivered: false } : {},
+  );
 }

@@ -3,7 +3,17 @@ import { REBUILT_INTENT } from '../../contracts/driver.ts';
 import { writeExport } from '../../exports/index.ts';
 import { sha256 } from '../../exports/store.ts';
 import type { Driver, DriverContext, OpenIntent, StepResult, TaskData, TaskInput } from '../../contracts/driver.ts';
-import { archiveUrl, createRule, downloadArchive, findProfiles, getRule, listRules, RULE_TYPES, validateRule, type RuleView } from './api.ts';
+import {
+  archiveUrl,
+  createRule,
+  downloadArchive,
+  findProfiles,
+  getRule,
+  listRules,
+  RULE_TYPES,
+  validateRule,
+  type RuleView,
+} from './api.ts';
 import { qualifioErrors } from './errors.ts';
 import { QualifioId } from './schema.ts';
 import { defineDriver } from '../define.ts';
@@ -67,7 +77,9 @@ export function parseQualifioCallback(path: string): { vendor: string; request: 
 function validationEvidence(task: TaskInput, dpo: number): Record<string, string> {
   const { approvers, commit } = task.approval;
   const by = approvers.length > 0 ? approvers.join(', ') : 'unrecorded approvers';
-  return { qualifioValidation: `validated by dpo user ${dpo} on git approval by ${by} at commit ${commit.slice(0, 7)}` };
+  return {
+    qualifioValidation: `validated by dpo user ${dpo} on git approval by ${by} at commit ${commit.slice(0, 7)}`,
+  };
 }
 
 async function profilesOf(ctx: Ctx, task: TaskInput): Promise<number[]> {
@@ -75,7 +87,8 @@ async function profilesOf(ctx: Ctx, task: TaskInput): Promise<number[]> {
   const given = task.subject.identifiers.profileId;
   for (const part of given === undefined ? [] : given.split(',')) {
     const id = Number(part.trim());
-    if (!Number.isSafeInteger(id) || id <= 0) throw badIdentifier(ctx, task, 'profileId', 'Qualifio profile ids (integers, comma-separated)');
+    if (!Number.isSafeInteger(id) || id <= 0)
+      throw badIdentifier(ctx, task, 'profileId', 'Qualifio profile ids (integers, comma-separated)');
     ids.add(id);
   }
   for (const email of task.subject.emails) for (const id of await findProfiles(ctx, email)) ids.add(id);
@@ -98,7 +111,12 @@ async function override(ctx: Ctx, task: TaskInput): Promise<StepResult | undefin
   const value = task.subject.identifiers.ruleId?.trim();
   if (value === undefined || value === task.state.data.override) return undefined;
   if (value === 'none') {
-    return { kind: 'continue', step: 'start', data: { override: value, fresh: true }, evidence: { operatorConfirmed: 'no rule existed; creating one' } };
+    return {
+      kind: 'continue',
+      step: 'start',
+      data: { override: value, fresh: true },
+      evidence: { operatorConfirmed: 'no rule existed; creating one' },
+    };
   }
   if (!QualifioId.safeParse(value).success) throw badIdentifier(ctx, task, 'ruleId', 'a Qualifio rule id or "none"');
   const rule = await ownedRule(ctx, task, value, false);
@@ -109,9 +127,15 @@ async function override(ctx: Ctx, task: TaskInput): Promise<StepResult | undefin
 async function ownedRule(ctx: Ctx, task: TaskInput, ruleId: string, markerRequired: boolean): Promise<RuleView> {
   const rule = await getRule(ctx, ruleId);
   const type = RULE_TYPES[kindOf(task)].type;
-  const marked = rule.justification === undefined ? !markerRequired : rule.justification.startsWith(`${marker(task.request)} `);
+  const marked =
+    rule.justification === undefined ? !markerRequired : rule.justification.startsWith(`${marker(task.request)} `);
   if (rule.id !== ruleId || rule.ruleType !== type || !marked) {
-    throw qualifioErrors.error('QUALIFIO_RULE_NOT_OURS', { label: 'qualifio.rule-get', ruleId, ruleType: type, request: task.request });
+    throw qualifioErrors.error('QUALIFIO_RULE_NOT_OURS', {
+      label: 'qualifio.rule-get',
+      ruleId,
+      ruleType: type,
+      request: task.request,
+    });
   }
   return rule;
 }
@@ -119,7 +143,12 @@ async function ownedRule(ctx: Ctx, task: TaskInput, ruleId: string, markerRequir
 async function start(ctx: Ctx, task: TaskInput): Promise<StepResult> {
   if (withdrawn(task)) return { kind: 'completed', outcome: 'Cancelled' };
   const profiles = await profilesOf(ctx, task);
-  if (profiles.length === 0) return { kind: 'completed', outcome: 'NoDataHeld', evidence: { profiles: 'GET /v1/gdpr/profiles answered 200 [] for every email' } };
+  if (profiles.length === 0)
+    return {
+      kind: 'completed',
+      outcome: 'NoDataHeld',
+      evidence: { profiles: 'GET /v1/gdpr/profiles answered 200 [] for every email' },
+    };
   const kind = kindOf(task);
   // A rule this request already has (created in a pass whose journal was lost before its
   // status reached git) is taken up instead of creating a second one. The listing can only
@@ -136,8 +165,19 @@ async function start(ctx: Ctx, task: TaskInput): Promise<StepResult> {
       ...(ctx.spec.callBackUrl ? { callBackUrl: callbackUrlFor(ctx.spec.callBackUrl, ctx.vendor, task.request) } : {}),
     }),
   );
-  ctx.log.info('qualifio rule created', { request: task.request, vendor: ctx.vendor, ruleId: rule.id, profiles: profiles.length });
-  return { kind: 'continue', step: 'validate', data: { ...carried(task), ruleId: rule.id }, jobIds: [rule.id], submissions: task.state.submissions + 1 };
+  ctx.log.info('qualifio rule created', {
+    request: task.request,
+    vendor: ctx.vendor,
+    ruleId: rule.id,
+    profiles: profiles.length,
+  });
+  return {
+    kind: 'continue',
+    step: 'validate',
+    data: { ...carried(task), ruleId: rule.id },
+    jobIds: [rule.id],
+    submissions: task.state.submissions + 1,
+  };
 }
 
 /** Validations of one rule before Qualifio is taken to refuse it (a poll that finds it NEW validates again). */
@@ -145,18 +185,35 @@ const MAX_VALIDATIONS = 3;
 
 async function validate(ctx: Ctx, task: TaskInput, ruleId: string): Promise<StepResult> {
   // Without a request there is no approval to validate on; Qualifio does not act on a NEW rule.
-  if (withdrawn(task)) return { kind: 'completed', outcome: 'Cancelled', evidence: { qualifioRule: `rule ${ruleId} left unvalidated: request withdrawn` } };
+  if (withdrawn(task))
+    return {
+      kind: 'completed',
+      outcome: 'Cancelled',
+      evidence: { qualifioRule: `rule ${ruleId} left unvalidated: request withdrawn` },
+    };
   const label = 'qualifio.validate';
   const rule = await validateRule(ctx, ruleId);
   const validations = (typeof task.state.data.validations === 'number' ? task.state.data.validations : 0) + 1;
   ctx.log.info('qualifio rule validated', { request: task.request, vendor: ctx.vendor, ruleId, status: rule.status });
   // APPROVED is the seed's answer; a rule that already ran answers FINISHED unchanged.
-  const accepted = rule.id === ruleId && rule.ruleType === RULE_TYPES[kindOf(task)].type && (rule.status === 'APPROVED' || rule.status === 'FINISHED');
+  const accepted =
+    rule.id === ruleId &&
+    rule.ruleType === RULE_TYPES[kindOf(task)].type &&
+    (rule.status === 'APPROVED' || rule.status === 'FINISHED');
   if (!accepted) {
     if (rule.id === ruleId && rule.status === 'NEW' && validations < MAX_VALIDATIONS) {
-      return { kind: 'continue', step: 'validate', data: { ...carried(task), ruleId, validations }, checkAfterMs: FIRST_POLL_MS * validations };
+      return {
+        kind: 'continue',
+        step: 'validate',
+        data: { ...carried(task), ruleId, validations },
+        checkAfterMs: FIRST_POLL_MS * validations,
+      };
     }
-    throw qualifioErrors.error('QUALIFIO_VALIDATION_REFUSED', { label, ruleId, status: rule.id === ruleId ? rule.status : `another rule's answer` });
+    throw qualifioErrors.error('QUALIFIO_VALIDATION_REFUSED', {
+      label,
+      ruleId,
+      status: rule.id === ruleId ? rule.status : `another rule's answer`,
+    });
   }
   return {
     kind: 'continue',
@@ -170,9 +227,14 @@ async function validate(ctx: Ctx, task: TaskInput, ruleId: string): Promise<Step
 async function poll(ctx: Ctx, task: TaskInput, ruleId: string): Promise<StepResult> {
   const label = 'qualifio.rule-get';
   const rule = await ownedRule(ctx, task, ruleId, false);
-  const base = { ...carried(task), ruleId, ...(typeof task.state.data.validations === 'number' ? { validations: task.state.data.validations } : {}) };
+  const base = {
+    ...carried(task),
+    ruleId,
+    ...(typeof task.state.data.validations === 'number' ? { validations: task.state.data.validations } : {}),
+  };
   if (rule.status === 'NEW') {
-    if (Number(task.state.data.validations ?? 0) >= MAX_VALIDATIONS) throw qualifioErrors.error('QUALIFIO_VALIDATION_REFUSED', { label, ruleId, status: rule.status });
+    if (Number(task.state.data.validations ?? 0) >= MAX_VALIDATIONS)
+      throw qualifioErrors.error('QUALIFIO_VALIDATION_REFUSED', { label, ruleId, status: rule.status });
     return { kind: 'continue', step: 'validate', data: base };
   }
   if (rule.status === 'APPROVED') {
@@ -180,10 +242,14 @@ async function poll(ctx: Ctx, task: TaskInput, ruleId: string): Promise<StepResu
     const next = Math.min(MAX_POLL_MS, waited * 2);
     return { kind: 'continue', step: 'poll', data: { ...base, pollMs: next }, checkAfterMs: next };
   }
-  if (rule.status !== 'FINISHED') throw qualifioErrors.error('QUALIFIO_RULE_STATUS_UNKNOWN', { label, ruleId, status: rule.status });
+  if (rule.status !== 'FINISHED')
+    throw qualifioErrors.error('QUALIFIO_RULE_STATUS_UNKNOWN', { label, ruleId, status: rule.status });
   const dryRun = rule.test || isTest(ctx);
-  const evidence = { qualifioRule: `rule ${ruleId} (${rule.ruleType}) answered FINISHED${rule.archive ? ` with archive ${rule.archive}` : ''}` };
-  if (kindOf(task) === 'erasure') return { kind: 'completed', outcome: dryRun ? 'DryRun' : 'Erased', data: { ruleId }, evidence };
+  const evidence = {
+    qualifioRule: `rule ${ruleId} (${rule.ruleType}) answered FINISHED${rule.archive ? ` with archive ${rule.archive}` : ''}`,
+  };
+  if (kindOf(task) === 'erasure')
+    return { kind: 'completed', outcome: dryRun ? 'DryRun' : 'Erased', data: { ruleId }, evidence };
   if (!rule.archive) {
     if (dryRun) return { kind: 'completed', outcome: 'DryRun', data: { ruleId }, evidence };
     throw qualifioErrors.error('QUALIFIO_ARCHIVE_MISSING', { label, ruleId });
@@ -193,12 +259,22 @@ async function poll(ctx: Ctx, task: TaskInput, ruleId: string): Promise<StepResu
 
 async function archive(ctx: Ctx, task: TaskInput, ruleId: string, archiveId: string): Promise<StepResult> {
   // Nobody is owed this export any more: personal data is not fetched for nothing.
-  if (withdrawn(task)) return { kind: 'completed', outcome: 'Cancelled', evidence: { qualifioArchive: `archive ${archiveId} not downloaded: request withdrawn` } };
+  if (withdrawn(task))
+    return {
+      kind: 'completed',
+      outcome: 'Cancelled',
+      evidence: { qualifioArchive: `archive ${archiveId} not downloaded: request withdrawn` },
+    };
   const { content, ext } = await downloadArchive(ctx, ruleId, await archiveUrl(ctx, ruleId, archiveId));
   const dir = await ctx.exportDir(task.request);
   const name = `qualifio-${archiveId.replace(/[^A-Za-z0-9_-]/g, '_')}${ext}`;
   await writeExport(dir, [{ name, content }], ctx.now());
-  ctx.log.info('qualifio archive exported', { request: task.request, vendor: ctx.vendor, ruleId, bytes: content.length });
+  ctx.log.info('qualifio archive exported', {
+    request: task.request,
+    vendor: ctx.vendor,
+    ruleId,
+    bytes: content.length,
+  });
   return {
     kind: 'completed',
     outcome: isTest(ctx) ? 'DryRun' : 'Exported',
@@ -239,7 +315,8 @@ async function ownRule(ctx: Ctx, task: TaskInput): Promise<RuleView | undefined>
   const type = RULE_TYPES[kindOf(task)].type;
   const listed = await listRules(ctx);
   const mine = (listed ?? []).filter(
-    (r) => r.ruleType === type && r.test === isTest(ctx) && r.justification?.startsWith(`${marker(task.request)} `) === true,
+    (r) =>
+      r.ruleType === type && r.test === isTest(ctx) && r.justification?.startsWith(`${marker(task.request)} `) === true,
   );
   return mine[mine.length - 1];
 }
@@ -247,16 +324,34 @@ async function ownRule(ctx: Ctx, task: TaskInput): Promise<RuleView | undefined>
 async function recover(ctx: Ctx, task: TaskInput, intent: OpenIntent): Promise<StepResult> {
   const o = await override(ctx, task);
   if (o) return o;
-  const known = intent.name === REBUILT_INTENT && Array.isArray(intent.detail.jobIds) ? intent.detail.jobIds.filter((id): id is string => typeof id === 'string') : [];
+  const known =
+    intent.name === REBUILT_INTENT && Array.isArray(intent.detail.jobIds)
+      ? intent.detail.jobIds.filter((id): id is string => typeof id === 'string')
+      : [];
   if (known.length > 0) return resume(task, await ownedRule(ctx, task, known[known.length - 1]!, false), carried(task));
   // Rebuilt from git at `start` with no rule recorded: nothing was ever sent for it.
-  if (intent.name === REBUILT_INTENT && task.state.step === 'start' && task.state.submissions === 0) return { kind: 'continue', step: 'start', data: {} };
+  if (intent.name === REBUILT_INTENT && task.state.step === 'start' && task.state.submissions === 0)
+    return { kind: 'continue', step: 'start', data: {} };
   const rule = await ownRule(ctx, task);
-  ctx.log.info('qualifio recovery looked for the rule', { request: task.request, vendor: ctx.vendor, intent: intent.name, found: rule ? 1 : 0 });
+  ctx.log.info('qualifio recovery looked for the rule', {
+    request: task.request,
+    vendor: ctx.vendor,
+    intent: intent.name,
+    found: rule ? 1 : 0,
+  });
   if (rule) return resume(task, rule, carried(task));
   // Not found proves nothing (the listing is undocumented, maybe a page): ask an operator.
-  if (withdrawn(task)) return { kind: 'completed', outcome: 'Cancelled', data: {}, evidence: { qualifioRule: 'creation answer lost; request withdrawn before it was confirmed' } };
-  throw qualifioErrors.error('QUALIFIO_CREATE_UNCONFIRMED', { request: task.request, ruleType: RULE_TYPES[kindOf(task)].type });
+  if (withdrawn(task))
+    return {
+      kind: 'completed',
+      outcome: 'Cancelled',
+      data: {},
+      evidence: { qualifioRule: 'creation answer lost; request withdrawn before it was confirmed' },
+    };
+  throw qualifioErrors.error('QUALIFIO_CREATE_UNCONFIRMED', {
+    request: task.request,
+    ruleType: RULE_TYPES[kindOf(task)].type,
+  });
 }
 
 export const qualifioDriver: Driver<'qualifio'> = {

@@ -1,5 +1,14 @@
 import { stableUuid } from '../random.ts';
-import { basicAuth, isRecord, jsonBody, normEmail, type Reply, type SandboxRequest, type VendorContext, type VendorSim } from '../types.ts';
+import {
+  basicAuth,
+  isRecord,
+  jsonBody,
+  normEmail,
+  type Reply,
+  type SandboxRequest,
+  type VendorContext,
+  type VendorSim,
+} from '../types.ts';
 
 interface AcmeUser {
   email: string;
@@ -42,7 +51,10 @@ export function acme(ctx: VendorContext): VendorSim {
       ctx
         .subjects()
         .filter((s) => s.vendors.includes('acme'))
-        .map((s) => [normEmail(s.email), { email: s.email, firstName: s.firstName, lastName: s.lastName, phone: s.phone, optedOut: false }]),
+        .map((s) => [
+          normEmail(s.email),
+          { email: s.email, firstName: s.firstName, lastName: s.lastName, phone: s.phone, optedOut: false },
+        ]),
     );
     deleted = new Set();
   }
@@ -59,21 +71,24 @@ export function acme(ctx: VendorContext): VendorSim {
   }
 
   /** Nested objects and arrays on purpose: DataGrail flattens them into report_N.csv. */
-  const accessJson = (u: AcmeUser) => (normEmail(u.email) === SEED_EXAMPLE_EMAIL ? SEED_EXAMPLE_ACCESS : [
-    {
-      user_id: stableUuid('acme-user', normEmail(u.email)),
-      first_name: u.firstName,
-      last_name: u.lastName,
-      email: u.email,
-      company: 'Initech',
-      friends: ['Samir', 'Michael'],
-      marketing_opt_out: u.optedOut,
-    },
-    {
-      address_type: 'Home',
-      address: { street: '191 N. Lamar', city: 'Flander', state: 'Illinois', zip_code: '77070' },
-    },
-  ]);
+  const accessJson = (u: AcmeUser) =>
+    normEmail(u.email) === SEED_EXAMPLE_EMAIL
+      ? SEED_EXAMPLE_ACCESS
+      : [
+          {
+            user_id: stableUuid('acme-user', normEmail(u.email)),
+            first_name: u.firstName,
+            last_name: u.lastName,
+            email: u.email,
+            company: 'Initech',
+            friends: ['Samir', 'Michael'],
+            marketing_opt_out: u.optedOut,
+          },
+          {
+            address_type: 'Home',
+            address: { street: '191 N. Lamar', city: 'Flander', state: 'Illinois', zip_code: '77070' },
+          },
+        ];
 
   return {
     name: 'acme',
@@ -84,11 +99,20 @@ export function acme(ctx: VendorContext): VendorSim {
     },
     unauthorized: () => ({ ...err(401, 'Unauthorized'), headers: { 'WWW-Authenticate': 'Basic realm="acme"' } }),
     notFound: () => err(404, 'Not found'),
-    tooManyRequests: (retryAfter) => ({ ...err(429, 'Too many requests'), headers: { 'Retry-After': String(retryAfter) } }),
+    tooManyRequests: (retryAfter) => ({
+      ...err(429, 'Too many requests'),
+      headers: { 'Retry-After': String(retryAfter) },
+    }),
     serverError: (status) => err(status, 'Server error'),
     reset,
     routes: [
-      { method: 'GET', template: '/v0/health-check', name: 'health', auth: true, handle: () => ({ status: 200, body: { status: 'ok' } }) },
+      {
+        method: 'GET',
+        template: '/v0/health-check',
+        name: 'health',
+        auth: true,
+        handle: () => ({ status: 200, body: { status: 'ok' } }),
+      },
       {
         method: 'GET',
         template: '/v0/identifiers/get-phone',

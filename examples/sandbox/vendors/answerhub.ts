@@ -1,4 +1,13 @@
-import { basicAuth, isRecord, jsonBody, normEmail, type Reply, type SandboxRequest, type VendorContext, type VendorSim } from '../types.ts';
+import {
+  basicAuth,
+  isRecord,
+  jsonBody,
+  normEmail,
+  type Reply,
+  type SandboxRequest,
+  type VendorContext,
+  type VendorSim,
+} from '../types.ts';
 
 interface User {
   id: number;
@@ -61,7 +70,13 @@ export function answerhub(ctx: VendorContext): VendorSim {
     users = ctx
       .subjects()
       .filter((s) => s.vendors.includes('answerhub'))
-      .map((s, i) => ({ id: 100 + i, username: `${s.firstName}${s.lastName}`.toLowerCase(), email: s.email, originalEmail: s.email, suspended: false }));
+      .map((s, i) => ({
+        id: 100 + i,
+        username: `${s.firstName}${s.lastName}`.toLowerCase(),
+        email: s.email,
+        originalEmail: s.email,
+        suspended: false,
+      }));
     files = new Map();
     jobs = new Map();
     nextFile = 0;
@@ -140,7 +155,11 @@ export function answerhub(ctx: VendorContext): VendorSim {
   function alreadyJobbed(refs: UserRef[]): number {
     const all = [...jobs.values()];
     return refs.filter((ref) =>
-      all.some((j) => ('id' in ref ? j.userIds.includes(ref.id) : j.keys.includes('email' in ref ? normEmail(ref.email) : ref.username))),
+      all.some((j) =>
+        'id' in ref
+          ? j.userIds.includes(ref.id)
+          : j.keys.includes('email' in ref ? normEmail(ref.email) : ref.username),
+      ),
     ).length;
   }
 
@@ -148,7 +167,8 @@ export function answerhub(ctx: VendorContext): VendorSim {
   function schedule(req: SandboxRequest): Reply {
     const body = jsonBody(req);
     const single = isRecord(body) ? userRef(body.user).ref : null;
-    const refs = isRecord(body) && body.fileId !== undefined ? (files.get(Number(body.fileId)) ?? []) : single ? [single] : [];
+    const refs =
+      isRecord(body) && body.fileId !== undefined ? (files.get(Number(body.fileId)) ?? []) : single ? [single] : [];
     const duplicates = alreadyJobbed(refs);
     return { ...scheduleJob(body), duplicates };
   }
@@ -160,7 +180,8 @@ export function answerhub(ctx: VendorContext): VendorSim {
     let targets: User[] = [];
     let fileId: number | undefined;
     if (hasFile) {
-      if (body.fileId === null || body.fileId === '' || body.fileId === undefined) return err(400, 'File ID not specified');
+      if (body.fileId === null || body.fileId === '' || body.fileId === undefined)
+        return err(400, 'File ID not specified');
       fileId = Number(body.fileId);
       const refs = files.get(fileId);
       if (!refs) return err(400, 'File ID does not exist');
@@ -173,7 +194,8 @@ export function answerhub(ctx: VendorContext): VendorSim {
     }
     const ops = body.operations;
     if (!Array.isArray(ops) || ops.length === 0) return err(400, 'Empty operations list was submitted');
-    if (!ops.every((o) => typeof o === 'string' && OPERATIONS.has(o))) return err(400, 'Unknown operation: expected suspend, anonymize, delete or anon-delete');
+    if (!ops.every((o) => typeof o === 'string' && OPERATIONS.has(o)))
+      return err(400, 'Unknown operation: expected suspend, anonymize, delete or anon-delete');
     const when = parseDate(body.date);
     const now = ctx.clock.now();
     if (when === null || when <= now || when > now + MAX_AHEAD_MS) return err(400, 'The selected date is not eligible');
@@ -213,7 +235,8 @@ export function answerhub(ctx: VendorContext): VendorSim {
       if (end < 0) continue;
       const head = part.slice(0, end);
       const disposition = /content-disposition:\s*form-data;([^\r\n]*)/i.exec(head)?.[1] ?? '';
-      if (/\bname="file"/.test(disposition) && /\bfilename="[^"]+"/.test(disposition)) return part.slice(end + 4).replace(/\r\n$/, '');
+      if (/\bname="file"/.test(disposition) && /\bfilename="[^"]+"/.test(disposition))
+        return part.slice(end + 4).replace(/\r\n$/, '');
     }
     return err(400, 'No CSV file in the upload (expected a file part named "file")');
   }
@@ -221,7 +244,10 @@ export function answerhub(ctx: VendorContext): VendorSim {
   function upload(req: SandboxRequest): Reply {
     const csv = filePart(req);
     if (typeof csv !== 'string') return csv;
-    const lines = csv.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+    const lines = csv
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter(Boolean);
     if (lines.length < 2) return err(400, 'The CSV file must have a header row and at least one user');
     if (lines.length - 1 > MAX_CSV_ROWS) return err(400, `The CSV file may hold at most ${MAX_CSV_ROWS} users`);
     const header = lines[0]!.split(',').map((c) => c.trim().toLowerCase());
@@ -236,7 +262,9 @@ export function answerhub(ctx: VendorContext): VendorSim {
       const row = Object.fromEntries(header.map((h, i) => [h, cells[i]!]));
       if (row.id !== undefined && !/^\d+$/.test(row.id)) return err(400, 'User ids must be numeric');
       if (row.email) subjects.push(row.email);
-      refs.push(row.id ? { id: Number(row.id) } : row.username ? { username: row.username } : { email: row.email ?? '' });
+      refs.push(
+        row.id ? { id: Number(row.id) } : row.username ? { username: row.username } : { email: row.email ?? '' },
+      );
     }
     const fileId = ++nextFile;
     files.set(fileId, refs);
@@ -252,7 +280,10 @@ export function answerhub(ctx: VendorContext): VendorSim {
     },
     unauthorized: () => ({ ...err(401, 'Unauthorized'), headers: { 'WWW-Authenticate': 'Basic realm="AnswerHub"' } }),
     notFound: () => err(404, 'Not Found'),
-    tooManyRequests: (retryAfter) => ({ ...err(429, 'Too Many Requests'), headers: { 'Retry-After': String(retryAfter) } }),
+    tooManyRequests: (retryAfter) => ({
+      ...err(429, 'Too Many Requests'),
+      headers: { 'Retry-After': String(retryAfter) },
+    }),
     serverError: (status) => err(status, 'Server error'),
     reset,
     routes: [
@@ -264,11 +295,19 @@ export function answerhub(ctx: VendorContext): VendorSim {
         handle(req) {
           const email = req.params.email!;
           const user = users.find((u) => u.email !== null && normEmail(u.email) === normEmail(email));
-          return user ? { status: 200, body: { id: user.id, username: user.username, email: user.email } } : err(422, 'No user found with that email');
+          return user
+            ? { status: 200, body: { id: user.id, username: user.username, email: user.email } }
+            : err(422, 'No user found with that email');
         },
       },
       { method: 'POST', template: '/services/v2/users/gdpr/upload.json', name: 'upload', auth: true, handle: upload },
-      { method: 'POST', template: '/services/v2/jobs/gdpr/schedule.json', name: 'schedule', auth: true, handle: schedule },
+      {
+        method: 'POST',
+        template: '/services/v2/jobs/gdpr/schedule.json',
+        name: 'schedule',
+        auth: true,
+        handle: schedule,
+      },
       {
         method: 'GET',
         template: '/services/v2/jobs/gdpr/{id}.json',

@@ -1,5 +1,13 @@
 import { mulberry32, stableUuid, streamSeed } from '../random.ts';
-import { isRecord, jsonBody, normEmail, type Reply, type SandboxRequest, type VendorContext, type VendorSim } from '../types.ts';
+import {
+  isRecord,
+  jsonBody,
+  normEmail,
+  type Reply,
+  type SandboxRequest,
+  type VendorContext,
+  type VendorSim,
+} from '../types.ts';
 
 /** A customer, or an account member (the B2B shopper of an account): same fields, own ids. */
 interface Customer {
@@ -145,7 +153,10 @@ export function elasticpath(ctx: VendorContext): VendorSim {
     const lastOffset = (pages - 1) * limit;
     return {
       data: items.slice(p.offset, p.offset + limit),
-      meta: { page: { limit, offset: p.offset, current: Math.floor(p.offset / limit) + 1, total: pages }, results: { total } },
+      meta: {
+        page: { limit, offset: p.offset, current: Math.floor(p.offset / limit) + 1, total: pages },
+        results: { total },
+      },
       links: {
         current: link(p.offset),
         first: link(0),
@@ -157,7 +168,11 @@ export function elasticpath(ctx: VendorContext): VendorSim {
   }
 
   const kindOf = (resourceType: string): Kind | undefined =>
-    resourceType === 'customer' ? 'customer' : resourceType === 'account_member' || resourceType === 'account-member' ? 'account_member' : undefined;
+    resourceType === 'customer'
+      ? 'customer'
+      : resourceType === 'account_member' || resourceType === 'account-member'
+        ? 'account_member'
+        : undefined;
   const store = (kind: Kind): Customer[] => (kind === 'customer' ? customers : members);
   const remove = (kind: Kind, id: string): void => {
     if (kind === 'customer') customers = customers.filter((c) => c.id !== id);
@@ -212,14 +227,21 @@ export function elasticpath(ctx: VendorContext): VendorSim {
     let list = store(kind);
     const subjects: string[] = [];
     for (const f of filters) {
-      const allowed = f.attr === 'id' || ((f.attr === 'email' || f.attr === 'name') && (f.op === 'eq' || f.op === 'like'));
-      if (!allowed || (f.attr === 'id' && f.op !== 'eq')) return errors(400, 'Bad Request', `unsupported filter ${f.op}(${f.attr})`);
+      const allowed =
+        f.attr === 'id' || ((f.attr === 'email' || f.attr === 'name') && (f.op === 'eq' || f.op === 'like'));
+      if (!allowed || (f.attr === 'id' && f.op !== 'eq'))
+        return errors(400, 'Bad Request', `unsupported filter ${f.op}(${f.attr})`);
       if (f.attr === 'email') subjects.push(f.value);
       const field = (c: Customer) => (f.attr === 'id' ? c.id : f.attr === 'email' ? c.email : c.name).toLowerCase();
       const v = f.value.toLowerCase();
       if (f.op === 'eq') list = list.filter((c) => field(c) === v);
       else {
-        const re = new RegExp(`^${v.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+        const re = new RegExp(
+          `^${v
+            .split('*')
+            .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+            .join('.*')}$`,
+        );
         list = list.filter((c) => re.test(field(c)));
       }
     }
@@ -229,7 +251,8 @@ export function elasticpath(ctx: VendorContext): VendorSim {
   /** Admin routes: a live client_credentials token, or the Reply to send instead. */
   function admin(req: SandboxRequest): Reply | null {
     const t = bearer(req);
-    if (t && t.grant !== 'client_credentials') return errors(403, 'Forbidden', 'a client_credentials token is required');
+    if (t && t.grant !== 'client_credentials')
+      return errors(403, 'Forbidden', 'a client_credentials token is required');
     return null;
   }
 
@@ -241,9 +264,12 @@ export function elasticpath(ctx: VendorContext): VendorSim {
       return t ? `client:${t.clientId}` : null;
     },
     unauthorized: () => errors(401, 'Unauthorized'),
-    tooManyRequests: () => errors(429, 'Too Many Requests', 'rate limit exceeded: 25 requests per second for development stores'),
+    tooManyRequests: () =>
+      errors(429, 'Too Many Requests', 'rate limit exceeded: 25 requests per second for development stores'),
     serverError: (status) =>
-      status === 500 ? errors(500, 'Internal Server Error', 'there was a problem processing your request') : errors(status, status === 502 ? 'Bad Gateway' : 'Service Unavailable'),
+      status === 500
+        ? errors(500, 'Internal Server Error', 'there was a problem processing your request')
+        : errors(status, status === 502 ? 'Bad Gateway' : 'Service Unavailable'),
     reset,
     routes: [
       {
@@ -257,13 +283,19 @@ export function elasticpath(ctx: VendorContext): VendorSim {
         },
         handle(req) {
           const type = String(req.headers['content-type'] ?? '');
-          if (!type.startsWith('application/x-www-form-urlencoded')) return { ...errors(400, 'Bad Request', 'expected application/x-www-form-urlencoded'), authOk: false };
+          if (!type.startsWith('application/x-www-form-urlencoded'))
+            return { ...errors(400, 'Bad Request', 'expected application/x-www-form-urlencoded'), authOk: false };
           const form = new URLSearchParams(req.rawBody);
           const grant = form.get('grant_type');
           const clientId = form.get('client_id');
-          if (!grant || !clientId) return { ...errors(400, 'Bad Request', 'grant_type and client_id are required'), authOk: false };
-          if (grant !== 'client_credentials' && grant !== 'implicit') return { ...errors(400, 'Bad Request', 'unsupported grant_type'), authOk: false };
-          if (clientId !== creds.clientId || (grant === 'client_credentials' && form.get('client_secret') !== creds.clientSecret)) {
+          if (!grant || !clientId)
+            return { ...errors(400, 'Bad Request', 'grant_type and client_id are required'), authOk: false };
+          if (grant !== 'client_credentials' && grant !== 'implicit')
+            return { ...errors(400, 'Bad Request', 'unsupported grant_type'), authOk: false };
+          if (
+            clientId !== creds.clientId ||
+            (grant === 'client_credentials' && form.get('client_secret') !== creds.clientSecret)
+          ) {
             return { ...errors(401, 'Unauthorized'), authOk: false };
           }
           const lifetimeMs = Math.max(1000, ctx.scheduler.scaled(3600_000));
@@ -308,7 +340,9 @@ export function elasticpath(ctx: VendorContext): VendorSim {
           const denied = admin(req);
           if (denied) return denied;
           const c = customers.find((x) => x.id === req.params.id);
-          return c ? { status: 200, body: { data: customerJson(c) }, subjects: [c.email] } : errors(404, 'Not Found', 'not found');
+          return c
+            ? { status: 200, body: { data: customerJson(c) }, subjects: [c.email] }
+            : errors(404, 'Not Found', 'not found');
         },
       },
       {
@@ -321,8 +355,10 @@ export function elasticpath(ctx: VendorContext): VendorSim {
           if (denied) return denied;
           const body = jsonBody(req);
           const data = isRecord(body) ? body.data : undefined;
-          if (!isRecord(data)) return errors(400, 'Bad Request', "Validation failed: field 'Data' on the 'required' tag.");
-          if (data.type !== 'erasure_request') return errors(400, 'Bad Request', "Validation failed: field 'Type' must be erasure_request.");
+          if (!isRecord(data))
+            return errors(400, 'Bad Request', "Validation failed: field 'Data' on the 'required' tag.");
+          if (data.type !== 'erasure_request')
+            return errors(400, 'Bad Request', "Validation failed: field 'Type' must be erasure_request.");
           if (typeof data.resource_type !== 'string' || !RESOURCE_TYPES.has(data.resource_type)) {
             return errors(400, 'Bad Request', "Validation failed: field 'ResourceType' on the 'oneof' tag.");
           }
@@ -330,12 +366,24 @@ export function elasticpath(ctx: VendorContext): VendorSim {
             return errors(400, 'Bad Request', "Validation failed: field 'ResourceId' on the 'uuid' tag.");
           }
           const { resource_type, resource_id } = data;
-          const duplicates = erasures.some((e) => e.resource_type === resource_type && e.resource_id === resource_id && e.status !== 'FAILURE') ? 1 : 0;
+          const duplicates = erasures.some(
+            (e) => e.resource_type === resource_type && e.resource_id === resource_id && e.status !== 'FAILURE',
+          )
+            ? 1
+            : 0;
           const kind = kindOf(resource_type);
           const customer = kind ? store(kind).find((c) => c.id === resource_id) : undefined;
           if (!kind || !customer) return { ...errors(400, 'Bad Request', 'resource not found'), duplicates };
           const now = iso();
-          const e: Erasure = { id: stableUuid(ctx.seed, 'erasure', ++seq), resource_type, resource_id, email: customer.email, status: 'CREATED', created_at: now, updated_at: now };
+          const e: Erasure = {
+            id: stableUuid(ctx.seed, 'erasure', ++seq),
+            resource_type,
+            resource_id,
+            email: customer.email,
+            status: 'CREATED',
+            created_at: now,
+            updated_at: now,
+          };
           erasures.push(e);
           ctx.scheduler.after(ctx.delays.elasticpathErasure, () => {
             e.status = outcome() < ctx.outcomes.elasticpathFailureRate ? 'FAILURE' : 'SUCCESS';
@@ -356,14 +404,25 @@ export function elasticpath(ctx: VendorContext): VendorSim {
           const p = paging(req);
           if ('status' in p) return p;
           const filters = parseFilter(req.query.get('filter') ?? '');
-          const attrs = filters?.map((f) => `${f.op}:${f.attr}`).sort().join(',');
+          const attrs = filters
+            ?.map((f) => `${f.op}:${f.attr}`)
+            .sort()
+            .join(',');
           if (!filters || attrs !== 'eq:resource_id,eq:resource_type') {
-            return errors(400, 'Bad Request', 'bad filter: resource_id and resource_type are the filter fields that are both mandatory and only they are allowed');
+            return errors(
+              400,
+              'Bad Request',
+              'bad filter: resource_id and resource_type are the filter fields that are both mandatory and only they are allowed',
+            );
           }
           const type = filters.find((f) => f.attr === 'resource_type')!.value;
           const id = filters.find((f) => f.attr === 'resource_id')!.value;
           const list = erasures.filter((e) => e.resource_type === type && e.resource_id === id);
-          return { status: 200, body: page(req, list.map(erasureJson), p), subjects: list.flatMap((e) => (e.email ? [e.email] : [])).slice(0, 1) };
+          return {
+            status: 200,
+            body: page(req, list.map(erasureJson), p),
+            subjects: list.flatMap((e) => (e.email ? [e.email] : [])).slice(0, 1),
+          };
         },
       },
       {
@@ -375,7 +434,9 @@ export function elasticpath(ctx: VendorContext): VendorSim {
           const denied = admin(req);
           if (denied) return denied;
           const e = erasures.find((x) => x.id === req.params.id);
-          return e ? { status: 200, body: { data: erasureJson(e) }, subjects: e.email ? [e.email] : [] } : errors(404, 'Not Found', 'not found');
+          return e
+            ? { status: 200, body: { data: erasureJson(e) }, subjects: e.email ? [e.email] : [] }
+            : errors(404, 'Not Found', 'not found');
         },
       },
     ],

@@ -26,7 +26,12 @@ export function maestroqa(ctx: VendorContext): VendorSim {
   const err = (status: number, error: string): Reply => ({ status, body: { error } });
 
   function reset(): void {
-    users = new Set(ctx.subjects().filter((s) => s.vendors.includes('maestroqa')).map((s) => normEmail(s.email)));
+    users = new Set(
+      ctx
+        .subjects()
+        .filter((s) => s.vendors.includes('maestroqa'))
+        .map((s) => normEmail(s.email)),
+    );
     retryable = new Set();
     jobs = new Map();
     nextId = 1000;
@@ -40,7 +45,12 @@ export function maestroqa(ctx: VendorContext): VendorSim {
     authenticate(req) {
       const header = req.headers['apitoken'];
       const body = jsonBody(req);
-      const token = typeof header === 'string' ? header : isRecord(body) && typeof body.apiToken === 'string' ? body.apiToken : undefined;
+      const token =
+        typeof header === 'string'
+          ? header
+          : isRecord(body) && typeof body.apiToken === 'string'
+            ? body.apiToken
+            : undefined;
       return token === ctx.credentials.maestroqa.apiToken ? `token:${token}` : null;
     },
     unauthorized: () => err(401, 'Unauthorized: missing or invalid apitoken'),
@@ -61,11 +71,16 @@ export function maestroqa(ctx: VendorContext): VendorSim {
           const body = jsonBody(req);
           if (!isRecord(body)) return err(400, 'Request body must be a JSON object');
           const { emails, auditLabel } = body;
-          if (!Array.isArray(emails) || emails.length === 0 || !emails.every((e) => typeof e === 'string' && e.includes('@'))) {
+          if (
+            !Array.isArray(emails) ||
+            emails.length === 0 ||
+            !emails.every((e) => typeof e === 'string' && e.includes('@'))
+          ) {
             return err(400, 'emails must be a non-empty array of email addresses');
           }
           if (emails.length > 5) return err(400, 'emails: at most 5 emails per request');
-          if (auditLabel !== undefined && typeof auditLabel !== 'string') return err(400, 'auditLabel must be a string');
+          if (auditLabel !== undefined && typeof auditLabel !== 'string')
+            return err(400, 'auditLabel must be a string');
           const wanted = [...new Set((emails as string[]).map(normEmail))];
           const duplicates = wanted.filter((e) =>
             [...jobs.values()].some((j) => j.status !== 'errored' && j.emails.includes(e)),

@@ -50,7 +50,13 @@ export function mailchimp(ctx: VendorContext): VendorSim {
         .filter((s) => s.vendors.includes('mailchimp'))
         .map((s, i) => [
           md5(normEmail(s.email)),
-          { email: s.email, firstName: s.firstName, lastName: s.lastName, phone: s.phone, status: STATUSES[i % STATUSES.length]! },
+          {
+            email: s.email,
+            firstName: s.firstName,
+            lastName: s.lastName,
+            phone: s.phone,
+            status: STATUSES[i % STATUSES.length]!,
+          },
         ]),
     );
     forgotten = new Set();
@@ -61,7 +67,13 @@ export function mailchimp(ctx: VendorContext): VendorSim {
   const problem = (status: number, title: string, detail: string): Reply => ({
     status,
     contentType: 'application/problem+json; charset=utf-8',
-    body: { type: 'https://mailchimp.com/developer/marketing/docs/errors/', title, status, detail, instance: randomUUID() },
+    body: {
+      type: 'https://mailchimp.com/developer/marketing/docs/errors/',
+      title,
+      status,
+      detail,
+      instance: randomUUID(),
+    },
   });
   const notFound = () => problem(404, 'Resource Not Found', 'The requested resource could not be found.');
 
@@ -81,7 +93,8 @@ export function mailchimp(ctx: VendorContext): VendorSim {
   async function connection(req: SandboxRequest, answer: () => Reply): Promise<Reply> {
     const key = basicAuth(req)?.pass ?? '';
     const open = inFlight.get(key) ?? 0;
-    if (open >= MAILCHIMP_MAX_CONNECTIONS) return problem(429, 'Too Many Requests', 'You have exceeded the limit of 10 simultaneous connections.');
+    if (open >= MAILCHIMP_MAX_CONNECTIONS)
+      return problem(429, 'Too Many Requests', 'You have exceeded the limit of 10 simultaneous connections.');
     inFlight.set(key, open + 1);
     try {
       await new Promise((resolve) => setTimeout(resolve, IN_FLIGHT_MS));
@@ -95,7 +108,12 @@ export function mailchimp(ctx: VendorContext): VendorSim {
   function memberOf(req: SandboxRequest): { hash: string; member: Member } | Reply {
     if (req.params.list_id !== MAILCHIMP_LIST_ID) return notFound();
     const hash = req.params.subscriber_hash ?? '';
-    if (!/^[0-9a-f]{32}$/.test(hash)) return problem(400, 'Invalid Resource', 'The subscriber hash must be the MD5 hash of the lowercase email address.');
+    if (!/^[0-9a-f]{32}$/.test(hash))
+      return problem(
+        400,
+        'Invalid Resource',
+        'The subscriber hash must be the MD5 hash of the lowercase email address.',
+      );
     const member = members.get(hash);
     return member ? { hash, member } : notFound();
   }
@@ -107,8 +125,16 @@ export function mailchimp(ctx: VendorContext): VendorSim {
       const b = basicAuth(req);
       return b && b.pass === creds.apiKey ? `key:${b.pass}` : null;
     },
-    unauthorized: () => problem(401, 'API Key Invalid', 'Your API key may be invalid, or you\'ve attempted to access the wrong datacenter.'),
-    tooManyRequests: (retryAfter) => ({ ...problem(429, 'Too Many Requests', 'You have exceeded the limit of 10 simultaneous connections.'), headers: { 'Retry-After': String(retryAfter) } }),
+    unauthorized: () =>
+      problem(
+        401,
+        'API Key Invalid',
+        "Your API key may be invalid, or you've attempted to access the wrong datacenter.",
+      ),
+    tooManyRequests: (retryAfter) => ({
+      ...problem(429, 'Too Many Requests', 'You have exceeded the limit of 10 simultaneous connections.'),
+      headers: { 'Retry-After': String(retryAfter) },
+    }),
     serverError: (status) => problem(status, 'Internal Server Error', 'An unexpected internal error has occurred.'),
     reset,
     routes: [
@@ -120,7 +146,10 @@ export function mailchimp(ctx: VendorContext): VendorSim {
         handle: (req) =>
           connection(req, () =>
             req.params.list_id === MAILCHIMP_LIST_ID
-              ? { status: 200, body: { id: MAILCHIMP_LIST_ID, name: 'Sandbox audience', stats: { member_count: members.size } } }
+              ? {
+                  status: 200,
+                  body: { id: MAILCHIMP_LIST_ID, name: 'Sandbox audience', stats: { member_count: members.size } },
+                }
               : notFound(),
           ),
       },
@@ -144,7 +173,8 @@ export function mailchimp(ctx: VendorContext): VendorSim {
         handle: (req) =>
           connection(req, () => {
             const found = memberOf(req);
-            if ('status' in found) return { ...found, duplicates: forgotten.has(req.params.subscriber_hash ?? '') ? 1 : 0 };
+            if ('status' in found)
+              return { ...found, duplicates: forgotten.has(req.params.subscriber_hash ?? '') ? 1 : 0 };
             members.delete(found.hash);
             forgotten.add(found.hash);
             return { status: 204, subjects: [found.member.email] };

@@ -1,5 +1,13 @@
 import { stableObjectId, stableUuid } from '../random.ts';
-import { isRecord, jsonBody, normEmail, type Reply, type SandboxRequest, type VendorContext, type VendorSim } from '../types.ts';
+import {
+  isRecord,
+  jsonBody,
+  normEmail,
+  type Reply,
+  type SandboxRequest,
+  type VendorContext,
+  type VendorSim,
+} from '../types.ts';
 
 const RULE_TYPES = { exportData: 'GDPR_ExportData', forgottenRight: 'GDPR_ForgottenRight' } as const;
 /** Rules per page of the (undocumented) rule listing. */
@@ -202,14 +210,18 @@ export function qualifio(ctx: VendorContext): VendorSim {
       if (!isRecord(body)) return err(400, 'Request body must be a JSON object');
       const ruleType = RULE_TYPES[path];
       if (body.ruleType !== ruleType) return err(400, `ruleType must be ${ruleType}`);
-      if (body.clientId !== undefined && body.clientId !== creds.clientId) return err(400, 'clientId in body does not match the query');
+      if (body.clientId !== undefined && body.clientId !== creds.clientId)
+        return err(400, 'clientId in body does not match the query');
       const payload = body.ruleTypePayload;
       if (!isRecord(payload) || !Array.isArray(payload.profiles) || payload.profiles.length === 0) {
         return err(400, 'ruleTypePayload.profiles must be a non-empty array of profile ids');
       }
-      if (!payload.profiles.every((p) => Number.isInteger(p))) return err(400, 'ruleTypePayload.profiles must hold integer profile ids');
-      if (payload.test !== undefined && typeof payload.test !== 'boolean') return err(400, 'ruleTypePayload.test must be a boolean');
-      if (typeof body.justification !== 'string' || body.justification.trim() === '') return err(400, 'justification is required');
+      if (!payload.profiles.every((p) => Number.isInteger(p)))
+        return err(400, 'ruleTypePayload.profiles must hold integer profile ids');
+      if (payload.test !== undefined && typeof payload.test !== 'boolean')
+        return err(400, 'ruleTypePayload.test must be a boolean');
+      if (typeof body.justification !== 'string' || body.justification.trim() === '')
+        return err(400, 'justification is required');
       if (!Number.isInteger(body.userId)) return err(400, 'userId is required');
       if (body.callBackUrl !== undefined && (typeof body.callBackUrl !== 'string' || !URL.canParse(body.callBackUrl))) {
         return err(400, 'callBackUrl must be a URL');
@@ -223,7 +235,11 @@ export function qualifio(ctx: VendorContext): VendorSim {
       const dupEmails = test
         ? []
         : chosen
-            .filter((p) => [...rules.values()].some((r) => r.ruleType === ruleType && !r.test && r.profiles.some((q) => q.id === p.id)))
+            .filter((p) =>
+              [...rules.values()].some(
+                (r) => r.ruleType === ruleType && !r.test && r.profiles.some((q) => q.id === p.id),
+              ),
+            )
             .map((p) => normEmail(p.email));
       const now = iso();
       const rule: Rule = {
@@ -240,7 +256,12 @@ export function qualifio(ctx: VendorContext): VendorSim {
         updatedAt: now,
       };
       rules.set(rule._id, rule);
-      return { status: 200, body: ruleJson(rule), subjects: chosen.map((p) => p.email), duplicates: new Set(dupEmails).size };
+      return {
+        status: 200,
+        body: ruleJson(rule),
+        subjects: chosen.map((p) => p.email),
+        duplicates: new Set(dupEmails).size,
+      };
     };
   }
 
@@ -258,7 +279,10 @@ export function qualifio(ctx: VendorContext): VendorSim {
     authenticate: (req) => (req.headers['x-api-token'] === creds.apiToken ? `token:${creds.apiToken}` : null),
     unauthorized: () => err(401, 'Missing or invalid x-api-token'),
     notFound: () => err(404, 'Not Found'),
-    tooManyRequests: (retryAfter) => ({ ...err(429, 'Too many requests'), headers: { 'Retry-After': String(retryAfter) } }),
+    tooManyRequests: (retryAfter) => ({
+      ...err(429, 'Too many requests'),
+      headers: { 'Retry-After': String(retryAfter) },
+    }),
     serverError: (status) => err(status, 'Internal server error'),
     reset,
     routes: [
@@ -272,11 +296,26 @@ export function qualifio(ctx: VendorContext): VendorSim {
           if (bad) return bad;
           const email = req.query.get('email');
           if (!email) return err(400, 'email query parameter is required');
-          return { status: 200, body: profiles.filter((p) => normEmail(p.email) === normEmail(email)).map(profileJson) };
+          return {
+            status: 200,
+            body: profiles.filter((p) => normEmail(p.email) === normEmail(email)).map(profileJson),
+          };
         },
       },
-      { method: 'POST', template: '/v1/gdpr/rules/exportData', name: 'export-create', auth: true, handle: createRule('exportData') },
-      { method: 'POST', template: '/v1/gdpr/rules/forgottenRight', name: 'erasure-create', auth: true, handle: createRule('forgottenRight') },
+      {
+        method: 'POST',
+        template: '/v1/gdpr/rules/exportData',
+        name: 'export-create',
+        auth: true,
+        handle: createRule('exportData'),
+      },
+      {
+        method: 'POST',
+        template: '/v1/gdpr/rules/forgottenRight',
+        name: 'erasure-create',
+        auth: true,
+        handle: createRule('forgottenRight'),
+      },
       {
         method: 'PUT',
         template: '/v1/gdpr/rules/{id}/validate',
@@ -332,7 +371,14 @@ export function qualifio(ctx: VendorContext): VendorSim {
             if (!a || a._id !== req.params.archiveId) return err(404, 'Archive not found');
             return {
               status: 200,
-              body: { downloadCount: a.downloads.length, _id: a._id, clientId: rule.clientId, url: ctx.origin() + a.path, download: a.downloads, __v: 0 },
+              body: {
+                downloadCount: a.downloads.length,
+                _id: a._id,
+                clientId: rule.clientId,
+                url: ctx.origin() + a.path,
+                download: a.downloads,
+                __v: 0,
+              },
             };
           }),
       },
@@ -343,7 +389,8 @@ export function qualifio(ctx: VendorContext): VendorSim {
         auth: false,
         handle(req) {
           const rule = archives.get(req.params.archiveId!);
-          if (!rule?.archive || !rule.archive.path.endsWith(`/${req.params.process}/${req.params.archiveId}`)) return err(404, 'Not Found');
+          if (!rule?.archive || !rule.archive.path.endsWith(`/${req.params.process}/${req.params.archiveId}`))
+            return err(404, 'Not Found');
           rule.archive.downloads.push(iso());
           return {
             status: 200,
