@@ -1,6 +1,6 @@
 import { git } from '../git/exec.ts';
 import { PREVIOUS_TRAILER } from '../git/chain.ts';
-import type { CommitInfo, RawChange } from '../git/history.ts';
+import { type CommitInfo, parseRawChanges, type RawChange } from '../git/history.ts';
 import { streamRecords } from './git-stream.ts';
 
 /** One commit as the audit needs it, from one `git log` walk over the audited refs. */
@@ -77,28 +77,7 @@ export async function walkHistory(
 
 function parseRecord(record: string): AuditCommit {
   const f = record.split('\0');
-  const raw: RawChange[] = [];
-  const tokens = f
-    .slice(FIELDS)
-    .map((t) => t.replace(/^\n/, ''))
-    .filter(Boolean);
-  for (let i = 0; i < tokens.length; ) {
-    const [, , , , blob, status] = tokens[i]!.split(/[: ]/);
-    const kind = status!.charAt(0);
-    if (kind === 'R' || kind === 'C') {
-      raw.push({
-        status: kind,
-        from: tokens[i + 1]!,
-        path: tokens[i + 2]!,
-        blob: blob!,
-        score: Number(status!.slice(1)),
-      });
-      i += 3;
-    } else {
-      raw.push({ status: kind, path: tokens[i + 1]!, blob: blob! });
-      i += 2;
-    }
-  }
+  const raw = parseRawChanges(f.slice(FIELDS));
   const changes = new Map<string, string | null>();
   const renamed = raw.some((r) => r.from !== undefined);
   // Without rename detection git lists a rename as its deletion and its addition, in path order.

@@ -42,15 +42,13 @@ const FORMAT =
 /** `git log` arguments for commits with their first-parent diffs, in the form parseCommit reads. */
 export const LOG_ARGS = ['log', '-z', '--raw', '-M', '--no-abbrev', '--diff-merges=first-parent', `--format=${FORMAT}`];
 
-/** One record of LOG_ARGS output (the text between two \x01 marks). */
-export function parseCommit(record: string): CommitInfo {
-  const fields = record.split('\0');
-  const [sha, parents, authorName, authorEmail, committerName, committerEmail, time, trailers] = fields;
+/**
+ * The `--raw -z` part of a log record (the fields after the format's own): one entry per
+ * changed path, a rename or copy with its source and similarity score.
+ */
+export function parseRawChanges(fields: string[]): RawChange[] {
   const changes: RawChange[] = [];
-  const tokens = fields
-    .slice(8)
-    .map((t) => t.replace(/^\n/, ''))
-    .filter(Boolean);
+  const tokens = fields.map((t) => t.replace(/^\n/, '')).filter(Boolean);
   for (let i = 0; i < tokens.length; ) {
     const [, , , , blob, status] = tokens[i]!.split(/[: ]/);
     const kind = status!.charAt(0);
@@ -68,6 +66,14 @@ export function parseCommit(record: string): CommitInfo {
       i += 2;
     }
   }
+  return changes;
+}
+
+/** One record of LOG_ARGS output (the text between two \x01 marks). */
+export function parseCommit(record: string): CommitInfo {
+  const fields = record.split('\0');
+  const [sha, parents, authorName, authorEmail, committerName, committerEmail, time, trailers] = fields;
+  const changes = parseRawChanges(fields.slice(8));
   return {
     sha: sha!,
     parents: parents ? parents.split(' ') : [],
