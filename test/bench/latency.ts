@@ -119,9 +119,28 @@ export async function benchLatency(ctx: BenchContext): Promise<BenchResult[]> {
           2,
         );
         latencies.push(first! - merged);
-        // Quiet before the next round: the task is final and its status commit is written.
+        // Quiet before the next round: the task is final, the status commit that records it
+        // is on main, and main has not moved for half a second. The controller commits to this
+        // very branch, so a merge racing one of its status commits fails to lock HEAD.
         await waitFor(() => controller.journal.task(taskKey(name, 'maestroqa'))?.phase === 'Completed', 15_000);
-        await new Promise((r) => setTimeout(r, 400));
+        const recorded = () =>
+          gitAs(work, undefined, ['show', `HEAD:status/${name}.yaml`]).then(
+            (text) => /^\s+phase: Completed$/m.test(text),
+            () => false,
+          );
+        await waitFor(recorded, 15_000, 50);
+        let head = await gitAs(work, undefined, ['rev-parse', 'HEAD']);
+        await waitFor(
+          async () => {
+            await new Promise((r) => setTimeout(r, 500));
+            const now = await gitAs(work, undefined, ['rev-parse', 'HEAD']);
+            const still = now === head;
+            head = now;
+            return still;
+          },
+          15_000,
+          0,
+        );
       }
     } finally {
       runner.stop();
