@@ -84,6 +84,9 @@ async function startChaos(options: SandboxOptions = {}): Promise<E2E> {
       '--until-idle',
       '--schedule',
       '*/2 * * * * *',
+      // Never the default port: other tests (and other checkouts) run controllers at the same time.
+      '--metrics-listen',
+      '127.0.0.1:0',
       ...extra,
     ],
     async close() {

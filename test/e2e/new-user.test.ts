@@ -360,6 +360,8 @@ describe('a new privacy team, end to end', () => {
             '*/2 * * * * *',
             '--log-level',
             'warn',
+            '--metrics-listen',
+            '127.0.0.1:0',
           ],
           {
             cwd: ROOT,
