@@ -16,7 +16,7 @@ import { createScratchRepo, removeScratchRepo } from '../../examples/demo/scratc
 import { startSandbox, type FaultSpec, type SandboxOptions } from '../../examples/sandbox/index.ts';
 import { mulberry32 } from '../../examples/sandbox/random.ts';
 import { PrivacyRequestStatus, type PrivacyRequestStatus as Status } from '../../specs/index.ts';
-import { leaked, statusFiles, type E2E } from '../support/e2e.ts';
+import { leaked, runUntilIdleArgs, statusFiles, type E2E } from '../support/e2e.ts';
 
 /**
  * Chaos: vendor outages, SIGKILLs of the whole process group, damaged and lost state. The
@@ -74,21 +74,7 @@ async function startChaos(options: SandboxOptions = {}): Promise<E2E> {
     dataDir,
     env: { ...sandboxEnv(sandbox.config), LETHE_SUBJECT_SALT: 'chaos-salt' },
     emails: DEMO_SUBJECTS.map((s) => s.email),
-    runArgs: (extra = []) => [
-      'controller/cli/bin.mjs',
-      'run',
-      '--remote',
-      repo.origin,
-      '--data',
-      dataDir,
-      '--until-idle',
-      '--schedule',
-      '*/2 * * * * *',
-      // Never the default port: other tests (and other checkouts) run controllers at the same time.
-      '--metrics-listen',
-      '127.0.0.1:0',
-      ...extra,
-    ],
+    runArgs: (extra = []) => runUntilIdleArgs(repo.origin, dataDir, extra),
     async close() {
       await sandbox.stop();
       await removeScratchRepo(repo);

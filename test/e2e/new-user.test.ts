@@ -13,6 +13,7 @@ import { startSandbox } from '../../examples/sandbox/index.ts';
 import { PrivacyRequest, PrivacyRequestStatus } from '../../specs/index.ts';
 import { createEpochKey, readEpochIdentities } from '../../controller/subjects/keys.ts';
 import { decryptSubject } from '../../controller/subjects/sealed.ts';
+import { runUntilIdleArgs } from '../support/e2e.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const EXAMPLE_NAMES = Array.from({ length: 9 }, (_, i) => `2026-11-${String(42 + i).padStart(4, '0')}`);
@@ -346,28 +347,10 @@ describe('a new privacy team, end to end', () => {
       await gitAs(repo.work, undefined, ['push', '-q', 'origin', 'main']);
 
       const run = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = spawn(
-          process.execPath,
-          [
-            join(ROOT, 'controller/cli/bin.mjs'),
-            'run',
-            '--remote',
-            repo.origin,
-            '--data',
-            dataDir,
-            '--until-idle',
-            '--schedule',
-            '*/2 * * * * *',
-            '--log-level',
-            'warn',
-            '--metrics-listen',
-            '127.0.0.1:0',
-          ],
-          {
-            cwd: ROOT,
-            env: { ...process.env, ...env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
-          },
-        );
+        const child = spawn(process.execPath, runUntilIdleArgs(repo.origin, dataDir, ['--log-level', 'warn']), {
+          cwd: ROOT,
+          env: { ...process.env, ...env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
+        });
         let stderr = '';
         child.stderr.on('data', (d) => (stderr += d));
         const timer = setTimeout(() => child.kill('SIGTERM'), 90_000);

@@ -10,6 +10,7 @@ import { TrustRoot } from '../../controller/git/trust-root.ts';
 import {
   alice,
   cleanup,
+  config,
   commitFile,
   head,
   lethe,
@@ -24,22 +25,6 @@ import {
 } from './helpers.ts';
 
 after(cleanup);
-
-const config = (approvers: readonly Who[]) =>
-  [
-    'apiVersion: lethe/v1',
-    'kind: LetheConfig',
-    'metadata:',
-    '  name: t',
-    'spec:',
-    '  approval:',
-    '    approvers:',
-    ...approvers.map((a) => `      - email: ${a.email}`),
-    '  identity:',
-    `    name: ${lethe.name}`,
-    `    email: ${lethe.email}`,
-    '',
-  ].join('\n');
 
 function repo(): string {
   const dir = tempDir();

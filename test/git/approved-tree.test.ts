@@ -8,6 +8,7 @@ import { TrustRoot, TRUST_ROOT_FILE } from '../../controller/git/trust-root.ts';
 import {
   alice,
   cleanup,
+  config,
   commitFile,
   head,
   lethe,
@@ -18,27 +19,9 @@ import {
   sh,
   tempDir,
   write,
-  type Who,
 } from './helpers.ts';
 
 after(cleanup);
-
-const config = (approvers: Who[], extra = '') =>
-  [
-    'apiVersion: lethe/v1',
-    'kind: LetheConfig',
-    'metadata:',
-    '  name: t',
-    'spec:',
-    '  approval:',
-    '    approvers:',
-    ...approvers.map((a) => `      - email: ${a.email}`),
-    extra,
-    '  identity:',
-    `    name: ${lethe.name}`,
-    `    email: ${lethe.email}`,
-    '',
-  ].join('\n');
 
 /** A repository whose first commit (a README) precedes the one adding lethe.yaml, by Alice. */
 function repo(): string {

@@ -130,3 +130,21 @@ export function makeKey(comment = 'lethe-status'): { dir: string; pub: string } 
   ]);
   return { dir, pub: readFileSync(join(dir, 'lethe-status-signing-test.pub'), 'utf8').trim() };
 }
+
+/** A lethe.yaml listing `approvers`, with `extra` lines (indented under spec.approval) if given. */
+export const config = (approvers: readonly Who[], extra = '') =>
+  [
+    'apiVersion: lethe/v1',
+    'kind: LetheConfig',
+    'metadata:',
+    '  name: t',
+    'spec:',
+    '  approval:',
+    '    approvers:',
+    ...approvers.map((a) => `      - email: ${a.email}`),
+    extra,
+    '  identity:',
+    `    name: ${lethe.name}`,
+    `    email: ${lethe.email}`,
+    '',
+  ].join('\n');

@@ -22,6 +22,30 @@ export interface E2E {
   close(): Promise<void>;
 }
 
+/**
+ * Node's arguments for `lethe run` against `origin` until every approved request is final,
+ * relative to the repository root (spawn with that as cwd).
+ */
+export function runUntilIdleArgs(origin: string, dataDir: string, extra: string[] = []): string[] {
+  return [
+    'controller/cli/bin.mjs',
+    'run',
+    '--remote',
+    origin,
+    '--data',
+    dataDir,
+    '--until-idle',
+    // Seconds-resolution schedule: the loop never sleeps long in a test.
+    '--schedule',
+    '*/2 * * * * *',
+    // Tests run side by side (and other checkouts too): each controller serves /metrics on a
+    // free port, never the default one.
+    '--metrics-listen',
+    '127.0.0.1:0',
+    ...extra,
+  ];
+}
+
 export async function startE2E(options: SandboxOptions = {}): Promise<E2E> {
   const sandbox = await startSandbox({ port: 0, timeScale: 0.02, seed: 11, subjects: DEMO_SUBJECTS, ...options });
   const repo = await createScratchRepo({
@@ -37,22 +61,7 @@ export async function startE2E(options: SandboxOptions = {}): Promise<E2E> {
     dataDir,
     env: { ...sandboxEnv(sandbox.config), LETHE_SUBJECT_SALT: 'e2e-salt' },
     emails,
-    runArgs: (extra = []) => [
-      'controller/cli/bin.mjs',
-      'run',
-      '--remote',
-      repo.origin,
-      '--data',
-      dataDir,
-      '--until-idle',
-      // Seconds-resolution schedule: the loop never sleeps long in a test.
-      '--schedule',
-      '*/2 * * * * *',
-      // Tests run side by side: each controller serves /metrics on a free port.
-      '--metrics-listen',
-      '127.0.0.1:0',
-      ...extra,
-    ],
+    runArgs: (extra = []) => runUntilIdleArgs(repo.origin, dataDir, extra),
     async close() {
       await sandbox.stop();
       await rm(repo.root, { recursive: true, force: true });
