@@ -44,7 +44,9 @@ export async function sourceStep(d: StepDeps, m: PassMemory, forPass: boolean): 
       problem: first ? `${first.code} at ${first.line}:${first.column}` : 'no lethe.yaml on the branch',
     });
   }
-  await loadStatuses(d, m, (await source.statusHead()) ?? head, model.config.spec.identity.email);
+  // status/ is read once; afterwards the record step keeps the memory of it current.
+  if (!m.statusesLoaded)
+    await loadStatuses(d, m, (await source.statusHead()) ?? head, model.config.spec.identity.email);
   return { head, state, changedPaths, model, config: model.config, reused: previous !== undefined };
 }
 
@@ -91,7 +93,6 @@ async function loadManifests(d: StepDeps, m: PassMemory, state: ApprovedState): 
  * in the approved state.
  */
 async function loadStatuses(d: StepDeps, m: PassMemory, head: string, identityEmail: string): Promise<void> {
-  if (m.statusesLoaded) return;
   const { source } = d;
   const paths = await source.listFiles(head, (p) => p.startsWith('status/'));
   const writers = await source.lastWriters(head, 'status/');
