@@ -1,4 +1,4 @@
-import type { PrivacyRequestStatus } from '../../specs/index.ts';
+import type { PrivacyRequestStatus, RequestPhase } from '../../specs/index.ts';
 import { lookup } from '../errors/catalogue.ts';
 import type { Problem } from '../manifests/index.ts';
 import type { PendingReport } from './pending.ts';
@@ -156,26 +156,81 @@ function renderMisplacedSection(misplaced: Problem[]): string[] {
   ];
 }
 
+/**
+ * What the dashboard needs of one status: its sort keys, its phase and its table line. The
+ * controller keeps this row per request instead of the parsed status (a few hundred bytes
+ * against a few kilobytes of objects, for every request that exists).
+ */
+export interface DashboardRow {
+  name: string;
+  phase: RequestPhase;
+  urgency: number;
+  overdue: boolean;
+  dueAt?: string;
+  line: string;
+}
+
+export function dashboardRow(s: PrivacyRequestStatus): DashboardRow {
+  const overdue = isTrue(s, 'Overdue');
+  const stalled = isTrue(s, 'Stalled');
+  const flags = [s.status.phase === 'Invalid' ? 'invalid' : '', stalled ? 'stalled' : '', overdue ? 'overdue' : '']
+    .filter(Boolean)
+    .join(', ');
+  return {
+    name: s.metadata.name,
+    phase: s.status.phase,
+    urgency: urgency(s),
+    overdue,
+    ...(s.status.dueAt !== undefined ? { dueAt: s.status.dueAt } : {}),
+    line: flat(`| [${s.metadata.name}](${s.metadata.name}.yaml) | ${s.status.action ?? ''} | ${s.status.regulation ?? ''} | ${s.status.phase} | ${s.status.dueAt ?? ''} | ${vendorProgress(s)} | ${flags} | ${cell(statusReason(s))} |`),
+  };
+}
+
+/**
+ * A copy of `text` in one piece. A string built by concatenation and slicing is a tree that
+ * keeps its parts and the strings they were sliced from: kept for every request, a row's
+ * line cost about three times its length.
+ */
+function flat(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
+}
+
+/** sortForDisplay's order, on rows. */
+function compareRows(a: DashboardRow, b: DashboardRow): number {
+  return (
+    a.urgency - b.urgency ||
+    Number(b.overdue) - Number(a.overdue) ||
+    (a.dueAt ?? '9999').localeCompare(b.dueAt ?? '9999') ||
+    a.name.localeCompare(b.name)
+  );
+}
+
 /** status/README.md: a table that renders on any git host, with no timestamp to churn. */
 export function renderDashboard(
   statuses: PrivacyRequestStatus[],
-  extra: { branch: string; root?: string; pending: PendingReport[]; ignoredStatus: string[]; misplaced?: Problem[] } = {
-    branch: 'main',
-    pending: [],
-    ignoredStatus: [],
-  },
+  extra?: DashboardExtra,
   notes: RecordNotes = {},
 ): string {
-  const rows = sortForDisplay(statuses).map((s) => {
-    const overdue = isTrue(s, 'Overdue');
-    const stalled = isTrue(s, 'Stalled');
-    const flags = [s.status.phase === 'Invalid' ? 'invalid' : '', stalled ? 'stalled' : '', overdue ? 'overdue' : '']
-      .filter(Boolean)
-      .join(', ');
-    return `| [${s.metadata.name}](${s.metadata.name}.yaml) | ${s.status.action ?? ''} | ${s.status.regulation ?? ''} | ${s.status.phase} | ${s.status.dueAt ?? ''} | ${vendorProgress(s)} | ${flags} | ${cell(statusReason(s))} |`;
-  });
+  return renderDashboardRows(statuses.map(dashboardRow), extra, notes);
+}
+
+export interface DashboardExtra {
+  branch: string;
+  root?: string;
+  pending: PendingReport[];
+  ignoredStatus: string[];
+  misplaced?: Problem[];
+}
+
+/** renderDashboard from the rows the controller keeps (the same bytes). */
+export function renderDashboardRows(
+  statusRows: Iterable<DashboardRow>,
+  extra: DashboardExtra = { branch: 'main', pending: [], ignoredStatus: [] },
+  notes: RecordNotes = {},
+): string {
+  const sorted = [...statusRows].sort(compareRows);
   const counts = new Map<string, number>();
-  for (const s of statuses) counts.set(s.status.phase, (counts.get(s.status.phase) ?? 0) + 1);
+  for (const r of sorted) counts.set(r.phase, (counts.get(r.phase) ?? 0) + 1);
   const summary = [...counts]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([p, n]) => `${p}: ${n}`)
@@ -192,7 +247,7 @@ export function renderDashboard(
     ...(extra.root ? [`${ROOT_LINE}\`${extra.root}\``, ''] : []),
     '| Request | Action | Regulation | Phase | Due | Vendors done | Attention | Reason |',
     '|---|---|---|---|---|---|---|---|',
-    ...rows,
+    ...sorted.map((r) => r.line),
     '',
     ...renderPendingSection(extra.branch, extra.pending),
     ...renderMisplacedSection(extra.misplaced ?? []),

@@ -9,6 +9,7 @@ import { PassMemory } from './pass/memory.ts';
 import { planInputStep } from './pass/plan-input.ts';
 import { recordStep, requestsToRecord } from './pass/record.ts';
 import { sourceStep } from './pass/source.ts';
+import { statusDoc } from './status.ts';
 import type { PassReport, ReconcilerOptions, Recorded, Snapshot, StepDeps } from './pass/types.ts';
 
 export type { DriverTable, PassReport, ReconcilerOptions, VendorWiring } from './pass/types.ts';
@@ -205,6 +206,6 @@ export class Reconciler {
 
   /** The statuses as last written or read (for `lethe status`). */
   currentStatuses(): PrivacyRequestStatus[] {
-    return [...this.memory.statuses.values()].map((v) => v.doc);
+    return [...this.memory.statuses.values()].map(statusDoc);
   }
 }

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { git, identityEnv, type Identity } from './exec.ts';
+import { gitErrors } from './errors.ts';
+import { git, identityEnv, spawnGit, type Identity } from './exec.ts';
 import { signingArgs, type StatusSigner } from './signing.ts';
 
 const NULL_ID = '0000000000000000000000000000000000000000';
@@ -38,18 +39,58 @@ export async function hashBlobs(cwd: string, contents: string[]): Promise<string
       .map((line) => line.split(' ')[0]!),
   );
   if (missing.size === 0) return ids;
-  const chunks: Buffer[] = [];
   const queued = new Set<string>();
-  contents.forEach((content, i) => {
-    const id = ids[i]!;
-    if (!missing.has(id) || queued.has(id)) return;
-    queued.add(id);
-    const bytes = Buffer.from(content, 'utf8');
-    chunks.push(Buffer.from(`blob\ndata ${bytes.length}\n`), bytes, Buffer.from('\n'));
+  await fastImport(cwd, function* () {
+    for (let i = 0; i < contents.length; i++) {
+      const id = ids[i]!;
+      if (!missing.has(id) || queued.has(id)) continue;
+      queued.add(id);
+      const bytes = Buffer.from(contents[i]!, 'utf8');
+      yield Buffer.from(`blob\ndata ${bytes.length}\n`);
+      yield bytes;
+      yield NEWLINE;
+    }
   });
-  chunks.push(Buffer.from('done\n'));
-  await git(cwd, ['fast-import', '--quiet', '--done'], { input: Buffer.concat(chunks) });
   return ids;
+}
+
+const NEWLINE = Buffer.from('\n');
+
+/**
+ * Feeds `git fast-import` its input as it is produced, waiting whenever the pipe is full:
+ * 10,000 new status files are about 17 MB of input, which as one buffer (plus its parts)
+ * was the largest single allocation of a cold first pass.
+ */
+function fastImport(cwd: string, input: () => Generator<Buffer>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawnGit(cwd, ['fast-import', '--quiet', '--done']);
+    const err: Buffer[] = [];
+    let failure: Error | undefined;
+    child.stdout.resume();
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', (cause) => {
+      failure = gitErrors.error('GIT_FAILED', { command: 'fast-import', reason: 'it could not start' }, { cause });
+    });
+    child.stdin.on('error', () => undefined); // git may exit before reading all input; close reports it
+    child.on('close', (code) => {
+      if (failure) return reject(failure);
+      if (code === 0) return resolve();
+      const reason = `exit ${code ?? 128}: ${Buffer.concat(err).toString('utf8').trim()}`;
+      reject(gitErrors.error('GIT_FAILED', { command: 'fast-import', reason }));
+    });
+    const chunks = input();
+    const pump = (): void => {
+      for (let next = chunks.next(); !next.done; next = chunks.next()) {
+        if (child.stdin.destroyed) return;
+        if (!child.stdin.write(next.value)) {
+          child.stdin.once('drain', pump);
+          return;
+        }
+      }
+      child.stdin.end('done\n');
+    };
+    pump();
+  });
 }
 
 /**

@@ -8,10 +8,10 @@ import {
 import type { DriverTable } from '../contracts/driver.ts';
 import { subjectValues } from '../subjects/sealed.ts';
 import { KIND_PLACES, nameFromPath } from './kinds.ts';
-import type { ParsedManifest } from './parse.ts';
+import { manifestLocator, type ParsedManifest } from './parse.ts';
 import { compareProblems, problem, type Problem } from './problem.ts';
 import { closest } from './suggest.ts';
-import { displayPath, locate, type PathSegment } from './yaml-source.ts';
+import { displayPath, type PathSegment } from './yaml-source.ts';
 
 export interface VendorEntry {
   path: string;
@@ -70,11 +70,12 @@ export function checkRepository(
   const vendorFiles = byPath.filter((m): m is Of<'VendorConnection'> => m.kind === 'VendorConnection');
   const requestFiles = byPath.filter((m): m is Of<'PrivacyRequest'> => m.kind === 'PrivacyRequest');
 
+  const locate = manifestLocator();
   const extra = new Map<string, Problem[]>(byPath.map((m) => [m.path, []]));
   const add = (m: ParsedManifest, p: Problem) =>
     extra.get(m.path)!.push(m.name === undefined ? p : { ...p, name: m.name });
-  flagDuplicates(vendorFiles, add);
-  flagDuplicates(requestFiles, add);
+  flagDuplicates(vendorFiles, add, locate);
+  flagDuplicates(requestFiles, add, locate);
   const valid = (m: ParsedManifest) => m.value !== undefined && extra.get(m.path)!.length === 0;
 
   const vendors = new Map<string, VendorEntry>();
@@ -99,8 +100,8 @@ export function checkRepository(
 
   const config = configs.find(valid)?.value;
   for (const m of requestFiles) {
-    if (m.value !== undefined) checkVendors(m, m.value, vendors, invalidVendors, drivers, (p) => add(m, p));
-    if (m.value !== undefined && config) checkSealing(m, m.value, config, (p) => add(m, p));
+    if (m.value !== undefined) checkVendors(m, m.value, vendors, invalidVendors, drivers, (p) => add(m, p), locate);
+    if (m.value !== undefined && config) checkSealing(m, m.value, config, (p) => add(m, p), locate);
   }
 
   const requests = new Map<string, RequestEntry>();
@@ -118,7 +119,13 @@ export function checkRepository(
   return { config, vendors, requests, problems: problems.sort(compareProblems), invalidRequests };
 }
 
-function flagDuplicates(files: readonly ParsedManifest[], add: (m: ParsedManifest, p: Problem) => void): void {
+type Locate = ReturnType<typeof manifestLocator>;
+
+function flagDuplicates(
+  files: readonly ParsedManifest[],
+  add: (m: ParsedManifest, p: Problem) => void,
+  locate: Locate,
+): void {
   const byName = new Map<string, ParsedManifest[]>();
   for (const m of files) if (m.name !== undefined) byName.set(m.name, [...(byName.get(m.name) ?? []), m]);
   for (const [name, same] of byName) {
@@ -128,7 +135,7 @@ function flagDuplicates(files: readonly ParsedManifest[], add: (m: ParsedManifes
         .filter((o) => o !== m)
         .map((o) => o.path)
         .join(', ');
-      add(m, problem('DUPLICATE_NAME', m.path, locate(m.index, ['metadata', 'name']), { name, other }));
+      add(m, problem('DUPLICATE_NAME', m.path, locate(m, ['metadata', 'name']), { name, other }));
     }
   }
 }
@@ -159,9 +166,10 @@ function checkVendors(
   invalidVendors: ReadonlyMap<string, string>,
   drivers: DriverTable,
   report: (p: Problem) => void,
+  locate: Locate,
 ): void {
   const { action } = request.spec;
-  const at = (path: PathSegment[], which: 'value' | 'key' = 'value') => locate(m.index, path, which);
+  const at = (path: PathSegment[], which: 'value' | 'key' = 'value') => locate(m, path, which);
   if (request.spec.vendors === 'all') {
     // "all" must mean all: a broken vendor file would otherwise be skipped silently.
     for (const [vendor, file] of invalidVendors) {
@@ -228,21 +236,23 @@ function checkSealing(
   request: PrivacyRequest,
   config: LetheConfig,
   report: (p: Problem) => void,
+  locate: Locate,
 ): void {
   const policy = config.spec.subjects;
   const declared = new Set((policy?.epochs ?? []).map((e) => e.id));
   let first: string | undefined;
   for (const { path, value } of subjectValues(request.spec.subject)) {
     const epoch = sealedEpoch(value);
-    const at = locate(m.index, path);
+    // Located only when reported: a position costs a parse of the file.
+    const at = () => locate(m, path);
     const shown = displayPath(path);
     if (epoch === undefined) {
-      if (policy?.requireEncryption) report(problem('SUBJECT_NOT_ENCRYPTED', m.path, at, { path: shown }));
+      if (policy?.requireEncryption) report(problem('SUBJECT_NOT_ENCRYPTED', m.path, at(), { path: shown }));
       continue;
     }
-    if (!declared.has(epoch)) report(problem('SUBJECT_EPOCH_UNKNOWN', m.path, at, { path: shown, epoch }));
+    if (!declared.has(epoch)) report(problem('SUBJECT_EPOCH_UNKNOWN', m.path, at(), { path: shown, epoch }));
     else if (first !== undefined && epoch !== first)
-      report(problem('SUBJECT_EPOCH_MIXED', m.path, at, { path: shown, epoch, first }));
+      report(problem('SUBJECT_EPOCH_MIXED', m.path, at(), { path: shown, epoch, first }));
     first ??= epoch;
   }
 }

@@ -12,7 +12,8 @@ import { KIND_PLACES, MANIFEST_SCHEMAS, manifestKind, nameFromPath, type Manifes
 import { problem, type Problem } from './problem.ts';
 import { allowedKeys, isSchema, leafSchema, requiredKeys, valueAt } from './schema-walk.ts';
 import { closest } from './suggest.ts';
-import { displayPath, locate, readYaml, type NodeIndex, type PathSegment } from './yaml-source.ts';
+import { displayPath, locate, nodeIndex, readYaml, type NodeIndex, type PathSegment } from './yaml-source.ts';
+import type { Position } from './problem.ts';
 
 interface ManifestValues {
   LetheConfig: LetheConfig;
@@ -21,8 +22,9 @@ interface ManifestValues {
 }
 
 /**
- * One file's parse result. Pure data plus the node positions, so the controller can cache
- * it per path and re-run only the cross-checks when other files change.
+ * One file's parse result. Pure data plus the source text, so the controller can cache it
+ * per path and re-run only the cross-checks when other files change; a cross-check that
+ * finds a problem locates it from the text (manifestLocator), no index is kept.
  */
 export type ParsedManifest = {
   [K in ManifestKind]: {
@@ -33,15 +35,18 @@ export type ParsedManifest = {
     /** The validated manifest: present only when the file has no problems. */
     value?: ManifestValues[K];
     problems: Problem[];
-    /** Positions of the file's nodes, for locating cross-check problems. */
-    index: NodeIndex;
+    /** The file as read, for locating cross-check problems (manifestLocator). */
+    text: string;
   };
 }[ManifestKind];
 
 export function parseManifest(path: string, text: string): ParsedManifest {
   const kind = manifestKind(path);
   if (kind === undefined) throw new Error(`${path} is not a manifest path (see manifestKind)`);
-  const source = readYaml(text);
+  const source = readYaml(text, false);
+  let index: NodeIndex | undefined;
+  // Only a file with a problem is parsed again for positions.
+  const where = (): NodeIndex => (index ??= nodeIndex(text));
   const problems = source.issues.map((i) => problem(i.code, path, i.at, i.values));
   const data = source.data;
   const nameResult = ResourceName.safeParse(valueAt(data, ['metadata', 'name']));
@@ -54,27 +59,25 @@ export function parseManifest(path: string, text: string): ParsedManifest {
       name,
       value: named.length === 0 ? value : undefined,
       problems: named,
-      index: source.index,
+      text,
     } as ParsedManifest;
   };
   if (data === undefined) return finish();
 
   const declaredKind = valueAt(data, ['kind']);
   if (typeof declaredKind === 'string' && declaredKind !== kind) {
-    problems.push(
-      problem('WRONG_KIND', path, locate(source.index, ['kind']), { expected: kind, place: KIND_PLACES[kind] }),
-    );
+    problems.push(problem('WRONG_KIND', path, locate(where(), ['kind']), { expected: kind, place: KIND_PLACES[kind] }));
     return finish();
   }
   const schema: z.ZodType = MANIFEST_SCHEMAS[kind];
   const result = schema.safeParse(data);
   if (!result.success) {
-    for (const issue of result.error.issues) problems.push(...fromIssue(issue, schema, data, path, source.index));
+    for (const issue of result.error.issues) problems.push(...fromIssue(issue, schema, data, path, where()));
     return finish();
   }
   if (kind !== 'LetheConfig' && name !== undefined && name !== nameFromPath(path)) {
     problems.push(
-      problem('NAME_MISMATCH', path, locate(source.index, ['metadata', 'name']), {
+      problem('NAME_MISMATCH', path, locate(where(), ['metadata', 'name']), {
         name,
         expected: nameFromPath(path),
       }),
@@ -246,4 +249,25 @@ function redact(message: string, value: unknown): string {
   if (text.length < 3) return message;
   const escaped = text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   return message.replace(new RegExp(`(?<![\\w@.-])${escaped}(?![\\w@.-])`, 'g'), '<redacted>');
+}
+
+/**
+ * Locates paths in parsed manifests, parsing each file again for its node index the first
+ * time one of its problems needs a position. One per cross-check run, then dropped, so no
+ * index outlives the check (a broken vendor file can put a problem on every request).
+ */
+export function manifestLocator(): (
+  m: ParsedManifest,
+  path: readonly PathSegment[],
+  which?: 'value' | 'key',
+) => Position {
+  const indexes = new Map<ParsedManifest, NodeIndex>();
+  return (m, path, which = 'value') => {
+    let index = indexes.get(m);
+    if (index === undefined) {
+      index = nodeIndex(m.text);
+      indexes.set(m, index);
+    }
+    return locate(index, path, which);
+  };
 }

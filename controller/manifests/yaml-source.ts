@@ -39,8 +39,10 @@ const START: Position = { line: 1, column: 1 };
 /**
  * Parses one manifest file defensively: size cap before parsing, forbidden keys found on
  * the syntax tree before any JavaScript object exists, aliases capped during conversion.
+ * The node index is built only when `withIndex` (nodeIndex): most files never need a
+ * position, and at 10,000 manifests kept indexes were 26 MB.
  */
-export function readYaml(text: string): YamlSource {
+export function readYaml(text: string, withIndex = true): YamlSource {
   const index = new Map<string, NodePosition>();
   const size = Buffer.byteLength(text, 'utf8');
   if (size > MAX_MANIFEST_BYTES) {
@@ -74,7 +76,7 @@ export function readYaml(text: string): YamlSource {
     return { index, issues: [{ code: 'NOT_A_MAPPING', at: nodeStart(root, at), values: { found } }] };
   }
 
-  const firstAlias = indexNodes(root, [], index, issues, at);
+  const firstAlias = indexNodes(root, [], withIndex ? index : undefined, issues, at);
   if (issues.length > 0) return { index, issues };
   try {
     return { data: first.toJS({ maxAliasCount: MAX_ALIAS_COUNT }), index, issues };
@@ -93,11 +95,19 @@ function nodeStart(node: Node, at: (offset: number) => Position): Position {
   return node.range ? at(node.range[0]) : START;
 }
 
-/** Records positions of every node (without following aliases) and flags forbidden keys. */
+/**
+ * The positions of a file's nodes, for locating a problem: parsed again from the text on
+ * demand (a file with problems is rare, a kept index of every file is not).
+ */
+export function nodeIndex(text: string): NodeIndex {
+  return readYaml(text).index;
+}
+
+/** Records positions of every node (without following aliases) when given an index, and flags forbidden keys. */
 function indexNodes(
   node: Node,
   path: PathSegment[],
-  index: Map<string, NodePosition>,
+  index: Map<string, NodePosition> | undefined,
   issues: SourceIssue[],
   at: (offset: number) => Position,
 ): Position | undefined {
@@ -106,30 +116,33 @@ function indexNodes(
     if (p && (!firstAlias || p.line < firstAlias.line || (p.line === firstAlias.line && p.column < firstAlias.column)))
       firstAlias = p;
   };
-  if (path.length === 0) index.set(pathKey(path), { value: nodeStart(node, at) });
+  if (path.length === 0) index?.set(pathKey(path), { value: nodeStart(node, at) });
   if (isAlias(node)) return nodeStart(node, at);
   if (isMap(node)) {
     for (const pair of node.items) {
       if (!isPair(pair)) continue;
       const keyNode = pair.key as Node | null;
       const key = keyNode && isScalar(keyNode) ? String(keyNode.value) : keyNode ? String(keyNode) : '';
-      const keyPos = keyNode ? nodeStart(keyNode, at) : nodeStart(node, at);
+      const keyPos = () => (keyNode ? nodeStart(keyNode, at) : nodeStart(node, at));
       const child = [...path, key];
       if (FORBIDDEN_KEYS.has(key)) {
-        issues.push({ code: 'FORBIDDEN_KEY', at: keyPos, values: { key, path: displayPath(path) } });
+        issues.push({ code: 'FORBIDDEN_KEY', at: keyPos(), values: { key, path: displayPath(path) } });
         continue;
       }
       const valueNode = pair.value as Node | null;
-      const valuePos =
-        valueNode?.range && !(isScalar(valueNode) && valueNode.value === null) ? nodeStart(valueNode, at) : keyPos;
-      index.set(pathKey(child), { value: valuePos, key: keyPos });
+      if (index) {
+        const keyAt = keyPos();
+        const valuePos =
+          valueNode?.range && !(isScalar(valueNode) && valueNode.value === null) ? nodeStart(valueNode, at) : keyAt;
+        index.set(pathKey(child), { value: valuePos, key: keyAt });
+      }
       if (valueNode) note(indexNodes(valueNode, child, index, issues, at));
     }
   } else if (isSeq(node)) {
     node.items.forEach((item, i) => {
       const child = [...path, i];
       const itemNode = item as Node | null;
-      index.set(pathKey(child), { value: itemNode ? nodeStart(itemNode, at) : nodeStart(node, at) });
+      index?.set(pathKey(child), { value: itemNode ? nodeStart(itemNode, at) : nodeStart(node, at) });
       if (itemNode) note(indexNodes(itemNode, child, index, issues, at));
     });
   }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ApprovalEvidence, LetheConfig, PrivacyRequestSpec, PrivacyRequestStatus } from '../../../specs/index.ts';
+import type { ApprovalEvidence, LetheConfig, PrivacyRequestSpec } from '../../../specs/index.ts';
 import { dueDate } from '../../deadlines.ts';
 import type { LetheError } from '../../errors/types.ts';
 import type { StatusSigner } from '../../git/signing.ts';
@@ -7,6 +7,7 @@ import type { MisplacedManifest, ParsedManifest, RepositoryModel } from '../../m
 import type { MisplacedScan } from '../misplaced-scan.ts';
 import type { PendingReport } from '../pending.ts';
 import type { Plan } from '../planner.ts';
+import type { StatusEntry } from '../status.ts';
 import { subjectKey, subjectRef } from '../subject.ts';
 import { isSealedSubject, type SubjectFields } from '../../subjects/sealed.ts';
 import type { Snapshot } from './types.ts';
@@ -31,8 +32,8 @@ export class PassMemory {
   /** The model and approvals of the last pass: they still hold while the desired state is unchanged. */
   lastSnapshot?: { model: RepositoryModel; approvals: Map<string, ApprovalEvidence> };
 
-  /** status/ as last committed or written, by request name. */
-  readonly statuses = new Map<string, { text: string; doc: PrivacyRequestStatus }>();
+  /** status/ as last committed or written, by request name: text and dashboard row (status.ts). */
+  readonly statuses = new Map<string, StatusEntry>();
   statusesLoaded = false;
   /** Files under status/ the controller did not write: listed on the dashboard. */
   ignoredStatus: string[] = [];

@@ -7,6 +7,7 @@ import { markDegraded } from '../degraded.ts';
 import type { RequestRuntime, VendorRuntime } from '../executor.ts';
 import { isFinal, plan as makePlan, type PlanRequest, type PlanVendor } from '../planner.ts';
 import { rebuildTasks, reopenAfterFallback } from '../rebuild.ts';
+import { statusDoc } from '../status.ts';
 import { hash, type OpenSubject, type PassMemory } from './memory.ts';
 import type { Planned, PlanMode, Snapshot, StepDeps } from './types.ts';
 
@@ -132,7 +133,7 @@ export async function planInputStep(d: StepDeps, m: PassMemory, s: Snapshot, mod
  * could otherwise invent a vendor job (nothing erased) or claim a completion.
  */
 async function trustedStatuses(d: StepDeps, m: PassMemory, config: LetheConfig): Promise<PrivacyRequestStatus[]> {
-  const all = [...m.statuses.values()].map((v) => v.doc);
+  const all = [...m.statuses.values()].map(statusDoc);
   const key = config.spec.identity.signingKey;
   const head = await d.source.statusHead();
   if (key === undefined || head === undefined) return all;

@@ -1,11 +1,20 @@
-import { ResourceName, type PrivacyRequestStatus, type StatusError } from '../../../specs/index.ts';
+import { ResourceName, type StatusError } from '../../../specs/index.ts';
 import type { TaskRecord } from '../../../state/journal.ts';
 import type { GitSource, HistoryRewritten } from '../../git/source.ts';
 import { nameFromPath } from '../../manifests/index.ts';
 import { commitMessage, type PhaseChange } from '../commit-message.ts';
-import { HISTORY_REWRITTEN_BANNER, renderDashboard, withHistoryRewritten } from '../dashboard.ts';
+import { HISTORY_REWRITTEN_BANNER, renderDashboardRows, withHistoryRewritten } from '../dashboard.ts';
 import type { RequestPlan } from '../planner.ts';
-import { computeStatus, renderStatus, statusPath, type StatusInput } from '../status.ts';
+import {
+  computeStatus,
+  renderStatus,
+  parseStatusText,
+  statusEntry,
+  statusPath,
+  statusText,
+  type StatusEntry,
+  type StatusInput,
+} from '../status.ts';
 import { subjectEpochs } from '../../subjects/sealed.ts';
 import type { PassMemory } from './memory.ts';
 import type { Approved, Recorded, Snapshot, Sourced, StepDeps } from './types.ts';
@@ -83,7 +92,7 @@ export async function recordStep(d: StepDeps, m: PassMemory, s: Snapshot): Promi
 
   const files = new Map<string, string | null>();
   const changes: PhaseChange[] = [];
-  const before = new Map<string, { text: string; doc: PrivacyRequestStatus } | undefined>();
+  const before = new Map<string, StatusEntry | undefined>();
   for (const name of [...s.dirty].sort()) {
     // Names come from manifests, the journal and status/: only a resource name becomes a path.
     if (!ResourceName.safeParse(name).success) continue;
@@ -91,6 +100,7 @@ export async function recordStep(d: StepDeps, m: PassMemory, s: Snapshot): Promi
     const invalid = invalidByName.get(name);
     const tasks = tasksByRequest.get(name) ?? {};
     const previous = m.statuses.get(name);
+    const previousText = previous && statusText(previous);
     if (!entry && !invalid && !previous && Object.keys(tasks).length === 0) continue;
     const path = entry?.path ?? invalid?.path;
     const spec = entry?.request.spec;
@@ -99,7 +109,7 @@ export async function recordStep(d: StepDeps, m: PassMemory, s: Snapshot): Promi
       name,
       source: path,
       now,
-      previous: previous?.doc,
+      previous: previousText === undefined ? undefined : parseStatusText(previousText),
       problems: invalid?.problems,
       request: spec && {
         action: spec.action,
@@ -119,13 +129,13 @@ export async function recordStep(d: StepDeps, m: PassMemory, s: Snapshot): Promi
       waits: lastingWaits(m.lastPlan?.requests.find((r) => r.name === name)),
     });
     const text = renderStatus(doc);
-    if (previous?.text === text) continue;
+    if (previousText === text) continue;
     before.set(name, previous);
     files.set(statusPath(name), text);
     // Overwritten by the controller: from now on the file is its own.
     m.ignoredStatus = m.ignoredStatus.filter((p) => p !== statusPath(name));
-    changes.push({ name, from: previous?.doc.status.phase, to: doc.status.phase });
-    m.statuses.set(name, { text, doc });
+    changes.push({ name, from: previous?.row.phase, to: doc.status.phase });
+    m.statuses.set(name, statusEntry(text, doc));
   }
   const recordedNames = [...s.dirty];
   s.dirty.clear();
@@ -142,8 +152,8 @@ export async function recordStep(d: StepDeps, m: PassMemory, s: Snapshot): Promi
     settle(false);
     return { pushed: false, changes };
   }
-  const dashboard = renderDashboard(
-    [...m.statuses.values()].map((v) => v.doc),
+  const dashboard = renderDashboardRows(
+    [...m.statuses.values()].map((v) => v.row),
     {
       branch: d.source.branch,
       root: s.root,

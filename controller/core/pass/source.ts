@@ -1,6 +1,7 @@
-import { parse as parseYaml } from 'yaml';
 import { PrivacyRequestStatus, ResourceName } from '../../../specs/index.ts';
+import { parseStatusYaml } from '../../audit/status-yaml.ts';
 import { coreErrors } from '../errors.ts';
+import { statusEntry } from '../status.ts';
 import type { ApprovedState } from '../../git/approved-tree.ts';
 import { checkRepository, manifestKind, parseManifest, type ParsedManifest } from '../../manifests/index.ts';
 import { MisplacedScan } from '../misplaced-scan.ts';
@@ -108,9 +109,9 @@ async function loadStatuses(d: StepDeps, m: PassMemory, head: string, identityEm
     const name = /^status\/([^/]+)\.yaml$/.exec(path)?.[1];
     const doc =
       text !== undefined && name !== undefined && ResourceName.safeParse(name).success
-        ? PrivacyRequestStatus.safeParse(parseYaml(text))
+        ? PrivacyRequestStatus.safeParse(parseStatusYaml(text))
         : undefined;
-    if (doc?.success && doc.data.metadata.name === name) m.statuses.set(name, { text: text!, doc: doc.data });
+    if (doc?.success && doc.data.metadata.name === name) m.statuses.set(name, statusEntry(text!, doc.data));
     else m.ignoredStatus.push(path);
   }
   if (m.ignoredStatus.length > 0) {
