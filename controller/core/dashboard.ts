@@ -182,7 +182,9 @@ export function dashboardRow(s: PrivacyRequestStatus): DashboardRow {
     urgency: urgency(s),
     overdue,
     ...(s.status.dueAt !== undefined ? { dueAt: s.status.dueAt } : {}),
-    line: flat(`| [${s.metadata.name}](${s.metadata.name}.yaml) | ${s.status.action ?? ''} | ${s.status.regulation ?? ''} | ${s.status.phase} | ${s.status.dueAt ?? ''} | ${vendorProgress(s)} | ${flags} | ${cell(statusReason(s))} |`),
+    line: flat(
+      `| [${s.metadata.name}](${s.metadata.name}.yaml) | ${s.status.action ?? ''} | ${s.status.regulation ?? ''} | ${s.status.phase} | ${s.status.dueAt ?? ''} | ${vendorProgress(s)} | ${flags} | ${cell(statusReason(s))} |`,
+    ),
   };
 }
 

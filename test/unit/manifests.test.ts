@@ -88,3 +88,42 @@ test('__proto__ keys never pollute objects', () => {
 test('parseManifest refuses paths that are not manifests', () => {
   assert.throws(() => parseManifest('status/a.yaml', ''), /not a manifest path/);
 });
+
+test('a parse keeps the text, not a node index; a cross-check problem found later is still located', () => {
+  const vendor = parseManifest(
+    'vendors/acme.yaml',
+    'apiVersion: lethe/v1\nkind: VendorConnection\nmetadata:\n  name: acme\nspec:\n  type: maestroqa\n  baseUrl: https://acme.example\n  credentials:\n    apiToken: env:ACME_TOKEN\n',
+  );
+  const text = [
+    'apiVersion: lethe/v1',
+    'kind: PrivacyRequest',
+    'metadata:',
+    '  name: r1',
+    'spec:',
+    '  action: erasure',
+    '  regulation: gdpr',
+    '  receivedAt: "2026-11-20"',
+    '  justification: asked by email',
+    '  subject:',
+    '    emails: [someone@example.com]',
+    '  vendors:',
+    '    - acme',
+    '    - acmee',
+    '',
+  ].join('\n');
+  const request = parseManifest('requests/r1.yaml', text);
+  assert.deepEqual(request.problems, [], 'valid on its own');
+  assert.ok(!('index' in request) && !('index' in vendor), 'no node index is kept with a parsed manifest');
+  assert.equal(request.text, text);
+  const model = checkRepository([request, vendor], DRIVERS);
+  const unknown = model.problems.find((p) => p.code === 'UNKNOWN_VENDOR');
+  assert.deepEqual(unknown && [unknown.file, unknown.line, unknown.column, unknown.name], [
+    'requests/r1.yaml',
+    14,
+    7,
+    'r1',
+  ]);
+  assert.match(unknown!.message, /spec\.vendors\[1\]/);
+  // The same model again: locating parses the text again, it does not depend on a kept index.
+  assert.deepEqual(checkRepository([request, vendor], DRIVERS).problems, model.problems);
+});
