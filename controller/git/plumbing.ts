@@ -17,7 +17,10 @@ export interface TreeChange {
 
 /** git's id of a blob, hashed from the text itself (no copy of 10,000 status files as buffers). */
 const blobId = (content: string): string =>
-  createHash('sha1').update(`blob ${Buffer.byteLength(content, 'utf8')}\0`).update(content, 'utf8').digest('hex');
+  createHash('sha1')
+    .update(`blob ${Buffer.byteLength(content, 'utf8')}\0`)
+    .update(content, 'utf8')
+    .digest('hex');
 
 /**
  * Writes contents as blobs (exact bytes) and returns their ids. A quiet pass rewrites
@@ -38,27 +41,56 @@ export async function hashBlobs(cwd: string, contents: string[]): Promise<string
       .map((line) => line.split(' ')[0]!),
   );
   if (missing.size === 0) return ids;
-  const queued = new Set<string>();
-  await fastImport(cwd, function* () {
-    for (let i = 0; i < contents.length; i++) {
-      const id = ids[i]!;
-      if (!missing.has(id) || queued.has(id)) continue;
-      queued.add(id);
-      const content = contents[i]!;
-      yield `blob\ndata ${Buffer.byteLength(content, 'utf8')}\n${content}\n`;
-    }
-  });
+  const blobs = new BlobStream(cwd);
+  for (let i = 0; i < contents.length; i++) if (missing.has(ids[i]!)) await blobs.add(contents[i]!);
+  await blobs.close();
   return ids;
 }
 
+/** A blob already written (hashBlobs), by id: writeStatus takes it in place of its text. */
+export interface WrittenBlob {
+  blob: string;
+}
+
 /**
- * Feeds `git fast-import` its input as it is produced, waiting whenever the pipe is full:
- * 10,000 new status files are about 17 MB of input, which as one buffer (plus its parts)
- * was the largest single allocation of a cold first pass.
+ * Blobs written through one `git fast-import` (one pack) as they are handed over, waiting
+ * whenever git's pipe is full: the input is never built as one buffer (10,000 new status
+ * files are about 17 MB, which that buffer and its parts held three times over).
  */
-function fastImport(cwd: string, input: () => Generator<string>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawnGit(cwd, ['fast-import', '--quiet', '--done']);
+class BlobStream {
+  private child?: ReturnType<typeof spawnGit>;
+  private done?: Promise<void>;
+  private readonly queued = new Set<string>();
+  private exited = false;
+
+  constructor(private readonly cwd: string) {}
+
+  /** Writes `content` as a blob (exact bytes) and returns its id. */
+  async add(content: string): Promise<string> {
+    const id = blobId(content);
+    if (this.queued.has(id)) return id;
+    this.queued.add(id);
+    const child = this.child ?? this.start();
+    // A git that stopped reads nothing more: close() reports why.
+    if (this.exited) return id;
+    if (!child.stdin.write(`blob\ndata ${Buffer.byteLength(content, 'utf8')}\n${content}\n`)) {
+      await new Promise<void>((resolve) => {
+        child.stdin.once('drain', resolve);
+        child.once('close', resolve);
+      });
+    }
+    return id;
+  }
+
+  /** Ends the input; resolves once every blob is in the repository (nothing to do when none was added). */
+  close(): Promise<void> {
+    if (!this.child) return Promise.resolve();
+    this.child.stdin.end('done\n');
+    return this.done!;
+  }
+
+  private start(): ReturnType<typeof spawnGit> {
+    const child = spawnGit(this.cwd, ['fast-import', '--quiet', '--done']);
     const err: Buffer[] = [];
     let failure: Error | undefined;
     child.stdout.resume();
@@ -67,25 +99,20 @@ function fastImport(cwd: string, input: () => Generator<string>): Promise<void> 
       failure = gitErrors.error('GIT_FAILED', { command: 'fast-import', reason: 'it could not start' }, { cause });
     });
     child.stdin.on('error', () => undefined); // git may exit before reading all input; close reports it
-    child.on('close', (code) => {
-      if (failure) return reject(failure);
-      if (code === 0) return resolve();
-      const reason = `exit ${code ?? 128}: ${Buffer.concat(err).toString('utf8').trim()}`;
-      reject(gitErrors.error('GIT_FAILED', { command: 'fast-import', reason }));
+    this.done = new Promise((resolve, reject) => {
+      child.on('close', (code) => {
+        this.exited = true;
+        if (failure) return reject(failure);
+        if (code === 0) return resolve();
+        const reason = `exit ${code ?? 128}: ${Buffer.concat(err).toString('utf8').trim()}`;
+        reject(gitErrors.error('GIT_FAILED', { command: 'fast-import', reason }));
+      });
     });
-    const chunks = input();
-    const pump = (): void => {
-      for (let next = chunks.next(); !next.done; next = chunks.next()) {
-        if (child.stdin.destroyed) return;
-        if (!child.stdin.write(next.value)) {
-          child.stdin.once('drain', pump);
-          return;
-        }
-      }
-      child.stdin.end('done\n');
-    };
-    pump();
-  });
+    // Observed by close(); a stream abandoned after a failure must not crash the process.
+    this.done.catch(() => undefined);
+    this.child = child;
+    return child;
+  }
 }
 
 /**

@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { LetheError } from '../errors/types.ts';
 import { gitErrors } from './errors.ts';
 import { git, runGit, type Identity } from './exec.ts';
 import { HistoryIndex } from './history.ts';
 import { assertStatusPaths, STATUS_DIR } from './paths.ts';
-import { commitTree, editTree, hashBlobs, treeOf, type TreeChange } from './plumbing.ts';
+import { commitTree, editTree, hashBlobs, treeOf, type TreeChange, type WrittenBlob } from './plumbing.ts';
 import { DEFAULT_PUSH_RETRY, pushWithRetry, type PushOutcome, type PushRetry } from './push.ts';
 import { replayStatusCommits } from './rebase.ts';
 import { lsTree, readBlobs } from './tree.ts';
@@ -342,7 +342,7 @@ export class GitSource {
    * if a person has uncommitted changes under status/, nothing is written (GIT_STATUS_DIRTY).
    */
   async writeStatus(
-    files: Map<string, string | null>,
+    files: Map<string, string | WrittenBlob | null>,
     message: string,
     options: WriteOptions = {},
   ): Promise<WriteResult> {
@@ -357,13 +357,16 @@ export class GitSource {
       throw gitErrors.error('GIT_STATUS_DIRTY', { dir: this.dir });
     }
     const entries = [...files];
-    const written = entries.filter(([, content]) => content !== null);
+    const texts = entries.filter((e): e is [string, string] => typeof e[1] === 'string');
     const ids = await hashBlobs(
       this.dir,
-      written.map(([, content]) => content!),
+      texts.map(([, content]) => content),
     );
-    const blobOf = new Map(written.map(([path], i) => [path, ids[i]!]));
-    const changes: TreeChange[] = entries.map(([path]) => ({ path, blob: blobOf.get(path) ?? null }));
+    const blobOf = new Map(texts.map(([path], i) => [path, ids[i]!]));
+    const changes: TreeChange[] = entries.map(([path, content]) => ({
+      path,
+      blob: content === null ? null : typeof content === 'string' ? blobOf.get(path)! : content.blob,
+    }));
     const tree = await editTree(this.dir, base, changes);
     let commit: string | undefined;
     if (tree !== (await treeOf(this.dir, base))) {
@@ -378,7 +381,7 @@ export class GitSource {
       });
       // Compare-and-swap: if anyone moved the branch meanwhile, fail rather than drop their commit.
       await git(this.dir, ['update-ref', ref, commit, current ?? '']);
-      if (checkedOut) await this.syncWorkingTree(base, commit, files);
+      if (checkedOut) await this.syncWorkingTree(base, commit, changes);
     }
     const remember = options.remember !== false;
     if (!(this.options.push ?? this.mode === 'remote')) {
@@ -402,24 +405,31 @@ export class GitSource {
     };
   }
 
-  /** Makes the checked-out status/ files and their index entries match the new commit. */
-  private async syncWorkingTree(base: string, commit: string, files: Map<string, string | null>): Promise<void> {
+  /** Writes texts as blobs (exact bytes) and returns their ids: writeStatus takes them as { blob }. */
+  writeBlobs(contents: string[]): Promise<string[]> {
+    return hashBlobs(this.dir, contents);
+  }
+
+  /**
+   * Makes the checked-out status/ files and their index entries match the new commit: the
+   * index entries are set from the blob ids, and git writes the files from them, so no
+   * status text needs to be held here (checkout-index -u also records their stat data).
+   */
+  private async syncWorkingTree(base: string, commit: string, changes: TreeChange[]): Promise<void> {
     const out = await git(this.dir, ['diff-tree', '-r', '-z', '--name-only', '--no-renames', base, commit]);
-    const paths = out.split('\0').filter(Boolean);
-    // One mkdir per directory, then writes in bounded parallel batches: one await per file
-    // cost ~0.3 ms each, a third of a 1,000-file status write (the commit benchmark).
-    const written = paths.filter((p) => typeof files.get(p) === 'string');
-    for (const dir of new Set(written.map((p) => dirname(join(this.dir, p))))) await mkdir(dir, { recursive: true });
-    for (let i = 0; i < paths.length; i += 64) {
-      await Promise.all(
-        paths.slice(i, i + 64).map((path) => {
-          const file = join(this.dir, path);
-          const content = files.get(path);
-          return content === null || content === undefined ? rm(file, { force: true }) : writeFile(file, content);
-        }),
-      );
+    const touched = new Set(out.split('\0').filter(Boolean));
+    const moved = changes.filter((c) => touched.has(c.path));
+    if (moved.length === 0) return;
+    const lines = moved.map((c) =>
+      c.blob === null ? `0 ${'0'.repeat(40)}\t${c.path}` : `${c.mode ?? '100644'} ${c.blob}\t${c.path}`,
+    );
+    await git(this.dir, ['update-index', '--index-info'], { input: lines.join('\n') + '\n' });
+    const removed = moved.filter((c) => c.blob === null);
+    for (let i = 0; i < removed.length; i += 64) {
+      await Promise.all(removed.slice(i, i + 64).map((c) => rm(join(this.dir, c.path), { force: true })));
     }
-    if (paths.length > 0)
-      await git(this.dir, ['update-index', '--add', '--remove', '-z', '--stdin'], { input: paths.join('\0') + '\0' });
+    const written = moved.filter((c) => c.blob !== null).map((c) => c.path);
+    if (written.length > 0)
+      await git(this.dir, ['checkout-index', '-f', '-u', '-z', '--stdin'], { input: written.join('\0') + '\0' });
   }
 }
