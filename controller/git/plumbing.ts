@@ -75,8 +75,13 @@ class BlobStream {
     if (this.exited) return id;
     if (!child.stdin.write(`blob\ndata ${Buffer.byteLength(content, 'utf8')}\n${content}\n`)) {
       await new Promise<void>((resolve) => {
-        child.stdin.once('drain', resolve);
-        child.once('close', resolve);
+        const go = () => {
+          child.stdin.off('drain', go);
+          child.off('close', go);
+          resolve();
+        };
+        child.stdin.on('drain', go);
+        child.on('close', go);
       });
     }
     return id;
