@@ -86,6 +86,8 @@ async function loadManifests(d: StepDeps, m: PassMemory, state: ApprovedState): 
   return changed;
 }
 
+const STATUS_READ_CHUNK = 1000;
+
 /**
  * status/ as last committed, for continuity of conditions and for a journal rebuild. Only
  * files whose current content was last written by a controller commit (committer =
@@ -98,10 +100,15 @@ async function loadStatuses(d: StepDeps, m: PassMemory, head: string, identityEm
   const paths = await source.listFiles(head, (p) => p.startsWith('status/'));
   const writers = await source.lastWriters(head, 'status/');
   const byController = (path: string) => writers.get(path)?.trim().toLowerCase() === identityEmail.trim().toLowerCase();
-  const texts = await source.readFiles(head, paths.filter(byController));
+  const ids = await source.blobIds(head, paths.filter(byController));
   m.ignoredStatus = [];
-  for (const path of paths) {
-    const text = texts.get(path);
+  // Read and kept (deflated, status.ts) a chunk at a time: 10,000 status texts are 17 MB.
+  let texts = new Map<string, string>();
+  for (const [i, path] of paths.entries()) {
+    if (i % STATUS_READ_CHUNK === 0)
+      texts = await source.readBlobs(paths.slice(i, i + STATUS_READ_CHUNK).flatMap((p) => ids.get(p) ?? []));
+    const id = ids.get(path);
+    const text = id === undefined ? undefined : texts.get(id);
     if (path === 'status/README.md' && text !== undefined) {
       m.dashboard = text;
       continue;
