@@ -4,7 +4,8 @@
  * tasks (Waiting, open) and keeps them in the journal while no vendor is called. The child
  * runs two real passes (the first parses, checks approvals, plans 2N tasks and commits N
  * status files; the second is the steady state) and reports VmHWM from /proc/self/status
- * (the kernel's peak, so short spikes between samples count), plus sampled RSS.
+ * (the kernel's peak, so short spikes between samples count), plus sampled RSS and the heap
+ * kept after a full collection.
  * A measurement in a child process, so the harness, the repository builder and earlier
  * benchmarks do not count. For scale, the same child started without a repository
  * (node + tsx + the controller's modules loaded) is reported as the baseline.
@@ -33,10 +34,21 @@ function vmHwmBytes(): number {
   return m ? Number(m[1]) * 1024 : process.memoryUsage().rss;
 }
 
+/**
+ * The heap after a full collection (the child runs with --expose-gc): what is kept between
+ * passes. It cannot lower the peak, which the kernel has already recorded.
+ */
+function retainedHeapMB(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return round(process.memoryUsage().heapUsed / MB, 1);
+}
+
 interface ChildReport {
   peakRssMB: number;
   sampledMaxRssMB: number;
   heapUsedMB: number;
+  /** The heap after a full garbage collection: what the controller keeps between passes. */
+  heapRetainedMB: number;
   openTasks: number;
   passMs: number[];
 }
@@ -46,7 +58,14 @@ async function child(args: string[]): Promise<void> {
   const [mode, repo, dataDir] = args;
   let sampled = process.memoryUsage().rss;
   const timer = setInterval(() => (sampled = Math.max(sampled, process.memoryUsage().rss)), 25);
-  const report: ChildReport = { peakRssMB: 0, sampledMaxRssMB: 0, heapUsedMB: 0, openTasks: 0, passMs: [] };
+  const report: ChildReport = {
+    peakRssMB: 0,
+    sampledMaxRssMB: 0,
+    heapUsedMB: 0,
+    heapRetainedMB: 0,
+    openTasks: 0,
+    passMs: [],
+  };
   // Loaded in both modes, so the baseline has the same code in memory.
   const { openController } = await import('../../controller/core/app.ts');
   const { createDriverTable } = await import('../../controller/vendors/registry.ts');
@@ -67,8 +86,10 @@ async function child(args: string[]): Promise<void> {
       report.passMs.push(Math.round(performance.now() - t0));
     }
     report.openTasks = Object.values(controller.journal.data.tasks).filter((t) => !isFinal(t)).length;
+    report.heapRetainedMB = retainedHeapMB();
     await controller.close();
   }
+  if (mode !== '--child') report.heapRetainedMB = retainedHeapMB();
   clearInterval(timer);
   sampled = Math.max(sampled, process.memoryUsage().rss);
   report.peakRssMB = round(vmHwmBytes() / MB, 1);
@@ -79,7 +100,9 @@ async function child(args: string[]): Promise<void> {
 
 function runChild(args: string[], timeoutMs: number): Promise<ChildReport> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', SELF, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', SELF, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -125,11 +148,13 @@ export async function benchMemory(ctx: BenchContext): Promise<BenchResult[]> {
         peakRssMB: full.peakRssMB,
         sampledMaxRssMB: full.sampledMaxRssMB,
         heapUsedAfterMB: full.heapUsedMB,
+        heapRetainedMB: full.heapRetainedMB,
+        baselineHeapRetainedMB: idle.heapRetainedMB,
         baselinePeakRssMB: idle.peakRssMB,
         firstPassMs: full.passMs[0] ?? 0,
         secondPassMs: full.passMs[1] ?? 0,
       },
-      note: 'absolute budget; baselinePeakRssMB = the same process with modules loaded and no repository',
+      note: 'absolute budget; baselinePeakRssMB = the same process with modules loaded and no repository; heapRetainedMB = heap after a full GC, controller still open',
     }),
   ];
 }
