@@ -174,7 +174,10 @@ async function buildStatusHistory(dir: string, n: number, signer: ReturnType<typ
     }
   });
   stream.push(Buffer.from('done\n'));
-  const importer = spawn('git', ['fast-import', '--quiet', '--done'], { cwd: dir, stdio: ['pipe', 'inherit', 'inherit'] });
+  const importer = spawn('git', ['fast-import', '--quiet', '--done'], {
+    cwd: dir,
+    stdio: ['pipe', 'inherit', 'inherit'],
+  });
   const exited = once(importer, 'exit');
   for (const chunk of stream) if (!importer.stdin.write(chunk)) await once(importer.stdin, 'drain');
   importer.stdin.end();
