@@ -15,7 +15,8 @@
  * Baseline, in another fresh child on the same repository (same N, cold JIT like the
  * controller's): `git ls-tree -r` for the blob ids of requests/, every blob read through
  * ONE `git cat-file --batch` and `yaml.parse`d in process. That is the least any reader of
- * the manifests must do. Growth exponents between sizes are log(t2/t1) / log(n2/n1):
+ * the manifests must do. Median of three such children (two before the controller's, one
+ * after), since a few seconds of work swing most with the machine's load. Growth exponents between sizes are log(t2/t1) / log(n2/n1):
  * 1.0 is linear. The RSS exponent is taken above the idle process (node + tsx + the
  * controller's modules, no repository), so a fixed 100 MB does not pass for good scaling.
  *
@@ -296,6 +297,7 @@ interface Point {
   buildMs: number;
   controller: ControllerReport;
   baseline: BaselineReport;
+  baselineRunsMs: number[];
 }
 
 const exponent = (n1: number, v1: number, n2: number, v2: number): number =>
@@ -321,9 +323,14 @@ export async function benchCurve(ctx: BenchContext): Promise<BenchResult[]> {
     const buildMs = performance.now() - t0;
     // About 10 ms per request at 50,000 on the loaded machine, and 4x that as the bound.
     const bound = 120_000 + n * 40;
-    const baseline = await runChild<BaselineReport>(['--child-baseline', repo], bound);
+    // The baseline is short, so the machine's load swings it most: the median of three
+    // fresh children, one of them after the controller (which also warms git's caches).
+    const baselines = [await runChild<BaselineReport>(['--child-baseline', repo], bound)];
+    baselines.push(await runChild<BaselineReport>(['--child-baseline', repo], bound));
     const controller = await runChild<ControllerReport>(['--child-controller', repo, `${root}/data`], bound);
-    points.push({ n, buildMs, controller, baseline });
+    baselines.push(await runChild<BaselineReport>(['--child-baseline', repo], bound));
+    const baseline = baselines.sort((a, b) => a.ms - b.ms)[1]!;
+    points.push({ n, buildMs, controller, baseline, baselineRunsMs: baselines.map((b) => b.ms) });
     const c = controller;
     ctx.log(
       `  ${n} requests: built in ${fmtMs(buildMs)}; first pass ${fmtMs(c.firstPassMs)} (open ${fmtMs(c.openMs)}), ` +
@@ -371,6 +378,7 @@ export async function benchCurve(ctx: BenchContext): Promise<BenchResult[]> {
         openMs: c.openMs,
         baselineMs: p.baseline.ms,
         baselineLsTreeMs: p.baseline.lsTreeMs,
+        baselineRunsMs: p.baselineRunsMs.join('/'),
         coldPassMs: c.coldPassMs,
         noopPassMs: c.noopPassMs,
         coldOverNoop: round(c.coldPassMs / c.noopPassMs, 1),
