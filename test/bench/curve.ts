@@ -16,7 +16,7 @@
  * controller's): `git ls-tree -r` for the blob ids of requests/, every blob read through
  * ONE `git cat-file --batch` and `yaml.parse`d in process. That is the least any reader of
  * the manifests must do. Median of three such children (two before the controller's, one
- * after), since a few seconds of work swing most with the machine's load. Growth exponents between sizes are log(t2/t1) / log(n2/n1):
+ * after; one in --quick), since a few seconds of work swing most with the machine's load. Growth exponents between sizes are log(t2/t1) / log(n2/n1):
  * 1.0 is linear. The RSS exponent is taken above the idle process (node + tsx + the
  * controller's modules, no repository), so a fixed 100 MB does not pass for good scaling.
  *
@@ -325,11 +325,12 @@ export async function benchCurve(ctx: BenchContext): Promise<BenchResult[]> {
     const bound = 120_000 + n * 40;
     // The baseline is short, so the machine's load swings it most: the median of three
     // fresh children, one of them after the controller (which also warms git's caches).
+    // --quick runs one: its figures only prove the code still runs.
     const baselines = [await runChild<BaselineReport>(['--child-baseline', repo], bound)];
-    baselines.push(await runChild<BaselineReport>(['--child-baseline', repo], bound));
+    if (!ctx.quick) baselines.push(await runChild<BaselineReport>(['--child-baseline', repo], bound));
     const controller = await runChild<ControllerReport>(['--child-controller', repo, `${root}/data`], bound);
-    baselines.push(await runChild<BaselineReport>(['--child-baseline', repo], bound));
-    const baseline = baselines.sort((a, b) => a.ms - b.ms)[1]!;
+    if (!ctx.quick) baselines.push(await runChild<BaselineReport>(['--child-baseline', repo], bound));
+    const baseline = baselines.sort((a, b) => a.ms - b.ms)[Math.floor(baselines.length / 2)]!;
     points.push({ n, buildMs, controller, baseline, baselineRunsMs: baselines.map((b) => b.ms) });
     const c = controller;
     ctx.log(
