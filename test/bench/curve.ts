@@ -98,7 +98,11 @@ interface ProfileNode {
   children?: number[];
 }
 
-function phasesOf(profile: { nodes: ProfileNode[]; samples?: number[]; timeDeltas?: number[] }): Record<string, number> {
+function phasesOf(profile: {
+  nodes: ProfileNode[];
+  samples?: number[];
+  timeDeltas?: number[];
+}): Record<string, number> {
   const parent = new Map<number, number>();
   const byId = new Map<number, ProfileNode>();
   for (const n of profile.nodes) {
@@ -119,7 +123,9 @@ function phasesOf(profile: { nodes: ProfileNode[]; samples?: number[]; timeDelta
     }
     if (phase === undefined && inController) phase = 'other controller';
     const leaf = byId.get(id)!.callFrame.functionName;
-    const result = phase ?? (leaf === '(idle)' ? 'idle (git processes, I/O)' : leaf === '(garbage collector)' ? 'gc' : 'node, other');
+    const result =
+      phase ??
+      (leaf === '(idle)' ? 'idle (git processes, I/O)' : leaf === '(garbage collector)' ? 'gc' : 'node, other');
     phaseOfNode.set(id, result);
     return result;
   };
@@ -305,8 +311,8 @@ const exponent = (n1: number, v1: number, n2: number, v2: number): number =>
 
 export async function benchCurve(ctx: BenchContext): Promise<BenchResult[]> {
   // --quick keeps the code running within the run's minute: two small sizes.
-  const sizes = ctx.quick ? [100, 500] : [1_000, 10_000, 50_000];
-  const target = ctx.quick ? 500 : 10_000;
+  const sizes = ctx.quick ? [50, 200] : [1_000, 10_000, 50_000];
+  const target = ctx.quick ? 200 : 10_000;
   const idle = await runChild<{ peakRssMB: number }>(['--child-idle'], 60_000);
   const points: Point[] = [];
   for (const n of sizes) {
@@ -387,7 +393,9 @@ export async function benchCurve(ctx: BenchContext): Promise<BenchResult[]> {
         ...growth,
         ...(c.phasesMs ? Object.fromEntries(Object.entries(c.phasesMs).map(([k, v]) => [`cpu:${k}`, v])) : {}),
       },
-      ...(p.n === target ? { note: 'the issue-20 target size; first pass = openController (approval walk) + pass' } : {}),
+      ...(p.n === target
+        ? { note: 'the issue-20 target size; first pass = openController (approval walk) + pass' }
+        : {}),
     });
   });
   const [small, large] = points.slice(-2);

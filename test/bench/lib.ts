@@ -255,7 +255,9 @@ export async function createBenchRepoFast(o: BenchRepoOptions): Promise<string> 
     if (parents[0] !== undefined) await write(`from :${parents[0]}\n`);
     for (const p of parents.slice(1)) await write(`merge :${p}\n`);
     for (const [path, content] of files)
-      await write(typeof content === 'number' ? `M 100644 :${content} ${path}\n` : `M 100644 inline ${path}\n${data(content)}`);
+      await write(
+        typeof content === 'number' ? `M 100644 :${content} ${path}\n` : `M 100644 inline ${path}\n${data(content)}`,
+      );
     await write('\n');
   };
   const setup = new Map<string, string>([['lethe.yaml', o.config ?? (await letheConfigText())]]);
@@ -271,12 +273,26 @@ export async function createBenchRepoFast(o: BenchRepoOptions): Promise<string> 
       marks.set(path, next);
       await write(`blob\nmark :${next++}\n${data(text)}`);
     }
-    await commit('refs/heads/requests/bench', 2, PEOPLE.requester, `Add ${o.approved.size} privacy requests`, [1], marks);
+    await commit(
+      'refs/heads/requests/bench',
+      2,
+      PEOPLE.requester,
+      `Add ${o.approved.size} privacy requests`,
+      [1],
+      marks,
+    );
     await commit('refs/heads/main', 3, PEOPLE.dpo, 'Merge pull request #1 from requests/bench', [1, 2], marks);
     tip = 3;
   }
   if (o.unapproved && o.unapproved.size > 0)
-    await commit('refs/heads/main', 4, PEOPLE.outsider, `Add ${o.unapproved.size} privacy requests`, [tip], o.unapproved);
+    await commit(
+      'refs/heads/main',
+      4,
+      PEOPLE.outsider,
+      `Add ${o.unapproved.size} privacy requests`,
+      [tip],
+      o.unapproved,
+    );
   await write('done\n');
   git.stdin.end(chunk);
   const [code] = (await exited) as [number | null];

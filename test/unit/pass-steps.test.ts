@@ -222,7 +222,8 @@ describe('recordStep: statuses from the last plan', () => {
     };
     const wiring = {
       secrets: async (name: string) => {
-        if (name === 'mq-us') throw new LetheError('CREDENTIAL_ENV_MISSING', 'environment variable MQ_US_TOKEN is not set');
+        if (name === 'mq-us')
+          throw new LetheError('CREDENTIAL_ENV_MISSING', 'environment variable MQ_US_TOKEN is not set');
         return { apiToken: 'token' };
       },
       http: () => ({}) as never,
