@@ -51,6 +51,17 @@ function vmHwmMB(): number {
   return round((m ? Number(m[1]) * 1024 : process.memoryUsage().rss) / MB, 1);
 }
 
+/**
+ * CPU milliseconds of this process and of its reaped children (git), from the kernel: on a
+ * loaded machine wall time also counts waiting for a core, CPU time does not.
+ */
+function cpuNow(): { self: number; children: number } {
+  const { user, system } = process.cpuUsage();
+  // /proc/self/stat fields 16 and 17 (cutime, cstime) in clock ticks of 10 ms.
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  return { self: (user + system) / 1000, children: (Number(fields[13]) + Number(fields[14])) * 10 };
+}
+
 interface ControllerReport {
   peakRssMB: number;
   openMs: number;
@@ -63,6 +74,9 @@ interface ControllerReport {
   noopCommits: number;
   openTasks: number;
   statuses: number;
+  /** CPU of the first pass: this process, and the git processes it waited for. */
+  firstPassCpuMs: number;
+  firstPassGitCpuMs: number;
   phasesMs?: Record<string, number>;
 }
 
@@ -71,6 +85,8 @@ interface BaselineReport {
   ms: number;
   lsTreeMs: number;
   parsed: number;
+  cpuMs: number;
+  gitCpuMs: number;
 }
 
 /**
@@ -153,6 +169,7 @@ async function child(mode: string, repo: string | undefined, dataDir: string | u
     return;
   }
   if (mode === '--child-baseline') {
+    const cpu0 = cpuNow();
     const t0 = performance.now();
     const listing = await gitOut(repo!, ['ls-tree', '-r', '-z', 'HEAD', '--', 'requests/']);
     const ids = listing
@@ -164,9 +181,12 @@ async function child(mode: string, repo: string | undefined, dataDir: string | u
     await catFileBatch(repo!, ids, (text) => {
       if (parse(text) !== null) parsed++;
     });
+    const cpu1 = cpuNow();
     const report: BaselineReport = {
       peakRssMB: vmHwmMB(),
       ms: round(performance.now() - t0, 0),
+      cpuMs: round(cpu1.self - cpu0.self, 0),
+      gitCpuMs: round(cpu1.children - cpu0.children, 0),
       lsTreeMs: round(lsTreeMs, 0),
       parsed,
     };
@@ -183,11 +203,13 @@ async function child(mode: string, repo: string | undefined, dataDir: string | u
       push: false,
     });
   const profiler = process.env.LETHE_BENCH_PHASES === '1' ? await startProfiler() : undefined;
+  const cpu0 = cpuNow();
   let t0 = performance.now();
   const first = await open();
   const openMs = performance.now() - t0;
   const firstPass = await first.reconciler.pass();
   const firstPassMs = performance.now() - t0;
+  const cpu1 = cpuNow();
   const phasesMs = profiler ? phasesOf(await profiler.stop()) : undefined;
   await first.close();
   t0 = performance.now();
@@ -212,6 +234,8 @@ async function child(mode: string, repo: string | undefined, dataDir: string | u
     openMs: round(openMs, 0),
     firstPassMs: round(firstPassMs, 0),
     firstCommit: firstPass.commit !== undefined,
+    firstPassCpuMs: round(cpu1.self - cpu0.self, 0),
+    firstPassGitCpuMs: round(cpu1.children - cpu0.children, 0),
     reopenMs: round(reopenMs, 0),
     coldPassMs: round(coldPassMs, 0),
     coldCommit: cold.commit !== undefined,
@@ -341,8 +365,9 @@ export async function benchCurve(ctx: BenchContext): Promise<BenchResult[]> {
     const c = controller;
     ctx.log(
       `  ${n} requests: built in ${fmtMs(buildMs)}; first pass ${fmtMs(c.firstPassMs)} (open ${fmtMs(c.openMs)}), ` +
-        `baseline ${fmtMs(baseline.ms)}, cold ${fmtMs(c.coldPassMs)}, no-op ${fmtMs(c.noopPassMs)}, peak RSS ${c.peakRssMB} MB` +
-        (c.phasesMs ? `\n    first pass by phase (CPU samples, ms): ${JSON.stringify(c.phasesMs)}` : ''),
+        `baseline ${fmtMs(baseline.ms)} (CPU: first pass ${fmtMs(c.firstPassCpuMs)} + git ${fmtMs(c.firstPassGitCpuMs)}, ` +
+        `baseline ${fmtMs(baseline.cpuMs)} + git ${fmtMs(baseline.gitCpuMs)}), cold ${fmtMs(c.coldPassMs)}, no-op ${fmtMs(c.noopPassMs)}, peak RSS ${c.peakRssMB} MB` +
+        (c.phasesMs ? `\n    first pass by phase (sampled, ms): ${JSON.stringify(c.phasesMs)}` : ''),
     );
     await removeDir(root);
   }
@@ -386,6 +411,12 @@ export async function benchCurve(ctx: BenchContext): Promise<BenchResult[]> {
         baselineMs: p.baseline.ms,
         baselineLsTreeMs: p.baseline.lsTreeMs,
         baselineRunsMs: p.baselineRunsMs.join('/'),
+        firstPassCpuMs: c.firstPassCpuMs,
+        firstPassGitCpuMs: c.firstPassGitCpuMs,
+        baselineCpuMs: p.baseline.cpuMs,
+        baselineGitCpuMs: p.baseline.gitCpuMs,
+        // The same ratio in CPU (process + git), steadier than wall time under load.
+        cpuRatio: round((c.firstPassCpuMs + c.firstPassGitCpuMs) / (p.baseline.cpuMs + p.baseline.gitCpuMs), 1),
         coldPassMs: c.coldPassMs,
         noopPassMs: c.noopPassMs,
         coldOverNoop: round(c.coldPassMs / c.noopPassMs, 1),
