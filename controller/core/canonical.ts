@@ -23,30 +23,54 @@ export function canonical<T>(schema: z.ZodType, value: T): T {
   return walk(schema, value) as T;
 }
 
+/** What walk needs of one schema, read from zod's definition once: a status has ~60 nodes and a pass renders thousands. */
+interface Compiled {
+  type: string;
+  fields?: Array<[string, z.ZodType]>;
+  known?: Set<string>;
+  valueType?: z.ZodType;
+  element?: z.ZodType;
+  options?: z.ZodType[];
+}
+
+const compiled = new WeakMap<z.ZodType, Compiled>();
+
+function compile(schema: z.ZodType): Compiled {
+  let c = compiled.get(schema);
+  if (c) return c;
+  const d = zodDef(unwrapSchema(schema));
+  c = {
+    type: d.type,
+    ...(d.shape ? { fields: Object.entries(d.shape), known: new Set(Object.keys(d.shape)) } : {}),
+    ...(d.valueType ? { valueType: d.valueType } : {}),
+    ...(d.element ? { element: d.element } : {}),
+    ...(d.options ? { options: d.options } : {}),
+  };
+  compiled.set(schema, c);
+  return c;
+}
+
 function walk(schema: z.ZodType, value: unknown): unknown {
-  const s = unwrapSchema(schema);
-  const d = zodDef(s);
-  if (d.type === 'union') {
-    const member = d.options?.find((o) => o.safeParse(value).success);
+  const c = compile(schema);
+  if (c.type === 'union') {
+    const member = c.options?.find((o) => o.safeParse(value).success);
     return member ? walk(member, value) : sortedDeep(value);
   }
-  if (d.type === 'object' && isPlainObject(value) && d.shape) {
+  if (c.type === 'object' && isPlainObject(value) && c.fields) {
     const out: Record<string, unknown> = {};
-    for (const [key, field] of Object.entries(d.shape))
+    for (const [key, field] of c.fields)
       if (Object.hasOwn(value, key) && value[key] !== undefined) out[key] = walk(field, value[key]);
-    for (const key of Object.keys(value)
-      .filter((k) => !Object.hasOwn(d.shape!, k))
-      .sort())
-      out[key] = sortedDeep(value[key]);
+    const unknown = Object.keys(value).filter((k) => !c.known!.has(k));
+    for (const key of unknown.sort()) out[key] = sortedDeep(value[key]);
     return out;
   }
-  if (d.type === 'record' && isPlainObject(value) && d.valueType) {
+  if (c.type === 'record' && isPlainObject(value) && c.valueType) {
     return Object.fromEntries(
       Object.keys(value)
         .sort()
-        .map((k) => [k, walk(d.valueType!, value[k])]),
+        .map((k) => [k, walk(c.valueType!, value[k])]),
     );
   }
-  if (d.type === 'array' && Array.isArray(value) && d.element) return value.map((v) => walk(d.element!, v));
+  if (c.type === 'array' && Array.isArray(value) && c.element) return value.map((v) => walk(c.element!, v));
   return sortedDeep(value);
 }

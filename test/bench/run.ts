@@ -23,6 +23,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   latency: async () => (await import('./latency.ts')).benchLatency,
   audit: async () => (await import('./audit.ts')).benchAudit,
   approval: async () => (await import('./approval.ts')).benchApproval,
+  curve: async () => (await import('./curve.ts')).benchCurve,
 };
 
 function describe(r: BenchResult): string {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { PassMemory } from '../../controller/core/pass/memory.ts';
 import { planInputStep } from '../../controller/core/pass/plan-input.ts';
-import { requestsToRecord } from '../../controller/core/pass/record.ts';
+import { recordStep, requestsToRecord } from '../../controller/core/pass/record.ts';
 import type { Approved, Snapshot, Sourced, StepDeps } from '../../controller/core/pass/types.ts';
 import { LetheError } from '../../controller/errors/types.ts';
 import { checkRepository, parseManifest } from '../../controller/manifests/index.ts';
@@ -203,5 +203,64 @@ describe('planInputStep: the plan from a snapshot, the journal and the wiring', 
       .map((c) => c.key)
       .sort();
     assert.deepEqual(created, ['r1/mq-eu', 'r1/mq-us', 'r2/mq-eu', 'r2/mq-us']);
+  });
+});
+
+describe('recordStep: statuses from the last plan', () => {
+  it("each request's status says why it waits at a vendor, from its own entry of the last plan", async () => {
+    const j = await journal();
+    const written: Map<string, string | null>[] = [];
+    const log = { debug() {}, info() {}, warn() {}, error() {} };
+    const source = {
+      branch: 'main',
+      historyRewritten: async () => undefined,
+      statusHead: async () => undefined,
+      writeStatus: async (files: Map<string, string | null>) => {
+        written.push(files);
+        return { commit: 'c2', pushed: false };
+      },
+    };
+    const wiring = {
+      secrets: async (name: string) => {
+        if (name === 'mq-us')
+          throw new LetheError('CREDENTIAL_ENV_MISSING', 'environment variable MQ_US_TOKEN is not set');
+        return { apiToken: 'token' };
+      },
+      http: () => ({}) as never,
+      drainMs: () => 0,
+    };
+    const d = {
+      journal: j,
+      drivers: createDriverTable(),
+      wiring,
+      now: () => Date.parse('2026-11-21T10:00:00Z'),
+      log,
+      salt: 'salt',
+      source,
+    } as unknown as StepDeps;
+    const m = model();
+    const snapshot: Snapshot = {
+      head: 'h',
+      model: m,
+      config: m.config!,
+      approvals: new Map([
+        ['requests/r1.yaml', approvedEvidence],
+        ['requests/r2.yaml', approvedEvidence],
+      ]),
+      pending: [],
+      pendingByRequest: new Map(),
+      dirty: new Set(['r1', 'r2']),
+      root: 'root',
+    };
+    const mem = new PassMemory('salt');
+    const { plan } = await planInputStep(d, mem, snapshot);
+    // r2 no longer waits at mq-us in the last plan: only r1's status may say it does.
+    const r2 = plan.requests.find((r) => r.name === 'r2')!;
+    r2.vendors['mq-us'] = { next: 'create' };
+    mem.lastPlan = plan;
+    await recordStep(d, mem, snapshot);
+    const files = written[0]!;
+    assert.match(files.get('status/r1.yaml') ?? '', /waiting: mq-us \(vendor disabled or unavailable\)/);
+    assert.doesNotMatch(files.get('status/r2.yaml') ?? '', /waiting:/);
   });
 });

@@ -75,6 +75,9 @@ export async function recordStep(d: StepDeps, m: PassMemory, s: Snapshot): Promi
     byVendor[t.vendor] = t;
     tasksByRequest.set(t.request, byVendor);
   }
+  // By name once: a find per request made this step quadratic (50,000 requests: seconds).
+  const lastPlanOf = new Map<string, RequestPlan>();
+  for (const r of m.lastPlan?.requests ?? []) if (!lastPlanOf.has(r.name)) lastPlanOf.set(r.name, r);
   const invalidByName = new Map<string, { path: string; problems: StatusError[] }>();
   for (const [path, inv] of s.model.invalidRequests) {
     const name = inv.name ?? nameFromPath(path);
@@ -128,7 +131,7 @@ export async function recordStep(d: StepDeps, m: PassMemory, s: Snapshot): Promi
       withdrawn: !entry && !invalid,
       pendingChange: s.pendingByRequest.get(name),
       degraded: journal.data.degraded,
-      waits: lastingWaits(m.lastPlan?.requests.find((r) => r.name === name)),
+      waits: lastingWaits(lastPlanOf.get(name)),
     });
     const text = renderStatus(doc);
     if (previousText === text) continue;
