@@ -2,7 +2,7 @@ import type { LetheConfig, PrivacyRequestStatus } from '../../specs/index.ts';
 import { ApprovedTreeCache } from '../git/approved-cache.ts';
 import { ApprovedTree } from '../git/approved-tree.ts';
 import { findSigner } from '../git/signing.ts';
-import { execute } from './executor.ts';
+import { execute, type FollowUpOptions } from './executor.ts';
 import { isFinal, type Plan } from './planner.ts';
 import { approveStep } from './pass/approve.ts';
 import { PassMemory } from './pass/memory.ts';
@@ -12,6 +12,13 @@ import { sourceStep } from './pass/source.ts';
 import type { PassReport, ReconcilerOptions, Recorded, Snapshot, StepDeps } from './pass/types.ts';
 
 export type { DriverTable, PassReport, ReconcilerOptions, VendorWiring } from './pass/types.ts';
+export type { FollowUpOptions } from './executor.ts';
+
+/** How `lethe run` drives a pass (see Runner): none of it for `lethe plan` or a single pass. */
+export interface PassOptions {
+  /** Tasks due again soon are taken in this pass (executor.ts ExecuteOptions.followUp). */
+  followUp?: FollowUpOptions;
+}
 
 /** The pass's record steps (checkpoints, then the last one) as one report. */
 function merge(checkpoints: Recorded[], last: Recorded): Recorded {
@@ -69,7 +76,7 @@ export class Reconciler {
     return { plan, snapshot };
   }
 
-  async pass(): Promise<PassReport> {
+  async pass(options: PassOptions = {}): Promise<PassReport> {
     const d = this.deps;
     const snapshot = await this.snapshot(true);
     await this.useSigningKey(snapshot.config);
@@ -97,6 +104,7 @@ export class Reconciler {
         checkpoints.push(await this.recordSerially(snapshot));
       },
       fence: d.fence,
+      ...(options.followUp ? { followUp: options.followUp } : {}),
     });
     for (const key of report.touched) snapshot.dirty.add(key.slice(0, key.lastIndexOf('/')));
     this.memory.lastPlan = plan;
