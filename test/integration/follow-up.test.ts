@@ -3,16 +3,86 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { openController } from '../../controller/core/app.ts';
+import { openController, type Controller } from '../../controller/core/app.ts';
 import { Runner } from '../../controller/core/runner.ts';
 import { createLogger } from '../../controller/log.ts';
 import { createDriverTable } from '../../controller/vendors/registry.ts';
 import { sandboxEnv } from '../../examples/demo/sandbox-wiring.ts';
-import { startSandbox } from '../../examples/sandbox/index.ts';
+import { startSandbox, type Sandbox } from '../../examples/sandbox/index.ts';
 import { bulkRequests, createBenchRepo, maestroqaYaml } from '../bench/lib.ts';
 
 const REQUESTS = 15;
 const SLOW_WRITE_MS = 600;
+
+interface Backlog {
+  sandbox: Sandbox;
+  controller: Controller;
+  /** Warnings and errors the controller logged. */
+  lines: string[];
+  /** Every status commit (checkpoints and the pass's own), made SLOW_WRITE_MS slower. */
+  writes: { start: number; end: number }[];
+  close(): Promise<void>;
+}
+
+/** REQUESTS approved erasures at the MaestroQA sandbox (batches of 5), `lethe run --repo` style. */
+async function backlog(pollIntervalSeconds: number): Promise<Backlog> {
+  const sandbox = await startSandbox({
+    port: 0,
+    timeScale: 0.00005,
+    limitScale: 20,
+    generatedSubjects: REQUESTS,
+    outcomes: { maestroqaErrorRate: 0 },
+    seed: 5,
+  });
+  const root = await mkdtemp(join(tmpdir(), 'lethe-follow-up-'));
+  const v = sandbox.config.vendors.maestroqa;
+  const repo = await createBenchRepo({
+    dir: join(root, 'repo'),
+    vendors: {
+      maestroqa: maestroqaYaml({
+        baseUrl: v.baseUrl,
+        rateLimits: v.rateLimits.map((w) => ({ limit: w.limit, perSeconds: w.windowMs / 1000 })),
+        pollIntervalSeconds,
+        maxPollIntervalSeconds: 2 * pollIntervalSeconds,
+      }),
+    },
+    approved: bulkRequests(REQUESTS, ['maestroqa']),
+  });
+  const lines: string[] = [];
+  const controller = await openController({
+    repo,
+    dataDir: join(root, 'data'),
+    env: { ...sandboxEnv(sandbox.config), LETHE_SUBJECT_SALT: 'follow-up-salt' },
+    log: createLogger({ level: 'warn', write: (l) => lines.push(l) }),
+    push: false,
+    checkpointMs: 100,
+    drivers: createDriverTable(),
+  });
+  const writes: { start: number; end: number }[] = [];
+  const write = controller.source.writeStatus.bind(controller.source);
+  controller.source.writeStatus = async (...args) => {
+    const start = Date.now();
+    try {
+      await new Promise((r) => setTimeout(r, SLOW_WRITE_MS));
+      return await write(...args);
+    } finally {
+      writes.push({ start, end: Date.now() });
+    }
+  };
+  return {
+    sandbox,
+    controller,
+    lines,
+    writes,
+    async close() {
+      await controller.close();
+      await sandbox.stop();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+const isPoll = (e: { method: string; route: string }) => e.method === 'GET' && e.route.includes('data-deletion-check');
 
 /**
  * Pipelined passes (issue 20 item 1): vendor work never waits for the record step. A
@@ -26,54 +96,11 @@ describe('follow-ups: a task due again soon is taken in the same pass', () => {
     it(followUpMs > 0 ? 'polls while a slow status commit is written' : 'without follow-ups, polls wait for the next pass', {
       timeout: 90_000,
     }, async () => {
-      const sandbox = await startSandbox({
-        port: 0,
-        timeScale: 0.00005,
-        limitScale: 20,
-        generatedSubjects: REQUESTS,
-        outcomes: { maestroqaErrorRate: 0 },
-        seed: 5,
-      });
-      const root = await mkdtemp(join(tmpdir(), 'lethe-follow-up-'));
+      const b = await backlog(0.1);
       try {
-        const v = sandbox.config.vendors.maestroqa;
-        const repo = await createBenchRepo({
-          dir: join(root, 'repo'),
-          vendors: {
-            maestroqa: maestroqaYaml({
-              baseUrl: v.baseUrl,
-              rateLimits: v.rateLimits.map((w) => ({ limit: w.limit, perSeconds: w.windowMs / 1000 })),
-              pollIntervalSeconds: 0.1,
-              maxPollIntervalSeconds: 0.2,
-            }),
-          },
-          approved: bulkRequests(REQUESTS, ['maestroqa']),
-        });
-        const lines: string[] = [];
-        const log = createLogger({ level: 'warn', write: (l) => lines.push(l) });
-        const controller = await openController({
-          repo,
-          dataDir: join(root, 'data'),
-          env: { ...sandboxEnv(sandbox.config), LETHE_SUBJECT_SALT: 'follow-up-salt' },
-          log,
-          push: false,
-          checkpointMs: 100,
-          drivers: createDriverTable(),
-        });
-        const writes: { start: number; end: number }[] = [];
-        const write = controller.source.writeStatus.bind(controller.source);
-        controller.source.writeStatus = async (...args) => {
-          const start = Date.now();
-          try {
-            await new Promise((r) => setTimeout(r, SLOW_WRITE_MS));
-            return await write(...args);
-          } finally {
-            writes.push({ start, end: Date.now() });
-          }
-        };
         const runner = new Runner({
-          controller,
-          log,
+          controller: b.controller,
+          log: createLogger({ level: 'warn', write: (l) => b.lines.push(l) }),
           schedule: '0 0 1 1 *',
           untilIdle: true,
           maxSleepMs: 1_000,
@@ -82,13 +109,11 @@ describe('follow-ups: a task due again soon is taken in the same pass', () => {
         const guard = setTimeout(() => runner.stop(), 60_000);
         await runner.start();
         clearTimeout(guard);
-        const tasks = Object.values(controller.journal.data.tasks);
-        await controller.close();
-
-        const ledger = sandbox.ledger().filter((e) => e.vendor === 'maestroqa');
+        const tasks = Object.values(b.controller.journal.data.tasks);
+        const ledger = b.sandbox.ledger().filter((e) => e.vendor === 'maestroqa');
         const deletes = ledger.filter((e) => e.method === 'DELETE');
-        const polls = ledger.filter((e) => e.method === 'GET' && e.route.includes('data-deletion-check'));
-        const stats = sandbox.stats().maestroqa;
+        const polls = ledger.filter(isPoll);
+        const stats = b.sandbox.stats().maestroqa;
         assert.equal(tasks.length, REQUESTS);
         assert.ok(
           tasks.every((t) => t.phase === 'Completed'),
@@ -99,12 +124,12 @@ describe('follow-ups: a task due again soon is taken in the same pass', () => {
         assert.equal(deletes.length, REQUESTS / 5, 'one DELETE per batch of 5');
         assert.ok(polls.length >= REQUESTS / 5, `every job polled (${polls.length})`);
         assert.deepEqual(
-          lines.filter((l) => l.includes('"level":"error"')),
+          b.lines.filter((l) => l.includes('"level":"error"')),
           [],
         );
-        const firstWrite = [...writes].sort((a, b) => a.start - b.start)[0]!;
+        const firstWrite = [...b.writes].sort((x, y) => x.start - y.start)[0]!;
         const firstPoll = Math.min(...polls.map((p) => p.at));
-        const duringWrite = polls.filter((p) => writes.some((w) => p.at >= w.start && p.at <= w.end));
+        const duringWrite = polls.filter((p) => b.writes.some((w) => p.at >= w.start && p.at <= w.end));
         if (followUpMs > 0) {
           assert.equal(runner.passes, 1, 'submitted, polled and recorded in one pass');
           assert.ok(
@@ -118,9 +143,50 @@ describe('follow-ups: a task due again soon is taken in the same pass', () => {
           assert.ok(firstPoll >= firstWrite.end, 'the first poll waited for the record step');
         }
       } finally {
-        await sandbox.stop();
-        await rm(root, { recursive: true, force: true });
+        await b.close();
       }
     });
   }
+
+  it('a trigger ends the waiting at once, and so does a stop', { timeout: 90_000 }, async () => {
+    // Polls due 20 s after the DELETEs: within the 30 s horizon, so the pass waits for them.
+    const b = await backlog(20);
+    try {
+      const passEnds: number[] = [];
+      const runner = new Runner({
+        controller: b.controller,
+        log: createLogger({ level: 'warn', write: (l) => b.lines.push(l) }),
+        schedule: '0 0 1 1 *',
+        maxSleepMs: 60_000,
+        followUpMs: 30_000,
+        onPass: () => passEnds.push(Date.now()),
+      });
+      const running = runner.start();
+      const deadline = Date.now() + 30_000;
+      while (b.sandbox.ledger().filter((e) => e.method === 'DELETE').length < REQUESTS / 5 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(passEnds, [], 'the first pass waits for its polls');
+      const triggered = Date.now();
+      runner.trigger('commit');
+      while (passEnds.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(passEnds.length, 1);
+      // The pass still records (SLOW_WRITE_MS per status commit): bounded, far below the 20 s poll.
+      assert.ok(passEnds[0]! - triggered < 5_000, `the pass ended ${passEnds[0]! - triggered} ms after the trigger`);
+      assert.equal(b.sandbox.ledger().filter(isPoll).length, 0, 'no poll before its time');
+      // The triggered pass waits for the same polls; a stop ends it too.
+      await new Promise((r) => setTimeout(r, 300));
+      const stopped = Date.now();
+      runner.stop();
+      await running;
+      assert.ok(Date.now() - stopped < 5_000, `stopped after ${Date.now() - stopped} ms`);
+      const tasks = Object.values(b.controller.journal.data.tasks);
+      assert.ok(
+        tasks.every((t) => t.phase === 'InProgress' && t.nextCheckAt !== undefined),
+        'the journal keeps every poll for a later pass',
+      );
+    } finally {
+      await b.close();
+    }
+  });
 });
