@@ -220,16 +220,28 @@ async function runVendor(
       } finally {
         queue.finished();
       }
-      // Lookups and polls can be repeated; an answered submission must reach the disk.
-      if (opts.journal.unsavedAnswers) await opts.journal.flush();
+      // Lookups and polls can be repeated; an answered submission must reach the disk. The
+      // worker does not wait for that write: the next submission's intent cannot be written
+      // before it (writes run in order, each of the whole journal), and a failed write fails
+      // the pass below, as the journal's final flush would.
+      if (opts.journal.unsavedAnswers) {
+        const saved = opts.journal.flush();
+        saved.catch(() => undefined); // observed below, after the workers
+        answersSaved.push(saved);
+      }
     }
   };
+  const answersSaved: Promise<void>[] = [];
   try {
     // With follow-ups, a short plan can grow: every worker is there for it.
     const workers = opts.followUp ? runtime.concurrency : Math.min(runtime.concurrency, actions.length);
     await Promise.all(Array.from({ length: workers }, worker));
   } finally {
     queue.close();
+    // Settled either way, so that none is left unobserved; the first failure is thrown.
+    const saved = await Promise.allSettled(answersSaved);
+    const failed = saved.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
   if (!stopped && queue.unstarted) report.cut = true;
 }

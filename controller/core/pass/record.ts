@@ -1,3 +1,4 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { ResourceName, type PrivacyRequestStatus, type StatusError } from '../../../specs/index.ts';
 import type { TaskRecord } from '../../../state/journal.ts';
 import type { GitSource, HistoryRewritten } from '../../git/source.ts';
@@ -9,6 +10,9 @@ import { computeStatus, renderStatus, statusPath, type StatusInput } from '../st
 import { subjectEpochs } from '../../subjects/sealed.ts';
 import type { PassMemory } from './memory.ts';
 import type { Approved, Recorded, Snapshot, Sourced, StepDeps } from './types.ts';
+
+/** Statuses computed and rendered between two turns of the event loop (see recordStep). */
+const STATUSES_PER_TURN = 20;
 
 /**
  * The requests whose status the record step must recompute: those whose manifest changed;
@@ -84,7 +88,11 @@ export async function recordStep(d: StepDeps, m: PassMemory, s: Snapshot): Promi
   const files = new Map<string, string | null>();
   const changes: PhaseChange[] = [];
   const before = new Map<string, { text: string; doc: PrivacyRequestStatus } | undefined>();
+  let computed = 0;
   for (const name of [...s.dirty].sort()) {
+    // A checkpoint runs while vendor calls go on in this process: hundreds of statuses in one
+    // go would hold the event loop for a few hundred ms and delay sends past their slot.
+    if (++computed % STATUSES_PER_TURN === 0) await yieldToLoop();
     // Names come from manifests, the journal and status/: only a resource name becomes a path.
     if (!ResourceName.safeParse(name).success) continue;
     const entry = s.model.requests.get(name);
