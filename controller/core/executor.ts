@@ -223,7 +223,7 @@ async function runVendor(
       // Lookups and polls can be repeated; an answered submission must reach the disk. The
       // worker does not wait for that write: the next submission's intent cannot be written
       // before it (writes run in order, each of the whole journal), and a failed write fails
-      // the pass below, as the journal's final flush would.
+      // the pass below.
       if (opts.journal.unsavedAnswers) {
         const saved = opts.journal.flush();
         saved.catch(() => undefined); // observed below, after the workers
@@ -238,11 +238,9 @@ async function runVendor(
     await Promise.all(Array.from({ length: workers }, worker));
   } finally {
     queue.close();
-    // Settled either way, so that none is left unobserved; the first failure is thrown.
-    const saved = await Promise.allSettled(answersSaved);
-    const failed = saved.find((r) => r.status === 'rejected');
-    if (failed) throw failed.reason;
   }
+  // A write of answers that failed fails the pass, as the journal's final flush would.
+  for (const saved of await Promise.allSettled(answersSaved)) if (saved.status === 'rejected') throw saved.reason;
   if (!stopped && queue.unstarted) report.cut = true;
 }
 

@@ -93,7 +93,9 @@ const isPoll = (e: { method: string; route: string }) => e.method === 'GET' && e
  */
 describe('follow-ups: a task due again soon is taken in the same pass', () => {
   for (const followUpMs of [30_000, 0]) {
-    it(followUpMs > 0 ? 'polls while a slow status commit is written' : 'without follow-ups, polls wait for the next pass', {
+    it(followUpMs > 0
+      ? 'polls while a slow status commit is written'
+      : 'without follow-ups, polls wait for the next pass', {
       timeout: 90_000,
     }, async () => {
       const b = await backlog(0.1);
