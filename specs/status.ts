@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Action, API_VERSION, IsoDate, Regulation, ResourceName } from './common.ts';
+import { EpochId } from './sealed.ts';
 
 export const REQUEST_PHASES = [
   'Invalid',
@@ -107,3 +108,23 @@ export const PrivacyRequestStatus = z.strictObject({
   status: PrivacyRequestStatusBody,
 });
 export type PrivacyRequestStatus = z.infer<typeof PrivacyRequestStatus>;
+
+/**
+ * `status/epochs/<epoch>.yaml`, committed by `lethe shred`: the epoch whose private key was
+ * destroyed, when, and the requests sealed to it (names and phases only, no personal data).
+ * What `lethe audit` reads back to show, per request, when its subject became unreadable.
+ */
+export const ShredRecord = z.object({
+  epoch: EpochId,
+  shreddedAt: z.iso.datetime(),
+  recipient: z.string().optional(),
+  retention: z.string(),
+  requests: z.array(
+    z.object({
+      name: ResourceName,
+      phase: RequestPhase.optional(),
+      finishedAt: z.iso.datetime().optional(),
+    }),
+  ),
+});
+export type ShredRecord = z.infer<typeof ShredRecord>;

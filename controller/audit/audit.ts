@@ -2,6 +2,7 @@ import { parse as parseYaml } from 'yaml';
 import {
   LetheConfig,
   PrivacyRequestStatus,
+  ShredRecord,
   type ApprovalEvidence,
   type RequestPhase,
   type VendorTaskStatus,
@@ -81,6 +82,17 @@ export interface StatusChange {
   problems: string[];
 }
 
+/** A `lethe shred` record (status/epochs/<epoch>.yaml) that names the request. */
+export interface ShredFinding {
+  epoch: string;
+  /** When the record says the epoch's private key was destroyed. */
+  shreddedAt: string;
+  commit: string;
+  committer: string;
+  /** good: committed under the controller key in force; anything else proves nothing. */
+  signature: StatusChange['signature'];
+}
+
 export interface RequestAudit {
   name: string;
   verdict: Verdict;
@@ -98,6 +110,8 @@ export interface RequestAudit {
   manifest: ManifestChange[];
   approval?: ApprovalFinding;
   status: StatusChange[];
+  /** Shred records naming this request: from then on its sealed subject can no longer be read. */
+  shredded: ShredFinding[];
 }
 
 export interface ChainFinding {
@@ -125,6 +139,7 @@ export interface AuditReport {
 
 const short = (sha: string | undefined): string => (sha ?? '').slice(0, 12);
 const STATUS_FILE = /^status\/([^/]+)\.yaml$/;
+const SHRED_FILE = /^status\/epochs\/[^/]+\.yaml$/;
 const ACTED = new Set<RequestPhase>(['Pending', 'InProgress', 'Completed', 'Failed']);
 
 interface ConfigState {
@@ -165,6 +180,7 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
         toParse.add(blob);
         reader.request(blob);
       }
+      if (blob && SHRED_FILE.test(path)) reader.request(blob);
     }
     if (status) {
       toVerify.add(c.sha);
@@ -344,6 +360,27 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
     commitProblems.set(c.sha, { signature, problems });
   });
 
+  // ---- shred records: which requests' subjects became unreadable, and whether the controller said so
+  const shredded = new Map<string, ShredFinding[]>();
+  for (const c of statusCommits) {
+    for (const [path, blob] of c.changes) {
+      if (!blob || !SHRED_FILE.test(path)) continue;
+      // A record that does not parse proves nothing; its commit's signature and link are checked above.
+      const record = readShredRecord(text(blob));
+      for (const r of record?.requests ?? []) {
+        const list = shredded.get(r.name) ?? [];
+        list.push({
+          epoch: record!.epoch,
+          shreddedAt: record!.shreddedAt,
+          commit: c.sha,
+          committer: `${c.committer} <${c.committerEmail}>`,
+          signature: commitProblems.get(c.sha)!.signature,
+        });
+        shredded.set(r.name, list);
+      }
+    }
+  }
+
   // ---- per request
   const asOf = commits.get(statusHead)!.committedAt;
   const requests = selected.map((name) =>
@@ -352,6 +389,7 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
       versions.get(name) ?? [],
       manifests.get(name) ?? [],
       approvals.get(name),
+      shredded.get(name) ?? [],
       commitProblems,
       chain,
       breaks,
@@ -378,6 +416,7 @@ function auditRequest(
   versions: Version[],
   manifest: ManifestChange[],
   approval: ApprovalFinding | undefined,
+  shredded: ShredFinding[],
   commitProblems: Map<string, { signature: StatusChange['signature']; problems: string[] }>,
   chain: ChainFinding[],
   breaks: number[],
@@ -441,6 +480,13 @@ function auditRequest(
       reasons.push(`${vendor}: outcome ${v.outcome} has no recorded vendor job id or evidence`);
   }
 
+  for (const s of shredded) {
+    if (s.signature !== 'good')
+      notes.push(
+        `the shred record of epoch ${s.epoch} in ${short(s.commit)} by ${s.committer} is not signed by the controller key (${s.signature}): it does not show that the key was destroyed`,
+      );
+  }
+
   const { outcome, late } = outcomeOf(last, asOf);
   return {
     name,
@@ -458,6 +504,7 @@ function auditRequest(
     manifest,
     approval,
     status,
+    shredded,
   };
 }
 
@@ -592,6 +639,16 @@ class PathTimeline {
 function readStatus(text: string): PrivacyRequestStatus | undefined {
   const parsed = PrivacyRequestStatus.safeParse(parseStatusYaml(text));
   return parsed.success ? parsed.data : undefined;
+}
+
+function readShredRecord(text: string | undefined): ShredRecord | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const parsed = ShredRecord.safeParse(parseYaml(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function parseConfig(text: string | undefined): LetheConfig | undefined {

@@ -1,4 +1,4 @@
-import type { ApprovalFinding, AuditReport, RequestAudit, StatusChange } from './audit.ts';
+import type { ApprovalFinding, AuditReport, RequestAudit, ShredFinding, StatusChange } from './audit.ts';
 
 /**
  * The audit in four shapes. Every one is a pure function of the report, and the report of
@@ -40,6 +40,10 @@ function statusLine(s: StatusChange): string {
   return `${s.time} ${short(s.commit)} [${s.signature}] ${phase}${vendors.length > 0 ? ` · ${vendors.join(' · ')}` : ''}`;
 }
 
+function shredLine(s: ShredFinding): string {
+  return `epoch ${s.epoch} key destroyed at ${s.shreddedAt} (record ${short(s.commit)} [${s.signature}])`;
+}
+
 function header(r: AuditReport): string[] {
   const keys = r.signing.keys.map((k) => `${k.fingerprint} (from ${short(k.since)})`).join(', ') || 'none';
   return [
@@ -63,6 +67,7 @@ export function renderText(r: AuditReport): string {
       out.push(`  manifest: ${m.date} ${short(m.commit)} ${m.merge ? 'merge' : m.change} ${m.path} by ${m.author}`);
     out.push(`  approval: ${approvalLine(q.approval)}`);
     for (const s of q.status) out.push(`  status: ${statusLine(s)}`);
+    for (const s of q.shredded) out.push(`  subject: ${shredLine(s)}`);
     for (const n of q.notes) out.push(`  note: ${n}`);
     for (const reason of q.reasons) out.push(`  UNPROVEN: ${reason}`);
   }
@@ -94,6 +99,7 @@ export function renderMarkdown(r: AuditReport): string {
     for (const m of q.manifest)
       out.push(`- Manifest: ${m.date} \`${short(m.commit)}\` ${m.merge ? 'merge' : m.change} by ${md(m.author)}`);
     for (const s of q.status) out.push(`- Status: ${md(statusLine(s))}`);
+    for (const s of q.shredded) out.push(`- Subject: ${md(shredLine(s))}`);
   }
   return out.join('\n') + '\n';
 }
@@ -129,6 +135,7 @@ export function renderHtml(r: AuditReport): string {
         `<h4>Approval</h4><p>${esc(approvalLine(q.approval))}</p>`,
         `<h4>Manifest history</h4>${list(q.manifest.map((m) => `${m.date} ${short(m.commit)} ${m.merge ? 'merge' : m.change} by ${m.author}`)) || '<p>none</p>'}`,
         `<h4>Status history</h4>${list(q.status.map(statusLine)) || '<p>none</p>'}`,
+        q.shredded.length > 0 ? `<h4>Subject</h4>${list(q.shredded.map(shredLine))}` : '',
         '</section>',
       ].join('\n');
     })

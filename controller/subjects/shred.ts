@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { RETENTION, type PrivacyRequestStatus, type SubjectsPolicy } from '../../specs/index.ts';
+import { RETENTION, type PrivacyRequestStatus, type ShredRecord, type SubjectsPolicy } from '../../specs/index.ts';
 import type { LetheError } from '../errors/types.ts';
 import { currentEpoch } from './sealed.ts';
 import { subjectErrors } from './errors.ts';
@@ -93,7 +93,7 @@ export function shredRecord(
           phase: r.status?.phase,
           finishedAt: r.status ? finishedAt(r.status) : undefined,
         })),
-      },
+      } satisfies ShredRecord,
       { lineWidth: 0 },
     )
   );

@@ -10,6 +10,7 @@ import { commitMessage } from '../../controller/core/commit-message.ts';
 import { renderStatus } from '../../controller/core/status.ts';
 import { findSigner } from '../../controller/git/signing.ts';
 import { GitSource } from '../../controller/git/source.ts';
+import { shredMessage, shredRecord, shredRecordPath } from '../../controller/subjects/shred.ts';
 import type { RequestPhase, VendorTaskStatus } from '../../specs/index.ts';
 import {
   alice,
@@ -207,6 +208,54 @@ describe('lethe audit', () => {
       /by Lethe <lethe@corp\.example>: has no signature, though lethe\.yaml declares the controller key/,
     );
     assert.equal(r1.status.at(-1)?.signature, 'none');
+  });
+
+  it('shows when a shred record made the subject unreadable, and a shred record forged by a person as no proof', async () => {
+    const { dir, source } = await repo();
+    const shred = await source.writeStatus(
+      new Map([
+        [
+          shredRecordPath('2026Q1'),
+          shredRecord('2026Q1', undefined, [{ name: 'r1' }], new Date('2026-03-01T00:00:00Z'), '24 months'),
+        ],
+      ]),
+      shredMessage('2026Q1', 1),
+    );
+    write(
+      dir,
+      shredRecordPath('2026Q2'),
+      shredRecord('2026Q2', undefined, [{ name: 'r1' }], new Date('2026-04-01T00:00:00Z'), '24 months'),
+    );
+    sh(dir, ['add', '-A'], mallory);
+    sh(dir, ['commit', '-q', '-m', 'Shred subject key epoch 2026Q2 (1 request)\n\nLethe-Shredded: 2026Q2'], mallory);
+    const forged = head(dir);
+    const report = await audit({ dir, names: ['r1'] });
+    const r1 = find(report, 'r1');
+    assert.equal(r1.verdict, 'Proven', r1.reasons.join('\n'));
+    assert.deepEqual(
+      r1.shredded.map((s) => [s.epoch, s.shreddedAt, s.commit, s.signature]),
+      [
+        ['2026Q1', '2026-03-01T00:00:00.000Z', shred.commit, 'good'],
+        ['2026Q2', '2026-04-01T00:00:00.000Z', forged, 'none'],
+      ],
+    );
+    assert.deepEqual(r1.notes, [
+      `the shred record of epoch 2026Q2 in ${forged.slice(0, 12)} by ${mallory.name} <${mallory.email}> is not signed by the controller key (none): it does not show that the key was destroyed`,
+    ]);
+    assert.match(
+      renderText(report),
+      new RegExp(
+        `^ {2}subject: epoch 2026Q1 key destroyed at 2026-03-01T00:00:00\\.000Z \\(record ${shred.commit!.slice(0, 12)} \\[good\\]\\)$`,
+        'm',
+      ),
+    );
+    assert.match(renderMarkdown(report), /^- Subject: epoch 2026Q2 key destroyed at .* \\\[none\\\]\)$/m);
+    assert.match(renderHtml(report), /<h4>Subject<\/h4><ul><li>epoch 2026Q1 key destroyed/);
+    // A record that is not a shred record (here: no requests list) names nobody.
+    write(dir, shredRecordPath('2026Q3'), 'epoch: 2026Q3\nrequests: r1\n');
+    sh(dir, ['add', '-A'], mallory);
+    sh(dir, ['commit', '-q', '-m', 'not a record'], mallory);
+    assert.equal(find(await audit({ dir }), 'r1').shredded.length, 2);
   });
 
   it('finds a rebased status history: the commits lost their signatures and name predecessors that are gone', async () => {

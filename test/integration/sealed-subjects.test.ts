@@ -470,7 +470,12 @@ describe('sealed subjects on a real repository', () => {
       env: noKeys,
     });
     const report = JSON.parse(asJson.stdout) as {
-      requests: Array<{ name: string; verdict: string; reasons: string[] }>;
+      requests: Array<{
+        name: string;
+        verdict: string;
+        reasons: string[];
+        shredded: Array<{ epoch: string; commit: string; signature: string }>;
+      }>;
       chain: Array<{ reason: string }>;
       signing: { unsignedStatusCommits: number; statusCommits: number };
     };
@@ -483,6 +488,12 @@ describe('sealed subjects on a real repository', () => {
         .join('\n'),
     );
     assert.deepEqual(report.chain, [], 'no break in the status chain');
+    assert.deepEqual(
+      report.requests.find((q) => q.name === '2026-11-0042')!.shredded.map((x) => [x.epoch, x.commit, x.signature]),
+      [['2026Q3', shredCommit.sha, 'good']],
+      'the audit shows when the subject became unreadable, under the controller signature',
+    );
+    assert.match(audited.stdout, /^ {2}subject: epoch 2026Q3 key destroyed at \S+ \(record [0-9a-f]{12} \[good\]\)$/m);
     assert.equal(report.signing.unsignedStatusCommits, 0);
     assert.ok(report.signing.statusCommits >= 3, "the shred commit and the controller's are audited as status commits");
     for (const text of [audited.stdout, audited.stderr, asJson.stdout, asJson.stderr]) {

@@ -43,7 +43,7 @@ export function maestroqa(ctx: VendorContext): VendorSim {
     name: 'maestroqa',
     prefix: '/maestroqa/api/v1',
     authenticate(req) {
-      const header = req.headers['apitoken'];
+      const header = req.headers.apitoken;
       const body = jsonBody(req);
       const token =
         typeof header === 'string'
