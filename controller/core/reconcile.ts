@@ -201,6 +201,18 @@ export class Reconciler {
     return this.memory.maxStatusLagMs;
   }
 
+  /**
+   * Resolves once no record step is running: its commit moves the branch before it is known
+   * as the controller's own (lastOwnCommit), so a ref watcher waits for this first.
+   */
+  async recordsSettled(): Promise<void> {
+    let seen: Promise<unknown> | undefined;
+    while (seen !== this.recording) {
+      seen = this.recording;
+      await seen.catch(() => undefined);
+    }
+  }
+
   /** The controller's latest status commit, checkpoints included (a ref watcher ignores it). */
   get lastOwnCommit(): string | undefined {
     return this.memory.lastOwnCommit;

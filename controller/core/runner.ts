@@ -190,7 +190,9 @@ export class Runner {
       awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 },
     });
     this.watcher.on('all', async () => {
-      // The controller's own status commit moves the ref too: that must not start a pass.
+      // The controller's own status commit moves the ref too: that must not start a pass
+      // (nor end a pass's follow-ups). It is known as its own once its record step is over.
+      await this.o.controller.reconciler.recordsSettled();
       const head = await this.o.controller.source.remoteHead().catch(() => undefined);
       if (head !== undefined && (head === this.lastOwnHead || head === this.o.controller.reconciler.lastOwnCommit))
         return;

@@ -16,6 +16,8 @@ const SLOW_WRITE_MS = 600;
 
 interface Backlog {
   sandbox: Sandbox;
+  /** The local working copy `lethe run --repo` reconciles (its refs can be watched). */
+  repo: string;
   controller: Controller;
   /** Warnings and errors the controller logged. */
   lines: string[];
@@ -63,14 +65,19 @@ async function backlog(pollIntervalSeconds: number): Promise<Backlog> {
   controller.source.writeStatus = async (...args) => {
     const start = Date.now();
     try {
-      await new Promise((r) => setTimeout(r, SLOW_WRITE_MS));
-      return await write(...args);
+      // Slow before and after the branch moves: a ref watcher sees the status commit well
+      // before the record step returns it.
+      await new Promise((r) => setTimeout(r, SLOW_WRITE_MS / 2));
+      const written = await write(...args);
+      await new Promise((r) => setTimeout(r, SLOW_WRITE_MS / 2));
+      return written;
     } finally {
       writes.push({ start, end: Date.now() });
     }
   };
   return {
     sandbox,
+    repo,
     controller,
     lines,
     writes,
@@ -87,14 +94,15 @@ const isPoll = (e: { method: string; route: string }) => e.method === 'GET' && e
 /**
  * Pipelined passes (issue 20 item 1): vendor work never waits for the record step. A
  * MaestroQA backlog (3 batched DELETEs, then one status poll per job 0.1 s later) under
- * `lethe run`, with every status commit made deliberately slow. The polls must go out while
- * a status commit is still being written, in the same pass as the DELETEs; before, a pass
- * ended with its record step and the polls waited for the next pass.
+ * `lethe run --repo` (refs watched), with every status commit made deliberately slow. The
+ * polls must go out before the first status commit is over, in the same pass as the
+ * DELETEs, and the controller's own commits must not end that pass; before, a pass ended
+ * with its record step and the polls waited for the next pass.
  */
 describe('follow-ups: a task due again soon is taken in the same pass', () => {
   for (const followUpMs of [30_000, 0]) {
     it(followUpMs > 0
-      ? 'polls while a slow status commit is written'
+      ? 'polls before a slow status commit is over, in one pass, refs watched'
       : 'without follow-ups, polls wait for the next pass', {
       timeout: 90_000,
     }, async () => {
@@ -107,6 +115,8 @@ describe('follow-ups: a task due again soon is taken in the same pass', () => {
           untilIdle: true,
           maxSleepMs: 1_000,
           followUpMs,
+          // As `lethe run --repo`: the controller's own status commits must not end the pass.
+          watchRepo: b.repo,
         });
         const guard = setTimeout(() => runner.stop(), 60_000);
         await runner.start();
@@ -131,14 +141,12 @@ describe('follow-ups: a task due again soon is taken in the same pass', () => {
         );
         const firstWrite = [...b.writes].sort((x, y) => x.start - y.start)[0]!;
         const firstPoll = Math.min(...polls.map((p) => p.at));
-        const duringWrite = polls.filter((p) => b.writes.some((w) => p.at >= w.start && p.at <= w.end));
         if (followUpMs > 0) {
           assert.equal(runner.passes, 1, 'submitted, polled and recorded in one pass');
           assert.ok(
             firstPoll < firstWrite.end,
             `the first poll (${firstPoll - firstWrite.start} ms after the first status write began) did not wait for it (${SLOW_WRITE_MS} ms)`,
           );
-          assert.ok(duringWrite.length > 0, 'polls went out while a status commit was being written');
         } else {
           // The behaviour the follow-ups replace: the record step sits between DELETE and poll.
           assert.ok(runner.passes >= 2, `passes: ${runner.passes}`);
@@ -186,6 +194,40 @@ describe('follow-ups: a task due again soon is taken in the same pass', () => {
       assert.ok(
         tasks.every((t) => t.phase === 'InProgress' && t.nextCheckAt !== undefined),
         'the journal keeps every poll for a later pass',
+      );
+    } finally {
+      await b.close();
+    }
+  });
+
+  it("the controller's own status commits do not end the waiting (refs watched)", { timeout: 90_000 }, async () => {
+    // Polls 1.5 s after the DELETEs: checkpoints commit (and move the watched branch) meanwhile.
+    const b = await backlog(1.5);
+    try {
+      const runner = new Runner({
+        controller: b.controller,
+        log: createLogger({ level: 'info', write: (l) => b.lines.push(l) }),
+        schedule: '0 0 1 1 *',
+        untilIdle: true,
+        maxSleepMs: 1_000,
+        followUpMs: 30_000,
+        watchRepo: b.repo,
+      });
+      const guard = setTimeout(() => runner.stop(), 60_000);
+      await runner.start();
+      clearTimeout(guard);
+      const tasks = Object.values(b.controller.journal.data.tasks);
+      assert.ok(tasks.length === REQUESTS && tasks.every((t) => t.phase === 'Completed'));
+      const polls = b.sandbox.ledger().filter(isPoll);
+      const firstPoll = Math.min(...polls.map((p) => p.at));
+      assert.ok(
+        b.writes.some((w) => w.end < firstPoll),
+        'a status commit landed on the watched branch while the pass waited for its polls',
+      );
+      assert.equal(
+        runner.passes,
+        1,
+        `no pass was started (or cut short) by its own commits: ${b.lines.filter((l) => l.includes('pass finished') || l.includes('status committed')).join('\n')}`,
       );
     } finally {
       await b.close();
