@@ -201,8 +201,8 @@ describe('follow-ups: a task due again soon is taken in the same pass', () => {
   });
 
   it("the controller's own status commits do not end the waiting (refs watched)", { timeout: 90_000 }, async () => {
-    // Polls 1.5 s after the DELETEs: checkpoints commit (and move the watched branch) meanwhile.
-    const b = await backlog(1.5);
+    // Polls 3 s after the DELETEs: checkpoints commit (and move the watched branch) meanwhile.
+    const b = await backlog(3);
     try {
       const runner = new Runner({
         controller: b.controller,
