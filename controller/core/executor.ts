@@ -9,7 +9,7 @@ import type { AnyDriver, DriverContext, OpenIntent, StepResult, TaskInput } from
 import type { Logger } from '../contracts/log.ts';
 import { coreErrors } from './errors.ts';
 import { markDegraded } from './degraded.ts';
-import { seedTask, stallFingerprint, type Plan, type PlannedAction } from './planner.ts';
+import { isFinal, seedTask, stallFingerprint, type Plan, type PlannedAction } from './planner.ts';
 import { DEFAULT_RETRY_WINDOW_MS, isTransient } from './transient.ts';
 
 /** A vendor connection ready to be driven in this pass. */
@@ -64,6 +64,23 @@ export interface ExecuteOptions {
    */
   checkpoint?(unrecorded: Map<string, number>): Promise<void>;
   checkpointMs?: number;
+  /**
+   * Follow-ups: a task whose next check falls within `withinMs` (and before the deadline) is
+   * taken again in this pass when it falls due, instead of waiting for the pass to end,
+   * record and re-plan. The journal stays the only record of it: a pass that ends first
+   * leaves the task with its nextCheckAt, and the next pass plans it as before. Without
+   * this option a pass runs its planned actions only (`lethe plan`, tests with a fixed clock).
+   */
+  followUp?: FollowUpOptions;
+}
+
+export interface FollowUpOptions {
+  /** Only checks due within this long (ms of the controller's clock) are waited for. */
+  withinMs: number;
+  /** Waits `ms` of the controller's clock; resolves early when the pass should wrap up or `signal` aborts. */
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+  /** True once something else wants a pass (a trigger, a stop): no more follow-ups are waited for. */
+  wrapUp(): boolean;
 }
 
 export interface ExecuteReport {
@@ -179,26 +196,171 @@ async function runVendor(
       return;
     }
   }
-  let next = 0;
+  const queue = new VendorQueue(runtime, actions, opts);
   let stopped = false;
   const worker = async () => {
-    while (!stopped && next < actions.length && opts.now() < opts.deadline) {
-      const action = actions[next++]!;
+    while (!stopped && opts.now() < opts.deadline) {
+      const action = queue.take();
+      if (action === 'done') break;
+      if (action === 'wait') {
+        await queue.waitForWork();
+        continue;
+      }
+      queue.started();
       try {
         await runAction(action, runtime, ctxFor(action.keys, action.dueAt), opts, report);
+        queue.followUp(action.keys);
       } catch (err) {
         if (err instanceof LetheError && err.scope === 'vendor') {
           degrade(vendor, err, opts);
           stopped = true;
+          queue.close();
           for (const key of action.keys) noteError(key, err, opts, report, false);
         } else throw err;
+      } finally {
+        queue.finished();
       }
-      // Lookups and polls can be repeated; an answered submission must reach the disk.
-      if (opts.journal.unsavedAnswers) await opts.journal.flush();
+      // Lookups and polls can be repeated; an answered submission must reach the disk. The
+      // worker does not wait for that write: the next submission's intent cannot be written
+      // before it (writes run in order, each of the whole journal), and a failed write fails
+      // the pass below.
+      if (opts.journal.unsavedAnswers) {
+        const saved = opts.journal.flush();
+        saved.catch(() => undefined); // observed below, after the workers
+        answersSaved.push(saved);
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(runtime.concurrency, actions.length) }, worker));
-  if (!stopped && next < actions.length) report.cut = true;
+  const answersSaved: Promise<void>[] = [];
+  try {
+    // With follow-ups, a short plan can grow: every worker is there for it.
+    const workers = opts.followUp ? runtime.concurrency : Math.min(runtime.concurrency, actions.length);
+    await Promise.all(Array.from({ length: workers }, worker));
+  } finally {
+    queue.close();
+  }
+  // A write of answers that failed fails the pass, as the journal's final flush would.
+  for (const saved of await Promise.allSettled(answersSaved)) if (saved.status === 'rejected') throw saved.reason;
+  if (!stopped && queue.unstarted) report.cut = true;
+}
+
+/**
+ * One vendor's work in a pass: the planned actions in plan order, then (with
+ * `opts.followUp`) the follow-ups, each task again once its nextCheckAt falls due. Workers
+ * take from it until nothing is planned, nothing is waiting to fall due and no other worker
+ * is running an action (its results may add a follow-up).
+ */
+class VendorQueue {
+  private next = 0;
+  private running = 0;
+  /** Follow-ups by task key: when the task falls due. */
+  private readonly due = new Map<string, number>();
+  private closed = false;
+  private readonly wakers = new Set<() => void>();
+
+  constructor(
+    private readonly runtime: VendorRuntime,
+    private readonly actions: PlannedAction[],
+    private readonly opts: ExecuteOptions,
+  ) {}
+
+  /** Planned actions never started (the deadline, or a degraded vendor). */
+  get unstarted(): boolean {
+    return this.next < this.actions.length;
+  }
+
+  /** The next action to run; 'wait' while follow-ups are not due yet or others run; 'done' at the end. */
+  take(): PlannedAction | 'wait' | 'done' {
+    if (this.closed) return 'done';
+    if (this.next < this.actions.length) return this.actions[this.next++]!;
+    if (this.opts.followUp?.wrapUp()) this.due.clear();
+    const now = this.opts.now();
+    const ready = [...this.due].filter(([, at]) => at <= now).map(([key]) => key);
+    if (ready.length > 0) return this.followUpAction(ready);
+    return this.due.size > 0 || this.running > 0 ? 'wait' : 'done';
+  }
+
+  /** The due follow-ups as one action: a batched step when the driver batches it, else the first task. */
+  private followUpAction(ready: string[]): PlannedAction {
+    const { journal, requests } = this.opts;
+    const first = journal.task(ready[0]!)!;
+    const batch = this.runtime.driver.batch;
+    const keys =
+      batch && batch.step === first.step && this.runtime.driver.stepBatch
+        ? ready
+            .filter((k) => {
+              const t = journal.task(k)!;
+              return t.step === first.step && t.action === first.action;
+            })
+            .slice(0, batch.max)
+        : [ready[0]!];
+    for (const key of keys) this.due.delete(key);
+    const dueAt = requests.get(first.request)?.dueAt ?? '';
+    return { kind: 'step', vendor: this.runtime.name, keys, dueAt, step: first.step };
+  }
+
+  /**
+   * Tasks of a finished action that asked to be looked at again soon (a poll interval, a
+   * retry's backoff) come back when due. Not a task with an open intent (the next pass
+   * recovers it), nor one withdrawn or no longer wanted at this vendor (the planner decides
+   * those), nor one due after the deadline or beyond the follow-up horizon.
+   */
+  followUp(keys: string[]): void {
+    const f = this.opts.followUp;
+    if (!f || this.closed || f.wrapUp()) return;
+    const now = this.opts.now();
+    for (const key of keys) {
+      const t = this.opts.journal.task(key);
+      if (!t || isFinal(t) || t.phase === 'Stalled' || t.withdrawn || t.nextCheckAt === undefined) continue;
+      if (t.nextCheckAt - now > f.withinMs || t.nextCheckAt >= this.opts.deadline) continue;
+      if (!this.opts.requests.get(t.request)?.vendors.includes(t.vendor)) continue;
+      if (this.opts.journal.openIntentsFor(key).length > 0) continue;
+      this.due.set(key, t.nextCheckAt);
+    }
+    this.wake();
+  }
+
+  started(): void {
+    this.running++;
+  }
+
+  finished(): void {
+    this.running--;
+    this.wake();
+  }
+
+  /** No more work is handed out (a degraded vendor, the end of the pass); waiting workers return. */
+  close(): void {
+    this.closed = true;
+    this.due.clear();
+    this.wake();
+  }
+
+  /** Until the earliest follow-up falls due, another worker finishes an action, or the pass wraps up. */
+  async waitForWork(): Promise<void> {
+    const f = this.opts.followUp;
+    const abort = new AbortController();
+    const woken = new Promise<void>((resolve) => {
+      const waker = () => {
+        this.wakers.delete(waker);
+        resolve();
+      };
+      this.wakers.add(waker);
+      abort.signal.addEventListener('abort', waker, { once: true });
+    });
+    let earliest = Infinity;
+    for (const at of this.due.values()) earliest = Math.min(earliest, at);
+    const timed =
+      f && earliest !== Infinity
+        ? f.sleep(Math.max(0, Math.min(earliest, this.opts.deadline) - this.opts.now()), abort.signal)
+        : undefined;
+    await (timed ? Promise.race([woken, timed]) : woken);
+    abort.abort();
+  }
+
+  private wake(): void {
+    for (const waker of [...this.wakers]) waker();
+  }
 }
 
 async function runAction(

@@ -2,7 +2,7 @@ import type { LetheConfig, PrivacyRequestStatus } from '../../specs/index.ts';
 import { ApprovedTreeCache } from '../git/approved-cache.ts';
 import { ApprovedTree } from '../git/approved-tree.ts';
 import { findSigner } from '../git/signing.ts';
-import { execute } from './executor.ts';
+import { execute, type FollowUpOptions } from './executor.ts';
 import { isFinal, type Plan } from './planner.ts';
 import { approveStep } from './pass/approve.ts';
 import { PassMemory } from './pass/memory.ts';
@@ -13,6 +13,13 @@ import { statusDoc } from './status.ts';
 import type { PassReport, ReconcilerOptions, Recorded, Snapshot, StepDeps } from './pass/types.ts';
 
 export type { DriverTable, PassReport, ReconcilerOptions, VendorWiring } from './pass/types.ts';
+export type { FollowUpOptions } from './executor.ts';
+
+/** How `lethe run` drives a pass (see Runner): none of it for `lethe plan` or a single pass. */
+export interface PassOptions {
+  /** Tasks due again soon are taken in this pass (executor.ts ExecuteOptions.followUp). */
+  followUp?: FollowUpOptions;
+}
 
 /** The pass's record steps (checkpoints, then the last one) as one report. */
 function merge(checkpoints: Recorded[], last: Recorded): Recorded {
@@ -70,7 +77,7 @@ export class Reconciler {
     return { plan, snapshot };
   }
 
-  async pass(): Promise<PassReport> {
+  async pass(options: PassOptions = {}): Promise<PassReport> {
     const d = this.deps;
     const snapshot = await this.snapshot(true);
     await this.useSigningKey(snapshot.config);
@@ -98,6 +105,7 @@ export class Reconciler {
         checkpoints.push(await this.recordSerially(snapshot));
       },
       fence: d.fence,
+      ...(options.followUp ? { followUp: options.followUp } : {}),
     });
     for (const key of report.touched) snapshot.dirty.add(key.slice(0, key.lastIndexOf('/')));
     this.memory.lastPlan = plan;
@@ -192,6 +200,18 @@ export class Reconciler {
    */
   get maxStatusLagMs(): number {
     return this.memory.maxStatusLagMs;
+  }
+
+  /**
+   * Resolves once no record step is running: its commit moves the branch before it is known
+   * as the controller's own (lastOwnCommit), so a ref watcher waits for this first.
+   */
+  async recordsSettled(): Promise<void> {
+    let seen: Promise<unknown> | undefined;
+    while (seen !== this.recording) {
+      seen = this.recording;
+      await seen.catch(() => undefined);
+    }
   }
 
   /** The controller's latest status commit, checkpoints included (a ref watcher ignores it). */

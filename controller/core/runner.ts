@@ -2,7 +2,7 @@ import { CronTime } from 'cron';
 import { join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { isFinal } from './planner.ts';
-import type { PassReport } from './reconcile.ts';
+import type { FollowUpOptions, PassReport } from './reconcile.ts';
 import type { Controller } from './app.ts';
 import type { Logger } from '../contracts/log.ts';
 import { asCatalogued } from '../../state/files.ts';
@@ -23,6 +23,12 @@ export interface RunnerOptions {
   errorBackoffMs?: number;
   /** Least pause after a pass that made no progress, whatever its tasks say (default 1 s). */
   idleGapMs?: number;
+  /**
+   * A task due again within this long (a poll interval, a retry's backoff) is taken in the
+   * same pass rather than after the pass records and the next one re-plans (default 30 s;
+   * 0: never). A trigger, a stop or the next scheduled time ends the waiting at once.
+   */
+  followUpMs?: number;
   onPass?(report: PassReport, durationMs: number): void;
   onPassFailed?(err: unknown, durationMs: number): void;
   /** Before each pass (lease renewal): a throw ends `start()` with that error. */
@@ -44,6 +50,8 @@ export class Runner {
   private stopping = false;
   private watcher?: FSWatcher;
   private lastOwnHead?: string;
+  /** A pass's follow-up waits (see followUp): woken by a trigger or a stop. */
+  private readonly passWaits = new Set<() => void>();
   passes = 0;
 
   constructor(private readonly o: RunnerOptions) {}
@@ -51,11 +59,17 @@ export class Runner {
   trigger(reason: string): void {
     this.pending.add(reason);
     this.wake?.();
+    this.wakePass();
   }
 
   stop(): void {
     this.stopping = true;
     this.wake?.();
+    this.wakePass();
+  }
+
+  private wakePass(): void {
+    for (const done of [...this.passWaits]) done();
   }
 
   async start(): Promise<void> {
@@ -70,7 +84,7 @@ export class Runner {
         await this.o.beforePass?.();
         const started = this.now();
         try {
-          report = await controller.reconciler.pass();
+          report = await controller.reconciler.pass({ followUp: this.followUp(cron) });
           this.passes++;
           this.lastOwnHead = report.commit;
           log.info('pass finished', {
@@ -92,7 +106,7 @@ export class Runner {
           this.o.onPassFailed?.(err, this.now() - started);
         }
         if (this.o.maxPasses !== undefined && this.passes >= this.o.maxPasses) break;
-        if (report && this.o.untilIdle && this.idle(report)) break;
+        if (report && this.o.untilIdle && this.idle()) break;
         const untilCron = cron.getTimeout() * (this.o.timeScale ?? 1);
         let untilTask = report?.nextCheckAt !== undefined ? Math.max(0, report.nextCheckAt - this.now()) : Infinity;
         // Progress or rest: a pass that neither called a vendor nor changed a task is never
@@ -109,12 +123,45 @@ export class Runner {
     }
   }
 
-  /** Every approved request has reached a final phase or needs a person (Stalled). */
-  private idle(report: PassReport): boolean {
+  /**
+   * What a pass may wait for within itself: follow-ups due within followUpMs, until a
+   * trigger, a stop or the next scheduled time (whatever the schedule brings, a fetch of a
+   * remote branch, is never delayed by them).
+   */
+  private followUp(cron: CronTime): FollowUpOptions | undefined {
+    const withinMs = this.o.followUpMs ?? 30_000;
+    if (withinMs <= 0) return undefined;
+    const scheduledAt = this.now() + cron.getTimeout() * (this.o.timeScale ?? 1);
+    const wrapUp = () => this.stopping || this.pending.size > 0 || this.now() >= scheduledAt;
+    return {
+      withinMs,
+      wrapUp,
+      sleep: (ms, signal) => {
+        if (wrapUp() || signal.aborted) return Promise.resolve();
+        const real = Math.min(ms, scheduledAt - this.now()) / (this.o.timeScale ?? 1);
+        return new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            this.passWaits.delete(done);
+            signal.removeEventListener('abort', done);
+            resolve();
+          };
+          const timer = setTimeout(done, Math.min(Math.max(real, 0), 2_147_483_647));
+          this.passWaits.add(done);
+          signal.addEventListener('abort', done, { once: true });
+        });
+      },
+    };
+  }
+
+  /**
+   * Every approved request has reached a final phase or needs a person (Stalled), and the
+   * pass recorded it. The pass's own work counts: with follow-ups one pass can create,
+   * submit, poll and finish every task, and a pass after it would only repeat the record.
+   */
+  private idle(): boolean {
     const tasks = Object.values(this.o.controller.journal.data.tasks);
-    const open = tasks.filter((t) => !isFinal(t) && t.phase !== 'Stalled');
-    const unstarted = report.plan.changes.some((c) => c.kind === 'create');
-    return open.length === 0 && !unstarted && report.plan.actions.length === 0;
+    return tasks.every((t) => isFinal(t) || t.phase === 'Stalled');
   }
 
   private now(): number {
@@ -143,7 +190,9 @@ export class Runner {
       awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 },
     });
     this.watcher.on('all', async () => {
-      // The controller's own status commit moves the ref too: that must not start a pass.
+      // The controller's own status commit moves the ref too: that must not start a pass
+      // (nor end a pass's follow-ups). It is known as its own once its record step is over.
+      await this.o.controller.reconciler.recordsSettled();
       const head = await this.o.controller.source.remoteHead().catch(() => undefined);
       if (head !== undefined && (head === this.lastOwnHead || head === this.o.controller.reconciler.lastOwnCommit))
         return;

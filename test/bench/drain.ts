@@ -2,9 +2,13 @@
  * Benchmark 1 — backlog drain. N approved erasure requests at MaestroQA and Elastic Path,
  * reconciled by the real `lethe run` loop (Runner + Reconciler on a local repository:
  * git source, approval gate, planner, executor, journal, status commits) against the
- * sandbox. The real pass rather than planner+executor alone, because the pass overhead
- * (git, status rendering, one commit per pass) is paid between passes while the limiter
- * idles, and that is exactly what a drain ratio must show.
+ * sandbox. The real pass rather than planner+executor alone, because whatever the pass
+ * costs beyond the vendor calls (git, status rendering, status commits) shows up as wall
+ * time only where the limiter idles for it, and that is exactly what a drain ratio must
+ * show. With the Runner's follow-ups (its default), the polls of a job go out in the pass
+ * that submitted it, while checkpoints commit statuses: the drain is one pass, and what is
+ * left is its head (the cold pass's source, approve and plan steps before the first call)
+ * and its tail (the final record step after the last call), reported as headMs and tailMs.
  *
  * Lower bound: the time the vendors' own sliding windows need for the calls the work
  * cannot avoid, computed with the limiter's exact multi-window formula (drainTimeMs) with
@@ -65,6 +69,16 @@ interface DrainRun {
   /** Durable (fsync'd) journal writes and their total time: the cost of crash safety. */
   journalWrites: number;
   journalWriteMs: number;
+  /** Where the wall time beyond the vendors' work goes, by phase (ms). */
+  phases: {
+    /** Start to the first vendor call: the cold first pass's source, approve and plan steps. */
+    headMs: number;
+    /** First to last vendor call (the limiter's part, margins and controller slack included). */
+    vendorMs: number;
+    /** Last vendor call to everything recorded: the final record step (statuses, commit). */
+    tailMs: number;
+    passes: number;
+  };
 }
 
 export async function runDrain(ctx: BenchContext, n: number, batched: boolean): Promise<DrainRun> {
@@ -119,7 +133,9 @@ export async function runDrain(ctx: BenchContext, n: number, batched: boolean): 
     const boundMs = Math.max(drainMs(mqaWindows, minimal.maestroqa), drainMs(epWindows, minimal.elasticpath));
 
     let doneAt: number | undefined;
+    let doneAtEpoch = 0;
     const start = nowMs();
+    const startEpoch = Date.now();
     const runner = new Runner({
       controller,
       log: logger,
@@ -133,6 +149,7 @@ export async function runDrain(ctx: BenchContext, n: number, batched: boolean): 
           tasks.every((t) => t.phase === 'Completed' || t.phase === 'Failed' || t.phase === 'Stalled')
         ) {
           doneAt = nowMs();
+          doneAtEpoch = Date.now();
           runner.stop();
         }
       },
@@ -147,6 +164,15 @@ export async function runDrain(ctx: BenchContext, n: number, batched: boolean): 
     await controller.close();
     const { writes: journalWrites, writeMs: journalWriteMs } = controller.journal;
     const stats = sandbox.stats();
+    const ledger = sandbox.ledger();
+    const firstCall = ledger[0]?.at ?? startEpoch;
+    const lastCall = ledger[ledger.length - 1]?.at ?? firstCall;
+    const phases = {
+      headMs: firstCall - startEpoch,
+      vendorMs: lastCall - firstCall,
+      tailMs: (doneAtEpoch || Date.now()) - lastCall,
+      passes: runner.passes,
+    };
     if (process.env.BENCH_DEBUG) {
       const t0 = sandbox.ledger()[0]?.at ?? 0;
       for (const e of sandbox.ledger()) ctx.log(`${e.at - t0} ${e.vendor} ${e.method} ${e.route} ${e.status}`);
@@ -171,6 +197,7 @@ export async function runDrain(ctx: BenchContext, n: number, batched: boolean): 
       statusLagMs,
       journalWrites,
       journalWriteMs,
+      phases,
     };
   } finally {
     await sandbox.stop();
@@ -206,6 +233,10 @@ function toResult(name: string, n: number, r: DrainRun, note: string, extra: Rec
       journalWriteMsTotal: round(r.journalWriteMs, 0),
       journalWriteMsMean: round(r.journalWriteMs / Math.max(1, r.journalWrites), 2),
       journalWriteShareOfWall: round(r.journalWriteMs / r.wallMs, 3),
+      headMs: r.phases.headMs,
+      vendorMs: r.phases.vendorMs,
+      tailMs: r.phases.tailMs,
+      passes: r.phases.passes,
       ...extra,
     },
     note,

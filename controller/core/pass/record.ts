@@ -1,3 +1,4 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { ResourceName, type StatusError } from '../../../specs/index.ts';
 import type { TaskRecord } from '../../../state/journal.ts';
 import type { WrittenBlob } from '../../git/plumbing.ts';
@@ -19,6 +20,9 @@ import {
 import { subjectEpochs } from '../../subjects/sealed.ts';
 import type { PassMemory } from './memory.ts';
 import type { Approved, Recorded, Snapshot, Sourced, StepDeps } from './types.ts';
+
+/** Statuses computed and rendered between two turns of the event loop (see recordStep). */
+const STATUSES_PER_TURN = 20;
 
 /**
  * The requests whose status the record step must recompute: those whose manifest changed;
@@ -98,7 +102,11 @@ export async function recordStep(d: StepDeps, m: PassMemory, s: Snapshot): Promi
   let unwritten = 0;
   const changes: PhaseChange[] = [];
   const before = new Map<string, StatusEntry | undefined>();
+  let computed = 0;
   for (const name of [...s.dirty].sort()) {
+    // A checkpoint runs while vendor calls go on in this process: hundreds of statuses in one
+    // go would hold the event loop for a few hundred ms and delay sends past their slot.
+    if (++computed % STATUSES_PER_TURN === 0) await yieldToLoop();
     // Names come from manifests, the journal and status/: only a resource name becomes a path.
     if (!ResourceName.safeParse(name).success) continue;
     const entry = s.model.requests.get(name);
