@@ -1,6 +1,7 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { spawnGit } from '../git/exec.ts';
 import { gitErrors } from '../git/errors.ts';
+import { recordSplitter } from '../git/history.ts';
 
 /**
  * The audit's two git processes, both streamed: the walk is parsed while git still writes it,
@@ -43,17 +44,13 @@ export async function streamRecords(
   child.stdin.end();
   const done = exited(child, args[0] ?? '');
   child.stdout.setEncoding('utf8');
-  let pending = '';
   let failure: unknown;
+  // Cut into records as chunks arrive, never searching an unfinished record again (history.ts).
+  const records = recordSplitter(onRecord, separator);
   child.stdout.on('data', (chunk: string) => {
     if (failure !== undefined) return;
-    pending += chunk;
-    const last = pending.lastIndexOf(separator);
-    if (last <= 0) return;
-    const complete = pending.slice(0, last);
-    pending = pending.slice(last);
     try {
-      for (const record of complete.split(separator)) if (record) onRecord(record);
+      records.push(chunk);
     } catch (err) {
       failure = err;
       child.kill();
@@ -65,7 +62,7 @@ export async function streamRecords(
     throw failure ?? err;
   }
   if (failure !== undefined) throw failure;
-  for (const record of pending.split(separator)) if (record) onRecord(record);
+  records.end();
 }
 
 /**
