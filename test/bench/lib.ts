@@ -11,6 +11,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MALLOC_TUNABLE } from '../../controller/git/exec.ts';
 import { createLogger } from '../../controller/log.ts';
 import type { Logger } from '../../controller/contracts/log.ts';
 import { gitAs, PEOPLE } from '../../examples/demo/git-as.ts';
@@ -224,7 +225,7 @@ export async function createBenchRepoFast(o: BenchRepoOptions): Promise<string> 
       ...process.env,
       GIT_CONFIG_GLOBAL: '/dev/null',
       GIT_CONFIG_NOSYSTEM: '1',
-      GLIBC_TUNABLES: 'glibc.malloc.trim_threshold=67108864',
+      GLIBC_TUNABLES: MALLOC_TUNABLE,
     },
     stdio: ['pipe', 'ignore', 'pipe'],
   });
