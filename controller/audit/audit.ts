@@ -1,4 +1,5 @@
 import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
 import {
   LetheConfig,
   PrivacyRequestStatus,
@@ -238,7 +239,7 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
   // Each lethe.yaml version is parsed once: the head's is also one of the approved versions.
   const parsedConfigs = new Map<string, LetheConfig | undefined>();
   const configOf = (blob: string): LetheConfig | undefined => {
-    if (!parsedConfigs.has(blob)) parsedConfigs.set(blob, parseConfig(text(blob)));
+    if (!parsedConfigs.has(blob)) parsedConfigs.set(blob, readYamlAs(LetheConfig, text(blob)));
     return parsedConfigs.get(blob);
   };
   const headConfig = headConfigBlob ? configOf(headConfigBlob) : undefined;
@@ -366,7 +367,7 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
     for (const [path, blob] of c.changes) {
       if (!blob || !SHRED_FILE.test(path)) continue;
       // A record that does not parse proves nothing; its commit's signature and link are checked above.
-      const record = readShredRecord(text(blob));
+      const record = readYamlAs(ShredRecord, text(blob));
       for (const r of record?.requests ?? []) {
         const list = shredded.get(r.name) ?? [];
         list.push({
@@ -641,20 +642,11 @@ function readStatus(text: string): PrivacyRequestStatus | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
-function readShredRecord(text: string | undefined): ShredRecord | undefined {
+/** A YAML file checked against its schema; one that does not parse or fit proves nothing. */
+function readYamlAs<T>(schema: z.ZodType<T>, text: string | undefined): T | undefined {
   if (text === undefined) return undefined;
   try {
-    const parsed = ShredRecord.safeParse(parseYaml(text));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function parseConfig(text: string | undefined): LetheConfig | undefined {
-  if (text === undefined) return undefined;
-  try {
-    const parsed = LetheConfig.safeParse(parseYaml(text));
+    const parsed = schema.safeParse(parseYaml(text));
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;

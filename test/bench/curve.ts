@@ -33,8 +33,10 @@ import {
   fmtMs,
   maestroqaYaml,
   median,
+  peakRssBytes,
   removeDir,
   result,
+  runBenchChild,
   round,
   tempDir,
   type BenchContext,
@@ -46,10 +48,7 @@ const SELF = fileURLToPath(import.meta.url);
 const MB = 2 ** 20;
 const NOOP_PASSES = 3;
 
-function vmHwmMB(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-  return round((m ? Number(m[1]) * 1024 : process.memoryUsage().rss) / MB, 1);
-}
+const vmHwmMB = (): number => round(peakRssBytes() / MB, 1);
 
 /**
  * CPU milliseconds of this process and of its reaped children (git), from the kernel: on a
@@ -301,26 +300,8 @@ function catFileBatch(cwd: string, ids: string[], each: (text: string) => void):
   });
 }
 
-function runChild<T>(args: string[], timeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', SELF, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    // Every child is bounded: a stuck pass fails the benchmark instead of hanging the run.
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      const line = out.trim().split('\n').pop() ?? '';
-      try {
-        resolve(JSON.parse(line) as T);
-      } catch {
-        reject(new Error(`curve child ${args[0]} failed (exit ${code}): ${err.slice(-2000)}`));
-      }
-    });
-  });
-}
+const runChild = <T>(args: string[], timeoutMs: number, env?: NodeJS.ProcessEnv): Promise<T> =>
+  runBenchChild<T>(SELF, args, { timeoutMs, env, label: 'curve' });
 
 interface Point {
   n: number;

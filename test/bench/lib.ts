@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -375,4 +376,42 @@ export function fmtMs(ms: number): string {
     : ms >= 1000
       ? `${(ms / 1000).toFixed(2)} s`
       : `${ms.toFixed(1)} ms`;
+}
+
+/**
+ * Runs `script` (a benchmark module) in its own node process and parses the JSON on the
+ * last line it prints: a measurement of memory or of a cold start needs a fresh process.
+ * Bounded: a stuck child is killed and the benchmark fails instead of hanging the run.
+ */
+export function runBenchChild<T>(
+  script: string,
+  args: string[],
+  o: { timeoutMs: number; nodeArgs?: string[]; env?: NodeJS.ProcessEnv; label: string },
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', script, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: o.env ?? process.env,
+    });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => p.kill('SIGKILL'), o.timeoutMs);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      const line = out.trim().split('\n').pop() ?? '';
+      try {
+        resolve(JSON.parse(line) as T);
+      } catch {
+        reject(new Error(`${o.label} child ${args[0]} failed (exit ${code}): ${err.slice(-2000)}`));
+      }
+    });
+  });
+}
+
+/** This process's peak resident set so far (VmHWM, kept by the kernel); RSS now where there is no /proc. */
+export function peakRssBytes(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) * 1024 : process.memoryUsage().rss;
 }

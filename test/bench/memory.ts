@@ -10,16 +10,16 @@
  * benchmarks do not count. For scale, the same child started without a repository
  * (node + tsx + the controller's modules loaded) is reported as the baseline.
  */
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   bulkRequests,
   createBenchRepo,
   elasticpathYaml,
   maestroqaYaml,
+  peakRssBytes,
   result,
   round,
+  runBenchChild,
   tempDir,
   type BenchContext,
   type BenchResult,
@@ -28,11 +28,6 @@ import { DUMMY_ENV, NOWHERE } from './noop.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const MB = 2 ** 20;
-
-function vmHwmBytes(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) * 1024 : process.memoryUsage().rss;
-}
 
 /**
  * The heap after a full collection (the child runs with --expose-gc): what is kept between
@@ -92,33 +87,14 @@ async function child(args: string[]): Promise<void> {
   if (mode !== '--child') report.heapRetainedMB = retainedHeapMB();
   clearInterval(timer);
   sampled = Math.max(sampled, process.memoryUsage().rss);
-  report.peakRssMB = round(vmHwmBytes() / MB, 1);
+  report.peakRssMB = round(peakRssBytes() / MB, 1);
   report.sampledMaxRssMB = round(sampled / MB, 1);
   report.heapUsedMB = round(process.memoryUsage().heapUsed / MB, 1);
   process.stdout.write(JSON.stringify(report) + '\n');
 }
 
-function runChild(args: string[], timeoutMs: number): Promise<ChildReport> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', SELF, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      const line = out.trim().split('\n').pop() ?? '';
-      try {
-        resolve(JSON.parse(line) as ChildReport);
-      } catch {
-        reject(new Error(`memory child failed (exit ${code}): ${err.slice(-2000)}`));
-      }
-    });
-  });
-}
+const runChild = (args: string[], timeoutMs: number): Promise<ChildReport> =>
+  runBenchChild<ChildReport>(SELF, args, { timeoutMs, nodeArgs: ['--expose-gc'], label: 'memory' });
 
 export async function benchMemory(ctx: BenchContext): Promise<BenchResult[]> {
   const n = ctx.quick ? 1_000 : 10_000;

@@ -7,19 +7,10 @@ import {
   sortForDisplay,
   statusReason,
 } from '../../controller/core/dashboard.ts';
-import { seedTask } from '../../controller/core/planner.ts';
 import { computeStatus, type StatusInput } from '../../controller/core/status.ts';
 import type { ApprovalEvidence } from '../../specs/index.ts';
-import type { TaskRecord } from '../../state/journal.ts';
+import { erasureTask, statusInput, T0 } from '../support/status-input.ts';
 
-const T0 = Date.parse('2026-11-25T10:00:00Z');
-const approved: ApprovalEvidence = {
-  approved: true,
-  mode: 'merge',
-  approvers: [{ name: 'Dana DPO', email: 'dpo@example.com' }],
-  commit: 'abc123',
-  reason: 'merged by Dana DPO',
-};
 const selfMerged: ApprovalEvidence = {
   approved: false,
   mode: 'merge',
@@ -29,30 +20,9 @@ const selfMerged: ApprovalEvidence = {
     'merged into main in abc123 has 0 of 1 required approvals; not counted: Riley <riley@example.com> authored the request',
 };
 
-function status(name: string, over: Partial<StatusInput> = {}) {
-  return computeStatus({
-    name,
-    source: `requests/${name}.yaml`,
-    now: T0,
-    request: {
-      action: 'erasure',
-      regulation: 'gdpr',
-      receivedAt: '2026-11-20',
-      dueAt: '2026-12-20',
-      subjectRef: 'hmac-sha256:00',
-      vendors: ['maestroqa', 'elasticpath'],
-    },
-    approval: approved,
-    tasks: {},
-    withdrawn: false,
-    degraded: {},
-    ...over,
-  });
-}
-const task = (name: string, vendor: string, over: Partial<TaskRecord>): TaskRecord => ({
-  ...seedTask(name, vendor, 'erasure'),
-  ...over,
-});
+const status = (name: string, over: Partial<StatusInput> = {}) =>
+  computeStatus(statusInput(name, ['maestroqa', 'elasticpath'], over));
+const task = erasureTask;
 
 describe('dashboard reasons', () => {
   const invalid = status('a-invalid', {

@@ -136,48 +136,59 @@ describe('requestsToRecord: which statuses the record step recomputes', () => {
   });
 });
 
+/** Credentials for every vendor but `missing`, whose environment variable is not set. */
+const wiringWithout = (missing: string) => ({
+  secrets: async (name: string) => {
+    if (name === missing) throw new LetheError('CREDENTIAL_ENV_MISSING', 'environment variable MQ_US_TOKEN is not set');
+    return { apiToken: 'token' };
+  },
+  http: () => ({}) as never,
+  drainMs: () => 0,
+});
+
+type TestLog = { debug(): void; info(): void; warn(m: string): void; error(m: string): void };
+
+function stepDeps(j: Journal, log: TestLog, source: unknown): StepDeps {
+  return {
+    journal: j,
+    drivers: createDriverTable(),
+    wiring: wiringWithout('mq-us'),
+    now: () => Date.parse('2026-11-21T10:00:00Z'),
+    log,
+    salt: 'salt',
+    source,
+  } as unknown as StepDeps;
+}
+
+/** r1 approved, r2 as given; `dirty` the requests whose inputs changed since the last pass. */
+function snapshotOf(r2: ApprovalEvidence, dirty: string[] = []): Snapshot {
+  const m = model();
+  return {
+    head: 'h',
+    model: m,
+    config: m.config!,
+    approvals: new Map([
+      ['requests/r1.yaml', approvedEvidence],
+      ['requests/r2.yaml', r2],
+    ]),
+    pending: [],
+    pendingByRequest: new Map(),
+    dirty: new Set(dirty),
+    root: 'root',
+  };
+}
+
 describe('planInputStep: the plan from a snapshot, the journal and the wiring', () => {
-  const wiring = (missing: string) => ({
-    secrets: async (name: string) => {
-      if (name === missing)
-        throw new LetheError('CREDENTIAL_ENV_MISSING', `environment variable MQ_US_TOKEN is not set`);
-      return { apiToken: 'token' };
-    },
-    http: () => ({}) as never,
-    drainMs: () => 0,
-  });
-  const setup = async (missing: string) => {
+  const setup = async () => {
     const j = await journal();
     const logs: string[] = [];
     const log = { debug() {}, info() {}, warn: (m: string) => logs.push(m), error: (m: string) => logs.push(m) };
-    const d = {
-      journal: j,
-      drivers: createDriverTable(),
-      wiring: wiring(missing),
-      now: () => Date.parse('2026-11-21T10:00:00Z'),
-      log,
-      salt: 'salt',
-      source: { statusHead: async () => undefined },
-    } as unknown as StepDeps;
-    const m = model();
-    const snapshot: Snapshot = {
-      head: 'h',
-      model: m,
-      config: m.config!,
-      approvals: new Map([
-        ['requests/r1.yaml', approvedEvidence],
-        ['requests/r2.yaml', waiting],
-      ]),
-      pending: [],
-      pendingByRequest: new Map(),
-      dirty: new Set(),
-      root: 'root',
-    };
-    return { j, d, snapshot, logs };
+    const d = stepDeps(j, log, { statusHead: async () => undefined });
+    return { j, d, snapshot: snapshotOf(waiting), logs };
   };
 
   it('starts the approved request at every vendor it can reach; the unapproved one waits; a vendor without credentials is degraded, named, and its task waits', async () => {
-    const { j, d, snapshot, logs } = await setup('mq-us');
+    const { j, d, snapshot, logs } = await setup();
     const planned = await planInputStep(d, new PassMemory('salt'), snapshot);
     const created = planned.plan.changes
       .filter((c) => c.kind === 'create')
@@ -195,7 +206,7 @@ describe('planInputStep: the plan from a snapshot, the journal and the wiring', 
   });
 
   it('for lethe plan (no credentials in a pull-request job) nothing is degraded and the plan assumes the vendors are there', async () => {
-    const { j, d, snapshot } = await setup('mq-us');
+    const { j, d, snapshot } = await setup();
     const planned = await planInputStep(d, new PassMemory('salt'), snapshot, { planning: true, assumeApproved: true });
     assert.deepEqual(j.data.degraded, {});
     const created = planned.plan.changes
@@ -220,38 +231,8 @@ describe('recordStep: statuses from the last plan', () => {
         return { commit: 'c2', pushed: false };
       },
     };
-    const wiring = {
-      secrets: async (name: string) => {
-        if (name === 'mq-us')
-          throw new LetheError('CREDENTIAL_ENV_MISSING', 'environment variable MQ_US_TOKEN is not set');
-        return { apiToken: 'token' };
-      },
-      http: () => ({}) as never,
-      drainMs: () => 0,
-    };
-    const d = {
-      journal: j,
-      drivers: createDriverTable(),
-      wiring,
-      now: () => Date.parse('2026-11-21T10:00:00Z'),
-      log,
-      salt: 'salt',
-      source,
-    } as unknown as StepDeps;
-    const m = model();
-    const snapshot: Snapshot = {
-      head: 'h',
-      model: m,
-      config: m.config!,
-      approvals: new Map([
-        ['requests/r1.yaml', approvedEvidence],
-        ['requests/r2.yaml', approvedEvidence],
-      ]),
-      pending: [],
-      pendingByRequest: new Map(),
-      dirty: new Set(['r1', 'r2']),
-      root: 'root',
-    };
+    const d = stepDeps(j, log, source);
+    const snapshot = snapshotOf(approvedEvidence, ['r1', 'r2']);
     const mem = new PassMemory('salt');
     const { plan } = await planInputStep(d, mem, snapshot);
     // r2 no longer waits at mq-us in the last plan: only r1's status may say it does.

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { renderDashboard, renderDashboardRows } from '../../controller/core/dashboard.ts';
-import { seedTask } from '../../controller/core/planner.ts';
 import {
   computeStatus,
   renderStatus,
@@ -17,43 +16,10 @@ import {
   statusText,
   type StatusInput,
 } from '../../controller/core/status.ts';
-import type { TaskRecord } from '../../state/journal.ts';
+import { erasureTask, statusInput } from '../support/status-input.ts';
 
-const T0 = Date.parse('2026-11-25T10:00:00Z');
-
-function input(name: string, over: Partial<StatusInput> = {}): StatusInput {
-  return {
-    name,
-    source: `requests/${name}.yaml`,
-    now: T0,
-    request: {
-      action: 'erasure',
-      regulation: 'gdpr',
-      receivedAt: '2026-11-20',
-      dueAt: '2026-12-20',
-      subjectRef: 'hmac-sha256:00',
-      vendors: ['a', 'b'],
-    },
-    approval: {
-      approved: true,
-      mode: 'merge',
-      approvers: [{ name: 'Dana DPO', email: 'dpo@example.com' }],
-      commit: 'abc123',
-      approvedAt: '2026-11-21T09:00:00.000Z',
-      specCommit: 'def456',
-      reason: 'merged by Dana DPO',
-    },
-    tasks: {},
-    withdrawn: false,
-    degraded: {},
-    ...over,
-  };
-}
-
-const task = (name: string, vendor: string, over: Partial<TaskRecord>): TaskRecord => ({
-  ...seedTask(name, vendor, 'erasure'),
-  ...over,
-});
+const input = (name: string, over: Partial<StatusInput> = {}) => statusInput(name, ['a', 'b'], over);
+const task = erasureTask;
 
 /** One status of each kind a dashboard sorts: invalid, stalled, overdue, pending, completed, withdrawn. */
 function variety() {

@@ -3,47 +3,14 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { commitMessage } from '../../controller/core/commit-message.ts';
 import { renderDashboard } from '../../controller/core/dashboard.ts';
-import { seedTask } from '../../controller/core/planner.ts';
 import { computeStatus, renderStatus, type StatusInput } from '../../controller/core/status.ts';
-import { PrivacyRequestStatus, type ApprovalEvidence } from '../../specs/index.ts';
+import { PrivacyRequestStatus } from '../../specs/index.ts';
 import type { TaskRecord } from '../../state/journal.ts';
+import { approvedByDpo, erasureTask, statusInput, T0 } from '../support/status-input.ts';
 
-const T0 = Date.parse('2026-11-25T10:00:00Z');
-const approved: ApprovalEvidence = {
-  approved: true,
-  mode: 'merge',
-  approvers: [{ name: 'Dana DPO', email: 'dpo@example.com' }],
-  commit: 'abc123',
-  approvedAt: '2026-11-21T09:00:00.000Z',
-  specCommit: 'def456',
-  reason: 'merged by Dana DPO',
-};
-
-function input(over: Partial<StatusInput> = {}): StatusInput {
-  return {
-    name: 'r1',
-    source: 'requests/r1.yaml',
-    now: T0,
-    request: {
-      action: 'erasure',
-      regulation: 'gdpr',
-      receivedAt: '2026-11-20',
-      dueAt: '2026-12-20',
-      subjectRef: 'hmac-sha256:00',
-      vendors: ['a', 'b'],
-    },
-    approval: approved,
-    tasks: {},
-    withdrawn: false,
-    degraded: {},
-    ...over,
-  };
-}
-
-const task = (vendor: string, over: Partial<TaskRecord>): TaskRecord => ({
-  ...seedTask('r1', vendor, 'erasure'),
-  ...over,
-});
+const approved = approvedByDpo;
+const input = (over: Partial<StatusInput> = {}) => statusInput('r1', ['a', 'b'], over);
+const task = (vendor: string, over: Partial<TaskRecord>) => erasureTask('r1', vendor, over);
 const cond = (s: PrivacyRequestStatus, type: string) => s.status.conditions.find((c) => c.type === type)!;
 
 describe('status', () => {
