@@ -31,22 +31,17 @@ function exited(child: ChildProcessWithoutNullStreams, command: string): Promise
 }
 
 /**
- * Runs `git <args>` and hands each complete record (the text between two `separator`
- * characters; the output must start with one) to `onRecord` as soon as it has arrived.
+ * Runs `git <args>` and hands each complete record (the text between two \x01 characters;
+ * the output must start with one) to `onRecord` as soon as it has arrived.
  */
-export async function streamRecords(
-  cwd: string,
-  args: string[],
-  separator: string,
-  onRecord: (record: string) => void,
-): Promise<void> {
+export async function streamRecords(cwd: string, args: string[], onRecord: (record: string) => void): Promise<void> {
   const child = spawnGit(cwd, args);
   child.stdin.end();
   const done = exited(child, args[0] ?? '');
   child.stdout.setEncoding('utf8');
   let failure: unknown;
   // Cut into records as chunks arrive, never searching an unfinished record again (history.ts).
-  const records = recordSplitter(onRecord, separator);
+  const records = recordSplitter(onRecord);
   child.stdout.on('data', (chunk: string) => {
     if (failure !== undefined) return;
     try {

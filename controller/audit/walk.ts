@@ -67,7 +67,7 @@ export async function walkHistory(
   ];
   if (limit.firstParent) args.push('--first-parent');
   const commits = new Map<string, AuditCommit>();
-  await streamRecords(cwd, [...args, ...refs, '--', ...(limit.paths ?? [])], '\x01', (record) => {
+  await streamRecords(cwd, [...args, ...refs, '--', ...(limit.paths ?? [])], (record) => {
     const commit = parseRecord(record);
     commits.set(commit.sha, commit);
     limit.onCommit?.(commit);
