@@ -1,5 +1,4 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { stringify } from 'yaml';
 import {
   API_VERSION,
   type Action,
@@ -14,6 +13,7 @@ import {
 import type { TaskRecord } from '../../state/journal.ts';
 import { parseStatusYaml } from '../audit/status-yaml.ts';
 import { canonical } from './canonical.ts';
+import { stringifyStatusYaml } from './status-yaml-emit.ts';
 import { dashboardRow, type DashboardRow } from './dashboard.ts';
 import { isFinal } from './planner.ts';
 
@@ -235,7 +235,7 @@ function strip<T extends object>(o: T): T {
 export function renderStatus(s: PrivacyRequestStatus): string {
   return (
     '# Written by the Lethe controller. Do not edit: changes are overwritten.\n' +
-    stringify(canonical(PrivacyRequestStatus, s), { lineWidth: 0, aliasDuplicateObjects: false })
+    stringifyStatusYaml(canonical(PrivacyRequestStatus, s))
   );
 }
 
