@@ -100,9 +100,9 @@ function parseLog(out: string): CommitInfo[] {
 /**
  * Cuts a stream of records separated by \x01 (one character: no chunk boundary can cut a
  * separator in two) into whole records as chunks arrive. The unfinished record is kept as
- * the chunks that hold it and joined once it ends: one merge
- * of 50,000 files is a 7 MB record, and searching all of it again for its end at every
- * 64 KB chunk took 3.9 s (quadratic in the size of one commit).
+ * the chunks that hold it and joined once it ends: one merge of 50,000 files is a 7 MB
+ * record, and searching all of it again for its end at every 64 KB chunk took 3.9 s
+ * (quadratic in the size of one commit).
  */
 export function recordSplitter(onRecord: (record: string) => void): { push(text: string): void; end(): void } {
   let open: string[] = [];

@@ -136,15 +136,15 @@ describe('requestsToRecord: which statuses the record step recomputes', () => {
   });
 });
 
-/** Credentials for every vendor but `missing`, whose environment variable is not set. */
-const wiringWithout = (missing: string) => ({
+/** Credentials for every vendor but mq-us, whose environment variable is not set. */
+const wiringWithoutMqUs = {
   secrets: async (name: string) => {
-    if (name === missing) throw new LetheError('CREDENTIAL_ENV_MISSING', 'environment variable MQ_US_TOKEN is not set');
+    if (name === 'mq-us') throw new LetheError('CREDENTIAL_ENV_MISSING', 'environment variable MQ_US_TOKEN is not set');
     return { apiToken: 'token' };
   },
   http: () => ({}) as never,
   drainMs: () => 0,
-});
+};
 
 type TestLog = { debug(): void; info(): void; warn(m: string): void; error(m: string): void };
 
@@ -152,7 +152,7 @@ function stepDeps(j: Journal, log: TestLog, source: unknown): StepDeps {
   return {
     journal: j,
     drivers: createDriverTable(),
-    wiring: wiringWithout('mq-us'),
+    wiring: wiringWithoutMqUs,
     now: () => Date.parse('2026-11-21T10:00:00Z'),
     log,
     salt: 'salt',
