@@ -415,7 +415,10 @@ async function runAction(
     results = r === undefined ? undefined : [r];
   }
   if (!results) return;
-  action.keys.forEach((key, i) => apply(key, results![i]!, opts, report, runtime));
+  // One answer is one moment: the tasks of a batch fall due together and go back to the
+  // driver together, not split by the milliseconds it takes to record them one by one.
+  const answeredAt = opts.now();
+  action.keys.forEach((key, i) => apply(key, results![i]!, opts, report, runtime, answeredAt));
   session.settle();
   // A driver that can go on at once (e.g. lookup, then submit) does so in the same pass.
   for (const key of action.keys) await continueTask(key, runtime, opts, report);
@@ -548,10 +551,10 @@ function apply(
   opts: ExecuteOptions,
   report: ExecuteReport,
   runtime: VendorRuntime,
+  nowMs = opts.now(),
 ): void {
   const t = opts.journal.task(key);
   if (!t) return;
-  const nowMs = opts.now();
   const now = new Date(nowMs).toISOString();
   const jobIds = [...new Set([...t.jobIds, ...(result.jobIds ?? [])])];
   const base: TaskRecord = {
