@@ -214,8 +214,9 @@ export function plan(input: PlanInput): Plan {
   };
 
   const requestPlans = new Map<string, RequestPlan>();
+  const today = isoDay(now);
   for (const r of [...input.requests].sort(byUrgency)) {
-    requestPlans.set(r.name, { name: r.name, dueAt: r.dueAt, eta: isoDay(now), atRisk: false, vendors: {} });
+    requestPlans.set(r.name, { name: r.name, dueAt: r.dueAt, eta: today, atRisk: false, vendors: {} });
   }
 
   const actions: PlannedAction[] = [];
@@ -305,18 +306,18 @@ export function plan(input: PlanInput): Plan {
       byUrgency({ dueAt: a.dueAt, name: a.keys[0]! }, { dueAt: b.dueAt, name: b.keys[0]! }),
   );
 
-  estimate(input, effective, requestPlans, callsPerTask);
+  estimate(input, requests, effective, requestPlans, callsPerTask);
   return { changes, actions, requests: [...requestPlans.values()] };
 }
 
 /** ETA per request: the calls ahead of it at each vendor, drained at the vendor's limits. */
 function estimate(
   input: PlanInput,
+  requests: Map<string, PlanRequest>,
   effective: Map<string, TaskRecord>,
   requestPlans: Map<string, RequestPlan>,
   callsPerTask: number,
 ): void {
-  const requests = new Map(input.requests.map((r) => [r.name, r]));
   const perVendor = new Map<string, Array<{ request: PlanRequest; calls: number; notBefore: number }>>();
   for (const t of effective.values()) {
     const r = requests.get(t.request);
@@ -340,7 +341,16 @@ function estimate(
     }
   }
   const margin = (input.atRiskDays ?? 0) * 86_400_000;
-  for (const rp of requestPlans.values()) rp.atRisk = rp.eta > isoDay(Date.parse(`${rp.dueAt}T00:00:00Z`) - margin);
+  // Thousands of requests share a few due dates: each date's last safe day is worked out once.
+  const lastSafeDay = new Map<string, string>();
+  for (const rp of requestPlans.values()) {
+    let safe = lastSafeDay.get(rp.dueAt);
+    if (safe === undefined) {
+      safe = isoDay(Date.parse(`${rp.dueAt}T00:00:00Z`) - margin);
+      lastSafeDay.set(rp.dueAt, safe);
+    }
+    rp.atRisk = rp.eta > safe;
+  }
 }
 
 export function seedTask(request: string, vendor: string, action: Action): TaskRecord {

@@ -9,6 +9,7 @@ import { assertStatusPaths, STATUS_DIR } from './paths.ts';
 import { commitTree, editTree, hashBlobs, treeOf, type TreeChange, type WrittenBlob } from './plumbing.ts';
 import { DEFAULT_PUSH_RETRY, pushWithRetry, type PushOutcome, type PushRetry } from './push.ts';
 import { replayStatusCommits } from './rebase.ts';
+import { ASK_GIT, readBranchRef } from './refs.ts';
 import { lsTree, readBlobs } from './tree.ts';
 import { ChainMemoryFile, lastStatusCommit, withPrevious } from './chain.ts';
 import type { StatusSigner } from './signing.ts';
@@ -141,6 +142,8 @@ export class GitSource {
   }
 
   private async resolve(ref: string): Promise<string | undefined> {
+    const read = await readBranchRef(this.dir, ref);
+    if (read !== ASK_GIT) return read;
     return (await git(this.dir, ['rev-parse', '--verify', '-q', `${ref}^{commit}`], { okCodes: [1] })) || undefined;
   }
 

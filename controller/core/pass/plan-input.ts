@@ -88,7 +88,9 @@ export async function planInputStep(d: StepDeps, m: PassMemory, s: Snapshot, mod
     const own = tasksOf.get(name) ?? [];
     const done = own.length > 0 && own.every(isFinal) && entry.vendors.every((v) => own.some((t) => t.vendor === v));
     const wanted = !done && (approval.approved || mode.assumeApproved === true || own.some((t) => !isFinal(t)));
-    const subject = await openSubject(d, m, name, spec, wanted, s);
+    // Most subjects are open already (plain, or opened in an earlier pass): no await for them.
+    const known = m.subjectOf(spec);
+    const subject = known !== undefined && !m.locks.has(name) ? known : await openSubject(d, m, name, spec, wanted, s);
     const lock = m.locks.get(name);
     requests.set(name, {
       name,
