@@ -406,7 +406,15 @@ describe('executor follow-ups', () => {
       // A clock that moves a millisecond at every task recorded, as on a loaded machine, and
       // otherwise only when the executor sleeps: recording a batch's answers one by one must
       // not spread its tasks over different due times.
-      { followUp: { ...f, sleep: async (ms) => void (clock += ms) }, now: () => clock },
+      {
+        followUp: {
+          ...f,
+          sleep: async (ms) => {
+            clock += ms;
+          },
+        },
+        now: () => clock,
+      },
     );
     const putTask = s.journal.putTask.bind(s.journal);
     s.journal.putTask = (t) => {
