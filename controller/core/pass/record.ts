@@ -102,59 +102,82 @@ export async function recordStep(d: StepDeps, m: PassMemory, s: Snapshot): Promi
   let unwritten = 0;
   const changes: PhaseChange[] = [];
   const before = new Map<string, StatusEntry | undefined>();
-  let computed = 0;
-  for (const name of [...s.dirty].sort()) {
-    // A checkpoint runs while vendor calls go on in this process: hundreds of statuses in one
-    // go would hold the event loop for a few hundred ms and delay sends past their slot.
-    if (++computed % STATUSES_PER_TURN === 0) await yieldToLoop();
-    // Names come from manifests, the journal and status/: only a resource name becomes a path.
-    if (!ResourceName.safeParse(name).success) continue;
-    const entry = s.model.requests.get(name);
-    const invalid = invalidByName.get(name);
-    const tasks = tasksByRequest.get(name) ?? {};
-    const previous = m.statuses.get(name);
-    const previousText = previous && statusText(previous);
-    if (!entry && !invalid && !previous && Object.keys(tasks).length === 0) continue;
-    const path = entry?.path ?? invalid?.path;
-    const spec = entry?.request.spec;
-    const lock = entry ? m.locks.get(name) : undefined;
-    const doc = computeStatus({
-      name,
-      source: path,
-      now,
-      previous: previousText === undefined ? undefined : parseStatusText(previousText),
-      problems: invalid?.problems,
-      request: spec && {
-        action: spec.action,
-        regulation: spec.regulation,
-        receivedAt: spec.receivedAt,
-        dueAt: m.derive(spec, s.config.spec.regulations.other).dueAt,
-        subjectRef: m.subjectOf(spec)?.ref,
-        subjectEpoch: subjectEpochs(spec.subject)[0],
-        vendors: entry!.vendors,
-      },
-      locked: lock ? { code: lock.code, message: lock.message } : undefined,
-      approval: path ? s.approvals.get(path) : undefined,
-      tasks,
-      withdrawn: !entry && !invalid,
-      pendingChange: s.pendingByRequest.get(name),
-      degraded: journal.data.degraded,
-      waits: lastingWaits(lastPlanOf.get(name)),
-    });
-    const text = renderStatus(doc);
-    if (previousText === text) continue;
-    before.set(name, previous);
-    files.set(statusPath(name), text);
-    // Overwritten by the controller: from now on the file is its own.
-    m.ignoredStatus = m.ignoredStatus.filter((p) => p !== statusPath(name));
-    changes.push({ name, from: previous?.row.phase, to: doc.status.phase });
-    m.statuses.set(name, statusEntry(text, doc));
-    if (++unwritten === STATUS_TEXTS_HELD) {
-      await writeTexts(d, files);
-      unwritten = 0;
+  const recordedNames = [...s.dirty].sort();
+  // Not committed after all: the statuses as last committed come back, and these requests
+  // stay due for the next record step (of this pass, or of the next: see requestsToRecord).
+  const putBack = () => {
+    for (const name of recordedNames) {
+      s.dirty.add(name);
+      if (!m.unrecordedSince.has(name)) m.unrecordedSince.set(name, now);
     }
+    for (const [name, entry] of before) {
+      if (entry) m.statuses.set(name, entry);
+      else m.statuses.delete(name);
+    }
+  };
+  // A chunk of status texts goes to git while the next one is rendered: git runs on the other core.
+  let chunkWritten: Promise<void> = Promise.resolve();
+  try {
+    let computed = 0;
+    for (const name of recordedNames) {
+      // A checkpoint runs while vendor calls go on in this process: hundreds of statuses in one
+      // go would hold the event loop for a few hundred ms and delay sends past their slot.
+      if (++computed % STATUSES_PER_TURN === 0) await yieldToLoop();
+      // Names come from manifests, the journal and status/: only a resource name becomes a path.
+      if (!ResourceName.safeParse(name).success) continue;
+      const entry = s.model.requests.get(name);
+      const invalid = invalidByName.get(name);
+      const tasks = tasksByRequest.get(name) ?? {};
+      const previous = m.statuses.get(name);
+      const previousText = previous && statusText(previous);
+      if (!entry && !invalid && !previous && Object.keys(tasks).length === 0) continue;
+      const path = entry?.path ?? invalid?.path;
+      const spec = entry?.request.spec;
+      const lock = entry ? m.locks.get(name) : undefined;
+      const doc = computeStatus({
+        name,
+        source: path,
+        now,
+        previous: previousText === undefined ? undefined : parseStatusText(previousText),
+        problems: invalid?.problems,
+        request: spec && {
+          action: spec.action,
+          regulation: spec.regulation,
+          receivedAt: spec.receivedAt,
+          dueAt: m.derive(spec, s.config.spec.regulations.other).dueAt,
+          subjectRef: m.subjectOf(spec)?.ref,
+          subjectEpoch: subjectEpochs(spec.subject)[0],
+          vendors: entry!.vendors,
+        },
+        locked: lock ? { code: lock.code, message: lock.message } : undefined,
+        approval: path ? s.approvals.get(path) : undefined,
+        tasks,
+        withdrawn: !entry && !invalid,
+        pendingChange: s.pendingByRequest.get(name),
+        degraded: journal.data.degraded,
+        waits: lastingWaits(lastPlanOf.get(name)),
+      });
+      const text = renderStatus(doc);
+      if (previousText === text) continue;
+      before.set(name, previous);
+      files.set(statusPath(name), text);
+      // Overwritten by the controller: from now on the file is its own.
+      m.ignoredStatus = m.ignoredStatus.filter((p) => p !== statusPath(name));
+      changes.push({ name, from: previous?.row.phase, to: doc.status.phase });
+      m.statuses.set(name, statusEntry(text, doc));
+      if (++unwritten === STATUS_TEXTS_HELD) {
+        await chunkWritten;
+        chunkWritten = writeTexts(d, files);
+        // Awaited before the next chunk or the commit; a failure must not go unhandled meanwhile.
+        chunkWritten.catch(() => undefined);
+        unwritten = 0;
+      }
+    }
+    await chunkWritten;
+  } catch (err) {
+    putBack();
+    throw err;
   }
-  const recordedNames = [...s.dirty];
   s.dirty.clear();
   const settle = (committed: boolean) => {
     const at = d.now();
@@ -191,16 +214,7 @@ export async function recordStep(d: StepDeps, m: PassMemory, s: Snapshot): Promi
     await d.fence?.();
     result = await d.source.writeStatus(files, commitMessage(changes, s.head));
   } catch (err) {
-    // Not committed after all: the statuses as last committed come back, and these requests
-    // stay due for the next record step (of this pass, or of the next: see requestsToRecord).
-    for (const name of recordedNames) {
-      s.dirty.add(name);
-      if (!m.unrecordedSince.has(name)) m.unrecordedSince.set(name, now);
-    }
-    for (const [name, entry] of before) {
-      if (entry) m.statuses.set(name, entry);
-      else m.statuses.delete(name);
-    }
+    putBack();
     throw err;
   }
   m.dashboardHead = s.head;
