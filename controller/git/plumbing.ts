@@ -41,7 +41,7 @@ export async function hashBlobs(cwd: string, contents: string[]): Promise<string
       .map((line) => line.split(' ')[0]!),
   );
   if (missing.size === 0) return ids;
-  const blobs = new BlobStream(cwd);
+  const blobs = new BlobWriter(cwd);
   for (let i = 0; i < contents.length; i++) if (missing.has(ids[i]!)) await blobs.add(contents[i]!);
   await blobs.close();
   return ids;
@@ -55,9 +55,11 @@ export interface WrittenBlob {
 /**
  * Blobs written through one `git fast-import` (one pack) as they are handed over, waiting
  * whenever git's pipe is full: the input is never built as one buffer (10,000 new status
- * files are about 17 MB, which that buffer and its parts held three times over).
+ * files are about 17 MB, which that buffer and its parts held three times over). The
+ * blobs are in the repository once close() resolves, not before. git is started on the
+ * first blob: a writer nothing was added to costs no process.
  */
-class BlobStream {
+export class BlobWriter {
   private child?: ReturnType<typeof spawnGit>;
   private done?: Promise<void>;
   private readonly queued = new Set<string>();

@@ -6,7 +6,7 @@ import { gitErrors } from './errors.ts';
 import { git, runGit, type Identity } from './exec.ts';
 import { HistoryIndex } from './history.ts';
 import { assertStatusPaths, STATUS_DIR } from './paths.ts';
-import { commitTree, editTree, hashBlobs, treeOf, type TreeChange, type WrittenBlob } from './plumbing.ts';
+import { BlobWriter, commitTree, editTree, hashBlobs, treeOf, type TreeChange, type WrittenBlob } from './plumbing.ts';
 import { DEFAULT_PUSH_RETRY, pushWithRetry, type PushOutcome, type PushRetry } from './push.ts';
 import { replayStatusCommits } from './rebase.ts';
 import { ASK_GIT, readBranchRef } from './refs.ts';
@@ -408,9 +408,13 @@ export class GitSource {
     };
   }
 
-  /** Writes texts as blobs (exact bytes) and returns their ids: writeStatus takes them as { blob }. */
-  writeBlobs(contents: string[]): Promise<string[]> {
-    return hashBlobs(this.dir, contents);
+  /**
+   * Blobs written as they are handed over (exact bytes), for writeStatus to take as { blob }
+   * once the writer is closed. No existence check: a status is handed over only when its text
+   * changed, and a blob git already has is at worst stored twice.
+   */
+  blobWriter(): BlobWriter {
+    return new BlobWriter(this.dir);
   }
 
   /**

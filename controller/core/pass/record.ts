@@ -98,8 +98,7 @@ export async function recordStep(d: StepDeps, m: PassMemory, s: Snapshot): Promi
     });
   }
 
-  const files = new Map<string, string | WrittenBlob | null>();
-  let unwritten = 0;
+  const files = new Map<string, WrittenBlob>();
   const changes: PhaseChange[] = [];
   const before = new Map<string, StatusEntry | undefined>();
   const recordedNames = [...s.dirty].sort();
@@ -115,8 +114,14 @@ export async function recordStep(d: StepDeps, m: PassMemory, s: Snapshot): Promi
       else m.statuses.delete(name);
     }
   };
-  // A chunk of status texts goes to git while the next one is rendered: git runs on the other core.
-  let chunkWritten: Promise<void> = Promise.resolve();
+  // Each changed status goes to git as it is rendered (one fast-import for the step, on the
+  // other core): no text is held until the commit, 17 MB at 10,000 new statuses.
+  const blobs = d.source.blobWriter();
+  const failed = async (err: unknown): Promise<never> => {
+    await blobs.close().catch(() => undefined);
+    putBack();
+    throw err;
+  };
   try {
     let computed = 0;
     for (const name of recordedNames) {
@@ -160,23 +165,14 @@ export async function recordStep(d: StepDeps, m: PassMemory, s: Snapshot): Promi
       const text = renderStatus(doc);
       if (previousText === text) continue;
       before.set(name, previous);
-      files.set(statusPath(name), text);
+      files.set(statusPath(name), { blob: await blobs.add(text) });
       // Overwritten by the controller: from now on the file is its own.
       m.ignoredStatus = m.ignoredStatus.filter((p) => p !== statusPath(name));
       changes.push({ name, from: previous?.row.phase, to: doc.status.phase });
       m.statuses.set(name, statusEntry(text, doc));
-      if (++unwritten === STATUS_TEXTS_HELD) {
-        await chunkWritten;
-        chunkWritten = writeTexts(d, files);
-        // Awaited before the next chunk or the commit; a failure must not go unhandled meanwhile.
-        chunkWritten.catch(() => undefined);
-        unwritten = 0;
-      }
     }
-    await chunkWritten;
   } catch (err) {
-    putBack();
-    throw err;
+    return failed(err);
   }
   s.dirty.clear();
   const settle = (committed: boolean) => {
@@ -208,14 +204,14 @@ export async function recordStep(d: StepDeps, m: PassMemory, s: Snapshot): Promi
     settle(false);
     return { pushed: false, changes };
   }
-  files.set('status/README.md', dashboard);
   let result: Awaited<ReturnType<GitSource['writeStatus']>>;
   try {
+    files.set('status/README.md', { blob: await blobs.add(dashboard) });
+    await blobs.close();
     await d.fence?.();
     result = await d.source.writeStatus(files, commitMessage(changes, s.head));
   } catch (err) {
-    putBack();
-    throw err;
+    return failed(err);
   }
   m.dashboardHead = s.head;
   m.dashboard = dashboard;
@@ -265,19 +261,6 @@ async function raiseHistoryRewritten(
     },
   );
   return { commit: result.commit, pushed: result.pushed, pushError: result.pushError };
-}
-
-/**
- * Status texts the record step holds before writing them to git as blobs (keeping their
- * ids): a cold pass over 10,000 requests held all 17 MB of them until its commit, the
- * largest item on the heap at its peak. A chunk is one fast-import; the commit stays one.
- */
-const STATUS_TEXTS_HELD = 1000;
-
-async function writeTexts(d: StepDeps, files: Map<string, string | WrittenBlob | null>): Promise<void> {
-  const texts = [...files].filter((e): e is [string, string] => typeof e[1] === 'string');
-  const ids = await d.source.writeBlobs(texts.map(([, text]) => text));
-  texts.forEach(([path], i) => files.set(path, { blob: ids[i]! }));
 }
 
 /** The plan's lasting reasons a request waits at a vendor (see StatusInput.waits). */
