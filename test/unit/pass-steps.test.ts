@@ -220,13 +220,22 @@ describe('planInputStep: the plan from a snapshot, the journal and the wiring', 
 describe('recordStep: statuses from the last plan', () => {
   it("each request's status says why it waits at a vendor, from its own entry of the last plan", async () => {
     const j = await journal();
-    const written: Map<string, string | null>[] = [];
+    const written: Map<string, { blob: string }>[] = [];
+    const blobs = new Map<string, string>();
     const log = { debug() {}, info() {}, warn() {}, error() {} };
     const source = {
       branch: 'main',
       historyRewritten: async () => undefined,
       statusHead: async () => undefined,
-      writeStatus: async (files: Map<string, string | null>) => {
+      blobWriter: () => ({
+        add: async (text: string) => {
+          const id = `blob-${blobs.size}`;
+          blobs.set(id, text);
+          return id;
+        },
+        close: async () => undefined,
+      }),
+      writeStatus: async (files: Map<string, { blob: string }>) => {
         written.push(files);
         return { commit: 'c2', pushed: false };
       },
@@ -240,8 +249,9 @@ describe('recordStep: statuses from the last plan', () => {
     r2.vendors['mq-us'] = { next: 'create' };
     mem.lastPlan = plan;
     await recordStep(d, mem, snapshot);
-    const files = written[0]!;
-    assert.match(files.get('status/r1.yaml') ?? '', /waiting: mq-us \(vendor disabled or unavailable\)/);
-    assert.doesNotMatch(files.get('status/r2.yaml') ?? '', /waiting:/);
+    const text = (path: string) => blobs.get(written[0]!.get(path)?.blob ?? '') ?? '';
+    assert.match(text('status/r1.yaml'), /waiting: mq-us \(vendor disabled or unavailable\)/);
+    assert.match(text('status/r2.yaml'), /kind: PrivacyRequestStatus/);
+    assert.doesNotMatch(text('status/r2.yaml'), /waiting:/);
   });
 });
