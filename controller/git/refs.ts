@@ -31,7 +31,7 @@ export async function readBranchRef(dir: string, ref: string): Promise<string | 
   const gitDir = join(dir, '.git');
   try {
     if (!(await stat(gitDir)).isDirectory()) return ASK_GIT;
-    if (await exists(join(gitDir, 'reftable'))) return ASK_GIT;
+    if (await stat(join(gitDir, 'reftable')).then(() => true, missingAs(false))) return ASK_GIT;
     const loose = await readFile(join(gitDir, ref), 'utf8').catch(missingAs(undefined));
     if (loose !== undefined) {
       const id = loose.trim();
@@ -49,16 +49,6 @@ export async function readBranchRef(dir: string, ref: string): Promise<string | 
   } catch {
     return ASK_GIT;
   }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return false;
-      throw err;
-    },
-  );
 }
 
 /** A file that is not there is an answer; any other failure is not (the caller asks git). */
