@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { ApprovalEvidence, VENDOR_PHASES } from '../specs/index.ts';
@@ -333,14 +334,22 @@ export class Journal {
    */
   flush(): Promise<void> {
     if (this.pending) return this.pending;
-    const write = this.tail.then(() => {
+    const write = this.tail.then(async () => {
       this.pending = undefined;
       this.intentsClosed = false;
+      const text = this.fragments.stringify(this.state.data);
+      // A quiet pass changes nothing: the file already holds these bytes, durably.
+      const digest = createHash('sha256').update(text).digest('hex');
+      if (digest === this.written) return;
+      this.written = undefined;
       this.writes++;
       const started = performance.now();
-      return writeDurably(this.fs, this.path, this.fragments.stringify(this.state.data)).finally(() => {
+      try {
+        await writeDurably(this.fs, this.path, text);
+        this.written = digest;
+      } finally {
         this.writeMs += performance.now() - started;
-      });
+      }
     });
     this.pending = write;
     this.tail = write.catch(() => undefined);
@@ -353,6 +362,8 @@ export class Journal {
   writes = 0;
   writeMs = 0;
   private pending: Promise<void> | undefined;
+  /** Digest of the text last written durably; unset while a write is under way or after one failed. */
+  private written: string | undefined;
   /** Writes run one at a time: they share the `.tmp` file. */
   private tail: Promise<void> = Promise.resolve();
 }

@@ -177,6 +177,42 @@ describe('journal durability', () => {
       assert.deepEqual(Object.keys(j.data.tasks).sort(), ['r1/v', 'r2/v']);
     }));
 
+  it('a flush that would write the same bytes writes nothing; after a failed write the same bytes are written again', () =>
+    withDir(async (dir, path) => {
+      const tmpOpens: string[] = [];
+      let failDirectory = false;
+      const fs: StateFs = {
+        ...nodeFs,
+        open: (async (p: string, flags?: string, mode?: number) => {
+          if (String(p).endsWith('.tmp')) tmpOpens.push(String(p));
+          // After the rename: the new text is in place, but the write as a whole failed.
+          if (failDirectory && String(p) === dir)
+            throw Object.assign(new Error('EIO: simulated'), { code: 'EIO', syscall: 'open', path: p });
+          return nodeFs.open(p, flags, mode);
+        }) as StateFs['open'],
+      };
+      const j = await Journal.open(path, { fs });
+      const waiting = seedTask('r1', 'v', 'erasure');
+      j.putTask(waiting);
+      await j.flush();
+      await j.flush();
+      j.putTask({ ...waiting });
+      await j.flush();
+      assert.equal(tmpOpens.length, 1, 'a quiet pass leaves the file alone');
+      assert.equal(j.writes, 1);
+
+      failDirectory = true;
+      j.putTask({ ...waiting, phase: 'Completed', step: 'done' });
+      await assert.rejects(j.flush());
+      failDirectory = false;
+      assert.equal(JournalData.parse(JSON.parse(await readFile(path, 'utf8'))).tasks['r1/v']?.phase, 'Completed');
+      // Back to what the last successful write held: the file holds something else now.
+      j.putTask(waiting);
+      await j.flush();
+      assert.equal(tmpOpens.length, 3);
+      assert.equal(JournalData.parse(JSON.parse(await readFile(path, 'utf8'))).tasks['r1/v']?.phase, 'Waiting');
+    }));
+
   for (const [code, errno] of [
     ['STATE_DISK_FULL', 'ENOSPC'],
     ['STATE_READ_ONLY', 'EROFS'],

@@ -217,6 +217,41 @@ describe('planInputStep: the plan from a snapshot, the journal and the wiring', 
   });
 });
 
+describe('planInputStep between passes', () => {
+  it('a quiet pass reuses each request as built; new evidence, or a dry run assuming approval, is planned from scratch', async () => {
+    const j = await journal();
+    const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+    const d = stepDeps(j, quiet, { statusHead: async () => undefined });
+    const mem = new PassMemory('salt');
+    const snapshot = snapshotOf(waiting);
+    const creates = (p: { plan: { changes: Array<{ kind: string; key?: string }> } }) =>
+      p.plan.changes
+        .filter((c) => c.kind === 'create')
+        .map((c) => c.key)
+        .sort();
+
+    const first = await planInputStep(d, mem, snapshot);
+    const second = await planInputStep(d, mem, snapshot);
+    assert.equal(second.requests.get('r1'), first.requests.get('r1'), 'nothing changed: the same runtime');
+    assert.deepEqual(creates(second), ['r1/mq-eu', 'r1/mq-us']);
+
+    // The DPO's merge lands: r2's evidence is new, r1's is the same object.
+    const merged: ApprovalEvidence = { ...approvedEvidence, commit: 'c2' };
+    const approvedNow = { ...snapshot, approvals: new Map([...snapshot.approvals, ['requests/r2.yaml', merged]]) };
+    const third = await planInputStep(d, mem, approvedNow);
+    assert.deepEqual(creates(third), ['r1/mq-eu', 'r1/mq-us', 'r2/mq-eu', 'r2/mq-us']);
+    assert.deepEqual(third.requests.get('r2')?.approval, { approvers: ['DPO <dpo@example.com>'], commit: 'c2' });
+    assert.equal(third.requests.get('r1'), first.requests.get('r1'));
+
+    // `lethe plan` on the pull request, then a pass on the branch where r2 still waits.
+    const dry = await planInputStep(d, mem, snapshot, { planning: true, assumeApproved: true });
+    assert.deepEqual(creates(dry), ['r1/mq-eu', 'r1/mq-us', 'r2/mq-eu', 'r2/mq-us']);
+    const after = await planInputStep(d, mem, snapshot);
+    assert.deepEqual(creates(after), ['r1/mq-eu', 'r1/mq-us'], 'an assumption of a dry run never carries over');
+    assert.deepEqual(after.requests.get('r2')?.approval, { approvers: [], commit: '' });
+  });
+});
+
 describe('recordStep: statuses from the last plan', () => {
   it("each request's status says why it waits at a vendor, from its own entry of the last plan", async () => {
     const j = await journal();

@@ -6,7 +6,8 @@ import type { StatusSigner } from '../../git/signing.ts';
 import type { MisplacedManifest, ParsedManifest, RepositoryModel } from '../../manifests/index.ts';
 import type { MisplacedScan } from '../misplaced-scan.ts';
 import type { PendingReport } from '../pending.ts';
-import type { Plan } from '../planner.ts';
+import type { RequestRuntime } from '../executor.ts';
+import type { Plan, PlanRequest } from '../planner.ts';
 import type { StatusEntry } from '../status.ts';
 import { subjectKey, subjectRef } from '../subject.ts';
 import { isSealedSubject, type SubjectFields } from '../../subjects/sealed.ts';
@@ -16,6 +17,21 @@ export const hash = (value: unknown): string =>
   createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
 
 export type OpenSubject = { fields: SubjectFields; keys: string[]; ref: string };
+
+/**
+ * A request's runtime and plan entry with what they were built from. Every other input is
+ * part of the model entry they are kept under (spec, path, vendors): a changed manifest or
+ * connection makes a new model, so a new entry.
+ */
+export interface RequestInputs {
+  approval: ApprovalEvidence;
+  subject: OpenSubject;
+  assumeApproved: boolean;
+  dueAt: string;
+  fingerprint: string;
+  runtime: RequestRuntime;
+  planRequest: PlanRequest;
+}
 
 /**
  * What the pass remembers between passes, in one place: each cache makes the next pass
@@ -58,6 +74,8 @@ export class PassMemory {
   private readonly derived = new WeakMap<object, { other: object; dueAt: string; fingerprint: string }>();
   /** Subjects by the spec object they came from: plain ones as written, sealed ones once opened. */
   private readonly subjects = new WeakMap<object, OpenSubject>();
+  /** Per model entry: its runtime and plan entry, reused while their inputs stay the same. */
+  readonly requestInputs = new WeakMap<object, RequestInputs>();
   /** Requests whose sealed subject cannot be opened, with why. */
   readonly locks = new Map<string, LetheError>();
 

@@ -76,23 +76,50 @@ export async function planInputStep(d: StepDeps, m: PassMemory, s: Snapshot, mod
   const requests = new Map<string, RequestRuntime>();
   const planRequests: PlanRequest[] = [];
   const other = s.config.spec.regulations.other;
-  const tasksOf = new Map<string, TaskRecord[]>();
-  for (const t of Object.values(journal.data.tasks)) tasksOf.set(t.request, [...(tasksOf.get(t.request) ?? []), t]);
+  // Grouped only when a request is not reused below: a quiet pass needs none of it.
+  let tasksOf: Map<string, TaskRecord[]> | undefined;
+  const ownTasks = (name: string): TaskRecord[] => {
+    if (!tasksOf) {
+      tasksOf = new Map();
+      for (const t of Object.values(journal.data.tasks)) {
+        const list = tasksOf.get(t.request);
+        if (list) list.push(t);
+        else tasksOf.set(t.request, [t]);
+      }
+    }
+    return tasksOf.get(name) ?? [];
+  };
   for (const name of m.locks.keys()) if (!s.model.requests.has(name)) m.locks.delete(name);
   for (const [name, entry] of s.model.requests) {
     const spec = entry.request.spec;
     const approval = s.approvals.get(entry.path)!;
     const { dueAt: due, fingerprint } = m.derive(spec, other);
+    const assumeApproved = mode.assumeApproved === true;
+    // Most subjects are open already (plain, or opened in an earlier pass): no await for them.
+    const known = m.locks.has(name) ? undefined : m.subjectOf(spec);
+    // A quiet pass rebuilds nothing: the same model entry, evidence, open subject and due
+    // date make the same runtime and plan entry (memory.ts RequestInputs).
+    const kept = known && m.requestInputs.get(entry);
+    if (
+      kept &&
+      kept.approval === approval &&
+      kept.subject === known &&
+      kept.assumeApproved === assumeApproved &&
+      kept.dueAt === due &&
+      kept.fingerprint === fingerprint
+    ) {
+      requests.set(name, kept.runtime);
+      planRequests.push(kept.planRequest);
+      continue;
+    }
     // A sealed subject is opened only for requests with work ahead (approved, or with open
     // tasks): a finished request needs no key, so it stays intact after its epoch is shredded.
-    const own = tasksOf.get(name) ?? [];
+    const own = ownTasks(name);
     const done = own.length > 0 && own.every(isFinal) && entry.vendors.every((v) => own.some((t) => t.vendor === v));
-    const wanted = !done && (approval.approved || mode.assumeApproved === true || own.some((t) => !isFinal(t)));
-    // Most subjects are open already (plain, or opened in an earlier pass): no await for them.
-    const known = m.subjectOf(spec);
-    const subject = known !== undefined && !m.locks.has(name) ? known : await openSubject(d, m, name, spec, wanted, s);
+    const wanted = !done && (approval.approved || assumeApproved || own.some((t) => !isFinal(t)));
+    const subject = known ?? (await openSubject(d, m, name, spec, wanted, s));
     const lock = m.locks.get(name);
-    requests.set(name, {
+    const runtime: RequestRuntime = {
       name,
       action: spec.action,
       dueAt: due,
@@ -103,8 +130,8 @@ export async function planInputStep(d: StepDeps, m: PassMemory, s: Snapshot, mod
       approval: { approvers: approval.approvers.map((a) => `${a.name} <${a.email}>`), commit: approval.commit ?? '' },
       fingerprint,
       vendors: entry.vendors,
-    });
-    planRequests.push({
+    };
+    const planRequest: PlanRequest = {
       name,
       action: spec.action,
       dueAt: due,
@@ -112,10 +139,15 @@ export async function planInputStep(d: StepDeps, m: PassMemory, s: Snapshot, mod
       subjectKeys: subject?.keys ?? [],
       vendors: entry.vendors,
       vendorsFromAll: spec.vendors === 'all',
-      approved: approval.approved || mode.assumeApproved === true,
+      approved: approval.approved || assumeApproved,
       fingerprint,
       locked: lock?.code ?? (wanted && !subject ? 'SUBJECT_KEY_MISSING' : undefined),
-    });
+    };
+    requests.set(name, runtime);
+    planRequests.push(planRequest);
+    // Only an open, unlocked subject is kept: a locked one is tried again every pass.
+    if (subject && !lock)
+      m.requestInputs.set(entry, { approval, subject, assumeApproved, dueAt: due, fingerprint, runtime, planRequest });
   }
   const openIntents = new Set(Object.values(journal.data.intents).flatMap((i) => i.tasks));
   const plan = makePlan({
