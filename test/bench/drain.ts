@@ -26,7 +26,16 @@ import { drainTimeMs } from '../../controller/http/sliding-window.ts';
 import { createDriverTable } from '../../controller/vendors/registry.ts';
 import type { DriverTable } from '../../controller/core/reconcile.ts';
 import type { RateWindow } from '../../specs/index.ts';
-import { startSandbox, type SandboxConfig } from '../../examples/sandbox/index.ts';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import {
+  startSandbox,
+  type LedgerEntry,
+  type SandboxConfig,
+  type SandboxOptions,
+  type VendorName,
+  type VendorStats,
+} from '../../examples/sandbox/index.ts';
 import { sandboxEnv } from '../../examples/demo/sandbox-wiring.ts';
 import {
   bulkRequests,
@@ -42,6 +51,7 @@ import {
   type BenchResult,
 } from './lib.ts';
 
+const SELF = fileURLToPath(import.meta.url);
 const LIMIT_SCALE = 20;
 const TIME_SCALE = 0.00005;
 const MQA_BATCH = 5;
@@ -81,8 +91,69 @@ interface DrainRun {
   };
 }
 
+/** The sandbox as the drain sees it: in a process of its own, read over its HTTP endpoints. */
+interface SandboxProcess {
+  config: SandboxConfig;
+  stats(): Promise<Record<VendorName, VendorStats>>;
+  ledger(): Promise<LedgerEntry[]>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the vendor simulators in a child process. In the controller's process they shared
+ * its event loop: a pause of the controller (a garbage collection, a record step) held
+ * calls already sent until it ended, and the sandbox then counted them as arriving
+ * together, a rate-limit violation the vendor would never have seen. A vendor has a clock
+ * of its own; so does this one. The child exits when its stdin closes (this process gone).
+ */
+function startSandboxProcess(options: SandboxOptions): Promise<SandboxProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--sandbox-child', JSON.stringify(options)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const stop = (): Promise<void> => {
+    child.stdin.end();
+    return closed;
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the sandbox process did not start in 30 s: ${err.slice(-2000)}`));
+    }, 30_000);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      if (out.includes('\n')) return;
+      out += d.toString();
+      if (!out.includes('\n')) return;
+      const line = out.slice(0, out.indexOf('\n'));
+      clearTimeout(timer);
+      const get = async <T>(path: string): Promise<T> => {
+        const answer = await fetch(`${line}${path}`);
+        if (!answer.ok) throw new Error(`sandbox ${path}: HTTP ${answer.status}`);
+        return (await answer.json()) as T;
+      };
+      get<SandboxConfig>('/_sandbox/config').then(
+        (config) =>
+          resolve({
+            config,
+            stats: () => get('/_sandbox/stats'),
+            ledger: () => get('/_sandbox/ledger'),
+            stop,
+          }),
+        (e: unknown) => void stop().then(() => reject(e)),
+      );
+    });
+    void closed.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`the sandbox process exited: ${err.slice(-2000)}`));
+    });
+  });
+}
+
 export async function runDrain(ctx: BenchContext, n: number, batched: boolean): Promise<DrainRun> {
-  const sandbox = await startSandbox({
+  const sandbox = await startSandboxProcess({
     port: 0,
     timeScale: TIME_SCALE,
     limitScale: LIMIT_SCALE,
@@ -163,8 +234,7 @@ export async function runDrain(ctx: BenchContext, n: number, batched: boolean): 
     const statusLagMs = controller.reconciler.maxStatusLagMs;
     await controller.close();
     const { writes: journalWrites, writeMs: journalWriteMs } = controller.journal;
-    const stats = sandbox.stats();
-    const ledger = sandbox.ledger();
+    const [stats, ledger] = await Promise.all([sandbox.stats(), sandbox.ledger()]);
     const firstCall = ledger[0]?.at ?? startEpoch;
     const lastCall = ledger[ledger.length - 1]?.at ?? firstCall;
     const phases = {
@@ -174,8 +244,8 @@ export async function runDrain(ctx: BenchContext, n: number, batched: boolean): 
       passes: runner.passes,
     };
     if (process.env.BENCH_DEBUG) {
-      const t0 = sandbox.ledger()[0]?.at ?? 0;
-      for (const e of sandbox.ledger()) ctx.log(`${e.at - t0} ${e.vendor} ${e.method} ${e.route} ${e.status}`);
+      const t0 = ledger[0]?.at ?? 0;
+      for (const e of ledger) ctx.log(`${e.at - t0} ${e.vendor} ${e.method} ${e.route} ${e.status}`);
       ctx.log(
         logger
           .tail()
@@ -274,4 +344,18 @@ export async function benchDrain(ctx: BenchContext): Promise<BenchResult[]> {
       note: 'status checkpoints during a pass (every 5 s) bound what losing the data directory costs',
     }),
   ];
+}
+
+if (process.argv[1] === SELF && process.argv[2] === '--sandbox-child') {
+  startSandbox(JSON.parse(process.argv[3]!) as SandboxOptions).then(
+    (sandbox) => {
+      process.stdout.write(`${sandbox.url}\n`);
+      process.stdin.resume();
+      process.stdin.once('end', () => void sandbox.stop().then(() => process.exit(0)));
+    },
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exit(1);
+    },
+  );
 }
