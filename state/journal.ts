@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { ApprovalEvidence, VENDOR_PHASES } from '../specs/index.ts';
@@ -100,6 +99,8 @@ const empty = (): JournalData => ({ version: 1, tasks: {}, intents: {}, approval
 class Fragments {
   readonly tasks = new Map<string, string>();
   readonly approvals = new Map<string, string>();
+  /** A fragment changed since the text was last taken for a write (true at first). */
+  changed = true;
 
   static of(data: JournalData): Fragments {
     const f = new Fragments();
@@ -109,7 +110,19 @@ class Fragments {
   }
 
   set(map: Map<string, string>, key: string, value: object): void {
-    map.set(key, `${JSON.stringify(key)}:${JSON.stringify(value)}`);
+    const text = `${JSON.stringify(key)}:${JSON.stringify(value)}`;
+    if (map.get(key) === text) return;
+    map.set(key, text);
+    this.changed = true;
+  }
+
+  delete(map: Map<string, string>, key: string): void {
+    if (map.delete(key)) this.changed = true;
+  }
+
+  /** What is not kept as fragments, serialised whole: small (intents, degraded vendors, the last commit). */
+  rest(d: JournalData): string {
+    return JSON.stringify([d.version, d.lastCommit ?? null, d.intents, d.degraded]);
   }
 
   stringify(d: JournalData): string {
@@ -280,7 +293,7 @@ export class Journal {
 
   deleteTask(key: string): void {
     delete this.state.data.tasks[key];
-    this.fragments.tasks.delete(key);
+    this.fragments.delete(this.fragments.tasks, key);
   }
 
   /** Approval evidence of one manifest, valid while its blob (and the policy) is unchanged. */
@@ -291,7 +304,7 @@ export class Journal {
 
   deleteApproval(path: string): void {
     delete this.state.data.approvals[path];
-    this.fragments.approvals.delete(path);
+    this.fragments.delete(this.fragments.approvals, path);
   }
 
   /** Journals an intent and waits until it is on disk: only then may the call be sent. */
@@ -337,16 +350,20 @@ export class Journal {
     const write = this.tail.then(async () => {
       this.pending = undefined;
       this.intentsClosed = false;
-      const text = this.fragments.stringify(this.state.data);
-      // A quiet pass changes nothing: the file already holds these bytes, durably.
-      const digest = createHash('sha256').update(text).digest('hex');
-      if (digest === this.written) return;
+      // A quiet pass changes nothing: the file already holds these bytes, durably. No task or
+      // approval fragment changed and the rest is what the last successful write held.
+      const rest = this.fragments.rest(this.state.data);
+      if (!this.fragments.changed && rest === this.written) return;
+      this.fragments.changed = false;
       this.written = undefined;
       this.writes++;
       const started = performance.now();
       try {
-        await writeDurably(this.fs, this.path, text);
-        this.written = digest;
+        await writeDurably(this.fs, this.path, this.fragments.stringify(this.state.data));
+        this.written = rest;
+      } catch (err) {
+        this.fragments.changed = true;
+        throw err;
       } finally {
         this.writeMs += performance.now() - started;
       }
@@ -362,7 +379,7 @@ export class Journal {
   writes = 0;
   writeMs = 0;
   private pending: Promise<void> | undefined;
-  /** Digest of the text last written durably; unset while a write is under way or after one failed. */
+  /** The non-fragment part of the text last written durably; unset while a write is under way or after one failed. */
   private written: string | undefined;
   /** Writes run one at a time: they share the `.tmp` file. */
   private tail: Promise<void> = Promise.resolve();

@@ -3,6 +3,7 @@ import type { AnyDriver, CredentialRef } from '../contracts/driver.ts';
 import { credentialFingerprint, resolveCredential } from '../http/credentials.ts';
 import { readSecretFile } from '../secrets-dir.ts';
 import type { HttpLayer } from '../http/layer.ts';
+import type { RateLimiter } from '../http/rate-limiter.ts';
 import type { LimiterKey, VendorHttp } from '../http/types.ts';
 import type { ControllerMetrics } from './metrics.ts';
 import type { VendorWiring } from './reconcile.ts';
@@ -87,29 +88,35 @@ export class HttpWiring implements VendorWiring {
   }
 
   /**
-   * The planner asks once per queued task: one simulation of the limiter per second serves
-   * all of them (ETAs are whole days; a second of staleness changes none).
+   * Milliseconds the connection's limiter needs for `calls` more calls, for planner ETAs. The
+   * limiter is looked up once a pass (its key hashes the credentials), and the planner asks
+   * once per queued task: one simulation of the limiter per second serves all of them (ETAs are
+   * whole days; a second of staleness changes none).
    */
-  drainMs(
+  drainEstimate(
     _vendor: string,
     spec: VendorSpec,
     windows: RateWindow[],
     secrets: Record<string, string>,
-    calls: number,
-  ): number {
-    const limiter = this.layer.limiter(this.limit(spec, windows, secrets), spec.concurrency);
-    const need = calls + limiter.waiting;
-    if (need <= 0) return 0;
-    const now = this.now();
-    const cached = this.schedules.get(limiter);
-    const fresh = cached && now - cached.at <= 1_000 ? cached : undefined;
-    if (fresh && fresh.offsets.length >= need) return fresh.offsets[need - 1]!;
-    // Within one fresh schedule, growing by doubling keeps a pass's many asks linear; a stale
-    // one starts again at what is needed, so the size never compounds over time.
-    const size = fresh ? Math.max(need, 2 * fresh.offsets.length) : need;
-    const schedule = { at: fresh?.at ?? now, offsets: limiter.drainSchedule(size, now) };
-    this.schedules.set(limiter, schedule);
-    return schedule.offsets[need - 1]!;
+  ): (calls: number) => number {
+    // Looked up at the first ask, as before: a connection nobody asks about gets no limiter.
+    let found: RateLimiter | undefined;
+    return (calls) => {
+      found ??= this.layer.limiter(this.limit(spec, windows, secrets), spec.concurrency);
+      const limiter = found;
+      const need = calls + limiter.waiting;
+      if (need <= 0) return 0;
+      const now = this.now();
+      const cached = this.schedules.get(limiter);
+      const fresh = cached && now - cached.at <= 1_000 ? cached : undefined;
+      if (fresh && fresh.offsets.length >= need) return fresh.offsets[need - 1]!;
+      // Within one fresh schedule, growing by doubling keeps a pass's many asks linear; a stale
+      // one starts again at what is needed, so the size never compounds over time.
+      const size = fresh ? Math.max(need, 2 * fresh.offsets.length) : need;
+      const schedule = { at: fresh?.at ?? now, offsets: limiter.drainSchedule(size, now) };
+      this.schedules.set(limiter, schedule);
+      return schedule.offsets[need - 1]!;
+    };
   }
 
   private readonly schedules = new WeakMap<object, { at: number; offsets: number[] }>();

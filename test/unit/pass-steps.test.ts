@@ -143,7 +143,7 @@ const wiringWithoutMqUs = {
     return { apiToken: 'token' };
   },
   http: () => ({}) as never,
-  drainMs: () => 0,
+  drainEstimate: () => () => 0,
 };
 
 type TestLog = { debug(): void; info(): void; warn(m: string): void; error(m: string): void };

@@ -5,7 +5,7 @@ import { credentialFingerprint } from '../../controller/http/credentials.ts';
 import { HttpLayer } from '../../controller/http/layer.ts';
 import { MaestroQaSpec } from '../../specs/index.ts';
 
-describe('HttpWiring.drainMs', () => {
+describe('HttpWiring.drainEstimate', () => {
   it('answers ETAs from one limiter simulation whose size never compounds over time', async () => {
     let now = Date.parse('2026-11-25T10:00:00Z');
     const layer = await HttpLayer.open({ clock: { now: () => now, sleep: async () => {} } });
@@ -28,14 +28,14 @@ describe('HttpWiring.drainMs', () => {
         return original(n, at);
       });
       // One pass asks for growing queue positions: a few simulations, each at most twice the need.
-      for (const calls of [1, 3, 5, 9, 12])
-        assert.equal(wiring.drainMs('m', spec, windows, secrets, calls), (calls - 1) * 1_000 + (calls - 1) * 50);
+      const drainMs = wiring.drainEstimate('m', spec, windows, secrets);
+      for (const calls of [1, 3, 5, 9, 12]) assert.equal(drainMs(calls), (calls - 1) * 1_000 + (calls - 1) * 50);
       assert.ok(sizes.length <= 4 && Math.max(...sizes) <= 24, JSON.stringify(sizes));
       // A long-running controller asks every pass: the schedule must not grow with time.
       sizes.length = 0;
       for (let pass = 0; pass < 60; pass++) {
         now += 1_500;
-        wiring.drainMs('m', spec, windows, secrets, 3);
+        wiring.drainEstimate('m', spec, windows, secrets)(3);
       }
       assert.equal(sizes.length, 60);
       assert.ok(

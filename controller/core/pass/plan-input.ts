@@ -62,14 +62,13 @@ export async function planInputStep(d: StepDeps, m: PassMemory, s: Snapshot, mod
         fingerprint,
       });
     }
-    const resolved = secrets;
     planVendors.set(name, {
       name,
       available,
       fingerprint,
       batch: driver.batch,
       canCancel: driver.cancel !== undefined,
-      drainMs: (calls) => d.wiring.drainMs(name, spec, windows, resolved ?? {}, calls),
+      drainMs: d.wiring.drainEstimate(name, spec, windows, secrets ?? {}),
     });
   }
 

@@ -32,14 +32,13 @@ export interface VendorWiring {
     secrets: Record<string, string>,
     driver: AnyDriver,
   ): VendorHttp;
-  /** Milliseconds this vendor's limiter needs for `calls` more calls (planner ETAs). */
-  drainMs(
+  /** Milliseconds this vendor's limiter needs for `calls` more calls (planner ETAs), asked many times a pass. */
+  drainEstimate(
     vendor: string,
     spec: VendorSpec,
     windows: RateWindow[],
     secrets: Record<string, string>,
-    calls: number,
-  ): number;
+  ): (calls: number) => number;
 }
 
 export interface ReconcilerOptions {
