@@ -355,13 +355,13 @@ export class Journal {
       const rest = this.fragments.rest(this.state.data);
       if (!this.fragments.changed && rest === this.written) return;
       this.fragments.changed = false;
-      this.written = undefined;
       this.writes++;
       const started = performance.now();
       try {
         await writeDurably(this.fs, this.path, this.fragments.stringify(this.state.data));
         this.written = rest;
       } catch (err) {
+        // The file may hold the new text, the old one, or neither durably: the next flush writes.
         this.fragments.changed = true;
         throw err;
       } finally {
@@ -379,7 +379,7 @@ export class Journal {
   writes = 0;
   writeMs = 0;
   private pending: Promise<void> | undefined;
-  /** The non-fragment part of the text last written durably; unset while a write is under way or after one failed. */
+  /** The non-fragment part of the text last written durably. */
   private written: string | undefined;
   /** Writes run one at a time: they share the `.tmp` file. */
   private tail: Promise<void> = Promise.resolve();

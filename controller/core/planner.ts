@@ -130,12 +130,7 @@ export function plan(input: PlanInput): Plan {
 
   // Tasks as they will be once the no-call changes are applied.
   const effective = new Map<string, TaskRecord>(tasks);
-  const byRequest = new Map<string, TaskRecord[]>();
-  for (const t of input.tasks) {
-    const list = byRequest.get(t.request);
-    if (list) list.push(t);
-    else byRequest.set(t.request, [t]);
-  }
+  const byRequest = tasksByRequest(input.tasks);
   for (const r of input.requests) {
     if (!r.approved) continue;
     const own = byRequest.get(r.name) ?? [];
@@ -351,6 +346,17 @@ function estimate(
     }
     rp.atRisk = rp.eta > safe;
   }
+}
+
+/** Tasks grouped by the request they belong to, in the order given. */
+export function tasksByRequest(tasks: Iterable<TaskRecord>): Map<string, TaskRecord[]> {
+  const byRequest = new Map<string, TaskRecord[]>();
+  for (const t of tasks) {
+    const list = byRequest.get(t.request);
+    if (list) list.push(t);
+    else byRequest.set(t.request, [t]);
+  }
+  return byRequest;
 }
 
 export function seedTask(request: string, vendor: string, action: Action): TaskRecord {

@@ -5,7 +5,7 @@ import { LetheError } from '../../errors/types.ts';
 import { decryptSubject, subjectEpochs } from '../../subjects/sealed.ts';
 import { markDegraded } from '../degraded.ts';
 import type { RequestRuntime, VendorRuntime } from '../executor.ts';
-import { isFinal, plan as makePlan, type PlanRequest, type PlanVendor } from '../planner.ts';
+import { isFinal, plan as makePlan, tasksByRequest, type PlanRequest, type PlanVendor } from '../planner.ts';
 import { rebuildTasks, reopenAfterFallback } from '../rebuild.ts';
 import { statusDoc } from '../status.ts';
 import { hash, type OpenSubject, type PassMemory } from './memory.ts';
@@ -78,14 +78,7 @@ export async function planInputStep(d: StepDeps, m: PassMemory, s: Snapshot, mod
   // Grouped only when a request is not reused below: a quiet pass needs none of it.
   let tasksOf: Map<string, TaskRecord[]> | undefined;
   const ownTasks = (name: string): TaskRecord[] => {
-    if (!tasksOf) {
-      tasksOf = new Map();
-      for (const t of Object.values(journal.data.tasks)) {
-        const list = tasksOf.get(t.request);
-        if (list) list.push(t);
-        else tasksOf.set(t.request, [t]);
-      }
-    }
+    tasksOf ??= tasksByRequest(Object.values(journal.data.tasks));
     return tasksOf.get(name) ?? [];
   };
   for (const name of m.locks.keys()) if (!s.model.requests.has(name)) m.locks.delete(name);
