@@ -15,7 +15,7 @@ import { STATUS_DIR } from '../git/paths.ts';
 import { checkCommitSignature, parseSshPublicKey, type SignatureCheck } from '../git/signing.ts';
 import { parseStatusYaml } from './status-yaml.ts';
 import { readObjects } from '../git/tree.ts';
-import { ObjectReader } from './git-stream.ts';
+import { ObjectReader } from '../git/object-reader.ts';
 import { firstParentChain, historyReader, resolveCommit, walkHistory, type AuditCommit } from './walk.ts';
 
 /**
@@ -166,7 +166,9 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
   const signatures = new Map<string, SignatureCheck>();
   const toParse = new Set<string>();
   const toVerify = new Set<string>();
+  const objects = new Map<string, Buffer>();
   const reader = new ObjectReader(o.dir, (id, bytes) => {
+    objects.set(id, bytes);
     if (toParse.has(id)) statusDocs.set(id, readStatus(bytes.toString('utf8')));
     if (toVerify.has(id)) signatures.set(id, checkCommitSignature(bytes));
   });
@@ -188,7 +190,6 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
       reader.request(c.sha);
     }
   };
-  let objects: Map<string, Buffer>;
   let statusHead: string;
   let commits: Map<string, AuditCommit>;
   try {
@@ -210,7 +211,7 @@ export async function audit(o: AuditOptions): Promise<AuditReport> {
     const head = commits.keys().next();
     if (head.done) throw gitErrors.error('AUDIT_REF_MISSING', { ref, dir: o.dir });
     statusHead = head.value;
-    objects = await reader.close();
+    await reader.close();
   } finally {
     reader.abort();
   }

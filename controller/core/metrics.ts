@@ -56,6 +56,12 @@ export class ControllerMetrics {
     labelNames: ['phase'],
     registers: [this.registry],
   });
+  private readonly held = new Gauge({
+    name: 'lethe_manifests_held',
+    help: 'Desired-state manifests held in memory after the last pass: parsed whole, or finished requests kept without theirs.',
+    labelNames: ['form'],
+    registers: [this.registry],
+  });
   private readonly overdue = new Gauge({
     name: 'lethe_requests_overdue',
     help: 'Open requests past their due date.',
@@ -181,6 +187,8 @@ export class ControllerMetrics {
     this.degradedCount.set(degraded.length);
 
     this.unapproved.set(report.unapprovedChanges);
+    this.held.set({ form: 'parsed' }, report.held.parsed);
+    this.held.set({ form: 'finished' }, report.held.finished);
   }
 
   setLeaseHeld(held: boolean): void {

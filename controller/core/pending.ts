@@ -2,10 +2,10 @@ import { parse as parseYaml } from 'yaml';
 import { ResourceName } from '../../specs/index.ts';
 import type { ApprovedState, PendingChange } from '../git/approved-tree.ts';
 import {
+  addressesAll,
   manifestKind,
   nameFromPath,
   type ManifestKind,
-  type ParsedManifest,
   type RepositoryModel,
 } from '../manifests/index.ts';
 
@@ -48,7 +48,8 @@ export async function describePending(
   changes: PendingChange[],
   state: Pick<ApprovedState, 'approved' | 'current'>,
   ctx: {
-    manifest(path: string): ParsedManifest | undefined;
+    /** The name the desired state's file at this path declares, if any. */
+    nameOf(path: string): string | undefined;
     readBlobs(ids: string[]): Promise<Map<string, string>>;
     /** Per (path, approved blob, branch blob): the name and changed fields, computed once. */
     cache: Map<string, { name: string; fields: string[] }>;
@@ -69,8 +70,7 @@ export async function describePending(
     if (c.change === 'edit') differingFields(parseLoosely(texts.get(before!)), afterDoc, '', fields);
     const claimed = (afterDoc as { metadata?: { name?: unknown } } | undefined)?.metadata?.name;
     const name =
-      ctx.manifest(c.path)?.name ??
-      (ResourceName.safeParse(claimed).success ? (claimed as string) : nameFromPath(c.path));
+      ctx.nameOf(c.path) ?? (ResourceName.safeParse(claimed).success ? (claimed as string) : nameFromPath(c.path));
     ctx.cache.set(key, { name, fields });
   }
   return pairs.map(({ c, key }) => ({ ...c, kind: manifestKind(c.path)!, ...ctx.cache.get(key)! }));
@@ -97,7 +97,7 @@ export function pendingByRequest(pending: PendingReport[], model: RepositoryMode
       if (name) add(name, pendingSentence(p));
     } else if (p.kind === 'VendorConnection') {
       for (const [name, entry] of model.requests) {
-        const uses = p.change === 'add' ? entry.request.spec.vendors === 'all' : entry.vendors.includes(p.name);
+        const uses = p.change === 'add' ? addressesAll(entry) : entry.vendors.includes(p.name);
         if (uses) add(name, pendingSentence(p));
       }
     }

@@ -5,6 +5,7 @@ import { findSigner } from '../git/signing.ts';
 import { execute, type FollowUpOptions } from './executor.ts';
 import { isFinal, type Plan } from './planner.ts';
 import { approveStep } from './pass/approve.ts';
+import { dropFinished } from './pass/finished.ts';
 import { PassMemory } from './pass/memory.ts';
 import { planInputStep } from './pass/plan-input.ts';
 import { recordStep, requestsToRecord } from './pass/record.ts';
@@ -113,6 +114,8 @@ export class Reconciler {
     const recorded = merge(checkpoints, await this.recordSerially(snapshot));
     d.journal.setLastCommit(snapshot.head);
     await d.journal.flush();
+    // Statuses committed: a finished request is kept without its manifest from here on.
+    if (!recorded.historyRewritten) dropFinished(d, this.memory, snapshot);
     const progress = report.calls > 0 || report.touched.size > 0;
     return {
       head: snapshot.head,
@@ -123,6 +126,7 @@ export class Reconciler {
       nextCheckAt: this.nextCheckAt(progress, report.cut),
       progress,
       unapprovedChanges: snapshot.pending.length,
+      held: this.memory.held(),
     };
   }
 

@@ -166,3 +166,24 @@ export function identityEnv(identity: Identity): Record<string, string> {
     GIT_COMMITTER_EMAIL: identity.email,
   };
 }
+
+/** Resolves when `child` exits 0; rejects with GIT_FAILED (git's stderr, never stdin) otherwise. */
+export function exitedOk(child: ChildProcessWithoutNullStreams, command: string): Promise<void> {
+  const err: Buffer[] = [];
+  child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  return new Promise((resolve, reject) => {
+    child.on('error', (cause) =>
+      reject(gitErrors.error('GIT_FAILED', { command, reason: 'it could not start' }, { cause })),
+    );
+    child.on('close', (code) => {
+      if (code === 0) resolve();
+      else
+        reject(
+          gitErrors.error('GIT_FAILED', {
+            command,
+            reason: `exit ${code ?? 128}: ${Buffer.concat(err).toString('utf8').trim()}`,
+          }),
+        );
+    });
+  });
+}

@@ -10,6 +10,7 @@ import { BlobWriter, commitTree, editTree, hashBlobs, treeOf, type TreeChange, t
 import { DEFAULT_PUSH_RETRY, pushWithRetry, type PushOutcome, type PushRetry } from './push.ts';
 import { replayStatusCommits } from './rebase.ts';
 import { ASK_GIT, readBranchRef } from './refs.ts';
+import { ObjectReader } from './object-reader.ts';
 import { lsTree, readBlobs } from './tree.ts';
 import { ChainMemoryFile, lastStatusCommit, withPrevious } from './chain.ts';
 import type { StatusSigner } from './signing.ts';
@@ -294,6 +295,35 @@ export class GitSource {
   /** Contents of blobs by id (missing ids are left out), with one git process. */
   async readBlobs(ids: string[]): Promise<Map<string, string>> {
     return readBlobs(this.dir, ids);
+  }
+
+  /**
+   * Hands each file ([path, blob id]) to `onFile` as text as its blob arrives (a missing blob
+   * is left out), each blob read once, with one git process: a caller that parses as it goes
+   * never holds every text at once, and git reads while this process parses.
+   */
+  async eachFile(
+    files: readonly (readonly [path: string, id: string])[],
+    onFile: (path: string, id: string, text: string) => void,
+  ): Promise<void> {
+    const pathsOf = new Map<string, string[]>();
+    for (const [path, id] of files) {
+      const paths = pathsOf.get(id);
+      if (paths) paths.push(path);
+      else pathsOf.set(id, [path]);
+    }
+    const ids = [...pathsOf.keys()];
+    if (ids.length === 0) return;
+    const reader = new ObjectReader(this.dir, (id, bytes) => {
+      const text = bytes.toString('utf8');
+      for (const path of pathsOf.get(id) ?? []) onFile(path, id, text);
+    });
+    try {
+      for (const id of ids) reader.request(id);
+      await reader.close();
+    } finally {
+      reader.abort();
+    }
   }
 
   /**

@@ -18,11 +18,37 @@ export interface VendorEntry {
   connection: VendorConnection;
 }
 
-export interface RequestEntry {
+/**
+ * What a finished request still needs once its manifest is dropped (core/pass/finished.ts):
+ * its status and plan entry are made from this. Its subject and text are read from git
+ * again, by blob, before anything could act on it.
+ */
+export interface FinishedRequest {
+  name: string;
+  /** The manifest's blob, to read it again. */
+  blob: string;
+  action: Action;
+  regulation: PrivacyRequest['spec']['regulation'];
+  receivedAt: string;
+  dueAt: string;
+  fingerprint: string;
+  vendorsFromAll: boolean;
+  subjectRef?: string;
+  subjectEpoch?: string;
+}
+
+export type RequestEntry = {
   path: string;
-  request: PrivacyRequest;
   /** The vendors the request addresses, `all` expanded, sorted by name. */
   vendors: string[];
+} & ({ request: PrivacyRequest; finished?: undefined } | { request?: undefined; finished: FinishedRequest });
+
+/** A finished request's model entry, kept without its manifest. */
+export type FinishedEntry = Extract<RequestEntry, { finished: FinishedRequest }>;
+
+/** `vendors: all` in the request's manifest, whole or finished. */
+export function addressesAll(entry: RequestEntry): boolean {
+  return entry.finished ? entry.finished.vendorsFromAll : entry.request.spec.vendors === 'all';
 }
 
 export interface RepositoryModel {
@@ -59,11 +85,16 @@ export function placeFor(m: MisplacedManifest): string {
 /**
  * Cross-checks a set of parsed manifests against what the controller's drivers can do (the
  * same table the pass uses). Pure: the same input always gives the same model.
+ *
+ * `finished` are entries of finished requests kept without their manifest, checked when
+ * they were whole: the caller passes them only when no connection, no lethe.yaml and no
+ * file of the same name changed since, so checking them again would find the same.
  */
 export function checkRepository(
   parsed: readonly ParsedManifest[],
   drivers: DriverTable,
   misplaced: readonly MisplacedManifest[] = [],
+  finished: ReadonlyMap<string, FinishedEntry> = new Map(),
 ): RepositoryModel {
   const byPath = [...parsed].sort((a, b) => a.path.localeCompare(b.path));
   const configs = byPath.filter((m): m is Of<'LetheConfig'> => m.kind === 'LetheConfig');
@@ -116,7 +147,16 @@ export function checkRepository(
       invalidRequests.set(m.path, { name: m.name, problems: own });
     }
   }
-  return { config, vendors, requests, problems: problems.sort(compareProblems), invalidRequests };
+  for (const [name, entry] of finished) requests.set(name, entry);
+  return {
+    config,
+    vendors,
+    // In file order, as without finished entries.
+    requests:
+      finished.size === 0 ? requests : new Map([...requests].sort(([, a], [, b]) => a.path.localeCompare(b.path))),
+    problems: problems.sort(compareProblems),
+    invalidRequests,
+  };
 }
 
 type Locate = ReturnType<typeof manifestLocator>;

@@ -1,7 +1,10 @@
 export { manifestKind, nameFromPath, type ManifestKind } from './kinds.ts';
 export { parseManifest, type ParsedManifest } from './parse.ts';
 export {
+  addressesAll,
   checkRepository,
+  type FinishedEntry,
+  type FinishedRequest,
   type MisplacedManifest,
   type RepositoryModel,
   type RequestEntry,

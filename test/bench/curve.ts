@@ -42,7 +42,10 @@ import {
   type BenchContext,
   type BenchResult,
 } from './lib.ts';
-import { DUMMY_ENV, NOWHERE } from './noop.ts';
+// The controller's modules are imported statically (isFinal, openBenchController): every
+// child, the idle one included, has the same code in memory.
+import { isFinal } from '../../controller/core/planner.ts';
+import { NOWHERE, openBenchController } from './noop.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const MB = 2 ** 20;
@@ -157,11 +160,6 @@ function phasesOf(profile: {
 
 /** The measured process: `node --import tsx curve.ts --child-controller REPO DATA` (or --child-baseline REPO, --child-idle). */
 async function child(mode: string, repo: string | undefined, dataDir: string | undefined): Promise<void> {
-  // Loaded in every mode, so the idle process has the same code in memory.
-  const { openController } = await import('../../controller/core/app.ts');
-  const { createDriverTable } = await import('../../controller/vendors/registry.ts');
-  const { isFinal } = await import('../../controller/core/planner.ts');
-  const { quietLogger } = await import('./lib.ts');
   const { parse } = await import('yaml');
   if (mode === '--child-idle') {
     process.stdout.write(JSON.stringify({ peakRssMB: vmHwmMB() }) + '\n');
@@ -192,15 +190,7 @@ async function child(mode: string, repo: string | undefined, dataDir: string | u
     process.stdout.write(JSON.stringify(report) + '\n');
     return;
   }
-  const open = () =>
-    openController({
-      repo: repo!,
-      dataDir: dataDir!,
-      drivers: createDriverTable(),
-      env: DUMMY_ENV,
-      log: quietLogger(),
-      push: false,
-    });
+  const open = () => openBenchController(repo!, dataDir!);
   const profiler = process.env.LETHE_BENCH_PHASES === '1' ? await startProfiler() : undefined;
   const cpu0 = cpuNow();
   let t0 = performance.now();

@@ -8,7 +8,9 @@
  * kept after a full collection.
  * A measurement in a child process, so the harness, the repository builder and earlier
  * benchmarks do not count. For scale, the same child started without a repository
- * (node + tsx + the controller's modules loaded) is reported as the baseline.
+ * (node + tsx + the controller's modules loaded) is reported as the baseline. A third child
+ * reports the heap kept with the same requests finished: what a year of history costs once
+ * manifests of finished requests are dropped (controller/core/pass/finished.ts).
  */
 import { fileURLToPath } from 'node:url';
 import {
@@ -24,7 +26,10 @@ import {
   type BenchContext,
   type BenchResult,
 } from './lib.ts';
-import { DUMMY_ENV, NOWHERE } from './noop.ts';
+// The controller's modules are imported statically (isFinal, openBenchController): every
+// child, the idle one included, has the same code in memory.
+import { isFinal } from '../../controller/core/planner.ts';
+import { NOWHERE, openBenchController } from './noop.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const MB = 2 ** 20;
@@ -40,6 +45,8 @@ function retainedHeapMB(): number {
 
 interface ChildReport {
   peakRssMB: number;
+  /** Requests kept without their manifest after the last pass (finished.ts). */
+  finishedHeld: number;
   sampledMaxRssMB: number;
   heapUsedMB: number;
   /** The heap after a full garbage collection: what the controller keeps between passes. */
@@ -55,36 +62,40 @@ async function child(args: string[]): Promise<void> {
   const timer = setInterval(() => (sampled = Math.max(sampled, process.memoryUsage().rss)), 25);
   const report: ChildReport = {
     peakRssMB: 0,
+    finishedHeld: 0,
     sampledMaxRssMB: 0,
     heapUsedMB: 0,
     heapRetainedMB: 0,
     openTasks: 0,
     passMs: [],
   };
-  // Loaded in both modes, so the baseline has the same code in memory.
-  const { openController } = await import('../../controller/core/app.ts');
-  const { createDriverTable } = await import('../../controller/vendors/registry.ts');
-  const { isFinal } = await import('../../controller/core/planner.ts');
-  const { quietLogger } = await import('./lib.ts');
-  if (mode === '--child') {
-    const controller = await openController({
-      repo: repo!,
-      dataDir: dataDir!,
-      drivers: createDriverTable(),
-      env: DUMMY_ENV,
-      log: quietLogger(),
-      push: false,
-    });
-    for (let i = 0; i < 2; i++) {
+  if (mode === '--child' || mode === '--child-finished') {
+    const open = () => openBenchController(repo!, dataDir!);
+    let controller = await open();
+    const pass = async () => {
       const t0 = performance.now();
-      await controller.reconciler.pass();
+      report.finishedHeld = (await controller.reconciler.pass()).held.finished;
       report.passMs.push(Math.round(performance.now() - t0));
+    };
+    await pass();
+    if (mode === '--child-finished') {
+      // As if every vendor had confirmed. The controller is opened again, so that its first
+      // pass records every status (now Completed) and then keeps the requests finished;
+      // their tasks stay in the journal, as they do.
+      const completedAt = new Date().toISOString();
+      for (const t of Object.values(controller.journal.data.tasks))
+        controller.journal.putTask({ ...t, phase: 'Completed', completedAt });
+      await controller.journal.flush();
+      await controller.close();
+      controller = await open();
+      await pass();
     }
+    await pass();
     report.openTasks = Object.values(controller.journal.data.tasks).filter((t) => !isFinal(t)).length;
     report.heapRetainedMB = retainedHeapMB();
     await controller.close();
   }
-  if (mode !== '--child') report.heapRetainedMB = retainedHeapMB();
+  if (mode === '--child-idle') report.heapRetainedMB = retainedHeapMB();
   clearInterval(timer);
   sampled = Math.max(sampled, process.memoryUsage().rss);
   report.peakRssMB = round(peakRssBytes() / MB, 1);
@@ -109,6 +120,7 @@ export async function benchMemory(ctx: BenchContext): Promise<BenchResult[]> {
   });
   const idle = await runChild(['--child-idle'], 60_000);
   const full = await runChild(['--child', work, `${root}/data`], 300_000);
+  const finished = await runChild(['--child-finished', work, `${root}/data-finished`], 300_000);
   return [
     result({
       name: 'memory',
@@ -129,8 +141,10 @@ export async function benchMemory(ctx: BenchContext): Promise<BenchResult[]> {
         baselinePeakRssMB: idle.peakRssMB,
         firstPassMs: full.passMs[0] ?? 0,
         secondPassMs: full.passMs[1] ?? 0,
+        finishedHeapRetainedMB: finished.heapRetainedMB,
+        finishedHeld: finished.finishedHeld,
       },
-      note: 'absolute budget; baselinePeakRssMB = the same process with modules loaded and no repository; heapRetainedMB = heap after a full GC, controller still open',
+      note: 'absolute budget; baselinePeakRssMB = the same process with modules loaded and no repository; heapRetainedMB = heap after a full GC, controller still open; finishedHeapRetainedMB = the same, with the same requests finished (tasks marked Completed in the child, controller opened again, statuses committed) and finishedHeld of them kept without their manifest',
     }),
   ];
 }

@@ -16,6 +16,7 @@
  * blob ids, status texts) make a quiet pass cost a small fraction of a full one.
  */
 import { openController, type Controller } from '../../controller/core/app.ts';
+import type { Logger } from '../../controller/contracts/log.ts';
 import { createDriverTable } from '../../controller/vendors/registry.ts';
 import {
   bulkRequests,
@@ -42,6 +43,10 @@ export const DUMMY_ENV = {
 
 export const NOWHERE = 'http://127.0.0.1:9';
 
+/** A controller on a local repository (no push) with DUMMY_ENV, as the benchmarks' children open it. */
+export const openBenchController = (repo: string, dataDir: string, log: Logger = quietLogger()): Promise<Controller> =>
+  openController({ repo, dataDir, drivers: createDriverTable(), env: DUMMY_ENV, log, push: false });
+
 export async function benchNoop(ctx: BenchContext): Promise<BenchResult[]> {
   const n = ctx.quick ? 1_000 : 10_000;
   const repeats = ctx.quick ? 5 : 7;
@@ -52,15 +57,7 @@ export async function benchNoop(ctx: BenchContext): Promise<BenchResult[]> {
     unapproved: bulkRequests(n, ['maestroqa', 'elasticpath']),
   });
   const logger = quietLogger();
-  const open = (): Promise<Controller> =>
-    openController({
-      repo: work,
-      dataDir: `${root}/data`,
-      drivers: createDriverTable(),
-      env: DUMMY_ENV,
-      log: logger,
-      push: false,
-    });
+  const open = () => openBenchController(work, `${root}/data`, logger);
 
   const first = await open();
   const firstPass = await timed(() => first.reconciler.pass());

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { audit } from '../../controller/audit/audit.ts';
-import { ObjectReader } from '../../controller/audit/git-stream.ts';
+import { ObjectReader } from '../../controller/git/object-reader.ts';
 import { historyReader, walkHistory, type AuditCommit } from '../../controller/audit/walk.ts';
 import { HistoryIndex } from '../../controller/git/history.ts';
 import {
@@ -134,15 +134,19 @@ describe('the audit reads the history once', () => {
     const commits = await walkHistory(dir, ['HEAD'], { renames: true });
     assert.equal(commits.keys().next().value, tip);
     const seen: string[] = [];
-    const reader = new ObjectReader(dir, (id) => seen.push(id));
+    const objects = new Map<string, string>();
+    const reader = new ObjectReader(dir, (id, bytes) => {
+      seen.push(id);
+      objects.set(id, bytes.toString('utf8'));
+    });
     const blob = [...commits.values()].flatMap((c) => [...c.changes.values()]).find((b): b is string => b !== null)!;
     reader.request(tip);
     reader.request(blob);
     reader.request(tip);
     reader.request('0123456789012345678901234567890123456789');
-    const objects = await reader.close();
+    await reader.close();
     assert.deepEqual(seen, [tip, blob]);
-    assert.match(objects.get(tip)!.toString('utf8'), /^tree [0-9a-f]{40}\n/);
+    assert.match(objects.get(tip)!, /^tree [0-9a-f]{40}\n/);
     assert.equal(objects.size, 2);
   });
 

@@ -62,6 +62,40 @@ describe('git source reads', () => {
     assert.equal(ids.get('requests/r1.yaml'), sh(dir, ['rev-parse', `${commit}:requests/r1.yaml`]));
   });
 
+  it('eachFile hands over every file as its blob arrives: shared blobs once per path, missing ones left out, a failing reader stops it', async () => {
+    const dir = makeRepo();
+    // Large enough that git's answers arrive in many chunks, multi-byte characters at their edges.
+    for (let i = 0; i < 300; i++)
+      write(dir, `requests/r${i}.yaml`, `name: r${i}\nnote: "${'ünïcode '.repeat(50 + i)}"\n`);
+    write(dir, 'requests/same-1.yaml', 'same\n');
+    write(dir, 'requests/same-2.yaml', 'same\n');
+    write(dir, 'requests/empty.yaml', '');
+    sh(dir, ['add', '.'], alice);
+    sh(dir, ['commit', '-q', '-m', 'many'], alice);
+    const git = await open(dir);
+    const commit = head(dir);
+    const paths = await git.listFiles(commit, (p) => p.startsWith('requests/'));
+    const ids = await git.blobIds(commit, paths);
+    const missing = '0123456789012345678901234567890123456789';
+    const seen = new Map<string, string>();
+    await git.eachFile([...ids, ['requests/gone.yaml', missing]], (path, id, text) => {
+      assert.equal(id, ids.get(path));
+      assert.ok(!seen.has(path), 'each path once');
+      seen.set(path, text);
+    });
+    assert.deepEqual(new Map([...seen].sort()), new Map([...(await git.readFiles(commit, paths))].sort()));
+    assert.equal(seen.get('requests/same-2.yaml'), 'same\n');
+    assert.equal(seen.get('requests/empty.yaml'), '');
+    let calls = 0;
+    await assert.rejects(
+      git.eachFile([...ids], () => {
+        if (++calls === 2) throw new Error('stop here');
+      }),
+      /stop here/,
+    );
+    assert.equal(calls, 2, 'nothing is handed over after a failure');
+  });
+
   it('remote mode clones into the data directory and fetches only when the remote head moved', async () => {
     const work = makeRepo();
     const origin = tempDir();

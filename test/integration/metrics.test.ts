@@ -107,6 +107,9 @@ describe('/metrics, /healthz and /readyz after a run', () => {
         tasks.filter((t) => t.phase === 'Completed').length,
       );
       assert.equal(sample(m.text, 'lethe_tasks'), tasks.length);
+      // Every request that ended is kept without its manifest.
+      assert.ok(phases('Completed') > 0);
+      assert.equal(sample(m.text, 'lethe_manifests_held{form="finished"}'), phases('Completed') + phases('Failed'));
       // Every request the test vendor received was counted once, by route and status.
       assert.equal(sample(m.text, 'lethe_vendor_calls_total'), vendor.calls.length);
       const submits = m.text

@@ -132,7 +132,7 @@ describe('driver registry', () => {
     assert.ok(altered.problems.some((p) => p.code === 'VENDOR_ACTION_UNSUPPORTED'));
     assert.ok(
       [...altered.requests.values()].every(
-        (r) => !r.vendors.includes('qualifio') || r.request.spec.action === 'optout',
+        (r) => !r.vendors.includes('qualifio') || r.request?.spec.action === 'optout',
       ),
     );
   });

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { after, before, beforeEach } from 'node:test';
 
 export interface TestVendorCall {
   method: string;
@@ -98,4 +99,25 @@ export async function startTestVendor(): Promise<TestVendor> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   vendor.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return vendor;
+}
+
+/**
+ * One test vendor for the suite it is called in: started before its tests, reset before
+ * each, closed after them. Returns the running vendor.
+ */
+export function suiteTestVendor(): () => TestVendor {
+  let vendor: TestVendor | undefined;
+  const running = (): TestVendor => {
+    if (!vendor) throw new Error('the test vendor runs only inside the suite that started it');
+    return vendor;
+  };
+  before(
+    async () => {
+      vendor = await startTestVendor();
+    },
+    { timeout: 60_000 },
+  );
+  after(() => running().close(), { timeout: 60_000 });
+  beforeEach(() => running().reset(), { timeout: 60_000 });
+  return running;
 }

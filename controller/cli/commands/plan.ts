@@ -44,12 +44,13 @@ export async function run(argv: string[]): Promise<number> {
       branch: controller.source.branch,
       root: snapshot.root,
       pending: snapshot.pending,
-      rows: [...snapshot.model.requests.values()].map((e) => {
+      rows: [...snapshot.model.requests].map(([name, e]) => {
         const approval = snapshot.approvals.get(e.path);
+        const { action, regulation } = e.request ? e.request.spec : e.finished;
         return {
-          name: e.request.metadata.name,
-          action: e.request.spec.action,
-          regulation: e.request.spec.regulation,
+          name,
+          action,
+          regulation,
           approved: approval?.approved === true || values['assume-approved'] === true,
           // In a pull request the history-based reason ("reached main without a merge") would
           // describe a merge that has not happened: say what the reviewers are asked to do.
@@ -58,7 +59,7 @@ export async function run(argv: string[]): Promise<number> {
               ? 'added or edited by this change: it acts once approved under the policy in lethe.yaml'
               : (approval?.reason ?? 'not evaluated'),
           vendors: e.vendors,
-          plan: plan.requests.find((r) => r.name === e.request.metadata.name),
+          plan: plan.requests.find((r) => r.name === name),
         };
       }),
     };

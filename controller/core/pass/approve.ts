@@ -2,7 +2,7 @@ import type { ApprovalEvidence } from '../../../specs/index.ts';
 import { evaluateApprovals } from '../../git/approval.ts';
 import { pendingChanges, type ApprovedState } from '../../git/approved-tree.ts';
 import { describePending, pendingByRequest } from '../pending.ts';
-import type { PassMemory } from './memory.ts';
+import { nameOf, type PassMemory } from './memory.ts';
 import type { Approved, Sourced, StepDeps } from './types.ts';
 
 /**
@@ -19,7 +19,7 @@ export async function approveStep(d: StepDeps, m: PassMemory, s: Sourced): Promi
 
   if (m.pendingAt?.head !== s.head) {
     const pending = await describePending(pendingChanges(s.state), s.state, {
-      manifest: (path) => m.parsed.get(path)?.manifest,
+      nameOf: (path) => nameOf(m.parsed.get(path)),
       readBlobs: (ids) => d.source.readBlobs(ids),
       cache: m.pendingFields,
     });
@@ -49,17 +49,17 @@ async function approvalsOf(
 ): Promise<Map<string, ApprovalEvidence>> {
   const out = new Map<string, ApprovalEvidence>();
   const requestPaths: string[] = [];
-  for (const { manifest } of m.parsed.values()) {
-    if (manifest.kind !== 'PrivacyRequest') continue;
-    requestPaths.push(manifest.path);
-    const evidence = state.approved.get(manifest.path)?.evidence ??
-      state.refused.get(manifest.path)?.evidence ?? {
+  for (const [path, file] of m.parsed) {
+    if (file.manifest?.kind !== 'PrivacyRequest' && !file.finished) continue;
+    requestPaths.push(path);
+    const evidence = state.approved.get(path)?.evidence ??
+      state.refused.get(path)?.evidence ?? {
         approved: false,
         mode: state.config.spec.approval.mode,
         approvers: [],
         reason: 'not approved',
       };
-    out.set(manifest.path, evidence);
+    out.set(path, evidence);
   }
   const policy = state.config.spec.approval;
   if (policy.mode === 'github-review' && requestPaths.length > 0) {

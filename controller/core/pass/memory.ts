@@ -3,7 +3,7 @@ import type { ApprovalEvidence, LetheConfig, PrivacyRequestSpec } from '../../..
 import { dueDate } from '../../deadlines.ts';
 import type { LetheError } from '../../errors/types.ts';
 import type { StatusSigner } from '../../git/signing.ts';
-import type { MisplacedManifest, ParsedManifest, RepositoryModel } from '../../manifests/index.ts';
+import type { FinishedEntry, MisplacedManifest, ParsedManifest, RepositoryModel } from '../../manifests/index.ts';
 import type { MisplacedScan } from '../misplaced-scan.ts';
 import type { PendingReport } from '../pending.ts';
 import type { RequestRuntime } from '../executor.ts';
@@ -15,6 +15,19 @@ import type { Snapshot } from './types.ts';
 
 export const hash = (value: unknown): string =>
   createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
+
+/**
+ * A desired file as last read, with its blob: parsed, or, for a finished request, its model
+ * entry without the manifest (finished.ts).
+ */
+export type DesiredFile =
+  | { blob: string; manifest: ParsedManifest; finished?: undefined }
+  | { blob: string; manifest?: undefined; finished: FinishedEntry };
+
+/** The name a desired file declares (metadata.name), whole or finished. */
+export function nameOf(file: DesiredFile | undefined): string | undefined {
+  return file?.finished ? file.finished.finished.name : file?.manifest.name;
+}
 
 export type OpenSubject = { fields: SubjectFields; keys: string[]; ref: string };
 
@@ -41,8 +54,8 @@ export interface RequestInputs {
 export class PassMemory {
   constructor(private readonly salt: string) {}
 
-  /** Parsed manifests of the desired state, by path, with the blob they were parsed from. */
-  readonly parsed = new Map<string, { blob: string; manifest: ParsedManifest }>();
+  /** The desired state's files by path: parsed, or finished and kept without the manifest (finished.ts). */
+  readonly parsed = new Map<string, DesiredFile>();
   /** The desired state's blobs by path, as of the last pass (undefined before the first). */
   desired?: Map<string, string>;
   /** The model and approvals of the last pass: they still hold while the desired state is unchanged. */
@@ -85,6 +98,13 @@ export class PassMemory {
   maxStatusLagMs = 0;
   /** The controller's latest status commit, checkpoints included. */
   lastOwnCommit?: string;
+
+  /** The desired files held: parsed whole, and finished requests kept without their manifest. */
+  held(): { parsed: number; finished: number } {
+    let finished = 0;
+    for (const file of this.parsed.values()) if (file.finished) finished++;
+    return { parsed: this.parsed.size - finished, finished };
+  }
 
   /** Due date and spec fingerprint of a request, computed once per spec object. */
   derive(

@@ -8,6 +8,8 @@ import type { RequestRuntime, VendorRuntime } from '../executor.ts';
 import { isFinal, plan as makePlan, tasksByRequest, type PlanRequest, type PlanVendor } from '../planner.ts';
 import { rebuildTasks, reopenAfterFallback } from '../rebuild.ts';
 import { statusDoc } from '../status.ts';
+import { allTasksFinal, finishedPlanRequest, wholeAgain } from './finished.ts';
+import { parseBlobs } from './source.ts';
 import { hash, type OpenSubject, type PassMemory } from './memory.ts';
 import type { Planned, PlanMode, Snapshot, StepDeps } from './types.ts';
 
@@ -82,26 +84,36 @@ export async function planInputStep(d: StepDeps, m: PassMemory, s: Snapshot, mod
     return tasksOf.get(name) ?? [];
   };
   for (const name of m.locks.keys()) if (!s.model.requests.has(name)) m.locks.delete(name);
-  for (const [name, entry] of s.model.requests) {
-    const spec = entry.request.spec;
-    const approval = s.approvals.get(entry.path)!;
-    const { dueAt: due, fingerprint } = m.derive(spec, other);
+  for (const [name, kept] of s.model.requests) {
+    const approval = s.approvals.get(kept.path)!;
     const assumeApproved = mode.assumeApproved === true;
+    let entry = kept;
+    if (entry.finished) {
+      if (allTasksFinal(journal, name, entry.vendors)) {
+        planRequests.push(finishedPlanRequest(entry, approval.approved || assumeApproved));
+        continue;
+      }
+      // Work again (a task reopened): the subject is read back before anything acts.
+      await parseBlobs(d, m, [[entry.path, entry.finished.blob]]);
+      entry = wholeAgain(m, s.model, entry);
+    }
+    const spec = entry.request.spec;
+    const { dueAt: due, fingerprint } = m.derive(spec, other);
     // Most subjects are open already (plain, or opened in an earlier pass): no await for them.
     const known = m.locks.has(name) ? undefined : m.subjectOf(spec);
     // A quiet pass rebuilds nothing: the same model entry, evidence, open subject and due
     // date make the same runtime and plan entry (memory.ts RequestInputs).
-    const kept = known && m.requestInputs.get(entry);
+    const built = known && m.requestInputs.get(entry);
     if (
-      kept &&
-      kept.approval === approval &&
-      kept.subject === known &&
-      kept.assumeApproved === assumeApproved &&
-      kept.dueAt === due &&
-      kept.fingerprint === fingerprint
+      built &&
+      built.approval === approval &&
+      built.subject === known &&
+      built.assumeApproved === assumeApproved &&
+      built.dueAt === due &&
+      built.fingerprint === fingerprint
     ) {
-      requests.set(name, kept.runtime);
-      planRequests.push(kept.planRequest);
+      requests.set(name, built.runtime);
+      planRequests.push(built.planRequest);
       continue;
     }
     // A sealed subject is opened only for requests with work ahead (approved, or with open

@@ -17,8 +17,8 @@ import {
   type StatusEntry,
   type StatusInput,
 } from '../status.ts';
-import { subjectEpochs } from '../../subjects/sealed.ts';
-import type { PassMemory } from './memory.ts';
+import { requestFacts } from './finished.ts';
+import { nameOf, type PassMemory } from './memory.ts';
 import type { Approved, Recorded, Snapshot, Sourced, StepDeps } from './types.ts';
 
 /** Statuses computed and rendered between two turns of the event loop (see recordStep). */
@@ -40,13 +40,12 @@ export function requestsToRecord(d: StepDeps, m: PassMemory, s: Sourced, a: Appr
     changedPaths.some((p) => p === 'lethe.yaml' || p.startsWith('vendors/'));
   m.lastDay = today;
   if (everything) {
-    for (const e of model.requests.values()) dirty.add(e.request.metadata.name);
+    for (const name of model.requests.keys()) dirty.add(name);
     for (const [path, inv] of model.invalidRequests) dirty.add(inv.name ?? nameFromPath(path));
     for (const name of m.statuses.keys()) dirty.add(name);
   } else {
     for (const path of changedPaths) {
-      const manifest = m.parsed.get(path)?.manifest;
-      dirty.add(manifest?.name ?? nameFromPath(path));
+      dirty.add(nameOf(m.parsed.get(path)) ?? nameFromPath(path));
     }
   }
   const byRequest = a.pendingByRequest;
@@ -137,7 +136,6 @@ export async function recordStep(d: StepDeps, m: PassMemory, s: Snapshot): Promi
       const previousText = previous && statusText(previous);
       if (!entry && !invalid && !previous && Object.keys(tasks).length === 0) continue;
       const path = entry?.path ?? invalid?.path;
-      const spec = entry?.request.spec;
       const lock = entry ? m.locks.get(name) : undefined;
       const doc = computeStatus({
         name,
@@ -145,15 +143,7 @@ export async function recordStep(d: StepDeps, m: PassMemory, s: Snapshot): Promi
         now,
         previous: previousText === undefined ? undefined : parseStatusText(previousText),
         problems: invalid?.problems,
-        request: spec && {
-          action: spec.action,
-          regulation: spec.regulation,
-          receivedAt: spec.receivedAt,
-          dueAt: m.derive(spec, s.config.spec.regulations.other).dueAt,
-          subjectRef: m.subjectOf(spec)?.ref,
-          subjectEpoch: subjectEpochs(spec.subject)[0],
-          vendors: entry!.vendors,
-        },
+        request: entry && requestFacts(m, entry, s.config.spec.regulations.other),
         locked: lock ? { code: lock.code, message: lock.message } : undefined,
         approval: path ? s.approvals.get(path) : undefined,
         tasks,

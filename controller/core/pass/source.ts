@@ -5,7 +5,8 @@ import { statusEntry } from '../status.ts';
 import type { ApprovedState } from '../../git/approved-tree.ts';
 import { checkRepository, manifestKind, parseManifest, type ParsedManifest } from '../../manifests/index.ts';
 import { MisplacedScan } from '../misplaced-scan.ts';
-import type { PassMemory } from './memory.ts';
+import { finishedToCarry } from './finished.ts';
+import { nameOf, type PassMemory } from './memory.ts';
 import type { Sourced, StepDeps } from './types.ts';
 
 /**
@@ -27,7 +28,13 @@ export async function sourceStep(d: StepDeps, m: PassMemory, forPass: boolean): 
   // poll): the model of the last pass still holds.
   const previous =
     Array.isArray(changedPaths) && changedPaths.length === 0 && !misplacedChanged ? m.lastSnapshot : undefined;
-  const model = previous?.model ?? checkRepository(desiredManifests(m, state), d.drivers, misplaced);
+  let model = previous?.model;
+  if (!model) {
+    // First: finished requests the change could affect are parsed again, so they are checked whole.
+    const { again, carried } = finishedToCarry(m, changedPaths);
+    await parseBlobs(d, m, again);
+    model = checkRepository(desiredManifests(m, state), d.drivers, misplaced, carried);
+  }
   if (misplacedChanged) {
     // Once per change of the set, not every pass: the dashboard keeps saying it meanwhile.
     for (const p of model.problems.filter((q) => q.code === 'MISPLACED_MANIFEST')) {
@@ -52,20 +59,25 @@ export async function sourceStep(d: StepDeps, m: PassMemory, forPass: boolean): 
 }
 
 /**
- * The manifests of the desired state: every approved file, plus unapproved new request
- * files (modelled so that their status says AwaitingApproval) unless they reuse the name
- * of an approved request, whose approved version stays in force.
+ * The parsed manifests of the desired state: every approved file, plus unapproved new
+ * request files (modelled so that their status says AwaitingApproval) unless they reuse the
+ * name of an approved request, whose approved version stays in force. Finished requests
+ * kept without their manifest are carried into the model apart (finished.ts).
  */
 function desiredManifests(m: PassMemory, state: ApprovedState): ParsedManifest[] {
   const approvedNames = new Set<string>();
-  for (const [path, { manifest }] of m.parsed)
-    if (state.approved.has(path) && manifest.name) approvedNames.add(`${manifest.kind}/${manifest.name}`);
-  return [...m.parsed]
-    .filter(
-      ([path, { manifest }]) =>
-        state.approved.has(path) || !manifest.name || !approvedNames.has(`${manifest.kind}/${manifest.name}`),
-    )
-    .map(([, { manifest }]) => manifest);
+  for (const [path, file] of m.parsed) {
+    const kind = file.finished ? 'PrivacyRequest' : file.manifest.kind;
+    const name = nameOf(file);
+    if (state.approved.has(path) && name) approvedNames.add(`${kind}/${name}`);
+  }
+  const out: ParsedManifest[] = [];
+  for (const [path, { manifest }] of m.parsed) {
+    if (!manifest) continue;
+    if (state.approved.has(path) || !manifest.name || !approvedNames.has(`${manifest.kind}/${manifest.name}`))
+      out.push(manifest);
+  }
+  return out;
 }
 
 /** Parses only the desired files whose content changed since the last pass; returns the paths that changed. */
@@ -75,8 +87,7 @@ async function loadManifests(d: StepDeps, m: PassMemory, state: ApprovedState): 
   for (const [path, blob] of state.current)
     if (!state.approved.has(path) && manifestKind(path) === 'PrivacyRequest') desired.set(path, blob);
   const stale = [...desired].filter(([path, blob]) => m.parsed.get(path)?.blob !== blob);
-  const texts = await d.source.readBlobs(stale.map(([, blob]) => blob));
-  for (const [path, blob] of stale) m.parsed.set(path, { blob, manifest: parseManifest(path, texts.get(blob) ?? '') });
+  await parseBlobs(d, m, stale);
   for (const path of m.parsed.keys()) if (!desired.has(path)) m.parsed.delete(path);
   const before = m.desired;
   m.desired = desired;
@@ -86,7 +97,25 @@ async function loadManifests(d: StepDeps, m: PassMemory, state: ApprovedState): 
   return changed;
 }
 
-const STATUS_READ_CHUNK = 1000;
+/**
+ * Reads and parses desired files ([path, blob]) into memory, each as its blob arrives from
+ * one `cat-file --batch` (GitSource.eachBlob): a cold first pass holds a chunk of git's
+ * output at a time, not every text, and git reads while this process parses.
+ */
+export async function parseBlobs(
+  d: StepDeps,
+  m: PassMemory,
+  files: readonly [path: string, blob: string][],
+): Promise<void> {
+  const arrived = new Set<string>();
+  await d.source.eachFile(files, (path, blob, text) => {
+    arrived.add(path);
+    m.parsed.set(path, { blob, manifest: parseManifest(path, text) });
+  });
+  // A blob the repository lacks reads as an empty file: reported as a problem of its own.
+  for (const [path, blob] of files)
+    if (!arrived.has(path)) m.parsed.set(path, { blob, manifest: parseManifest(path, '') });
+}
 
 /**
  * status/ as last committed, for continuity of conditions and for a journal rebuild. Only
@@ -101,26 +130,25 @@ async function loadStatuses(d: StepDeps, m: PassMemory, head: string, identityEm
   const writers = await source.lastWriters(head, 'status/');
   const byController = (path: string) => writers.get(path)?.trim().toLowerCase() === identityEmail.trim().toLowerCase();
   const ids = await source.blobIds(head, paths.filter(byController));
-  m.ignoredStatus = [];
-  // Read and kept (deflated, status.ts) a chunk at a time: 10,000 status texts are 17 MB.
-  let texts = new Map<string, string>();
-  for (const [i, path] of paths.entries()) {
-    if (i % STATUS_READ_CHUNK === 0)
-      texts = await source.readBlobs(paths.slice(i, i + STATUS_READ_CHUNK).flatMap((p) => ids.get(p) ?? []));
-    const id = ids.get(path);
-    const text = id === undefined ? undefined : texts.get(id);
-    if (path === 'status/README.md' && text !== undefined) {
+  const read = new Set<string>();
+  // Each kept (deflated, status.ts) as it arrives: 10,000 status texts are 17 MB.
+  await source.eachFile([...ids], (path, _id, text) => {
+    if (path === 'status/README.md') {
       m.dashboard = text;
-      continue;
+      read.add(path);
+      return;
     }
     const name = /^status\/([^/]+)\.yaml$/.exec(path)?.[1];
     const doc =
-      text !== undefined && name !== undefined && ResourceName.safeParse(name).success
+      name !== undefined && ResourceName.safeParse(name).success
         ? PrivacyRequestStatus.safeParse(parseStatusYaml(text))
         : undefined;
-    if (doc?.success && doc.data.metadata.name === name) m.statuses.set(name, statusEntry(text!, doc.data));
-    else m.ignoredStatus.push(path);
-  }
+    if (doc?.success && doc.data.metadata.name === name) {
+      m.statuses.set(name, statusEntry(text, doc.data));
+      read.add(path);
+    }
+  });
+  m.ignoredStatus = paths.filter((p) => !read.has(p));
   if (m.ignoredStatus.length > 0) {
     d.log.warn('ignoring files under status/ that the controller did not write', {
       count: m.ignoredStatus.length,

@@ -91,6 +91,8 @@ export interface PassReport {
   progress: boolean;
   /** Changes on the branch not acted on for want of approval (the drift an operator alerts on). */
   unapprovedChanges: number;
+  /** Desired files held in memory after the pass: parsed whole, or finished requests without their manifest (finished.ts). */
+  held: { parsed: number; finished: number };
 }
 
 /** Step 1, source: the branch head, its approved tree, and the desired state validated. */
