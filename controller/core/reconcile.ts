@@ -141,6 +141,7 @@ export class Reconciler {
       model: sourced.model,
       config: sourced.config,
       dirty,
+      recorded: new Set(),
       root: sourced.state.root,
     };
   }

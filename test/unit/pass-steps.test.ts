@@ -174,6 +174,7 @@ function snapshotOf(r2: ApprovalEvidence, dirty: string[] = []): Snapshot {
     pending: [],
     pendingByRequest: new Map(),
     dirty: new Set(dirty),
+    recorded: new Set(),
     root: 'root',
   };
 }

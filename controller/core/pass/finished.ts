@@ -81,8 +81,11 @@ export function finishedPlanRequest(entry: FinishedEntry, approved: boolean): Pl
 export function dropFinished(d: StepDeps, m: PassMemory, s: Snapshot): number {
   const other = s.config.spec.regulations.other;
   let dropped = 0;
-  for (const [name, entry] of s.model.requests) {
-    if (entry.finished) continue;
+  // Only a request whose status this pass recomputed can have just finished: every way to
+  // finish, or to be made whole again, goes through a record step. A quiet pass looks at none.
+  for (const name of s.recorded) {
+    const entry = s.model.requests.get(name);
+    if (!entry || entry.finished) continue;
     const file = m.parsed.get(entry.path);
     if (
       file?.manifest === undefined ||

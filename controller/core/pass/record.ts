@@ -165,6 +165,7 @@ export async function recordStep(d: StepDeps, m: PassMemory, s: Snapshot): Promi
     return failed(err);
   }
   s.dirty.clear();
+  for (const name of recordedNames) s.recorded.add(name);
   const settle = (committed: boolean) => {
     const at = d.now();
     for (const name of recordedNames) {

@@ -123,6 +123,8 @@ export interface Snapshot extends Approved {
   config: LetheConfig;
   /** Requests whose inputs changed since the last pass: their status is recomputed. */
   dirty: Set<string>;
+  /** Requests whose status a record step of this pass recomputed: the ones that may have just finished. */
+  recorded: Set<string>;
   /** The root of trust the approved tree was computed from. */
   root: string;
 }
