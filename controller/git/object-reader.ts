@@ -5,8 +5,8 @@ import { exitedOk, spawnGit } from './exec.ts';
  * One long-lived `git cat-file --batch`: objects are requested while the walk that names them
  * is still running, each is handed to `onObject` as it arrives (to parse or verify it while git
  * works on; a slice of git's output, to copy if kept), and the process ends with `close`.
- * Nothing is kept here: a caller that parses as objects arrive never holds them all. `--buffer`: git writes its answers in large
- * blocks, and all of them by the time stdin ends.
+ * Nothing is kept here: a caller that parses as objects arrive never holds them all.
+ * `--buffer`: git writes its answers in large blocks, and all of them by the time stdin ends.
  */
 export class ObjectReader {
   private readonly child: ChildProcessWithoutNullStreams;

@@ -75,12 +75,11 @@ export function finishedPlanRequest(entry: FinishedEntry, approved: boolean): Pl
 /**
  * After the pass's last record step: drops the manifest of every request that is finished
  * and whose committed status says so (not due again, no failed commit waiting, no sealed
- * subject locked). Its model entry and desired file become FinishedEntry, and nothing else refers
- * to the parsed manifest, so its subject and text are collected.
+ * subject locked). Its model entry and desired file become a FinishedEntry, and nothing else
+ * refers to the parsed manifest, so its subject and text are collected.
  */
-export function dropFinished(d: StepDeps, m: PassMemory, s: Snapshot): number {
+export function dropFinished(d: StepDeps, m: PassMemory, s: Snapshot): void {
   const other = s.config.spec.regulations.other;
-  let dropped = 0;
   // Only a request whose status this pass recomputed can have just finished: every way to
   // finish, or to be made whole again, goes through a record step. A quiet pass looks at none.
   for (const name of s.recorded) {
@@ -116,9 +115,7 @@ export function dropFinished(d: StepDeps, m: PassMemory, s: Snapshot): number {
     };
     s.model.requests.set(name, finished);
     m.parsed.set(entry.path, { blob: file.blob, finished });
-    dropped++;
   }
-  return dropped;
 }
 
 /**

@@ -91,7 +91,7 @@ export interface PassReport {
   progress: boolean;
   /** Changes on the branch not acted on for want of approval (the drift an operator alerts on). */
   unapprovedChanges: number;
-  /** Desired files held in memory after the pass: parsed whole, or finished requests without their manifest (finished.ts). */
+  /** Desired files held in memory after the pass: parsed whole, or finished requests kept without (finished.ts). */
   held: { parsed: number; finished: number };
 }
 
