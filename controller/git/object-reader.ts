@@ -18,7 +18,7 @@ export class ObjectReader {
 
   constructor(
     cwd: string,
-    private readonly onObject: (id: string, bytes: Buffer) => void = () => undefined,
+    private readonly onObject: (id: string, bytes: Buffer) => void,
   ) {
     this.child = spawnGit(cwd, ['cat-file', '--batch', '--buffer']);
     this.child.stdin.on('error', () => undefined); // git may exit early; `close` reports why
