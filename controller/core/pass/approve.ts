@@ -2,7 +2,7 @@ import type { ApprovalEvidence } from '../../../specs/index.ts';
 import { evaluateApprovals } from '../../git/approval.ts';
 import { pendingChanges, type ApprovedState } from '../../git/approved-tree.ts';
 import { describePending, pendingByRequest } from '../pending.ts';
-import { nameOf, type PassMemory } from './memory.ts';
+import { kindOf, nameOf, type PassMemory } from './memory.ts';
 import type { Approved, Sourced, StepDeps } from './types.ts';
 
 /**
@@ -50,7 +50,7 @@ async function approvalsOf(
   const out = new Map<string, ApprovalEvidence>();
   const requestPaths: string[] = [];
   for (const [path, file] of m.parsed) {
-    if (file.manifest?.kind !== 'PrivacyRequest' && !file.finished) continue;
+    if (kindOf(file) !== 'PrivacyRequest') continue;
     requestPaths.push(path);
     const evidence = state.approved.get(path)?.evidence ??
       state.refused.get(path)?.evidence ?? {

@@ -3,7 +3,13 @@ import type { ApprovalEvidence, LetheConfig, PrivacyRequestSpec } from '../../..
 import { dueDate } from '../../deadlines.ts';
 import type { LetheError } from '../../errors/types.ts';
 import type { StatusSigner } from '../../git/signing.ts';
-import type { FinishedEntry, MisplacedManifest, ParsedManifest, RepositoryModel } from '../../manifests/index.ts';
+import type {
+  FinishedEntry,
+  ManifestKind,
+  MisplacedManifest,
+  ParsedManifest,
+  RepositoryModel,
+} from '../../manifests/index.ts';
 import type { MisplacedScan } from '../misplaced-scan.ts';
 import type { PendingReport } from '../pending.ts';
 import type { RequestRuntime } from '../executor.ts';
@@ -27,6 +33,11 @@ export type DesiredFile =
 /** The name a desired file declares (metadata.name), whole or finished. */
 export function nameOf(file: DesiredFile | undefined): string | undefined {
   return file?.finished ? file.finished.finished.name : file?.manifest.name;
+}
+
+/** The kind of a desired file: only requests are ever kept finished. */
+export function kindOf(file: DesiredFile): ManifestKind {
+  return file.finished ? 'PrivacyRequest' : file.manifest.kind;
 }
 
 export type OpenSubject = { fields: SubjectFields; keys: string[]; ref: string };

@@ -6,7 +6,7 @@ import type { ApprovedState } from '../../git/approved-tree.ts';
 import { checkRepository, manifestKind, parseManifest, type ParsedManifest } from '../../manifests/index.ts';
 import { MisplacedScan } from '../misplaced-scan.ts';
 import { finishedToCarry } from './finished.ts';
-import { nameOf, type PassMemory } from './memory.ts';
+import { kindOf, nameOf, type PassMemory } from './memory.ts';
 import type { Sourced, StepDeps } from './types.ts';
 
 /**
@@ -67,9 +67,8 @@ export async function sourceStep(d: StepDeps, m: PassMemory, forPass: boolean): 
 function desiredManifests(m: PassMemory, state: ApprovedState): ParsedManifest[] {
   const approvedNames = new Set<string>();
   for (const [path, file] of m.parsed) {
-    const kind = file.finished ? 'PrivacyRequest' : file.manifest.kind;
     const name = nameOf(file);
-    if (state.approved.has(path) && name) approvedNames.add(`${kind}/${name}`);
+    if (state.approved.has(path) && name) approvedNames.add(`${kindOf(file)}/${name}`);
   }
   const out: ParsedManifest[] = [];
   for (const [path, { manifest }] of m.parsed) {
@@ -99,7 +98,7 @@ async function loadManifests(d: StepDeps, m: PassMemory, state: ApprovedState): 
 
 /**
  * Reads and parses desired files ([path, blob]) into memory, each as its blob arrives from
- * one `cat-file --batch` (GitSource.eachBlob): a cold first pass holds a chunk of git's
+ * one `cat-file --batch` (GitSource.eachFile): a cold first pass holds a chunk of git's
  * output at a time, not every text, and git reads while this process parses.
  */
 export async function parseBlobs(
